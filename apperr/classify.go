@@ -1,0 +1,38 @@
+package apperr
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/privacy"
+)
+
+// classify turns a data-layer error into the client's view of it.
+func classify(err error) (*Error, bool) {
+	var (
+		nf *ent.NotFoundError
+		ce *ent.ConstraintError
+		ve *ent.ValidationError
+	)
+	switch {
+	case errors.As(err, &nf):
+		return &Error{Code: NotFound, Message: "resource not found", cause: err}, true
+	case errors.As(err, &ce):
+		return &Error{Code: Conflict, Message: "resource conflicts with an existing one", cause: err}, true
+	case errors.As(err, &ve):
+		field := ve.Name
+		if i := strings.LastIndexByte(field, '.'); i >= 0 {
+			field = field[i+1:]
+		}
+		e := Invalid(field, "invalid")
+		e.cause = err
+		return e, true
+	case errors.Is(err, privacy.Deny):
+		return &Error{Code: Forbidden, Message: "access denied", cause: err}, true
+	case errors.Is(err, context.DeadlineExceeded):
+		return &Error{Code: Unavailable, Message: "the request timed out", cause: err}, true
+	}
+	return nil, false
+}

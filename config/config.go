@@ -1,0 +1,145 @@
+// Package config reads CredVault's settings from CREDVAULT_* variables and
+// the flags of `credvault serve`, flags taking precedence.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Config is every setting of SPEC §1.
+type Config struct {
+	Addr                 string
+	DatabaseURL          string
+	Env                  string
+	MasterKey            string
+	MasterKeyPrevious    string
+	MasterKeyFile        string
+	AdminEmail           string
+	AdminPassword        string
+	AllowSignup          bool
+	RateLimits           string
+	DefaultPlan          string
+	CORSOrigins          []string
+	TrustedProxies       []netip.Prefix
+	TLSCert              string
+	TLSKey               string
+	LogLevel             slog.Level
+	LogFormat            string
+	GraphQLIntrospection bool
+}
+
+// Production reports whether CREDVAULT_ENV is production.
+func (c *Config) Production() bool { return c.Env == "production" }
+
+// Load parses args (the flags after `serve`) over the environment.
+func Load(args []string, getenv func(string) string) (*Config, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	c := &Config{}
+	fs.StringVar(&c.Addr, "addr", env("CREDVAULT_ADDR", ":8080"), "listen address")
+	fs.StringVar(&c.DatabaseURL, "database-url", env("CREDVAULT_DATABASE_URL", "sqlite://./data/credvault.db"), "sqlite://PATH, sqlite://:memory: or postgres://…")
+	fs.StringVar(&c.Env, "env", env("CREDVAULT_ENV", "development"), "development or production")
+	fs.StringVar(&c.MasterKey, "master-key", getenv("CREDVAULT_MASTER_KEY"), "base64 of 32 bytes: the key-encryption key")
+	fs.StringVar(&c.MasterKeyPrevious, "master-key-previous", getenv("CREDVAULT_MASTER_KEY_PREVIOUS"), "the previous master key while DEKs are rewrapped")
+	fs.StringVar(&c.MasterKeyFile, "master-key-file", env("CREDVAULT_MASTER_KEY_FILE", "./data/master.key"), "development only: where the generated master key is kept")
+	fs.StringVar(&c.AdminEmail, "admin-email", getenv("CREDVAULT_ADMIN_EMAIL"), "platform admin created at start-up")
+	fs.StringVar(&c.AdminPassword, "admin-password", getenv("CREDVAULT_ADMIN_PASSWORD"), "password of the platform admin")
+	signup := fs.String("allow-signup", getenv("CREDVAULT_ALLOW_SIGNUP"), "allow POST /api/v1/auth/register (default: true in development)")
+	fs.StringVar(&c.RateLimits, "rate-limits", env("CREDVAULT_RATE_LIMITS", "free=100/h,pro=1000/h,enterprise=10000/h"), "per-plan limits, or off")
+	fs.StringVar(&c.DefaultPlan, "default-plan", env("CREDVAULT_DEFAULT_PLAN", "free"), "plan of a newly registered tenant")
+	cors := fs.String("cors-origins", getenv("CREDVAULT_CORS_ORIGINS"), "comma-separated origins allowed by CORS")
+	proxies := fs.String("trusted-proxies", getenv("CREDVAULT_TRUSTED_PROXIES"), "comma-separated CIDRs whose X-Forwarded-For is believed")
+	fs.StringVar(&c.TLSCert, "tls-cert", getenv("CREDVAULT_TLS_CERT"), "TLS certificate file")
+	fs.StringVar(&c.TLSKey, "tls-key", getenv("CREDVAULT_TLS_KEY"), "TLS key file")
+	level := fs.String("log-level", env("CREDVAULT_LOG_LEVEL", "info"), "debug, info, warn or error")
+	format := fs.String("log-format", getenv("CREDVAULT_LOG_FORMAT"), "text or json (default: text in development, json in production)")
+	introspection := fs.String("graphql-introspection", getenv("CREDVAULT_GRAPHQL_INTROSPECTION"), "allow GraphQL introspection (default: true in development)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("config: unexpected argument %q", fs.Arg(0))
+	}
+	if c.Env != "development" && c.Env != "production" {
+		return nil, fmt.Errorf("config: CREDVAULT_ENV must be development or production, not %q", c.Env)
+	}
+	var err error
+	if c.AllowSignup, err = boolOr("CREDVAULT_ALLOW_SIGNUP", *signup, !c.Production()); err != nil {
+		return nil, err
+	}
+	if c.GraphQLIntrospection, err = boolOr("CREDVAULT_GRAPHQL_INTROSPECTION", *introspection, !c.Production()); err != nil {
+		return nil, err
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(*level)); err != nil {
+		return nil, fmt.Errorf("config: CREDVAULT_LOG_LEVEL: %w", err)
+	}
+	c.LogFormat = *format
+	if c.LogFormat == "" {
+		c.LogFormat = map[bool]string{true: "json", false: "text"}[c.Production()]
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return nil, fmt.Errorf("config: CREDVAULT_LOG_FORMAT must be text or json, not %q", c.LogFormat)
+	}
+	c.CORSOrigins = splitList(*cors)
+	for _, p := range splitList(*proxies) {
+		prefix, err := parsePrefix(p)
+		if err != nil {
+			return nil, fmt.Errorf("config: CREDVAULT_TRUSTED_PROXIES: %w", err)
+		}
+		c.TrustedProxies = append(c.TrustedProxies, prefix)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return nil, fmt.Errorf("config: CREDVAULT_TLS_CERT and CREDVAULT_TLS_KEY go together")
+	}
+	if (c.AdminEmail == "") != (c.AdminPassword == "") {
+		return nil, fmt.Errorf("config: CREDVAULT_ADMIN_EMAIL and CREDVAULT_ADMIN_PASSWORD go together")
+	}
+	return c, nil
+}
+
+// FromEnv loads the configuration from the process environment alone.
+func FromEnv() (*Config, error) { return Load(nil, os.Getenv) }
+
+func boolOr(name, v string, def bool) (bool, error) {
+	if v == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("config: %s must be true or false, not %q", name, v)
+	}
+	return b, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// parsePrefix accepts a CIDR or a single address.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		return netip.ParsePrefix(s)
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}

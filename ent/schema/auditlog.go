@@ -1,0 +1,50 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// AuditLog is one append-only entry of the audit trail.
+type AuditLog struct{ ent.Schema }
+
+// Mixin of the AuditLog.
+func (AuditLog) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{}, TenantMixin{}} }
+
+// Fields of the AuditLog.
+func (AuditLog) Fields() []ent.Field {
+	return []ent.Field{
+		field.Time("occurred_at").Default(now).Immutable().
+			Annotations(entgql.OrderField("OCCURRED_AT")),
+		field.String("actor_type").Immutable(),
+		field.String("actor_id").Default("").Immutable(),
+		field.String("action").NotEmpty().Immutable().
+			Annotations(entgql.OrderField("ACTION")),
+		field.String("resource_type").Default("").Immutable(),
+		field.String("resource_id").Default("").Immutable(),
+		field.Enum("outcome").Values("success", "failure", "denied").Immutable(),
+		field.String("request_id").Default("").Immutable(),
+		field.String("ip").Default("").Immutable(),
+		field.String("user_agent").Default("").Immutable(),
+		field.JSON("details", map[string]any{}).Default(map[string]any{}).Immutable(),
+	}
+}
+
+// Indexes of the AuditLog: the read API filters these, newest first.
+func (AuditLog) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("tenant_id", "occurred_at"),
+		index.Fields("tenant_id", "action", "occurred_at"),
+		index.Fields("tenant_id", "actor_id", "occurred_at"),
+		index.Fields("tenant_id", "resource_type", "resource_id"),
+		index.Fields("occurred_at"),
+	}
+}
+
+// Annotations of the AuditLog.
+func (AuditLog) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}

@@ -1,0 +1,58 @@
+package schema
+
+import (
+	"time"
+
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/mixin"
+	"github.com/google/uuid"
+)
+
+// now is the clock of every stored time: UTC, so SQLite and PostgreSQL agree.
+func now() time.Time { return time.Now().UTC() }
+
+// IDMixin gives a schema a random UUID primary key, the same id on REST and GraphQL.
+type IDMixin struct{ mixin.Schema }
+
+// Fields of the IDMixin.
+func (IDMixin) Fields() []ent.Field {
+	return []ent.Field{field.UUID("id", uuid.UUID{}).Default(uuid.New).Immutable()}
+}
+
+// TimeMixin records when a row was created and last updated.
+type TimeMixin struct{ mixin.Schema }
+
+// Fields of the TimeMixin.
+func (TimeMixin) Fields() []ent.Field {
+	return []ent.Field{
+		field.Time("created_at").Default(now).Immutable().
+			Annotations(entgql.OrderField("CREATED_AT")),
+		field.Time("updated_at").Default(now).UpdateDefault(now).
+			Annotations(entgql.OrderField("UPDATED_AT")),
+	}
+}
+
+// TenantMixin marks a schema as tenant-owned: every row carries its tenant.
+// Isolation is enforced by the policy and hook in tenancy.go.
+type TenantMixin struct{ mixin.Schema }
+
+// Fields of the TenantMixin.
+func (TenantMixin) Fields() []ent.Field {
+	return []ent.Field{field.UUID("tenant_id", uuid.UUID{}).Immutable()}
+}
+
+// Edges of the TenantMixin.
+func (TenantMixin) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("tenant", Tenant.Type).Field("tenant_id").Unique().Required().Immutable().
+			Annotations(entgql.Skip()),
+	}
+}
+
+// stringList is a JSON list of strings that is never null.
+func stringList(name string) ent.Field {
+	return field.Strings(name).Default([]string{})
+}

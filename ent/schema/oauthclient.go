@@ -1,0 +1,51 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+	"github.com/google/uuid"
+)
+
+// OAuthClient is a third-party application that exchanges its credentials for access tokens.
+type OAuthClient struct{ ent.Schema }
+
+// Mixin of the OAuthClient.
+func (OAuthClient) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{}, TimeMixin{}, TenantMixin{}}
+}
+
+// Fields of the OAuthClient.
+func (OAuthClient) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("client_id").NotEmpty().Unique().Immutable().
+			Annotations(entgql.OrderField("CLIENT_ID")),
+		field.String("name").NotEmpty().MaxLen(200).
+			Annotations(entgql.OrderField("NAME")),
+		field.Bytes("secret_hash").Sensitive().
+			Annotations(entgql.Skip()),
+		field.Bytes("previous_secret_hash").Sensitive().Optional().Nillable().
+			Annotations(entgql.Skip()),
+		field.Time("previous_secret_expires_at").Optional().Nillable().
+			Annotations(entgql.Skip()),
+		stringList("scopes"),
+		stringList("grant_types"),
+		stringList("redirect_uris"),
+		field.Int("access_token_ttl_seconds").Default(3600).Positive(),
+		field.Enum("status").Values("active", "disabled").Default("active").
+			Annotations(entgql.OrderField("STATUS")),
+		field.UUID("created_by", uuid.UUID{}).Optional().Nillable().Immutable(),
+	}
+}
+
+// Indexes of the OAuthClient.
+func (OAuthClient) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("tenant_id", "status", "created_at"), index.Fields("tenant_id", "created_at")}
+}
+
+// Annotations of the OAuthClient.
+func (OAuthClient) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}

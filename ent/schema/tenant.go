@@ -1,0 +1,46 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"github.com/credvault/credvault/ent/schema/schematype"
+)
+
+// Tenant is an organisation: every other row but signing keys belongs to one.
+type Tenant struct{ ent.Schema }
+
+// Mixin of the Tenant.
+func (Tenant) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{}, TimeMixin{}} }
+
+// Fields of the Tenant.
+func (Tenant) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("name").NotEmpty().MaxLen(200).
+			Annotations(entgql.OrderField("NAME")),
+		field.String("slug").NotEmpty().MaxLen(63).Unique().Immutable().
+			Annotations(entgql.OrderField("SLUG")),
+		field.String("plan").Default("free").
+			Annotations(entgql.OrderField("PLAN")),
+		field.Enum("status").Values("active", "suspended", "deleted").Default("active").
+			Annotations(entgql.OrderField("STATUS")),
+		field.Bool("platform").Default(false).Immutable().
+			Comment("the platform tenant, whose owners and admins hold platform:admin"),
+		field.JSON("settings", schematype.TenantSettings{}).Default(schematype.DefaultTenantSettings()).
+			Annotations(entgql.Skip()),
+		field.Time("deleted_at").Optional().Nillable(),
+	}
+}
+
+// Indexes of the Tenant.
+func (Tenant) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("status", "created_at"), index.Fields("created_at")}
+}
+
+// Annotations of the Tenant.
+func (Tenant) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}

@@ -1,0 +1,24 @@
+// Package graph is CredVault's GraphQL graph: gqlgen resolvers over the ent
+// data layer. Every business rule lives here or beneath; the REST shim calls
+// these same resolvers.
+package graph
+
+import (
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/credvault/credvault/store"
+)
+
+// Resolver holds what every resolver needs.
+type Resolver struct {
+	Store   *store.Store
+	Version string
+	Started time.Time
+}
+
+// NewSchema returns the executable schema served at /graphql.
+func NewSchema(r *Resolver) graphql.ExecutableSchema {
+	return NewExecutableSchema(Config{Resolvers: r})
+}

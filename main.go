@@ -1,0 +1,84 @@
+// Command credvault is the CredVault server: API keys, OAuth clients, an
+// encrypted credentials vault and an audit trail, over GraphQL and REST.
+//
+//	credvault [serve] [flags]   run the server (the default)
+//	credvault migrate [flags]   migrate the database schema and exit
+//	credvault version           print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/server"
+	"github.com/credvault/credvault/store"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "credvault:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve", "migrate":
+	case "version":
+		fmt.Println(server.Version)
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q (want serve, migrate or version)", cmd)
+	}
+	cfg, err := config.Load(args, os.Getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg)
+	slog.SetDefault(logger)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	st, err := store.Open(cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	if cmd == "migrate" {
+		logger.Info("schema migrated", "dialect", st.Dialect)
+		return nil
+	}
+	keys, err := server.LoadKeys(cfg, logger)
+	if err != nil {
+		return err
+	}
+	if err := server.Bootstrap(ctx, st, cfg.AdminEmail, cfg.AdminPassword); err != nil {
+		return err
+	}
+	return server.New(cfg, st, keys, logger).Run(ctx)
+}
+
+func newLogger(cfg *config.Config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

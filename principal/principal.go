@@ -1,0 +1,67 @@
+// Package principal carries who is making a request, in which tenant and with
+// which scopes, through a context. The data layer reads the tenant from here.
+package principal
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/credvault/credvault/scope"
+)
+
+// Kind is the sort of credential a principal authenticated with.
+type Kind string
+
+// The principal kinds of SPEC §3, plus System for work the server does itself.
+const (
+	KindUser           Kind = "user"
+	KindAPIKey         Kind = "api_key"
+	KindOAuthClient    Kind = "oauth_client"
+	KindServiceAccount Kind = "service_account"
+	KindSystem         Kind = "system"
+)
+
+// Principal is an authenticated caller.
+type Principal struct {
+	Kind Kind
+	// ID is the user's, key's, client's or service account's id.
+	ID uuid.UUID
+	// TenantID is the tenant the request acts in: the home tenant, or the one a
+	// platform admin selected with x-tenantid.
+	TenantID uuid.UUID
+	// HomeTenantID is the tenant the credential belongs to.
+	HomeTenantID uuid.UUID
+	Scopes       scope.Set
+	// APIKeyID is set when the principal authenticated with an API key.
+	APIKeyID uuid.UUID
+	// ClientID is the OAuth client_id when the principal is an OAuth client.
+	ClientID string
+}
+
+// System returns the principal the server acts as for background work in one tenant.
+func System(tenantID uuid.UUID) *Principal {
+	return &Principal{Kind: KindSystem, TenantID: tenantID, HomeTenantID: tenantID, Scopes: scope.New(scope.All...)}
+}
+
+type ctxKey struct{}
+
+// NewContext returns a context carrying p.
+func NewContext(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, ctxKey{}, p)
+}
+
+// FromContext returns the principal of ctx, if any.
+func FromContext(ctx context.Context) (*Principal, bool) {
+	p, ok := ctx.Value(ctxKey{}).(*Principal)
+	return p, ok && p != nil
+}
+
+// TenantFromContext returns the tenant the request acts in, if a principal is present.
+func TenantFromContext(ctx context.Context) (uuid.UUID, bool) {
+	p, ok := FromContext(ctx)
+	if !ok || p.TenantID == uuid.Nil {
+		return uuid.Nil, false
+	}
+	return p.TenantID, true
+}

@@ -1,0 +1,48 @@
+package rest
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/credvault/credvault/apperr"
+	"github.com/credvault/credvault/graph"
+)
+
+// API is the REST layer over the GraphQL resolvers.
+type API struct {
+	Resolver *graph.Resolver
+}
+
+// Routes is the route table: every /api/v1 endpoint, in the order of SPEC §5.
+func (a *API) Routes() []Route {
+	var routes []Route
+	routes = append(routes, a.healthRoutes()...)
+	return routes
+}
+
+// Router returns the /api/v1 handler. authenticate wraps every route that is
+// not open; unknown paths and methods answer in the envelope.
+func (a *API) Router(authenticate func(http.Handler) http.Handler) http.Handler {
+	r := chi.NewRouter()
+	r.NotFound(NotFound)
+	r.MethodNotAllowed(MethodNotAllowed)
+	for _, rt := range a.Routes() {
+		var h http.Handler = rt
+		if !rt.Open {
+			h = authenticate(h)
+		}
+		r.Method(rt.Method, rt.Path, h)
+	}
+	return r
+}
+
+// NotFound answers an unknown path with 404 NOT_FOUND in the envelope.
+func NotFound(w http.ResponseWriter, r *http.Request) {
+	WriteError(w, r, apperr.New(apperr.NotFound, "no route for "+r.Method+" "+r.URL.Path))
+}
+
+// MethodNotAllowed answers a known path with the wrong method with 405.
+func MethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	WriteError(w, r, apperr.New(apperr.MethodNotAllowed, "method "+r.Method+" is not allowed on "+r.URL.Path))
+}

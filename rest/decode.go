@@ -1,0 +1,89 @@
+package rest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/credvault/credvault/apperr"
+)
+
+// decodeBody reads the JSON object of r into dst, turning each way a body can
+// be wrong into the code SPEC §5 gives it: 415 not JSON, 413 too large, 400
+// malformed, 422 an unknown field or a value of the wrong type, named.
+func decodeBody(r *http.Request, dst any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return apperr.New(apperr.PayloadTooLarge, "request body is larger than 1 MiB")
+		}
+		return apperr.New(apperr.InvalidRequest, "request body could not be read")
+	}
+	if len(bytes.TrimSpace(body)) == 0 && r.Header.Get("Content-Type") == "" {
+		// A POST with no body at all, such as a rotation with only defaults.
+		body = []byte("{}")
+	} else if !isJSON(r.Header.Get("Content-Type")) {
+		return apperr.New(apperr.UnsupportedMediaType, "request body must be application/json")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return apperr.New(apperr.InvalidRequest, "request body must hold a single JSON object")
+	}
+	return nil
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+func decodeError(err error) error {
+	var (
+		typeErr   *json.UnmarshalTypeError
+		syntaxErr *json.SyntaxError
+	)
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return apperr.New(apperr.InvalidRequest, "request body must be a JSON object")
+	case errors.As(err, &typeErr):
+		return apperr.Invalid(typeErr.Field, "must be "+jsonKind(typeErr.Type.Kind().String()))
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return apperr.New(apperr.InvalidRequest, "request body is not valid JSON")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return apperr.Invalid(field, "unknown")
+	}
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return apperr.New(apperr.InvalidRequest, "request body could not be decoded")
+}
+
+// jsonKind names a Go kind as the JSON type a client should send.
+func jsonKind(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct", "ptr":
+		return "an object"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "an integer"
+	case "float32", "float64":
+		return "a number"
+	}
+	return "of another type"
+}

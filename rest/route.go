@@ -1,0 +1,124 @@
+// Package rest is CredVault's REST API under /api/v1: a compatibility layer
+// that maps each documented endpoint onto the resolver of its GraphQL field.
+// One route table drives routing, the envelope, error mapping and the
+// OpenAPI document.
+package rest
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/credvault/credvault/apperr"
+)
+
+// Route is one REST endpoint.
+type Route struct {
+	Method string
+	// Path is a chi pattern under /api/v1, such as "/api-keys/{keyId}".
+	Path string
+	// Scope is the scope the resolver requires, for the document; "" for any
+	// authenticated principal. The resolver enforces it.
+	Scope string
+	// Open routes need no credentials.
+	Open bool
+	// Field is the GraphQL field whose resolver the route calls.
+	Field   string
+	Summary string
+	// Status and Message are the success status and envelope message.
+	Status  int
+	Message string
+	// Body and Result are zero values of the request body and response data types.
+	Body   any
+	Result any
+	// Sort lists the sort fields of a list route, the default first.
+	Sort []string
+
+	serve func(ctx context.Context, c *Call) (any, *Pagination, error)
+}
+
+// Call is one request to a route.
+type Call struct {
+	Request *http.Request
+	// Paging is set on list routes.
+	Paging Paging
+}
+
+// Param returns the path parameter name.
+func (c *Call) Param(name string) string { return chi.URLParam(c.Request, name) }
+
+// IDParam returns the path parameter name as a UUID; a malformed id is 404
+// NOT_FOUND, exactly as an id that does not exist.
+func (c *Call) IDParam(name string) (uuid.UUID, error) {
+	id, err := uuid.Parse(c.Param(name))
+	if err != nil {
+		return uuid.Nil, apperr.NotFoundf("resource")
+	}
+	return id, nil
+}
+
+// Query returns the query parameter name.
+func (c *Call) Query(name string) string { return c.Request.URL.Query().Get(name) }
+
+// Handle makes a route without a request body.
+func Handle[Out any](r Route, fn func(ctx context.Context, c *Call) (Out, error)) Route {
+	var out Out
+	r.Result = out
+	r.serve = func(ctx context.Context, c *Call) (any, *Pagination, error) {
+		v, err := fn(ctx, c)
+		return v, nil, err
+	}
+	return r
+}
+
+// HandleBody makes a route whose JSON body is decoded into In first.
+func HandleBody[In, Out any](r Route, fn func(ctx context.Context, c *Call, in *In) (Out, error)) Route {
+	var (
+		in  In
+		out Out
+	)
+	r.Body, r.Result = in, out
+	r.serve = func(ctx context.Context, c *Call) (any, *Pagination, error) {
+		body := new(In)
+		if err := decodeBody(c.Request, body); err != nil {
+			return nil, nil, err
+		}
+		v, err := fn(ctx, c, body)
+		return v, nil, err
+	}
+	return r
+}
+
+// HandleList makes a list route: fn gets the parsed paging and returns one
+// page of items and the total; data is always an array.
+func HandleList[Item any](r Route, fn func(ctx context.Context, c *Call) ([]Item, int, error)) Route {
+	r.Result = []Item{}
+	r.serve = func(ctx context.Context, c *Call) (any, *Pagination, error) {
+		p, err := ParsePaging(c.Request.URL.Query(), r.Method+" "+r.Path, r.Sort)
+		if err != nil {
+			return nil, nil, err
+		}
+		c.Paging = p
+		items, total, err := fn(ctx, c)
+		if err != nil {
+			return nil, nil, err
+		}
+		if items == nil {
+			items = []Item{}
+		}
+		return items, p.Pagination(total), nil
+	}
+	return r
+}
+
+// ServeHTTP runs the route and writes its envelope.
+func (r Route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	data, page, err := r.serve(req.Context(), &Call{Request: req})
+	if err != nil {
+		WriteError(w, req, err)
+		return
+	}
+	WriteSuccess(w, req, r.Status, r.Message, data, page)
+}

@@ -1,0 +1,140 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/credvault/credvault/apperr"
+	"github.com/credvault/credvault/graph"
+	"github.com/credvault/credvault/reqinfo"
+)
+
+// Limits of one GraphQL operation.
+const (
+	maxComplexity = 1000
+	maxDepth      = 12
+)
+
+// newGraphQL builds the /graphql handler: POST and GET transports, a parsed
+// query cache, persisted queries, complexity and depth limits, and errors
+// carrying the same codes as REST in extensions.code.
+func newGraphQL(resolver *graph.Resolver, introspection bool) *handler.Server {
+	srv := handler.New(graph.NewSchema(resolver))
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	if introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(extension.FixedComplexityLimit(maxComplexity))
+	srv.Use(depthLimit{max: maxDepth})
+	srv.SetErrorPresenter(presentError)
+	srv.SetRecoverFunc(recoverResolver)
+	return srv
+}
+
+// presentError maps every error once into extensions.code (and
+// extensions.details), with the codes REST uses.
+func presentError(ctx context.Context, err error) *gqlerror.Error {
+	gerr := graphql.DefaultErrorPresenter(ctx, err)
+	var ge *gqlerror.Error
+	e, known := apperr.Known(err)
+	switch {
+	case known:
+	case errors.As(err, &ge) && ge.Err == nil:
+		// Raised by gqlgen itself: the document did not parse or validate.
+		e = protocolError(ge)
+	default:
+		e = apperr.From(err)
+		slog.ErrorContext(ctx, "graphql resolver error", "err", err,
+			"request_id", reqinfo.FromContext(ctx).RequestID)
+	}
+	gerr.Message = e.Message
+	gerr.Extensions = map[string]any{"code": e.Code}
+	if len(e.Details) > 0 {
+		gerr.Extensions["details"] = e.Details
+	}
+	return gerr
+}
+
+// protocolError names a gqlgen parse or validation error with a REST code.
+// gqlgen's message for an undecodable body quotes the body, which may hold a
+// secret, so that one is replaced.
+func protocolError(ge *gqlerror.Error) *apperr.Error {
+	if strings.HasPrefix(ge.Message, "json request body could not be decoded") {
+		return apperr.New(apperr.InvalidRequest, "request body is not valid JSON")
+	}
+	if ge.Extensions["code"] == errcode.ParseFailed {
+		return apperr.New(apperr.InvalidRequest, ge.Message)
+	}
+	return apperr.New(apperr.Validation, ge.Message)
+}
+
+// recoverResolver logs a resolver panic with its stack and shows the client
+// an INTERNAL_ERROR only.
+func recoverResolver(ctx context.Context, v any) error {
+	slog.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(v), "stack", string(debug.Stack()),
+		"request_id", reqinfo.FromContext(ctx).RequestID)
+	return apperr.New(apperr.Internal, "internal server error")
+}
+
+// depthLimit refuses operations nested deeper than max. Introspection
+// fields are not counted: GraphiQL's own schema query is deep.
+type depthLimit struct{ max int }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = depthLimit{}
+
+func (depthLimit) ExtensionName() string                    { return "DepthLimit" }
+func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Operation == nil {
+		return nil
+	}
+	if depth := selectionDepth(oc.Operation.SelectionSet, 0); depth > d.max {
+		err := gqlerror.Errorf("operation has depth %d, more than the limit of %d", depth, d.max)
+		errcode.Set(err, errcode.ValidationFailed)
+		return err
+	}
+	return nil
+}
+
+func selectionDepth(set ast.SelectionSet, depth int) int {
+	deepest := depth
+	for _, sel := range set {
+		var d int
+		switch s := sel.(type) {
+		case *ast.Field:
+			if strings.HasPrefix(s.Name, "__") {
+				continue
+			}
+			d = selectionDepth(s.SelectionSet, depth+1)
+		case *ast.InlineFragment:
+			d = selectionDepth(s.SelectionSet, depth)
+		case *ast.FragmentSpread:
+			if s.Definition != nil {
+				d = selectionDepth(s.Definition.SelectionSet, depth)
+			}
+		}
+		deepest = max(deepest, d)
+	}
+	return deepest
+}

@@ -1,0 +1,162 @@
+// Package server wires CredVault together: configuration, the database, the
+// GraphQL and REST handlers behind one chi router and its middleware, and
+// the lifecycle from start-up to a graceful shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/cors"
+
+	"github.com/credvault/credvault/apperr"
+	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/graph"
+	"github.com/credvault/credvault/playground"
+	"github.com/credvault/credvault/rest"
+	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/vault"
+)
+
+// Version is the build's version, set with -ldflags "-X …/server.Version=…".
+var Version = "dev"
+
+// Timeouts of the HTTP server.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 60 * time.Second
+	idleTimeout       = 120 * time.Second
+	requestTimeout    = 30 * time.Second
+	shutdownTimeout   = 30 * time.Second
+)
+
+// Server is a running CredVault.
+type Server struct {
+	cfg     *config.Config
+	store   *store.Store
+	logger  *slog.Logger
+	keys    Keys
+	handler http.Handler
+}
+
+// Keys are the master keys loaded at start-up.
+type Keys struct {
+	Master   *vault.MasterKey
+	Previous *vault.MasterKey
+}
+
+// New builds the server over an open, migrated store.
+func New(cfg *config.Config, st *store.Store, keys Keys, logger *slog.Logger) *Server {
+	s := &Server{cfg: cfg, store: st, logger: logger, keys: keys}
+	resolver := &graph.Resolver{Store: st, Version: Version, Started: time.Now()}
+	api := &rest.API{Resolver: resolver}
+	gql := newGraphQL(resolver, cfg.GraphQLIntrospection)
+
+	r := chi.NewRouter()
+	r.Use(clientIP(cfg.TrustedProxies), requestInfo, accessLog(logger), recoverPanics)
+	if len(cfg.CORSOrigins) > 0 {
+		r.Use(cors.Handler(cors.Options{
+			AllowedOrigins: cfg.CORSOrigins,
+			AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete, http.MethodOptions},
+			AllowedHeaders: []string{"Authorization", "X-API-Key", "x-tenantid", "realmname", "X-Request-ID", "Content-Type"},
+			ExposedHeaders: []string{"X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"},
+			MaxAge:         600,
+		}))
+	}
+	r.Use(limitBody, middleware.Timeout(requestTimeout))
+	r.NotFound(rest.NotFound)
+	r.MethodNotAllowed(rest.MethodNotAllowed)
+
+	r.Get("/health", s.liveness)
+	r.Mount("/api/v1", api.Router(unauthenticated))
+	r.Handle("/graphql", gql)
+	r.Mount("/playground", playground.Handler("CredVault", "/graphql"))
+	s.handler = r
+	return s
+}
+
+// Handler returns the root HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// unauthenticated refuses every credential until the authentication
+// middleware of the identity issue replaces it.
+func unauthenticated(http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rest.WriteError(w, r, apperr.Unauthenticated("missing"))
+	})
+}
+
+// liveness answers 200 while the process serves requests; readiness, with
+// the database, is /api/v1/health.
+func (s *Server) liveness(w http.ResponseWriter, r *http.Request) {
+	rest.WriteSuccess(w, r, http.StatusOK, "service is alive", map[string]string{"status": "ok", "version": Version}, nil)
+}
+
+// clientIP sets the client address: the TCP peer, or the X-Forwarded-For
+// entry left of the trusted proxies when the peer is one of them.
+func clientIP(trusted []netip.Prefix) func(http.Handler) http.Handler {
+	if len(trusted) == 0 {
+		return middleware.ClientIPFromRemoteAddr
+	}
+	cidrs := make([]string, len(trusted))
+	for i, p := range trusted {
+		cidrs[i] = p.String()
+	}
+	return middleware.ClientIPFromXFF(cidrs...)
+}
+
+// Run serves until ctx is cancelled, then stops accepting connections and
+// drains in-flight requests for up to 30 seconds.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("server: listen on %s: %w", s.cfg.Addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on a listener the caller opened.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if s.cfg.TLSCert != "" {
+			errc <- srv.ServeTLS(ln, s.cfg.TLSCert, s.cfg.TLSKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	s.logger.Info("listening", "addr", ln.Addr().String(), "tls", s.cfg.TLSCert != "", "env", s.cfg.Env)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	s.logger.Info("shutting down: draining in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("server: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,154 @@
+// Package store opens CredVault's database, embedded SQLite or PostgreSQL,
+// migrates its schema and runs transactions.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/lib/pq" // the PostgreSQL driver, registered as "postgres"
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+
+	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/privacy"
+	_ "github.com/credvault/credvault/ent/runtime" // schema hooks and privacy policies
+)
+
+// Store is an open database: the ent client and the *sql.DB beneath it.
+type Store struct {
+	Client  *ent.Client
+	DB      *sql.DB
+	Dialect string
+}
+
+// sqlitePragmas make SQLite safe for a server: foreign keys enforced, WAL for
+// concurrent readers, a busy timeout instead of immediate SQLITE_BUSY, and
+// write transactions that take the write lock up front so they never deadlock.
+const sqlitePragmas = "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+
+// Open connects to url: sqlite://PATH, sqlite://:memory: or postgres://….
+func Open(url string) (*Store, error) {
+	drv, dsn, dia, err := parseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open(drv, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", dia, err)
+	}
+	switch {
+	case dia == dialect.SQLite && strings.Contains(dsn, ":memory:"):
+		// Every connection to :memory: is a database of its own: keep one.
+		db.SetMaxOpenConns(1)
+	case dia == dialect.SQLite:
+		db.SetMaxOpenConns(8)
+		db.SetMaxIdleConns(8)
+	default:
+		db.SetMaxOpenConns(25)
+		db.SetMaxIdleConns(10)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: connect to %s: %w", dia, err)
+	}
+	drvr := entsql.OpenDB(dia, db)
+	return &Store{Client: ent.NewClient(ent.Driver(drvr)), DB: db, Dialect: dia}, nil
+}
+
+func parseURL(url string) (driver, dsn, dia string, err error) {
+	switch {
+	case strings.HasPrefix(url, "sqlite://"):
+		path := strings.TrimPrefix(url, "sqlite://")
+		if path == "" {
+			return "", "", "", errors.New("store: sqlite:// needs a path or :memory:")
+		}
+		if path == ":memory:" {
+			return "sqlite", "file::memory:?" + sqlitePragmas, dialect.SQLite, nil
+		}
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return "", "", "", fmt.Errorf("store: create %s: %w", dir, err)
+			}
+		}
+		return "sqlite", "file:" + path + "?" + sqlitePragmas, dialect.SQLite, nil
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return "postgres", url, dialect.Postgres, nil
+	}
+	return "", "", "", errors.New("store: database URL must start with sqlite:// or postgres://")
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.Client.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.DB.PingContext(ctx) }
+
+// migrationLock is the PostgreSQL advisory lock that serialises migrations of
+// several instances starting at once.
+const migrationLock = 0x43564d47 // "CVMG"
+
+// Migrate creates or updates the schema. It is safe to run on an empty or an
+// already-migrated database, and from several instances at once.
+func (s *Store) Migrate(ctx context.Context) error {
+	if s.Dialect == dialect.Postgres {
+		conn, err := s.DB.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLock); err != nil {
+			return fmt.Errorf("store: migrate: lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLock) //nolint:errcheck // the lock also ends with the session
+	}
+	if err := s.Client.Schema.Create(ctx); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
+
+// Unrestricted marks ctx as crossing tenants on purpose: tenant policies are
+// skipped. Only bootstrap, credential look-ups by secret hash and background
+// jobs use it.
+func Unrestricted(ctx context.Context) context.Context {
+	return privacy.DecisionContext(ctx, privacy.Allow)
+}
+
+// WithTx runs fn in a transaction on client, committing when fn returns nil
+// and rolling back otherwise. Inside an existing transaction it joins it.
+func WithTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Client) error) (err error) {
+	if tx := ent.TxFromContext(ctx); tx != nil {
+		return fn(tx.Client())
+	}
+	tx, err := client.Tx(ctx)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			_ = tx.Rollback()
+			panic(v)
+		}
+	}()
+	if err := fn(tx.Client()); err != nil {
+		if rerr := tx.Rollback(); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
