@@ -7,9 +7,7 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
-	"entgo.io/contrib/entgql"
 	"github.com/credvault/credvault/ent"
 	"github.com/google/uuid"
 )
@@ -22,41 +20,6 @@ func (r *queryResolver) Node(ctx context.Context, id uuid.UUID) (ent.Noder, erro
 // Nodes is the resolver for the nodes field.
 func (r *queryResolver) Nodes(ctx context.Context, ids []uuid.UUID) ([]ent.Noder, error) {
 	return r.Store.Client.Noders(ctx, ids, ent.WithNodeType(r.nodeType))
-}
-
-// APIKeys is the resolver for the apiKeys field.
-func (r *queryResolver) APIKeys(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.APIKeyOrder, where *ent.APIKeyWhereInput) (*ent.APIKeyConnection, error) {
-	panic(fmt.Errorf("not implemented: APIKeys - apiKeys"))
-}
-
-// AuditLogs is the resolver for the auditLogs field.
-func (r *queryResolver) AuditLogs(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error) {
-	panic(fmt.Errorf("not implemented: AuditLogs - auditLogs"))
-}
-
-// Credentials is the resolver for the credentials field.
-func (r *queryResolver) Credentials(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.CredentialOrder, where *ent.CredentialWhereInput) (*ent.CredentialConnection, error) {
-	panic(fmt.Errorf("not implemented: Credentials - credentials"))
-}
-
-// OauthClients is the resolver for the oauthClients field.
-func (r *queryResolver) OauthClients(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.OAuthClientOrder, where *ent.OAuthClientWhereInput) (*ent.OAuthClientConnection, error) {
-	panic(fmt.Errorf("not implemented: OauthClients - oauthClients"))
-}
-
-// ServiceAccounts is the resolver for the serviceAccounts field.
-func (r *queryResolver) ServiceAccounts(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.ServiceAccountOrder, where *ent.ServiceAccountWhereInput) (*ent.ServiceAccountConnection, error) {
-	panic(fmt.Errorf("not implemented: ServiceAccounts - serviceAccounts"))
-}
-
-// Tenants is the resolver for the tenants field.
-func (r *queryResolver) Tenants(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.TenantOrder, where *ent.TenantWhereInput) (*ent.TenantConnection, error) {
-	panic(fmt.Errorf("not implemented: Tenants - tenants"))
-}
-
-// Users is the resolver for the users field.
-func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error) {
-	panic(fmt.Errorf("not implemented: Users - users"))
 }
 
 // Query returns QueryResolver implementation.

@@ -14,7 +14,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
-	_ "github.com/lib/pq" // the PostgreSQL driver, registered as "postgres"
+	_ "github.com/lib/pq"  // the PostgreSQL driver, registered as "postgres"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 
 	"github.com/credvault/credvault/ent"
