@@ -72,7 +72,11 @@ func run(args []string) error {
 	if err := server.Bootstrap(ctx, st, cfg.AdminEmail, cfg.AdminPassword); err != nil {
 		return err
 	}
-	return server.New(cfg, st, keys, logger).Run(ctx)
+	srv, err := server.New(ctx, cfg, st, keys, logger)
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx)
 }
 
 func newLogger(cfg *config.Config) *slog.Logger {

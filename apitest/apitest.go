@@ -52,7 +52,10 @@ func New(t testing.TB, st *store.Store, opts ...func(*config.Config)) *Env {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := server.New(cfg, st, server.Keys{Master: master}, logger)
+	srv, err := server.New(context.Background(), cfg, st, server.Keys{Master: master}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return &Env{T: t, Store: st, Config: cfg, Server: ts}

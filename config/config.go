@@ -32,6 +32,8 @@ type Config struct {
 	LogLevel             slog.Level
 	LogFormat            string
 	GraphQLIntrospection bool
+	// PublicURL is where clients reach the server; it is the issuer of tokens.
+	PublicURL string
 }
 
 // Production reports whether CREDVAULT_ENV is production.
@@ -60,6 +62,7 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	fs.StringVar(&c.DefaultPlan, "default-plan", env("CREDVAULT_DEFAULT_PLAN", "free"), "plan of a newly registered tenant")
 	cors := fs.String("cors-origins", getenv("CREDVAULT_CORS_ORIGINS"), "comma-separated origins allowed by CORS")
 	proxies := fs.String("trusted-proxies", getenv("CREDVAULT_TRUSTED_PROXIES"), "comma-separated CIDRs whose X-Forwarded-For is believed")
+	fs.StringVar(&c.PublicURL, "public-url", env("CREDVAULT_PUBLIC_URL", "http://localhost:8080"), "the server's external URL, the iss of its tokens")
 	fs.StringVar(&c.TLSCert, "tls-cert", getenv("CREDVAULT_TLS_CERT"), "TLS certificate file")
 	fs.StringVar(&c.TLSKey, "tls-key", getenv("CREDVAULT_TLS_KEY"), "TLS key file")
 	level := fs.String("log-level", env("CREDVAULT_LOG_LEVEL", "info"), "debug, info, warn or error")
@@ -91,6 +94,7 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return nil, fmt.Errorf("config: CREDVAULT_LOG_FORMAT must be text or json, not %q", c.LogFormat)
 	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	c.CORSOrigins = splitList(*cors)
 	for _, p := range splitList(*proxies) {
 		prefix, err := parsePrefix(p)

@@ -20,13 +20,32 @@ func (r *Resolver) require(ctx context.Context, sc scope.Scope) (*principal.Prin
 	if p.Scopes.Has(sc) {
 		return p, nil
 	}
+	return nil, r.deny(ctx, sc)
+}
+
+// deny audits a refused permission and returns the 403 naming the scope.
+func (r *Resolver) deny(ctx context.Context, sc scope.Scope) error {
 	err := audit.Record(ctx, r.Store.Client, audit.Entry{
 		Action:  "permission.denied",
 		Outcome: audit.Denied,
 		Details: map[string]any{"required_scope": sc},
 	})
 	if err != nil {
-		return nil, apperr.Wrap(err)
+		return apperr.Wrap(err)
 	}
-	return nil, apperr.Denied(sc)
+	return apperr.Denied(sc)
+}
+
+// ceiling refuses to grant scopes the principal does not hold: a key, client
+// or service account, or a user's role, is never more than its creator.
+func (r *Resolver) ceiling(ctx context.Context, p *principal.Principal, scopes []scope.Scope) error {
+	for _, s := range scopes {
+		if !scope.Valid(s) {
+			return apperr.Invalid("scopes", "unknown").With("scope", s)
+		}
+	}
+	if missing, ok := p.Scopes.Covers(scopes); !ok {
+		return r.deny(ctx, missing)
+	}
+	return nil
 }

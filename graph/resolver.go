@@ -8,14 +8,16 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"github.com/credvault/credvault/identity"
 	"github.com/credvault/credvault/store"
 )
 
 // Resolver holds what every resolver needs.
 type Resolver struct {
-	Store   *store.Store
-	Version string
-	Started time.Time
+	Store    *store.Store
+	Identity *identity.Service
+	Version  string
+	Started  time.Time
 }
 
 // NewSchema returns the executable schema served at /graphql.

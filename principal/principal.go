@@ -37,6 +37,11 @@ type Principal struct {
 	APIKeyID uuid.UUID
 	// ClientID is the OAuth client_id when the principal is an OAuth client.
 	ClientID string
+	// UserID is the user behind the principal: the user itself, or the user
+	// owning the API key.
+	UserID uuid.UUID
+	// ServiceAccountID is set when a service account's key authenticated.
+	ServiceAccountID uuid.UUID
 }
 
 // System returns the principal the server acts as for background work in one tenant.

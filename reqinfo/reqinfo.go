@@ -9,6 +9,8 @@ type Info struct {
 	RequestID string
 	IP        string
 	UserAgent string
+	// Realm is the realmname header: the tenant slug a login names.
+	Realm string
 	// Principal is "kind:id" once authentication has run, for the access log,
 	// which wraps the authentication middleware and so cannot see its context.
 	Principal string

@@ -17,6 +17,9 @@ type API struct {
 // Routes is the route table: every /api/v1 endpoint, in the order of SPEC §5.
 func (a *API) Routes() []Route {
 	var routes []Route
+	routes = append(routes, a.authRoutes()...)
+	routes = append(routes, a.serviceAccountRoutes()...)
+	routes = append(routes, a.userRoutes()...)
 	routes = append(routes, a.healthRoutes()...)
 	return routes
 }

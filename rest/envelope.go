@@ -2,6 +2,7 @@ package rest
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -55,6 +56,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if e.Code == apperr.Unauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="credvault"`)
+	}
+	if retry, ok := e.Details["retry_after"]; ok {
+		w.Header().Set("Retry-After", fmt.Sprint(retry))
 	}
 	writeEnvelope(w, e.Code.Status(), &Envelope{
 		Error:     &ErrorBody{Code: e.Code, Message: e.Message, Details: e.Details},

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/apperr"
+	"github.com/credvault/credvault/graph"
 )
 
 // Route is one REST endpoint.
@@ -57,6 +58,11 @@ func (c *Call) IDParam(name string) (uuid.UUID, error) {
 		return uuid.Nil, apperr.NotFoundf("resource")
 	}
 	return id, nil
+}
+
+// Window is the call's paging as the resolvers' offset window.
+func (c *Call) Window() graph.Window {
+	return graph.Window{Offset: c.Paging.Offset, Limit: c.Paging.Limit, Sort: c.Paging.Sort, Desc: c.Paging.Desc}
 }
 
 // Query returns the query parameter name.

@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"runtime/debug"
 	"strings"
 
@@ -137,4 +139,23 @@ func selectionDepth(set ast.SelectionSet, depth int) int {
 		deepest = max(deepest, d)
 	}
 	return deepest
+}
+
+// graphqlAuthError answers a request whose credentials fail with 401 (or
+// 403 for x-tenantid) in the GraphQL response format.
+func graphqlAuthError(w http.ResponseWriter, r *http.Request, err error) {
+	e := apperr.From(err)
+	if e.Code == apperr.Unauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="credvault"`)
+	}
+	ext := map[string]any{"code": e.Code}
+	if len(e.Details) > 0 {
+		ext["details"] = e.Details
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.Code.Status())
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{"message": e.Message, "extensions": ext}},
+		"data":   nil,
+	})
 }

@@ -29,7 +29,8 @@ func requestInfo(next http.Handler) http.Handler {
 			id = uuid.NewString()
 		}
 		w.Header().Set("X-Request-ID", id)
-		info := &reqinfo.Info{RequestID: id, IP: middleware.GetClientIP(r.Context()), UserAgent: r.UserAgent()}
+		info := &reqinfo.Info{RequestID: id, IP: middleware.GetClientIP(r.Context()), UserAgent: r.UserAgent(),
+			Realm: r.Header.Get("realmname")}
 		next.ServeHTTP(w, r.WithContext(reqinfo.NewContext(r.Context(), info)))
 	})
 }

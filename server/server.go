@@ -17,12 +17,14 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
 
-	"github.com/credvault/credvault/apperr"
+	"github.com/credvault/credvault/auth"
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/graph"
+	"github.com/credvault/credvault/identity"
 	"github.com/credvault/credvault/playground"
 	"github.com/credvault/credvault/rest"
 	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/tokens"
 	"github.com/credvault/credvault/vault"
 )
 
@@ -54,12 +56,29 @@ type Keys struct {
 	Previous *vault.MasterKey
 }
 
-// New builds the server over an open, migrated store.
-func New(cfg *config.Config, st *store.Store, keys Keys, logger *slog.Logger) *Server {
+// Login limits: attempts per client address, failures per account.
+const (
+	loginAttemptsPerIP   = 30
+	loginFailuresPerUser = 10
+	loginLimitWindow     = 15 * time.Minute
+)
+
+// New builds the server over an open, migrated store. It fails when the
+// master key does not open the stored signing keys.
+func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, logger *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, store: st, logger: logger, keys: keys}
-	resolver := &graph.Resolver{Store: st, Version: Version, Started: time.Now()}
+	keyring, err := tokens.NewKeyring(ctx, st.Client, keys.Master, cfg.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	var guard *identity.LoginGuard
+	if cfg.RateLimits != "off" {
+		guard = identity.NewLoginGuard(loginAttemptsPerIP, loginFailuresPerUser, loginLimitWindow)
+	}
+	ids := identity.New(st.Client, keyring, cfg.AllowSignup, cfg.DefaultPlan, guard)
+	resolver := &graph.Resolver{Store: st, Identity: ids, Version: Version, Started: time.Now()}
 	api := &rest.API{Resolver: resolver}
-	gql := newGraphQL(resolver, cfg.GraphQLIntrospection)
+	authn := &auth.Authenticator{Client: st.Client, Sessions: auth.VerifierFunc(ids.VerifySession)}
 
 	r := chi.NewRouter()
 	r.Use(clientIP(cfg.TrustedProxies), requestInfo, accessLog(logger), recoverPanics)
@@ -77,23 +96,16 @@ func New(cfg *config.Config, st *store.Store, keys Keys, logger *slog.Logger) *S
 	r.MethodNotAllowed(rest.MethodNotAllowed)
 
 	r.Get("/health", s.liveness)
-	r.Mount("/api/v1", api.Router(unauthenticated))
-	r.Handle("/graphql", gql)
+	r.Get("/.well-known/jwks.json", jwks(keyring))
+	r.Mount("/api/v1", api.Router(authn.Middleware(false, rest.WriteError)))
+	r.With(authn.Middleware(true, graphqlAuthError)).Handle("/graphql", newGraphQL(resolver, cfg.GraphQLIntrospection))
 	r.Mount("/playground", playground.Handler("CredVault", "/graphql"))
 	s.handler = r
-	return s
+	return s, nil
 }
 
 // Handler returns the root HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
-
-// unauthenticated refuses every credential until the authentication
-// middleware of the identity issue replaces it.
-func unauthenticated(http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rest.WriteError(w, r, apperr.Unauthenticated("missing"))
-	})
-}
 
 // liveness answers 200 while the process serves requests; readiness, with
 // the database, is /api/v1/health.

@@ -11,8 +11,9 @@ import (
 	"github.com/google/uuid"
 )
 
-// now is the clock of every stored time: UTC, so SQLite and PostgreSQL agree.
-func now() time.Time { return time.Now().UTC() }
+// now is the clock of every stored time: UTC in microseconds, as PostgreSQL
+// keeps it, so SQLite and PostgreSQL return the same values.
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // IDMixin gives a schema a random UUID primary key, the same id on REST and GraphQL.
 type IDMixin struct{ mixin.Schema }

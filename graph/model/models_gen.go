@@ -2,6 +2,52 @@
 
 package model
 
+import (
+	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/user"
+	"github.com/google/uuid"
+)
+
+// A signed-in session: a 15-minute access token and a 30-day refresh token, rotated on use.
+type AuthPayload struct {
+	AccessToken  string      `json:"accessToken"`
+	RefreshToken string      `json:"refreshToken"`
+	TokenType    string      `json:"tokenType"`
+	ExpiresIn    int         `json:"expiresIn"`
+	User         *ent.User   `json:"user"`
+	Tenant       *ent.Tenant `json:"tenant"`
+}
+
+type CreateServiceAccountInput struct {
+	Name        string  `json:"name"`
+	Description *string `json:"description,omitempty"`
+	// Never more than the caller holds.
+	Scopes []string `json:"scopes"`
+	// Also issue the account's first API key, shown once.
+	CreateAPIKey *bool `json:"createAPIKey,omitempty"`
+}
+
+type CreateServiceAccountPayload struct {
+	ServiceAccount *ent.ServiceAccount `json:"serviceAccount"`
+	// The first API key, when asked for; its secret is in apiKey.key, shown once.
+	APIKey *CreatedAPIKey `json:"apiKey,omitempty"`
+}
+
+type CreateUserInput struct {
+	Email string    `json:"email"`
+	Name  *string   `json:"name,omitempty"`
+	Role  user.Role `json:"role"`
+	// Optional: a user without a password cannot sign in until one is set.
+	Password *string `json:"password,omitempty"`
+}
+
+// A newly created or rotated API key: the only time its secret is shown.
+type CreatedAPIKey struct {
+	// The key itself (cvk_…). Store it now: it is never shown again.
+	Key    string      `json:"key"`
+	APIKey *ent.APIKey `json:"apiKey"`
+}
+
 // How the server and its database are doing.
 type Health struct {
 	// ok when every check passes, unavailable otherwise.
@@ -12,4 +58,50 @@ type Health struct {
 	DatabaseLatencyMs float64 `json:"databaseLatencyMs"`
 	Version           string  `json:"version"`
 	UptimeSeconds     int     `json:"uptimeSeconds"`
+}
+
+type LoginInput struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	// The tenant's slug; or send the realmname header. A platform admin names none.
+	Tenant *string `json:"tenant,omitempty"`
+}
+
+// Whoever is calling: a user, an API key, an OAuth client or a service account.
+type Me struct {
+	// user, api_key, oauth_client or service_account
+	PrincipalType string    `json:"principalType"`
+	ID            uuid.UUID `json:"id"`
+	// The tenant the request acts in.
+	Tenant   *ent.Tenant `json:"tenant"`
+	Scopes   []string    `json:"scopes"`
+	User     *ent.User   `json:"user,omitempty"`
+	ClientID *string     `json:"clientID,omitempty"`
+	APIKeyID *uuid.UUID  `json:"apiKeyID,omitempty"`
+}
+
+// A per-key rate limit that overrides the tenant plan's.
+type RateLimitInput struct {
+	Requests      int `json:"requests"`
+	WindowSeconds int `json:"windowSeconds"`
+}
+
+type RefreshSessionInput struct {
+	RefreshToken string `json:"refreshToken"`
+}
+
+type RegisterInput struct {
+	// Name of the new tenant; its slug is derived from it.
+	TenantName string `json:"tenantName"`
+	Email      string `json:"email"`
+	// At least 10 characters.
+	Password string  `json:"password"`
+	Name     *string `json:"name,omitempty"`
+}
+
+type UpdateUserInput struct {
+	Name     *string      `json:"name,omitempty"`
+	Role     *user.Role   `json:"role,omitempty"`
+	Status   *user.Status `json:"status,omitempty"`
+	Password *string      `json:"password,omitempty"`
 }

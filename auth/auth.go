@@ -1,0 +1,163 @@
+// Package auth is the one authentication middleware of GraphQL and REST: it
+// reads every credential header form of SPEC §3, hands the credential to the
+// verifier of its kind, applies x-tenantid, and puts the principal in the
+// context that the data layer's tenant isolation reads.
+package auth
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/credvault/credvault/apperr"
+	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/tenant"
+	"github.com/credvault/credvault/principal"
+	"github.com/credvault/credvault/reqinfo"
+	"github.com/credvault/credvault/scope"
+	"github.com/credvault/credvault/store"
+)
+
+// Verifier checks one kind of credential and returns its principal, or an
+// apperr UNAUTHORIZED error with details.reason.
+type Verifier interface {
+	Verify(ctx context.Context, credential string) (*principal.Principal, error)
+}
+
+// VerifierFunc adapts a function to Verifier.
+type VerifierFunc func(ctx context.Context, credential string) (*principal.Principal, error)
+
+// Verify calls f.
+func (f VerifierFunc) Verify(ctx context.Context, credential string) (*principal.Principal, error) {
+	return f(ctx, credential)
+}
+
+// APIKeyPrefix starts every API key, which tells a key from a JWT in a
+// Bearer header.
+const APIKeyPrefix = "cvk_"
+
+// Authenticator holds a verifier per credential kind; a nil verifier
+// refuses its kind as invalid.
+type Authenticator struct {
+	Client       *ent.Client
+	APIKeys      Verifier
+	Sessions     Verifier
+	AccessTokens Verifier
+}
+
+// Authenticate returns the principal of r, nil when r carries no
+// credential at all, or an UNAUTHORIZED / TENANT_MISMATCH error.
+func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*principal.Principal, error) {
+	kind, cred, err := credential(r)
+	if err != nil || kind == "" {
+		return nil, err
+	}
+	var v Verifier
+	switch kind {
+	case "api_key":
+		v = a.APIKeys
+	case "session":
+		v = a.Sessions
+	case "access_token":
+		v = a.AccessTokens
+	}
+	if v == nil {
+		return nil, apperr.Unauthenticated("invalid")
+	}
+	p, err := v.Verify(ctx, cred)
+	if err != nil {
+		return nil, err
+	}
+	return a.selectTenant(ctx, p, r.Header.Get("x-tenantid"))
+}
+
+// credential reads the credential headers: X-API-Key, Authorization: ApiKey,
+// or Authorization: Bearer with an API key or a JWT (a session, or an OAuth
+// access token when its header says at+jwt).
+func credential(r *http.Request) (kind, cred string, err error) {
+	if k := strings.TrimSpace(r.Header.Get("X-API-Key")); k != "" {
+		return "api_key", k, nil
+	}
+	h := strings.TrimSpace(r.Header.Get("Authorization"))
+	if h == "" {
+		return "", "", nil
+	}
+	scheme, value, ok := strings.Cut(h, " ")
+	value = strings.TrimSpace(value)
+	if !ok || value == "" {
+		return "", "", apperr.Unauthenticated("malformed")
+	}
+	switch strings.ToLower(scheme) {
+	case "apikey":
+		return "api_key", value, nil
+	case "bearer":
+		if strings.HasPrefix(value, APIKeyPrefix) {
+			return "api_key", value, nil
+		}
+		if strings.Count(value, ".") != 2 {
+			return "", "", apperr.Unauthenticated("malformed")
+		}
+		if isAccessToken(value) {
+			return "access_token", value, nil
+		}
+		return "session", value, nil
+	}
+	return "", "", apperr.Unauthenticated("malformed")
+}
+
+// selectTenant applies x-tenantid: it must name the principal's own tenant,
+// unless the principal is a platform admin, for whom it selects the tenant
+// to act in.
+func (a *Authenticator) selectTenant(ctx context.Context, p *principal.Principal, header string) (*principal.Principal, error) {
+	if header == "" {
+		return p, nil
+	}
+	id, err := uuid.Parse(strings.TrimSpace(header))
+	if err != nil {
+		return nil, apperr.New(apperr.TenantMismatch, "x-tenantid is not a tenant id")
+	}
+	if id == p.HomeTenantID {
+		return p, nil
+	}
+	if !p.Scopes.Has(scope.PlatformAdmin) {
+		return nil, apperr.New(apperr.TenantMismatch, "x-tenantid does not match the credential's tenant")
+	}
+	ok, err := a.Client.Tenant.Query().Where(tenant.ID(id), tenant.StatusNEQ(tenant.StatusDeleted)).Exist(store.Unrestricted(ctx))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, apperr.NotFoundf("tenant")
+	}
+	acting := *p
+	acting.TenantID = id
+	return &acting, nil
+}
+
+// Middleware authenticates every request: with no credential it goes on
+// anonymously when optional, and is refused with 401 otherwise. fail writes
+// an error in the caller's format (the REST envelope, or a GraphQL response).
+func (a *Authenticator) Middleware(optional bool, fail func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx := r.Context()
+			p, err := a.Authenticate(ctx, r)
+			if err != nil {
+				fail(w, r, err)
+				return
+			}
+			if p == nil {
+				if !optional {
+					fail(w, r, apperr.Unauthenticated("missing"))
+					return
+				}
+				next.ServeHTTP(w, r)
+				return
+			}
+			reqinfo.FromContext(ctx).Principal = string(p.Kind) + ":" + p.ID.String()
+			next.ServeHTTP(w, r.WithContext(principal.NewContext(ctx, p)))
+		})
+	}
+}

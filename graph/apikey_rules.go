@@ -1,0 +1,151 @@
+package graph
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/credvault/credvault/apperr"
+	"github.com/credvault/credvault/audit"
+	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/graph/model"
+	"github.com/credvault/credvault/principal"
+	"github.com/credvault/credvault/secret"
+)
+
+// APIKeyPrefix starts every API key.
+const APIKeyPrefix = "cvk_"
+
+// apiKeyBytes is the entropy of a key: 32 random bytes, 43 base62 characters.
+const apiKeyBytes = 32
+
+// displayPrefixLen is how many characters after cvk_ are kept for display.
+const displayPrefixLen = 8
+
+// apiKeySpec is a key to issue.
+type apiKeySpec struct {
+	Name             string
+	Scopes           []string
+	ExpiresAt        *time.Time
+	ServiceAccountID *uuid.UUID
+	IPAllowlist      []string
+	RateLimit        *model.RateLimitInput
+}
+
+// newAPIKey returns a new key and its display prefix.
+func newAPIKey() (key, prefix string, err error) {
+	key, err = secret.New(APIKeyPrefix, apiKeyBytes)
+	if err != nil {
+		return "", "", err
+	}
+	return key, key[len(APIKeyPrefix) : len(APIKeyPrefix)+displayPrefixLen], nil
+}
+
+// issueAPIKey validates spec and creates the key with tx, audited in it.
+// The key is owned by the service account named in spec, or else by the
+// principal's service account or user.
+func (r *Resolver) issueAPIKey(ctx context.Context, tx *ent.Client, p *principal.Principal, spec apiKeySpec) (*model.CreatedAPIKey, error) {
+	name := strings.TrimSpace(spec.Name)
+	if name == "" || len(name) > 200 {
+		return nil, apperr.Invalid("name", map[bool]string{true: "required", false: "too_long"}[name == ""])
+	}
+	if spec.ExpiresAt != nil && !spec.ExpiresAt.After(time.Now()) {
+		return nil, apperr.Invalid("expires_at", "must be in the future")
+	}
+	allow, err := normalizeCIDRs(spec.IPAllowlist)
+	if err != nil {
+		return nil, err
+	}
+	scopes := spec.Scopes
+	if scopes == nil {
+		scopes = p.Scopes.List()
+	}
+	if err := r.ceiling(ctx, p, scopes); err != nil {
+		return nil, err
+	}
+	key, prefix, err := newAPIKey()
+	if err != nil {
+		return nil, err
+	}
+	create := tx.APIKey.Create().SetName(name).SetPrefix(prefix).SetKeyHash(secret.Hash(key)).
+		SetScopes(scopes).SetIPAllowlist(allow).SetNillableExpiresAt(utc(spec.ExpiresAt)).SetCreatedBy(p.ID)
+	if rl := spec.RateLimit; rl != nil {
+		if rl.Requests < 1 {
+			return nil, apperr.Invalid("rate_limit.requests", "must be at least 1")
+		}
+		if rl.WindowSeconds < 1 {
+			return nil, apperr.Invalid("rate_limit.window_seconds", "must be at least 1")
+		}
+		create.SetRateLimitRequests(rl.Requests).SetRateLimitWindowSeconds(rl.WindowSeconds)
+	}
+	switch {
+	case spec.ServiceAccountID != nil:
+		sa, err := tx.ServiceAccount.Get(ctx, *spec.ServiceAccountID)
+		if ent.IsNotFound(err) {
+			return nil, apperr.Invalid("service_account_id", "unknown")
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range scopes {
+			if !contains(sa.Scopes, s) {
+				return nil, apperr.Invalid("scopes", "beyond the service account's scopes").With("scope", s)
+			}
+		}
+		create.SetServiceAccountID(sa.ID)
+	case p.ServiceAccountID != uuid.Nil:
+		create.SetServiceAccountID(p.ServiceAccountID)
+	case p.UserID != uuid.Nil:
+		create.SetUserID(p.UserID)
+	}
+	k, err := create.Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = audit.Record(ctx, tx, audit.Entry{Action: "api_key.create", ResourceType: "api_key", ResourceID: k.ID.String(),
+		Details: map[string]any{"name": k.Name, "prefix": k.Prefix, "scopes": k.Scopes}})
+	return &model.CreatedAPIKey{Key: key, APIKey: k}, err
+}
+
+// normalizeCIDRs checks an IP allowlist: CIDRs, or single addresses.
+func normalizeCIDRs(list []string) ([]string, error) {
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		var p netip.Prefix
+		var err error
+		if strings.Contains(s, "/") {
+			p, err = netip.ParsePrefix(s)
+		} else {
+			var a netip.Addr
+			if a, err = netip.ParseAddr(s); err == nil {
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+		}
+		if err != nil {
+			return nil, apperr.Invalid("ip_allowlist", "invalid").With("value", s)
+		}
+		out = append(out, p.Masked().String())
+	}
+	return out, nil
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

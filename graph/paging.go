@@ -1,0 +1,82 @@
+package graph
+
+import (
+	"context"
+
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/credvault/credvault/ent"
+)
+
+// Connection page sizes: a connection asked for without first or last gets
+// the default, and no page is larger than the maximum.
+const (
+	defaultPageSize = 50
+	maxPageSize     = 200
+)
+
+// pageSize bounds first and last, so a connection never loads a whole table.
+func pageSize(first, last *int) (*int, *int) {
+	clamp := func(n *int) *int {
+		if n == nil {
+			return nil
+		}
+		v := min(max(*n, 0), maxPageSize)
+		return &v
+	}
+	first, last = clamp(first), clamp(last)
+	if first == nil && last == nil {
+		n := defaultPageSize
+		first = &n
+	}
+	return first, last
+}
+
+// Window is an offset page of a list, sorted by one column: how the REST
+// API pages, where GraphQL uses cursors.
+type Window struct {
+	Offset int
+	Limit  int
+	// Sort is a column of the listed table, checked by the caller.
+	Sort string
+	Desc bool
+}
+
+// Term is the window's sort; Tie breaks ties by id so pages never overlap.
+func (w Window) Term() func(*sql.Selector) {
+	if w.Desc {
+		return ent.Desc(w.Sort)
+	}
+	return ent.Asc(w.Sort)
+}
+
+// Tie orders rows equal on the sort column by id, in the same direction.
+func (w Window) Tie() func(*sql.Selector) {
+	if w.Desc {
+		return ent.Desc("id")
+	}
+	return ent.Asc("id")
+}
+
+// listQuery is what every ent query offers for an offset page.
+type listQuery[Q any, T any] interface {
+	Clone() Q
+	Count(context.Context) (int, error)
+	Offset(int) Q
+	Limit(int) Q
+	All(context.Context) ([]T, error)
+}
+
+// fetchWindow counts the rows of q and loads the window's page of them;
+// order applies w.Term and w.Tie to q (its option type differs per table).
+func fetchWindow[Q listQuery[Q, T], T any](ctx context.Context, q Q, w Window, order func(Q) Q) ([]T, int, error) {
+	total, err := q.Clone().Count(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if w.Offset >= total {
+		return []T{}, total, nil
+	}
+	rows, err := order(q).Offset(w.Offset).Limit(w.Limit).All(ctx)
+	return rows, total, err
+}

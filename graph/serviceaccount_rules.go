@@ -1,0 +1,29 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/scope"
+)
+
+// ServiceAccountsQuery is the tenant's service accounts, for a principal
+// holding service_accounts:read.
+func (r *Resolver) ServiceAccountsQuery(ctx context.Context) (*ent.ServiceAccountQuery, error) {
+	if _, err := r.require(ctx, scope.ServiceAccountsRead); err != nil {
+		return nil, err
+	}
+	return r.Store.Client.ServiceAccount.Query(), nil
+}
+
+// ListServiceAccounts is one offset page of the tenant's service accounts.
+func (r *Resolver) ListServiceAccounts(ctx context.Context, where *ent.ServiceAccountWhereInput, w Window) ([]*ent.ServiceAccount, int, error) {
+	q, err := r.ServiceAccountsQuery(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if q, err = where.Filter(q); err != nil {
+		return nil, 0, err
+	}
+	return fetchWindow(ctx, q, w, func(q *ent.ServiceAccountQuery) *ent.ServiceAccountQuery { return q.Order(w.Term(), w.Tie()) })
+}

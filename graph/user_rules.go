@@ -1,0 +1,89 @@
+package graph
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/credvault/credvault/apperr"
+	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/apikey"
+	"github.com/credvault/credvault/ent/user"
+	"github.com/credvault/credvault/identity"
+	"github.com/credvault/credvault/password"
+	"github.com/credvault/credvault/principal"
+	"github.com/credvault/credvault/scope"
+)
+
+// UsersQuery is the tenant's users, for a principal holding users:read.
+func (r *Resolver) UsersQuery(ctx context.Context) (*ent.UserQuery, error) {
+	if _, err := r.require(ctx, scope.UsersRead); err != nil {
+		return nil, err
+	}
+	return r.Store.Client.User.Query(), nil
+}
+
+// ListUsers is one offset page of the tenant's users, as REST lists them.
+func (r *Resolver) ListUsers(ctx context.Context, where *ent.UserWhereInput, w Window) ([]*ent.User, int, error) {
+	q, err := r.UsersQuery(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if q, err = where.Filter(q); err != nil {
+		return nil, 0, err
+	}
+	return fetchWindow(ctx, q, w, func(q *ent.UserQuery) *ent.UserQuery { return q.Order(w.Term(), w.Tie()) })
+}
+
+// roleCeiling refuses a role holding scopes the principal lacks, so an admin
+// can neither create nor manage an owner.
+func (r *Resolver) roleCeiling(ctx context.Context, p *principal.Principal, role user.Role) error {
+	if role == "" {
+		return apperr.Invalid("role", "required")
+	}
+	if err := user.RoleValidator(role); err != nil {
+		return apperr.Invalid("role", "invalid").With("allowed", scope.Roles)
+	}
+	t, err := r.Store.Client.Tenant.Get(ctx, p.TenantID)
+	if err != nil {
+		return err
+	}
+	return r.ceiling(ctx, p, scope.ForRole(role.String(), t.Platform).List())
+}
+
+// hashNewPassword checks and hashes a password being set.
+func hashNewPassword(pw string) (string, error) {
+	if reason := password.Check(pw); reason != "" {
+		return "", apperr.Invalid("password", reason).With("min_length", password.MinLength)
+	}
+	return password.Hash(pw)
+}
+
+// keepAnOwner refuses a change that would leave the tenant without an active
+// owner: u is losing its owner role, or its active status, or its existence.
+func keepAnOwner(ctx context.Context, tx *ent.Client, u *ent.User) error {
+	if u.Role != user.RoleOwner || u.Status != user.StatusActive {
+		return nil
+	}
+	others, err := tx.User.Query().Where(user.RoleEQ(user.RoleOwner), user.StatusEQ(user.StatusActive), user.IDNEQ(u.ID)).Exist(ctx)
+	if err != nil {
+		return err
+	}
+	if !others {
+		return apperr.New(apperr.Conflict, "the tenant must keep at least one active owner")
+	}
+	return nil
+}
+
+// endUserAccess revokes everything a user signed in with: its refresh
+// tokens and its API keys. Session tokens stop by themselves, since every
+// request rereads the user.
+func endUserAccess(ctx context.Context, tx *ent.Client, id uuid.UUID) error {
+	now := time.Now().UTC()
+	if err := identity.RevokeSessions(ctx, tx, id, now); err != nil {
+		return err
+	}
+	return tx.APIKey.Update().Where(apikey.UserID(id), apikey.StatusEQ(apikey.StatusActive)).
+		SetStatus(apikey.StatusRevoked).SetRevokedAt(now).Exec(ctx)
+}
