@@ -56,8 +56,12 @@ func New(t testing.TB, st *store.Store, opts ...func(*config.Config)) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stop := srv.Start()
 	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
+	t.Cleanup(func() {
+		ts.Close()
+		stop()
+	})
 	return &Env{T: t, Store: st, Config: cfg, Server: ts}
 }
 

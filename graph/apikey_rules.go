@@ -3,27 +3,32 @@ package graph
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/credvault/credvault/apikeys"
 	"github.com/credvault/credvault/apperr"
 	"github.com/credvault/credvault/audit"
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/principal"
+	"github.com/credvault/credvault/scope"
 	"github.com/credvault/credvault/secret"
+	"github.com/credvault/credvault/store"
 )
-
-// APIKeyPrefix starts every API key.
-const APIKeyPrefix = "cvk_"
 
 // apiKeyBytes is the entropy of a key: 32 random bytes, 43 base62 characters.
 const apiKeyBytes = 32
 
 // displayPrefixLen is how many characters after cvk_ are kept for display.
 const displayPrefixLen = 8
+
+// maxGraceSeconds bounds a rotation's grace period: 30 days.
+const maxGraceSeconds = 30 * 24 * 3600
 
 // apiKeySpec is a key to issue.
 type apiKeySpec struct {
@@ -37,11 +42,11 @@ type apiKeySpec struct {
 
 // newAPIKey returns a new key and its display prefix.
 func newAPIKey() (key, prefix string, err error) {
-	key, err = secret.New(APIKeyPrefix, apiKeyBytes)
+	key, err = secret.New(apikeys.Prefix, apiKeyBytes)
 	if err != nil {
 		return "", "", err
 	}
-	return key, key[len(APIKeyPrefix) : len(APIKeyPrefix)+displayPrefixLen], nil
+	return key, key[len(apikeys.Prefix) : len(apikeys.Prefix)+displayPrefixLen], nil
 }
 
 // issueAPIKey validates spec and creates the key with tx, audited in it.
@@ -91,7 +96,7 @@ func (r *Resolver) issueAPIKey(ctx context.Context, tx *ent.Client, p *principal
 			return nil, err
 		}
 		for _, s := range scopes {
-			if !contains(sa.Scopes, s) {
+			if !slices.Contains(sa.Scopes, s) {
 				return nil, apperr.Invalid("scopes", "beyond the service account's scopes").With("scope", s)
 			}
 		}
@@ -141,11 +146,37 @@ func utc(t *time.Time) *time.Time {
 	return &u
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
+
+// APIKeysQuery is the tenant's API keys, for a principal holding api_keys:read.
+func (r *Resolver) APIKeysQuery(ctx context.Context) (*ent.APIKeyQuery, error) {
+	if _, err := r.require(ctx, scope.APIKeysRead); err != nil {
+		return nil, err
 	}
-	return false
+	return r.Store.Client.APIKey.Query(), nil
+}
+
+// ListAPIKeys is one offset page of the tenant's API keys. status filters
+// by the key's state now: an active key past its expiry counts as expired.
+func (r *Resolver) ListAPIKeys(ctx context.Context, where *ent.APIKeyWhereInput, status string, w Window) ([]*ent.APIKey, int, error) {
+	q, err := r.APIKeysQuery(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if q, err = where.Filter(q); err != nil {
+		return nil, 0, err
+	}
+	now := store.Now()
+	switch status {
+	case "":
+	case "active":
+		q.Where(apikey.StatusEQ(apikey.StatusActive), apikey.Or(apikey.ExpiresAtIsNil(), apikey.ExpiresAtGT(now)))
+	case "expired":
+		q.Where(apikey.Or(apikey.StatusEQ(apikey.StatusExpired),
+			apikey.And(apikey.StatusEQ(apikey.StatusActive), apikey.ExpiresAtLTE(now))))
+	case "revoked":
+		q.Where(apikey.StatusEQ(apikey.StatusRevoked))
+	default:
+		return nil, 0, apperr.Invalid("status", "invalid").With("allowed", []string{"active", "expired", "revoked"})
+	}
+	return fetchWindow(ctx, q, w, func(q *ent.APIKeyQuery) *ent.APIKeyQuery { return q.Order(w.Term(), w.Tie()) })
 }

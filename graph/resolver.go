@@ -8,7 +8,9 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"github.com/credvault/credvault/apikeys"
 	"github.com/credvault/credvault/identity"
+	"github.com/credvault/credvault/invalidate"
 	"github.com/credvault/credvault/store"
 )
 
@@ -16,6 +18,8 @@ import (
 type Resolver struct {
 	Store    *store.Store
 	Identity *identity.Service
+	Keys     *apikeys.Verifier
+	Bus      *invalidate.Bus
 	Version  string
 	Started  time.Time
 }

@@ -33,7 +33,7 @@ func (r *mutationResolver) CreateServiceAccount(ctx context.Context, input model
 		return nil, err
 	}
 	out := &model.CreateServiceAccountPayload{}
-	err = store.WithTx(ctx, r.Store.Client, func(tx *ent.Client) error {
+	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
 		sa, err := tx.ServiceAccount.Create().SetName(name).SetDescription(deref(input.Description)).
 			SetScopes(scope.New(input.Scopes...).List()).SetCreatedBy(p.ID).Save(ctx)
 		if err != nil {

@@ -40,7 +40,7 @@ func (r *mutationResolver) CreateUser(ctx context.Context, input model.CreateUse
 		}
 	}
 	var u *ent.User
-	err = store.WithTx(ctx, r.Store.Client, func(tx *ent.Client) error {
+	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
 		taken, err := tx.User.Query().Where(user.Email(email)).Exist(ctx)
 		if err != nil {
 			return err
@@ -66,7 +66,7 @@ func (r *mutationResolver) UpdateUser(ctx context.Context, id uuid.UUID, input m
 		return nil, err
 	}
 	var u *ent.User
-	err = store.WithTx(ctx, r.Store.Client, func(tx *ent.Client) error {
+	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
 		if u, err = tx.User.Get(ctx, id); err != nil {
 			return err
 		}
@@ -116,7 +116,7 @@ func (r *mutationResolver) UpdateUser(ctx context.Context, id uuid.UUID, input m
 			return err
 		}
 		if endAccess {
-			if err := endUserAccess(ctx, tx, u.ID); err != nil {
+			if err := r.endUserAccess(ctx, tx, u.ID); err != nil {
 				return err
 			}
 		}
@@ -132,7 +132,7 @@ func (r *mutationResolver) DeleteUser(ctx context.Context, id uuid.UUID) (uuid.U
 	if err != nil {
 		return uuid.Nil, err
 	}
-	err = store.WithTx(ctx, r.Store.Client, func(tx *ent.Client) error {
+	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
 		u, err := tx.User.Get(ctx, id)
 		if err != nil {
 			return err
@@ -146,7 +146,7 @@ func (r *mutationResolver) DeleteUser(ctx context.Context, id uuid.UUID) (uuid.U
 		if err := keepAnOwner(ctx, tx, u); err != nil {
 			return err
 		}
-		if err := endUserAccess(ctx, tx, u.ID); err != nil {
+		if err := r.endUserAccess(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		if err := tx.User.DeleteOne(u).Exec(ctx); err != nil {

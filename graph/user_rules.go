@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -11,9 +10,11 @@ import (
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/ent/user"
 	"github.com/credvault/credvault/identity"
+	"github.com/credvault/credvault/invalidate"
 	"github.com/credvault/credvault/password"
 	"github.com/credvault/credvault/principal"
 	"github.com/credvault/credvault/scope"
+	"github.com/credvault/credvault/store"
 )
 
 // UsersQuery is the tenant's users, for a principal holding users:read.
@@ -79,11 +80,22 @@ func keepAnOwner(ctx context.Context, tx *ent.Client, u *ent.User) error {
 // endUserAccess revokes everything a user signed in with: its refresh
 // tokens and its API keys. Session tokens stop by themselves, since every
 // request rereads the user.
-func endUserAccess(ctx context.Context, tx *ent.Client, id uuid.UUID) error {
-	now := time.Now().UTC()
+func (r *Resolver) endUserAccess(ctx context.Context, tx *ent.Client, id uuid.UUID) error {
+	now := store.Now()
 	if err := identity.RevokeSessions(ctx, tx, id, now); err != nil {
 		return err
 	}
-	return tx.APIKey.Update().Where(apikey.UserID(id), apikey.StatusEQ(apikey.StatusActive)).
-		SetStatus(apikey.StatusRevoked).SetRevokedAt(now).Exec(ctx)
+	keys, err := tx.APIKey.Query().Where(apikey.UserID(id), apikey.StatusNEQ(apikey.StatusRevoked)).IDs(ctx)
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	if err := tx.APIKey.Update().Where(apikey.IDIn(keys...)).SetStatus(apikey.StatusRevoked).SetRevokedAt(now).Exec(ctx); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := r.Bus.Publish(ctx, tx, invalidate.For(invalidate.APIKey, k.String())); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -44,7 +44,7 @@ type Service struct {
 // New returns the identity service.
 func New(client *ent.Client, keys *tokens.Keyring, allowSignup bool, defaultPlan string, guard *LoginGuard) *Service {
 	return &Service{Client: client, Keys: keys, AllowSignup: allowSignup, DefaultPlan: defaultPlan, Guard: guard,
-		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+		now: func() time.Time { return store.Now() }}
 }
 
 // SetClock replaces the clock; tests use it to make sessions expire.

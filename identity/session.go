@@ -72,7 +72,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*Session, err
 	}
 	ctx = store.Unrestricted(ctx)
 	var sess *Session
-	err = store.WithTx(ctx, s.Client, func(tx *ent.Client) error {
+	err = store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
 		slug, err := uniqueSlug(ctx, tx, name)
 		if err != nil {
 			return err
@@ -143,7 +143,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*Session, error) {
 		return nil, s.loginFailed(ctx, u, slug)
 	}
 	var sess *Session
-	err = store.WithTx(ctx, s.Client, func(tx *ent.Client) error {
+	err = store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
 		if err := tx.User.UpdateOneID(u.ID).SetLastLoginAt(s.now()).Exec(ctx); err != nil {
 			return err
 		}
@@ -217,7 +217,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 		sess  *Session
 		reuse *ent.RefreshToken
 	)
-	err := store.WithTx(ctx, s.Client, func(tx *ent.Client) error {
+	err := store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
 		rt, err := tx.RefreshToken.Query().Where(refreshtoken.TokenHash(secret.Hash(token))).Only(ctx)
 		if ent.IsNotFound(err) {
 			return apperr.Unauthenticated("invalid")
@@ -272,7 +272,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 
 // revokeFamily ends every session of the family of a reused token.
 func (s *Service) revokeFamily(ctx context.Context, rt *ent.RefreshToken) error {
-	err := store.WithTx(ctx, s.Client, func(tx *ent.Client) error {
+	err := store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
 		if err := tx.RefreshToken.Update().Where(refreshtoken.FamilyID(rt.FamilyID), refreshtoken.RevokedAtIsNil()).
 			SetRevokedAt(s.now()).Exec(ctx); err != nil {
 			return err

@@ -18,6 +18,8 @@ type API struct {
 func (a *API) Routes() []Route {
 	var routes []Route
 	routes = append(routes, a.authRoutes()...)
+	routes = append(routes, a.apiKeyRoutes("/api-keys", true)...)
+	routes = append(routes, a.apiKeyRoutes("/admin/api-keys", false)...)
 	routes = append(routes, a.serviceAccountRoutes()...)
 	routes = append(routes, a.userRoutes()...)
 	routes = append(routes, a.healthRoutes()...)

@@ -1,12 +1,17 @@
 package rest
 
 import (
+	"context"
+	"net/http"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/credvault/credvault/apperr"
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/graph/model"
+	"github.com/credvault/credvault/scope"
 )
 
 type rateLimitJSON struct {
@@ -36,8 +41,12 @@ type apiKeyJSON struct {
 }
 
 func toAPIKeyJSON(k *ent.APIKey) *apiKeyJSON {
+	status := k.Status.String()
+	if k.Status == apikey.StatusActive && k.ExpiresAt != nil && !time.Now().Before(*k.ExpiresAt) {
+		status = apikey.StatusExpired.String()
+	}
 	out := &apiKeyJSON{ID: k.ID, TenantID: k.TenantID, Name: k.Name, Prefix: k.Prefix, Scopes: orEmpty(k.Scopes),
-		Status: k.Status.String(), ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt,
+		Status: status, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt,
 		IPAllowlist: orEmpty(k.IPAllowlist), ServiceAccountID: k.ServiceAccountID, UserID: k.UserID,
 		CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt}
 	if k.RateLimitRequests != nil && k.RateLimitWindowSeconds != nil {
@@ -50,4 +59,126 @@ func toCreatedAPIKeyJSON(c *model.CreatedAPIKey) *apiKeyJSON {
 	out := toAPIKeyJSON(c.APIKey)
 	out.Key = c.Key
 	return out
+}
+
+type createAPIKeyBody struct {
+	Name             string         `json:"name"`
+	Scopes           []string       `json:"scopes,omitempty"`
+	ExpiresAt        *time.Time     `json:"expires_at,omitempty"`
+	ServiceAccountID *uuid.UUID     `json:"service_account_id,omitempty"`
+	IPAllowlist      []string       `json:"ip_allowlist,omitempty"`
+	RateLimit        *rateLimitJSON `json:"rate_limit,omitempty"`
+}
+
+type validateBody struct {
+	Key string `json:"key"`
+}
+
+type rotateBody struct {
+	GracePeriodSeconds *int `json:"grace_period_seconds,omitempty"`
+}
+
+type validationJSON struct {
+	Valid     bool       `json:"valid"`
+	Reason    *string    `json:"reason,omitempty"`
+	KeyID     uuid.UUID  `json:"key_id"`
+	Scopes    []string   `json:"scopes"`
+	ExpiresAt *time.Time `json:"expires_at"`
+}
+
+// apiKeySort lists the sort fields of key lists, the default first.
+var apiKeySort = []string{"created_at", "updated_at", "name", "status", "expires_at", "last_used_at"}
+
+// apiKeyRoutes serves the keys at base: /api-keys, and /admin/api-keys for
+// the seed 002 clients (create, list and revoke).
+func (a *API) apiKeyRoutes(base string, full bool) []Route {
+	routes := []Route{
+		HandleBody(Route{Method: http.MethodPost, Path: base, Scope: scope.APIKeysWrite, Field: "createAPIKey",
+			Summary: "Create an API key; the key is shown once", Status: http.StatusCreated, Message: "API key created"},
+			func(ctx context.Context, _ *Call, in *createAPIKeyBody) (*apiKeyJSON, error) {
+				input := model.CreateAPIKeyInput{Name: in.Name, Scopes: in.Scopes, ExpiresAt: in.ExpiresAt,
+					ServiceAccountID: in.ServiceAccountID, IPAllowlist: in.IPAllowlist}
+				if rl := in.RateLimit; rl != nil {
+					input.RateLimit = &model.RateLimitInput{Requests: rl.Requests, WindowSeconds: rl.WindowSeconds}
+				}
+				c, err := a.Resolver.Mutation().CreateAPIKey(ctx, input)
+				if err != nil {
+					return nil, err
+				}
+				return toCreatedAPIKeyJSON(c), nil
+			}),
+		HandleList(Route{Method: http.MethodGet, Path: base, Scope: scope.APIKeysRead, Field: "apiKeys",
+			Summary: "List API keys; filters status (active, expired, revoked), service_account_id",
+			Status:  http.StatusOK, Message: "API keys", Sort: apiKeySort},
+			func(ctx context.Context, c *Call) ([]*apiKeyJSON, int, error) {
+				where := &ent.APIKeyWhereInput{}
+				if v := c.Query("service_account_id"); v != "" {
+					id, err := uuid.Parse(v)
+					if err != nil {
+						return nil, 0, apperr.Invalid("service_account_id", "invalid")
+					}
+					where.ServiceAccountID = &id
+				}
+				rows, total, err := a.Resolver.ListAPIKeys(ctx, where, c.Query("status"), c.Window())
+				return mapSlice(rows, toAPIKeyJSON), total, err
+			}),
+		Handle(Route{Method: http.MethodDelete, Path: base + "/{keyId}", Scope: scope.APIKeysWrite, Field: "revokeAPIKey",
+			Summary: "Revoke an API key: it stops working at once, on every instance", Status: http.StatusOK, Message: "API key revoked"},
+			func(ctx context.Context, c *Call) (*apiKeyJSON, error) {
+				id, err := c.IDParam("keyId")
+				if err != nil {
+					return nil, err
+				}
+				k, err := a.Resolver.Mutation().RevokeAPIKey(ctx, id)
+				if err != nil {
+					return nil, err
+				}
+				return toAPIKeyJSON(k), nil
+			}),
+	}
+	if !full {
+		return routes
+	}
+	return append(routes,
+		Handle(Route{Method: http.MethodGet, Path: base + "/{keyId}", Scope: scope.APIKeysRead, Field: "apiKey",
+			Summary: "Get an API key", Status: http.StatusOK, Message: "API key"},
+			func(ctx context.Context, c *Call) (*apiKeyJSON, error) {
+				id, err := c.IDParam("keyId")
+				if err != nil {
+					return nil, err
+				}
+				k, err := a.Resolver.Query().APIKey(ctx, id)
+				if err != nil {
+					return nil, err
+				}
+				return toAPIKeyJSON(k), nil
+			}),
+		HandleBody(Route{Method: http.MethodPost, Path: base + "/{keyId}/validate", Scope: scope.APIKeysRead, Field: "validateAPIKey",
+			Summary: "Validate a key secret: a bad key is valid:false with a reason", Status: http.StatusOK, Message: "API key validated"},
+			func(ctx context.Context, c *Call, in *validateBody) (*validationJSON, error) {
+				id, err := c.IDParam("keyId")
+				if err != nil {
+					return nil, err
+				}
+				v, err := a.Resolver.Mutation().ValidateAPIKey(ctx, id, in.Key)
+				if err != nil {
+					return nil, err
+				}
+				return &validationJSON{Valid: v.Valid, Reason: v.Reason, KeyID: v.KeyID, Scopes: orEmpty(v.Scopes), ExpiresAt: v.ExpiresAt}, nil
+			}),
+		HandleBody(Route{Method: http.MethodPost, Path: base + "/{keyId}/rotate", Scope: scope.APIKeysWrite, Field: "rotateAPIKey",
+			Summary: "Rotate an API key: same id, new key shown once; the old one works through the grace period",
+			Status:  http.StatusOK, Message: "API key rotated"},
+			func(ctx context.Context, c *Call, in *rotateBody) (*apiKeyJSON, error) {
+				id, err := c.IDParam("keyId")
+				if err != nil {
+					return nil, err
+				}
+				k, err := a.Resolver.Mutation().RotateAPIKey(ctx, id, &model.RotateAPIKeyInput{GracePeriodSeconds: in.GracePeriodSeconds})
+				if err != nil {
+					return nil, err
+				}
+				return toCreatedAPIKeyJSON(k), nil
+			}),
+	)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/credvault/credvault/apperr"
@@ -33,12 +34,43 @@ func decodeBody(r *http.Request, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
+		if field := failingField(body, dst); field != "" {
+			return apperr.Invalid(field, "invalid")
+		}
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return apperr.New(apperr.InvalidRequest, "request body must hold a single JSON object")
 	}
 	return nil
+}
+
+// failingField finds the top-level field whose value does not decode into
+// its Go type, for errors (such as a bad time) that encoding/json does not
+// attribute to a field.
+func failingField(body []byte, dst any) string {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return ""
+	}
+	t := reflect.TypeOf(dst).Elem()
+	if t.Kind() != reflect.Struct {
+		return ""
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		raw, ok := fields[name]
+		if !ok || name == "" {
+			continue
+		}
+		var typeErr *json.UnmarshalTypeError
+		err := json.Unmarshal(raw, reflect.New(f.Type).Interface())
+		if err != nil && !errors.As(err, &typeErr) {
+			return name
+		}
+	}
+	return ""
 }
 
 func isJSON(contentType string) bool {

@@ -22,7 +22,7 @@ const PlatformSlug = "platform"
 // so running it at every start-up changes nothing the second time.
 func Bootstrap(ctx context.Context, st *store.Store, email, pw string) error {
 	ctx = store.Unrestricted(ctx)
-	return store.WithTx(ctx, st.Client, func(tx *ent.Client) error {
+	return store.WithTx(ctx, st.Client, func(ctx context.Context, tx *ent.Client) error {
 		pt, err := tx.Tenant.Query().Where(tenant.Platform(true)).Only(ctx)
 		if ent.IsNotFound(err) {
 			pt, err = tx.Tenant.Create().SetName("Platform").SetSlug(PlatformSlug).

@@ -11,16 +11,19 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
 
+	"github.com/credvault/credvault/apikeys"
 	"github.com/credvault/credvault/auth"
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/graph"
 	"github.com/credvault/credvault/identity"
+	"github.com/credvault/credvault/invalidate"
 	"github.com/credvault/credvault/playground"
 	"github.com/credvault/credvault/rest"
 	"github.com/credvault/credvault/store"
@@ -48,7 +51,13 @@ type Server struct {
 	logger  *slog.Logger
 	keys    Keys
 	handler http.Handler
+	bus     *invalidate.Bus
+	// tasks run in the background while the server serves.
+	tasks []func(ctx context.Context)
 }
+
+// usageFlushInterval is how often API key last_used_at times are written.
+const usageFlushInterval = 5 * time.Second
 
 // Keys are the master keys loaded at start-up.
 type Keys struct {
@@ -76,9 +85,17 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 		guard = identity.NewLoginGuard(loginAttemptsPerIP, loginFailuresPerUser, loginLimitWindow)
 	}
 	ids := identity.New(st.Client, keyring, cfg.AllowSignup, cfg.DefaultPlan, guard)
-	resolver := &graph.Resolver{Store: st, Identity: ids, Version: Version, Started: time.Now()}
+	bus, err := invalidate.New(st.Dialect, cfg.DatabaseURL, logger)
+	if err != nil {
+		return nil, err
+	}
+	s.bus = bus
+	usage := apikeys.NewUsage(st.Client, logger)
+	verifier := apikeys.NewVerifier(st.Client, bus, usage)
+	s.tasks = append(s.tasks, func(ctx context.Context) { usage.Run(ctx, usageFlushInterval) })
+	resolver := &graph.Resolver{Store: st, Identity: ids, Keys: verifier, Bus: bus, Version: Version, Started: time.Now()}
 	api := &rest.API{Resolver: resolver}
-	authn := &auth.Authenticator{Client: st.Client, Sessions: auth.VerifierFunc(ids.VerifySession)}
+	authn := &auth.Authenticator{Client: st.Client, Sessions: auth.VerifierFunc(ids.VerifySession), APIKeys: verifier}
 
 	r := chi.NewRouter()
 	r.Use(clientIP(cfg.TrustedProxies), requestInfo, accessLog(logger), recoverPanics)
@@ -136,6 +153,23 @@ func (s *Server) Run(ctx context.Context) error {
 	return s.Serve(ctx, ln)
 }
 
+// Start runs the background tasks (flushing key usage, listening for
+// invalidations) until the returned stop is called; stop waits for them.
+func (s *Server) Start() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var tasks sync.WaitGroup
+	for _, task := range s.tasks {
+		tasks.Go(func() { task(ctx) })
+	}
+	return func() {
+		cancel()
+		tasks.Wait()
+		if err := s.bus.Close(); err != nil {
+			s.logger.Warn("closing the invalidation listener", "err", err)
+		}
+	}
+}
+
 // Serve is Run on a listener the caller opened.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
@@ -147,6 +181,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	defer s.Start()()
 	errc := make(chan error, 1)
 	go func() {
 		if s.cfg.TLSCert != "" {

@@ -118,6 +118,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// Now is the time to store: UTC in microseconds, as PostgreSQL keeps it, so
+// a value reads back the same on both databases.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
 // Unrestricted marks ctx as crossing tenants on purpose: tenant policies are
 // skipped. Only bootstrap, credential look-ups by secret hash and background
 // jobs use it.
@@ -126,22 +130,24 @@ func Unrestricted(ctx context.Context) context.Context {
 }
 
 // WithTx runs fn in a transaction on client, committing when fn returns nil
-// and rolling back otherwise. Inside an existing transaction it joins it.
-func WithTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Client) error) (err error) {
+// and rolling back otherwise. fn's context carries the transaction, so a
+// nested WithTx joins it and commit hooks can be added to it.
+func WithTx(ctx context.Context, client *ent.Client, fn func(ctx context.Context, tx *ent.Client) error) (err error) {
 	if tx := ent.TxFromContext(ctx); tx != nil {
-		return fn(tx.Client())
+		return fn(ctx, tx.Client())
 	}
 	tx, err := client.Tx(ctx)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
+	ctx = ent.NewTxContext(ctx, tx)
 	defer func() {
 		if v := recover(); v != nil {
 			_ = tx.Rollback()
 			panic(v)
 		}
 	}()
-	if err := fn(tx.Client()); err != nil {
+	if err := fn(ctx, tx.Client()); err != nil {
 		if rerr := tx.Rollback(); rerr != nil {
 			return errors.Join(err, rerr)
 		}

@@ -3,10 +3,22 @@
 package model
 
 import (
+	"time"
+
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/user"
 	"github.com/google/uuid"
 )
+
+// The answer to validating a key: a bad key is valid: false with a reason, not an error.
+type APIKeyValidation struct {
+	Valid bool `json:"valid"`
+	// invalid, expired, revoked or ip_not_allowed when not valid.
+	Reason    *string    `json:"reason,omitempty"`
+	KeyID     uuid.UUID  `json:"keyID"`
+	Scopes    []string   `json:"scopes"`
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
 
 // A signed-in session: a 15-minute access token and a 30-day refresh token, rotated on use.
 type AuthPayload struct {
@@ -16,6 +28,18 @@ type AuthPayload struct {
 	ExpiresIn    int         `json:"expiresIn"`
 	User         *ent.User   `json:"user"`
 	Tenant       *ent.Tenant `json:"tenant"`
+}
+
+type CreateAPIKeyInput struct {
+	Name string `json:"name"`
+	// Defaults to the caller's scopes; never more than the caller holds.
+	Scopes    []string   `json:"scopes,omitempty"`
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	// Make the key a service account's; it then authenticates as that account.
+	ServiceAccountID *uuid.UUID `json:"serviceAccountID,omitempty"`
+	// CIDRs or addresses the key may be used from; empty allows any.
+	IPAllowlist []string        `json:"ipAllowlist,omitempty"`
+	RateLimit   *RateLimitInput `json:"rateLimit,omitempty"`
 }
 
 type CreateServiceAccountInput struct {
@@ -97,6 +121,11 @@ type RegisterInput struct {
 	// At least 10 characters.
 	Password string  `json:"password"`
 	Name     *string `json:"name,omitempty"`
+}
+
+type RotateAPIKeyInput struct {
+	// How long the old secret keeps working; 0 or omitted stops it at once.
+	GracePeriodSeconds *int `json:"gracePeriodSeconds,omitempty"`
 }
 
 type UpdateUserInput struct {

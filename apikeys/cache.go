@@ -1,0 +1,117 @@
+package apikeys
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/credvault/credvault/scope"
+)
+
+// entry is what the verifier knows of one key secret's hash: a snapshot of
+// the key row and its tenant, or the fact that no key has this hash.
+type entry struct {
+	found    bool
+	id       uuid.UUID
+	tenantID uuid.UUID
+	revoked  bool
+	// expiresAt is the key's expiry; graceUntil ends a rotated-out secret.
+	expiresAt  *time.Time
+	graceUntil *time.Time
+	scopes     scope.Set
+	allow      []netip.Prefix
+	// tenantAllow is the tenant's own allowlist, applied to every credential.
+	tenantAllow      []netip.Prefix
+	tenantActive     bool
+	userID           uuid.UUID
+	serviceAccountID uuid.UUID
+	rateLimit        *RateLimit
+	loaded           time.Time
+}
+
+// RateLimit is a key's own request limit.
+type RateLimit struct {
+	Requests int
+	Window   time.Duration
+}
+
+// Cache lifetimes: invalidations make changes visible at once, so the TTL
+// only bounds staleness should a notification ever be lost.
+const (
+	positiveTTL = time.Minute
+	negativeTTL = 10 * time.Second
+	maxEntries  = 100_000
+)
+
+// cache maps secret hashes to entries; byKey finds every hash of a key,
+// so that revoking or rotating it drops them all.
+type cache struct {
+	mu      sync.RWMutex
+	entries map[string]*entry
+	byKey   map[uuid.UUID][]string
+}
+
+func newCache() *cache {
+	return &cache{entries: map[string]*entry{}, byKey: map[uuid.UUID][]string{}}
+}
+
+func (c *cache) get(hash string, now time.Time) *entry {
+	c.mu.RLock()
+	e := c.entries[hash]
+	c.mu.RUnlock()
+	if e == nil {
+		return nil
+	}
+	ttl := positiveTTL
+	if !e.found {
+		ttl = negativeTTL
+	}
+	if now.Sub(e.loaded) > ttl {
+		return nil
+	}
+	return e
+}
+
+func (c *cache) put(hash string, e *entry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= maxEntries {
+		// Full: start over rather than track recency on the hot path.
+		c.entries, c.byKey = map[string]*entry{}, map[uuid.UUID][]string{}
+	}
+	c.entries[hash] = e
+	if e.found {
+		c.byKey[e.id] = append(c.byKey[e.id], hash)
+	}
+}
+
+// dropKey forgets every hash of key id.
+func (c *cache) dropKey(id uuid.UUID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, h := range c.byKey[id] {
+		delete(c.entries, h)
+	}
+	delete(c.byKey, id)
+}
+
+// dropTenant forgets every key of a tenant.
+func (c *cache) dropTenant(id uuid.UUID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for h, e := range c.entries {
+		if e.tenantID == id {
+			delete(c.entries, h)
+			delete(c.byKey, e.id)
+		}
+	}
+}
+
+// dropAll forgets everything.
+func (c *cache) dropAll() {
+	c.mu.Lock()
+	c.entries, c.byKey = map[string]*entry{}, map[uuid.UUID][]string{}
+	c.mu.Unlock()
+}

@@ -1,0 +1,226 @@
+// Package apikeys verifies API keys: CredVault's hot path. A verified key is
+// cached in memory, negative answers too, so a hot key costs no database
+// round trip; revocation, rotation and tenant changes drop cache entries on
+// every instance through the invalidation bus. last_used_at is written in
+// batches in the background, never once per request.
+package apikeys
+
+import (
+	"context"
+	"encoding/hex"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/credvault/credvault/apperr"
+	"github.com/credvault/credvault/audit"
+	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/apikey"
+	"github.com/credvault/credvault/ent/serviceaccount"
+	"github.com/credvault/credvault/ent/tenant"
+	"github.com/credvault/credvault/invalidate"
+	"github.com/credvault/credvault/principal"
+	"github.com/credvault/credvault/reqinfo"
+	"github.com/credvault/credvault/scope"
+	"github.com/credvault/credvault/secret"
+	"github.com/credvault/credvault/store"
+)
+
+// Prefix starts every API key.
+const Prefix = "cvk_"
+
+// The reasons a key is refused, as validate and a 401 name them.
+const (
+	ReasonInvalid      = "invalid"
+	ReasonExpired      = "expired"
+	ReasonRevoked      = "revoked"
+	ReasonIPNotAllowed = "ip_not_allowed"
+)
+
+// Verifier checks API keys.
+type Verifier struct {
+	client *ent.Client
+	cache  *cache
+	usage  *Usage
+	now    func() time.Time
+}
+
+// NewVerifier returns a verifier whose cache listens on bus.
+func NewVerifier(client *ent.Client, bus *invalidate.Bus, usage *Usage) *Verifier {
+	v := &Verifier{client: client, cache: newCache(), usage: usage, now: time.Now}
+	bus.Subscribe(v.invalidate)
+	return v
+}
+
+func (v *Verifier) invalidate(t invalidate.Topic) {
+	kind, id := t.Split()
+	switch kind {
+	case invalidate.APIKey:
+		if u, err := uuid.Parse(id); err == nil {
+			v.cache.dropKey(u)
+		}
+	case invalidate.Tenant:
+		if u, err := uuid.Parse(id); err == nil {
+			v.cache.dropTenant(u)
+		}
+	case invalidate.All:
+		v.cache.dropAll()
+	}
+}
+
+// Result is the outcome of checking a key.
+type Result struct {
+	// Reason is "" for a valid key, else why it is refused.
+	Reason string
+	// KeyID and TenantID are set when the key exists, valid or not.
+	KeyID    uuid.UUID
+	TenantID uuid.UUID
+	Scopes   []string
+	// ExpiresAt is the key's expiry, if it has one.
+	ExpiresAt *time.Time
+	RateLimit *RateLimit
+
+	userID, serviceAccountID uuid.UUID
+}
+
+// Valid reports whether the key may be used.
+func (r *Result) Valid() bool { return r.Reason == "" }
+
+// Check verifies key for a client at ip (the zero Addr skips allowlists).
+func (v *Verifier) Check(ctx context.Context, key string, ip netip.Addr) (*Result, error) {
+	if !strings.HasPrefix(key, Prefix) || len(key) < len(Prefix)+32 || len(key) > 128 {
+		return &Result{Reason: ReasonInvalid}, nil
+	}
+	sum := secret.Hash(key)
+	hash := hex.EncodeToString(sum)
+	now := v.now()
+	e := v.cache.get(hash, now)
+	if e == nil {
+		var err error
+		if e, err = v.load(ctx, sum); err != nil {
+			return nil, err
+		}
+		e.loaded = now
+		v.cache.put(hash, e)
+	}
+	if !e.found {
+		return &Result{Reason: ReasonInvalid}, nil
+	}
+	res := &Result{KeyID: e.id, TenantID: e.tenantID, Scopes: e.scopes.List(), ExpiresAt: e.expiresAt,
+		RateLimit: e.rateLimit, userID: e.userID, serviceAccountID: e.serviceAccountID}
+	switch {
+	case e.revoked || !e.tenantActive:
+		res.Reason = ReasonRevoked
+	case e.expiresAt != nil && !now.Before(*e.expiresAt):
+		res.Reason = ReasonExpired
+	case e.graceUntil != nil && !now.Before(*e.graceUntil):
+		res.Reason = ReasonRevoked
+	case !allowed(e.allow, ip) || !allowed(e.tenantAllow, ip):
+		res.Reason = ReasonIPNotAllowed
+	}
+	return res, nil
+}
+
+// allowed reports whether ip is in the allowlist; an empty list allows all.
+func allowed(list []netip.Prefix, ip netip.Addr) bool {
+	if len(list) == 0 || !ip.IsValid() {
+		return len(list) == 0
+	}
+	for _, p := range list {
+		if p.Contains(ip.Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+// load reads the key whose current or rotated-out secret has hash sum.
+func (v *Verifier) load(ctx context.Context, sum []byte) (*entry, error) {
+	ctx = store.Unrestricted(ctx)
+	k, err := v.client.APIKey.Query().
+		Where(apikey.Or(apikey.KeyHash(sum), apikey.PreviousKeyHash(sum))).
+		WithTenant().WithServiceAccount().Only(ctx)
+	if ent.IsNotFound(err) {
+		return &entry{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	t := k.Edges.Tenant
+	e := &entry{
+		found: true, id: k.ID, tenantID: k.TenantID,
+		revoked:      k.Status == apikey.StatusRevoked,
+		expiresAt:    k.ExpiresAt,
+		scopes:       scope.New(k.Scopes...),
+		allow:        prefixes(k.IPAllowlist),
+		tenantAllow:  prefixes(t.Settings.IPAllowlist),
+		tenantActive: t.Status == tenant.StatusActive,
+	}
+	if !secret.Equal(k.KeyHash, sum) {
+		// A rotated-out secret: valid only through its grace period.
+		grace := k.PreviousKeyExpiresAt
+		if grace == nil {
+			grace = &time.Time{}
+		}
+		e.graceUntil = grace
+	}
+	if k.UserID != nil {
+		e.userID = *k.UserID
+	}
+	if sa := k.Edges.ServiceAccount; sa != nil {
+		e.serviceAccountID = sa.ID
+		if sa.Status != serviceaccount.StatusActive {
+			e.revoked = true
+		}
+	}
+	if k.RateLimitRequests != nil && k.RateLimitWindowSeconds != nil {
+		e.rateLimit = &RateLimit{Requests: *k.RateLimitRequests, Window: time.Duration(*k.RateLimitWindowSeconds) * time.Second}
+	}
+	return e, nil
+}
+
+func prefixes(list []string) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(list))
+	for _, s := range list {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Verify authenticates a request's API key: the auth middleware's verifier.
+// A key owned by a service account authenticates as that account.
+func (v *Verifier) Verify(ctx context.Context, key string) (*principal.Principal, error) {
+	ip, _ := netip.ParseAddr(reqinfo.FromContext(ctx).IP)
+	res, err := v.Check(ctx, key, ip)
+	if err != nil {
+		return nil, err
+	}
+	if !res.Valid() {
+		if res.TenantID != uuid.Nil {
+			v.auditRefusal(ctx, res)
+		}
+		return nil, apperr.Unauthenticated(res.Reason)
+	}
+	v.usage.Touch(res.KeyID, v.now())
+	p := &principal.Principal{
+		Kind: principal.KindAPIKey, ID: res.KeyID, APIKeyID: res.KeyID,
+		TenantID: res.TenantID, HomeTenantID: res.TenantID, Scopes: scope.New(res.Scopes...),
+		UserID: res.userID, ServiceAccountID: res.serviceAccountID,
+	}
+	if res.serviceAccountID != uuid.Nil {
+		p.Kind, p.ID = principal.KindServiceAccount, res.serviceAccountID
+	}
+	return p, nil
+}
+
+// auditRefusal records a refused key in its tenant. A failure to write the
+// entry does not change the answer, which is already a refusal.
+func (v *Verifier) auditRefusal(ctx context.Context, res *Result) {
+	_ = audit.Record(ctx, v.client, audit.Entry{Action: "api_key.verify", ResourceType: "api_key",
+		ResourceID: res.KeyID.String(), Outcome: audit.Failure, TenantID: res.TenantID,
+		Details: map[string]any{"reason": res.Reason}})
+}
