@@ -146,7 +146,6 @@ func utc(t *time.Time) *time.Time {
 	return &u
 }
 
-
 // APIKeysQuery is the tenant's API keys, for a principal holding api_keys:read.
 func (r *Resolver) APIKeysQuery(ctx context.Context) (*ent.APIKeyQuery, error) {
 	if _, err := r.require(ctx, scope.APIKeysRead); err != nil {
