@@ -11,12 +11,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/logbuf"
 	"github.com/credvault/credvault/server"
 	"github.com/credvault/credvault/store"
 )
@@ -47,8 +52,12 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg)
+	out := logbuf.New(os.Stderr, logFlushInterval)
+	defer out.Close()
+	logger := newLogger(cfg, out)
 	slog.SetDefault(logger)
+	// Request ids are UUIDs: draw their randomness in blocks, not a system call each.
+	uuid.EnableRandPool()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -79,10 +88,13 @@ func run(args []string) error {
 	return srv.Run(ctx)
 }
 
-func newLogger(cfg *config.Config) *slog.Logger {
+// logFlushInterval bounds how long a log line waits in the buffer.
+const logFlushInterval = 200 * time.Millisecond
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(slog.NewTextHandler(w, opts))
 }

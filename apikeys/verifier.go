@@ -41,15 +41,17 @@ const (
 
 // Verifier checks API keys.
 type Verifier struct {
-	client *ent.Client
-	cache  *cache
-	usage  *Usage
-	now    func() time.Time
+	client  *ent.Client
+	cache   *cache
+	usage   *Usage
+	refused *audit.Batcher
+	now     func() time.Time
 }
 
-// NewVerifier returns a verifier whose cache listens on bus.
-func NewVerifier(client *ent.Client, bus *invalidate.Bus, usage *Usage) *Verifier {
-	v := &Verifier{client: client, cache: newCache(), usage: usage, now: time.Now}
+// NewVerifier returns a verifier whose cache listens on bus; refusals of
+// known keys are audited through refused.
+func NewVerifier(client *ent.Client, bus *invalidate.Bus, usage *Usage, refused *audit.Batcher) *Verifier {
+	v := &Verifier{client: client, cache: newCache(), usage: usage, refused: refused, now: time.Now}
 	bus.Subscribe(v.invalidate)
 	return v
 }
@@ -217,10 +219,13 @@ func (v *Verifier) Verify(ctx context.Context, key string) (*principal.Principal
 	return p, nil
 }
 
-// auditRefusal records a refused key in its tenant. A failure to write the
-// entry does not change the answer, which is already a refusal.
+// auditRefusal records a refused key in its tenant, batched: refusals come
+// in floods when a leaked or revoked key is replayed.
 func (v *Verifier) auditRefusal(ctx context.Context, res *Result) {
-	_ = audit.Record(ctx, v.client, audit.Entry{Action: "api_key.verify", ResourceType: "api_key",
+	v.refused.Add(ctx, audit.Entry{Action: "api_key.verify", ResourceType: "api_key",
 		ResourceID: res.KeyID.String(), Outcome: audit.Failure, TenantID: res.TenantID,
 		Details: map[string]any{"reason": res.Reason}})
 }
+
+// Used notes that key id was used just now; last_used_at follows in a batch.
+func (v *Verifier) Used(id uuid.UUID) { v.usage.Touch(id, v.now()) }

@@ -25,7 +25,11 @@ type Env struct {
 	Store  *store.Store
 	Config *config.Config
 	Server *httptest.Server
+	srv    *server.Server
 }
+
+// Handler is the server's root handler, for benchmarks that skip the network.
+func (e *Env) Handler() http.Handler { return e.srv.Handler() }
 
 // Each runs fn against a fresh server on every backend of storetest.
 func Each(t *testing.T, fn func(t *testing.T, e *Env), opts ...func(*config.Config)) {
@@ -62,7 +66,7 @@ func New(t testing.TB, st *store.Store, opts ...func(*config.Config)) *Env {
 		ts.Close()
 		stop()
 	})
-	return &Env{T: t, Store: st, Config: cfg, Server: ts}
+	return &Env{T: t, Store: st, Config: cfg, Server: ts, srv: srv}
 }
 
 // Response is an HTTP response with its body read and, when it is an

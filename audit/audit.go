@@ -41,13 +41,7 @@ type Entry struct {
 // being recorded. The entry's actor is the principal in ctx, or "anonymous".
 func Record(ctx context.Context, client *ent.Client, e Entry) error {
 	info := reqinfo.FromContext(ctx)
-	actorType, actorID := "anonymous", ""
-	if p, ok := principal.FromContext(ctx); ok {
-		actorType = string(p.Kind)
-		if p.ID != uuid.Nil {
-			actorID = p.ID.String()
-		}
-	}
+	actorType, actorID := actorOf(ctx)
 	if e.Outcome == "" {
 		e.Outcome = Success
 	}
@@ -70,6 +64,18 @@ func Record(ctx context.Context, client *ent.Client, e Entry) error {
 		return fmt.Errorf("audit: record %s: %w", e.Action, err)
 	}
 	return nil
+}
+
+// actorOf returns the type and id of the principal in ctx, or "anonymous".
+func actorOf(ctx context.Context) (actorType, actorID string) {
+	p, ok := principal.FromContext(ctx)
+	if !ok {
+		return "anonymous", ""
+	}
+	if p.ID != uuid.Nil {
+		actorID = p.ID.String()
+	}
+	return string(p.Kind), actorID
 }
 
 // secretWords mark detail keys whose values must never be stored.

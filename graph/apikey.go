@@ -42,10 +42,7 @@ func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateA
 
 // ValidateAPIKey is the resolver for the validateAPIKey field.
 func (r *mutationResolver) ValidateAPIKey(ctx context.Context, id uuid.UUID, key string) (*model.APIKeyValidation, error) {
-	if _, err := r.require(ctx, scope.APIKeysRead); err != nil {
-		return nil, err
-	}
-	k, err := r.Store.Client.APIKey.Get(ctx, id)
+	p, err := r.require(ctx, scope.APIKeysRead)
 	if err != nil {
 		return nil, err
 	}
@@ -54,17 +51,25 @@ func (r *mutationResolver) ValidateAPIKey(ctx context.Context, id uuid.UUID, key
 	if err != nil {
 		return nil, err
 	}
-	out := &model.APIKeyValidation{Valid: res.Valid(), KeyID: k.ID, Scopes: k.Scopes, ExpiresAt: k.ExpiresAt}
-	if res.KeyID != k.ID {
-		out.Valid, res.Reason = false, apikeys.ReasonInvalid
+	out := &model.APIKeyValidation{Valid: res.Valid(), KeyID: id, Scopes: res.Scopes, ExpiresAt: res.ExpiresAt}
+	if res.KeyID != id || res.TenantID != p.TenantID {
+		// Not this key's secret: the answer is invalid, or 404 when no such key is the tenant's.
+		k, err := r.Store.Client.APIKey.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		res.Reason = apikeys.ReasonInvalid
+		out.Valid, out.Scopes, out.ExpiresAt = false, k.Scopes, k.ExpiresAt
 	}
 	outcome := audit.Success
-	if !out.Valid {
+	if out.Valid {
+		r.Keys.Used(id)
+	} else {
 		out.Reason, outcome = &res.Reason, audit.Failure
 	}
-	err = audit.Record(ctx, r.Store.Client, audit.Entry{Action: "api_key.validate", ResourceType: "api_key",
-		ResourceID: k.ID.String(), Outcome: outcome, Details: map[string]any{"reason": res.Reason}})
-	return out, err
+	r.AuditBatch.Add(ctx, audit.Entry{Action: "api_key.validate", ResourceType: "api_key",
+		ResourceID: id.String(), Outcome: outcome, Details: map[string]any{"reason": res.Reason}})
+	return out, nil
 }
 
 // RotateAPIKey is the resolver for the rotateAPIKey field.

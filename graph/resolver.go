@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/credvault/credvault/apikeys"
+	"github.com/credvault/credvault/audit"
 	"github.com/credvault/credvault/identity"
 	"github.com/credvault/credvault/invalidate"
 	"github.com/credvault/credvault/store"
@@ -20,8 +21,10 @@ type Resolver struct {
 	Identity *identity.Service
 	Keys     *apikeys.Verifier
 	Bus      *invalidate.Bus
-	Version  string
-	Started  time.Time
+	// AuditBatch records high-volume entries of reads, such as validations.
+	AuditBatch *audit.Batcher
+	Version    string
+	Started    time.Time
 }
 
 // NewSchema returns the executable schema served at /graphql.

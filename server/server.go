@@ -19,6 +19,7 @@ import (
 	"github.com/go-chi/cors"
 
 	"github.com/credvault/credvault/apikeys"
+	"github.com/credvault/credvault/audit"
 	"github.com/credvault/credvault/auth"
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/graph"
@@ -56,8 +57,12 @@ type Server struct {
 	tasks []func(ctx context.Context)
 }
 
-// usageFlushInterval is how often API key last_used_at times are written.
-const usageFlushInterval = 5 * time.Second
+// How often batched writes happen: API key last_used_at times, and audit
+// entries of validations and refused keys.
+const (
+	usageFlushInterval = 5 * time.Second
+	auditFlushInterval = time.Second
+)
 
 // Keys are the master keys loaded at start-up.
 type Keys struct {
@@ -91,9 +96,13 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	}
 	s.bus = bus
 	usage := apikeys.NewUsage(st.Client, logger)
-	verifier := apikeys.NewVerifier(st.Client, bus, usage)
-	s.tasks = append(s.tasks, func(ctx context.Context) { usage.Run(ctx, usageFlushInterval) })
-	resolver := &graph.Resolver{Store: st, Identity: ids, Keys: verifier, Bus: bus, Version: Version, Started: time.Now()}
+	batch := audit.NewBatcher(st.Client, logger)
+	verifier := apikeys.NewVerifier(st.Client, bus, usage, batch)
+	s.tasks = append(s.tasks,
+		func(ctx context.Context) { usage.Run(ctx, usageFlushInterval) },
+		func(ctx context.Context) { batch.Run(ctx, auditFlushInterval) })
+	resolver := &graph.Resolver{Store: st, Identity: ids, Keys: verifier, Bus: bus, AuditBatch: batch,
+		Version: Version, Started: time.Now()}
 	api := &rest.API{Resolver: resolver}
 	authn := &auth.Authenticator{Client: st.Client, Sessions: auth.VerifierFunc(ids.VerifySession), APIKeys: verifier}
 

@@ -1,0 +1,134 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/principal"
+	"github.com/credvault/credvault/reqinfo"
+	"github.com/credvault/credvault/store"
+)
+
+// Batcher records high-volume entries that change nothing, such as key
+// validations and refused keys, off the hot path: identical entries (same
+// tenant, actor, action, resource, outcome and details) arriving within one
+// flush interval become one row whose details carry their count and the
+// first request's id. Changes are never batched: their entries are written
+// with Record, in the change's own transaction.
+type Batcher struct {
+	client  *ent.Client
+	logger  *slog.Logger
+	mu      sync.Mutex
+	pending map[batchKey]*batched
+	kick    chan struct{}
+}
+
+// batchKey is what makes two entries the same.
+type batchKey struct {
+	tenant                       uuid.UUID
+	actorType, actorID           string
+	action, resType, resID, note string
+	outcome                      string
+}
+
+type batched struct {
+	entry     Entry
+	info      reqinfo.Info
+	count     int
+	firstSeen time.Time
+	lastSeen  time.Time
+}
+
+// batchSize flushes early once this many distinct entries wait.
+const batchSize = 500
+
+// NewBatcher returns a batcher writing with client.
+func NewBatcher(client *ent.Client, logger *slog.Logger) *Batcher {
+	return &Batcher{client: client, logger: logger, pending: map[batchKey]*batched{}, kick: make(chan struct{}, 1)}
+}
+
+// Add counts e, taking the actor and request from ctx. The entry belongs to
+// the context's tenant unless e names one. Its details should be small and
+// few-valued (a reason, not a timestamp), or nothing merges.
+func (b *Batcher) Add(ctx context.Context, e Entry) {
+	if e.TenantID == uuid.Nil {
+		e.TenantID, _ = principal.TenantFromContext(ctx)
+	}
+	if e.TenantID == uuid.Nil {
+		return
+	}
+	if e.Outcome == "" {
+		e.Outcome = Success
+	}
+	actorType, actorID := actorOf(ctx)
+	k := batchKey{tenant: e.TenantID, actorType: actorType, actorID: actorID, action: e.Action,
+		resType: e.ResourceType, resID: e.ResourceID, note: fmt.Sprint(e.Details), outcome: string(e.Outcome)}
+	now := store.Now()
+	b.mu.Lock()
+	agg := b.pending[k]
+	if agg == nil {
+		agg = &batched{entry: e, info: *reqinfo.FromContext(ctx), firstSeen: now}
+		b.pending[k] = agg
+	}
+	agg.count++
+	agg.lastSeen = now
+	full := len(b.pending) >= batchSize
+	b.mu.Unlock()
+	if full {
+		select {
+		case b.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Flush writes the pending entries, one row each, in one statement.
+func (b *Batcher) Flush(ctx context.Context) error {
+	b.mu.Lock()
+	pending := b.pending
+	b.pending = map[batchKey]*batched{}
+	b.mu.Unlock()
+	if len(pending) == 0 {
+		return nil
+	}
+	rows := make([]*ent.AuditLogCreate, 0, len(pending))
+	for k, agg := range pending {
+		details := scrub(agg.entry.Details)
+		details["count"] = agg.count
+		details["last_seen_at"] = agg.lastSeen
+		rows = append(rows, b.client.AuditLog.Create().SetTenantID(k.tenant).SetOccurredAt(agg.firstSeen).
+			SetAction(k.action).SetResourceType(k.resType).SetResourceID(k.resID).SetOutcome(agg.entry.Outcome).
+			SetActorType(k.actorType).SetActorID(k.actorID).SetRequestID(agg.info.RequestID).SetIP(agg.info.IP).
+			SetUserAgent(truncate(agg.info.UserAgent, 512)).SetDetails(details))
+	}
+	return b.client.AuditLog.CreateBulk(rows...).Exec(store.Unrestricted(ctx))
+}
+
+// Run flushes every interval, or sooner when many entries wait, until ctx
+// ends; then it flushes once more.
+func (b *Batcher) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			b.flushLogged(context.WithoutCancel(ctx))
+			return
+		case <-t.C:
+		case <-b.kick:
+		}
+		b.flushLogged(ctx)
+	}
+}
+
+func (b *Batcher) flushLogged(ctx context.Context) {
+	if err := b.Flush(ctx); err != nil {
+		b.logger.Error("flush audit batch", "err", err)
+	}
+}
