@@ -21,6 +21,7 @@ import (
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/invalidate"
+	"github.com/credvault/credvault/metrics"
 	"github.com/credvault/credvault/principal"
 	"github.com/credvault/credvault/reqinfo"
 	"github.com/credvault/credvault/scope"
@@ -45,13 +46,14 @@ type Verifier struct {
 	cache   *cache
 	usage   *Usage
 	refused *audit.Batcher
+	metrics *metrics.Metrics
 	now     func() time.Time
 }
 
 // NewVerifier returns a verifier whose cache listens on bus; refusals of
 // known keys are audited through refused.
-func NewVerifier(client *ent.Client, bus *invalidate.Bus, usage *Usage, refused *audit.Batcher) *Verifier {
-	v := &Verifier{client: client, cache: newCache(), usage: usage, refused: refused, now: time.Now}
+func NewVerifier(client *ent.Client, bus *invalidate.Bus, usage *Usage, refused *audit.Batcher, m *metrics.Metrics) *Verifier {
+	v := &Verifier{client: client, cache: newCache(), usage: usage, refused: refused, metrics: m, now: time.Now}
 	bus.Subscribe(v.invalidate)
 	return v
 }
@@ -90,8 +92,17 @@ type Result struct {
 // Valid reports whether the key may be used.
 func (r *Result) Valid() bool { return r.Reason == "" }
 
-// Check verifies key for a client at ip (the zero Addr skips allowlists).
+// Check verifies key for a client at ip (the zero Addr skips allowlists),
+// counting the result in the key validation metric.
 func (v *Verifier) Check(ctx context.Context, key string, ip netip.Addr) (*Result, error) {
+	res, err := v.check(ctx, key, ip)
+	if err == nil {
+		v.metrics.KeyValidations.WithLabelValues(metrics.Result(res.Reason)).Inc()
+	}
+	return res, err
+}
+
+func (v *Verifier) check(ctx context.Context, key string, ip netip.Addr) (*Result, error) {
 	if !strings.HasPrefix(key, Prefix) || len(key) < len(Prefix)+32 || len(key) > 128 {
 		return &Result{Reason: ReasonInvalid}, nil
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/credvault/credvault/audit"
 	"github.com/credvault/credvault/invalidate"
+	"github.com/credvault/credvault/metrics"
 	"github.com/credvault/credvault/secret"
 	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/store/storetest"
@@ -37,7 +38,7 @@ func benchKey(b *testing.B, backend string) (*Verifier, string) {
 		b.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return NewVerifier(st.Client, bus, NewUsage(st.Client, logger), audit.NewBatcher(st.Client, logger)), key
+	return NewVerifier(st.Client, bus, NewUsage(st.Client, logger), audit.NewBatcher(st.Client, logger), metrics.New()), key
 }
 
 // BenchmarkVerifyWarm is the hot path: a key already in the cache.

@@ -14,6 +14,7 @@ import (
 	"github.com/credvault/credvault/apperr"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/tenant"
+	"github.com/credvault/credvault/metrics"
 	"github.com/credvault/credvault/principal"
 	"github.com/credvault/credvault/reqinfo"
 	"github.com/credvault/credvault/scope"
@@ -42,6 +43,7 @@ const APIKeyPrefix = "cvk_"
 // refuses its kind as invalid.
 type Authenticator struct {
 	Client       *ent.Client
+	Metrics      *metrics.Metrics
 	APIKeys      Verifier
 	Sessions     Verifier
 	AccessTokens Verifier
@@ -67,10 +69,30 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*pri
 		return nil, apperr.Unauthenticated("invalid")
 	}
 	p, err := v.Verify(ctx, cred)
+	a.count(kind, err)
 	if err != nil {
 		return nil, err
 	}
 	return a.selectTenant(ctx, p, r.Header.Get("x-tenantid"))
+}
+
+// count records an authentication attempt by method and result (the
+// refusal's reason). Access tokens are counted by their own verifier, key
+// checks (here and by validate) by the key verifier.
+func (a *Authenticator) count(kind string, err error) {
+	if kind == "access_token" {
+		return
+	}
+	result := "success"
+	if err != nil {
+		result = "error"
+		if e, ok := apperr.Known(err); ok {
+			if reason, ok := e.Details["reason"].(string); ok {
+				result = reason
+			}
+		}
+	}
+	a.Metrics.AuthAttempts.WithLabelValues(kind, result).Inc()
 }
 
 // credential reads the credential headers: X-API-Key, Authorization: ApiKey,

@@ -22,6 +22,7 @@ import (
 	"github.com/credvault/credvault/ent/datakey"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/refreshtoken"
+	"github.com/credvault/credvault/ent/revokedtoken"
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/signingkey"
 	"github.com/credvault/credvault/ent/tenant"
@@ -47,6 +48,8 @@ type Client struct {
 	OAuthClient *OAuthClientClient
 	// RefreshToken is the client for interacting with the RefreshToken builders.
 	RefreshToken *RefreshTokenClient
+	// RevokedToken is the client for interacting with the RevokedToken builders.
+	RevokedToken *RevokedTokenClient
 	// ServiceAccount is the client for interacting with the ServiceAccount builders.
 	ServiceAccount *ServiceAccountClient
 	// SigningKey is the client for interacting with the SigningKey builders.
@@ -72,6 +75,7 @@ func (c *Client) init() {
 	c.DataKey = NewDataKeyClient(c.config)
 	c.OAuthClient = NewOAuthClientClient(c.config)
 	c.RefreshToken = NewRefreshTokenClient(c.config)
+	c.RevokedToken = NewRevokedTokenClient(c.config)
 	c.ServiceAccount = NewServiceAccountClient(c.config)
 	c.SigningKey = NewSigningKeyClient(c.config)
 	c.Tenant = NewTenantClient(c.config)
@@ -174,6 +178,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		DataKey:        NewDataKeyClient(cfg),
 		OAuthClient:    NewOAuthClientClient(cfg),
 		RefreshToken:   NewRefreshTokenClient(cfg),
+		RevokedToken:   NewRevokedTokenClient(cfg),
 		ServiceAccount: NewServiceAccountClient(cfg),
 		SigningKey:     NewSigningKeyClient(cfg),
 		Tenant:         NewTenantClient(cfg),
@@ -203,6 +208,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		DataKey:        NewDataKeyClient(cfg),
 		OAuthClient:    NewOAuthClientClient(cfg),
 		RefreshToken:   NewRefreshTokenClient(cfg),
+		RevokedToken:   NewRevokedTokenClient(cfg),
 		ServiceAccount: NewServiceAccountClient(cfg),
 		SigningKey:     NewSigningKeyClient(cfg),
 		Tenant:         NewTenantClient(cfg),
@@ -237,7 +243,7 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.AuditLog, c.Credential, c.DataKey, c.OAuthClient, c.RefreshToken,
-		c.ServiceAccount, c.SigningKey, c.Tenant, c.User,
+		c.RevokedToken, c.ServiceAccount, c.SigningKey, c.Tenant, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -248,7 +254,7 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.AuditLog, c.Credential, c.DataKey, c.OAuthClient, c.RefreshToken,
-		c.ServiceAccount, c.SigningKey, c.Tenant, c.User,
+		c.RevokedToken, c.ServiceAccount, c.SigningKey, c.Tenant, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -269,6 +275,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.OAuthClient.mutate(ctx, m)
 	case *RefreshTokenMutation:
 		return c.RefreshToken.mutate(ctx, m)
+	case *RevokedTokenMutation:
+		return c.RevokedToken.mutate(ctx, m)
 	case *ServiceAccountMutation:
 		return c.ServiceAccount.mutate(ctx, m)
 	case *SigningKeyMutation:
@@ -1214,6 +1222,156 @@ func (c *RefreshTokenClient) mutate(ctx context.Context, m *RefreshTokenMutation
 	}
 }
 
+// RevokedTokenClient is a client for the RevokedToken schema.
+type RevokedTokenClient struct {
+	config
+}
+
+// NewRevokedTokenClient returns a client for the RevokedToken from the given config.
+func NewRevokedTokenClient(c config) *RevokedTokenClient {
+	return &RevokedTokenClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `revokedtoken.Hooks(f(g(h())))`.
+func (c *RevokedTokenClient) Use(hooks ...Hook) {
+	c.hooks.RevokedToken = append(c.hooks.RevokedToken, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `revokedtoken.Intercept(f(g(h())))`.
+func (c *RevokedTokenClient) Intercept(interceptors ...Interceptor) {
+	c.inters.RevokedToken = append(c.inters.RevokedToken, interceptors...)
+}
+
+// Create returns a builder for creating a RevokedToken entity.
+func (c *RevokedTokenClient) Create() *RevokedTokenCreate {
+	mutation := newRevokedTokenMutation(c.config, OpCreate)
+	return &RevokedTokenCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of RevokedToken entities.
+func (c *RevokedTokenClient) CreateBulk(builders ...*RevokedTokenCreate) *RevokedTokenCreateBulk {
+	return &RevokedTokenCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RevokedTokenClient) MapCreateBulk(slice any, setFunc func(*RevokedTokenCreate, int)) *RevokedTokenCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RevokedTokenCreateBulk{err: fmt.Errorf("calling to RevokedTokenClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RevokedTokenCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RevokedTokenCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for RevokedToken.
+func (c *RevokedTokenClient) Update() *RevokedTokenUpdate {
+	mutation := newRevokedTokenMutation(c.config, OpUpdate)
+	return &RevokedTokenUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RevokedTokenClient) UpdateOne(_m *RevokedToken) *RevokedTokenUpdateOne {
+	mutation := newRevokedTokenMutation(c.config, OpUpdateOne, withRevokedToken(_m))
+	return &RevokedTokenUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RevokedTokenClient) UpdateOneID(id uuid.UUID) *RevokedTokenUpdateOne {
+	mutation := newRevokedTokenMutation(c.config, OpUpdateOne, withRevokedTokenID(id))
+	return &RevokedTokenUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for RevokedToken.
+func (c *RevokedTokenClient) Delete() *RevokedTokenDelete {
+	mutation := newRevokedTokenMutation(c.config, OpDelete)
+	return &RevokedTokenDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RevokedTokenClient) DeleteOne(_m *RevokedToken) *RevokedTokenDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RevokedTokenClient) DeleteOneID(id uuid.UUID) *RevokedTokenDeleteOne {
+	builder := c.Delete().Where(revokedtoken.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RevokedTokenDeleteOne{builder}
+}
+
+// Query returns a query builder for RevokedToken.
+func (c *RevokedTokenClient) Query() *RevokedTokenQuery {
+	return &RevokedTokenQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRevokedToken},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a RevokedToken entity by its id.
+func (c *RevokedTokenClient) Get(ctx context.Context, id uuid.UUID) (*RevokedToken, error) {
+	return c.Query().Where(revokedtoken.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RevokedTokenClient) GetX(ctx context.Context, id uuid.UUID) *RevokedToken {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a RevokedToken.
+func (c *RevokedTokenClient) QueryTenant(_m *RevokedToken) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(revokedtoken.Table, revokedtoken.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, revokedtoken.TenantTable, revokedtoken.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *RevokedTokenClient) Hooks() []Hook {
+	hooks := c.hooks.RevokedToken
+	return append(hooks[:len(hooks):len(hooks)], revokedtoken.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *RevokedTokenClient) Interceptors() []Interceptor {
+	return c.inters.RevokedToken
+}
+
+func (c *RevokedTokenClient) mutate(ctx context.Context, m *RevokedTokenMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RevokedTokenCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RevokedTokenUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RevokedTokenUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RevokedTokenDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown RevokedToken mutation op: %q", m.Op())
+	}
+}
+
 // ServiceAccountClient is a client for the ServiceAccount schema.
 type ServiceAccountClient struct {
 	config
@@ -1800,11 +1958,11 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, AuditLog, Credential, DataKey, OAuthClient, RefreshToken,
+		APIKey, AuditLog, Credential, DataKey, OAuthClient, RefreshToken, RevokedToken,
 		ServiceAccount, SigningKey, Tenant, User []ent.Hook
 	}
 	inters struct {
-		APIKey, AuditLog, Credential, DataKey, OAuthClient, RefreshToken,
+		APIKey, AuditLog, Credential, DataKey, OAuthClient, RefreshToken, RevokedToken,
 		ServiceAccount, SigningKey, Tenant, User []ent.Interceptor
 	}
 )

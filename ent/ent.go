@@ -18,6 +18,7 @@ import (
 	"github.com/credvault/credvault/ent/datakey"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/refreshtoken"
+	"github.com/credvault/credvault/ent/revokedtoken"
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/signingkey"
 	"github.com/credvault/credvault/ent/tenant"
@@ -88,6 +89,7 @@ func checkColumn(t, c string) error {
 			datakey.Table:        datakey.ValidColumn,
 			oauthclient.Table:    oauthclient.ValidColumn,
 			refreshtoken.Table:   refreshtoken.ValidColumn,
+			revokedtoken.Table:   revokedtoken.ValidColumn,
 			serviceaccount.Table: serviceaccount.ValidColumn,
 			signingkey.Table:     signingkey.ValidColumn,
 			tenant.Table:         tenant.ValidColumn,

@@ -10,6 +10,7 @@ import (
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/predicate"
 	"github.com/credvault/credvault/ent/refreshtoken"
+	"github.com/credvault/credvault/ent/revokedtoken"
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/signingkey"
 	"github.com/credvault/credvault/ent/tenant"
@@ -23,7 +24,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 10)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 11)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -177,6 +178,25 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   revokedtoken.Table,
+			Columns: revokedtoken.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: revokedtoken.FieldID,
+			},
+		},
+		Type: "RevokedToken",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			revokedtoken.FieldCreatedAt: {Type: field.TypeTime, Column: revokedtoken.FieldCreatedAt},
+			revokedtoken.FieldUpdatedAt: {Type: field.TypeTime, Column: revokedtoken.FieldUpdatedAt},
+			revokedtoken.FieldTenantID:  {Type: field.TypeUUID, Column: revokedtoken.FieldTenantID},
+			revokedtoken.FieldJti:       {Type: field.TypeString, Column: revokedtoken.FieldJti},
+			revokedtoken.FieldClientID:  {Type: field.TypeString, Column: revokedtoken.FieldClientID},
+			revokedtoken.FieldExpiresAt: {Type: field.TypeTime, Column: revokedtoken.FieldExpiresAt},
+		},
+	}
+	graph.Nodes[7] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   serviceaccount.Table,
 			Columns: serviceaccount.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -196,7 +216,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			serviceaccount.FieldCreatedBy:   {Type: field.TypeUUID, Column: serviceaccount.FieldCreatedBy},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   signingkey.Table,
 			Columns: signingkey.Columns,
@@ -216,7 +236,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			signingkey.FieldRetiredAt:        {Type: field.TypeTime, Column: signingkey.FieldRetiredAt},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -238,7 +258,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldDeletedAt: {Type: field.TypeTime, Column: tenant.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -354,6 +374,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 			Bidi:    false,
 		},
 		"RefreshToken",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   revokedtoken.TenantTable,
+			Columns: []string{revokedtoken.TenantColumn},
+			Bidi:    false,
+		},
+		"RevokedToken",
 		"Tenant",
 	)
 	graph.MustAddE(
@@ -1119,6 +1151,90 @@ func (f *RefreshTokenFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *RevokedTokenQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the RevokedTokenQuery builder.
+func (_q *RevokedTokenQuery) Filter() *RevokedTokenFilter {
+	return &RevokedTokenFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *RevokedTokenMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the RevokedTokenMutation builder.
+func (m *RevokedTokenMutation) Filter() *RevokedTokenFilter {
+	return &RevokedTokenFilter{config: m.config, predicateAdder: m}
+}
+
+// RevokedTokenFilter provides a generic filtering capability at runtime for RevokedTokenQuery.
+type RevokedTokenFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *RevokedTokenFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *RevokedTokenFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(revokedtoken.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *RevokedTokenFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(revokedtoken.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *RevokedTokenFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(revokedtoken.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql [16]byte predicate on the tenant_id field.
+func (f *RevokedTokenFilter) WhereTenantID(p entql.ValueP) {
+	f.Where(p.Field(revokedtoken.FieldTenantID))
+}
+
+// WhereJti applies the entql string predicate on the jti field.
+func (f *RevokedTokenFilter) WhereJti(p entql.StringP) {
+	f.Where(p.Field(revokedtoken.FieldJti))
+}
+
+// WhereClientID applies the entql string predicate on the client_id field.
+func (f *RevokedTokenFilter) WhereClientID(p entql.StringP) {
+	f.Where(p.Field(revokedtoken.FieldClientID))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *RevokedTokenFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(revokedtoken.FieldExpiresAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *RevokedTokenFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *RevokedTokenFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *ServiceAccountQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1147,7 +1263,7 @@ type ServiceAccountFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ServiceAccountFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1255,7 +1371,7 @@ type SigningKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SigningKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1330,7 +1446,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1415,7 +1531,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

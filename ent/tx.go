@@ -26,6 +26,8 @@ type Tx struct {
 	OAuthClient *OAuthClientClient
 	// RefreshToken is the client for interacting with the RefreshToken builders.
 	RefreshToken *RefreshTokenClient
+	// RevokedToken is the client for interacting with the RevokedToken builders.
+	RevokedToken *RevokedTokenClient
 	// ServiceAccount is the client for interacting with the ServiceAccount builders.
 	ServiceAccount *ServiceAccountClient
 	// SigningKey is the client for interacting with the SigningKey builders.
@@ -171,6 +173,7 @@ func (tx *Tx) init() {
 	tx.DataKey = NewDataKeyClient(tx.config)
 	tx.OAuthClient = NewOAuthClientClient(tx.config)
 	tx.RefreshToken = NewRefreshTokenClient(tx.config)
+	tx.RevokedToken = NewRevokedTokenClient(tx.config)
 	tx.ServiceAccount = NewServiceAccountClient(tx.config)
 	tx.SigningKey = NewSigningKeyClient(tx.config)
 	tx.Tenant = NewTenantClient(tx.config)

@@ -135,6 +135,11 @@ type ComplexityRoot struct {
 		Key    func(childComplexity int) int
 	}
 
+	CreatedOAuthClient struct {
+		ClientSecret func(childComplexity int) int
+		OauthClient  func(childComplexity int) int
+	}
+
 	Credential struct {
 		AuthType       func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
@@ -180,17 +185,21 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		CreateAPIKey         func(childComplexity int, input model.CreateAPIKeyInput) int
-		CreateServiceAccount func(childComplexity int, input model.CreateServiceAccountInput) int
-		CreateUser           func(childComplexity int, input model.CreateUserInput) int
-		DeleteUser           func(childComplexity int, id uuid.UUID) int
-		Login                func(childComplexity int, input model.LoginInput) int
-		RefreshSession       func(childComplexity int, input model.RefreshSessionInput) int
-		Register             func(childComplexity int, input model.RegisterInput) int
-		RevokeAPIKey         func(childComplexity int, id uuid.UUID) int
-		RotateAPIKey         func(childComplexity int, id uuid.UUID, input *model.RotateAPIKeyInput) int
-		UpdateUser           func(childComplexity int, id uuid.UUID, input model.UpdateUserInput) int
-		ValidateAPIKey       func(childComplexity int, id uuid.UUID, key string) int
+		CreateAPIKey            func(childComplexity int, input model.CreateAPIKeyInput) int
+		CreateOAuthClient       func(childComplexity int, input model.CreateOAuthClientInput) int
+		CreateServiceAccount    func(childComplexity int, input model.CreateServiceAccountInput) int
+		CreateUser              func(childComplexity int, input model.CreateUserInput) int
+		DeleteOAuthClient       func(childComplexity int, clientID string) int
+		DeleteUser              func(childComplexity int, id uuid.UUID) int
+		Login                   func(childComplexity int, input model.LoginInput) int
+		RefreshSession          func(childComplexity int, input model.RefreshSessionInput) int
+		Register                func(childComplexity int, input model.RegisterInput) int
+		RevokeAPIKey            func(childComplexity int, id uuid.UUID) int
+		RotateAPIKey            func(childComplexity int, id uuid.UUID, input *model.RotateAPIKeyInput) int
+		RotateOAuthClientSecret func(childComplexity int, clientID string, input *model.RotateOAuthClientSecretInput) int
+		UpdateOAuthClient       func(childComplexity int, clientID string, input model.UpdateOAuthClientInput) int
+		UpdateUser              func(childComplexity int, id uuid.UUID, input model.UpdateUserInput) int
+		ValidateAPIKey          func(childComplexity int, id uuid.UUID, key string) int
 	}
 
 	OAuthClient struct {
@@ -233,6 +242,8 @@ type ComplexityRoot struct {
 		Me              func(childComplexity int) int
 		Node            func(childComplexity int, id uuid.UUID) int
 		Nodes           func(childComplexity int, ids []uuid.UUID) int
+		OauthClient     func(childComplexity int, clientID string) int
+		OauthClients    func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.OAuthClientOrder, where *ent.OAuthClientWhereInput) int
 		ServiceAccounts func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.ServiceAccountOrder, where *ent.ServiceAccountWhereInput) int
 		Users           func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
 	}
@@ -320,6 +331,10 @@ type MutationResolver interface {
 	ValidateAPIKey(ctx context.Context, id uuid.UUID, key string) (*model.APIKeyValidation, error)
 	RotateAPIKey(ctx context.Context, id uuid.UUID, input *model.RotateAPIKeyInput) (*model.CreatedAPIKey, error)
 	RevokeAPIKey(ctx context.Context, id uuid.UUID) (*ent.APIKey, error)
+	CreateOAuthClient(ctx context.Context, input model.CreateOAuthClientInput) (*model.CreatedOAuthClient, error)
+	UpdateOAuthClient(ctx context.Context, clientID string, input model.UpdateOAuthClientInput) (*ent.OAuthClient, error)
+	RotateOAuthClientSecret(ctx context.Context, clientID string, input *model.RotateOAuthClientSecretInput) (*model.CreatedOAuthClient, error)
+	DeleteOAuthClient(ctx context.Context, clientID string) (string, error)
 	CreateServiceAccount(ctx context.Context, input model.CreateServiceAccountInput) (*model.CreateServiceAccountPayload, error)
 	CreateUser(ctx context.Context, input model.CreateUserInput) (*ent.User, error)
 	UpdateUser(ctx context.Context, id uuid.UUID, input model.UpdateUserInput) (*ent.User, error)
@@ -332,6 +347,8 @@ type QueryResolver interface {
 	APIKey(ctx context.Context, id uuid.UUID) (*ent.APIKey, error)
 	Me(ctx context.Context) (*model.Me, error)
 	Health(ctx context.Context) (*model.Health, error)
+	OauthClients(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.OAuthClientOrder, where *ent.OAuthClientWhereInput) (*ent.OAuthClientConnection, error)
+	OauthClient(ctx context.Context, clientID string) (*ent.OAuthClient, error)
 	ServiceAccounts(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.ServiceAccountOrder, where *ent.ServiceAccountWhereInput) (*ent.ServiceAccountConnection, error)
 	Users(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error)
 }
@@ -706,6 +723,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreatedAPIKey.Key(childComplexity), true
 
+	case "CreatedOAuthClient.clientSecret":
+		if e.ComplexityRoot.CreatedOAuthClient.ClientSecret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedOAuthClient.ClientSecret(childComplexity), true
+	case "CreatedOAuthClient.oauthClient":
+		if e.ComplexityRoot.CreatedOAuthClient.OauthClient == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedOAuthClient.OauthClient(childComplexity), true
+
 	case "Credential.authType":
 		if e.ComplexityRoot.Credential.AuthType == nil {
 			break
@@ -896,6 +926,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["input"].(model.CreateAPIKeyInput)), true
+	case "Mutation.createOAuthClient":
+		if e.ComplexityRoot.Mutation.CreateOAuthClient == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createOAuthClient_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateOAuthClient(childComplexity, args["input"].(model.CreateOAuthClientInput)), true
 	case "Mutation.createServiceAccount":
 		if e.ComplexityRoot.Mutation.CreateServiceAccount == nil {
 			break
@@ -918,6 +959,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateUser(childComplexity, args["input"].(model.CreateUserInput)), true
+	case "Mutation.deleteOAuthClient":
+		if e.ComplexityRoot.Mutation.DeleteOAuthClient == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteOAuthClient_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteOAuthClient(childComplexity, args["clientID"].(string)), true
 	case "Mutation.deleteUser":
 		if e.ComplexityRoot.Mutation.DeleteUser == nil {
 			break
@@ -984,6 +1036,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RotateAPIKey(childComplexity, args["id"].(uuid.UUID), args["input"].(*model.RotateAPIKeyInput)), true
+	case "Mutation.rotateOAuthClientSecret":
+		if e.ComplexityRoot.Mutation.RotateOAuthClientSecret == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rotateOAuthClientSecret_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RotateOAuthClientSecret(childComplexity, args["clientID"].(string), args["input"].(*model.RotateOAuthClientSecretInput)), true
+	case "Mutation.updateOAuthClient":
+		if e.ComplexityRoot.Mutation.UpdateOAuthClient == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateOAuthClient_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateOAuthClient(childComplexity, args["clientID"].(string), args["input"].(model.UpdateOAuthClientInput)), true
 	case "Mutation.updateUser":
 		if e.ComplexityRoot.Mutation.UpdateUser == nil {
 			break
@@ -1194,6 +1268,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]uuid.UUID)), true
+	case "Query.oauthClient":
+		if e.ComplexityRoot.Query.OauthClient == nil {
+			break
+		}
+
+		args, err := ec.field_Query_oauthClient_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.OauthClient(childComplexity, args["clientID"].(string)), true
+	case "Query.oauthClients":
+		if e.ComplexityRoot.Query.OauthClients == nil {
+			break
+		}
+
+		args, err := ec.field_Query_oauthClients_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.OauthClients(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*ent.OAuthClientOrder), args["where"].(*ent.OAuthClientWhereInput)), true
 	case "Query.serviceAccounts":
 		if e.ComplexityRoot.Query.ServiceAccounts == nil {
 			break
@@ -1502,6 +1598,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAuditLogOrder,
 		ec.unmarshalInputAuditLogWhereInput,
 		ec.unmarshalInputCreateAPIKeyInput,
+		ec.unmarshalInputCreateOAuthClientInput,
 		ec.unmarshalInputCreateServiceAccountInput,
 		ec.unmarshalInputCreateUserInput,
 		ec.unmarshalInputCredentialOrder,
@@ -1513,10 +1610,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputRefreshSessionInput,
 		ec.unmarshalInputRegisterInput,
 		ec.unmarshalInputRotateAPIKeyInput,
+		ec.unmarshalInputRotateOAuthClientSecretInput,
 		ec.unmarshalInputServiceAccountOrder,
 		ec.unmarshalInputServiceAccountWhereInput,
 		ec.unmarshalInputTenantOrder,
 		ec.unmarshalInputTenantWhereInput,
+		ec.unmarshalInputUpdateOAuthClientInput,
 		ec.unmarshalInputUpdateUserInput,
 		ec.unmarshalInputUserOrder,
 		ec.unmarshalInputUserWhereInput,
@@ -1594,7 +1693,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "apikey.graphqls" "auth.graphqls" "ent.graphqls" "health.graphqls" "serviceaccount.graphqls" "user.graphqls"
+//go:embed "apikey.graphqls" "auth.graphqls" "ent.graphqls" "health.graphqls" "oauthclient.graphqls" "serviceaccount.graphqls" "user.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1618,6 +1717,7 @@ scalar UUID
 	{Name: "auth.graphqls", Input: sourceData("auth.graphqls"), BuiltIn: false},
 	{Name: "ent.graphqls", Input: sourceData("ent.graphqls"), BuiltIn: false},
 	{Name: "health.graphqls", Input: sourceData("health.graphqls"), BuiltIn: false},
+	{Name: "oauthclient.graphqls", Input: sourceData("oauthclient.graphqls"), BuiltIn: false},
 	{Name: "serviceaccount.graphqls", Input: sourceData("serviceaccount.graphqls"), BuiltIn: false},
 	{Name: "user.graphqls", Input: sourceData("user.graphqls"), BuiltIn: false},
 }
@@ -1789,6 +1889,16 @@ func (ec *executionContext) childFields_CreatedAPIKey(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type CreatedAPIKey", field.Name)
 }
 
+func (ec *executionContext) childFields_CreatedOAuthClient(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "clientSecret":
+		return ec.fieldContext_CreatedOAuthClient_clientSecret(ctx, field)
+	case "oauthClient":
+		return ec.fieldContext_CreatedOAuthClient_oauthClient(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreatedOAuthClient", field.Name)
+}
+
 func (ec *executionContext) childFields_Credential(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1893,6 +2003,18 @@ func (ec *executionContext) childFields_OAuthClient(ctx context.Context, field g
 		return ec.fieldContext_OAuthClient_createdBy(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OAuthClient", field.Name)
+}
+
+func (ec *executionContext) childFields_OAuthClientConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_OAuthClientConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_OAuthClientConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_OAuthClientConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OAuthClientConnection", field.Name)
 }
 
 func (ec *executionContext) childFields_OAuthClientEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2177,6 +2299,20 @@ func (ec *executionContext) field_Mutation_createAPIKey_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createOAuthClient_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateOAuthClientInput, error) {
+			return ec.unmarshalNCreateOAuthClientInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreateOAuthClientInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createServiceAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2202,6 +2338,20 @@ func (ec *executionContext) field_Mutation_createUser_args(ctx context.Context, 
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteOAuthClient_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "clientID",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["clientID"] = arg0
 	return args, nil
 }
 
@@ -2289,6 +2439,50 @@ func (ec *executionContext) field_Mutation_rotateAPIKey_args(ctx context.Context
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (*model.RotateAPIKeyInput, error) {
 			return ec.unmarshalORotateAPIKeyInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐRotateAPIKeyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rotateOAuthClientSecret_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "clientID",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["clientID"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (*model.RotateOAuthClientSecretInput, error) {
+			return ec.unmarshalORotateOAuthClientSecretInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐRotateOAuthClientSecretInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateOAuthClient_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "clientID",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["clientID"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateOAuthClientInput, error) {
+			return ec.unmarshalNUpdateOAuthClientInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐUpdateOAuthClientInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2448,6 +2642,74 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["ids"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_oauthClient_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "clientID",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["clientID"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_oauthClients_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.OAuthClientOrder, error) {
+			return ec.unmarshalOOAuthClientOrder2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐOAuthClientOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.OAuthClientWhereInput, error) {
+			return ec.unmarshalOOAuthClientWhereInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐOAuthClientWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
 	return args, nil
 }
 
@@ -4101,6 +4363,61 @@ func (ec *executionContext) fieldContext_CreatedAPIKey_apiKey(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _CreatedOAuthClient_clientSecret(ctx context.Context, field graphql.CollectedField, obj *model.CreatedOAuthClient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreatedOAuthClient_clientSecret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientSecret, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreatedOAuthClient_clientSecret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreatedOAuthClient", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CreatedOAuthClient_oauthClient(ctx context.Context, field graphql.CollectedField, obj *model.CreatedOAuthClient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreatedOAuthClient_oauthClient(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OauthClient, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.OAuthClient) graphql.Marshaler {
+			return ec.marshalNOAuthClient2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐOAuthClient(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreatedOAuthClient_oauthClient(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreatedOAuthClient",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OAuthClient(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Credential_id(ctx context.Context, field graphql.CollectedField, obj *ent.Credential) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5121,6 +5438,182 @@ func (ec *executionContext) fieldContext_Mutation_revokeAPIKey(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createOAuthClient(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createOAuthClient(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateOAuthClient(ctx, fc.Args["input"].(model.CreateOAuthClientInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreatedOAuthClient) graphql.Marshaler {
+			return ec.marshalNCreatedOAuthClient2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreatedOAuthClient(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createOAuthClient(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreatedOAuthClient(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createOAuthClient_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateOAuthClient(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateOAuthClient(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateOAuthClient(ctx, fc.Args["clientID"].(string), fc.Args["input"].(model.UpdateOAuthClientInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.OAuthClient) graphql.Marshaler {
+			return ec.marshalNOAuthClient2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐOAuthClient(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateOAuthClient(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OAuthClient(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateOAuthClient_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rotateOAuthClientSecret(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rotateOAuthClientSecret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RotateOAuthClientSecret(ctx, fc.Args["clientID"].(string), fc.Args["input"].(*model.RotateOAuthClientSecretInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreatedOAuthClient) graphql.Marshaler {
+			return ec.marshalNCreatedOAuthClient2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreatedOAuthClient(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rotateOAuthClientSecret(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreatedOAuthClient(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rotateOAuthClientSecret_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteOAuthClient(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteOAuthClient(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteOAuthClient(ctx, fc.Args["clientID"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteOAuthClient(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteOAuthClient_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createServiceAccount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6043,6 +6536,94 @@ func (ec *executionContext) fieldContext_Query_health(_ context.Context, field g
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Health(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_oauthClients(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_oauthClients(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().OauthClients(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.OAuthClientOrder), fc.Args["where"].(*ent.OAuthClientWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.OAuthClientConnection) graphql.Marshaler {
+			return ec.marshalNOAuthClientConnection2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐOAuthClientConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_oauthClients(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OAuthClientConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_oauthClients_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_oauthClient(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_oauthClient(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().OauthClient(ctx, fc.Args["clientID"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.OAuthClient) graphql.Marshaler {
+			return ec.marshalOOAuthClient2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐOAuthClient(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_oauthClient(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OAuthClient(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_oauthClient_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -10430,6 +11011,64 @@ func (ec *executionContext) unmarshalInputCreateAPIKeyInput(ctx context.Context,
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputCreateOAuthClientInput(ctx context.Context, obj any) (model.CreateOAuthClientInput, error) {
+	var it model.CreateOAuthClientInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "scopes", "grantTypes", "redirectURIs", "accessTokenTTLSeconds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "scopes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scopes"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Scopes = data
+		case "grantTypes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grantTypes"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GrantTypes = data
+		case "redirectURIs":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("redirectURIs"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RedirectURIs = data
+		case "accessTokenTTLSeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accessTokenTTLSeconds"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccessTokenTTLSeconds = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputCreateServiceAccountInput(ctx context.Context, obj any) (model.CreateServiceAccountInput, error) {
 	var it model.CreateServiceAccountInput
 	if obj == nil {
@@ -12070,6 +12709,36 @@ func (ec *executionContext) unmarshalInputRotateAPIKeyInput(ctx context.Context,
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputRotateOAuthClientSecretInput(ctx context.Context, obj any) (model.RotateOAuthClientSecretInput, error) {
+	var it model.RotateOAuthClientSecretInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"gracePeriodSeconds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "gracePeriodSeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gracePeriodSeconds"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GracePeriodSeconds = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputServiceAccountOrder(ctx context.Context, obj any) (ent.ServiceAccountOrder, error) {
 	var it ent.ServiceAccountOrder
 	if obj == nil {
@@ -13278,6 +13947,71 @@ func (ec *executionContext) unmarshalInputTenantWhereInput(ctx context.Context, 
 				return it, err
 			}
 			it.DeletedAtNotNil = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputUpdateOAuthClientInput(ctx context.Context, obj any) (model.UpdateOAuthClientInput, error) {
+	var it model.UpdateOAuthClientInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "scopes", "grantTypes", "redirectURIs", "accessTokenTTLSeconds", "status"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "scopes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scopes"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Scopes = data
+		case "grantTypes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grantTypes"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GrantTypes = data
+		case "redirectURIs":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("redirectURIs"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RedirectURIs = data
+		case "accessTokenTTLSeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accessTokenTTLSeconds"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccessTokenTTLSeconds = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOOAuthClientStatus2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋoauthclientᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
 		}
 	}
 	return it, nil
@@ -14660,6 +15394,49 @@ func (ec *executionContext) _CreatedAPIKey(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var createdOAuthClientImplementors = []string{"CreatedOAuthClient"}
+
+func (ec *executionContext) _CreatedOAuthClient(ctx context.Context, sel ast.SelectionSet, obj *model.CreatedOAuthClient) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, createdOAuthClientImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreatedOAuthClient")
+		case "clientSecret":
+			out.Values[i] = ec._CreatedOAuthClient_clientSecret(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "oauthClient":
+			out.Values[i] = ec._CreatedOAuthClient_oauthClient(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var credentialImplementors = []string{"Credential", "Node"}
 
 func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSet, obj *ent.Credential) graphql.Marshaler {
@@ -15035,6 +15812,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "revokeAPIKey":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_revokeAPIKey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createOAuthClient":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createOAuthClient(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateOAuthClient":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateOAuthClient(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rotateOAuthClientSecret":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rotateOAuthClientSecret(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteOAuthClient":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteOAuthClient(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -15466,6 +16271,50 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				}()
 				res = ec._Query_health(ctx, field)
 				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "oauthClients":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_oauthClients(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "oauthClient":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_oauthClient(ctx, field)
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -16616,6 +17465,11 @@ func (ec *executionContext) unmarshalNCreateAPIKeyInput2githubᚗcomᚋcredvault
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreateOAuthClientInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreateOAuthClientInput(ctx context.Context, v any) (model.CreateOAuthClientInput, error) {
+	res, err := ec.unmarshalInputCreateOAuthClientInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateServiceAccountInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreateServiceAccountInput(ctx context.Context, v any) (model.CreateServiceAccountInput, error) {
 	res, err := ec.unmarshalInputCreateServiceAccountInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -16644,6 +17498,16 @@ func (ec *executionContext) marshalNCreatedAPIKey2ᚖgithubᚗcomᚋcredvaultᚋ
 		return graphql.Null
 	}
 	return ec._CreatedAPIKey(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCreatedOAuthClient2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreatedOAuthClient(ctx context.Context, sel ast.SelectionSet, v *model.CreatedOAuthClient) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CreatedOAuthClient(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNCredentialAuthType2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋcredentialᚐAuthType(ctx context.Context, v any) (credential.AuthType, error) {
@@ -16829,6 +17693,26 @@ func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋcredvaultᚋcredvault
 	})
 
 	return ret
+}
+
+func (ec *executionContext) marshalNOAuthClient2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐOAuthClient(ctx context.Context, sel ast.SelectionSet, v *ent.OAuthClient) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._OAuthClient(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOAuthClientConnection2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐOAuthClientConnection(ctx context.Context, sel ast.SelectionSet, v *ent.OAuthClientConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._OAuthClientConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNOAuthClientOrderField2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐOAuthClientOrderField(ctx context.Context, v any) (*ent.OAuthClientOrderField, error) {
@@ -17053,6 +17937,11 @@ func (ec *executionContext) marshalNUUID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNUpdateOAuthClientInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐUpdateOAuthClientInput(ctx context.Context, v any) (model.UpdateOAuthClientInput, error) {
+	res, err := ec.unmarshalInputUpdateOAuthClientInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNUpdateUserInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐUpdateUserInput(ctx context.Context, v any) (model.UpdateUserInput, error) {
@@ -17826,6 +18715,14 @@ func (ec *executionContext) marshalOOAuthClientEdge2ᚖgithubᚗcomᚋcredvault�
 	return ec._OAuthClientEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOOAuthClientOrder2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐOAuthClientOrder(ctx context.Context, v any) (*ent.OAuthClientOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputOAuthClientOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOOAuthClientStatus2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋoauthclientᚐStatusᚄ(ctx context.Context, v any) ([]oauthclient.Status, error) {
 	if v == nil {
 		return nil, nil
@@ -17916,6 +18813,14 @@ func (ec *executionContext) unmarshalORotateAPIKeyInput2ᚖgithubᚗcomᚋcredva
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputRotateAPIKeyInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalORotateOAuthClientSecretInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐRotateOAuthClientSecretInput(ctx context.Context, v any) (*model.RotateOAuthClientSecretInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRotateOAuthClientSecretInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 

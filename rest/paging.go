@@ -155,3 +155,6 @@ func (p Paging) Pagination(total int) *Pagination {
 	}
 	return out
 }
+
+// invalidFilter is the 422 of a filter parameter with a value outside its set.
+func invalidFilter(name string) error { return apperr.Invalid(name, "invalid") }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/apperr"
+	"github.com/credvault/credvault/metrics"
 	"github.com/credvault/credvault/reqinfo"
 	"github.com/credvault/credvault/rest"
 )
@@ -86,23 +88,28 @@ func limitBody(next http.Handler) http.Handler {
 // accessLog writes one line per request: id, method, route, status, size,
 // duration, client and principal. The path is logged without its query
 // string, which could carry a secret.
-func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
+func accessLog(logger *slog.Logger, m *metrics.Metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 			next.ServeHTTP(ww, r)
-			route := r.URL.Path
+			elapsed := time.Since(start)
+			// The route template, never the raw path: ids would explode the series.
+			route := "unmatched"
 			if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
 				route = rc.RoutePattern()
 			}
+			m.Requests.WithLabelValues(route, r.Method, strconv.Itoa(ww.Status())).Inc()
+			m.Duration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
 			attrs := []slog.Attr{
 				slog.String("request_id", reqinfo.FromContext(r.Context()).RequestID),
 				slog.String("method", r.Method),
 				slog.String("route", route),
+				slog.String("path", r.URL.Path),
 				slog.Int("status", ww.Status()),
 				slog.Int("bytes", ww.BytesWritten()),
-				slog.Duration("duration", time.Since(start)),
+				slog.Duration("duration", elapsed),
 				slog.String("ip", reqinfo.FromContext(r.Context()).IP),
 			}
 			if who := reqinfo.FromContext(r.Context()).Principal; who != "" {

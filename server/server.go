@@ -25,7 +25,10 @@ import (
 	"github.com/credvault/credvault/graph"
 	"github.com/credvault/credvault/identity"
 	"github.com/credvault/credvault/invalidate"
+	"github.com/credvault/credvault/metrics"
+	"github.com/credvault/credvault/oauth"
 	"github.com/credvault/credvault/playground"
+	"github.com/credvault/credvault/ratelimit"
 	"github.com/credvault/credvault/rest"
 	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/tokens"
@@ -53,6 +56,7 @@ type Server struct {
 	keys    Keys
 	handler http.Handler
 	bus     *invalidate.Bus
+	metrics *metrics.Metrics
 	// tasks run in the background while the server serves.
 	tasks []func(ctx context.Context)
 }
@@ -70,44 +74,55 @@ type Keys struct {
 	Previous *vault.MasterKey
 }
 
-// Login limits: attempts per client address, failures per account.
+// Login limits: attempts per client address, failures per account; and
+// token endpoint requests per client address.
 const (
 	loginAttemptsPerIP   = 30
 	loginFailuresPerUser = 10
 	loginLimitWindow     = 15 * time.Minute
+	tokenRequestsPerIP   = 600
+	tokenLimitWindow     = time.Minute
 )
 
 // New builds the server over an open, migrated store. It fails when the
 // master key does not open the stored signing keys.
 func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, logger *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, store: st, logger: logger, keys: keys}
+	s := &Server{cfg: cfg, store: st, logger: logger, keys: keys, metrics: metrics.New()}
 	keyring, err := tokens.NewKeyring(ctx, st.Client, keys.Master, cfg.PublicURL)
 	if err != nil {
 		return nil, err
 	}
+	limits := cfg.RateLimits != "off"
 	var guard *identity.LoginGuard
-	if cfg.RateLimits != "off" {
+	var tokenLimit *ratelimit.Limiter
+	if limits {
 		guard = identity.NewLoginGuard(loginAttemptsPerIP, loginFailuresPerUser, loginLimitWindow)
+		tokenLimit = ratelimit.NewLimiter(tokenRequestsPerIP, tokenLimitWindow)
 	}
 	ids := identity.New(st.Client, keyring, cfg.AllowSignup, cfg.DefaultPlan, guard)
-	bus, err := invalidate.New(st.Dialect, cfg.DatabaseURL, logger)
-	if err != nil {
+	if s.bus, err = invalidate.New(st.Dialect, cfg.DatabaseURL, logger); err != nil {
 		return nil, err
 	}
-	s.bus = bus
 	usage := apikeys.NewUsage(st.Client, logger)
 	batch := audit.NewBatcher(st.Client, logger)
-	verifier := apikeys.NewVerifier(st.Client, bus, usage, batch)
+	verifier := apikeys.NewVerifier(st.Client, s.bus, usage, batch, s.metrics)
 	s.tasks = append(s.tasks,
 		func(ctx context.Context) { usage.Run(ctx, usageFlushInterval) },
 		func(ctx context.Context) { batch.Run(ctx, auditFlushInterval) })
-	resolver := &graph.Resolver{Store: st, Identity: ids, Keys: verifier, Bus: bus, AuditBatch: batch,
+	authn := &auth.Authenticator{Client: st.Client, Metrics: s.metrics,
+		Sessions: auth.VerifierFunc(ids.VerifySession), APIKeys: verifier}
+	as, err := oauth.New(ctx, oauth.Config{DB: st.Client, Keys: keyring, Bus: s.bus, Metrics: s.metrics, Audit: batch,
+		Authenticate: authn.Authenticate, PerIP: tokenLimit})
+	if err != nil {
+		return nil, err
+	}
+	authn.AccessTokens = auth.VerifierFunc(as.VerifyAccessToken)
+	resolver := &graph.Resolver{Store: st, Identity: ids, Keys: verifier, Bus: s.bus, AuditBatch: batch,
 		Version: Version, Started: time.Now()}
 	api := &rest.API{Resolver: resolver}
-	authn := &auth.Authenticator{Client: st.Client, Sessions: auth.VerifierFunc(ids.VerifySession), APIKeys: verifier}
 
 	r := chi.NewRouter()
-	r.Use(clientIP(cfg.TrustedProxies), requestInfo, accessLog(logger), recoverPanics)
+	r.Use(clientIP(cfg.TrustedProxies), requestInfo, accessLog(logger, s.metrics), recoverPanics)
 	if len(cfg.CORSOrigins) > 0 {
 		r.Use(cors.Handler(cors.Options{
 			AllowedOrigins: cfg.CORSOrigins,
@@ -122,7 +137,12 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	r.MethodNotAllowed(rest.MethodNotAllowed)
 
 	r.Get("/health", s.liveness)
+	r.Handle("/metrics", s.metrics.Handler())
 	r.Get("/.well-known/jwks.json", jwks(keyring))
+	r.Get("/.well-known/oauth-authorization-server", as.Metadata)
+	r.Post("/oauth/token", as.Token)
+	r.Post("/oauth/introspect", as.Introspect)
+	r.Post("/oauth/revoke", as.Revoke)
 	r.Mount("/api/v1", api.Router(authn.Middleware(false, rest.WriteError)))
 	r.With(authn.Middleware(true, graphqlAuthError)).Handle("/graphql", newGraphQL(resolver, cfg.GraphQLIntrospection))
 	r.Mount("/playground", playground.Handler("CredVault", "/graphql"))

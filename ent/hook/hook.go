@@ -81,6 +81,18 @@ func (f RefreshTokenFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RefreshTokenMutation", m)
 }
 
+// The RevokedTokenFunc type is an adapter to allow the use of ordinary
+// function as RevokedToken mutator.
+type RevokedTokenFunc func(context.Context, *ent.RevokedTokenMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f RevokedTokenFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.RevokedTokenMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RevokedTokenMutation", m)
+}
+
 // The ServiceAccountFunc type is an adapter to allow the use of ordinary
 // function as ServiceAccount mutator.
 type ServiceAccountFunc func(context.Context, *ent.ServiceAccountMutation) (ent.Value, error)

@@ -313,6 +313,37 @@ var (
 			},
 		},
 	}
+	// RevokedTokensColumns holds the columns for the "revoked_tokens" table.
+	RevokedTokensColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "jti", Type: field.TypeString, Unique: true},
+		{Name: "client_id", Type: field.TypeString},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "tenant_id", Type: field.TypeUUID},
+	}
+	// RevokedTokensTable holds the schema information for the "revoked_tokens" table.
+	RevokedTokensTable = &schema.Table{
+		Name:       "revoked_tokens",
+		Columns:    RevokedTokensColumns,
+		PrimaryKey: []*schema.Column{RevokedTokensColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "revoked_tokens_tenants_tenant",
+				Columns:    []*schema.Column{RevokedTokensColumns[6]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "revokedtoken_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{RevokedTokensColumns[5]},
+			},
+		},
+	}
 	// ServiceAccountsColumns holds the columns for the "service_accounts" table.
 	ServiceAccountsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -458,6 +489,7 @@ var (
 		DataKeysTable,
 		OauthClientsTable,
 		RefreshTokensTable,
+		RevokedTokensTable,
 		ServiceAccountsTable,
 		SigningKeysTable,
 		TenantsTable,
@@ -474,6 +506,7 @@ func init() {
 	DataKeysTable.ForeignKeys[0].RefTable = TenantsTable
 	OauthClientsTable.ForeignKeys[0].RefTable = TenantsTable
 	RefreshTokensTable.ForeignKeys[0].RefTable = TenantsTable
+	RevokedTokensTable.ForeignKeys[0].RefTable = TenantsTable
 	ServiceAccountsTable.ForeignKeys[0].RefTable = TenantsTable
 	UsersTable.ForeignKeys[0].RefTable = TenantsTable
 }

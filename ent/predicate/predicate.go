@@ -24,6 +24,9 @@ type OAuthClient func(*sql.Selector)
 // RefreshToken is the predicate function for refreshtoken builders.
 type RefreshToken func(*sql.Selector)
 
+// RevokedToken is the predicate function for revokedtoken builders.
+type RevokedToken func(*sql.Selector)
+
 // ServiceAccount is the predicate function for serviceaccount builders.
 type ServiceAccount func(*sql.Selector)
 

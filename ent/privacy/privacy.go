@@ -255,6 +255,30 @@ func (f RefreshTokenMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mu
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.RefreshTokenMutation", m)
 }
 
+// The RevokedTokenQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type RevokedTokenQueryRuleFunc func(context.Context, *ent.RevokedTokenQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f RevokedTokenQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RevokedTokenQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.RevokedTokenQuery", q)
+}
+
+// The RevokedTokenMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type RevokedTokenMutationRuleFunc func(context.Context, *ent.RevokedTokenMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f RevokedTokenMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.RevokedTokenMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.RevokedTokenMutation", m)
+}
+
 // The ServiceAccountQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type ServiceAccountQueryRuleFunc func(context.Context, *ent.ServiceAccountQuery) error
@@ -398,6 +422,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.RefreshTokenQuery:
 		return q.Filter(), nil
+	case *ent.RevokedTokenQuery:
+		return q.Filter(), nil
 	case *ent.ServiceAccountQuery:
 		return q.Filter(), nil
 	case *ent.SigningKeyQuery:
@@ -424,6 +450,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.OAuthClientMutation:
 		return m.Filter(), nil
 	case *ent.RefreshTokenMutation:
+		return m.Filter(), nil
+	case *ent.RevokedTokenMutation:
 		return m.Filter(), nil
 	case *ent.ServiceAccountMutation:
 		return m.Filter(), nil

@@ -12,6 +12,7 @@ import (
 	"github.com/credvault/credvault/ent/datakey"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/refreshtoken"
+	"github.com/credvault/credvault/ent/revokedtoken"
 	"github.com/credvault/credvault/ent/schema"
 	"github.com/credvault/credvault/ent/schema/schematype"
 	"github.com/credvault/credvault/ent/serviceaccount"
@@ -378,6 +379,43 @@ func init() {
 	refreshtokenDescID := refreshtokenMixinFields0[0].Descriptor()
 	// refreshtoken.DefaultID holds the default value on creation for the id field.
 	refreshtoken.DefaultID = refreshtokenDescID.Default.(func() uuid.UUID)
+	revokedtokenMixin := schema.RevokedToken{}.Mixin()
+	revokedtoken.Policy = privacy.NewPolicies(revokedtokenMixin[2], schema.RevokedToken{})
+	revokedtoken.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := revokedtoken.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	revokedtokenMixinHooks2 := revokedtokenMixin[2].Hooks()
+
+	revokedtoken.Hooks[1] = revokedtokenMixinHooks2[0]
+	revokedtokenMixinFields0 := revokedtokenMixin[0].Fields()
+	_ = revokedtokenMixinFields0
+	revokedtokenMixinFields1 := revokedtokenMixin[1].Fields()
+	_ = revokedtokenMixinFields1
+	revokedtokenFields := schema.RevokedToken{}.Fields()
+	_ = revokedtokenFields
+	// revokedtokenDescCreatedAt is the schema descriptor for created_at field.
+	revokedtokenDescCreatedAt := revokedtokenMixinFields1[0].Descriptor()
+	// revokedtoken.DefaultCreatedAt holds the default value on creation for the created_at field.
+	revokedtoken.DefaultCreatedAt = revokedtokenDescCreatedAt.Default.(func() time.Time)
+	// revokedtokenDescUpdatedAt is the schema descriptor for updated_at field.
+	revokedtokenDescUpdatedAt := revokedtokenMixinFields1[1].Descriptor()
+	// revokedtoken.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	revokedtoken.DefaultUpdatedAt = revokedtokenDescUpdatedAt.Default.(func() time.Time)
+	// revokedtoken.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	revokedtoken.UpdateDefaultUpdatedAt = revokedtokenDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// revokedtokenDescJti is the schema descriptor for jti field.
+	revokedtokenDescJti := revokedtokenFields[0].Descriptor()
+	// revokedtoken.JtiValidator is a validator for the "jti" field. It is called by the builders before save.
+	revokedtoken.JtiValidator = revokedtokenDescJti.Validators[0].(func(string) error)
+	// revokedtokenDescID is the schema descriptor for id field.
+	revokedtokenDescID := revokedtokenMixinFields0[0].Descriptor()
+	// revokedtoken.DefaultID holds the default value on creation for the id field.
+	revokedtoken.DefaultID = revokedtokenDescID.Default.(func() uuid.UUID)
 	serviceaccountMixin := schema.ServiceAccount{}.Mixin()
 	serviceaccount.Policy = privacy.NewPolicies(serviceaccountMixin[2], schema.ServiceAccount{})
 	serviceaccount.Hooks[0] = func(next ent.Mutator) ent.Mutator {

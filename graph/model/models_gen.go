@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/user"
 	"github.com/google/uuid"
 )
@@ -42,6 +43,18 @@ type CreateAPIKeyInput struct {
 	RateLimit   *RateLimitInput `json:"rateLimit,omitempty"`
 }
 
+type CreateOAuthClientInput struct {
+	Name string `json:"name"`
+	// Never more than the caller holds.
+	Scopes []string `json:"scopes"`
+	// Defaults to [client_credentials], the one grant supported.
+	GrantTypes []string `json:"grantTypes,omitempty"`
+	// Absolute https URIs, or http on localhost.
+	RedirectURIs []string `json:"redirectURIs,omitempty"`
+	// Lifetime of the client's access tokens: 60 to 86400 seconds, default 3600.
+	AccessTokenTTLSeconds *int `json:"accessTokenTTLSeconds,omitempty"`
+}
+
 type CreateServiceAccountInput struct {
 	Name        string  `json:"name"`
 	Description *string `json:"description,omitempty"`
@@ -70,6 +83,12 @@ type CreatedAPIKey struct {
 	// The key itself (cvk_…). Store it now: it is never shown again.
 	Key    string      `json:"key"`
 	APIKey *ent.APIKey `json:"apiKey"`
+}
+
+// A newly created client or rotated secret: the only time the secret is shown.
+type CreatedOAuthClient struct {
+	ClientSecret string           `json:"clientSecret"`
+	OauthClient  *ent.OAuthClient `json:"oauthClient"`
 }
 
 // How the server and its database are doing.
@@ -126,6 +145,21 @@ type RegisterInput struct {
 type RotateAPIKeyInput struct {
 	// How long the old secret keeps working; 0 or omitted stops it at once.
 	GracePeriodSeconds *int `json:"gracePeriodSeconds,omitempty"`
+}
+
+type RotateOAuthClientSecretInput struct {
+	// How long the old secret keeps working; 0 or omitted stops it at once.
+	GracePeriodSeconds *int `json:"gracePeriodSeconds,omitempty"`
+}
+
+type UpdateOAuthClientInput struct {
+	Name                  *string  `json:"name,omitempty"`
+	Scopes                []string `json:"scopes,omitempty"`
+	GrantTypes            []string `json:"grantTypes,omitempty"`
+	RedirectURIs          []string `json:"redirectURIs,omitempty"`
+	AccessTokenTTLSeconds *int     `json:"accessTokenTTLSeconds,omitempty"`
+	// Disabling a client stops its tokens at once.
+	Status *oauthclient.Status `json:"status,omitempty"`
 }
 
 type UpdateUserInput struct {

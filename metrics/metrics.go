@@ -1,0 +1,72 @@
+// Package metrics holds CredVault's Prometheus metrics, served at /metrics.
+// Each server has its own registry, so several servers in one process (as
+// in tests) do not mix their counts.
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the server's instruments.
+type Metrics struct {
+	Registry *prometheus.Registry
+	// Requests counts HTTP requests by route template, method and status.
+	Requests *prometheus.CounterVec
+	// Duration observes request durations by route template and method.
+	Duration *prometheus.HistogramVec
+	// AuthAttempts counts authentications by method (session, api_key,
+	// access_token, password, client_credentials) and result.
+	AuthAttempts *prometheus.CounterVec
+	// KeyValidations counts API key checks by result (valid or the reason).
+	KeyValidations *prometheus.CounterVec
+	// TokensIssued counts token endpoint answers by result (issued or the error).
+	TokensIssued *prometheus.CounterVec
+	// Decrypts counts credential decryptions.
+	Decrypts prometheus.Counter
+}
+
+// New registers the instruments, plus the Go runtime and process collectors.
+func New() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credvault_http_requests_total", Help: "HTTP requests by route template, method and status.",
+		}, []string{"route", "method", "status"}),
+		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "credvault_http_request_duration_seconds", Help: "HTTP request duration by route template and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "method"}),
+		AuthAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credvault_auth_attempts_total", Help: "Authentication attempts by method and result.",
+		}, []string{"method", "result"}),
+		KeyValidations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credvault_api_key_validations_total", Help: "API key checks by result.",
+		}, []string{"result"}),
+		TokensIssued: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credvault_oauth_token_requests_total", Help: "OAuth token endpoint answers by result.",
+		}, []string{"result"}),
+		Decrypts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "credvault_credential_decrypts_total", Help: "Credential decryptions.",
+		}),
+	}
+	m.Registry.MustRegister(m.Requests, m.Duration, m.AuthAttempts, m.KeyValidations, m.TokensIssued, m.Decrypts,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}
+
+// Result names the outcome of an attempt: "success", or reason when set.
+func Result(reason string) string {
+	if reason == "" {
+		return "success"
+	}
+	return reason
+}
