@@ -16,6 +16,7 @@ import (
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/credential"
 	"github.com/credvault/credvault/ent/datakey"
+	"github.com/credvault/credvault/ent/job"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/refreshtoken"
 	"github.com/credvault/credvault/ent/revokedtoken"
@@ -87,6 +88,7 @@ func checkColumn(t, c string) error {
 			auditlog.Table:       auditlog.ValidColumn,
 			credential.Table:     credential.ValidColumn,
 			datakey.Table:        datakey.ValidColumn,
+			job.Table:            job.ValidColumn,
 			oauthclient.Table:    oauthclient.ValidColumn,
 			refreshtoken.Table:   refreshtoken.ValidColumn,
 			revokedtoken.Table:   revokedtoken.ValidColumn,

@@ -7,6 +7,7 @@ import (
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/credential"
 	"github.com/credvault/credvault/ent/datakey"
+	"github.com/credvault/credvault/ent/job"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/predicate"
 	"github.com/credvault/credvault/ent/refreshtoken"
@@ -24,7 +25,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 11)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 12)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -129,6 +130,33 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[4] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   job.Table,
+			Columns: job.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: job.FieldID,
+			},
+		},
+		Type: "Job",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			job.FieldCreatedAt:   {Type: field.TypeTime, Column: job.FieldCreatedAt},
+			job.FieldUpdatedAt:   {Type: field.TypeTime, Column: job.FieldUpdatedAt},
+			job.FieldName:        {Type: field.TypeString, Column: job.FieldName},
+			job.FieldArgs:        {Type: field.TypeJSON, Column: job.FieldArgs},
+			job.FieldStatus:      {Type: field.TypeEnum, Column: job.FieldStatus},
+			job.FieldAttempts:    {Type: field.TypeInt, Column: job.FieldAttempts},
+			job.FieldMaxAttempts: {Type: field.TypeInt, Column: job.FieldMaxAttempts},
+			job.FieldRunAt:       {Type: field.TypeTime, Column: job.FieldRunAt},
+			job.FieldLockedBy:    {Type: field.TypeString, Column: job.FieldLockedBy},
+			job.FieldLockedUntil: {Type: field.TypeTime, Column: job.FieldLockedUntil},
+			job.FieldLastError:   {Type: field.TypeString, Column: job.FieldLastError},
+			job.FieldStartedAt:   {Type: field.TypeTime, Column: job.FieldStartedAt},
+			job.FieldFinishedAt:  {Type: field.TypeTime, Column: job.FieldFinishedAt},
+			job.FieldDedupeKey:   {Type: field.TypeString, Column: job.FieldDedupeKey},
+		},
+	}
+	graph.Nodes[5] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   oauthclient.Table,
 			Columns: oauthclient.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -154,7 +182,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			oauthclient.FieldCreatedBy:               {Type: field.TypeUUID, Column: oauthclient.FieldCreatedBy},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   refreshtoken.Table,
 			Columns: refreshtoken.Columns,
@@ -176,7 +204,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			refreshtoken.FieldRevokedAt: {Type: field.TypeTime, Column: refreshtoken.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   revokedtoken.Table,
 			Columns: revokedtoken.Columns,
@@ -195,7 +223,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			revokedtoken.FieldExpiresAt: {Type: field.TypeTime, Column: revokedtoken.FieldExpiresAt},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   serviceaccount.Table,
 			Columns: serviceaccount.Columns,
@@ -216,7 +244,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			serviceaccount.FieldCreatedBy:   {Type: field.TypeUUID, Column: serviceaccount.FieldCreatedBy},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   signingkey.Table,
 			Columns: signingkey.Columns,
@@ -236,7 +264,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			signingkey.FieldRetiredAt:        {Type: field.TypeTime, Column: signingkey.FieldRetiredAt},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -258,7 +286,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldDeletedAt: {Type: field.TypeTime, Column: tenant.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -928,6 +956,116 @@ func (f *DataKeyFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *JobQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the JobQuery builder.
+func (_q *JobQuery) Filter() *JobFilter {
+	return &JobFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *JobMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the JobMutation builder.
+func (m *JobMutation) Filter() *JobFilter {
+	return &JobFilter{config: m.config, predicateAdder: m}
+}
+
+// JobFilter provides a generic filtering capability at runtime for JobQuery.
+type JobFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *JobFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *JobFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(job.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *JobFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(job.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *JobFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(job.FieldUpdatedAt))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *JobFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(job.FieldName))
+}
+
+// WhereArgs applies the entql json.RawMessage predicate on the args field.
+func (f *JobFilter) WhereArgs(p entql.BytesP) {
+	f.Where(p.Field(job.FieldArgs))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *JobFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(job.FieldStatus))
+}
+
+// WhereAttempts applies the entql int predicate on the attempts field.
+func (f *JobFilter) WhereAttempts(p entql.IntP) {
+	f.Where(p.Field(job.FieldAttempts))
+}
+
+// WhereMaxAttempts applies the entql int predicate on the max_attempts field.
+func (f *JobFilter) WhereMaxAttempts(p entql.IntP) {
+	f.Where(p.Field(job.FieldMaxAttempts))
+}
+
+// WhereRunAt applies the entql time.Time predicate on the run_at field.
+func (f *JobFilter) WhereRunAt(p entql.TimeP) {
+	f.Where(p.Field(job.FieldRunAt))
+}
+
+// WhereLockedBy applies the entql string predicate on the locked_by field.
+func (f *JobFilter) WhereLockedBy(p entql.StringP) {
+	f.Where(p.Field(job.FieldLockedBy))
+}
+
+// WhereLockedUntil applies the entql time.Time predicate on the locked_until field.
+func (f *JobFilter) WhereLockedUntil(p entql.TimeP) {
+	f.Where(p.Field(job.FieldLockedUntil))
+}
+
+// WhereLastError applies the entql string predicate on the last_error field.
+func (f *JobFilter) WhereLastError(p entql.StringP) {
+	f.Where(p.Field(job.FieldLastError))
+}
+
+// WhereStartedAt applies the entql time.Time predicate on the started_at field.
+func (f *JobFilter) WhereStartedAt(p entql.TimeP) {
+	f.Where(p.Field(job.FieldStartedAt))
+}
+
+// WhereFinishedAt applies the entql time.Time predicate on the finished_at field.
+func (f *JobFilter) WhereFinishedAt(p entql.TimeP) {
+	f.Where(p.Field(job.FieldFinishedAt))
+}
+
+// WhereDedupeKey applies the entql string predicate on the dedupe_key field.
+func (f *JobFilter) WhereDedupeKey(p entql.StringP) {
+	f.Where(p.Field(job.FieldDedupeKey))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *OAuthClientQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -956,7 +1094,7 @@ type OAuthClientFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OAuthClientFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1080,7 +1218,7 @@ type RefreshTokenFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RefreshTokenFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1179,7 +1317,7 @@ type RevokedTokenFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RevokedTokenFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1263,7 +1401,7 @@ type ServiceAccountFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ServiceAccountFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1371,7 +1509,7 @@ type SigningKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SigningKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1446,7 +1584,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1531,7 +1669,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

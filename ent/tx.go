@@ -22,6 +22,8 @@ type Tx struct {
 	Credential *CredentialClient
 	// DataKey is the client for interacting with the DataKey builders.
 	DataKey *DataKeyClient
+	// Job is the client for interacting with the Job builders.
+	Job *JobClient
 	// OAuthClient is the client for interacting with the OAuthClient builders.
 	OAuthClient *OAuthClientClient
 	// RefreshToken is the client for interacting with the RefreshToken builders.
@@ -171,6 +173,7 @@ func (tx *Tx) init() {
 	tx.AuditLog = NewAuditLogClient(tx.config)
 	tx.Credential = NewCredentialClient(tx.config)
 	tx.DataKey = NewDataKeyClient(tx.config)
+	tx.Job = NewJobClient(tx.config)
 	tx.OAuthClient = NewOAuthClientClient(tx.config)
 	tx.RefreshToken = NewRefreshTokenClient(tx.config)
 	tx.RevokedToken = NewRevokedTokenClient(tx.config)

@@ -22,7 +22,13 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []uuid.UUID) ([]ent.Noder
 	return r.Store.Client.Noders(ctx, ids, ent.WithNodeType(r.nodeType))
 }
 
+// Credential returns CredentialResolver implementation.
+func (r *Resolver) Credential() CredentialResolver { return &credentialResolver{r} }
+
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
-type queryResolver struct{ *Resolver }
+type (
+	credentialResolver struct{ *Resolver }
+	queryResolver      struct{ *Resolver }
+)

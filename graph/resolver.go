@@ -10,8 +10,11 @@ import (
 
 	"github.com/credvault/credvault/apikeys"
 	"github.com/credvault/credvault/audit"
+	"github.com/credvault/credvault/dek"
 	"github.com/credvault/credvault/identity"
 	"github.com/credvault/credvault/invalidate"
+	"github.com/credvault/credvault/jobs"
+	"github.com/credvault/credvault/metrics"
 	"github.com/credvault/credvault/store"
 )
 
@@ -23,6 +26,9 @@ type Resolver struct {
 	Bus      *invalidate.Bus
 	// AuditBatch records high-volume entries of reads, such as validations.
 	AuditBatch *audit.Batcher
+	DEKs       *dek.Manager
+	Jobs       *jobs.Queue
+	Metrics    *metrics.Metrics
 	Version    string
 	Started    time.Time
 }

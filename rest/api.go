@@ -21,6 +21,7 @@ func (a *API) Routes() []Route {
 	routes = append(routes, a.apiKeyRoutes("/api-keys", true)...)
 	routes = append(routes, a.apiKeyRoutes("/admin/api-keys", false)...)
 	routes = append(routes, a.oauthClientRoutes()...)
+	routes = append(routes, a.credentialRoutes()...)
 	routes = append(routes, a.serviceAccountRoutes()...)
 	routes = append(routes, a.userRoutes()...)
 	routes = append(routes, a.healthRoutes()...)

@@ -22,9 +22,11 @@ import (
 	"github.com/credvault/credvault/audit"
 	"github.com/credvault/credvault/auth"
 	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/dek"
 	"github.com/credvault/credvault/graph"
 	"github.com/credvault/credvault/identity"
 	"github.com/credvault/credvault/invalidate"
+	"github.com/credvault/credvault/jobs"
 	"github.com/credvault/credvault/metrics"
 	"github.com/credvault/credvault/oauth"
 	"github.com/credvault/credvault/playground"
@@ -117,8 +119,12 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 		return nil, err
 	}
 	authn.AccessTokens = auth.VerifierFunc(as.VerifyAccessToken)
+	deks := dek.New(st.Client, keys.Master, keys.Previous)
+	queue := jobs.New(st.Client, st.Dialect, jobs.Options{}, logger)
+	registerJobs(queue, st.Client, deks)
+	s.tasks = append(s.tasks, queue.Run)
 	resolver := &graph.Resolver{Store: st, Identity: ids, Keys: verifier, Bus: s.bus, AuditBatch: batch,
-		Version: Version, Started: time.Now()}
+		DEKs: deks, Jobs: queue, Metrics: s.metrics, Version: Version, Started: time.Now()}
 	api := &rest.API{Resolver: resolver}
 
 	r := chi.NewRouter()

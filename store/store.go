@@ -30,9 +30,10 @@ type Store struct {
 }
 
 // sqlitePragmas make SQLite safe for a server: foreign keys enforced, WAL for
-// concurrent readers, a busy timeout instead of immediate SQLITE_BUSY, and
-// write transactions that take the write lock up front so they never deadlock.
-const sqlitePragmas = "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+// concurrent readers, a busy timeout instead of immediate SQLITE_BUSY,
+// deleted content overwritten (no secret lingers in free pages), and write
+// transactions that take the write lock up front so they never deadlock.
+const sqlitePragmas = "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=secure_delete(1)&_txlock=immediate"
 
 // Open connects to url: sqlite://PATH, sqlite://:memory: or postgres://….
 func Open(url string) (*Store, error) {

@@ -18,6 +18,9 @@ type Credential func(*sql.Selector)
 // DataKey is the predicate function for datakey builders.
 type DataKey func(*sql.Selector)
 
+// Job is the predicate function for job builders.
+type Job func(*sql.Selector)
+
 // OAuthClient is the predicate function for oauthclient builders.
 type OAuthClient func(*sql.Selector)
 

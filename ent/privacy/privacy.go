@@ -207,6 +207,30 @@ func (f DataKeyMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutatio
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.DataKeyMutation", m)
 }
 
+// The JobQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type JobQueryRuleFunc func(context.Context, *ent.JobQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f JobQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.JobQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.JobQuery", q)
+}
+
+// The JobMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type JobMutationRuleFunc func(context.Context, *ent.JobMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f JobMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.JobMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.JobMutation", m)
+}
+
 // The OAuthClientQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type OAuthClientQueryRuleFunc func(context.Context, *ent.OAuthClientQuery) error
@@ -418,6 +442,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.DataKeyQuery:
 		return q.Filter(), nil
+	case *ent.JobQuery:
+		return q.Filter(), nil
 	case *ent.OAuthClientQuery:
 		return q.Filter(), nil
 	case *ent.RefreshTokenQuery:
@@ -446,6 +472,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.CredentialMutation:
 		return m.Filter(), nil
 	case *ent.DataKeyMutation:
+		return m.Filter(), nil
+	case *ent.JobMutation:
 		return m.Filter(), nil
 	case *ent.OAuthClientMutation:
 		return m.Filter(), nil

@@ -10,6 +10,7 @@ import (
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/credential"
 	"github.com/credvault/credvault/ent/datakey"
+	"github.com/credvault/credvault/ent/job"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/refreshtoken"
 	"github.com/credvault/credvault/ent/revokedtoken"
@@ -273,6 +274,59 @@ func init() {
 	datakeyDescID := datakeyMixinFields0[0].Descriptor()
 	// datakey.DefaultID holds the default value on creation for the id field.
 	datakey.DefaultID = datakeyDescID.Default.(func() uuid.UUID)
+	jobMixin := schema.Job{}.Mixin()
+	jobMixinFields0 := jobMixin[0].Fields()
+	_ = jobMixinFields0
+	jobMixinFields1 := jobMixin[1].Fields()
+	_ = jobMixinFields1
+	jobFields := schema.Job{}.Fields()
+	_ = jobFields
+	// jobDescCreatedAt is the schema descriptor for created_at field.
+	jobDescCreatedAt := jobMixinFields1[0].Descriptor()
+	// job.DefaultCreatedAt holds the default value on creation for the created_at field.
+	job.DefaultCreatedAt = jobDescCreatedAt.Default.(func() time.Time)
+	// jobDescUpdatedAt is the schema descriptor for updated_at field.
+	jobDescUpdatedAt := jobMixinFields1[1].Descriptor()
+	// job.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	job.DefaultUpdatedAt = jobDescUpdatedAt.Default.(func() time.Time)
+	// job.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	job.UpdateDefaultUpdatedAt = jobDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// jobDescName is the schema descriptor for name field.
+	jobDescName := jobFields[0].Descriptor()
+	// job.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	job.NameValidator = jobDescName.Validators[0].(func(string) error)
+	// jobDescArgs is the schema descriptor for args field.
+	jobDescArgs := jobFields[1].Descriptor()
+	// job.DefaultArgs holds the default value on creation for the args field.
+	job.DefaultArgs = jobDescArgs.Default.(map[string]interface{})
+	// jobDescAttempts is the schema descriptor for attempts field.
+	jobDescAttempts := jobFields[3].Descriptor()
+	// job.DefaultAttempts holds the default value on creation for the attempts field.
+	job.DefaultAttempts = jobDescAttempts.Default.(int)
+	// jobDescMaxAttempts is the schema descriptor for max_attempts field.
+	jobDescMaxAttempts := jobFields[4].Descriptor()
+	// job.DefaultMaxAttempts holds the default value on creation for the max_attempts field.
+	job.DefaultMaxAttempts = jobDescMaxAttempts.Default.(int)
+	// job.MaxAttemptsValidator is a validator for the "max_attempts" field. It is called by the builders before save.
+	job.MaxAttemptsValidator = jobDescMaxAttempts.Validators[0].(func(int) error)
+	// jobDescRunAt is the schema descriptor for run_at field.
+	jobDescRunAt := jobFields[5].Descriptor()
+	// job.DefaultRunAt holds the default value on creation for the run_at field.
+	job.DefaultRunAt = jobDescRunAt.Default.(func() time.Time)
+	// jobDescLockedBy is the schema descriptor for locked_by field.
+	jobDescLockedBy := jobFields[6].Descriptor()
+	// job.DefaultLockedBy holds the default value on creation for the locked_by field.
+	job.DefaultLockedBy = jobDescLockedBy.Default.(string)
+	// jobDescLastError is the schema descriptor for last_error field.
+	jobDescLastError := jobFields[8].Descriptor()
+	// job.DefaultLastError holds the default value on creation for the last_error field.
+	job.DefaultLastError = jobDescLastError.Default.(string)
+	// job.LastErrorValidator is a validator for the "last_error" field. It is called by the builders before save.
+	job.LastErrorValidator = jobDescLastError.Validators[0].(func(string) error)
+	// jobDescID is the schema descriptor for id field.
+	jobDescID := jobMixinFields0[0].Descriptor()
+	// job.DefaultID holds the default value on creation for the id field.
+	job.DefaultID = jobDescID.Default.(func() uuid.UUID)
 	oauthclientMixin := schema.OAuthClient{}.Mixin()
 	oauthclient.Policy = privacy.NewPolicies(oauthclientMixin[2], schema.OAuthClient{})
 	oauthclient.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/credential"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/user"
 	"github.com/google/uuid"
@@ -91,6 +92,12 @@ type CreatedOAuthClient struct {
 	OauthClient  *ent.OAuthClient `json:"oauthClient"`
 }
 
+// A DEK rotation under way: new writes use dekVersion at once; the job re-encrypts the rest.
+type DEKRotation struct {
+	DekVersion int       `json:"dekVersion"`
+	JobID      uuid.UUID `json:"jobID"`
+}
+
 // How the server and its database are doing.
 type Health struct {
 	// ok when every check passes, unavailable otherwise.
@@ -101,6 +108,12 @@ type Health struct {
 	DatabaseLatencyMs float64 `json:"databaseLatencyMs"`
 	Version           string  `json:"version"`
 	UptimeSeconds     int     `json:"uptimeSeconds"`
+}
+
+// Every credential a tenant holds for one integration.
+type IntegrationCredentials struct {
+	IntegrationID string            `json:"integrationID"`
+	Credentials   []*ent.Credential `json:"credentials"`
 }
 
 type LoginInput struct {
@@ -150,6 +163,25 @@ type RotateAPIKeyInput struct {
 type RotateOAuthClientSecretInput struct {
 	// How long the old secret keeps working; 0 or omitted stops it at once.
 	GracePeriodSeconds *int `json:"gracePeriodSeconds,omitempty"`
+}
+
+type StoreCredentialInput struct {
+	IntegrationID string              `json:"integrationID"`
+	Name          *string             `json:"name,omitempty"`
+	AuthType      credential.AuthType `json:"authType"`
+	// The secret; its required fields depend on authType. Stored encrypted, never returned by this mutation.
+	Data      map[string]any `json:"data"`
+	Metadata  map[string]any `json:"metadata,omitempty"`
+	ExpiresAt *time.Time     `json:"expiresAt,omitempty"`
+}
+
+type UpdateCredentialInput struct {
+	Name      *string            `json:"name,omitempty"`
+	Metadata  map[string]any     `json:"metadata,omitempty"`
+	ExpiresAt *time.Time         `json:"expiresAt,omitempty"`
+	Status    *credential.Status `json:"status,omitempty"`
+	// Replaces the secret; validated against the credential's authType.
+	Data map[string]any `json:"data,omitempty"`
 }
 
 type UpdateOAuthClientInput struct {

@@ -1,0 +1,176 @@
+package rest
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/credential"
+	"github.com/credvault/credvault/graph/model"
+	"github.com/credvault/credvault/scope"
+)
+
+type storeCredentialBody struct {
+	IntegrationID string         `json:"integration_id"`
+	Name          *string        `json:"name,omitempty"`
+	AuthType      string         `json:"auth_type"`
+	Data          map[string]any `json:"data"`
+	Metadata      map[string]any `json:"metadata,omitempty"`
+	ExpiresAt     *time.Time     `json:"expires_at,omitempty"`
+}
+
+type updateCredentialBody struct {
+	Name      *string        `json:"name,omitempty"`
+	Metadata  map[string]any `json:"metadata,omitempty"`
+	ExpiresAt *time.Time     `json:"expires_at,omitempty"`
+	Status    *string        `json:"status,omitempty"`
+	Data      map[string]any `json:"data,omitempty"`
+}
+
+type rotateDEKBody struct {
+	TenantID *uuid.UUID `json:"tenant_id,omitempty"`
+}
+
+// credentialJSON is a credential in REST responses: metadata, plus Data only
+// on the decrypting route.
+type credentialJSON struct {
+	ID             uuid.UUID      `json:"id"`
+	TenantID       uuid.UUID      `json:"tenant_id"`
+	IntegrationID  string         `json:"integration_id"`
+	Name           string         `json:"name"`
+	AuthType       string         `json:"auth_type"`
+	Data           map[string]any `json:"data,omitempty"`
+	Metadata       map[string]any `json:"metadata"`
+	Status         string         `json:"status"`
+	ExpiresAt      *time.Time     `json:"expires_at"`
+	LastAccessedAt *time.Time     `json:"last_accessed_at"`
+	CreatedBy      *uuid.UUID     `json:"created_by"`
+	CreatedAt      time.Time      `json:"created_at"`
+	UpdatedAt      time.Time      `json:"updated_at"`
+}
+
+type integrationJSON struct {
+	IntegrationID string            `json:"integration_id"`
+	Credentials   []*credentialJSON `json:"credentials"`
+}
+
+type dekRotationJSON struct {
+	DEKVersion int       `json:"dek_version"`
+	JobID      uuid.UUID `json:"job_id"`
+}
+
+func toCredentialJSON(c *ent.Credential) *credentialJSON {
+	md := c.Metadata
+	if md == nil {
+		md = map[string]any{}
+	}
+	return &credentialJSON{ID: c.ID, TenantID: c.TenantID, IntegrationID: c.IntegrationID, Name: c.Name,
+		AuthType: c.AuthType.String(), Metadata: md, Status: c.Status.String(), ExpiresAt: c.ExpiresAt,
+		LastAccessedAt: c.LastAccessedAt, CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+}
+
+func (a *API) credentialRoutes() []Route {
+	return []Route{
+		HandleBody(Route{Method: http.MethodPost, Path: "/credentials", Scope: scope.CredentialsWrite, Field: "storeCredential",
+			Summary: "Store an integration's secret, encrypted; returns metadata only", Status: http.StatusCreated, Message: "credential stored"},
+			func(ctx context.Context, _ *Call, in *storeCredentialBody) (*credentialJSON, error) {
+				c, err := a.Resolver.Mutation().StoreCredential(ctx, model.StoreCredentialInput{IntegrationID: in.IntegrationID,
+					Name: in.Name, AuthType: credential.AuthType(in.AuthType), Data: in.Data, Metadata: in.Metadata, ExpiresAt: in.ExpiresAt})
+				if err != nil {
+					return nil, err
+				}
+				return toCredentialJSON(c), nil
+			}),
+		HandleList(Route{Method: http.MethodGet, Path: "/credentials", Scope: scope.CredentialsRead, Field: "credentials",
+			Summary: "List credential metadata; filters integration_id, auth_type, status", Status: http.StatusOK, Message: "credentials",
+			Sort: []string{"created_at", "updated_at", "integration_id", "name", "auth_type", "status", "expires_at"}},
+			func(ctx context.Context, c *Call) ([]*credentialJSON, int, error) {
+				where := &ent.CredentialWhereInput{}
+				if v := c.Query("integration_id"); v != "" {
+					where.IntegrationID = &v
+				}
+				if v := c.Query("auth_type"); v != "" {
+					t := credential.AuthType(v)
+					if credential.AuthTypeValidator(t) != nil {
+						return nil, 0, invalidFilter("auth_type")
+					}
+					where.AuthType = &t
+				}
+				if v := c.Query("status"); v != "" {
+					s := credential.Status(v)
+					if credential.StatusValidator(s) != nil {
+						return nil, 0, invalidFilter("status")
+					}
+					where.Status = &s
+				}
+				rows, total, err := a.Resolver.ListCredentials(ctx, where, c.Window())
+				return mapSlice(rows, toCredentialJSON), total, err
+			}),
+		Handle(Route{Method: http.MethodGet, Path: "/credentials/{integrationId}", Scope: scope.CredentialsDecrypt, Field: "credential",
+			Summary: "The integration's credentials with their decrypted data; every read is audited", Status: http.StatusOK, Message: "credentials"},
+			func(ctx context.Context, c *Call) (*integrationJSON, error) {
+				rows, data, err := a.Resolver.DecryptedCredentials(ctx, c.Param("integrationId"))
+				if err != nil {
+					return nil, err
+				}
+				out := &integrationJSON{IntegrationID: c.Param("integrationId"), Credentials: mapSlice(rows, toCredentialJSON)}
+				for i := range out.Credentials {
+					out.Credentials[i].Data = data[i]
+				}
+				return out, nil
+			}),
+		Handle(Route{Method: http.MethodGet, Path: "/credentials/{integrationId}/details", Scope: scope.CredentialsRead, Field: "credential",
+			Summary: "The integration's credentials, metadata only", Status: http.StatusOK, Message: "credential details"},
+			func(ctx context.Context, c *Call) (*integrationJSON, error) {
+				b, err := a.Resolver.Query().Credential(ctx, c.Param("integrationId"))
+				if err != nil {
+					return nil, err
+				}
+				return &integrationJSON{IntegrationID: b.IntegrationID, Credentials: mapSlice(b.Credentials, toCredentialJSON)}, nil
+			}),
+		HandleBody(Route{Method: http.MethodPatch, Path: "/credentials/{integrationId}/{credentialId}", Scope: scope.CredentialsWrite,
+			Field: "updateCredential", Summary: "Update name, metadata, expires_at, status; data replaces the secret",
+			Status: http.StatusOK, Message: "credential updated"},
+			func(ctx context.Context, c *Call, in *updateCredentialBody) (*credentialJSON, error) {
+				id, err := c.IDParam("credentialId")
+				if err != nil {
+					return nil, err
+				}
+				input := model.UpdateCredentialInput{Name: in.Name, Metadata: in.Metadata, ExpiresAt: in.ExpiresAt, Data: in.Data}
+				if in.Status != nil {
+					s := credential.Status(*in.Status)
+					input.Status = &s
+				}
+				cr, err := a.Resolver.Mutation().UpdateCredential(ctx, c.Param("integrationId"), id, input)
+				if err != nil {
+					return nil, err
+				}
+				return toCredentialJSON(cr), nil
+			}),
+		Handle(Route{Method: http.MethodDelete, Path: "/credentials/{integrationId}/{credentialId}", Scope: scope.CredentialsWrite,
+			Field: "deleteCredential", Summary: "Delete a credential; its ciphertext is destroyed", Status: http.StatusOK, Message: "credential deleted"},
+			func(ctx context.Context, c *Call) (*deleted, error) {
+				id, err := c.IDParam("credentialId")
+				if err != nil {
+					return nil, err
+				}
+				if _, err := a.Resolver.Mutation().DeleteCredential(ctx, c.Param("integrationId"), id); err != nil {
+					return nil, err
+				}
+				return &deleted{ID: id, Deleted: true}, nil
+			}),
+		HandleBody(Route{Method: http.MethodPost, Path: "/admin/dek/rotate", Scope: scope.VaultAdmin, Field: "rotateDEK",
+			Summary: "Rotate the tenant's DEK: new writes use it at once, a job re-encrypts the rest",
+			Status:  http.StatusAccepted, Message: "DEK rotation started"},
+			func(ctx context.Context, _ *Call, in *rotateDEKBody) (*dekRotationJSON, error) {
+				r, err := a.Resolver.Mutation().RotateDek(ctx, in.TenantID)
+				if err != nil {
+					return nil, err
+				}
+				return &dekRotationJSON{DEKVersion: r.DekVersion, JobID: r.JobID}, nil
+			}),
+	}
+}

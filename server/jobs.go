@@ -1,0 +1,79 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/credvault/credvault/apikeys"
+	"github.com/credvault/credvault/audit"
+	"github.com/credvault/credvault/dek"
+	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/credential"
+	"github.com/credvault/credvault/graph"
+	"github.com/credvault/credvault/jobs"
+	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/tenancy"
+)
+
+// reencryptBatch is how many credentials one DEK-rotation transaction moves.
+const reencryptBatch = 500
+
+// How often the periodic jobs run.
+const (
+	expireKeysEvery     = time.Minute
+	auditRetentionEvery = time.Hour
+	purgeTenantsEvery   = time.Hour
+)
+
+// registerJobs names the jobs of SPEC §9 and schedules the periodic ones.
+func registerJobs(q *jobs.Queue, db *ent.Client, deks *dek.Manager) {
+	q.Register(graph.JobDEKRotation, func(ctx context.Context, j *ent.Job) error {
+		return rotateDEKs(ctx, db, deks, j.Args)
+	})
+	q.Register(graph.JobExpireAPIKeys, func(ctx context.Context, _ *ent.Job) error {
+		_, err := apikeys.ExpireKeys(ctx, db)
+		return err
+	})
+	q.Register(graph.JobAuditRetention, func(ctx context.Context, _ *ent.Job) error {
+		_, err := audit.Prune(ctx, db)
+		return err
+	})
+	q.Register(graph.JobPurgeDeletedTenants, func(ctx context.Context, _ *ent.Job) error {
+		_, err := tenancy.PurgeDeleted(ctx, db)
+		return err
+	})
+	q.Every(graph.JobExpireAPIKeys, expireKeysEvery)
+	q.Every(graph.JobAuditRetention, auditRetentionEvery)
+	q.Every(graph.JobPurgeDeletedTenants, purgeTenantsEvery)
+}
+
+// rotateDEKs re-encrypts the credentials of the tenant named in args, or of
+// every tenant with credentials on a retired DEK when none is named.
+func rotateDEKs(ctx context.Context, db *ent.Client, deks *dek.Manager, args map[string]any) error {
+	var tenants []uuid.UUID
+	if s, ok := args["tenant_id"].(string); ok && s != "" {
+		id, err := uuid.Parse(s)
+		if err != nil {
+			return fmt.Errorf("dek_rotation: tenant_id: %w", err)
+		}
+		tenants = []uuid.UUID{id}
+	} else {
+		err := db.Credential.Query().Unique(true).Select(credential.FieldTenantID).Scan(store.Unrestricted(ctx), &tenants)
+		if err != nil {
+			return err
+		}
+	}
+	for _, t := range tenants {
+		remaining, err := deks.Reencrypt(ctx, t, reencryptBatch, 0)
+		if err != nil {
+			return err
+		}
+		if remaining > 0 {
+			return fmt.Errorf("dek_rotation: %d credentials of tenant %s still on an old DEK", remaining, t)
+		}
+	}
+	return nil
+}
