@@ -2,6 +2,7 @@ package apikeys
 
 import (
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -51,6 +52,16 @@ type cache struct {
 	mu      sync.RWMutex
 	entries map[string]*entry
 	byKey   map[uuid.UUID][]string
+	// gen counts drops. A load that began before a drop may have read the
+	// row as it was before the change: it is not cached.
+	gen uint64
+}
+
+// generation is read before a load, and handed back to put.
+func (c *cache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
 }
 
 func newCache() *cache {
@@ -74,15 +85,19 @@ func (c *cache) get(hash string, now time.Time) *entry {
 	return e
 }
 
-func (c *cache) put(hash string, e *entry) {
+// put caches e, loaded since generation gen, unless a drop came meanwhile.
+func (c *cache) put(hash string, e *entry, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if len(c.entries) >= maxEntries {
 		// Full: start over rather than track recency on the hot path.
 		c.entries, c.byKey = map[string]*entry{}, map[uuid.UUID][]string{}
 	}
 	c.entries[hash] = e
-	if e.found {
+	if e.found && !slices.Contains(c.byKey[e.id], hash) {
 		c.byKey[e.id] = append(c.byKey[e.id], hash)
 	}
 }
@@ -91,6 +106,7 @@ func (c *cache) put(hash string, e *entry) {
 func (c *cache) dropKey(id uuid.UUID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	for _, h := range c.byKey[id] {
 		delete(c.entries, h)
 	}
@@ -101,6 +117,7 @@ func (c *cache) dropKey(id uuid.UUID) {
 func (c *cache) dropTenant(id uuid.UUID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	for h, e := range c.entries {
 		if e.tenantID == id {
 			delete(c.entries, h)
@@ -112,6 +129,7 @@ func (c *cache) dropTenant(id uuid.UUID) {
 // dropAll forgets everything.
 func (c *cache) dropAll() {
 	c.mu.Lock()
+	c.gen++
 	c.entries, c.byKey = map[string]*entry{}, map[uuid.UUID][]string{}
 	c.mu.Unlock()
 }

@@ -2,6 +2,7 @@ package apikeys
 
 import (
 	"context"
+	"time"
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/apikey"
@@ -15,4 +16,14 @@ func ExpireKeys(ctx context.Context, db *ent.Client) (int, error) {
 	return db.APIKey.Update().
 		Where(apikey.StatusEQ(apikey.StatusActive), apikey.ExpiresAtLTE(store.Now())).
 		SetStatus(apikey.StatusExpired).Save(store.Unrestricted(ctx))
+}
+
+// Status is a key's state now: an active key past its expiry is expired,
+// whether or not the expire_api_keys job has stored that yet. REST and
+// GraphQL both show it.
+func Status(k *ent.APIKey, now time.Time) apikey.Status {
+	if k.Status == apikey.StatusActive && k.ExpiresAt != nil && !now.Before(*k.ExpiresAt) {
+		return apikey.StatusExpired
+	}
+	return k.Status
 }

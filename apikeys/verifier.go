@@ -111,12 +111,13 @@ func (v *Verifier) check(ctx context.Context, key string, ip netip.Addr) (*Resul
 	now := v.now()
 	e := v.cache.get(hash, now)
 	if e == nil {
+		gen := v.cache.generation()
 		var err error
 		if e, err = v.load(ctx, sum); err != nil {
 			return nil, err
 		}
 		e.loaded = now
-		v.cache.put(hash, e)
+		v.cache.put(hash, e, gen)
 	}
 	if !e.found {
 		return &Result{Reason: ReasonInvalid}, nil

@@ -48,7 +48,11 @@ func New(t testing.TB, st *store.Store, opts ...func(*config.Config)) *Env {
 	for _, o := range opts {
 		o(cfg)
 	}
+	// A test sets cfg.MasterKey to share one key between instances.
 	master, err := vault.GenerateMasterKey()
+	if cfg.MasterKey != "" {
+		master, err = vault.ParseMasterKey(cfg.MasterKey)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

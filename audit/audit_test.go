@@ -188,7 +188,7 @@ func TestRecordInRolledBackTransaction(t *testing.T) {
 		ctx := principal.NewContext(context.Background(), principal.System(a))
 
 		errAbort := errors.New("abort")
-		err := store.WithTx(ctx, c, func(tx *ent.Client) error {
+		err := store.WithTx(ctx, c, func(ctx context.Context, tx *ent.Client) error {
 			u, err := tx.User.Create().SetEmail("gone@example.com").SetRole(user.RoleMember).Save(ctx)
 			if err != nil {
 				return err
@@ -210,7 +210,7 @@ func TestRecordInRolledBackTransaction(t *testing.T) {
 
 		// The same work committed leaves both the change and its entry.
 		var uid uuid.UUID
-		err = store.WithTx(ctx, c, func(tx *ent.Client) error {
+		err = store.WithTx(ctx, c, func(ctx context.Context, tx *ent.Client) error {
 			u, err := tx.User.Create().SetEmail("kept@example.com").SetRole(user.RoleMember).Save(ctx)
 			if err != nil {
 				return err

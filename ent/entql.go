@@ -297,15 +297,16 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "User",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			user.FieldCreatedAt:    {Type: field.TypeTime, Column: user.FieldCreatedAt},
-			user.FieldUpdatedAt:    {Type: field.TypeTime, Column: user.FieldUpdatedAt},
-			user.FieldTenantID:     {Type: field.TypeUUID, Column: user.FieldTenantID},
-			user.FieldEmail:        {Type: field.TypeString, Column: user.FieldEmail},
-			user.FieldName:         {Type: field.TypeString, Column: user.FieldName},
-			user.FieldRole:         {Type: field.TypeEnum, Column: user.FieldRole},
-			user.FieldPasswordHash: {Type: field.TypeString, Column: user.FieldPasswordHash},
-			user.FieldStatus:       {Type: field.TypeEnum, Column: user.FieldStatus},
-			user.FieldLastLoginAt:  {Type: field.TypeTime, Column: user.FieldLastLoginAt},
+			user.FieldCreatedAt:         {Type: field.TypeTime, Column: user.FieldCreatedAt},
+			user.FieldUpdatedAt:         {Type: field.TypeTime, Column: user.FieldUpdatedAt},
+			user.FieldTenantID:          {Type: field.TypeUUID, Column: user.FieldTenantID},
+			user.FieldEmail:             {Type: field.TypeString, Column: user.FieldEmail},
+			user.FieldName:              {Type: field.TypeString, Column: user.FieldName},
+			user.FieldRole:              {Type: field.TypeEnum, Column: user.FieldRole},
+			user.FieldPasswordHash:      {Type: field.TypeString, Column: user.FieldPasswordHash},
+			user.FieldStatus:            {Type: field.TypeEnum, Column: user.FieldStatus},
+			user.FieldLastLoginAt:       {Type: field.TypeTime, Column: user.FieldLastLoginAt},
+			user.FieldSessionsNotBefore: {Type: field.TypeTime, Column: user.FieldSessionsNotBefore},
 		},
 	}
 	graph.MustAddE(
@@ -1723,6 +1724,11 @@ func (f *UserFilter) WhereStatus(p entql.StringP) {
 // WhereLastLoginAt applies the entql time.Time predicate on the last_login_at field.
 func (f *UserFilter) WhereLastLoginAt(p entql.TimeP) {
 	f.Where(p.Field(user.FieldLastLoginAt))
+}
+
+// WhereSessionsNotBefore applies the entql time.Time predicate on the sessions_not_before field.
+func (f *UserFilter) WhereSessionsNotBefore(p entql.TimeP) {
+	f.Where(p.Field(user.FieldSessionsNotBefore))
 }
 
 // WhereHasTenant applies a predicate to check if query has an edge tenant.

@@ -10904,23 +10904,24 @@ func (m *TenantMutation) ResetEdge(name string) error {
 // UserMutation represents an operation that mutates the User nodes in the graph.
 type UserMutation struct {
 	config
-	op            Op
-	typ           string
-	id            *uuid.UUID
-	created_at    *time.Time
-	updated_at    *time.Time
-	email         *string
-	name          *string
-	role          *user.Role
-	password_hash *string
-	status        *user.Status
-	last_login_at *time.Time
-	clearedFields map[string]struct{}
-	tenant        *uuid.UUID
-	clearedtenant bool
-	done          bool
-	oldValue      func(context.Context) (*User, error)
-	predicates    []predicate.User
+	op                  Op
+	typ                 string
+	id                  *uuid.UUID
+	created_at          *time.Time
+	updated_at          *time.Time
+	email               *string
+	name                *string
+	role                *user.Role
+	password_hash       *string
+	status              *user.Status
+	last_login_at       *time.Time
+	sessions_not_before *time.Time
+	clearedFields       map[string]struct{}
+	tenant              *uuid.UUID
+	clearedtenant       bool
+	done                bool
+	oldValue            func(context.Context) (*User, error)
+	predicates          []predicate.User
 }
 
 var _ ent.Mutation = (*UserMutation)(nil)
@@ -11377,6 +11378,55 @@ func (m *UserMutation) ResetLastLoginAt() {
 	delete(m.clearedFields, user.FieldLastLoginAt)
 }
 
+// SetSessionsNotBefore sets the "sessions_not_before" field.
+func (m *UserMutation) SetSessionsNotBefore(t time.Time) {
+	m.sessions_not_before = &t
+}
+
+// SessionsNotBefore returns the value of the "sessions_not_before" field in the mutation.
+func (m *UserMutation) SessionsNotBefore() (r time.Time, exists bool) {
+	v := m.sessions_not_before
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSessionsNotBefore returns the old "sessions_not_before" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldSessionsNotBefore(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSessionsNotBefore is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSessionsNotBefore requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSessionsNotBefore: %w", err)
+	}
+	return oldValue.SessionsNotBefore, nil
+}
+
+// ClearSessionsNotBefore clears the value of the "sessions_not_before" field.
+func (m *UserMutation) ClearSessionsNotBefore() {
+	m.sessions_not_before = nil
+	m.clearedFields[user.FieldSessionsNotBefore] = struct{}{}
+}
+
+// SessionsNotBeforeCleared returns if the "sessions_not_before" field was cleared in this mutation.
+func (m *UserMutation) SessionsNotBeforeCleared() bool {
+	_, ok := m.clearedFields[user.FieldSessionsNotBefore]
+	return ok
+}
+
+// ResetSessionsNotBefore resets all changes to the "sessions_not_before" field.
+func (m *UserMutation) ResetSessionsNotBefore() {
+	m.sessions_not_before = nil
+	delete(m.clearedFields, user.FieldSessionsNotBefore)
+}
+
 // ClearTenant clears the "tenant" edge to the Tenant entity.
 func (m *UserMutation) ClearTenant() {
 	m.clearedtenant = true
@@ -11438,7 +11488,7 @@ func (m *UserMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UserMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 10)
 	if m.created_at != nil {
 		fields = append(fields, user.FieldCreatedAt)
 	}
@@ -11466,6 +11516,9 @@ func (m *UserMutation) Fields() []string {
 	if m.last_login_at != nil {
 		fields = append(fields, user.FieldLastLoginAt)
 	}
+	if m.sessions_not_before != nil {
+		fields = append(fields, user.FieldSessionsNotBefore)
+	}
 	return fields
 }
 
@@ -11492,6 +11545,8 @@ func (m *UserMutation) Field(name string) (ent.Value, bool) {
 		return m.Status()
 	case user.FieldLastLoginAt:
 		return m.LastLoginAt()
+	case user.FieldSessionsNotBefore:
+		return m.SessionsNotBefore()
 	}
 	return nil, false
 }
@@ -11519,6 +11574,8 @@ func (m *UserMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldStatus(ctx)
 	case user.FieldLastLoginAt:
 		return m.OldLastLoginAt(ctx)
+	case user.FieldSessionsNotBefore:
+		return m.OldSessionsNotBefore(ctx)
 	}
 	return nil, fmt.Errorf("unknown User field %s", name)
 }
@@ -11591,6 +11648,13 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetLastLoginAt(v)
 		return nil
+	case user.FieldSessionsNotBefore:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSessionsNotBefore(v)
+		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)
 }
@@ -11627,6 +11691,9 @@ func (m *UserMutation) ClearedFields() []string {
 	if m.FieldCleared(user.FieldLastLoginAt) {
 		fields = append(fields, user.FieldLastLoginAt)
 	}
+	if m.FieldCleared(user.FieldSessionsNotBefore) {
+		fields = append(fields, user.FieldSessionsNotBefore)
+	}
 	return fields
 }
 
@@ -11646,6 +11713,9 @@ func (m *UserMutation) ClearField(name string) error {
 		return nil
 	case user.FieldLastLoginAt:
 		m.ClearLastLoginAt()
+		return nil
+	case user.FieldSessionsNotBefore:
+		m.ClearSessionsNotBefore()
 		return nil
 	}
 	return fmt.Errorf("unknown User nullable field %s", name)
@@ -11681,6 +11751,9 @@ func (m *UserMutation) ResetField(name string) error {
 		return nil
 	case user.FieldLastLoginAt:
 		m.ResetLastLoginAt()
+		return nil
+	case user.FieldSessionsNotBefore:
+		m.ResetSessionsNotBefore()
 		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)

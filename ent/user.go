@@ -37,6 +37,8 @@ type User struct {
 	Status user.Status `json:"status,omitempty"`
 	// LastLoginAt holds the value of the "last_login_at" field.
 	LastLoginAt *time.Time `json:"last_login_at,omitempty"`
+	// session tokens issued before this time are refused: set when a password changes or sessions are revoked
+	SessionsNotBefore *time.Time `json:"sessions_not_before,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the UserQuery when eager-loading is set.
 	Edges        UserEdges `json:"edges"`
@@ -70,7 +72,7 @@ func (*User) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case user.FieldEmail, user.FieldName, user.FieldRole, user.FieldPasswordHash, user.FieldStatus:
 			values[i] = new(sql.NullString)
-		case user.FieldCreatedAt, user.FieldUpdatedAt, user.FieldLastLoginAt:
+		case user.FieldCreatedAt, user.FieldUpdatedAt, user.FieldLastLoginAt, user.FieldSessionsNotBefore:
 			values[i] = new(sql.NullTime)
 		case user.FieldID, user.FieldTenantID:
 			values[i] = new(uuid.UUID)
@@ -150,6 +152,13 @@ func (_m *User) assignValues(columns []string, values []any) error {
 				_m.LastLoginAt = new(time.Time)
 				*_m.LastLoginAt = value.Time
 			}
+		case user.FieldSessionsNotBefore:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field sessions_not_before", values[i])
+			} else if value.Valid {
+				_m.SessionsNotBefore = new(time.Time)
+				*_m.SessionsNotBefore = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -216,6 +225,11 @@ func (_m *User) String() string {
 	builder.WriteString(", ")
 	if v := _m.LastLoginAt; v != nil {
 		builder.WriteString("last_login_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.SessionsNotBefore; v != nil {
+		builder.WriteString("sessions_not_before=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteByte(')')

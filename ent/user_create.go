@@ -127,6 +127,20 @@ func (_c *UserCreate) SetNillableLastLoginAt(v *time.Time) *UserCreate {
 	return _c
 }
 
+// SetSessionsNotBefore sets the "sessions_not_before" field.
+func (_c *UserCreate) SetSessionsNotBefore(v time.Time) *UserCreate {
+	_c.mutation.SetSessionsNotBefore(v)
+	return _c
+}
+
+// SetNillableSessionsNotBefore sets the "sessions_not_before" field if the given value is not nil.
+func (_c *UserCreate) SetNillableSessionsNotBefore(v *time.Time) *UserCreate {
+	if v != nil {
+		_c.SetSessionsNotBefore(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *UserCreate) SetID(v uuid.UUID) *UserCreate {
 	_c.mutation.SetID(v)
@@ -329,6 +343,10 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 		_spec.SetField(user.FieldLastLoginAt, field.TypeTime, value)
 		_node.LastLoginAt = &value
 	}
+	if value, ok := _c.mutation.SessionsNotBefore(); ok {
+		_spec.SetField(user.FieldSessionsNotBefore, field.TypeTime, value)
+		_node.SessionsNotBefore = &value
+	}
 	if nodes := _c.mutation.TenantIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -491,6 +509,24 @@ func (u *UserUpsert) UpdateLastLoginAt() *UserUpsert {
 // ClearLastLoginAt clears the value of the "last_login_at" field.
 func (u *UserUpsert) ClearLastLoginAt() *UserUpsert {
 	u.SetNull(user.FieldLastLoginAt)
+	return u
+}
+
+// SetSessionsNotBefore sets the "sessions_not_before" field.
+func (u *UserUpsert) SetSessionsNotBefore(v time.Time) *UserUpsert {
+	u.Set(user.FieldSessionsNotBefore, v)
+	return u
+}
+
+// UpdateSessionsNotBefore sets the "sessions_not_before" field to the value that was provided on create.
+func (u *UserUpsert) UpdateSessionsNotBefore() *UserUpsert {
+	u.SetExcluded(user.FieldSessionsNotBefore)
+	return u
+}
+
+// ClearSessionsNotBefore clears the value of the "sessions_not_before" field.
+func (u *UserUpsert) ClearSessionsNotBefore() *UserUpsert {
+	u.SetNull(user.FieldSessionsNotBefore)
 	return u
 }
 
@@ -657,6 +693,27 @@ func (u *UserUpsertOne) UpdateLastLoginAt() *UserUpsertOne {
 func (u *UserUpsertOne) ClearLastLoginAt() *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearLastLoginAt()
+	})
+}
+
+// SetSessionsNotBefore sets the "sessions_not_before" field.
+func (u *UserUpsertOne) SetSessionsNotBefore(v time.Time) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetSessionsNotBefore(v)
+	})
+}
+
+// UpdateSessionsNotBefore sets the "sessions_not_before" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateSessionsNotBefore() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateSessionsNotBefore()
+	})
+}
+
+// ClearSessionsNotBefore clears the value of the "sessions_not_before" field.
+func (u *UserUpsertOne) ClearSessionsNotBefore() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearSessionsNotBefore()
 	})
 }
 
@@ -990,6 +1047,27 @@ func (u *UserUpsertBulk) UpdateLastLoginAt() *UserUpsertBulk {
 func (u *UserUpsertBulk) ClearLastLoginAt() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearLastLoginAt()
+	})
+}
+
+// SetSessionsNotBefore sets the "sessions_not_before" field.
+func (u *UserUpsertBulk) SetSessionsNotBefore(v time.Time) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetSessionsNotBefore(v)
+	})
+}
+
+// UpdateSessionsNotBefore sets the "sessions_not_before" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateSessionsNotBefore() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateSessionsNotBefore()
+	})
+}
+
+// ClearSessionsNotBefore clears the value of the "sessions_not_before" field.
+func (u *UserUpsertBulk) ClearSessionsNotBefore() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearSessionsNotBefore()
 	})
 }
 

@@ -131,6 +131,26 @@ func (_u *UserUpdate) ClearLastLoginAt() *UserUpdate {
 	return _u
 }
 
+// SetSessionsNotBefore sets the "sessions_not_before" field.
+func (_u *UserUpdate) SetSessionsNotBefore(v time.Time) *UserUpdate {
+	_u.mutation.SetSessionsNotBefore(v)
+	return _u
+}
+
+// SetNillableSessionsNotBefore sets the "sessions_not_before" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableSessionsNotBefore(v *time.Time) *UserUpdate {
+	if v != nil {
+		_u.SetSessionsNotBefore(*v)
+	}
+	return _u
+}
+
+// ClearSessionsNotBefore clears the value of the "sessions_not_before" field.
+func (_u *UserUpdate) ClearSessionsNotBefore() *UserUpdate {
+	_u.mutation.ClearSessionsNotBefore()
+	return _u
+}
+
 // Mutation returns the UserMutation object of the builder.
 func (_u *UserUpdate) Mutation() *UserMutation {
 	return _u.mutation
@@ -250,6 +270,12 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.LastLoginAtCleared() {
 		_spec.ClearField(user.FieldLastLoginAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.SessionsNotBefore(); ok {
+		_spec.SetField(user.FieldSessionsNotBefore, field.TypeTime, value)
+	}
+	if _u.mutation.SessionsNotBeforeCleared() {
+		_spec.ClearField(user.FieldSessionsNotBefore, field.TypeTime)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
@@ -372,6 +398,26 @@ func (_u *UserUpdateOne) SetNillableLastLoginAt(v *time.Time) *UserUpdateOne {
 // ClearLastLoginAt clears the value of the "last_login_at" field.
 func (_u *UserUpdateOne) ClearLastLoginAt() *UserUpdateOne {
 	_u.mutation.ClearLastLoginAt()
+	return _u
+}
+
+// SetSessionsNotBefore sets the "sessions_not_before" field.
+func (_u *UserUpdateOne) SetSessionsNotBefore(v time.Time) *UserUpdateOne {
+	_u.mutation.SetSessionsNotBefore(v)
+	return _u
+}
+
+// SetNillableSessionsNotBefore sets the "sessions_not_before" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableSessionsNotBefore(v *time.Time) *UserUpdateOne {
+	if v != nil {
+		_u.SetSessionsNotBefore(*v)
+	}
+	return _u
+}
+
+// ClearSessionsNotBefore clears the value of the "sessions_not_before" field.
+func (_u *UserUpdateOne) ClearSessionsNotBefore() *UserUpdateOne {
+	_u.mutation.ClearSessionsNotBefore()
 	return _u
 }
 
@@ -524,6 +570,12 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	}
 	if _u.mutation.LastLoginAtCleared() {
 		_spec.ClearField(user.FieldLastLoginAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.SessionsNotBefore(); ok {
+		_spec.SetField(user.FieldSessionsNotBefore, field.TypeTime, value)
+	}
+	if _u.mutation.SessionsNotBeforeCleared() {
+		_spec.ClearField(user.FieldSessionsNotBefore, field.TypeTime)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &User{config: _u.config}

@@ -97,13 +97,23 @@ func (r *mutationResolver) RotateAPIKey(ctx context.Context, id uuid.UUID, input
 		if err != nil {
 			return err
 		}
-		upd := tx.APIKey.UpdateOne(k).SetKeyHash(secret.Hash(key)).SetPrefix(prefix)
+		// Conditional on the secret read: of two rotations at once, one wins
+		// and the other is a 409, never a key handed out that does not work.
+		upd := tx.APIKey.Update().Where(apikey.ID(k.ID), apikey.KeyHash(k.KeyHash)).
+			SetKeyHash(secret.Hash(key)).SetPrefix(prefix)
 		if grace > 0 {
 			upd.SetPreviousKeyHash(k.KeyHash).SetPreviousKeyExpiresAt(store.Now().Add(time.Duration(grace) * time.Second))
 		} else {
 			upd.ClearPreviousKeyHash().ClearPreviousKeyExpiresAt()
 		}
-		if k, err = upd.Save(ctx); err != nil {
+		n, err := upd.Save(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return apperr.New(apperr.Conflict, "the key was rotated concurrently; try again")
+		}
+		if k, err = tx.APIKey.Get(ctx, k.ID); err != nil {
 			return err
 		}
 		out = &model.CreatedAPIKey{Key: key, APIKey: k}

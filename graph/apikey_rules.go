@@ -76,7 +76,7 @@ func (r *Resolver) issueAPIKey(ctx context.Context, tx *ent.Client, p *principal
 		return nil, err
 	}
 	create := tx.APIKey.Create().SetName(name).SetPrefix(prefix).SetKeyHash(secret.Hash(key)).
-		SetScopes(scopes).SetIPAllowlist(allow).SetNillableExpiresAt(utc(spec.ExpiresAt)).SetCreatedBy(p.ID)
+		SetScopes(scope.New(scopes...).List()).SetIPAllowlist(allow).SetNillableExpiresAt(utc(spec.ExpiresAt)).SetCreatedBy(p.ID)
 	if rl := spec.RateLimit; rl != nil {
 		if rl.Requests < 1 {
 			return nil, apperr.Invalid("rate_limit.requests", "must be at least 1")
@@ -138,11 +138,12 @@ func normalizeCIDRs(list []string) ([]string, error) {
 	return out, nil
 }
 
+// utc is t in UTC microseconds, as stored, so answers match later reads.
 func utc(t *time.Time) *time.Time {
 	if t == nil {
 		return nil
 	}
-	u := t.UTC()
+	u := t.UTC().Truncate(time.Microsecond)
 	return &u
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/credvault/credvault/apperr"
 	"github.com/credvault/credvault/audit"
+	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/principal"
 	"github.com/credvault/credvault/scope"
 )
@@ -24,13 +25,20 @@ func (r *Resolver) require(ctx context.Context, sc scope.Scope) (*principal.Prin
 }
 
 // deny audits a refused permission and returns the 403 naming the scope.
+// Inside a transaction, which the refusal rolls back, the entry goes
+// through the batcher instead: it must outlive the rollback, and on SQLite
+// a second writer would wait on the transaction's own lock.
 func (r *Resolver) deny(ctx context.Context, sc scope.Scope) error {
-	err := audit.Record(ctx, r.Store.Client, audit.Entry{
+	e := audit.Entry{
 		Action:  "permission.denied",
 		Outcome: audit.Denied,
 		Details: map[string]any{"required_scope": sc},
-	})
-	if err != nil {
+	}
+	if ent.TxFromContext(ctx) != nil {
+		r.AuditBatch.Add(ctx, e)
+		return apperr.Denied(sc)
+	}
+	if err := audit.Record(ctx, r.Store.Client, e); err != nil {
 		return apperr.Wrap(err)
 	}
 	return apperr.Denied(sc)

@@ -7,10 +7,18 @@ package graph
 
 import (
 	"context"
+	"time"
 
+	"github.com/credvault/credvault/apikeys"
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/apikey"
 	"github.com/google/uuid"
 )
+
+// Status is the resolver for the status field.
+func (r *aPIKeyResolver) Status(ctx context.Context, obj *ent.APIKey) (apikey.Status, error) {
+	return apikeys.Status(obj, time.Now()), nil
+}
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id uuid.UUID) (ent.Noder, error) {
@@ -22,6 +30,9 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []uuid.UUID) ([]ent.Noder
 	return r.Store.Client.Noders(ctx, ids, ent.WithNodeType(r.nodeType))
 }
 
+// APIKey returns APIKeyResolver implementation.
+func (r *Resolver) APIKey() APIKeyResolver { return &aPIKeyResolver{r} }
+
 // Credential returns CredentialResolver implementation.
 func (r *Resolver) Credential() CredentialResolver { return &credentialResolver{r} }
 
@@ -29,6 +40,7 @@ func (r *Resolver) Credential() CredentialResolver { return &credentialResolver{
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
 type (
+	aPIKeyResolver     struct{ *Resolver }
 	credentialResolver struct{ *Resolver }
 	queryResolver      struct{ *Resolver }
 )

@@ -42,12 +42,13 @@ type Window struct {
 	Desc bool
 }
 
-// Term is the window's sort; Tie breaks ties by id so pages never overlap.
+// Term is the window's sort, with empty values last in either direction,
+// as both databases then agree; Tie breaks ties so pages never overlap.
 func (w Window) Term() func(*sql.Selector) {
 	if w.Desc {
-		return ent.Desc(w.Sort)
+		return sql.OrderByField(w.Sort, sql.OrderDesc(), sql.OrderNullsLast()).ToFunc()
 	}
-	return ent.Asc(w.Sort)
+	return sql.OrderByField(w.Sort, sql.OrderNullsLast()).ToFunc()
 }
 
 // Tie orders rows equal on the sort column by id, in the same direction.

@@ -81,6 +81,8 @@ func (s *Service) VerifySession(ctx context.Context, token string) (*principal.P
 		return nil, apperr.Unauthenticated("revoked")
 	case u.TenantID.String() != claims.TenantID:
 		return nil, apperr.Unauthenticated("invalid")
+	case u.SessionsNotBefore != nil && claims.IssuedAt != nil && claims.IssuedAt.Before(*u.SessionsNotBefore):
+		return nil, apperr.Unauthenticated("revoked")
 	}
 	return userPrincipal(u, u.Edges.Tenant), nil
 }

@@ -53,8 +53,11 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*Session, err
 		return nil, apperr.New(apperr.Forbidden, "sign-up is disabled on this server")
 	}
 	name := strings.TrimSpace(in.TenantName)
-	if name == "" {
+	switch {
+	case name == "":
 		return nil, apperr.Invalid("tenant_name", "required")
+	case len(name) > 200:
+		return nil, apperr.Invalid("tenant_name", "too_long")
 	}
 	email, err := NormalizeEmail(in.Email)
 	if err != nil {
@@ -123,22 +126,26 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*Session, error) {
 	if slug == "" {
 		slug = strings.ToLower(strings.TrimSpace(reqinfo.FromContext(ctx).Realm))
 	}
-	account := slug + "|" + email
-	if err := s.Guard.CheckAccount(account); err != nil {
-		return nil, err
-	}
 	ctx = store.Unrestricted(ctx)
 	u, err := s.findLoginUser(ctx, email, slug)
 	if err != nil {
+		return nil, err
+	}
+	// Failures count per account however the tenant was named.
+	account := "|" + email
+	if u != nil {
+		account = u.ID.String()
+	}
+	if err := s.Guard.CheckAccount(account); err != nil {
 		return nil, err
 	}
 	hash := dummyHash
 	if u != nil && u.PasswordHash != "" {
 		hash = u.PasswordHash
 	}
-	// Verify even for an unknown user, so timing does not tell whether it exists.
+	// Verify even without a user or a password, so timing does not tell.
 	verr := password.Verify(hash, in.Password)
-	if u == nil || verr != nil || u.Status != user.StatusActive || u.Edges.Tenant.Status != tenant.StatusActive {
+	if u == nil || u.PasswordHash == "" || verr != nil || u.Status != user.StatusActive || u.Edges.Tenant.Status != tenant.StatusActive {
 		s.Guard.Failed(account)
 		return nil, s.loginFailed(ctx, u, slug)
 	}
@@ -273,8 +280,9 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 // revokeFamily ends every session of the family of a reused token.
 func (s *Service) revokeFamily(ctx context.Context, rt *ent.RefreshToken) error {
 	err := store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
-		if err := tx.RefreshToken.Update().Where(refreshtoken.FamilyID(rt.FamilyID), refreshtoken.RevokedAtIsNil()).
-			SetRevokedAt(s.now()).Exec(ctx); err != nil {
+		// A reused refresh token has leaked: end every session of its user,
+		// session tokens included.
+		if err := RevokeSessions(ctx, tx, rt.UserID, s.now()); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Entry{Action: "auth.refresh_reuse", ResourceType: "user",
@@ -287,10 +295,15 @@ func (s *Service) revokeFamily(ctx context.Context, rt *ent.RefreshToken) error 
 	return apperr.Unauthenticated("revoked")
 }
 
-// RevokeSessions ends every refresh token of a user, with tx.
+// RevokeSessions ends every session of a user, with tx: its refresh tokens
+// are revoked and its session tokens issued until now are refused.
 func RevokeSessions(ctx context.Context, tx *ent.Client, userID uuid.UUID, now time.Time) error {
-	return tx.RefreshToken.Update().Where(refreshtoken.UserID(userID), refreshtoken.RevokedAtIsNil()).
-		SetRevokedAt(now).Exec(ctx)
+	if err := tx.RefreshToken.Update().Where(refreshtoken.UserID(userID), refreshtoken.RevokedAtIsNil()).
+		SetRevokedAt(now).Exec(ctx); err != nil {
+		return err
+	}
+	err := tx.User.Update().Where(user.ID(userID)).SetSessionsNotBefore(now.Truncate(time.Second)).Exec(ctx)
+	return err
 }
 
 // startSession signs a session token and stores a new refresh token of family.

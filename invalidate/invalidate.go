@@ -7,6 +7,8 @@ package invalidate
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -20,6 +22,9 @@ import (
 
 // channel is the PostgreSQL NOTIFY channel.
 const channel = "credvault_invalidate"
+
+// listenTimeout bounds the wait for the listening connection at start-up.
+const listenTimeout = 10 * time.Second
 
 // Topic names what changed, as "<kind>:<id>", such as "api_key:…" or "tenant:…".
 type Topic string
@@ -64,9 +69,17 @@ func New(dia, dsn string, logger *slog.Logger) (*Bus, error) {
 			logger.Warn("invalidation listener", "event", ev.String(), "err", err)
 		}
 	})
-	if err := b.listener.Listen(channel); err != nil {
+	listened := make(chan error, 1)
+	go func() { listened <- b.listener.Listen(channel) }()
+	select {
+	case err := <-listened:
+		if err != nil {
+			b.listener.Close()
+			return nil, fmt.Errorf("invalidate: listen: %w", err)
+		}
+	case <-time.After(listenTimeout):
 		b.listener.Close()
-		return nil, err
+		return nil, errors.New("invalidate: the database did not answer LISTEN")
 	}
 	go b.listen()
 	return b, nil

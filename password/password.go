@@ -55,7 +55,8 @@ func Verify(hash, pw string) error {
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
 		return errors.New("password: unsupported argon2 version")
 	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &time, &threads); err != nil {
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &time, &threads); err != nil ||
+		time < 1 || time > 10 || threads < 1 || memory < 8*uint32(threads) || memory > 1<<20 {
 		return errors.New("password: malformed parameters")
 	}
 	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
@@ -63,7 +64,7 @@ func Verify(hash, pw string) error {
 		return errors.New("password: malformed salt")
 	}
 	want, err := base64.RawStdEncoding.DecodeString(parts[5])
-	if err != nil {
+	if err != nil || len(want) < 16 || len(salt) < 8 {
 		return errors.New("password: malformed hash")
 	}
 	got := argon2.IDKey([]byte(pw), salt, time, memory, threads, uint32(len(want)))

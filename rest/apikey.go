@@ -7,9 +7,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/credvault/credvault/apikeys"
 	"github.com/credvault/credvault/apperr"
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/scope"
 )
@@ -41,10 +41,7 @@ type apiKeyJSON struct {
 }
 
 func toAPIKeyJSON(k *ent.APIKey) *apiKeyJSON {
-	status := k.Status.String()
-	if k.Status == apikey.StatusActive && k.ExpiresAt != nil && !time.Now().Before(*k.ExpiresAt) {
-		status = apikey.StatusExpired.String()
-	}
+	status := apikeys.Status(k, time.Now()).String()
 	out := &apiKeyJSON{ID: k.ID, TenantID: k.TenantID, Name: k.Name, Prefix: k.Prefix, Scopes: orEmpty(k.Scopes),
 		Status: status, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt,
 		IPAllowlist: orEmpty(k.IPAllowlist), ServiceAccountID: k.ServiceAccountID, UserID: k.UserID,

@@ -25,6 +25,9 @@ func decodeBody(r *http.Request, dst any) error {
 		}
 		return apperr.New(apperr.InvalidRequest, "request body could not be read")
 	}
+	if bytes.Equal(bytes.TrimSpace(body), []byte("null")) {
+		return apperr.New(apperr.InvalidRequest, "request body must be a JSON object")
+	}
 	if len(bytes.TrimSpace(body)) == 0 && r.Header.Get("Content-Type") == "" {
 		// A POST with no body at all, such as a rotation with only defaults.
 		body = []byte("{}")

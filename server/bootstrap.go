@@ -19,8 +19,18 @@ const PlatformSlug = "platform"
 
 // Bootstrap makes sure the platform tenant exists and, when email is given,
 // that it has an owner with that email. An existing admin is left as it is,
-// so running it at every start-up changes nothing the second time.
+// so running it at every start-up changes nothing the second time. Two
+// instances starting at once race on the unique slug: the loser tries again
+// and finds the winner's rows.
 func Bootstrap(ctx context.Context, st *store.Store, email, pw string) error {
+	err := bootstrap(ctx, st, email, pw)
+	if ent.IsConstraintError(err) {
+		err = bootstrap(ctx, st, email, pw)
+	}
+	return err
+}
+
+func bootstrap(ctx context.Context, st *store.Store, email, pw string) error {
 	ctx = store.Unrestricted(ctx)
 	return store.WithTx(ctx, st.Client, func(ctx context.Context, tx *ent.Client) error {
 		pt, err := tx.Tenant.Query().Where(tenant.Platform(true)).Only(ctx)

@@ -1,11 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -61,6 +64,8 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	case errors.As(err, &ge) && ge.Err == nil:
 		// Raised by gqlgen itself: the document did not parse or validate.
 		e = protocolError(ge)
+	case err.Error() == "introspection disabled":
+		e = apperr.New(apperr.Forbidden, "introspection is disabled on this server")
 	default:
 		e = apperr.From(err)
 		slog.ErrorContext(ctx, "graphql resolver error", "err", err,
@@ -78,13 +83,44 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 // gqlgen's message for an undecodable body quotes the body, which may hold a
 // secret, so that one is replaced.
 func protocolError(ge *gqlerror.Error) *apperr.Error {
-	if strings.HasPrefix(ge.Message, "json request body could not be decoded") {
+	switch {
+	case strings.HasPrefix(ge.Message, "json request body could not be decoded"):
 		return apperr.New(apperr.InvalidRequest, "request body is not valid JSON")
+	case strings.Contains(ge.Message, "request body too large"):
+		return apperr.New(apperr.PayloadTooLarge, "request body is larger than 1 MiB")
 	}
 	if ge.Extensions["code"] == errcode.ParseFailed {
 		return apperr.New(apperr.InvalidRequest, ge.Message)
 	}
 	return apperr.New(apperr.Validation, ge.Message)
+}
+
+// graphqlTransport answers, in the GraphQL error format and with the REST
+// codes, what gqlgen's transports would answer without a code: a method
+// other than GET, POST or OPTIONS (405), a POST body that is not JSON (415),
+// and a body over 1 MiB (413).
+func graphqlTransport(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodOptions:
+		case http.MethodPost:
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" && mt != "application/graphql-response+json" {
+				graphqlAuthError(w, r, apperr.New(apperr.UnsupportedMediaType, "POST /graphql takes application/json"))
+				return
+			}
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				graphqlAuthError(w, r, apperr.New(apperr.PayloadTooLarge, "request body is larger than 1 MiB"))
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		default:
+			w.Header().Set("Allow", "GET, POST, OPTIONS")
+			graphqlAuthError(w, r, apperr.New(apperr.MethodNotAllowed, "use GET or POST on /graphql"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // recoverResolver logs a resolver panic with its stack and shows the client
@@ -141,8 +177,9 @@ func selectionDepth(set ast.SelectionSet, depth int) int {
 	return deepest
 }
 
-// graphqlAuthError answers a request whose credentials fail with 401 (or
-// 403 for x-tenantid) in the GraphQL response format.
+// graphqlAuthError answers a request refused before execution — bad
+// credentials (401, or 403 for x-tenantid), or a bad transport — in the
+// GraphQL response format with the error's status.
 func graphqlAuthError(w http.ResponseWriter, r *http.Request, err error) {
 	e := apperr.From(err)
 	if e.Code == apperr.Unauthorized {

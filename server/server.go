@@ -102,7 +102,7 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 		tokenLimit = ratelimit.NewLimiter(tokenRequestsPerIP, tokenLimitWindow)
 	}
 	ids := identity.New(st.Client, keyring, cfg.AllowSignup, cfg.DefaultPlan, guard)
-	if s.bus, err = invalidate.New(st.Dialect, cfg.DatabaseURL, logger); err != nil {
+	if s.bus, err = invalidate.New(st.Dialect, st.URL, logger); err != nil {
 		return nil, err
 	}
 	usage := apikeys.NewUsage(st.Client, logger)
@@ -150,7 +150,7 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	r.Post("/oauth/introspect", as.Introspect)
 	r.Post("/oauth/revoke", as.Revoke)
 	r.Mount("/api/v1", api.Router(authn.Middleware(false, rest.WriteError)))
-	r.With(authn.Middleware(true, graphqlAuthError)).Handle("/graphql", newGraphQL(resolver, cfg.GraphQLIntrospection))
+	r.With(graphqlTransport, authn.Middleware(true, graphqlAuthError)).Handle("/graphql", newGraphQL(resolver, cfg.GraphQLIntrospection))
 	r.Mount("/playground", playground.Handler("CredVault", "/graphql"))
 	s.handler = r
 	return s, nil

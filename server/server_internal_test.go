@@ -423,7 +423,12 @@ func TestAccessLogOmitsQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := New(cfg, st, Keys{Master: master}, slog.New(slog.NewTextHandler(&logged, nil))).Handler()
+	srv, err := New(context.Background(), cfg, st, Keys{Master: master}, slog.New(slog.NewTextHandler(&logged, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Start()()
+	h := srv.Handler()
 	req := httptest.NewRequest(http.MethodGet, "/api/v1/health?api_key=cvk_querysecret", nil)
 	req.Header.Set("X-Request-ID", "log-check-1")
 	rec := httptest.NewRecorder()

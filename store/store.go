@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -27,6 +28,8 @@ type Store struct {
 	Client  *ent.Client
 	DB      *sql.DB
 	Dialect string
+	// URL is the database URL the store was opened with.
+	URL string
 }
 
 // sqlitePragmas make SQLite safe for a server: foreign keys enforced, WAL for
@@ -64,7 +67,7 @@ func Open(url string) (*Store, error) {
 		return nil, fmt.Errorf("store: connect to %s: %w", dia, err)
 	}
 	drvr := entsql.OpenDB(dia, db)
-	return &Store{Client: ent.NewClient(ent.Driver(drvr)), DB: db, Dialect: dia}, nil
+	return &Store{Client: ent.NewClient(ent.Driver(drvr)), DB: db, Dialect: dia, URL: url}, nil
 }
 
 func parseURL(url string) (driver, dsn, dia string, err error) {
@@ -99,9 +102,15 @@ func (s *Store) Ping(ctx context.Context) error { return s.DB.PingContext(ctx) }
 // several instances starting at once.
 const migrationLock = 0x43564d47 // "CVMG"
 
+// migrating serialises migrations within the process: ent's migration
+// writes package-level table descriptions.
+var migrating sync.Mutex
+
 // Migrate creates or updates the schema. It is safe to run on an empty or an
 // already-migrated database, and from several instances at once.
 func (s *Store) Migrate(ctx context.Context) error {
+	migrating.Lock()
+	defer migrating.Unlock()
 	if s.Dialect == dialect.Postgres {
 		conn, err := s.DB.Conn(ctx)
 		if err != nil {

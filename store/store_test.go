@@ -140,7 +140,7 @@ func TestWithTx(t *testing.T) {
 
 		t.Run("commits when fn returns nil", func(t *testing.T) {
 			var id uuid.UUID
-			err := store.WithTx(ctx, st.Client, func(tx *ent.Client) error {
+			err := store.WithTx(ctx, st.Client, func(ctx context.Context, tx *ent.Client) error {
 				tn, err := newTenant(ctx, tx, "Committed")
 				if err != nil {
 					return err
@@ -159,7 +159,7 @@ func TestWithTx(t *testing.T) {
 		t.Run("rolls back when fn fails", func(t *testing.T) {
 			errAbort := errors.New("abort")
 			var id uuid.UUID
-			err := store.WithTx(ctx, st.Client, func(tx *ent.Client) error {
+			err := store.WithTx(ctx, st.Client, func(ctx context.Context, tx *ent.Client) error {
 				tn, err := newTenant(ctx, tx, "RolledBack")
 				if err != nil {
 					return err
@@ -190,7 +190,7 @@ func TestWithTx(t *testing.T) {
 						t.Errorf("recovered %v, want the panic of fn", v)
 					}
 				}()
-				_ = store.WithTx(ctx, st.Client, func(tx *ent.Client) error {
+				_ = store.WithTx(ctx, st.Client, func(ctx context.Context, tx *ent.Client) error {
 					tn, err := newTenant(ctx, tx, "Panicked")
 					if err != nil {
 						return err
@@ -217,7 +217,7 @@ func TestWithTx(t *testing.T) {
 				}
 				txCtx := ent.NewTxContext(ctx, outer)
 				var id uuid.UUID
-				err = store.WithTx(txCtx, st.Client, func(tx *ent.Client) error {
+				err = store.WithTx(txCtx, st.Client, func(ctx context.Context, tx *ent.Client) error {
 					tn, err := newTenant(txCtx, tx, "Inner")
 					if err != nil {
 						return err

@@ -50,8 +50,12 @@ func GenerateMasterKey() (*MasterKey, error) {
 // Encode returns the key in base64, the form CREDVAULT_MASTER_KEY takes.
 func (k *MasterKey) Encode() string { return base64.StdEncoding.EncodeToString(k.b[:]) }
 
-// String keeps the key out of logs and error messages.
-func (k *MasterKey) String() string { return "MasterKey(redacted)" }
+// String keeps the key out of logs and error messages, printed as a value or
+// a pointer.
+func (k MasterKey) String() string { return "MasterKey(redacted)" }
+
+// GoString keeps the key out of %#v.
+func (k MasterKey) GoString() string { return k.String() }
 
 // LoadOrCreateKeyFile reads the master key at path, or creates the file
 // (mode 0600) with a new key when it does not exist. created tells which.

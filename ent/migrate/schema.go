@@ -484,6 +484,7 @@ var (
 		{Name: "password_hash", Type: field.TypeString, Nullable: true},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"active", "disabled"}, Default: "active"},
 		{Name: "last_login_at", Type: field.TypeTime, Nullable: true},
+		{Name: "sessions_not_before", Type: field.TypeTime, Nullable: true},
 		{Name: "tenant_id", Type: field.TypeUUID},
 	}
 	// UsersTable holds the schema information for the "users" table.
@@ -494,7 +495,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "users_tenants_tenant",
-				Columns:    []*schema.Column{UsersColumns[9]},
+				Columns:    []*schema.Column{UsersColumns[10]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -503,7 +504,7 @@ var (
 			{
 				Name:    "user_tenant_id_email",
 				Unique:  true,
-				Columns: []*schema.Column{UsersColumns[9], UsersColumns[3]},
+				Columns: []*schema.Column{UsersColumns[10], UsersColumns[3]},
 			},
 			{
 				Name:    "user_email",
@@ -513,7 +514,7 @@ var (
 			{
 				Name:    "user_tenant_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{UsersColumns[9], UsersColumns[1]},
+				Columns: []*schema.Column{UsersColumns[10], UsersColumns[1]},
 			},
 		},
 	}

@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/mixin"
 	"github.com/google/uuid"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // now is the clock of every stored time: UTC in microseconds, as PostgreSQL
@@ -51,6 +52,13 @@ func (TenantMixin) Edges() []ent.Edge {
 		edge.To("tenant", Tenant.Type).Field("tenant_id").Unique().Required().Immutable().
 			Annotations(entgql.Skip()),
 	}
+}
+
+// forceResolver makes gqlgen resolve a field with a resolver method rather
+// than read the struct field.
+func forceResolver() entgql.Directive {
+	return entgql.NewDirective("goField", &ast.Argument{Name: "forceResolver",
+		Value: &ast.Value{Raw: "true", Kind: ast.BooleanValue}})
 }
 
 // stringList is a JSON list of strings that is never null.

@@ -28,6 +28,9 @@ func (User) Fields() []ent.Field {
 		field.Enum("status").Values("active", "disabled").Default("active").
 			Annotations(entgql.OrderField("STATUS")),
 		field.Time("last_login_at").Optional().Nillable(),
+		field.Time("sessions_not_before").Optional().Nillable().
+			Comment("session tokens issued before this time are refused: set when a password changes or sessions are revoked").
+			Annotations(entgql.Skip()),
 	}
 }
 

@@ -37,6 +37,8 @@ const (
 	FieldStatus = "status"
 	// FieldLastLoginAt holds the string denoting the last_login_at field in the database.
 	FieldLastLoginAt = "last_login_at"
+	// FieldSessionsNotBefore holds the string denoting the sessions_not_before field in the database.
+	FieldSessionsNotBefore = "sessions_not_before"
 	// EdgeTenant holds the string denoting the tenant edge name in mutations.
 	EdgeTenant = "tenant"
 	// Table holds the table name of the user in the database.
@@ -62,6 +64,7 @@ var Columns = []string{
 	FieldPasswordHash,
 	FieldStatus,
 	FieldLastLoginAt,
+	FieldSessionsNotBefore,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -200,6 +203,11 @@ func ByStatus(opts ...sql.OrderTermOption) OrderOption {
 // ByLastLoginAt orders the results by the last_login_at field.
 func ByLastLoginAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldLastLoginAt, opts...).ToFunc()
+}
+
+// BySessionsNotBefore orders the results by the sessions_not_before field.
+func BySessionsNotBefore(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSessionsNotBefore, opts...).ToFunc()
 }
 
 // ByTenantField orders the results by tenant field.

@@ -91,6 +91,11 @@ func LastLoginAt(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldLastLoginAt, v))
 }
 
+// SessionsNotBefore applies equality check predicate on the "sessions_not_before" field. It's identical to SessionsNotBeforeEQ.
+func SessionsNotBefore(v time.Time) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldSessionsNotBefore, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldCreatedAt, v))
@@ -484,6 +489,56 @@ func LastLoginAtIsNil() predicate.User {
 // LastLoginAtNotNil applies the NotNil predicate on the "last_login_at" field.
 func LastLoginAtNotNil() predicate.User {
 	return predicate.User(sql.FieldNotNull(FieldLastLoginAt))
+}
+
+// SessionsNotBeforeEQ applies the EQ predicate on the "sessions_not_before" field.
+func SessionsNotBeforeEQ(v time.Time) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldSessionsNotBefore, v))
+}
+
+// SessionsNotBeforeNEQ applies the NEQ predicate on the "sessions_not_before" field.
+func SessionsNotBeforeNEQ(v time.Time) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldSessionsNotBefore, v))
+}
+
+// SessionsNotBeforeIn applies the In predicate on the "sessions_not_before" field.
+func SessionsNotBeforeIn(vs ...time.Time) predicate.User {
+	return predicate.User(sql.FieldIn(FieldSessionsNotBefore, vs...))
+}
+
+// SessionsNotBeforeNotIn applies the NotIn predicate on the "sessions_not_before" field.
+func SessionsNotBeforeNotIn(vs ...time.Time) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldSessionsNotBefore, vs...))
+}
+
+// SessionsNotBeforeGT applies the GT predicate on the "sessions_not_before" field.
+func SessionsNotBeforeGT(v time.Time) predicate.User {
+	return predicate.User(sql.FieldGT(FieldSessionsNotBefore, v))
+}
+
+// SessionsNotBeforeGTE applies the GTE predicate on the "sessions_not_before" field.
+func SessionsNotBeforeGTE(v time.Time) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldSessionsNotBefore, v))
+}
+
+// SessionsNotBeforeLT applies the LT predicate on the "sessions_not_before" field.
+func SessionsNotBeforeLT(v time.Time) predicate.User {
+	return predicate.User(sql.FieldLT(FieldSessionsNotBefore, v))
+}
+
+// SessionsNotBeforeLTE applies the LTE predicate on the "sessions_not_before" field.
+func SessionsNotBeforeLTE(v time.Time) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldSessionsNotBefore, v))
+}
+
+// SessionsNotBeforeIsNil applies the IsNil predicate on the "sessions_not_before" field.
+func SessionsNotBeforeIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldSessionsNotBefore))
+}
+
+// SessionsNotBeforeNotNil applies the NotNil predicate on the "sessions_not_before" field.
+func SessionsNotBeforeNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldSessionsNotBefore))
 }
 
 // HasTenant applies the HasEdge predicate on the "tenant" edge.
