@@ -14,8 +14,8 @@ func TestCacheLifetimes(t *testing.T) {
 	t.Parallel()
 	c := newCache()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	c.put("pos", &entry{found: true, id: uuid.New(), tenantID: uuid.New(), loaded: t0})
-	c.put("neg", &entry{loaded: t0})
+	c.put("pos", &entry{found: true, id: uuid.New(), tenantID: uuid.New(), loaded: t0}, c.generation())
+	c.put("neg", &entry{loaded: t0}, c.generation())
 	for _, tc := range []struct {
 		hash string
 		at   time.Duration
@@ -41,10 +41,10 @@ func TestCacheDropKeyForgetsEveryHashOfThatKeyOnly(t *testing.T) {
 	now := time.Now()
 	key, other, tenant := uuid.New(), uuid.New(), uuid.New()
 	// A rotated key in its grace period has two hashes.
-	c.put("current", &entry{found: true, id: key, tenantID: tenant, loaded: now})
-	c.put("previous", &entry{found: true, id: key, tenantID: tenant, loaded: now})
-	c.put("other", &entry{found: true, id: other, tenantID: tenant, loaded: now})
-	c.put("unknown", &entry{loaded: now})
+	c.put("current", &entry{found: true, id: key, tenantID: tenant, loaded: now}, c.generation())
+	c.put("previous", &entry{found: true, id: key, tenantID: tenant, loaded: now}, c.generation())
+	c.put("other", &entry{found: true, id: other, tenantID: tenant, loaded: now}, c.generation())
+	c.put("unknown", &entry{loaded: now}, c.generation())
 	c.dropKey(key)
 	for hash, want := range map[string]bool{"current": false, "previous": false, "other": true, "unknown": true} {
 		if got := c.get(hash, now) != nil; got != want {
@@ -63,10 +63,10 @@ func TestCacheDropTenantForgetsThatTenantOnly(t *testing.T) {
 	now := time.Now()
 	t1, t2 := uuid.New(), uuid.New()
 	k1, k2, k3 := uuid.New(), uuid.New(), uuid.New()
-	c.put("a", &entry{found: true, id: k1, tenantID: t1, loaded: now})
-	c.put("b", &entry{found: true, id: k2, tenantID: t1, loaded: now})
-	c.put("c", &entry{found: true, id: k3, tenantID: t2, loaded: now})
-	c.put("neg", &entry{loaded: now})
+	c.put("a", &entry{found: true, id: k1, tenantID: t1, loaded: now}, c.generation())
+	c.put("b", &entry{found: true, id: k2, tenantID: t1, loaded: now}, c.generation())
+	c.put("c", &entry{found: true, id: k3, tenantID: t2, loaded: now}, c.generation())
+	c.put("neg", &entry{loaded: now}, c.generation())
 	c.dropTenant(t1)
 	for hash, want := range map[string]bool{"a": false, "b": false, "c": true, "neg": true} {
 		if got := c.get(hash, now) != nil; got != want {
@@ -91,12 +91,12 @@ func TestCacheStartsOverWhenFull(t *testing.T) {
 	now := time.Now()
 	tenant := uuid.New()
 	for i := range maxEntries {
-		c.put(fmt.Sprint(i), &entry{found: true, id: uuid.New(), tenantID: tenant, loaded: now})
+		c.put(fmt.Sprint(i), &entry{found: true, id: uuid.New(), tenantID: tenant, loaded: now}, c.generation())
 	}
 	if len(c.entries) != maxEntries {
 		t.Fatalf("%d entries, want %d", len(c.entries), maxEntries)
 	}
-	c.put("one more", &entry{found: true, id: uuid.New(), tenantID: tenant, loaded: now})
+	c.put("one more", &entry{found: true, id: uuid.New(), tenantID: tenant, loaded: now}, c.generation())
 	if len(c.entries) != 1 || len(c.byKey) != 1 || c.get("one more", now) == nil {
 		t.Fatalf("full cache: %d entries and %d index keys after one more put, want 1 and 1", len(c.entries), len(c.byKey))
 	}
@@ -105,13 +105,12 @@ func TestCacheStartsOverWhenFull(t *testing.T) {
 // A hot key is reloaded once a minute; each reload must not add its hash to
 // the key's index again, or the index of a long-lived key grows without end.
 func TestCacheIndexHoldsEachHashOnce(t *testing.T) {
-	knownBug(t, "apikeys/cache.go put appends to byKey on every reload")
 	t.Parallel()
 	c := newCache()
 	now := time.Now()
 	id, tenant := uuid.New(), uuid.New()
 	for i := range 60 {
-		c.put("hash", &entry{found: true, id: id, tenantID: tenant, loaded: now.Add(time.Duration(i) * time.Minute)})
+		c.put("hash", &entry{found: true, id: id, tenantID: tenant, loaded: now.Add(time.Duration(i) * time.Minute)}, c.generation())
 	}
 	if n := len(c.byKey[id]); n != 1 {
 		t.Fatalf("index holds the hash %d times after 60 reloads, want 1", n)

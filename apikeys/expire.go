@@ -6,6 +6,7 @@ import (
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/apikey"
+	"github.com/credvault/credvault/ent/predicate"
 	"github.com/credvault/credvault/store"
 )
 
@@ -26,4 +27,16 @@ func Status(k *ent.APIKey, now time.Time) apikey.Status {
 		return apikey.StatusExpired
 	}
 	return k.Status
+}
+
+// StatusIs selects the keys whose state now, as Status tells it, is s.
+func StatusIs(s apikey.Status, now time.Time) predicate.APIKey {
+	switch s {
+	case apikey.StatusActive:
+		return apikey.And(apikey.StatusEQ(apikey.StatusActive), apikey.Or(apikey.ExpiresAtIsNil(), apikey.ExpiresAtGT(now)))
+	case apikey.StatusExpired:
+		return apikey.Or(apikey.StatusEQ(apikey.StatusExpired),
+			apikey.And(apikey.StatusEQ(apikey.StatusActive), apikey.ExpiresAtLTE(now)))
+	}
+	return apikey.StatusEQ(s)
 }

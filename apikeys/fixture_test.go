@@ -8,10 +8,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/credvault/credvault/audit"
+	"github.com/credvault/credvault/metrics"
 	"io"
 	"log/slog"
 	"net/netip"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,15 +27,6 @@ import (
 	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/store/storetest"
 )
-
-// knownBug skips a test that shows a reported, unfixed bug, unless
-// CREDVAULT_RUN_KNOWN_BUGS=1 asks to see it fail.
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("CREDVAULT_RUN_KNOWN_BUGS") != "1" {
-		t.Skip("known bug, reported, not fixed here: " + what + " (CREDVAULT_RUN_KNOWN_BUGS=1 runs it)")
-	}
-}
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
@@ -67,6 +59,7 @@ type fixture struct {
 	clock  *fakeClock
 	// queries counts the verifier's API key look-ups (and any other API key query).
 	queries atomic.Int64
+	refused *audit.Batcher
 }
 
 // eachFixture runs fn on a fresh fixture of every backend, in parallel.
@@ -112,7 +105,8 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 	f := &fixture{st: st, ctx: store.Unrestricted(context.Background()), bus: bus,
 		clock: &fakeClock{now: time.Now().UTC().Truncate(time.Microsecond)}}
 	f.usage = NewUsage(st.Client, discardLogger())
-	f.v = NewVerifier(st.Client, bus, f.usage)
+	f.refused = audit.NewBatcher(st.Client, discardLogger())
+	f.v = NewVerifier(st.Client, bus, f.usage, f.refused, metrics.New())
 	f.v.now = f.clock.Now
 	st.Client.APIKey.Intercept(ent.InterceptFunc(func(next ent.Querier) ent.Querier {
 		return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {

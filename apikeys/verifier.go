@@ -234,7 +234,7 @@ func (v *Verifier) Verify(ctx context.Context, key string) (*principal.Principal
 // auditRefusal records a refused key in its tenant, batched: refusals come
 // in floods when a leaked or revoked key is replayed.
 func (v *Verifier) auditRefusal(ctx context.Context, res *Result) {
-	v.refused.Add(ctx, audit.Entry{Action: "api_key.verify", ResourceType: "api_key",
+	v.refused.Tally(ctx, audit.Entry{Action: "api_key.verify", ResourceType: "api_key",
 		ResourceID: res.KeyID.String(), Outcome: audit.Failure, TenantID: res.TenantID,
 		Details: map[string]any{"reason": res.Reason}})
 }

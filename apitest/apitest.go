@@ -31,6 +31,15 @@ type Env struct {
 // Handler is the server's root handler, for benchmarks that skip the network.
 func (e *Env) Handler() http.Handler { return e.srv.Handler() }
 
+// Flush writes the server's batched audit entries and key usage now, so a
+// test can read them from the database.
+func (e *Env) Flush() {
+	e.T.Helper()
+	if err := e.srv.Flush(context.Background()); err != nil {
+		e.T.Fatal(err)
+	}
+}
+
 // Each runs fn against a fresh server on every backend of storetest.
 func Each(t *testing.T, fn func(t *testing.T, e *Env), opts ...func(*config.Config)) {
 	t.Helper()

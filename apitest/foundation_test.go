@@ -316,7 +316,7 @@ func TestFoundation(t *testing.T) {
 			// Key material, session secrets and signing keys stay out of the graph,
 			// and so do the secret columns of the types that are in it.
 			hidden := []string{"datakey", "refreshtoken", "signingkey"}
-			secretFields := []string{"keyhash", "passwordhash", "ciphertext", "secrethash", "wrappedkey", "tokenhash", "sealedprivatekey", "dekversion"}
+			secretFields := []string{"keyhash", "passwordhash", "ciphertext", "secrethash", "wrappedkey", "tokenhash", "sealedprivatekey"}
 			for _, ty := range data.Schema.Types {
 				lower := strings.ToLower(ty.Name)
 				for _, h := range hidden {

@@ -322,6 +322,7 @@ func TestServiceAccountsGraphQL(t *testing.T) {
 // oneAuditFor returns the only entry of action in tenantID about resourceID.
 func oneAuditFor(t *testing.T, e *apitest.Env, tenantID uuid.UUID, action, resourceID string) *ent.AuditLog {
 	t.Helper()
+	e.Flush()
 	var found []*ent.AuditLog
 	for _, a := range audits(t, e, tenantID, action) {
 		if a.ResourceID == resourceID {

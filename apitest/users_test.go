@@ -8,7 +8,6 @@ package apitest_test
 import (
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -21,15 +20,6 @@ import (
 	"github.com/credvault/credvault/ent/user"
 	"github.com/credvault/credvault/scope"
 )
-
-// knownBug skips a test that shows a reported, unfixed bug, unless
-// CREDVAULT_RUN_KNOWN_BUGS=1 asks to see it fail.
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("CREDVAULT_RUN_KNOWN_BUGS") != "1" {
-		t.Skip("known bug, reported, not fixed here: " + what + " (CREDVAULT_RUN_KNOWN_BUGS=1 runs it)")
-	}
-}
 
 func patch(e *apitest.Env, path, bearer string, body any, header ...map[string]string) *apitest.Response {
 	e.T.Helper()
@@ -186,7 +176,6 @@ func TestAdminCannotChangeAnOwner(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, e *apitest.Env) {
 		if strings.HasSuffix(t.Name(), "/sqlite") {
-			knownBug(t, "graph.UpdateUser/DeleteUser audit a role-ceiling denial outside their transaction: SQLITE_BUSY after 10 s, 500")
 		}
 		owner := register(t, e, "Ceiling", "owner@ceil.test")
 		tid := uid(t, owner.Tenant.ID)
@@ -680,7 +669,6 @@ func TestTenantKeepsAnActiveOwner(t *testing.T) {
 // hash of a constant string in the source, so that string signs it in.
 func TestPasswordlessUserCannotSignIn(t *testing.T) {
 	t.Parallel()
-	knownBug(t, "identity.Login verifies a passwordless user against dummyHash, so the password \"credvault-no-such-user\" signs it in")
 	each(t, func(t *testing.T, e *apitest.Env) {
 		o := register(t, e, "Invites", "owner@inv.test")
 		createUser(t, e, o.AccessToken, "invited@inv.test", "admin", "")
@@ -717,7 +705,6 @@ func TestPasswordChangeEndsSessions(t *testing.T) {
 		expectUnauthorized(t, post(e, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": s.RefreshToken}), "revoked")
 
 		t.Run("old session token", func(t *testing.T) {
-			knownBug(t, "a password change revokes refresh tokens but not the session tokens already issued (identity.VerifySession checks no session state)")
 			expectUnauthorized(t, e.Get("/api/v1/auth/me", s.AccessToken), "revoked")
 		})
 	})

@@ -15,17 +15,19 @@ import (
 	"github.com/credvault/credvault/store"
 )
 
-// Batcher records high-volume entries that change nothing, such as key
-// validations and refused keys, off the hot path: identical entries (same
+// Batcher writes entries off the request path, many in one statement. Add
+// queues one row per entry; Tally, for high-volume entries that change
+// nothing (key validations, refused keys), merges identical entries (same
 // tenant, actor, action, resource, outcome and details) arriving within one
-// flush interval become one row whose details carry their count and the
-// first request's id. Changes are never batched: their entries are written
-// with Record, in the change's own transaction.
+// flush interval into one row whose details carry their count. Changes are
+// never batched: their entries are written with Record, in the change's own
+// transaction.
 type Batcher struct {
 	client  *ent.Client
 	logger  *slog.Logger
 	mu      sync.Mutex
 	pending map[batchKey]*batched
+	seq     uint64
 	kick    chan struct{}
 }
 
@@ -35,6 +37,8 @@ type batchKey struct {
 	actorType, actorID           string
 	action, resType, resID, note string
 	outcome                      string
+	// seq keeps entries queued with Add apart.
+	seq uint64
 }
 
 type batched struct {
@@ -53,10 +57,15 @@ func NewBatcher(client *ent.Client, logger *slog.Logger) *Batcher {
 	return &Batcher{client: client, logger: logger, pending: map[batchKey]*batched{}, kick: make(chan struct{}, 1)}
 }
 
-// Add counts e, taking the actor and request from ctx. The entry belongs to
-// the context's tenant unless e names one. Its details should be small and
-// few-valued (a reason, not a timestamp), or nothing merges.
-func (b *Batcher) Add(ctx context.Context, e Entry) {
+// Add queues e as a row of its own, taking the actor and request from ctx.
+// The entry belongs to the context's tenant unless e names one.
+func (b *Batcher) Add(ctx context.Context, e Entry) { b.queue(ctx, e, true) }
+
+// Tally counts e with the identical entries of the current interval. Its
+// details should be few-valued (a reason, not a timestamp), or nothing merges.
+func (b *Batcher) Tally(ctx context.Context, e Entry) { b.queue(ctx, e, false) }
+
+func (b *Batcher) queue(ctx context.Context, e Entry, single bool) {
 	if e.TenantID == uuid.Nil {
 		e.TenantID, _ = principal.TenantFromContext(ctx)
 	}
@@ -71,6 +80,10 @@ func (b *Batcher) Add(ctx context.Context, e Entry) {
 		resType: e.ResourceType, resID: e.ResourceID, note: fmt.Sprint(e.Details), outcome: string(e.Outcome)}
 	now := store.Now()
 	b.mu.Lock()
+	if single {
+		b.seq++
+		k.seq = b.seq
+	}
 	agg := b.pending[k]
 	if agg == nil {
 		agg = &batched{entry: e, info: *reqinfo.FromContext(ctx), firstSeen: now}
@@ -100,8 +113,10 @@ func (b *Batcher) Flush(ctx context.Context) error {
 	rows := make([]*ent.AuditLogCreate, 0, len(pending))
 	for k, agg := range pending {
 		details := scrub(agg.entry.Details)
-		details["count"] = agg.count
-		details["last_seen_at"] = agg.lastSeen
+		if k.seq == 0 {
+			details["count"] = agg.count
+			details["last_seen_at"] = agg.lastSeen
+		}
 		rows = append(rows, b.client.AuditLog.Create().SetTenantID(k.tenant).SetOccurredAt(agg.firstSeen).
 			SetAction(k.action).SetResourceType(k.resType).SetResourceID(k.resID).SetOutcome(agg.entry.Outcome).
 			SetActorType(k.actorType).SetActorID(k.actorID).SetRequestID(agg.info.RequestID).SetIP(agg.info.IP).

@@ -80,7 +80,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*pri
 // refusal's reason). Access tokens are counted by their own verifier, key
 // checks (here and by validate) by the key verifier.
 func (a *Authenticator) count(kind string, err error) {
-	if kind == "access_token" {
+	if kind == "access_token" || a.Metrics == nil {
 		return
 	}
 	result := "success"

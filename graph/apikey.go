@@ -67,7 +67,7 @@ func (r *mutationResolver) ValidateAPIKey(ctx context.Context, id uuid.UUID, key
 	} else {
 		out.Reason, outcome = &res.Reason, audit.Failure
 	}
-	r.AuditBatch.Add(ctx, audit.Entry{Action: "api_key.validate", ResourceType: "api_key",
+	r.AuditBatch.Tally(ctx, audit.Entry{Action: "api_key.validate", ResourceType: "api_key",
 		ResourceID: id.String(), Outcome: outcome, Details: map[string]any{"reason": res.Reason}})
 	return out, nil
 }
@@ -158,6 +158,12 @@ func (r *queryResolver) APIKeys(ctx context.Context, after *entgql.Cursor[uuid.U
 	q, err := r.APIKeysQuery(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if where != nil && where.Status != nil {
+		// status filters by the key's state now, as the status field shows it.
+		w := *where
+		q.Where(apikeys.StatusIs(*w.Status, time.Now()))
+		w.Status, where = nil, &w
 	}
 	first, last = pageSize(first, last)
 	return q.Paginate(ctx, after, first, before, last, ent.WithAPIKeyOrder(orderBy), ent.WithAPIKeyFilter(where.Filter))

@@ -18,7 +18,6 @@ import (
 	"github.com/credvault/credvault/principal"
 	"github.com/credvault/credvault/scope"
 	"github.com/credvault/credvault/secret"
-	"github.com/credvault/credvault/store"
 )
 
 // apiKeyBytes is the entropy of a key: 32 random bytes, 43 base62 characters.
@@ -165,18 +164,12 @@ func (r *Resolver) ListAPIKeys(ctx context.Context, where *ent.APIKeyWhereInput,
 	if q, err = where.Filter(q); err != nil {
 		return nil, 0, err
 	}
-	now := store.Now()
-	switch status {
-	case "":
-	case "active":
-		q.Where(apikey.StatusEQ(apikey.StatusActive), apikey.Or(apikey.ExpiresAtIsNil(), apikey.ExpiresAtGT(now)))
-	case "expired":
-		q.Where(apikey.Or(apikey.StatusEQ(apikey.StatusExpired),
-			apikey.And(apikey.StatusEQ(apikey.StatusActive), apikey.ExpiresAtLTE(now))))
-	case "revoked":
-		q.Where(apikey.StatusEQ(apikey.StatusRevoked))
-	default:
-		return nil, 0, apperr.Invalid("status", "invalid").With("allowed", []string{"active", "expired", "revoked"})
+	if status != "" {
+		st := apikey.Status(status)
+		if apikey.StatusValidator(st) != nil {
+			return nil, 0, apperr.Invalid("status", "invalid").With("allowed", []string{"active", "expired", "revoked"})
+		}
+		q.Where(apikeys.StatusIs(st, time.Now()))
 	}
 	return fetchWindow(ctx, q, w, func(q *ent.APIKeyQuery) *ent.APIKeyQuery { return q.Order(w.Term(), w.Tie()) })
 }

@@ -42,11 +42,12 @@ type Window struct {
 	Desc bool
 }
 
-// Term is the window's sort, with empty values last in either direction,
-// as both databases then agree; Tie breaks ties so pages never overlap.
+// Term is the window's sort. Empty values sort as the largest (last when
+// ascending, first when descending), PostgreSQL's rule, which SQLite is told
+// explicitly so both agree. Tie breaks ties so pages never overlap.
 func (w Window) Term() func(*sql.Selector) {
 	if w.Desc {
-		return sql.OrderByField(w.Sort, sql.OrderDesc(), sql.OrderNullsLast()).ToFunc()
+		return sql.OrderByField(w.Sort, sql.OrderDesc(), sql.OrderNullsFirst()).ToFunc()
 	}
 	return sql.OrderByField(w.Sort, sql.OrderNullsLast()).ToFunc()
 }

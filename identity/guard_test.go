@@ -1,7 +1,6 @@
 package identity_test
 
 import (
-	"os"
 	"testing"
 	"time"
 
@@ -130,14 +129,5 @@ func TestNormalizeEmail(t *testing.T) {
 		if !apperr.Is(err, apperr.Validation) || e.Details["field"] != "email" || e.Details["reason"] != reason {
 			t.Errorf("NormalizeEmail(%.30q) = %v, want email %s", in, err, reason)
 		}
-	}
-}
-
-// knownBug skips a test that shows a reported, unfixed bug, unless
-// CREDVAULT_RUN_KNOWN_BUGS=1 asks to see it fail.
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("CREDVAULT_RUN_KNOWN_BUGS") != "1" {
-		t.Skip("known bug, reported, not fixed here: " + what + " (CREDVAULT_RUN_KNOWN_BUGS=1 runs it)")
 	}
 }

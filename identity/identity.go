@@ -57,6 +57,9 @@ type SessionClaims struct {
 	TenantID string `json:"tid"`
 	// SessionID is the refresh-token family the session belongs to.
 	SessionID string `json:"sid"`
+	// IssuedAtMicros is iat to the microsecond: a session revoked in the same
+	// second as a new one is issued must tell the two apart.
+	IssuedAtMicros int64 `json:"iat_us"`
 }
 
 // VerifySession checks a session token and returns its principal. The user
@@ -81,7 +84,7 @@ func (s *Service) VerifySession(ctx context.Context, token string) (*principal.P
 		return nil, apperr.Unauthenticated("revoked")
 	case u.TenantID.String() != claims.TenantID:
 		return nil, apperr.Unauthenticated("invalid")
-	case u.SessionsNotBefore != nil && claims.IssuedAt != nil && claims.IssuedAt.Before(*u.SessionsNotBefore):
+	case u.SessionsNotBefore != nil && claims.IssuedAtMicros < u.SessionsNotBefore.UnixMicro():
 		return nil, apperr.Unauthenticated("revoked")
 	}
 	return userPrincipal(u, u.Edges.Tenant), nil

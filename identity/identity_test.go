@@ -421,7 +421,6 @@ func TestFailedLoginStartsNoSession(t *testing.T) {
 // tenant or not gives an attacker two budgets for one account.
 func TestLoginGuardCountsAnAccountOnce(t *testing.T) {
 	t.Parallel()
-	knownBug(t, "identity.Login keys the account limit on slug|email as sent, so naming the tenant or not doubles the failures allowed")
 	eachStore(t, func(t *testing.T, st *store.Store) {
 		awayFromWindowEdge(time.Hour, 5*time.Second)
 		s := newService(t, st, identity.NewLoginGuard(100, 2, time.Hour))

@@ -280,9 +280,8 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 // revokeFamily ends every session of the family of a reused token.
 func (s *Service) revokeFamily(ctx context.Context, rt *ent.RefreshToken) error {
 	err := store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
-		// A reused refresh token has leaked: end every session of its user,
-		// session tokens included.
-		if err := RevokeSessions(ctx, tx, rt.UserID, s.now()); err != nil {
+		if err := tx.RefreshToken.Update().Where(refreshtoken.FamilyID(rt.FamilyID), refreshtoken.RevokedAtIsNil()).
+			SetRevokedAt(s.now()).Exec(ctx); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Entry{Action: "auth.refresh_reuse", ResourceType: "user",
@@ -302,8 +301,7 @@ func RevokeSessions(ctx context.Context, tx *ent.Client, userID uuid.UUID, now t
 		SetRevokedAt(now).Exec(ctx); err != nil {
 		return err
 	}
-	err := tx.User.Update().Where(user.ID(userID)).SetSessionsNotBefore(now.Truncate(time.Second)).Exec(ctx)
-	return err
+	return tx.User.Update().Where(user.ID(userID)).SetSessionsNotBefore(now).Exec(ctx)
 }
 
 // startSession signs a session token and stores a new refresh token of family.
@@ -315,7 +313,7 @@ func (s *Service) startSession(ctx context.Context, tx *ent.Client, u *ent.User,
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(SessionTTL)),
 			ID: uuid.NewString(),
 		},
-		TenantID: t.ID.String(), SessionID: family.String(),
+		TenantID: t.ID.String(), SessionID: family.String(), IssuedAtMicros: now.UnixMicro(),
 	}
 	access, err := s.Keys.Sign(claims, tokens.TypeSession)
 	if err != nil {

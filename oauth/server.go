@@ -209,7 +209,7 @@ func (s *Server) authenticateClient(ctx context.Context, id, sec string, basic b
 	}
 	if reason != "" {
 		s.metrics.AuthAttempts.WithLabelValues("client_credentials", reason).Inc()
-		s.audit.Add(ctx, audit.Entry{Action: "oauth.client_auth", ResourceType: "oauth_client", ResourceID: c.ClientID,
+		s.audit.Tally(ctx, audit.Entry{Action: "oauth.client_auth", ResourceType: "oauth_client", ResourceID: c.ClientID,
 			Outcome: audit.Failure, TenantID: c.TenantID, Details: map[string]any{"reason": reason}})
 		return nil, invalid
 	}
@@ -293,7 +293,7 @@ func (s *Server) token(r *http.Request) (*tokenResponse, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.audit.Add(store.Unrestricted(ctx), audit.Entry{Action: "oauth.token", ResourceType: "oauth_client", ResourceID: c.ClientID,
+	s.audit.Tally(store.Unrestricted(ctx), audit.Entry{Action: "oauth.token", ResourceType: "oauth_client", ResourceID: c.ClientID,
 		TenantID: c.TenantID, Details: map[string]any{"grant_type": GrantClientCredentials, "scope": claims.Scope}})
 	return &tokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: int(ttl.Seconds()), Scope: claims.Scope}, nil
 }

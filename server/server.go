@@ -61,6 +61,7 @@ type Server struct {
 	metrics *metrics.Metrics
 	// tasks run in the background while the server serves.
 	tasks []func(ctx context.Context)
+	flush func(ctx context.Context) error
 }
 
 // How often batched writes happen: API key last_used_at times, and audit
@@ -107,6 +108,7 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	}
 	usage := apikeys.NewUsage(st.Client, logger)
 	batch := audit.NewBatcher(st.Client, logger)
+	s.flush = func(ctx context.Context) error { return errors.Join(batch.Flush(ctx), usage.Flush(ctx)) }
 	verifier := apikeys.NewVerifier(st.Client, s.bus, usage, batch, s.metrics)
 	s.tasks = append(s.tasks,
 		func(ctx context.Context) { usage.Run(ctx, usageFlushInterval) },
@@ -155,6 +157,10 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	s.handler = r
 	return s, nil
 }
+
+// Flush writes what waits in memory: batched audit entries and key usage.
+// Shutdown does it too; tests call it to read the database at once.
+func (s *Server) Flush(ctx context.Context) error { return s.flush(ctx) }
 
 // Handler returns the root HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
