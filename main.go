@@ -3,6 +3,9 @@
 //
 //	credvault [serve] [flags]   run the server (the default)
 //	credvault migrate [flags]   migrate the database schema and exit
+//	credvault rotate-master-key rewrap every DEK and signing key under
+//	                            CREDVAULT_MASTER_KEY, opening them with
+//	                            CREDVAULT_MASTER_KEY_PREVIOUS
 //	credvault version           print the version
 package main
 
@@ -41,12 +44,12 @@ func run(args []string) error {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "serve", "migrate":
+	case "serve", "migrate", "rotate-master-key":
 	case "version":
 		fmt.Println(server.Version)
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q (want serve, migrate or version)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, migrate, rotate-master-key or version)", cmd)
 	}
 	cfg, err := config.Load(args, os.Getenv)
 	if err != nil {
@@ -77,6 +80,14 @@ func run(args []string) error {
 	keys, err := server.LoadKeys(cfg, logger)
 	if err != nil {
 		return err
+	}
+	if cmd == "rotate-master-key" {
+		deks, signing, err := server.RotateMasterKey(ctx, st, keys)
+		if err != nil {
+			return err
+		}
+		logger.Info("master key rotated: set CREDVAULT_MASTER_KEY alone from now on", "deks", deks, "signing_keys", signing)
+		return nil
 	}
 	if err := server.Bootstrap(ctx, st, cfg.AdminEmail, cfg.AdminPassword); err != nil {
 		return err

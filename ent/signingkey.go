@@ -26,7 +26,7 @@ type SigningKey struct {
 	Algorithm string `json:"algorithm,omitempty"`
 	// PublicKey holds the value of the "public_key" field.
 	PublicKey []byte `json:"public_key,omitempty"`
-	// SealedPrivateKey holds the value of the "sealed_private_key" field.
+	// rewrapped when the master key rotates
 	SealedPrivateKey []byte `json:"-"`
 	// Status holds the value of the "status" field.
 	Status signingkey.Status `json:"status,omitempty"`

@@ -330,6 +330,18 @@ func (u *SigningKeyUpsert) UpdateUpdatedAt() *SigningKeyUpsert {
 	return u
 }
 
+// SetSealedPrivateKey sets the "sealed_private_key" field.
+func (u *SigningKeyUpsert) SetSealedPrivateKey(v []byte) *SigningKeyUpsert {
+	u.Set(signingkey.FieldSealedPrivateKey, v)
+	return u
+}
+
+// UpdateSealedPrivateKey sets the "sealed_private_key" field to the value that was provided on create.
+func (u *SigningKeyUpsert) UpdateSealedPrivateKey() *SigningKeyUpsert {
+	u.SetExcluded(signingkey.FieldSealedPrivateKey)
+	return u
+}
+
 // SetStatus sets the "status" field.
 func (u *SigningKeyUpsert) SetStatus(v signingkey.Status) *SigningKeyUpsert {
 	u.Set(signingkey.FieldStatus, v)
@@ -386,9 +398,6 @@ func (u *SigningKeyUpsertOne) UpdateNewValues() *SigningKeyUpsertOne {
 		if _, exists := u.create.mutation.PublicKey(); exists {
 			s.SetIgnore(signingkey.FieldPublicKey)
 		}
-		if _, exists := u.create.mutation.SealedPrivateKey(); exists {
-			s.SetIgnore(signingkey.FieldSealedPrivateKey)
-		}
 	}))
 	return u
 }
@@ -431,6 +440,20 @@ func (u *SigningKeyUpsertOne) SetUpdatedAt(v time.Time) *SigningKeyUpsertOne {
 func (u *SigningKeyUpsertOne) UpdateUpdatedAt() *SigningKeyUpsertOne {
 	return u.Update(func(s *SigningKeyUpsert) {
 		s.UpdateUpdatedAt()
+	})
+}
+
+// SetSealedPrivateKey sets the "sealed_private_key" field.
+func (u *SigningKeyUpsertOne) SetSealedPrivateKey(v []byte) *SigningKeyUpsertOne {
+	return u.Update(func(s *SigningKeyUpsert) {
+		s.SetSealedPrivateKey(v)
+	})
+}
+
+// UpdateSealedPrivateKey sets the "sealed_private_key" field to the value that was provided on create.
+func (u *SigningKeyUpsertOne) UpdateSealedPrivateKey() *SigningKeyUpsertOne {
+	return u.Update(func(s *SigningKeyUpsert) {
+		s.UpdateSealedPrivateKey()
 	})
 }
 
@@ -661,9 +684,6 @@ func (u *SigningKeyUpsertBulk) UpdateNewValues() *SigningKeyUpsertBulk {
 			if _, exists := b.mutation.PublicKey(); exists {
 				s.SetIgnore(signingkey.FieldPublicKey)
 			}
-			if _, exists := b.mutation.SealedPrivateKey(); exists {
-				s.SetIgnore(signingkey.FieldSealedPrivateKey)
-			}
 		}
 	}))
 	return u
@@ -707,6 +727,20 @@ func (u *SigningKeyUpsertBulk) SetUpdatedAt(v time.Time) *SigningKeyUpsertBulk {
 func (u *SigningKeyUpsertBulk) UpdateUpdatedAt() *SigningKeyUpsertBulk {
 	return u.Update(func(s *SigningKeyUpsert) {
 		s.UpdateUpdatedAt()
+	})
+}
+
+// SetSealedPrivateKey sets the "sealed_private_key" field.
+func (u *SigningKeyUpsertBulk) SetSealedPrivateKey(v []byte) *SigningKeyUpsertBulk {
+	return u.Update(func(s *SigningKeyUpsert) {
+		s.SetSealedPrivateKey(v)
+	})
+}
+
+// UpdateSealedPrivateKey sets the "sealed_private_key" field to the value that was provided on create.
+func (u *SigningKeyUpsertBulk) UpdateSealedPrivateKey() *SigningKeyUpsertBulk {
+	return u.Update(func(s *SigningKeyUpsert) {
+		s.UpdateSealedPrivateKey()
 	})
 }
 

@@ -35,6 +35,12 @@ func (_u *SigningKeyUpdate) SetUpdatedAt(v time.Time) *SigningKeyUpdate {
 	return _u
 }
 
+// SetSealedPrivateKey sets the "sealed_private_key" field.
+func (_u *SigningKeyUpdate) SetSealedPrivateKey(v []byte) *SigningKeyUpdate {
+	_u.mutation.SetSealedPrivateKey(v)
+	return _u
+}
+
 // SetStatus sets the "status" field.
 func (_u *SigningKeyUpdate) SetStatus(v signingkey.Status) *SigningKeyUpdate {
 	_u.mutation.SetStatus(v)
@@ -141,6 +147,9 @@ func (_u *SigningKeyUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(signingkey.FieldUpdatedAt, field.TypeTime, value)
 	}
+	if value, ok := _u.mutation.SealedPrivateKey(); ok {
+		_spec.SetField(signingkey.FieldSealedPrivateKey, field.TypeBytes, value)
+	}
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(signingkey.FieldStatus, field.TypeEnum, value)
 	}
@@ -175,6 +184,12 @@ type SigningKeyUpdateOne struct {
 // SetUpdatedAt sets the "updated_at" field.
 func (_u *SigningKeyUpdateOne) SetUpdatedAt(v time.Time) *SigningKeyUpdateOne {
 	_u.mutation.SetUpdatedAt(v)
+	return _u
+}
+
+// SetSealedPrivateKey sets the "sealed_private_key" field.
+func (_u *SigningKeyUpdateOne) SetSealedPrivateKey(v []byte) *SigningKeyUpdateOne {
+	_u.mutation.SetSealedPrivateKey(v)
 	return _u
 }
 
@@ -313,6 +328,9 @@ func (_u *SigningKeyUpdateOne) sqlSave(ctx context.Context) (_node *SigningKey, 
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(signingkey.FieldUpdatedAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.SealedPrivateKey(); ok {
+		_spec.SetField(signingkey.FieldSealedPrivateKey, field.TypeBytes, value)
 	}
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(signingkey.FieldStatus, field.TypeEnum, value)

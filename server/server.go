@@ -91,7 +91,11 @@ const (
 // master key does not open the stored signing keys.
 func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, logger *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, store: st, logger: logger, keys: keys, metrics: metrics.New()}
-	keyring, err := tokens.NewKeyring(ctx, st.Client, keys.Master, cfg.PublicURL)
+	var previous []*vault.MasterKey
+	if keys.Previous != nil {
+		previous = append(previous, keys.Previous)
+	}
+	keyring, err := tokens.NewKeyring(ctx, st.Client, keys.Master, cfg.PublicURL, previous...)
 	if err != nil {
 		return nil, err
 	}

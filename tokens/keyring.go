@@ -56,7 +56,9 @@ type key struct {
 type Keyring struct {
 	client *ent.Client
 	master *vault.MasterKey
-	issuer string
+	// previous open keys sealed before a master-key rotation finished.
+	previous []*vault.MasterKey
+	issuer   string
 
 	mu         sync.RWMutex
 	active     *key
@@ -66,9 +68,10 @@ type Keyring struct {
 
 // NewKeyring loads the signing keys, creating the first one on a new
 // database. A master key that does not open the active key fails here, at
-// start-up, never later on a request.
-func NewKeyring(ctx context.Context, client *ent.Client, master *vault.MasterKey, issuer string) (*Keyring, error) {
-	k := &Keyring{client: client, master: master, issuer: issuer}
+// start-up, never later on a request. previous are master keys that may
+// still have sealed a key, while a master-key rotation is under way.
+func NewKeyring(ctx context.Context, client *ent.Client, master *vault.MasterKey, issuer string, previous ...*vault.MasterKey) (*Keyring, error) {
+	k := &Keyring{client: client, master: master, previous: previous, issuer: issuer}
 	if err := k.reload(ctx); err != nil {
 		return nil, err
 	}
@@ -99,7 +102,7 @@ func (k *Keyring) reload(ctx context.Context) error {
 	for _, row := range rows {
 		kk := &key{id: row.ID.String(), public: ed25519.PublicKey(row.PublicKey), created: row.CreatedAt, retired: row.RetiredAt}
 		if active == nil && row.Status == signingkey.StatusActive {
-			seed, err := k.master.Open(row.SealedPrivateKey, aad(row.ID))
+			seed, err := openSealed(row, append([]*vault.MasterKey{k.master}, k.previous...))
 			if err != nil {
 				return errors.New("tokens: the master key does not open the signing key: is CREDVAULT_MASTER_KEY the key this database was created with?")
 			}
@@ -112,6 +115,42 @@ func (k *Keyring) reload(ctx context.Context) error {
 	k.active, k.keys, k.lastReload = active, keys, time.Now()
 	k.mu.Unlock()
 	return nil
+}
+
+// openSealed opens a key's sealed private half with the first master key that can.
+func openSealed(row *ent.SigningKey, masters []*vault.MasterKey) ([]byte, error) {
+	var err error
+	for _, m := range masters {
+		var seed []byte
+		if seed, err = m.Open(row.SealedPrivateKey, aad(row.ID)); err == nil {
+			return seed, nil
+		}
+	}
+	return nil, err
+}
+
+// Rewrap seals every signing key's private half under next, with tx: the
+// master-key rotation. Each is opened with any of masters.
+func Rewrap(ctx context.Context, tx *ent.Client, masters []*vault.MasterKey, next *vault.MasterKey) (int, error) {
+	rows, err := tx.SigningKey.Query().All(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, row := range rows {
+		seed, err := openSealed(row, masters)
+		if err != nil {
+			return 0, fmt.Errorf("tokens: open signing key %s: %w", row.ID, err)
+		}
+		sealed, err := next.Seal(seed, aad(row.ID))
+		clear(seed)
+		if err != nil {
+			return 0, err
+		}
+		if err := tx.SigningKey.UpdateOne(row).SetSealedPrivateKey(sealed).Exec(ctx); err != nil {
+			return 0, err
+		}
+	}
+	return len(rows), nil
 }
 
 // Rotate makes a new active key; the previous ones keep verifying until

@@ -20,7 +20,8 @@ func (SigningKey) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("algorithm").Default("EdDSA").Immutable(),
 		field.Bytes("public_key").Immutable(),
-		field.Bytes("sealed_private_key").Sensitive().Immutable(),
+		field.Bytes("sealed_private_key").Sensitive().
+			Comment("rewrapped when the master key rotates"),
 		field.Enum("status").Values("active", "retired").Default("active"),
 		field.Time("retired_at").Optional().Nillable(),
 	}
