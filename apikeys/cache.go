@@ -1,13 +1,13 @@
 package apikeys
 
 import (
-	"net/netip"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/credvault/credvault/ipallow"
 	"github.com/credvault/credvault/scope"
 )
 
@@ -22,9 +22,9 @@ type entry struct {
 	expiresAt  *time.Time
 	graceUntil *time.Time
 	scopes     scope.Set
-	allow      []netip.Prefix
+	allow      ipallow.List
 	// tenantAllow is the tenant's own allowlist, applied to every credential.
-	tenantAllow      []netip.Prefix
+	tenantAllow      ipallow.List
 	tenantActive     bool
 	userID           uuid.UUID
 	serviceAccountID uuid.UUID

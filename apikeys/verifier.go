@@ -21,9 +21,9 @@ import (
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/invalidate"
+	"github.com/credvault/credvault/ipallow"
 	"github.com/credvault/credvault/metrics"
 	"github.com/credvault/credvault/principal"
-	"github.com/credvault/credvault/reqinfo"
 	"github.com/credvault/credvault/scope"
 	"github.com/credvault/credvault/secret"
 	"github.com/credvault/credvault/store"
@@ -131,23 +131,10 @@ func (v *Verifier) check(ctx context.Context, key string, ip netip.Addr) (*Resul
 		res.Reason = ReasonExpired
 	case e.graceUntil != nil && !now.Before(*e.graceUntil):
 		res.Reason = ReasonRevoked
-	case !allowed(e.allow, ip) || !allowed(e.tenantAllow, ip):
+	case !e.allow.Allows(ip) || !e.tenantAllow.Allows(ip):
 		res.Reason = ReasonIPNotAllowed
 	}
 	return res, nil
-}
-
-// allowed reports whether ip is in the allowlist; an empty list allows all.
-func allowed(list []netip.Prefix, ip netip.Addr) bool {
-	if len(list) == 0 || !ip.IsValid() {
-		return len(list) == 0
-	}
-	for _, p := range list {
-		if p.Contains(ip.Unmap()) {
-			return true
-		}
-	}
-	return false
 }
 
 // load reads the key whose current or rotated-out secret has hash sum.
@@ -168,8 +155,8 @@ func (v *Verifier) load(ctx context.Context, sum []byte) (*entry, error) {
 		revoked:      k.Status == apikey.StatusRevoked,
 		expiresAt:    k.ExpiresAt,
 		scopes:       scope.New(k.Scopes...),
-		allow:        prefixes(k.IPAllowlist),
-		tenantAllow:  prefixes(t.Settings.IPAllowlist),
+		allow:        ipallow.Parse(k.IPAllowlist),
+		tenantAllow:  ipallow.Parse(t.Settings.IPAllowlist),
 		tenantActive: t.Status == tenant.StatusActive,
 	}
 	if !secret.Equal(k.KeyHash, sum) {
@@ -195,21 +182,10 @@ func (v *Verifier) load(ctx context.Context, sum []byte) (*entry, error) {
 	return e, nil
 }
 
-func prefixes(list []string) []netip.Prefix {
-	out := make([]netip.Prefix, 0, len(list))
-	for _, s := range list {
-		if p, err := netip.ParsePrefix(s); err == nil {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // Verify authenticates a request's API key: the auth middleware's verifier.
 // A key owned by a service account authenticates as that account.
 func (v *Verifier) Verify(ctx context.Context, key string) (*principal.Principal, error) {
-	ip, _ := netip.ParseAddr(reqinfo.FromContext(ctx).IP)
-	res, err := v.Check(ctx, key, ip)
+	res, err := v.Check(ctx, key, ipallow.ClientIP(ctx))
 	if err != nil {
 		return nil, err
 	}

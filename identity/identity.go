@@ -14,6 +14,7 @@ import (
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/user"
+	"github.com/credvault/credvault/ipallow"
 	"github.com/credvault/credvault/principal"
 	"github.com/credvault/credvault/scope"
 	"github.com/credvault/credvault/store"
@@ -86,6 +87,8 @@ func (s *Service) VerifySession(ctx context.Context, token string) (*principal.P
 		return nil, apperr.Unauthenticated("invalid")
 	case u.SessionsNotBefore != nil && claims.IssuedAtMicros < u.SessionsNotBefore.UnixMicro():
 		return nil, apperr.Unauthenticated("revoked")
+	case !ipallow.Parse(u.Edges.Tenant.Settings.IPAllowlist).Allows(ipallow.ClientIP(ctx)):
+		return nil, apperr.Unauthenticated("ip_not_allowed")
 	}
 	return userPrincipal(u, u.Edges.Tenant), nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/invalidate"
+	"github.com/credvault/credvault/ipallow"
 	"github.com/credvault/credvault/scope"
 	"github.com/credvault/credvault/secret"
 	"github.com/credvault/credvault/store"
@@ -43,8 +44,10 @@ type client struct {
 	tenantID     uuid.UUID
 	active       bool
 	tenantActive bool
-	scopes       scope.Set
-	loaded       time.Time
+	// tenantAllow is the tenant's allowlist, applied to every credential.
+	tenantAllow ipallow.List
+	scopes      scope.Set
+	loaded      time.Time
 }
 
 // clientTTL bounds staleness should an invalidation be lost.
@@ -94,6 +97,7 @@ func (c *clientCache) get(ctx context.Context, clientID string) (*client, error)
 		cl.found, cl.id, cl.tenantID = true, row.ID, row.TenantID
 		cl.active = row.Status == oauthclient.StatusActive
 		cl.tenantActive = row.Edges.Tenant.Status == tenant.StatusActive
+		cl.tenantAllow = ipallow.Parse(row.Edges.Tenant.Settings.IPAllowlist)
 		cl.scopes = scope.New(row.Scopes...)
 	}
 	c.mu.Lock()

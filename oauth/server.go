@@ -24,6 +24,7 @@ import (
 	"github.com/credvault/credvault/ent/revokedtoken"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/invalidate"
+	"github.com/credvault/credvault/ipallow"
 	"github.com/credvault/credvault/metrics"
 	"github.com/credvault/credvault/principal"
 	"github.com/credvault/credvault/ratelimit"
@@ -206,6 +207,8 @@ func (s *Server) authenticateClient(ctx context.Context, id, sec string, basic b
 		reason = "client_disabled"
 	case c.Edges.Tenant.Status != tenant.StatusActive:
 		reason = "tenant_inactive"
+	case !ipallow.Parse(c.Edges.Tenant.Settings.IPAllowlist).Allows(ipallow.ClientIP(ctx)):
+		reason = "ip_not_allowed"
 	}
 	if reason != "" {
 		s.metrics.AuthAttempts.WithLabelValues("client_credentials", reason).Inc()
@@ -322,6 +325,8 @@ func (s *Server) inspect(ctx context.Context, token string) (*AccessClaims, *cli
 		return &c, cl, "revoked"
 	case cl.tenantID.String() != c.TenantID:
 		return &c, cl, "invalid"
+	case !cl.tenantAllow.Allows(ipallow.ClientIP(ctx)):
+		return &c, cl, "ip_not_allowed"
 	}
 	return &c, cl, ""
 }
