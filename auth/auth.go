@@ -19,6 +19,7 @@ import (
 	"github.com/credvault/credvault/reqinfo"
 	"github.com/credvault/credvault/scope"
 	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/usage"
 )
 
 // Verifier checks one kind of credential and returns its principal, or an
@@ -42,8 +43,10 @@ const APIKeyPrefix = "cvk_"
 // Authenticator holds a verifier per credential kind; a nil verifier
 // refuses its kind as invalid.
 type Authenticator struct {
-	Client       *ent.Client
-	Metrics      *metrics.Metrics
+	Client  *ent.Client
+	Metrics *metrics.Metrics
+	// Usage counts each authenticated request for the dashboards; may be nil.
+	Usage        *usage.Counter
 	APIKeys      Verifier
 	Sessions     Verifier
 	AccessTokens Verifier
@@ -179,6 +182,9 @@ func (a *Authenticator) Middleware(optional bool, fail func(http.ResponseWriter,
 				return
 			}
 			reqinfo.FromContext(ctx).Principal = string(p.Kind) + ":" + p.ID.String()
+			if a.Usage != nil {
+				a.Usage.Count(p)
+			}
 			next.ServeHTTP(w, r.WithContext(principal.NewContext(ctx, p)))
 		})
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/signingkey"
 	"github.com/credvault/credvault/ent/tenant"
+	"github.com/credvault/credvault/ent/usagecounter"
 	"github.com/credvault/credvault/ent/user"
 )
 
@@ -95,6 +96,7 @@ func checkColumn(t, c string) error {
 			serviceaccount.Table: serviceaccount.ValidColumn,
 			signingkey.Table:     signingkey.ValidColumn,
 			tenant.Table:         tenant.ValidColumn,
+			usagecounter.Table:   usagecounter.ValidColumn,
 			user.Table:           user.ValidColumn,
 		})
 	})

@@ -15,6 +15,7 @@ import (
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/signingkey"
 	"github.com/credvault/credvault/ent/tenant"
+	"github.com/credvault/credvault/ent/usagecounter"
 	"github.com/credvault/credvault/ent/user"
 
 	"entgo.io/ent/dialect/sql"
@@ -25,7 +26,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 12)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 13)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -288,6 +289,25 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   usagecounter.Table,
+			Columns: usagecounter.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: usagecounter.FieldID,
+			},
+		},
+		Type: "UsageCounter",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			usagecounter.FieldTenantID:      {Type: field.TypeUUID, Column: usagecounter.FieldTenantID},
+			usagecounter.FieldDay:           {Type: field.TypeString, Column: usagecounter.FieldDay},
+			usagecounter.FieldPrincipalType: {Type: field.TypeString, Column: usagecounter.FieldPrincipalType},
+			usagecounter.FieldPrincipalID:   {Type: field.TypeString, Column: usagecounter.FieldPrincipalID},
+			usagecounter.FieldCount:         {Type: field.TypeInt64, Column: usagecounter.FieldCount},
+			usagecounter.FieldUpdatedAt:     {Type: field.TypeTime, Column: usagecounter.FieldUpdatedAt},
+		},
+	}
+	graph.Nodes[12] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -440,6 +460,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"ServiceAccount",
 		"APIKey",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   usagecounter.TenantTable,
+			Columns: []string{usagecounter.TenantColumn},
+			Bidi:    false,
+		},
+		"UsageCounter",
+		"Tenant",
 	)
 	graph.MustAddE(
 		"tenant",
@@ -1642,6 +1674,90 @@ func (f *TenantFilter) WhereDeletedAt(p entql.TimeP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *UsageCounterQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the UsageCounterQuery builder.
+func (_q *UsageCounterQuery) Filter() *UsageCounterFilter {
+	return &UsageCounterFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *UsageCounterMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the UsageCounterMutation builder.
+func (m *UsageCounterMutation) Filter() *UsageCounterFilter {
+	return &UsageCounterFilter{config: m.config, predicateAdder: m}
+}
+
+// UsageCounterFilter provides a generic filtering capability at runtime for UsageCounterQuery.
+type UsageCounterFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *UsageCounterFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *UsageCounterFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(usagecounter.FieldID))
+}
+
+// WhereTenantID applies the entql [16]byte predicate on the tenant_id field.
+func (f *UsageCounterFilter) WhereTenantID(p entql.ValueP) {
+	f.Where(p.Field(usagecounter.FieldTenantID))
+}
+
+// WhereDay applies the entql string predicate on the day field.
+func (f *UsageCounterFilter) WhereDay(p entql.StringP) {
+	f.Where(p.Field(usagecounter.FieldDay))
+}
+
+// WherePrincipalType applies the entql string predicate on the principal_type field.
+func (f *UsageCounterFilter) WherePrincipalType(p entql.StringP) {
+	f.Where(p.Field(usagecounter.FieldPrincipalType))
+}
+
+// WherePrincipalID applies the entql string predicate on the principal_id field.
+func (f *UsageCounterFilter) WherePrincipalID(p entql.StringP) {
+	f.Where(p.Field(usagecounter.FieldPrincipalID))
+}
+
+// WhereCount applies the entql int64 predicate on the count field.
+func (f *UsageCounterFilter) WhereCount(p entql.Int64P) {
+	f.Where(p.Field(usagecounter.FieldCount))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *UsageCounterFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(usagecounter.FieldUpdatedAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *UsageCounterFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *UsageCounterFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *UserQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1670,7 +1786,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

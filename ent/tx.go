@@ -36,6 +36,8 @@ type Tx struct {
 	SigningKey *SigningKeyClient
 	// Tenant is the client for interacting with the Tenant builders.
 	Tenant *TenantClient
+	// UsageCounter is the client for interacting with the UsageCounter builders.
+	UsageCounter *UsageCounterClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 
@@ -180,6 +182,7 @@ func (tx *Tx) init() {
 	tx.ServiceAccount = NewServiceAccountClient(tx.config)
 	tx.SigningKey = NewSigningKeyClient(tx.config)
 	tx.Tenant = NewTenantClient(tx.config)
+	tx.UsageCounter = NewUsageCounterClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 }
 

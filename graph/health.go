@@ -20,11 +20,22 @@ func (r *queryResolver) Health(ctx context.Context) (*model.Health, error) {
 		Status:            "ok",
 		Database:          "ok",
 		DatabaseLatencyMs: float64(time.Since(start).Microseconds()) / 1000,
+		SchemaVersion:     schemaVersion,
+		QueueDepths:       []*model.QueueDepth{},
 		Version:           r.Version,
+		Commit:            commit,
 		UptimeSeconds:     int(time.Since(r.Started).Seconds()),
 	}
 	if pingErr != nil {
 		h.Status, h.Database = "unavailable", "unavailable"
+		return h, nil
+	}
+	depths, err := r.Jobs.Depth(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range r.Jobs.Names() {
+		h.QueueDepths = append(h.QueueDepths, &model.QueueDepth{JobName: name, Depth: depths[name]})
 	}
 	return h, nil
 }

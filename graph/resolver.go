@@ -11,6 +11,7 @@ import (
 	"github.com/credvault/credvault/apikeys"
 	"github.com/credvault/credvault/audit"
 	"github.com/credvault/credvault/dek"
+	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/identity"
 	"github.com/credvault/credvault/invalidate"
 	"github.com/credvault/credvault/jobs"
@@ -29,6 +30,8 @@ type Resolver struct {
 	DEKs       *dek.Manager
 	Jobs       *jobs.Queue
 	Metrics    *metrics.Metrics
+	// Features is what this server has enabled, as featureStatus shows it.
+	Features model.FeatureStatus
 	Version    string
 	Started    time.Time
 }

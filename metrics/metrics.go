@@ -4,7 +4,10 @@
 package metrics
 
 import (
+	"context"
+	"database/sql"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -56,6 +59,37 @@ func New() *Metrics {
 	m.Registry.MustRegister(m.Requests, m.Duration, m.AuthAttempts, m.KeyValidations, m.TokensIssued, m.Decrypts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// WatchDB exports the connection pool statistics of db.
+func (m *Metrics) WatchDB(db *sql.DB) {
+	m.Registry.MustRegister(collectors.NewDBStatsCollector(db, "credvault"))
+}
+
+// WatchQueue exports the runs waiting of each job, read at every scrape.
+func (m *Metrics) WatchQueue(depth func(context.Context) (map[string]int, error)) {
+	m.Registry.MustRegister(&queueCollector{depth: depth})
+}
+
+var queueDepthDesc = prometheus.NewDesc("credvault_job_queue_depth", "Runs waiting (pending or retrying) by job.", []string{"job"}, nil)
+
+type queueCollector struct {
+	depth func(context.Context) (map[string]int, error)
+}
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDepthDesc }
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	depths, err := c.depth(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(queueDepthDesc, err)
+		return
+	}
+	for job, n := range depths {
+		ch <- prometheus.MustNewConstMetric(queueDepthDesc, prometheus.GaugeValue, float64(n), job)
+	}
 }
 
 // Handler serves the registry in the Prometheus text format.

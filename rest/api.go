@@ -22,9 +22,13 @@ func (a *API) Routes() []Route {
 	routes = append(routes, a.apiKeyRoutes("/admin/api-keys", false)...)
 	routes = append(routes, a.oauthClientRoutes()...)
 	routes = append(routes, a.credentialRoutes()...)
+	routes = append(routes, a.healthRoutes()...)
+	routes = append(routes, a.auditLogRoutes()...)
+	routes = append(routes, a.tenantRoutes()...)
 	routes = append(routes, a.serviceAccountRoutes()...)
 	routes = append(routes, a.userRoutes()...)
-	routes = append(routes, a.healthRoutes()...)
+	routes = append(routes, a.jobRoutes()...)
+	routes = append(routes, a.dashboardRoutes()...)
 	return routes
 }
 

@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/credvault/credvault/apperr"
+	"github.com/credvault/credvault/graph/model"
+	"github.com/credvault/credvault/scope"
 )
 
 func (a *API) healthRoutes() []Route {
@@ -14,16 +16,39 @@ func (a *API) healthRoutes() []Route {
 			Summary: "Readiness: the server answers and its database too",
 			Status:  http.StatusOK, Message: "service is healthy",
 		}, a.readiness),
+		Handle(Route{
+			Method: http.MethodGet, Path: "/admin/health", Scope: scope.TenantRead, Field: "health",
+			Summary: "Detailed health: database latency, schema version, queue depths, uptime, version",
+			Status:  http.StatusOK, Message: "service health",
+		}, func(ctx context.Context, _ *Call) (*health, error) {
+			h, err := a.Resolver.AdminHealth(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return toHealth(h), nil
+		}),
 	}
 }
 
 // health is the REST shape of the health report.
 type health struct {
-	Status            string  `json:"status"`
-	Database          string  `json:"database"`
-	DatabaseLatencyMs float64 `json:"database_latency_ms"`
-	Version           string  `json:"version"`
-	UptimeSeconds     int     `json:"uptime_seconds"`
+	Status            string         `json:"status"`
+	Database          string         `json:"database"`
+	DatabaseLatencyMs float64        `json:"database_latency_ms"`
+	SchemaVersion     string         `json:"schema_version"`
+	QueueDepths       map[string]int `json:"queue_depths"`
+	Version           string         `json:"version"`
+	Commit            string         `json:"commit"`
+	UptimeSeconds     int            `json:"uptime_seconds"`
+}
+
+func toHealth(h *model.Health) *health {
+	out := &health{Status: h.Status, Database: h.Database, DatabaseLatencyMs: h.DatabaseLatencyMs, SchemaVersion: h.SchemaVersion,
+		QueueDepths: map[string]int{}, Version: h.Version, Commit: h.Commit, UptimeSeconds: h.UptimeSeconds}
+	for _, q := range h.QueueDepths {
+		out.QueueDepths[q.JobName] = q.Depth
+	}
+	return out
 }
 
 // readiness is 200 with the health report, or 503 SERVICE_UNAVAILABLE naming
@@ -36,8 +61,5 @@ func (a *API) readiness(ctx context.Context, _ *Call) (*health, error) {
 	if h.Status != "ok" {
 		return nil, apperr.New(apperr.Unavailable, "service is not ready").With("database", h.Database)
 	}
-	return &health{
-		Status: h.Status, Database: h.Database, DatabaseLatencyMs: h.DatabaseLatencyMs,
-		Version: h.Version, UptimeSeconds: h.UptimeSeconds,
-	}, nil
+	return toHealth(h), nil
 }

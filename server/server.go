@@ -24,6 +24,7 @@ import (
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/dek"
 	"github.com/credvault/credvault/graph"
+	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/identity"
 	"github.com/credvault/credvault/invalidate"
 	"github.com/credvault/credvault/jobs"
@@ -34,6 +35,7 @@ import (
 	"github.com/credvault/credvault/rest"
 	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/tokens"
+	"github.com/credvault/credvault/usage"
 	"github.com/credvault/credvault/vault"
 )
 
@@ -110,14 +112,17 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	if s.bus, err = invalidate.New(st.Dialect, st.URL, logger); err != nil {
 		return nil, err
 	}
-	usage := apikeys.NewUsage(st.Client, logger)
+	keyUsage := apikeys.NewUsage(st.Client, logger)
 	batch := audit.NewBatcher(st.Client, logger)
-	s.flush = func(ctx context.Context) error { return errors.Join(batch.Flush(ctx), usage.Flush(ctx)) }
-	verifier := apikeys.NewVerifier(st.Client, s.bus, usage, batch, s.metrics)
+	requests := usage.New(st.Client, logger)
+	s.flush = func(ctx context.Context) error {
+		return errors.Join(batch.Flush(ctx), keyUsage.Flush(ctx), requests.Flush(ctx))
+	}
+	verifier := apikeys.NewVerifier(st.Client, s.bus, keyUsage, batch, s.metrics)
 	s.tasks = append(s.tasks,
-		func(ctx context.Context) { usage.Run(ctx, usageFlushInterval) },
+		func(ctx context.Context) { keyUsage.Run(ctx, usageFlushInterval) },
 		func(ctx context.Context) { batch.Run(ctx, auditFlushInterval) })
-	authn := &auth.Authenticator{Client: st.Client, Metrics: s.metrics,
+	authn := &auth.Authenticator{Client: st.Client, Metrics: s.metrics, Usage: requests,
 		Sessions: auth.VerifierFunc(ids.VerifySession), APIKeys: verifier}
 	as, err := oauth.New(ctx, oauth.Config{DB: st.Client, Keys: keyring, Bus: s.bus, Metrics: s.metrics, Audit: batch,
 		Authenticate: authn.Authenticate, PerIP: tokenLimit})
@@ -128,9 +133,13 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	deks := dek.New(st.Client, keys.Master, keys.Previous)
 	queue := jobs.New(st.Client, st.Dialect, jobs.Options{}, logger)
 	registerJobs(queue, st.Client, deks)
-	s.tasks = append(s.tasks, queue.Run)
+	s.tasks = append(s.tasks, queue.Run, func(ctx context.Context) { requests.Run(ctx, usageFlushInterval) })
+	s.metrics.WatchDB(st.DB)
+	s.metrics.WatchQueue(queue.Depth)
 	resolver := &graph.Resolver{Store: st, Identity: ids, Keys: verifier, Bus: s.bus, AuditBatch: batch,
-		DEKs: deks, Jobs: queue, Metrics: s.metrics, Version: Version, Started: time.Now()}
+		DEKs: deks, Jobs: queue, Metrics: s.metrics, Version: Version, Started: time.Now(),
+		Features: model.FeatureStatus{Signup: cfg.AllowSignup, RateLimits: limits, TLS: cfg.TLSCert != "",
+			Introspection: cfg.GraphQLIntrospection, Environment: cfg.Env, CorsOrigins: cfg.CORSOrigins}}
 	api := &rest.API{Resolver: resolver}
 
 	r := chi.NewRouter()

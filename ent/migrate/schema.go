@@ -473,6 +473,42 @@ var (
 			},
 		},
 	}
+	// UsageCountersColumns holds the columns for the "usage_counters" table.
+	UsageCountersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "day", Type: field.TypeString},
+		{Name: "principal_type", Type: field.TypeString},
+		{Name: "principal_id", Type: field.TypeString},
+		{Name: "count", Type: field.TypeInt64, Default: 0},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "tenant_id", Type: field.TypeUUID},
+	}
+	// UsageCountersTable holds the schema information for the "usage_counters" table.
+	UsageCountersTable = &schema.Table{
+		Name:       "usage_counters",
+		Columns:    UsageCountersColumns,
+		PrimaryKey: []*schema.Column{UsageCountersColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "usage_counters_tenants_tenant",
+				Columns:    []*schema.Column{UsageCountersColumns[6]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "usagecounter_tenant_id_day_principal_type_principal_id",
+				Unique:  true,
+				Columns: []*schema.Column{UsageCountersColumns[6], UsageCountersColumns[1], UsageCountersColumns[2], UsageCountersColumns[3]},
+			},
+			{
+				Name:    "usagecounter_tenant_id_updated_at",
+				Unique:  false,
+				Columns: []*schema.Column{UsageCountersColumns[6], UsageCountersColumns[5]},
+			},
+		},
+	}
 	// UsersColumns holds the columns for the "users" table.
 	UsersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -531,6 +567,7 @@ var (
 		ServiceAccountsTable,
 		SigningKeysTable,
 		TenantsTable,
+		UsageCountersTable,
 		UsersTable,
 	}
 )
@@ -546,5 +583,6 @@ func init() {
 	RefreshTokensTable.ForeignKeys[0].RefTable = TenantsTable
 	RevokedTokensTable.ForeignKeys[0].RefTable = TenantsTable
 	ServiceAccountsTable.ForeignKeys[0].RefTable = TenantsTable
+	UsageCountersTable.ForeignKeys[0].RefTable = TenantsTable
 	UsersTable.ForeignKeys[0].RefTable = TenantsTable
 }

@@ -39,5 +39,8 @@ type SigningKey func(*sql.Selector)
 // Tenant is the predicate function for tenant builders.
 type Tenant func(*sql.Selector)
 
+// UsageCounter is the predicate function for usagecounter builders.
+type UsageCounter func(*sql.Selector)
+
 // User is the predicate function for user builders.
 type User func(*sql.Selector)

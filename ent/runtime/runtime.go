@@ -19,6 +19,7 @@ import (
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/signingkey"
 	"github.com/credvault/credvault/ent/tenant"
+	"github.com/credvault/credvault/ent/usagecounter"
 	"github.com/credvault/credvault/ent/user"
 	"github.com/google/uuid"
 
@@ -634,6 +635,41 @@ func init() {
 	tenantDescID := tenantMixinFields0[0].Descriptor()
 	// tenant.DefaultID holds the default value on creation for the id field.
 	tenant.DefaultID = tenantDescID.Default.(func() uuid.UUID)
+	usagecounterMixin := schema.UsageCounter{}.Mixin()
+	usagecounter.Policy = privacy.NewPolicies(usagecounterMixin[1], schema.UsageCounter{})
+	usagecounter.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := usagecounter.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	usagecounterMixinHooks1 := usagecounterMixin[1].Hooks()
+
+	usagecounter.Hooks[1] = usagecounterMixinHooks1[0]
+	usagecounterMixinFields0 := usagecounterMixin[0].Fields()
+	_ = usagecounterMixinFields0
+	usagecounterFields := schema.UsageCounter{}.Fields()
+	_ = usagecounterFields
+	// usagecounterDescDay is the schema descriptor for day field.
+	usagecounterDescDay := usagecounterFields[0].Descriptor()
+	// usagecounter.DayValidator is a validator for the "day" field. It is called by the builders before save.
+	usagecounter.DayValidator = usagecounterDescDay.Validators[0].(func(string) error)
+	// usagecounterDescCount is the schema descriptor for count field.
+	usagecounterDescCount := usagecounterFields[3].Descriptor()
+	// usagecounter.DefaultCount holds the default value on creation for the count field.
+	usagecounter.DefaultCount = usagecounterDescCount.Default.(int64)
+	// usagecounterDescUpdatedAt is the schema descriptor for updated_at field.
+	usagecounterDescUpdatedAt := usagecounterFields[4].Descriptor()
+	// usagecounter.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	usagecounter.DefaultUpdatedAt = usagecounterDescUpdatedAt.Default.(func() time.Time)
+	// usagecounter.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	usagecounter.UpdateDefaultUpdatedAt = usagecounterDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// usagecounterDescID is the schema descriptor for id field.
+	usagecounterDescID := usagecounterMixinFields0[0].Descriptor()
+	// usagecounter.DefaultID holds the default value on creation for the id field.
+	usagecounter.DefaultID = usagecounterDescID.Default.(func() uuid.UUID)
 	userMixin := schema.User{}.Mixin()
 	user.Policy = privacy.NewPolicies(userMixin[2], schema.User{})
 	user.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -8,6 +8,7 @@ import (
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/credential"
 	"github.com/credvault/credvault/ent/oauthclient"
+	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/user"
 	"github.com/google/uuid"
 )
@@ -98,6 +99,23 @@ type DEKRotation struct {
 	JobID      uuid.UUID `json:"jobID"`
 }
 
+// What a dashboard shows of a tenant over the last 24 hours.
+type DashboardStats struct {
+	Counts             []*KindCount `json:"counts"`
+	RequestsLast24h    int          `json:"requestsLast24h"`
+	AuditEventsLast24h int          `json:"auditEventsLast24h"`
+}
+
+// What this server has enabled.
+type FeatureStatus struct {
+	Signup        bool     `json:"signup"`
+	RateLimits    bool     `json:"rateLimits"`
+	TLS           bool     `json:"tls"`
+	Introspection bool     `json:"introspection"`
+	Environment   string   `json:"environment"`
+	CorsOrigins   []string `json:"corsOrigins"`
+}
+
 // How the server and its database are doing.
 type Health struct {
 	// ok when every check passes, unavailable otherwise.
@@ -106,14 +124,37 @@ type Health struct {
 	Database string `json:"database"`
 	// Round trip of a database ping, in milliseconds.
 	DatabaseLatencyMs float64 `json:"databaseLatencyMs"`
-	Version           string  `json:"version"`
-	UptimeSeconds     int     `json:"uptimeSeconds"`
+	// A digest of the database schema this build migrates to.
+	SchemaVersion string `json:"schemaVersion"`
+	// Runs waiting, by job.
+	QueueDepths   []*QueueDepth `json:"queueDepths"`
+	Version       string        `json:"version"`
+	Commit        string        `json:"commit"`
+	UptimeSeconds int           `json:"uptimeSeconds"`
 }
 
 // Every credential a tenant holds for one integration.
 type IntegrationCredentials struct {
 	IntegrationID string            `json:"integrationID"`
 	Credentials   []*ent.Credential `json:"credentials"`
+}
+
+// Runs of one background job by status.
+type JobStats struct {
+	JobName   string     `json:"jobName"`
+	Pending   int        `json:"pending"`
+	Running   int        `json:"running"`
+	Completed int        `json:"completed"`
+	Failed    int        `json:"failed"`
+	Retrying  int        `json:"retrying"`
+	LastRunAt *time.Time `json:"lastRunAt,omitempty"`
+}
+
+// How many of one kind of resource a tenant holds, in total and by status.
+type KindCount struct {
+	Kind     string         `json:"kind"`
+	Total    int            `json:"total"`
+	ByStatus []*StatusCount `json:"byStatus"`
 }
 
 type LoginInput struct {
@@ -134,6 +175,11 @@ type Me struct {
 	User     *ent.User   `json:"user,omitempty"`
 	ClientID *string     `json:"clientID,omitempty"`
 	APIKeyID *uuid.UUID  `json:"apiKeyID,omitempty"`
+}
+
+type QueueDepth struct {
+	JobName string `json:"jobName"`
+	Depth   int    `json:"depth"`
 }
 
 // A per-key rate limit that overrides the tenant plan's.
@@ -165,6 +211,11 @@ type RotateOAuthClientSecretInput struct {
 	GracePeriodSeconds *int `json:"gracePeriodSeconds,omitempty"`
 }
 
+type StatusCount struct {
+	Status string `json:"status"`
+	Count  int    `json:"count"`
+}
+
 type StoreCredentialInput struct {
 	IntegrationID string              `json:"integrationID"`
 	Name          *string             `json:"name,omitempty"`
@@ -173,6 +224,24 @@ type StoreCredentialInput struct {
 	Data      map[string]any `json:"data"`
 	Metadata  map[string]any `json:"metadata,omitempty"`
 	ExpiresAt *time.Time     `json:"expiresAt,omitempty"`
+}
+
+type TenantSettingsInput struct {
+	IPAllowlist        []string `json:"ipAllowlist,omitempty"`
+	AuditRetentionDays *int     `json:"auditRetentionDays,omitempty"`
+}
+
+type TenantStats struct {
+	TenantID uuid.UUID    `json:"tenantID"`
+	Counts   []*KindCount `json:"counts"`
+	// Requests of the tenant's principals in the last 24 hours (counted in batches).
+	RequestsLast24h    int        `json:"requestsLast24h"`
+	AuditEventsLast24h int        `json:"auditEventsLast24h"`
+	LastActivityAt     *time.Time `json:"lastActivityAt,omitempty"`
+}
+
+type TriggeredJob struct {
+	JobID uuid.UUID `json:"jobID"`
 }
 
 type UpdateCredentialInput struct {
@@ -194,9 +263,26 @@ type UpdateOAuthClientInput struct {
 	Status *oauthclient.Status `json:"status,omitempty"`
 }
 
+type UpdateTenantInput struct {
+	Name *string `json:"name,omitempty"`
+	// free, pro or enterprise.
+	Plan *string `json:"plan,omitempty"`
+	// active or suspended; suspending stops every session, key and token of the tenant at once.
+	Status   *tenant.Status       `json:"status,omitempty"`
+	Settings *TenantSettingsInput `json:"settings,omitempty"`
+}
+
 type UpdateUserInput struct {
 	Name     *string      `json:"name,omitempty"`
 	Role     *user.Role   `json:"role,omitempty"`
 	Status   *user.Status `json:"status,omitempty"`
 	Password *string      `json:"password,omitempty"`
+}
+
+// Requests of one API key or OAuth client on one day.
+type UsageRow struct {
+	Day           string `json:"day"`
+	PrincipalType string `json:"principalType"`
+	PrincipalID   string `json:"principalID"`
+	Requests      int    `json:"requests"`
 }

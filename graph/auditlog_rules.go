@@ -1,0 +1,28 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/scope"
+)
+
+// AuditLogsQuery is the tenant's audit trail, for a principal holding audit:read.
+func (r *Resolver) AuditLogsQuery(ctx context.Context) (*ent.AuditLogQuery, error) {
+	if _, err := r.require(ctx, scope.AuditRead); err != nil {
+		return nil, err
+	}
+	return r.Store.Client.AuditLog.Query(), nil
+}
+
+// ListAuditLogs is one offset page of the tenant's audit trail.
+func (r *Resolver) ListAuditLogs(ctx context.Context, where *ent.AuditLogWhereInput, w Window) ([]*ent.AuditLog, int, error) {
+	q, err := r.AuditLogsQuery(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if q, err = where.Filter(q); err != nil {
+		return nil, 0, err
+	}
+	return fetchWindow(ctx, q, w, func(q *ent.AuditLogQuery) *ent.AuditLogQuery { return q.Order(w.Term(), w.Tie()) })
+}
