@@ -32,8 +32,8 @@ type Resolver struct {
 	Metrics    *metrics.Metrics
 	// Features is what this server has enabled, as featureStatus shows it.
 	Features model.FeatureStatus
-	Version    string
-	Started    time.Time
+	Version  string
+	Started  time.Time
 }
 
 // NewSchema returns the executable schema served at /graphql.
