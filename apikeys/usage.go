@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/flush"
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/store"
 )
@@ -59,19 +60,5 @@ func (u *Usage) Flush(ctx context.Context) error {
 
 // Run flushes every interval until ctx ends, then once more.
 func (u *Usage) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			if err := u.Flush(context.WithoutCancel(ctx)); err != nil {
-				u.logger.Error("flush api key usage", "err", err)
-			}
-			return
-		case <-t.C:
-			if err := u.Flush(ctx); err != nil {
-				u.logger.Error("flush api key usage", "err", err)
-			}
-		}
-	}
+	flush.Every(ctx, interval, nil, u.logger, "api key usage", u.Flush)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/flush"
 	"github.com/credvault/credvault/principal"
 	"github.com/credvault/credvault/reqinfo"
 	"github.com/credvault/credvault/store"
@@ -128,22 +129,5 @@ func (b *Batcher) Flush(ctx context.Context) error {
 // Run flushes every interval, or sooner when many entries wait, until ctx
 // ends; then it flushes once more.
 func (b *Batcher) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			b.flushLogged(context.WithoutCancel(ctx))
-			return
-		case <-t.C:
-		case <-b.kick:
-		}
-		b.flushLogged(ctx)
-	}
-}
-
-func (b *Batcher) flushLogged(ctx context.Context) {
-	if err := b.Flush(ctx); err != nil {
-		b.logger.Error("flush audit batch", "err", err)
-	}
+	flush.Every(ctx, interval, b.kick, b.logger, "audit batch", b.Flush)
 }

@@ -376,20 +376,26 @@ func (s *Server) caller(r *http.Request, need scope.Scope) (uuid.UUID, string, e
 	return p.TenantID, "", nil
 }
 
+// tokenRequest reads an introspection or revocation request: the form, the
+// caller (holding need when it is an API key) and the token.
+func (s *Server) tokenRequest(r *http.Request, need scope.Scope) (tid uuid.UUID, clientID, token string, err error) {
+	if err = parseForm(r); err != nil {
+		return uuid.Nil, "", "", err
+	}
+	if tid, clientID, err = s.caller(r, need); err != nil {
+		return uuid.Nil, "", "", err
+	}
+	if token = r.PostForm.Get("token"); token == "" {
+		return uuid.Nil, "", "", failure(http.StatusBadRequest, "invalid_request", "token is required")
+	}
+	return tid, clientID, token, nil
+}
+
 // Introspect is POST /oauth/introspect (RFC 7662).
 func (s *Server) Introspect(w http.ResponseWriter, r *http.Request) {
-	if err := parseForm(r); err != nil {
-		writeError(w, err)
-		return
-	}
-	tid, _, err := s.caller(r, scope.OAuthClientsRead)
+	tid, _, token, err := s.tokenRequest(r, scope.OAuthClientsRead)
 	if err != nil {
 		writeError(w, err)
-		return
-	}
-	token := r.PostForm.Get("token")
-	if token == "" {
-		writeError(w, failure(http.StatusBadRequest, "invalid_request", "token is required"))
 		return
 	}
 	c, _, reason := s.inspect(r.Context(), token)
@@ -407,21 +413,11 @@ func (s *Server) Introspect(w http.ResponseWriter, r *http.Request) {
 // Revoke is POST /oauth/revoke (RFC 7009): the token stops at once on every
 // instance. An unknown, invalid or foreign token is answered 200 all the same.
 func (s *Server) Revoke(w http.ResponseWriter, r *http.Request) {
-	if err := parseForm(r); err != nil {
-		writeError(w, err)
-		return
+	tid, clientID, token, err := s.tokenRequest(r, scope.OAuthClientsWrite)
+	if err == nil {
+		err = s.revoke(r.Context(), token, tid, clientID)
 	}
-	tid, clientID, err := s.caller(r, scope.OAuthClientsWrite)
 	if err != nil {
-		writeError(w, err)
-		return
-	}
-	token := r.PostForm.Get("token")
-	if token == "" {
-		writeError(w, failure(http.StatusBadRequest, "invalid_request", "token is required"))
-		return
-	}
-	if err := s.revoke(r.Context(), token, tid, clientID); err != nil {
 		writeError(w, err)
 		return
 	}

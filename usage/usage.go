@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/flush"
 	"github.com/credvault/credvault/ent/usagecounter"
 	"github.com/credvault/credvault/principal"
 	"github.com/credvault/credvault/store"
@@ -78,19 +79,5 @@ func (c *Counter) Flush(ctx context.Context) error {
 
 // Run flushes every interval until ctx ends, then once more.
 func (c *Counter) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			if err := c.Flush(context.WithoutCancel(ctx)); err != nil {
-				c.logger.Error("flush usage counts", "err", err)
-			}
-			return
-		case <-t.C:
-			if err := c.Flush(ctx); err != nil {
-				c.logger.Error("flush usage counts", "err", err)
-			}
-		}
-	}
+	flush.Every(ctx, interval, nil, c.logger, "usage counts", c.Flush)
 }
