@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/credvault/credvault/apitest"
+	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/revokedtoken"
 	"github.com/credvault/credvault/store"
@@ -878,4 +879,53 @@ func TestOAuthMetrics(t *testing.T) {
 			t.Errorf("client_credentials successes %v, want at least 3 (token, invalid_scope, revoke)", got)
 		}
 	})
+}
+
+// The token endpoint is limited per client address (600 a minute, counted
+// in minute windows by a sliding estimate): the first 600 requests pass, and
+// a refusal comes before twice that. It answers 429 in the RFC format with
+// Retry-After.
+func TestOAuthTokenRateLimit(t *testing.T) {
+	t.Parallel()
+	oaEach(t, func(t *testing.T, e *apitest.Env) {
+		tn := oaRegister(t, e, "Limit Co")
+		c := tn.createClient(t, map[string]any{"name": "svc", "scopes": []string{"api_keys:read"}})
+		const perMinute = 600
+		limited := 0
+		var resp *apitest.Response
+		for i := 1; i <= 2*perMinute+1; i++ {
+			// Wrong secrets are cheapest and count the same.
+			resp = oaClientCredentials(e, c.ClientID, "cvcs_wrong", "")
+			if resp.Status == http.StatusTooManyRequests {
+				limited = i
+				break
+			}
+			if resp.Status != http.StatusUnauthorized {
+				t.Fatalf("request %d: %d %s", i, resp.Status, oaRedact(resp.Body))
+			}
+		}
+		if limited == 0 {
+			t.Fatalf("no 429 within %d requests", 2*perMinute+1)
+		}
+		if limited <= perMinute {
+			t.Fatalf("429 at request %d, within the limit of %d", limited, perMinute)
+		}
+		out := oaWantOAuthError(t, resp, http.StatusTooManyRequests, "slow_down")
+		if out.ErrorDescription == "" {
+			t.Error("no error_description")
+		}
+		if ra := resp.Header.Get("Retry-After"); ra == "" || strings.Trim(ra, "0123456789") != "" || ra == "0" {
+			t.Errorf("Retry-After %q, want a positive number of seconds", ra)
+		}
+		// The correct secret is limited too: the limit is per address.
+		oaWantOAuthError(t, oaClientCredentials(e, c.ClientID, c.ClientSecret, ""), http.StatusTooManyRequests, "slow_down")
+		t.Run("counted as rate limited, not as server errors", func(t *testing.T) {
+			// oauth/server.go Token labels every error that is not an
+			// *oauthError "server_error", the per-IP limit's apperr included.
+			oaKnownBug(t, "rate-limited token requests are counted as credvault_oauth_token_requests_total{result=\"server_error\"}")
+			if got := oaMetric(t, e, "credvault_oauth_token_requests_total", map[string]string{"result": "server_error"}); got != 0 {
+				t.Errorf("result=server_error = %v after rate-limited requests, want 0", got)
+			}
+		})
+	}, func(c *config.Config) { c.RateLimits = "free=100000/h" })
 }
