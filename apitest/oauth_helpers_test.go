@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,6 +38,8 @@ func oaEach(t *testing.T, fn func(t *testing.T, e *apitest.Env), opts ...func(*c
 	}
 }
 
+var oaMigrateMu sync.Mutex
+
 // oaNew starts a server on a fresh database of backend.
 func oaNew(t testing.TB, backend string, opts ...func(*config.Config)) *apitest.Env {
 	t.Helper()
@@ -46,7 +49,13 @@ func oaNew(t testing.TB, backend string, opts ...func(*config.Config)) *apitest.
 		t.Fatalf("open %s: %v", backend, err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(context.Background()); err != nil {
+	// ent's migration mutates its package-level table definitions
+	// (schema.Atlas.setupTables): concurrent migrations in one process are a
+	// data race, so parallel tests take turns.
+	oaMigrateMu.Lock()
+	err = st.Migrate(context.Background())
+	oaMigrateMu.Unlock()
+	if err != nil {
 		t.Fatalf("migrate %s: %v", backend, err)
 	}
 	opts = append([]func(*config.Config){func(c *config.Config) { c.DatabaseURL = dsn }}, opts...)
