@@ -155,10 +155,7 @@ func TestOAuthClientCreate(t *testing.T) {
 			a.ActorID != tn.UserID.String() || a.Outcome != "success" || a.Details["name"] != "Billing sync" {
 			t.Errorf("audit entry %+v", a)
 		}
-		if a.RequestID == "" || a.RequestID != entries[0].RequestID {
-			t.Error("audit entry without the request id")
-		}
-		if a.RequestID != resp.Envelope.Meta.RequestID {
+		if a.RequestID == "" || a.RequestID != resp.Envelope.Meta.RequestID {
 			t.Errorf("audit request_id %q, envelope %q", a.RequestID, resp.Envelope.Meta.RequestID)
 		}
 		if strings.Contains(fmt.Sprint(a.Details), random) {
@@ -500,6 +497,17 @@ func TestOAuthClientGetAndPatch(t *testing.T) {
 			t.Errorf("new token: expires_in %d scope %q, want 120, api_keys:read", tok.ExpiresIn, tok.Scope)
 		}
 		oaWantOAuthError(t, oaClientCredentials(e, c.ClientID, c.ClientSecret, "oauth_clients:read"), http.StatusBadRequest, "invalid_scope")
+		t.Run("introspection agrees with the API on the old token's scopes", func(t *testing.T) {
+			// oauth/server.go Introspect answers the token's scope claim as
+			// issued, while VerifyAccessToken keeps only the scopes the client
+			// still holds: a resource server that introspects grants what the
+			// API itself refuses.
+			oaKnownBug(t, "introspection reports scopes removed from the client after the token was issued")
+			got := oaIntrospect(t, e, before, oaBasic(c.ClientID, c.ClientSecret))
+			if got["active"] != true || got["scope"] != "api_keys:read" {
+				t.Errorf("introspection: active %v scope %v, want true, api_keys:read (as /auth/me)", got["active"], got["scope"])
+			}
+		})
 
 		// Status alone; a PATCH with no field changes nothing but is fine.
 		resp = e.Do(apitest.Request{Method: http.MethodPatch, Path: path, Bearer: tn.Owner, Body: map[string]any{"status": "disabled"}})
