@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -112,6 +113,16 @@ type oaClient struct {
 	CreatedBy             *string   `json:"created_by"`
 	CreatedAt             time.Time `json:"created_at"`
 	UpdatedAt             time.Time `json:"updated_at"`
+}
+
+// String renders the client for failure messages, never with its secret.
+func (c oaClient) String() string {
+	shown := ""
+	if c.ClientSecret != "" {
+		shown = "[redacted]"
+	}
+	return fmt.Sprintf("{id:%s tenant:%s client_id:%s client_secret:%q name:%q scopes:%v grant_types:%v redirect_uris:%v ttl:%d status:%s}",
+		c.ID, c.TenantID, c.ClientID, shown, c.Name, c.Scopes, c.GrantTypes, c.RedirectURIs, c.AccessTokenTTLSeconds, c.Status)
 }
 
 // createClient creates a client with the owner's session and asserts 201.
