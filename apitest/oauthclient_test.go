@@ -88,7 +88,7 @@ func TestOAuthClientCreate(t *testing.T) {
 		if c.Name != "Billing sync" {
 			t.Errorf("name %q, want it trimmed", c.Name)
 		}
-		if want := []string{"api_keys:read", "oauth_clients:read"}; !slices.Equal(sorted(c.Scopes), want) {
+		if want := []string{"api_keys:read", "oauth_clients:read"}; !slices.Equal(oaSorted(c.Scopes), want) {
 			t.Errorf("scopes %v, want %v", c.Scopes, want)
 		}
 		if !slices.Equal(c.GrantTypes, []string{"client_credentials"}) {
@@ -170,7 +170,7 @@ func oaHasPrevious(c *ent.OAuthClient) bool {
 	return c.PreviousSecretHash != nil && len(*c.PreviousSecretHash) > 0
 }
 
-func sorted(s []string) []string {
+func oaSorted(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return out
@@ -303,7 +303,7 @@ func TestOAuthClientScopeCeiling(t *testing.T) {
 			resp := e.Do(apitest.Request{Method: http.MethodPatch, Path: "/api/v1/oauth-clients/" + mc.ClientID, Bearer: member.AccessToken,
 				Body: map[string]any{"scopes": []string{"tenant:write"}}})
 			oaWantEnvelopeError(t, resp, http.StatusForbidden, "FORBIDDEN")
-			if got := oaDBClient(t, e, mc.ClientID).Scopes; !slices.Equal(sorted(got), []string{"api_keys:read", "oauth_clients:write"}) {
+			if got := oaDBClient(t, e, mc.ClientID).Scopes; !slices.Equal(oaSorted(got), []string{"api_keys:read", "oauth_clients:write"}) {
 				t.Errorf("a refused PATCH changed scopes to %v", got)
 			}
 			if n := len(oaAudit(t, e, tn.ID, "oauth_client.update")); n != 0 {
