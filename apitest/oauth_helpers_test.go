@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -406,16 +405,4 @@ func oaMask(s string) string {
 		}
 	}
 	return s
-}
-
-// oaKnownBugsEnv runs the checks of known, unfixed bugs when set to 1.
-const oaKnownBugsEnv = "CREDVAULT_TEST_KNOWN_BUGS"
-
-// oaKnownBug skips a check that a known source bug makes fail, unless
-// CREDVAULT_TEST_KNOWN_BUGS=1: set it to see whether a fix landed.
-func oaKnownBug(t *testing.T, bug string) {
-	t.Helper()
-	if os.Getenv(oaKnownBugsEnv) != "1" {
-		t.Skip("known bug (" + oaKnownBugsEnv + "=1 runs it): " + bug)
-	}
 }

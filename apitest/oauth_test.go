@@ -671,7 +671,6 @@ func TestOAuthRevocation(t *testing.T) {
 			// built from the token (Kind oauth_client, no ID): actor_id is
 			// empty, and a revocation by an API key is attributed to the
 			// token's client instead of the key.
-			oaKnownBug(t, "oauth.revoke audit entries: actor_id empty; an API key's revocation is attributed to oauth_client")
 			entries := oaAudit(t, e, tn.ID, "oauth.revoke")
 			if entries[0].ActorType != "oauth_client" || entries[0].ActorID != c.ID.String() {
 				t.Errorf("revocation by the client: actor %s/%q, want oauth_client/%s", entries[0].ActorType, entries[0].ActorID, c.ID)
@@ -922,7 +921,6 @@ func TestOAuthTokenRateLimit(t *testing.T) {
 		t.Run("counted as rate limited, not as server errors", func(t *testing.T) {
 			// oauth/server.go Token labels every error that is not an
 			// *oauthError "server_error", the per-IP limit's apperr included.
-			oaKnownBug(t, "rate-limited token requests are counted as credvault_oauth_token_requests_total{result=\"server_error\"}")
 			if got := oaMetric(t, e, "credvault_oauth_token_requests_total", map[string]string{"result": "server_error"}); got != 0 {
 				t.Errorf("result=server_error = %v after rate-limited requests, want 0", got)
 			}

@@ -298,7 +298,6 @@ func TestOAuthClientScopeCeiling(t *testing.T) {
 				// its transaction; the denial's audit entry is written on another
 				// connection, which waits for the transaction's write lock for the
 				// busy timeout (10 s) and the answer is 500 INTERNAL_ERROR.
-				oaKnownBug(t, "PATCH /oauth-clients/{id} with scopes beyond the caller: SQLITE_BUSY, 500 after 10 s instead of 403")
 			}
 			resp := e.Do(apitest.Request{Method: http.MethodPatch, Path: "/api/v1/oauth-clients/" + mc.ClientID, Bearer: member.AccessToken,
 				Body: map[string]any{"scopes": []string{"tenant:write"}}})
@@ -502,7 +501,6 @@ func TestOAuthClientGetAndPatch(t *testing.T) {
 			// issued, while VerifyAccessToken keeps only the scopes the client
 			// still holds: a resource server that introspects grants what the
 			// API itself refuses.
-			oaKnownBug(t, "introspection reports scopes removed from the client after the token was issued")
 			got := oaIntrospect(t, e, before, oaBasic(c.ClientID, c.ClientSecret))
 			if got["active"] != true || got["scope"] != "api_keys:read" {
 				t.Errorf("introspection: active %v scope %v, want true, api_keys:read (as /auth/me)", got["active"], got["scope"])

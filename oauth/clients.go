@@ -7,6 +7,7 @@ package oauth
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,6 +60,9 @@ type clientCache struct {
 	db *ent.Client
 	mu sync.RWMutex
 	m  map[string]*client
+	// gen counts invalidations: a read that began before one may have seen
+	// the client as it was, and is not cached.
+	gen uint64
 }
 
 func newClientCache(db *ent.Client, bus *invalidate.Bus) *clientCache {
@@ -71,6 +75,7 @@ func (c *clientCache) invalidate(t invalidate.Topic) {
 	kind, id := t.Split()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	switch kind {
 	case invalidate.OAuthClient:
 		delete(c.m, id)
@@ -82,7 +87,7 @@ func (c *clientCache) invalidate(t invalidate.Topic) {
 // get returns the state of clientID, reading it on a miss.
 func (c *clientCache) get(ctx context.Context, clientID string) (*client, error) {
 	c.mu.RLock()
-	cl := c.m[clientID]
+	cl, gen := c.m[clientID], c.gen
 	c.mu.RUnlock()
 	if cl != nil && time.Since(cl.loaded) < clientTTL {
 		return cl, nil
@@ -101,7 +106,21 @@ func (c *clientCache) get(ctx context.Context, clientID string) (*client, error)
 		cl.scopes = scope.New(row.Scopes...)
 	}
 	c.mu.Lock()
-	c.m[clientID] = cl
+	if gen == c.gen {
+		c.m[clientID] = cl
+	}
 	c.mu.Unlock()
 	return cl, nil
+}
+
+// current is the part of a token's scope the client still holds: a scope
+// taken from the client leaves its tokens at once.
+func (cl *client) current(tokenScope string) scope.Set {
+	var granted []string
+	for _, sc := range strings.Fields(tokenScope) {
+		if cl.scopes.Has(sc) {
+			granted = append(granted, sc)
+		}
+	}
+	return scope.New(granted...)
 }

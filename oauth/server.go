@@ -226,8 +226,11 @@ func (s *Server) Token(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		result := "server_error"
 		var oe *oauthError
-		if errors.As(err, &oe) {
+		switch {
+		case errors.As(err, &oe):
 			result = oe.Code
+		case apperr.Is(err, apperr.RateLimited):
+			result = "slow_down"
 		}
 		s.metrics.TokensIssued.WithLabelValues(result).Inc()
 		writeError(w, err)
@@ -340,71 +343,67 @@ func (s *Server) VerifyAccessToken(ctx context.Context, token string) (*principa
 	if reason != "" {
 		return nil, apperr.Unauthenticated(reason)
 	}
-	var granted []string
-	for _, sc := range strings.Fields(c.Scope) {
-		if cl.scopes.Has(sc) {
-			granted = append(granted, sc)
-		}
-	}
 	return &principal.Principal{Kind: principal.KindOAuthClient, ID: cl.id, ClientID: c.ClientID,
-		TenantID: cl.tenantID, HomeTenantID: cl.tenantID, Scopes: scope.New(granted...)}, nil
+		TenantID: cl.tenantID, HomeTenantID: cl.tenantID, Scopes: cl.current(c.Scope)}, nil
 }
 
 // caller authenticates an introspection or revocation request: a client by
-// its credentials, or an API key holding need. It returns the tenant and,
-// for a client, its client_id.
-func (s *Server) caller(r *http.Request, need scope.Scope) (uuid.UUID, string, error) {
+// its credentials, or an API key (or token) holding need.
+func (s *Server) caller(r *http.Request, need scope.Scope) (*principal.Principal, error) {
 	ctx := r.Context()
 	if scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "basic") || r.PostForm.Get("client_secret") != "" {
 		id, sec, basic, err := clientCredentials(r)
 		if err != nil {
-			return uuid.Nil, "", err
+			return nil, err
 		}
 		c, err := s.authenticateClient(ctx, id, sec, basic)
 		if err != nil {
-			return uuid.Nil, "", err
+			return nil, err
 		}
-		return c.TenantID, c.ClientID, nil
+		return &principal.Principal{Kind: principal.KindOAuthClient, ID: c.ID, ClientID: c.ClientID,
+			TenantID: c.TenantID, HomeTenantID: c.TenantID, Scopes: scope.New(c.Scopes...)}, nil
 	}
 	p, err := s.authenticate(ctx, r)
 	if err != nil || p == nil {
-		return uuid.Nil, "", &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Description: "authenticate with client credentials or an API key"}
+		return nil, &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Description: "authenticate with client credentials or an API key"}
 	}
 	if !p.Scopes.Has(need) {
-		return uuid.Nil, "", failure(http.StatusForbidden, "insufficient_scope", "the API key needs "+need)
+		return nil, failure(http.StatusForbidden, "insufficient_scope", "the API key needs "+need)
 	}
-	return p.TenantID, "", nil
+	return p, nil
 }
 
 // tokenRequest reads an introspection or revocation request: the form, the
-// caller (holding need when it is an API key) and the token.
-func (s *Server) tokenRequest(r *http.Request, need scope.Scope) (tid uuid.UUID, clientID, token string, err error) {
-	if err = parseForm(r); err != nil {
-		return uuid.Nil, "", "", err
+// caller (holding need when it is not a client) and the token.
+func (s *Server) tokenRequest(r *http.Request, need scope.Scope) (*principal.Principal, string, error) {
+	if err := parseForm(r); err != nil {
+		return nil, "", err
 	}
-	if tid, clientID, err = s.caller(r, need); err != nil {
-		return uuid.Nil, "", "", err
+	p, err := s.caller(r, need)
+	if err != nil {
+		return nil, "", err
 	}
-	if token = r.PostForm.Get("token"); token == "" {
-		return uuid.Nil, "", "", failure(http.StatusBadRequest, "invalid_request", "token is required")
+	token := r.PostForm.Get("token")
+	if token == "" {
+		return nil, "", failure(http.StatusBadRequest, "invalid_request", "token is required")
 	}
-	return tid, clientID, token, nil
+	return p, token, nil
 }
 
 // Introspect is POST /oauth/introspect (RFC 7662).
 func (s *Server) Introspect(w http.ResponseWriter, r *http.Request) {
-	tid, _, token, err := s.tokenRequest(r, scope.OAuthClientsRead)
+	caller, token, err := s.tokenRequest(r, scope.OAuthClientsRead)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	c, _, reason := s.inspect(r.Context(), token)
-	if reason != "" || c.TenantID != tid.String() {
+	c, cl, reason := s.inspect(r.Context(), token)
+	if reason != "" || c.TenantID != caller.TenantID.String() {
 		writeJSON(w, http.StatusOK, map[string]any{"active": false})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"active": true, "scope": c.Scope, "client_id": c.ClientID, "token_type": "Bearer",
+		"active": true, "scope": strings.Join(cl.current(c.Scope).List(), " "), "client_id": c.ClientID, "token_type": "Bearer",
 		"exp": c.ExpiresAt.Unix(), "iat": c.IssuedAt.Unix(), "nbf": c.IssuedAt.Unix(),
 		"sub": c.Subject, "aud": c.Audience, "iss": c.Issuer, "jti": c.ID, "tid": c.TenantID,
 	})
@@ -413,9 +412,9 @@ func (s *Server) Introspect(w http.ResponseWriter, r *http.Request) {
 // Revoke is POST /oauth/revoke (RFC 7009): the token stops at once on every
 // instance. An unknown, invalid or foreign token is answered 200 all the same.
 func (s *Server) Revoke(w http.ResponseWriter, r *http.Request) {
-	tid, clientID, token, err := s.tokenRequest(r, scope.OAuthClientsWrite)
+	caller, token, err := s.tokenRequest(r, scope.OAuthClientsWrite)
 	if err == nil {
-		err = s.revoke(r.Context(), token, tid, clientID)
+		err = s.revoke(r.Context(), token, caller)
 	}
 	if err != nil {
 		writeError(w, err)
@@ -425,15 +424,18 @@ func (s *Server) Revoke(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-func (s *Server) revoke(ctx context.Context, token string, tid uuid.UUID, clientID string) error {
+// revoke revokes token for caller: a client only its own tokens, an API key
+// any token of its tenant. The entry is recorded under the caller.
+func (s *Server) revoke(ctx context.Context, token string, caller *principal.Principal) error {
 	var c AccessClaims
 	if err := s.keys.Parse(ctx, token, &c, tokens.TypeAccess, s.Audience()); err != nil {
 		return nil
 	}
-	if c.TenantID != tid.String() || (clientID != "" && c.ClientID != clientID) || s.revoked.has(c.ID) {
+	tid := caller.TenantID
+	if c.TenantID != tid.String() || (caller.ClientID != "" && c.ClientID != caller.ClientID) || s.revoked.has(c.ID) {
 		return nil
 	}
-	ctx = principal.NewContext(store.Unrestricted(ctx), &principal.Principal{Kind: principal.KindOAuthClient, TenantID: tid, ClientID: c.ClientID})
+	ctx = principal.NewContext(store.Unrestricted(ctx), caller)
 	return store.WithTx(ctx, s.db, func(ctx context.Context, tx *ent.Client) error {
 		err := tx.RevokedToken.Create().SetTenantID(tid).SetJti(c.ID).SetClientID(c.ClientID).
 			SetExpiresAt(c.ExpiresAt.Time.UTC()).OnConflictColumns(revokedtoken.FieldJti).DoNothing().Exec(ctx)
