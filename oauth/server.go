@@ -347,7 +347,7 @@ func (s *Server) VerifyAccessToken(ctx context.Context, token string) (*principa
 		}
 	}
 	return &principal.Principal{Kind: principal.KindOAuthClient, ID: cl.id, ClientID: c.ClientID,
-		TenantID: cl.tenantID, HomeTenantID: cl.tenantID, Scopes: scope.New(granted...)}, nil
+		TenantID: cl.tenantID, HomeTenantID: cl.tenantID, Scopes: scope.New(granted...), Plan: cl.plan}, nil
 }
 
 // caller authenticates an introspection or revocation request: a client by
