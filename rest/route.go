@@ -25,6 +25,9 @@ type Route struct {
 	Scope string
 	// Open routes need no credentials.
 	Open bool
+	// Unlimited routes are not rate limited: health checks, which load
+	// balancers poll from one address.
+	Unlimited bool
 	// Field is the GraphQL field whose resolver the route calls.
 	Field   string
 	Summary string

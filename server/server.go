@@ -99,12 +99,17 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	if err != nil {
 		return nil, err
 	}
-	limits := cfg.RateLimits != "off"
+	limits, err := config.ParseRateLimits(cfg.RateLimits)
+	if err != nil {
+		return nil, fmt.Errorf("server: CREDVAULT_RATE_LIMITS: %w", err)
+	}
 	var guard *identity.LoginGuard
 	var tokenLimit *ratelimit.Limiter
-	if limits {
+	var plans *ratelimit.Plans
+	if !limits.Off {
 		guard = identity.NewLoginGuard(loginAttemptsPerIP, loginFailuresPerUser, loginLimitWindow)
 		tokenLimit = ratelimit.NewLimiter(tokenRequestsPerIP, tokenLimitWindow)
+		plans = ratelimit.NewPlans(limits.Plans, cfg.DefaultPlan)
 	}
 	ids := identity.New(st.Client, keyring, cfg.AllowSignup, cfg.DefaultPlan, guard)
 	if s.bus, err = invalidate.New(st.Dialect, st.URL, logger); err != nil {
@@ -155,8 +160,9 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	r.Post("/oauth/token", as.Token)
 	r.Post("/oauth/introspect", as.Introspect)
 	r.Post("/oauth/revoke", as.Revoke)
-	r.Mount("/api/v1", api.Router(authn.Middleware(false, rest.WriteError)))
-	r.With(graphqlTransport, authn.Middleware(true, graphqlAuthError)).Handle("/graphql", newGraphQL(resolver, cfg.GraphQLIntrospection))
+	r.Mount("/api/v1", api.Router(authn.Middleware(false, rest.WriteError), plans.Middleware(rest.WriteError)))
+	r.With(graphqlTransport, authn.Middleware(true, graphqlAuthError), plans.Middleware(graphqlAuthError)).
+		Handle("/graphql", newGraphQL(resolver, cfg.GraphQLIntrospection))
 	r.Mount("/playground", playground.Handler("CredVault", "/graphql"))
 	s.handler = r
 	return s, nil
