@@ -36,6 +36,7 @@ func (a *API) Router(authenticate, limit func(http.Handler) http.Handler) http.H
 	r := chi.NewRouter()
 	r.NotFound(NotFound)
 	r.MethodNotAllowed(MethodNotAllowed)
+	r.Get("/openapi.json", a.openAPIHandler())
 	for _, rt := range a.Routes() {
 		var h http.Handler = rt
 		if !rt.Unlimited {

@@ -164,6 +164,7 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	r.With(graphqlTransport, authn.Middleware(true, graphqlAuthError), plans.Middleware(graphqlAuthError)).
 		Handle("/graphql", newGraphQL(resolver, cfg.GraphQLIntrospection))
 	r.Mount("/playground", playground.Handler("CredVault", "/graphql"))
+	r.Mount("/api-docs", apiDocs())
 	s.handler = r
 	return s, nil
 }
