@@ -512,21 +512,22 @@ func (g *generator) properties(t reflect.Type) object {
 	props := object{}
 	var required []any
 	for f := range t.Fields() {
-		if !f.IsExported() {
-			continue
-		}
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "-" && opts == "" {
 			continue
 		}
-		if f.Anonymous && name == "" && deref(f.Type).Kind() == reflect.Struct {
-			embedded := g.properties(deref(f.Type))
+		// encoding/json promotes the fields of an embedded struct, exported or not.
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			embedded := g.properties(f.Type)
 			for k, v := range embedded["properties"].(object) {
 				props[k] = v
 			}
 			if r, ok := embedded["required"].([]any); ok {
 				required = append(required, r...)
 			}
+			continue
+		}
+		if !f.IsExported() {
 			continue
 		}
 		if name == "" {
