@@ -237,9 +237,15 @@ func (g *generator) operation(rt Route, id, tag string, pathParams []string) obj
 		}
 	}
 	if rt.Body != nil {
-		op["requestBody"] = object{"required": true, "content": object{"application/json": object{
-			"schema": g.closed(g.schema(deref(reflect.TypeOf(rt.Body)))),
-		}}}
+		body := deref(reflect.TypeOf(rt.Body))
+		required := true
+		if body.Kind() == reflect.Struct {
+			// A body whose fields are all optional may be left out: decodeBody reads none as {}.
+			fields, _ := g.properties(body)["required"].([]any)
+			required = len(fields) > 0
+		}
+		op["requestBody"] = object{"required": required,
+			"content": object{"application/json": object{"schema": g.closed(g.schema(body))}}}
 	}
 	return op
 }
