@@ -99,17 +99,18 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	if err != nil {
 		return nil, err
 	}
-	limits, err := config.ParseRateLimits(cfg.RateLimits)
+	rateLimits, err := config.ParseRateLimits(cfg.RateLimits)
 	if err != nil {
 		return nil, fmt.Errorf("server: CREDVAULT_RATE_LIMITS: %w", err)
 	}
+	limits := !rateLimits.Off
 	var guard *identity.LoginGuard
 	var tokenLimit *ratelimit.Limiter
 	var plans *ratelimit.Plans
-	if !limits.Off {
+	if limits {
 		guard = identity.NewLoginGuard(loginAttemptsPerIP, loginFailuresPerUser, loginLimitWindow)
 		tokenLimit = ratelimit.NewLimiter(tokenRequestsPerIP, tokenLimitWindow)
-		plans = ratelimit.NewPlans(limits.Plans, cfg.DefaultPlan)
+		plans = ratelimit.NewPlans(rateLimits.Plans, cfg.DefaultPlan)
 	}
 	ids := identity.New(st.Client, keyring, cfg.AllowSignup, cfg.DefaultPlan, guard)
 	if s.bus, err = invalidate.New(st.Dialect, st.URL, logger); err != nil {
