@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -162,13 +163,19 @@ func (c *cdp) requested() []string {
 }
 
 // startChromium runs headless Chromium with remote debugging on a free
-// port and returns the browser's DevTools WebSocket URL; the process ends
-// with the test.
-func startChromium(t *testing.T, ctx context.Context) string {
+// port and returns the browser's DevTools WebSocket URL. When the test ends
+// its process group (the browser and the helpers it started) is killed, and
+// then its profile folder removed.
+func startChromium(t *testing.T) string {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, chromiumPath, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+	profile, err := os.MkdirTemp("", "credvault-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(chromiumPath, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+t.TempDir(), "--remote-debugging-port=0", "--remote-allow-origins=*", "about:blank")
+		"--user-data-dir="+profile, "--remote-debugging-port=0", "--remote-allow-origins=*", "about:blank")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -177,8 +184,19 @@ func startChromium(t *testing.T, ctx context.Context) string {
 		t.Fatalf("start chromium: %v", err)
 	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
+		// A helper may still be exiting; the folder empties once it has.
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			err := os.RemoveAll(profile)
+			if err == nil || time.Now().After(deadline) {
+				if err != nil {
+					t.Errorf("remove the Chromium profile: %v", err)
+				}
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	})
 	lines := bufio.NewScanner(stderr)
 	for lines.Scan() {
@@ -203,7 +221,7 @@ func TestSwaggerUITryItOutInChromium(t *testing.T) {
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
-		browser, err := dialCDP(ctx, startChromium(t, ctx))
+		browser, err := dialCDP(ctx, startChromium(t))
 		if err != nil {
 			t.Fatalf("connect to chromium: %v", err)
 		}
