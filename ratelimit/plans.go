@@ -57,6 +57,8 @@ func (p *Plans) Middleware(fail func(http.ResponseWriter, *http.Request, error))
 			}
 			rl := p.limiter(rate.Window)
 			ctx := httprate.WithRequestLimit(r.Context(), rate.Requests)
+			// OnLimit also reports a counter error as limited, but the local
+			// counter never fails.
 			if !rl.OnLimit(w, r.WithContext(ctx), key) {
 				next.ServeHTTP(w, r)
 				return
@@ -64,8 +66,9 @@ func (p *Plans) Middleware(fail func(http.ResponseWriter, *http.Request, error))
 			now := time.Now().UTC()
 			start := now.Truncate(rate.Window)
 			curr, prev, _ := rl.Counter().Get(key, start, start.Add(-rate.Window))
-			// httprate admits a request while round(rate)+1 <= limit.
-			wait := retryAfter(prev, curr, float64(rate.Requests)-0.5, rate.Window, now.Sub(start))
+			// httprate admits a request while round(rate)+1 <= limit. At least
+			// a second: the window may have turned since OnLimit counted.
+			wait := max(1, retryAfter(prev, curr, float64(rate.Requests)-0.5, rate.Window, now.Sub(start)))
 			seconds := strconv.Itoa(wait)
 			w.Header().Set("X-RateLimit-Remaining", "0")
 			w.Header().Set("Retry-After", seconds)
