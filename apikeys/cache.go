@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ipallow"
+	"github.com/credvault/credvault/principal"
 	"github.com/credvault/credvault/scope"
 )
 
@@ -29,14 +30,14 @@ type entry struct {
 	userID           uuid.UUID
 	serviceAccountID uuid.UUID
 	rateLimit        *RateLimit
-	loaded           time.Time
+	// plan is the tenant's plan, which limits the key's requests unless it
+	// has a rateLimit of its own.
+	plan   string
+	loaded time.Time
 }
 
 // RateLimit is a key's own request limit.
-type RateLimit struct {
-	Requests int
-	Window   time.Duration
-}
+type RateLimit = principal.RateLimit
 
 // Cache lifetimes: invalidations make changes visible at once, so the TTL
 // only bounds staleness should a notification ever be lost.

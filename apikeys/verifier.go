@@ -87,6 +87,7 @@ type Result struct {
 	RateLimit *RateLimit
 
 	userID, serviceAccountID uuid.UUID
+	plan                     string
 }
 
 // Valid reports whether the key may be used.
@@ -123,7 +124,7 @@ func (v *Verifier) check(ctx context.Context, key string, ip netip.Addr) (*Resul
 		return &Result{Reason: ReasonInvalid}, nil
 	}
 	res := &Result{KeyID: e.id, TenantID: e.tenantID, Scopes: e.scopes.List(), ExpiresAt: e.expiresAt,
-		RateLimit: e.rateLimit, userID: e.userID, serviceAccountID: e.serviceAccountID}
+		RateLimit: e.rateLimit, userID: e.userID, serviceAccountID: e.serviceAccountID, plan: e.plan}
 	switch {
 	case e.revoked || !e.tenantActive:
 		res.Reason = ReasonRevoked
@@ -158,6 +159,7 @@ func (v *Verifier) load(ctx context.Context, sum []byte) (*entry, error) {
 		allow:        ipallow.Parse(k.IPAllowlist),
 		tenantAllow:  ipallow.Parse(t.Settings.IPAllowlist),
 		tenantActive: t.Status == tenant.StatusActive,
+		plan:         t.Plan,
 	}
 	if !secret.Equal(k.KeyHash, sum) {
 		// A rotated-out secret: valid only through its grace period.
@@ -199,7 +201,7 @@ func (v *Verifier) Verify(ctx context.Context, key string) (*principal.Principal
 	p := &principal.Principal{
 		Kind: principal.KindAPIKey, ID: res.KeyID, APIKeyID: res.KeyID,
 		TenantID: res.TenantID, HomeTenantID: res.TenantID, Scopes: scope.New(res.Scopes...),
-		UserID: res.userID, ServiceAccountID: res.serviceAccountID,
+		UserID: res.userID, ServiceAccountID: res.serviceAccountID, Plan: res.plan, RateLimit: res.RateLimit,
 	}
 	if res.serviceAccountID != uuid.Nil {
 		p.Kind, p.ID = principal.KindServiceAccount, res.serviceAccountID

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -91,15 +90,6 @@ func akOpenStore(t testing.TB, u string) *store.Store {
 		t.Fatalf("migrate: %v", err)
 	}
 	return st
-}
-
-// akPending skips a test of behaviour an open issue still has to build,
-// unless CREDVAULT_RUN_PENDING=1 asks to see it fail.
-func akPending(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("CREDVAULT_RUN_PENDING") != "1" {
-		t.Skip("pending: " + what + " (CREDVAULT_RUN_PENDING=1 runs it)")
-	}
 }
 
 var akSecretRE = regexp.MustCompile(`cv[a-z]_[0-9A-Za-z]{6,}|eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*`)
@@ -1865,7 +1855,6 @@ func TestAPIKeyExpiredStatusAgreesAcrossAPIs(t *testing.T) {
 // A key's own rate_limit overrides the plan's (SPEC §5): past it, 429 with
 // the limit headers and details.retry_after.
 func TestAPIKeyOwnRateLimitIsEnforced(t *testing.T) {
-	akPending(t, "issue 8 (rate limiting): a key's rate_limit is stored but not yet applied")
 	t.Parallel()
 	akEach(t, func(t *testing.T, e *apitest.Env) {
 		ten := akRegister(t, e)

@@ -103,6 +103,9 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 		}
 		c.TrustedProxies = append(c.TrustedProxies, prefix)
 	}
+	if _, err := ParseRateLimits(c.RateLimits); err != nil {
+		return nil, fmt.Errorf("config: CREDVAULT_RATE_LIMITS: %w", err)
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return nil, fmt.Errorf("config: CREDVAULT_TLS_CERT and CREDVAULT_TLS_KEY go together")
 	}

@@ -97,7 +97,7 @@ func (s *Service) VerifySession(ctx context.Context, token string) (*principal.P
 func userPrincipal(u *ent.User, t *ent.Tenant) *principal.Principal {
 	return &principal.Principal{
 		Kind: principal.KindUser, ID: u.ID, UserID: u.ID, TenantID: u.TenantID, HomeTenantID: u.TenantID,
-		Scopes: scope.ForRole(u.Role.String(), t.Platform),
+		Scopes: scope.ForRole(u.Role.String(), t.Platform), Plan: t.Plan,
 	}
 }
 

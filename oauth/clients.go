@@ -48,7 +48,9 @@ type client struct {
 	// tenantAllow is the tenant's allowlist, applied to every credential.
 	tenantAllow ipallow.List
 	scopes      scope.Set
-	loaded      time.Time
+	// plan is the tenant's plan, which limits the client's requests.
+	plan   string
+	loaded time.Time
 }
 
 // clientTTL bounds staleness should an invalidation be lost.
@@ -104,6 +106,7 @@ func (c *clientCache) get(ctx context.Context, clientID string) (*client, error)
 		cl.tenantActive = row.Edges.Tenant.Status == tenant.StatusActive
 		cl.tenantAllow = ipallow.Parse(row.Edges.Tenant.Settings.IPAllowlist)
 		cl.scopes = scope.New(row.Scopes...)
+		cl.plan = row.Edges.Tenant.Plan
 	}
 	c.mu.Lock()
 	if gen == c.gen {

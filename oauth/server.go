@@ -344,7 +344,7 @@ func (s *Server) VerifyAccessToken(ctx context.Context, token string) (*principa
 		return nil, apperr.Unauthenticated(reason)
 	}
 	return &principal.Principal{Kind: principal.KindOAuthClient, ID: cl.id, ClientID: c.ClientID,
-		TenantID: cl.tenantID, HomeTenantID: cl.tenantID, Scopes: cl.current(c.Scope)}, nil
+		TenantID: cl.tenantID, HomeTenantID: cl.tenantID, Scopes: cl.current(c.Scope), Plan: cl.plan}, nil
 }
 
 // caller authenticates an introspection or revocation request: a client by

@@ -4,6 +4,7 @@ package principal
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -42,6 +43,16 @@ type Principal struct {
 	UserID uuid.UUID
 	// ServiceAccountID is set when a service account's key authenticated.
 	ServiceAccountID uuid.UUID
+	// Plan is the plan of the credential's tenant, which sets its request
+	// limit; RateLimit, when set, is an API key's own limit and overrides it.
+	Plan      string
+	RateLimit *RateLimit
+}
+
+// RateLimit is a number of requests allowed per window.
+type RateLimit struct {
+	Requests int
+	Window   time.Duration
 }
 
 // System returns the principal the server acts as for background work in one tenant.

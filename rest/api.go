@@ -33,13 +33,19 @@ func (a *API) Routes() []Route {
 }
 
 // Router returns the /api/v1 handler. authenticate wraps every route that is
-// not open; unknown paths and methods answer in the envelope.
-func (a *API) Router(authenticate func(http.Handler) http.Handler) http.Handler {
+// not open, and limit every route not marked Unlimited, inside authenticate
+// so that it knows the principal; unknown paths and methods answer in the
+// envelope.
+func (a *API) Router(authenticate, limit func(http.Handler) http.Handler) http.Handler {
 	r := chi.NewRouter()
 	r.NotFound(NotFound)
 	r.MethodNotAllowed(MethodNotAllowed)
+	r.Get("/openapi.json", a.openAPIHandler())
 	for _, rt := range a.Routes() {
 		var h http.Handler = rt
+		if !rt.Unlimited {
+			h = limit(h)
+		}
 		if !rt.Open {
 			h = authenticate(h)
 		}

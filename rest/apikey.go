@@ -86,6 +86,9 @@ type validationJSON struct {
 // apiKeySort lists the sort fields of key lists, the default first.
 var apiKeySort = []string{"created_at", "updated_at", "name", "status", "expires_at", "last_used_at"}
 
+// apiKeyFilters are the filters of key lists.
+var apiKeyFilters = []Filter{{Name: "status", Enum: []string{"active", "expired", "revoked"}}, {Name: "service_account_id", Format: "uuid"}}
+
 // apiKeyRoutes serves the keys at base: /api-keys, and /admin/api-keys for
 // the seed 002 clients (create, list and revoke).
 func (a *API) apiKeyRoutes(base string, full bool) []Route {
@@ -106,7 +109,7 @@ func (a *API) apiKeyRoutes(base string, full bool) []Route {
 			}),
 		HandleList(Route{Method: http.MethodGet, Path: base, Scope: scope.APIKeysRead, Field: "apiKeys",
 			Summary: "List API keys; filters status (active, expired, revoked), service_account_id",
-			Status:  http.StatusOK, Message: "API keys", Sort: apiKeySort},
+			Status:  http.StatusOK, Message: "API keys", Sort: apiKeySort, Filters: apiKeyFilters},
 			func(ctx context.Context, c *Call) ([]*apiKeyJSON, int, error) {
 				where := &ent.APIKeyWhereInput{}
 				if v := c.Query("service_account_id"); v != "" {

@@ -86,7 +86,10 @@ func (a *API) credentialRoutes() []Route {
 			}),
 		HandleList(Route{Method: http.MethodGet, Path: "/credentials", Scope: scope.CredentialsRead, Field: "credentials",
 			Summary: "List credential metadata; filters integration_id, auth_type, status", Status: http.StatusOK, Message: "credentials",
-			Sort: []string{"created_at", "updated_at", "integration_id", "name", "auth_type", "status", "expires_at"}},
+			Sort: []string{"created_at", "updated_at", "integration_id", "name", "auth_type", "status", "expires_at"},
+			Filters: []Filter{{Name: "integration_id"},
+				{Name: "auth_type", Enum: []string{"oauth2_bearer", "oauth2_client_credentials", "api_key", "basic_auth", "bearer_token", "jwt", "saml", "custom"}},
+				{Name: "status", Enum: []string{"active", "disabled", "expired"}}}},
 			func(ctx context.Context, c *Call) ([]*credentialJSON, int, error) {
 				where := &ent.CredentialWhereInput{}
 				if v := c.Query("integration_id"); v != "" {

@@ -12,7 +12,7 @@ import (
 func (a *API) healthRoutes() []Route {
 	return []Route{
 		Handle(Route{
-			Method: http.MethodGet, Path: "/health", Open: true, Field: "health",
+			Method: http.MethodGet, Path: "/health", Open: true, Unlimited: true, Field: "health",
 			Summary: "Readiness: the server answers and its database too",
 			Status:  http.StatusOK, Message: "service is healthy",
 		}, a.readiness),

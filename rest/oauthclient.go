@@ -74,7 +74,8 @@ func (a *API) oauthClientRoutes() []Route {
 			}),
 		HandleList(Route{Method: http.MethodGet, Path: "/oauth-clients", Scope: scope.OAuthClientsRead, Field: "oauthClients",
 			Summary: "List OAuth clients; filter status", Status: http.StatusOK, Message: "OAuth clients",
-			Sort: []string{"created_at", "updated_at", "name", "client_id", "status"}},
+			Sort:    []string{"created_at", "updated_at", "name", "client_id", "status"},
+			Filters: []Filter{{Name: "status", Enum: []string{"active", "disabled"}}}},
 			func(ctx context.Context, c *Call) ([]*oauthClientJSON, int, error) {
 				where := &ent.OAuthClientWhereInput{}
 				if v := c.Query("status"); v != "" {

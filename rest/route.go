@@ -25,6 +25,9 @@ type Route struct {
 	Scope string
 	// Open routes need no credentials.
 	Open bool
+	// Unlimited routes are not rate limited: health checks, which load
+	// balancers poll from one address.
+	Unlimited bool
 	// Field is the GraphQL field whose resolver the route calls.
 	Field   string
 	Summary string
@@ -36,9 +39,28 @@ type Route struct {
 	Result any
 	// Sort lists the sort fields of a list route, the default first.
 	Sort []string
+	// Filters are the query parameters a list route filters by.
+	Filters []Filter
 
+	// list is set by HandleList: the route answers a page of items.
+	list  bool
 	serve func(ctx context.Context, c *Call) (any, *Pagination, error)
 }
+
+// Filter is a query parameter of a list route, named after the field it
+// filters by (SPEC §5); the route's handler reads and checks it, the
+// OpenAPI document describes it.
+type Filter struct {
+	Name string
+	// Enum is the set of allowed values, when the field has one.
+	Enum []string
+	// Format is the OpenAPI string format of the value, such as "uuid".
+	Format string
+}
+
+// List reports whether the route is a list, with paging, sorting and
+// meta.pagination.
+func (r Route) List() bool { return r.list }
 
 // Call is one request to a route.
 type Call struct {
@@ -100,7 +122,7 @@ func HandleBody[In, Out any](r Route, fn func(ctx context.Context, c *Call, in *
 // HandleList makes a list route: fn gets the parsed paging and returns one
 // page of items and the total; data is always an array.
 func HandleList[Item any](r Route, fn func(ctx context.Context, c *Call) ([]Item, int, error)) Route {
-	r.Result = []Item{}
+	r.Result, r.list = []Item{}, true
 	r.serve = func(ctx context.Context, c *Call) (any, *Pagination, error) {
 		p, err := ParsePaging(c.Request.URL.Query(), r.Method+" "+r.Path, r.Sort)
 		if err != nil {

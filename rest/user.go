@@ -36,7 +36,9 @@ func (a *API) userRoutes() []Route {
 	return []Route{
 		HandleList(Route{Method: http.MethodGet, Path: "/admin/users", Scope: scope.UsersRead, Field: "users",
 			Summary: "List the tenant's users; filters role, status, email", Status: http.StatusOK, Message: "users",
-			Sort: []string{"created_at", "updated_at", "email", "name", "role", "status"}},
+			Sort: []string{"created_at", "updated_at", "email", "name", "role", "status"},
+			Filters: []Filter{{Name: "role", Enum: []string{"owner", "admin", "member", "viewer"}},
+				{Name: "status", Enum: []string{"active", "disabled"}}, {Name: "email"}}},
 			func(ctx context.Context, c *Call) ([]*userJSON, int, error) {
 				where := &ent.UserWhereInput{}
 				if v := c.Query("role"); v != "" {

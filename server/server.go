@@ -101,12 +101,18 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	if err != nil {
 		return nil, err
 	}
-	limits := cfg.RateLimits != "off"
+	rateLimits, err := config.ParseRateLimits(cfg.RateLimits)
+	if err != nil {
+		return nil, fmt.Errorf("server: CREDVAULT_RATE_LIMITS: %w", err)
+	}
+	limits := !rateLimits.Off
 	var guard *identity.LoginGuard
 	var tokenLimit *ratelimit.Limiter
+	var plans *ratelimit.Plans
 	if limits {
 		guard = identity.NewLoginGuard(loginAttemptsPerIP, loginFailuresPerUser, loginLimitWindow)
 		tokenLimit = ratelimit.NewLimiter(tokenRequestsPerIP, tokenLimitWindow)
+		plans = ratelimit.NewPlans(rateLimits.Plans, cfg.DefaultPlan)
 	}
 	ids := identity.New(st.Client, keyring, cfg.AllowSignup, cfg.DefaultPlan, guard)
 	if s.bus, err = invalidate.New(st.Dialect, st.URL, logger); err != nil {
@@ -164,9 +170,11 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	r.Post("/oauth/token", as.Token)
 	r.Post("/oauth/introspect", as.Introspect)
 	r.Post("/oauth/revoke", as.Revoke)
-	r.Mount("/api/v1", api.Router(authn.Middleware(false, rest.WriteError)))
-	r.With(graphqlTransport, authn.Middleware(true, graphqlAuthError)).Handle("/graphql", newGraphQL(resolver, cfg.GraphQLIntrospection))
+	r.Mount("/api/v1", api.Router(authn.Middleware(false, rest.WriteError), plans.Middleware(rest.WriteError)))
+	r.With(graphqlTransport, authn.Middleware(true, graphqlAuthError), plans.Middleware(graphqlAuthError)).
+		Handle("/graphql", newGraphQL(resolver, cfg.GraphQLIntrospection))
 	r.Mount("/playground", playground.Handler("CredVault", "/graphql"))
+	r.Mount("/api-docs", apiDocs())
 	s.handler = r
 	return s, nil
 }

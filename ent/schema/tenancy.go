@@ -85,8 +85,9 @@ func stampTenant(next ent.Mutator) ent.Mutator {
 		}
 		ctxTenant, hasCtx := principal.TenantFromContext(ctx)
 		rowTenant, hasRow := tm.TenantID()
-		decision, _ := privacy.DecisionFromContext(ctx)
-		unrestricted := decision == privacy.Allow
+		// DecisionFromContext reports an Allow decision as (nil, true).
+		decision, decided := privacy.DecisionFromContext(ctx)
+		unrestricted := decided && decision == nil
 		switch {
 		case hasRow && hasCtx && rowTenant != ctxTenant && !unrestricted:
 			return nil, privacy.Denyf("row belongs to another tenant")
