@@ -343,7 +343,7 @@ func TestDEKRotationPermissions(t *testing.T) {
 // loaded version; when that version was destroyed in between, the read
 // fails with 500 instead of re-reading the row.
 func TestCredentialReadRacingTheEndOfARotation(t *testing.T) {
-	vtKnownBug(t, "a read that loaded a row before the end of a DEK rotation fails with 500 (graph/credential_rules.go:302)")
+	vtKnownBug(t, "a read that loaded a row before the end of a DEK rotation fails with 500 (graph/credential_rules.go:103)")
 	t.Parallel()
 	for _, backend := range storetest.Backends() {
 		t.Run(backend, func(t *testing.T) {

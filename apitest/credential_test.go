@@ -1615,7 +1615,7 @@ func TestCredentialIntegrationIDWithASlash(t *testing.T) {
 // as a decrypt and needs credentials:decrypt, so nothing leaks beyond what
 // the caller may read; the contract is broken, not the permission).
 func TestCredentialStoreMutationReturnsMetadataOnly(t *testing.T) {
-	vtKnownBug(t, "storeCredential { data } answers the plaintext, contrary to its documentation (graph/credential.graphqls:5,51)")
+	vtKnownBug(t, "storeCredential { data } answers the plaintext, contrary to its documentation (graph/credential.graphqls:5,52)")
 	t.Parallel()
 	vtEach(t, func(t *testing.T, e *apitest.Env) {
 		o := vtRegister(t, e, "Store GQL")
