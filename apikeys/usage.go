@@ -9,8 +9,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/flush"
 	"github.com/credvault/credvault/ent/apikey"
+	"github.com/credvault/credvault/flush"
 	"github.com/credvault/credvault/store"
 )
 

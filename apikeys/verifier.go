@@ -151,6 +151,9 @@ func (v *Verifier) load(ctx context.Context, sum []byte) (*entry, error) {
 		return nil, err
 	}
 	t := k.Edges.Tenant
+	if t == nil { // the tenant was purged between the two reads
+		return &entry{}, nil
+	}
 	e := &entry{
 		found: true, id: k.ID, tenantID: k.TenantID,
 		revoked:      k.Status == apikey.StatusRevoked,

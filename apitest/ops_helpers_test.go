@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -24,40 +23,6 @@ import (
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/store/storetest"
 )
-
-// opsKnownBugsEnv set to 1 runs the tests of known, reported bugs.
-const opsKnownBugsEnv = "CREDVAULT_RUN_KNOWN_BUGS"
-
-// opsKnownBug skips the rest of a test that a known, reported bug breaks,
-// unless CREDVAULT_RUN_KNOWN_BUGS=1 asks to see it fail.
-func opsKnownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv(opsKnownBugsEnv) != "1" {
-		t.Skip("known bug, reported, not fixed here: " + what + " (" + opsKnownBugsEnv + "=1 runs it)")
-	}
-}
-
-// opsDeleteTenantBug is the known bug that makes every tenant deletion a
-// 403: ent/schema/tenancy.go stampTenant tests privacy.DecisionFromContext
-// against privacy.Allow, but ent returns nil for an Allow decision, so the
-// platform tenant's copy of the tenant.delete entry (a row of another
-// tenant, written unrestricted) is refused. When the delete works, the
-// test goes on.
-func opsDeleteTenantBug(t *testing.T, e *apitest.Env, tn opsTenant) {
-	t.Helper()
-	if os.Getenv(opsKnownBugsEnv) == "1" {
-		return
-	}
-	// Probe on a throwaway tenant, so tn is left as it was.
-	probe := opsRegister(t, e, "Probe")
-	r := opsDo(e, http.MethodDelete, opsTenantPath(probe.ID), probe.Token, nil)
-	if r.Status == http.StatusForbidden && r.ErrorCode() == "FORBIDDEN" && r.Envelope.Error.Details["required_scope"] == nil {
-		opsKnownBug(t, "DELETE /admin/tenants/{id} is always 403 FORBIDDEN (ent/schema/tenancy.go stampTenant never sees an unrestricted context)")
-	}
-	if r.Status != http.StatusOK {
-		t.Fatalf("probe delete: %d %s", r.Status, redact(r.Body))
-	}
-}
 
 // opsEach runs fn on a fresh server of every backend, in parallel. Each
 // subtest pauses for its turn before it opens its database and starts its

@@ -111,8 +111,19 @@ func (b *Batcher) Flush(ctx context.Context) error {
 	if len(pending) == 0 {
 		return nil
 	}
+	tenants := make([]uuid.UUID, 0, len(pending))
+	for k := range pending {
+		tenants = append(tenants, k.tenant)
+	}
+	live, err := store.LiveTenants(ctx, b.client, tenants)
+	if err != nil {
+		return err
+	}
 	rows := make([]*ent.AuditLogCreate, 0, len(pending))
 	for k, agg := range pending {
+		if !live[k.tenant] {
+			continue // purged meanwhile: its entries went with it
+		}
 		details := scrub(agg.entry.Details)
 		if k.seq == 0 {
 			details["count"] = agg.count
@@ -122,6 +133,9 @@ func (b *Batcher) Flush(ctx context.Context) error {
 			SetAction(k.action).SetResourceType(k.resType).SetResourceID(k.resID).SetOutcome(agg.entry.Outcome).
 			SetActorType(k.actorType).SetActorID(k.actorID).SetRequestID(agg.info.RequestID).SetIP(agg.info.IP).
 			SetUserAgent(truncate(agg.info.UserAgent, 512)).SetDetails(details))
+	}
+	if len(rows) == 0 {
+		return nil
 	}
 	return b.client.AuditLog.CreateBulk(rows...).Exec(store.Unrestricted(ctx))
 }

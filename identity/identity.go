@@ -77,7 +77,7 @@ func (s *Service) VerifySession(ctx context.Context, token string) (*principal.P
 	}
 	u, err := s.Client.User.Query().Where(user.ID(uid)).WithTenant().Only(store.Unrestricted(ctx))
 	switch {
-	case ent.IsNotFound(err):
+	case ent.IsNotFound(err), err == nil && u.Edges.Tenant == nil:
 		return nil, apperr.Unauthenticated("revoked")
 	case err != nil:
 		return nil, err

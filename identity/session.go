@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -175,8 +176,13 @@ func (s *Service) findLoginUser(ctx context.Context, email, slug string) (*ent.U
 		q = q.Where(user.HasTenantWith(tenant.Slug(slug)))
 	}
 	users, err := q.Limit(10).All(ctx)
-	if err != nil || len(users) == 0 {
+	if err != nil {
 		return nil, err
+	}
+	// A user whose tenant was purged between the two reads is no user.
+	users = slices.DeleteFunc(users, func(u *ent.User) bool { return u.Edges.Tenant == nil })
+	if len(users) == 0 {
+		return nil, nil
 	}
 	if len(users) == 1 {
 		return users[0], nil
@@ -251,7 +257,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 			return nil
 		}
 		u, err := tx.User.Query().Where(user.ID(rt.UserID)).WithTenant().Only(ctx)
-		if ent.IsNotFound(err) {
+		if ent.IsNotFound(err) || (err == nil && u.Edges.Tenant == nil) {
 			return apperr.Unauthenticated("revoked")
 		}
 		if err != nil {

@@ -97,7 +97,7 @@ func (c *clientCache) get(ctx context.Context, clientID string) (*client, error)
 	row, err := c.db.OAuthClient.Query().Where(oauthclient.ClientID(clientID)).WithTenant().Only(store.Unrestricted(ctx))
 	cl = &client{loaded: time.Now()}
 	switch {
-	case ent.IsNotFound(err):
+	case ent.IsNotFound(err), err == nil && row.Edges.Tenant == nil:
 	case err != nil:
 		return nil, err
 	default:

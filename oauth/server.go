@@ -189,7 +189,7 @@ func (s *Server) authenticateClient(ctx context.Context, id, sec string, basic b
 	}
 	ctx = store.Unrestricted(ctx)
 	c, err := s.db.OAuthClient.Query().Where(oauthclient.ClientID(id)).WithTenant().Only(ctx)
-	if ent.IsNotFound(err) {
+	if ent.IsNotFound(err) || (err == nil && c.Edges.Tenant == nil) {
 		return nil, invalid
 	}
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/credvault/credvault/ent/revokedtoken"
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/tenant"
+	"github.com/credvault/credvault/ent/usagecounter"
 	"github.com/credvault/credvault/ent/user"
 	"github.com/credvault/credvault/store"
 )
@@ -50,6 +51,7 @@ func purge(ctx context.Context, tx *ent.Client, id uuid.UUID) error {
 		func() (int, error) { return tx.ServiceAccount.Delete().Where(serviceaccount.TenantID(id)).Exec(ctx) },
 		func() (int, error) { return tx.User.Delete().Where(user.TenantID(id)).Exec(ctx) },
 		func() (int, error) { return tx.AuditLog.Delete().Where(auditlog.TenantID(id)).Exec(ctx) },
+		func() (int, error) { return tx.UsageCounter.Delete().Where(usagecounter.TenantID(id)).Exec(ctx) },
 		func() (int, error) { return tx.Tenant.Delete().Where(tenant.ID(id)).Exec(ctx) },
 	}
 	for _, step := range steps {

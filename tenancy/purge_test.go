@@ -5,7 +5,6 @@ package tenancy_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -42,15 +41,6 @@ func eachStore(t *testing.T, fn func(t *testing.T, st *store.Store)) {
 }
 
 func bg() context.Context { return store.Unrestricted(context.Background()) }
-
-// knownBug skips the rest of a test that a known, reported bug breaks,
-// unless CREDVAULT_RUN_KNOWN_BUGS=1 asks to see it fail.
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("CREDVAULT_RUN_KNOWN_BUGS") != "1" {
-		t.Skip("known bug, reported, not fixed here: " + what + " (CREDVAULT_RUN_KNOWN_BUGS=1 runs it)")
-	}
-}
 
 // populate creates a tenant with one row of every tenant-owned kind but
 // usage counters, which withUsage adds.
@@ -182,10 +172,6 @@ func TestPurgeDeletedRemovesUsageCounters(t *testing.T) {
 		gone := populate(t, c, "used", tenant.StatusDeleted, true)
 		later := populate(t, c, "later", tenant.StatusDeleted, false)
 		n, err := tenancy.PurgeDeleted(context.Background(), c)
-		if err != nil && strings.Contains(strings.ToLower(err.Error()), "foreign key") {
-			knownBug(t, "tenancy/purge.go purge() never deletes usage_counters, so a tenant with any counted request "+
-				"fails its purge on the foreign key, and the tenants after it are not purged either ("+err.Error()+")")
-		}
 		if err != nil || n != 2 {
 			t.Fatalf("PurgeDeleted = %d, %v; want both deleted tenants purged", n, err)
 		}

@@ -62,8 +62,19 @@ func (c *Counter) Flush(ctx context.Context) error {
 		return nil
 	}
 	ctx = store.Unrestricted(ctx)
+	tenants := make([]uuid.UUID, 0, len(pending))
+	for k := range pending {
+		tenants = append(tenants, k.tenant)
+	}
+	live, err := store.LiveTenants(ctx, c.db, tenants)
+	if err != nil {
+		return err
+	}
 	return store.WithTx(ctx, c.db, func(ctx context.Context, tx *ent.Client) error {
 		for k, n := range pending {
+			if !live[k.tenant] {
+				continue // purged meanwhile
+			}
 			err := tx.UsageCounter.Create().SetTenantID(k.tenant).SetDay(k.day).SetPrincipalType(k.kind).
 				SetPrincipalID(k.id).SetCount(n).
 				OnConflictColumns(usagecounter.FieldTenantID, usagecounter.FieldDay, usagecounter.FieldPrincipalType, usagecounter.FieldPrincipalID).
