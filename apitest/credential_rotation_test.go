@@ -343,7 +343,6 @@ func TestDEKRotationPermissions(t *testing.T) {
 // loaded version; when that version was destroyed in between, the read
 // fails with 500 instead of re-reading the row.
 func TestCredentialReadRacingTheEndOfARotation(t *testing.T) {
-	vtKnownBug(t, "a read that loaded a row before the end of a DEK rotation fails with 500 (graph/credential_rules.go:103)")
 	t.Parallel()
 	for _, backend := range storetest.Backends() {
 		t.Run(backend, func(t *testing.T) {
@@ -600,7 +599,6 @@ func TestServerRefusesAWrongMasterKey(t *testing.T) {
 // jobs destroyed — and otherwise leaves rows moved back to retired
 // versions. It is a stress test: with the bug fixed it always passes.
 func TestDEKOverlappingRotationsKeepEveryCredential(t *testing.T) {
-	vtKnownBug(t, "overlapping DEK rotations re-seal credentials under retired and destroyed DEKs (dek/dek.go:147,173,206)")
 	t.Parallel()
 	mk := vtNewMaster(t)
 	vtEach(t, func(t *testing.T, e *apitest.Env) {

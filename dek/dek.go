@@ -35,6 +35,16 @@ type Manager struct {
 	master, previous *vault.MasterKey
 	mu               sync.RWMutex
 	cache            map[cacheKey]vault.DEK
+	// lock takes row locks on the active DEK (PostgreSQL; SQLite serialises
+	// writers anyway): see Active.
+	lock bool
+}
+
+// LockRows makes the manager lock DEK rows, for PostgreSQL, where writers
+// and rotations run concurrently.
+func (m *Manager) LockRows() *Manager {
+	m.lock = true
+	return m
 }
 
 // New returns a manager; previous may be nil.
@@ -43,11 +53,17 @@ func New(db *ent.Client, master, previous *vault.MasterKey) *Manager {
 }
 
 // Active returns the tenant's active DEK and its version, creating version 1
-// with tx when the tenant has none.
+// with tx when the tenant has none. With row locks on, the active row is
+// held FOR SHARE until tx ends: a rotation (which retires the row) waits for
+// the writer, so re-encryption always sees what the writer sealed.
 func (m *Manager) Active(ctx context.Context, tx *ent.Client, tenant uuid.UUID) (int, vault.DEK, error) {
 	ctx = store.Unrestricted(ctx)
-	row, err := tx.DataKey.Query().Where(datakey.TenantID(tenant), datakey.StatusEQ(datakey.StatusActive)).
-		Order(ent.Desc(datakey.FieldVersion)).First(ctx)
+	q := tx.DataKey.Query().Where(datakey.TenantID(tenant), datakey.StatusEQ(datakey.StatusActive)).
+		Order(ent.Desc(datakey.FieldVersion))
+	if m.lock {
+		q = q.ForShare()
+	}
+	row, err := q.First(ctx)
 	if ent.IsNotFound(err) {
 		return m.create(ctx, tx, tenant, 1)
 	}
@@ -142,14 +158,12 @@ func (m *Manager) Rotate(ctx context.Context, tx *ent.Client, tenant uuid.UUID) 
 // are sealed under an older DEK to the active one, each batch in its own
 // transaction; maxBatches <= 0 means until none is left. It returns how many
 // credentials still wait, and destroys the old DEKs once nothing uses them.
+// Each batch reads the active version afresh, so a rotation started meanwhile
+// is followed, never undone.
 func (m *Manager) Reencrypt(ctx context.Context, tenant uuid.UUID, batchSize, maxBatches int) (remaining int, err error) {
 	ctx = store.Unrestricted(ctx)
-	version, newKey, err := m.Active(ctx, m.db, tenant)
-	if err != nil {
-		return 0, err
-	}
 	for batch := 0; maxBatches <= 0 || batch < maxBatches; batch++ {
-		n, err := m.reencryptBatch(ctx, tenant, version, newKey, batchSize)
+		n, err := m.reencryptBatch(ctx, tenant, batchSize)
 		if err != nil {
 			return 0, err
 		}
@@ -157,20 +171,27 @@ func (m *Manager) Reencrypt(ctx context.Context, tenant uuid.UUID, batchSize, ma
 			break
 		}
 	}
-	remaining, err = m.db.Credential.Query().Where(credential.TenantID(tenant), credential.DekVersionNEQ(version)).Count(ctx)
+	version, _, err := m.Active(ctx, m.db, tenant)
+	if err != nil {
+		return 0, err
+	}
+	remaining, err = m.db.Credential.Query().Where(credential.TenantID(tenant), credential.DekVersionLT(version)).Count(ctx)
 	if err != nil || remaining > 0 {
 		return remaining, err
 	}
-	return 0, m.destroyUnused(ctx, tenant, version)
+	return 0, m.destroyUnused(ctx, tenant)
 }
 
-// reencryptBatch re-seals one batch in one transaction and returns how many
-// credentials it looked at. One changed meanwhile (its version moved) is
-// left to the writer that moved it.
-func (m *Manager) reencryptBatch(ctx context.Context, tenant uuid.UUID, version int, newKey vault.DEK, size int) (int, error) {
-	seen := 0
+// reencryptBatch re-seals one batch under the active DEK, in one
+// transaction, and returns how many credentials it moved.
+func (m *Manager) reencryptBatch(ctx context.Context, tenant uuid.UUID, size int) (int, error) {
+	moved := 0
 	err := store.WithTx(ctx, m.db, func(ctx context.Context, tx *ent.Client) error {
-		rows, err := tx.Credential.Query().Where(credential.TenantID(tenant), credential.DekVersionNEQ(version)).
+		version, newKey, err := m.Active(ctx, tx, tenant)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.Credential.Query().Where(credential.TenantID(tenant), credential.DekVersionLT(version)).
 			Order(ent.Asc(credential.FieldID)).Limit(size).All(ctx)
 		if err != nil {
 			return err
@@ -195,32 +216,45 @@ func (m *Manager) reencryptBatch(ctx context.Context, tenant uuid.UUID, version 
 				return err
 			}
 		}
-		seen = len(rows)
+		moved = len(rows)
 		return nil
 	})
-	return seen, err
+	return moved, err
 }
 
 // destroyUnused destroys the tenant's retired DEKs that no credential uses:
-// the wrapped key is erased, only the version number remains.
-func (m *Manager) destroyUnused(ctx context.Context, tenant uuid.UUID, active int) error {
-	rows, err := m.db.DataKey.Query().Where(datakey.TenantID(tenant), datakey.StatusEQ(datakey.StatusRetired)).All(ctx)
+// the wrapped key is erased, only the version number remains. Each check and
+// erase is one transaction holding the DEK row, which writers share-lock.
+func (m *Manager) destroyUnused(ctx context.Context, tenant uuid.UUID) error {
+	versions, err := m.db.DataKey.Query().Where(datakey.TenantID(tenant), datakey.StatusEQ(datakey.StatusRetired)).
+		Select(datakey.FieldVersion).Ints(ctx)
 	if err != nil {
 		return err
 	}
-	for _, r := range rows {
-		used, err := m.db.Credential.Query().Where(credential.TenantID(tenant), credential.DekVersion(r.Version)).Exist(ctx)
+	for _, v := range versions {
+		err := store.WithTx(ctx, m.db, func(ctx context.Context, tx *ent.Client) error {
+			q := tx.DataKey.Query().Where(datakey.TenantID(tenant), datakey.Version(v), datakey.StatusEQ(datakey.StatusRetired))
+			if m.lock {
+				q = q.ForUpdate()
+			}
+			row, err := q.Only(ctx)
+			if ent.IsNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			used, err := tx.Credential.Query().Where(credential.TenantID(tenant), credential.DekVersion(v)).Exist(ctx)
+			if err != nil || used {
+				return err
+			}
+			return tx.DataKey.UpdateOne(row).ClearWrappedKey().SetStatus(datakey.StatusDestroyed).Exec(ctx)
+		})
 		if err != nil {
 			return err
 		}
-		if used || r.Version == active {
-			continue
-		}
-		if err := m.db.DataKey.UpdateOne(r).ClearWrappedKey().SetStatus(datakey.StatusDestroyed).Exec(ctx); err != nil {
-			return err
-		}
 		m.mu.Lock()
-		delete(m.cache, cacheKey{tenant, r.Version})
+		delete(m.cache, cacheKey{tenant, v})
 		m.mu.Unlock()
 	}
 	return nil

@@ -33,8 +33,14 @@ func (r *mutationResolver) StoreCredential(ctx context.Context, input model.Stor
 		return nil, err
 	}
 	integration := strings.TrimSpace(input.IntegrationID)
-	if integration == "" || len(integration) > 200 {
-		return nil, apperr.Invalid("integration_id", map[bool]string{true: "required", false: "too_long"}[integration == ""])
+	switch {
+	case integration == "":
+		return nil, apperr.Invalid("integration_id", "required")
+	case len(integration) > 200:
+		return nil, apperr.Invalid("integration_id", "too_long")
+	case strings.ContainsAny(integration, "/?#%"):
+		// It is a path segment of the REST routes.
+		return nil, apperr.Invalid("integration_id", "must not contain / ? # or %")
 	}
 	if err := checkSecret(input.AuthType, input.Data); err != nil {
 		return nil, err

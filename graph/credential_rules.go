@@ -100,13 +100,17 @@ func (r *Resolver) decrypt(ctx context.Context, c *ent.Credential) (map[string]a
 	if _, err := r.require(ctx, scope.CredentialsDecrypt); err != nil {
 		return nil, err
 	}
-	key, err := r.DEKs.Key(ctx, c.TenantID, c.DekVersion)
+	pt, err := r.open(ctx, c)
 	if err != nil {
-		return nil, apperr.Wrap(err)
-	}
-	pt, err := vault.OpenCredential(key, c.Ciphertext, c.TenantID, c.ID, c.DekVersion)
-	if err != nil {
-		return nil, apperr.Wrap(err)
+		// A rotation may have moved the row and destroyed its old DEK since
+		// it was read: read it again, once.
+		fresh, ferr := r.Store.Client.Credential.Get(ctx, c.ID)
+		if ferr != nil {
+			return nil, ferr
+		}
+		if pt, err = r.open(ctx, fresh); err != nil {
+			return nil, apperr.Wrap(err)
+		}
 	}
 	defer clear(pt)
 	var data map[string]any
@@ -125,6 +129,15 @@ func (r *Resolver) decrypt(ctx context.Context, c *ent.Credential) (map[string]a
 	}
 	r.Metrics.Decrypts.Inc()
 	return data, nil
+}
+
+// open decrypts c's secret.
+func (r *Resolver) open(ctx context.Context, c *ent.Credential) ([]byte, error) {
+	key, err := r.DEKs.Key(ctx, c.TenantID, c.DekVersion)
+	if err != nil {
+		return nil, err
+	}
+	return vault.OpenCredential(key, c.Ciphertext, c.TenantID, c.ID, c.DekVersion)
 }
 
 // CredentialsQuery is the tenant's credentials, for a principal holding

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	entdialect "entgo.io/ent/dialect"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
@@ -137,6 +138,9 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	}
 	authn.AccessTokens = auth.VerifierFunc(as.VerifyAccessToken)
 	deks := dek.New(st.Client, keys.Master, keys.Previous)
+	if st.Dialect == entdialect.Postgres {
+		deks.LockRows()
+	}
 	queue := jobs.New(st.Client, st.Dialect, jobs.Options{}, logger)
 	registerJobs(queue, st.Client, deks)
 	s.tasks = append(s.tasks, queue.Run, func(ctx context.Context) { requests.Run(ctx, usageFlushInterval) })

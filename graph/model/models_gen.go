@@ -220,7 +220,7 @@ type StoreCredentialInput struct {
 	IntegrationID string              `json:"integrationID"`
 	Name          *string             `json:"name,omitempty"`
 	AuthType      credential.AuthType `json:"authType"`
-	// The secret; its required fields depend on authType. Stored encrypted, never returned by this mutation.
+	// The secret; its required fields depend on authType. Stored encrypted; read back only through the data field, with credentials:decrypt.
 	Data      map[string]any `json:"data"`
 	Metadata  map[string]any `json:"metadata,omitempty"`
 	ExpiresAt *time.Time     `json:"expiresAt,omitempty"`
