@@ -21,8 +21,8 @@ import (
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/privacy"
-	"github.com/credvault/credvault/ent/tenant"
 	_ "github.com/credvault/credvault/ent/runtime" // schema hooks and privacy policies
+	"github.com/credvault/credvault/ent/tenant"
 )
 
 // Store is an open database: the ent client and the *sql.DB beneath it.

@@ -12,8 +12,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/flush"
 	"github.com/credvault/credvault/ent/usagecounter"
+	"github.com/credvault/credvault/flush"
 	"github.com/credvault/credvault/principal"
 	"github.com/credvault/credvault/store"
 )
