@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -61,6 +62,11 @@ func run(args []string) error {
 	slog.SetDefault(logger)
 	// Request ids are UUIDs: draw their randomness in blocks, not a system call each.
 	uuid.EnableRandPool()
+	// A server's heap is small and short-lived per request: trade memory for
+	// less collection, unless the operator set GOGC.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -98,6 +104,9 @@ func run(args []string) error {
 	}
 	return srv.Run(ctx)
 }
+
+// defaultGCPercent is the GOGC the server runs with when none is set.
+const defaultGCPercent = 400
 
 // logFlushInterval bounds how long a log line waits in the buffer.
 const logFlushInterval = 200 * time.Millisecond

@@ -7,6 +7,8 @@ import (
 	"context"
 	"database/sql"
 	"net/http"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +32,8 @@ type Metrics struct {
 	TokensIssued *prometheus.CounterVec
 	// Decrypts counts credential decryptions.
 	Decrypts prometheus.Counter
+
+	series sync.Map // requestKey → *requestSeries
 }
 
 // New registers the instruments, plus the Go runtime and process collectors.
@@ -59,6 +63,34 @@ func New() *Metrics {
 	m.Registry.MustRegister(m.Requests, m.Duration, m.AuthAttempts, m.KeyValidations, m.TokensIssued, m.Decrypts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// requestKey names one series of the request metrics.
+type requestKey struct {
+	route, method string
+	status        int
+}
+
+// requestSeries are a request key's counter and histogram, looked up once:
+// label hashing on every request is measurable on the hot path.
+type requestSeries struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
+}
+
+// ObserveRequest counts one request and its duration.
+func (m *Metrics) ObserveRequest(route, method string, status int, seconds float64) {
+	k := requestKey{route, method, status}
+	s, ok := m.series.Load(k)
+	if !ok {
+		s, _ = m.series.LoadOrStore(k, &requestSeries{
+			count:    m.Requests.WithLabelValues(route, method, strconv.Itoa(status)),
+			duration: m.Duration.WithLabelValues(route, method),
+		})
+	}
+	rs := s.(*requestSeries)
+	rs.count.Inc()
+	rs.duration.Observe(seconds)
 }
 
 // WatchDB exports the connection pool statistics of db.

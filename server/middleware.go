@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -100,8 +99,7 @@ func accessLog(logger *slog.Logger, m *metrics.Metrics) func(http.Handler) http.
 			if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
 				route = rc.RoutePattern()
 			}
-			m.Requests.WithLabelValues(route, r.Method, strconv.Itoa(ww.Status())).Inc()
-			m.Duration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+			m.ObserveRequest(route, r.Method, ww.Status(), elapsed.Seconds())
 			attrs := []slog.Attr{
 				slog.String("request_id", reqinfo.FromContext(r.Context()).RequestID),
 				slog.String("method", r.Method),
