@@ -87,6 +87,13 @@ func parseURL(url string) (driver, dsn, dia string, err error) {
 				return "", "", "", fmt.Errorf("store: create %s: %w", dir, err)
 			}
 		}
+		// The file holds hashes and ciphertexts: only its owner reads it.
+		// SQLite gives its -wal and -shm files the same mode.
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o600)
+		if err != nil {
+			return "", "", "", fmt.Errorf("store: create %s: %w", path, err)
+		}
+		f.Close()
 		return "sqlite", "file:" + path + "?" + sqlitePragmas, dialect.SQLite, nil
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		return "postgres", url, dialect.Postgres, nil

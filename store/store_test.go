@@ -335,6 +335,15 @@ func TestOpenSQLiteFileCreatesFolder(t *testing.T) {
 	if mode := fi.Mode().Perm(); mode != 0o700 {
 		t.Errorf("folder mode %o, want 700", mode)
 	}
+	for _, name := range []string{"credvault.db", "credvault.db-wal"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s mode %o, want 600", name, mode)
+		}
+	}
 	// Foreign keys are enforced (a pragma of every connection).
 	var fk int
 	if err := st.DB.QueryRow("PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
