@@ -159,12 +159,7 @@ func (r *queryResolver) APIKeys(ctx context.Context, after *entgql.Cursor[uuid.U
 	if err != nil {
 		return nil, err
 	}
-	if where != nil && where.Status != nil {
-		// status filters by the key's state now, as the status field shows it.
-		w := *where
-		q.Where(apikeys.StatusIs(*w.Status, time.Now()))
-		w.Status, where = nil, &w
-	}
+	where = byStateNow(q, where)
 	first, last = pageSize(first, last)
 	return q.Paginate(ctx, after, first, before, last, ent.WithAPIKeyOrder(orderBy), ent.WithAPIKeyFilter(where.Filter))
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/credvault/credvault/apperr"
 	"github.com/credvault/credvault/audit"
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/principal"
 	"github.com/credvault/credvault/scope"
@@ -154,22 +153,24 @@ func (r *Resolver) APIKeysQuery(ctx context.Context) (*ent.APIKeyQuery, error) {
 	return r.Store.Client.APIKey.Query(), nil
 }
 
-// ListAPIKeys is one offset page of the tenant's API keys. status filters
-// by the key's state now: an active key past its expiry counts as expired.
-func (r *Resolver) ListAPIKeys(ctx context.Context, where *ent.APIKeyWhereInput, status string, w Window) ([]*ent.APIKey, int, error) {
+// ListAPIKeys is one offset page of the tenant's API keys.
+func (r *Resolver) ListAPIKeys(ctx context.Context, where *ent.APIKeyWhereInput, w Window) ([]*ent.APIKey, int, error) {
 	q, err := r.APIKeysQuery(ctx)
-	if err != nil {
-		return nil, 0, err
+	if err == nil {
+		where = byStateNow(q, where)
 	}
-	if q, err = where.Filter(q); err != nil {
-		return nil, 0, err
+	return listWindow(ctx, q, err, where, w, func(q *ent.APIKeyQuery) *ent.APIKeyQuery { return q.Order(w.Term(), w.Tie()) })
+}
+
+// byStateNow moves where's status filter onto q as the key's state now (an
+// active key past its expiry is expired), as the status field shows it, and
+// returns the rest of where. GraphQL and REST lists both filter this way.
+func byStateNow(q *ent.APIKeyQuery, where *ent.APIKeyWhereInput) *ent.APIKeyWhereInput {
+	if where == nil || where.Status == nil {
+		return where
 	}
-	if status != "" {
-		st := apikey.Status(status)
-		if apikey.StatusValidator(st) != nil {
-			return nil, 0, apperr.Invalid("status", "invalid").With("allowed", []string{"active", "expired", "revoked"})
-		}
-		q.Where(apikeys.StatusIs(st, time.Now()))
-	}
-	return fetchWindow(ctx, q, w, func(q *ent.APIKeyQuery) *ent.APIKeyQuery { return q.Order(w.Term(), w.Tie()) })
+	rest := *where
+	q.Where(apikeys.StatusIs(*rest.Status, time.Now()))
+	rest.Status = nil
+	return &rest
 }

@@ -18,11 +18,5 @@ func (r *Resolver) AuditLogsQuery(ctx context.Context) (*ent.AuditLogQuery, erro
 // ListAuditLogs is one offset page of the tenant's audit trail.
 func (r *Resolver) ListAuditLogs(ctx context.Context, where *ent.AuditLogWhereInput, w Window) ([]*ent.AuditLog, int, error) {
 	q, err := r.AuditLogsQuery(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	if q, err = where.Filter(q); err != nil {
-		return nil, 0, err
-	}
-	return fetchWindow(ctx, q, w, func(q *ent.AuditLogQuery) *ent.AuditLogQuery { return q.Order(w.Term(), w.Tie()) })
+	return listWindow(ctx, q, err, where, w, func(q *ent.AuditLogQuery) *ent.AuditLogQuery { return q.Order(w.Term(), w.Tie()) })
 }

@@ -152,13 +152,7 @@ func (r *Resolver) CredentialsQuery(ctx context.Context) (*ent.CredentialQuery, 
 // ListCredentials is one offset page of the tenant's credential metadata.
 func (r *Resolver) ListCredentials(ctx context.Context, where *ent.CredentialWhereInput, w Window) ([]*ent.Credential, int, error) {
 	q, err := r.CredentialsQuery(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	if q, err = where.Filter(q); err != nil {
-		return nil, 0, err
-	}
-	return fetchWindow(ctx, q, w, func(q *ent.CredentialQuery) *ent.CredentialQuery { return q.Order(w.Term(), w.Tie()) })
+	return listWindow(ctx, q, err, where, w, func(q *ent.CredentialQuery) *ent.CredentialQuery { return q.Order(w.Term(), w.Tie()) })
 }
 
 // DecryptedCredentials is the tenant's credentials for an integration with

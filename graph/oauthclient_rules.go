@@ -30,13 +30,7 @@ func (r *Resolver) OAuthClientsQuery(ctx context.Context) (*ent.OAuthClientQuery
 // ListOAuthClients is one offset page of the tenant's OAuth clients.
 func (r *Resolver) ListOAuthClients(ctx context.Context, where *ent.OAuthClientWhereInput, w Window) ([]*ent.OAuthClient, int, error) {
 	q, err := r.OAuthClientsQuery(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	if q, err = where.Filter(q); err != nil {
-		return nil, 0, err
-	}
-	return fetchWindow(ctx, q, w, func(q *ent.OAuthClientQuery) *ent.OAuthClientQuery { return q.Order(w.Term(), w.Tie()) })
+	return listWindow(ctx, q, err, where, w, func(q *ent.OAuthClientQuery) *ent.OAuthClientQuery { return q.Order(w.Term(), w.Tie()) })
 }
 
 // checkGrantTypes accepts the supported grant types only.

@@ -82,3 +82,19 @@ func fetchWindow[Q listQuery[Q, T], T any](ctx context.Context, q Q, w Window, o
 	rows, err := order(q).Offset(w.Offset).Limit(w.Limit).All(ctx)
 	return rows, total, err
 }
+
+// whereInput is an entgql where input of the query type Q.
+type whereInput[Q any] interface{ Filter(Q) (Q, error) }
+
+// listWindow filters q (as returned with err by a resolver's scope-checked
+// query) by where and loads the window's page of it: the body of every REST
+// list.
+func listWindow[Q listQuery[Q, T], T any, W whereInput[Q]](ctx context.Context, q Q, err error, where W, w Window, order func(Q) Q) ([]T, int, error) {
+	if err != nil {
+		return nil, 0, err
+	}
+	if q, err = where.Filter(q); err != nil {
+		return nil, 0, err
+	}
+	return fetchWindow(ctx, q, w, order)
+}

@@ -19,11 +19,5 @@ func (r *Resolver) ServiceAccountsQuery(ctx context.Context) (*ent.ServiceAccoun
 // ListServiceAccounts is one offset page of the tenant's service accounts.
 func (r *Resolver) ListServiceAccounts(ctx context.Context, where *ent.ServiceAccountWhereInput, w Window) ([]*ent.ServiceAccount, int, error) {
 	q, err := r.ServiceAccountsQuery(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	if q, err = where.Filter(q); err != nil {
-		return nil, 0, err
-	}
-	return fetchWindow(ctx, q, w, func(q *ent.ServiceAccountQuery) *ent.ServiceAccountQuery { return q.Order(w.Term(), w.Tie()) })
+	return listWindow(ctx, q, err, where, w, func(q *ent.ServiceAccountQuery) *ent.ServiceAccountQuery { return q.Order(w.Term(), w.Tie()) })
 }

@@ -43,13 +43,7 @@ func (r *Resolver) TenantsQuery(ctx context.Context) (*ent.TenantQuery, error) {
 // ListTenants is one offset page of every tenant, for a platform admin.
 func (r *Resolver) ListTenants(ctx context.Context, where *ent.TenantWhereInput, w Window) ([]*ent.Tenant, int, error) {
 	q, err := r.TenantsQuery(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	if q, err = where.Filter(q); err != nil {
-		return nil, 0, err
-	}
-	return fetchWindow(store.Unrestricted(ctx), q, w, func(q *ent.TenantQuery) *ent.TenantQuery { return q.Order(w.Term(), w.Tie()) })
+	return listWindow(store.Unrestricted(ctx), q, err, where, w, func(q *ent.TenantQuery) *ent.TenantQuery { return q.Order(w.Term(), w.Tie()) })
 }
 
 // inTenant checks sc and returns a context acting in tenant id: the

@@ -28,13 +28,7 @@ func (r *Resolver) UsersQuery(ctx context.Context) (*ent.UserQuery, error) {
 // ListUsers is one offset page of the tenant's users, as REST lists them.
 func (r *Resolver) ListUsers(ctx context.Context, where *ent.UserWhereInput, w Window) ([]*ent.User, int, error) {
 	q, err := r.UsersQuery(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	if q, err = where.Filter(q); err != nil {
-		return nil, 0, err
-	}
-	return fetchWindow(ctx, q, w, func(q *ent.UserQuery) *ent.UserQuery { return q.Order(w.Term(), w.Tie()) })
+	return listWindow(ctx, q, err, where, w, func(q *ent.UserQuery) *ent.UserQuery { return q.Order(w.Term(), w.Tie()) })
 }
 
 // roleCeiling refuses a role holding scopes the principal lacks, so an admin

@@ -10,6 +10,7 @@ import (
 	"github.com/credvault/credvault/apikeys"
 	"github.com/credvault/credvault/apperr"
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/scope"
 )
@@ -119,7 +120,14 @@ func (a *API) apiKeyRoutes(base string, full bool) []Route {
 					}
 					where.ServiceAccountID = &id
 				}
-				rows, total, err := a.Resolver.ListAPIKeys(ctx, where, c.Query("status"), c.Window())
+				if v := c.Query("status"); v != "" {
+					st := apikey.Status(v)
+					if apikey.StatusValidator(st) != nil {
+						return nil, 0, apperr.Invalid("status", "invalid").With("allowed", []string{"active", "expired", "revoked"})
+					}
+					where.Status = &st
+				}
+				rows, total, err := a.Resolver.ListAPIKeys(ctx, where, c.Window())
 				return mapSlice(rows, toAPIKeyJSON), total, err
 			}),
 		Handle(Route{Method: http.MethodDelete, Path: base + "/{keyId}", Scope: scope.APIKeysWrite, Field: "revokeAPIKey",
