@@ -22,7 +22,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -42,39 +41,11 @@ import (
 // ---------------------------------------------------------------------------
 // Harness
 
-// akEach runs fn against a fresh server on every backend, in parallel.
-//
-// It is apitest.Each with one difference: the server's configuration names
-// the database it runs on. apitest.New leaves cfg.DatabaseURL at its SQLite
-// default, and server.New hands that URL to the PostgreSQL invalidation
-// listener, whose Listen then waits forever for a connection it can never
-// make: apitest.Each hangs on PostgreSQL (reported; see the final report).
-func akEach(t *testing.T, fn func(t *testing.T, e *apitest.Env), opts ...func(*config.Config)) {
-	t.Helper()
-	for _, b := range storetest.Backends() {
-		t.Run(b, func(t *testing.T) {
-			t.Parallel()
-			fn(t, akServer(t, b, opts...))
-		})
-	}
-}
-
 // akServer starts one server on a fresh database of backend.
 func akServer(t *testing.T, backend string, opts ...func(*config.Config)) *apitest.Env {
 	t.Helper()
-	u := storetest.URL(t, backend)
-	return apitest.New(t, akOpenStore(t, u), append([]func(*config.Config){akDatabaseURL(u)}, opts...)...)
+	return apitest.New(t, akOpenStore(t, storetest.URL(t, backend)), opts...)
 }
-
-// akDatabaseURL makes the configuration name the database the store is on.
-func akDatabaseURL(u string) func(*config.Config) {
-	return func(c *config.Config) { c.DatabaseURL = u }
-}
-
-// akMigrateMu serialises this file's migrations: ent's schema.Create
-// writes to the package-level migrate.Tables, so concurrent migrations in
-// one process are a data race (go test -race reports it).
-var akMigrateMu sync.Mutex
 
 // akOpenStore opens and migrates the database at u, closed when t ends.
 func akOpenStore(t testing.TB, u string) *store.Store {
@@ -84,8 +55,6 @@ func akOpenStore(t testing.TB, u string) *store.Store {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	akMigrateMu.Lock()
-	defer akMigrateMu.Unlock()
 	if err := st.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
@@ -473,7 +442,7 @@ func akNames(ks []akKey) []string {
 
 func TestAPIKeyHeaderFormsAuthenticate(t *testing.T) {
 	t.Parallel()
-	akEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		ten := akRegister(t, e)
 		scopes := []string{"audit:read", "api_keys:read"}
 		k := akCreateKey(t, e, ten.Token, map[string]any{"name": "forms", "scopes": scopes})
@@ -658,7 +627,7 @@ func akScanForSecrets(t *testing.T, e *apitest.Env, secrets ...string) {
 
 func TestAPIKeyIsShownOnceAndStoredAsAHash(t *testing.T) {
 	t.Parallel()
-	akEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		ten := akRegister(t, e)
 		r := akDo(e, http.MethodPost, "/api/v1/api-keys", ten.Token, map[string]any{"name": "  shown once  ", "scopes": []string{"api_keys:read"}})
 		akStatus(t, r, http.StatusCreated)
@@ -733,7 +702,7 @@ func TestAPIKeyIsShownOnceAndStoredAsAHash(t *testing.T) {
 
 func TestAPIKeyValidate(t *testing.T) {
 	t.Parallel()
-	akEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		ten := akRegister(t, e)
 		exp := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
 		scopes := []string{"api_keys:read", "audit:read"}
@@ -838,7 +807,7 @@ func TestAPIKeyValidate(t *testing.T) {
 
 func TestAPIKeyRotationWithoutGrace(t *testing.T) {
 	t.Parallel()
-	akEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		ten := akRegister(t, e)
 		k := akCreateKey(t, e, ten.Token, map[string]any{"name": "rotating", "scopes": []string{"api_keys:read"}})
 		akWorks(t, e, k.Key, k.ID) // in the verifier's cache now
@@ -919,7 +888,7 @@ func TestAPIKeyRotationWithoutGrace(t *testing.T) {
 
 func TestAPIKeyRotationWithGrace(t *testing.T) {
 	t.Parallel()
-	akEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		ten := akRegister(t, e)
 		k := akCreateKey(t, e, ten.Token, map[string]any{"name": "graceful"})
 		akWorks(t, e, k.Key, k.ID)
@@ -966,7 +935,7 @@ func TestAPIKeyRotationWithGrace(t *testing.T) {
 
 func TestAPIKeyRevocation(t *testing.T) {
 	t.Parallel()
-	akEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		ten := akRegister(t, e)
 		k := akCreateKey(t, e, ten.Token, map[string]any{"name": "doomed", "scopes": []string{"api_keys:read"}})
 		akWorks(t, e, k.Key, k.ID) // cached
@@ -1050,7 +1019,7 @@ func TestAPIKeyRevocation(t *testing.T) {
 
 func TestAPIKeyExpiry(t *testing.T) {
 	t.Parallel()
-	akEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		ten := akRegister(t, e)
 		before := akKeyCount(t, e, ten.TenantID)
 		for name, exp := range map[string]any{
@@ -1106,7 +1075,7 @@ func TestAPIKeyExpiry(t *testing.T) {
 
 func TestAPIKeyIPAllowlist(t *testing.T) {
 	t.Parallel()
-	akEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		ten := akRegister(t, e)
 		elsewhere := akCreateKey(t, e, ten.Token, map[string]any{"name": "office", "ip_allowlist": []string{"10.0.0.0/8"}})
 		if !slices.Equal(elsewhere.IPAllowlist, []string{"10.0.0.0/8"}) {
@@ -1154,7 +1123,7 @@ func TestAPIKeyIPAllowlist(t *testing.T) {
 
 func TestAPIKeyScopeCeiling(t *testing.T) {
 	t.Parallel()
-	akEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		ten := akRegister(t, e)
 		reader := akCreateKey(t, e, ten.Token, map[string]any{"name": "reader", "scopes": []string{"api_keys:read"}})
 		writer := akCreateKey(t, e, ten.Token, map[string]any{"name": "writer", "scopes": []string{"api_keys:write", "api_keys:read"}})
@@ -1226,7 +1195,7 @@ func TestAPIKeyScopeCeiling(t *testing.T) {
 // missing scope, audited, and stores nothing.
 func TestAPIKeyScopeCeilingRefusesMoreThanTheCreatorHolds(t *testing.T) {
 	t.Parallel()
-	akEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		if e.Store.Dialect == dialect.SQLite {
 			// The denial is audited through a second connection while the
 			// creating transaction holds SQLite's write lock: 10 s, then 500.
@@ -1281,7 +1250,7 @@ func TestAPIKeyScopeCeilingRefusesMoreThanTheCreatorHolds(t *testing.T) {
 
 func TestAPIKeyCreateValidation(t *testing.T) {
 	t.Parallel()
-	akEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		ten := akRegister(t, e)
 		before := akKeyCount(t, e, ten.TenantID)
 		for _, tc := range []struct {
@@ -1341,7 +1310,7 @@ func TestAPIKeyCreateValidation(t *testing.T) {
 // every database (PostgreSQL keeps microseconds and rounds the rest).
 func TestAPIKeyExpiresAtReadsBackAsCreated(t *testing.T) {
 	t.Parallel()
-	akEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		if e.Store.Dialect == dialect.Postgres {
 		}
 		ten := akRegister(t, e)
@@ -1358,7 +1327,7 @@ func TestAPIKeyExpiresAtReadsBackAsCreated(t *testing.T) {
 // Asking twice for a scope grants it once.
 func TestAPIKeyDuplicateScopesAreStoredOnce(t *testing.T) {
 	t.Parallel()
-	akEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		ten := akRegister(t, e)
 		k := akCreateKey(t, e, ten.Token, map[string]any{"name": "dup", "scopes": []string{"api_keys:read", "api_keys:read"}})
 		if !slices.Equal(k.Scopes, []string{"api_keys:read"}) {
@@ -1372,7 +1341,7 @@ func TestAPIKeyDuplicateScopesAreStoredOnce(t *testing.T) {
 
 func TestAPIKeyOfAnotherTenantIsNotFound(t *testing.T) {
 	t.Parallel()
-	akEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		a, b := akRegister(t, e), akRegister(t, e)
 		kb := akCreateKey(t, e, b.Token, map[string]any{"name": "b's key", "scopes": []string{"api_keys:read"}})
 		akWorks(t, e, kb.Key, kb.ID)
@@ -1488,7 +1457,7 @@ func TestAPIKeyOfAnotherTenantIsNotFound(t *testing.T) {
 
 func TestAPIKeyList(t *testing.T) {
 	t.Parallel()
-	akEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		ten := akRegister(t, e)
 		other := akRegister(t, e)
 		akCreateKey(t, e, other.Token, map[string]any{"name": "k-other"})
@@ -1665,7 +1634,7 @@ func TestAPIKeyList(t *testing.T) {
 // reverse unless the query says NULLS LAST).
 func TestAPIKeySortByNullableFieldIsTheSameOnEveryDatabase(t *testing.T) {
 	t.Parallel()
-	akEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		if e.Store.Dialect == dialect.SQLite {
 		}
 		ten := akRegister(t, e)
@@ -1737,7 +1706,7 @@ func akGQLGet(t *testing.T, e *apitest.Env, cred string, id uuid.UUID) akGQLKey 
 
 func TestAPIKeyRESTAndGraphQLAgree(t *testing.T) {
 	t.Parallel()
-	akEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		ten := akRegister(t, e)
 		exp := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Millisecond)
 		made := akCreateKey(t, e, ten.Token, map[string]any{"name": "rest-made", "scopes": []string{"api_keys:read", "audit:read"},
@@ -1831,7 +1800,7 @@ func TestAPIKeyRESTAndGraphQLAgree(t *testing.T) {
 // A key past its expiry is "expired" on both APIs.
 func TestAPIKeyExpiredStatusAgreesAcrossAPIs(t *testing.T) {
 	t.Parallel()
-	akEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		ten := akRegister(t, e)
 		k := akCreateKey(t, e, ten.Token, map[string]any{"name": "old"})
 		if err := e.Store.Client.APIKey.UpdateOneID(k.ID).SetExpiresAt(time.Now().Add(-time.Minute)).Exec(akUnrestricted()); err != nil {
@@ -1856,7 +1825,7 @@ func TestAPIKeyExpiredStatusAgreesAcrossAPIs(t *testing.T) {
 // the limit headers and details.retry_after.
 func TestAPIKeyOwnRateLimitIsEnforced(t *testing.T) {
 	t.Parallel()
-	akEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		ten := akRegister(t, e)
 		k := akCreateKey(t, e, ten.Token, map[string]any{"name": "limited", "rate_limit": map[string]any{"requests": 2, "window_seconds": 60}})
 		for i := range 2 {
@@ -1879,7 +1848,7 @@ func TestAPIKeyOwnRateLimitIsEnforced(t *testing.T) {
 
 func TestAPIKeyLastUsedAtIsWrittenInTheBackground(t *testing.T) {
 	t.Parallel()
-	akEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		ten := akRegister(t, e)
 		k := akCreateKey(t, e, ten.Token, map[string]any{"name": "used"})
 		unused := akCreateKey(t, e, ten.Token, map[string]any{"name": "unused"})
@@ -1917,7 +1886,7 @@ func TestAPIKeyLastUsedAtIsWrittenInTheBackground(t *testing.T) {
 
 func TestAPIKeyAdminAliases(t *testing.T) {
 	t.Parallel()
-	akEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		ten := akRegister(t, e)
 		r := akDo(e, http.MethodPost, "/api/v1/admin/api-keys", ten.Token, map[string]any{"name": "via admin", "scopes": []string{"api_keys:read"}})
 		akStatus(t, r, http.StatusCreated)

@@ -46,6 +46,19 @@ func Each(t *testing.T, fn func(t *testing.T, e *Env), opts ...func(*config.Conf
 	storetest.Each(t, func(t *testing.T, st *store.Store) { fn(t, New(t, st, opts...)) })
 }
 
+// EachParallel is Each with the backends' subtests running in parallel,
+// each opening its database only once it runs: a subtest paused by
+// t.Parallel holds no PostgreSQL connection, whose number is limited.
+func EachParallel(t *testing.T, fn func(t *testing.T, e *Env), opts ...func(*config.Config)) {
+	t.Helper()
+	for _, b := range storetest.Backends() {
+		t.Run(b, func(t *testing.T) {
+			t.Parallel()
+			fn(t, New(t, storetest.Open(t, b), opts...))
+		})
+	}
+}
+
 // New starts a server on st; opts adjust the configuration first.
 func New(t testing.TB, st *store.Store, opts ...func(*config.Config)) *Env {
 	t.Helper()

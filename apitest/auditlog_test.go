@@ -110,7 +110,7 @@ func opsAuditIDs(es []opsAuditJSON) []uuid.UUID {
 }
 
 func TestAuditLogList(t *testing.T) {
-	opsEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		f := opsMakeAuditTrail(t, e, "Audited")
 		other := opsMakeAuditTrail(t, e, "Elsewhere")
 		owner := f.tn.Token
@@ -301,7 +301,7 @@ func (p opsGQLAuditPage) ids() []uuid.UUID {
 }
 
 func TestAuditLogsGraphQL(t *testing.T) {
-	opsEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		f := opsMakeAuditTrail(t, e, "Graphed")
 		other := opsMakeAuditTrail(t, e, "Sideways")
 		all := len(f.dbEntries)
@@ -383,7 +383,7 @@ func TestAuditLogsGraphQL(t *testing.T) {
 }
 
 func TestAuditLogsAreAppendOnly(t *testing.T) {
-	opsEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		f := opsMakeAuditTrail(t, e, "Immutable")
 		target := f.dbEntries[0]
 		owner := f.tn.Token
@@ -453,7 +453,7 @@ func TestAuditLogsAreAppendOnly(t *testing.T) {
 }
 
 func TestAuditRetentionJobRemovesOnlyExpiredEntries(t *testing.T) {
-	opsEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		short := opsRegister(t, e, "ShortMemory")
 		long := opsRegister(t, e, "LongMemory")
 		opsOK(t, opsPatchTenant(e, short.Token, short.ID, map[string]any{"settings": map[string]any{"audit_retention_days": 30}}),

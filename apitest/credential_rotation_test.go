@@ -178,7 +178,7 @@ func vtExpectKeys(t *testing.T, e *apitest.Env, tenant uuid.UUID, want map[int]d
 
 func TestDEKRotation(t *testing.T) {
 	t.Parallel()
-	vtEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		o := vtRegister(t, e, "Rotate")
 		bystander := vtRegister(t, e, "Bystander")
 		want := vtFixtures(t, e, o, "rot-")
@@ -258,7 +258,7 @@ func TestDEKRotation(t *testing.T) {
 
 func TestDEKRotationPermissions(t *testing.T) {
 	t.Parallel()
-	vtEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		o, b := vtRegister(t, e, "Perm A"), vtRegister(t, e, "Perm B")
 		member, viewer := vtUser(t, e, o, "member"), vtUser(t, e, o, "viewer")
 		mine := vtFixtures(t, e, o, "p-")
@@ -601,7 +601,7 @@ func TestServerRefusesAWrongMasterKey(t *testing.T) {
 func TestDEKOverlappingRotationsKeepEveryCredential(t *testing.T) {
 	t.Parallel()
 	mk := vtNewMaster(t)
-	vtEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		o := vtRegister(t, e, "Overlap")
 		ctx := store.Unrestricted(t.Context())
 		// 6,000 credentials, sealed as the server does, inserted directly.

@@ -34,7 +34,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/apitest"
-	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/credential"
@@ -48,22 +47,8 @@ import (
 
 const vtPassword = "vault-tests-password"
 
-// vtEach runs fn against a fresh server on every backend, in parallel.
-// Unlike apitest.Each, the database and the server are opened only once
-// the subtest runs (after t.Parallel), so that paused subtests hold no
-// PostgreSQL connections: the server's max_connections is shared by every
-// parallel test of the package.
-func vtEach(t *testing.T, fn func(t *testing.T, e *apitest.Env), opts ...func(*config.Config)) {
-	t.Helper()
-	for _, b := range storetest.Backends() {
-		t.Run(b, func(t *testing.T) {
-			t.Parallel()
-			fn(t, apitest.New(t, storetest.Open(t, b), opts...))
-		})
-	}
-}
-
-// vtEachStore is vtEach with a bare store.
+// vtEachStore runs fn on a fresh store of every backend, each opened only
+// once its parallel subtest runs.
 func vtEachStore(t *testing.T, fn func(t *testing.T, st *store.Store)) {
 	t.Helper()
 	for _, b := range storetest.Backends() {
@@ -584,7 +569,7 @@ func vtWrappedKeyNull(t *testing.T, e *apitest.Env, tenant uuid.UUID, version in
 
 func TestCredentialEveryAuthTypeRoundTrips(t *testing.T) {
 	t.Parallel()
-	vtEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		o := vtRegister(t, e, "Types")
 		tag := vtTag()
 		expires := time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
@@ -697,7 +682,7 @@ func TestCredentialEveryAuthTypeRoundTrips(t *testing.T) {
 
 func TestCredentialValidation(t *testing.T) {
 	t.Parallel()
-	vtEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		o := vtRegister(t, e, "Validation")
 		tag := vtTag()
 		type tc struct {
@@ -804,7 +789,7 @@ func TestCredentialValidation(t *testing.T) {
 
 func TestCredentialDecryptNeedsTheDecryptScope(t *testing.T) {
 	t.Parallel()
-	vtEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		o := vtRegister(t, e, "Scopes")
 		viewer := vtUser(t, e, o, "viewer")
 		member := vtUser(t, e, o, "member")
@@ -927,7 +912,7 @@ func TestCredentialDecryptNeedsTheDecryptScope(t *testing.T) {
 
 func TestCredentialTenantIsolation(t *testing.T) {
 	t.Parallel()
-	vtEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		a, b := vtRegister(t, e, "Alpha"), vtRegister(t, e, "Beta")
 		tag := vtTag()
 		only, shared := "a-only-"+tag, "shared-"+tag
@@ -1113,7 +1098,7 @@ func vtEncodings(s string) []string {
 
 func TestCredentialNoPlaintextAtRest(t *testing.T) {
 	t.Parallel()
-	vtEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		o := vtRegister(t, e, "AtRest")
 		tag := vtTag()
 		visible := "vt-visible-metadata-" + tag // stored in clear on purpose: the scan's control
@@ -1217,7 +1202,7 @@ func TestCredentialNoPlaintextAtRest(t *testing.T) {
 
 func TestCredentialCiphertextCopiedToAnotherRowDoesNotOpen(t *testing.T) {
 	t.Parallel()
-	vtEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		a, b := vtRegister(t, e, "Copy A"), vtRegister(t, e, "Copy B")
 		tag := vtTag()
 		dx, dy, dz := vtData("api_key", tag+"x", true), vtData("api_key", tag+"y", true), vtData("api_key", tag+"z", true)
@@ -1313,7 +1298,7 @@ func TestCredentialCiphertextCopiedToAnotherRowDoesNotOpen(t *testing.T) {
 
 func TestCredentialEveryDecryptIsAudited(t *testing.T) {
 	t.Parallel()
-	vtEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		o := vtRegister(t, e, "Audit")
 		tag := vtTag()
 		integ := "audit-" + tag
@@ -1388,7 +1373,7 @@ func TestCredentialEveryDecryptIsAudited(t *testing.T) {
 
 func TestCredentialUpdate(t *testing.T) {
 	t.Parallel()
-	vtEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		o := vtRegister(t, e, "Update")
 		tag := vtTag()
 		integ := "upd-" + tag
@@ -1505,7 +1490,7 @@ func TestCredentialUpdate(t *testing.T) {
 
 func TestCredentialDelete(t *testing.T) {
 	t.Parallel()
-	vtEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		o := vtRegister(t, e, "Delete")
 		member := vtUser(t, e, o, "member")
 		tag := vtTag()
@@ -1578,7 +1563,7 @@ func TestCredentialDelete(t *testing.T) {
 // when stored rather than stored unreachable.
 func TestCredentialIntegrationIDWithASlash(t *testing.T) {
 	t.Parallel()
-	vtEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		o := vtRegister(t, e, "Slash")
 		for _, integ := range []string{"github/acme", "a?b", "a#b", "a%2Fb"} {
 			r := vtDo(e, http.MethodPost, "/api/v1/credentials", o.Token, map[string]any{

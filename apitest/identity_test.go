@@ -22,7 +22,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -50,29 +49,6 @@ const testPassword = "correct-horse-battery"
 
 // ---------------------------------------------------------------------------
 // helpers shared by the identity, users and service-account tests
-
-// migrateMu serialises schema migrations within this test binary: ent's
-// migration writes to the package-level table descriptors of ent/migrate,
-// so two migrations at once race (go test -race reports it in
-// storetest.Open). Everything after the migration still runs in parallel.
-var migrateMu sync.Mutex
-
-// openStore is storetest.Open with the migration serialised.
-func openStore(t *testing.T, backend string) *store.Store {
-	t.Helper()
-	migrateMu.Lock()
-	defer migrateMu.Unlock()
-	return storetest.Open(t, backend)
-}
-
-// each is apitest.Each with the migration serialised: fn runs against a
-// fresh server on every backend of storetest.
-func each(t *testing.T, fn func(t *testing.T, e *apitest.Env), opts ...func(*config.Config)) {
-	t.Helper()
-	for _, b := range storetest.Backends() {
-		t.Run(b, func(t *testing.T) { fn(t, apitest.New(t, openStore(t, b), opts...)) })
-	}
-}
 
 // tenantJSON is a tenant as register and me show it.
 type tenantJSON struct {
@@ -340,7 +316,7 @@ type keyedEnv struct {
 func eachKeyed(t *testing.T, fn func(t *testing.T, e *keyedEnv), opts ...func(*config.Config)) {
 	t.Helper()
 	for _, backend := range storetest.Backends() {
-		t.Run(backend, func(t *testing.T) { keyed(t, openStore(t, backend), fn, opts...) })
+		t.Run(backend, func(t *testing.T) { keyed(t, storetest.Open(t, backend), fn, opts...) })
 	}
 }
 
@@ -478,7 +454,7 @@ func sameMe(t *testing.T, rest meJSON, gql gqlMeJSON) {
 
 func TestRegisterLoginMeRESTAndGraphQL(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		// REST register: 201 with tenant, user and a session.
 		r := post(e, "/api/v1/auth/register", "", map[string]any{
 			"tenant_name": "Acme Corp", "email": "Ada@Acme.test", "password": testPassword, "name": "Ada"})
@@ -580,7 +556,7 @@ func TestRegisterLoginMeRESTAndGraphQL(t *testing.T) {
 
 func TestRegisterSameTenantNameGetsDistinctSlugs(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		a := register(t, e, "Initech", "one@initech.test")
 		b := register(t, e, "Initech", "two@initech.test")
 		if a.Tenant.Slug != "initech" {
@@ -629,7 +605,7 @@ func TestRegisterValidation(t *testing.T) {
 		{"unknown field", map[string]any{"tenant_name": "T", "email": "a@b.test", "password": testPassword, "plan": "pro"}, "plan", "unknown"},
 		{"wrong type", map[string]any{"tenant_name": "T", "email": 42, "password": testPassword}, "email", "must be a string"},
 	}
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				r := post(e, "/api/v1/auth/register", "", c.body)
@@ -660,7 +636,7 @@ func TestRegisterValidation(t *testing.T) {
 
 func TestRegisterSignupDisabled(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		r := post(e, "/api/v1/auth/register", "", map[string]any{"tenant_name": "Nope", "email": "a@nope.test", "password": testPassword})
 		expectError(t, r, http.StatusForbidden, "FORBIDDEN")
 		g := e.GraphQL(`mutation { register(input: {tenantName: "Nope", email: "a@nope.test", password: "`+testPassword+`"}) { accessToken } }`, nil, "")
@@ -681,7 +657,7 @@ func TestRegisterSignupDisabled(t *testing.T) {
 
 func TestLoginWrongPasswordAndAudit(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		reg := register(t, e, "Hooli", "gavin@hooli.test")
 		tid := uid(t, reg.Tenant.ID)
 		before := dbUser(t, e, uid(t, reg.User.ID)).LastLoginAt
@@ -730,7 +706,7 @@ func TestLoginWrongPasswordAndAudit(t *testing.T) {
 
 func TestLoginTenantSelection(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		// The same email owns two tenants.
 		a := register(t, e, "Alpha", "sam@shared.test")
 		b := register(t, e, "Beta", "sam@shared.test")
@@ -782,7 +758,7 @@ func TestLoginTenantSelection(t *testing.T) {
 
 func TestRefreshRotationAndReuse(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		reg := register(t, e, "Rotor", "rita@rotor.test")
 		tid, userID := uid(t, reg.Tenant.ID), uid(t, reg.User.ID)
 		// A second, independent session of the same user.
@@ -867,7 +843,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 func TestRefreshSessionGraphQL(t *testing.T) {
 	t.Parallel()
 	const refresh = `mutation($t: String!) { refreshSession(input: {refreshToken: $t}) { ` + gqlSession + ` } }`
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		reg := register(t, e, "Graph Rotor", "gus@rotor.test")
 		var out struct {
 			RefreshSession gqlSessionJSON `json:"refreshSession"`
@@ -1006,7 +982,7 @@ func TestSessionTokenFailures(t *testing.T) {
 
 func TestSessionTokenVerifiesAgainstJWKS(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		reg := register(t, e, "Jwks", "jo@jwks.test")
 		r := e.Get("/.well-known/jwks.json", "")
 		expectStatus(t, r, http.StatusOK)
@@ -1101,7 +1077,7 @@ func withAdmin(c *config.Config) { c.AdminEmail, c.AdminPassword = adminEmail, a
 
 func TestTenantHeader(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		a := register(t, e, "Tenant A", "a@a.test")
 		b := register(t, e, "Tenant B", "b@b.test")
 		bMember := createUser(t, e, b.AccessToken, "m@b.test", "member", "")
@@ -1196,7 +1172,7 @@ func TestTenantHeader(t *testing.T) {
 
 func TestLoginRateLimitPerAccount(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		reg := register(t, e, "Brute", "bob@brute.test")
 		tid := uid(t, reg.Tenant.ID)
 		awayFromWindowEdge(15*time.Minute, 5*time.Second)
@@ -1228,7 +1204,7 @@ func TestLoginRateLimitPerAccount(t *testing.T) {
 
 func TestLoginRateLimitPerIP(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		awayFromWindowEdge(15*time.Minute, 5*time.Second)
 		// Attempts count before validation, so these cost no password hashing.
 		for i := range 30 {
@@ -1248,7 +1224,7 @@ func TestLoginRateLimitPerIP(t *testing.T) {
 
 func TestLoginNotLimitedWhenRateLimitsOff(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		// The harness default is "off": 31 attempts from one address all reach validation.
 		for i := range 31 {
 			r := post(e, "/api/v1/auth/login", "", map[string]any{"email": fmt.Sprintf("u%d@ip.test", i), "password": ""})

@@ -104,7 +104,7 @@ func sameCounts(a, b opsJobStatsJSON) bool {
 }
 
 func TestJobTriggerAndStats(t *testing.T) {
-	opsEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		tn := opsRegister(t, e, "Jobs")
 		owner := tn.Token
 
@@ -149,7 +149,7 @@ func TestJobTriggerAndStats(t *testing.T) {
 }
 
 func TestJobTriggerValidationAndScopes(t *testing.T) {
-	opsEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		a := opsRegister(t, e, "JobsA")
 		b := opsRegister(t, e, "JobsB")
 		countJobs := func() int {
@@ -206,7 +206,7 @@ func TestJobTriggerValidationAndScopes(t *testing.T) {
 // triggers a DEK rotation whose tenant_id is not an id, so the handler
 // errors and the run waits to retry; stats count it exactly.
 func TestJobStatsCountRetrying(t *testing.T) {
-	opsEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		adm := opsAdmin(t, e)
 		id := opsTrigger(t, e, adm, "dek_rotation", map[string]any{"tenant_id": "not-a-tenant"})
 		opsEventually(t, 20*time.Second, "the bad rotation waits to retry", func() (bool, string) {
@@ -242,7 +242,7 @@ func TestJobStatsCountRetrying(t *testing.T) {
 }
 
 func TestJobsGraphQL(t *testing.T) {
-	opsEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		tn := opsRegister(t, e, "GraphJobs")
 		var out struct {
 			TriggerJob struct {

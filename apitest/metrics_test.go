@@ -84,7 +84,7 @@ func opsValue(fams map[string]*dto.MetricFamily, name string, want map[string]st
 var opsUUIDRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 
 func TestMetrics(t *testing.T) {
-	opsEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		tn := opsRegister(t, e, "Metered")
 		key := opsCreateKey(t, e, tn.Token, []string{"api_keys:read", "credentials:read", "credentials:decrypt", "credentials:write"})
 		client := opsCreateClient(t, e, tn.Token, []string{"api_keys:read"})
@@ -229,7 +229,7 @@ type opsHealthJSON struct {
 }
 
 func TestAdminHealth(t *testing.T) {
-	opsEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		tn := opsRegister(t, e, "Healthy")
 		// Three rotations waiting an hour: the depth of dek_rotation is exactly 3.
 		for range 3 {
@@ -314,7 +314,7 @@ type opsUsageJSON struct {
 }
 
 func TestDashboards(t *testing.T) {
-	opsEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		tn := opsRegister(t, e, "Dashboard")
 		other := opsRegister(t, e, "OtherDash")
 		opsStatsFixture(t, e, tn)
@@ -425,7 +425,7 @@ type opsFeaturesJSON struct {
 func TestFeatureStatus(t *testing.T) {
 	t.Parallel()
 	t.Run("development defaults", func(t *testing.T) {
-		opsEach(t, func(t *testing.T, e *apitest.Env) {
+		apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 			tn := opsRegister(t, e, "Features")
 			var f opsFeaturesJSON
 			opsOK(t, opsDo(e, http.MethodGet, "/api/v1/admin/features/status", tn.Token, nil), http.StatusOK, &f)
@@ -438,7 +438,7 @@ func TestFeatureStatus(t *testing.T) {
 		})
 	})
 	t.Run("configured", func(t *testing.T) {
-		opsEach(t, func(t *testing.T, e *apitest.Env) {
+		apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 			adm := opsAdmin(t, e)
 			var f opsFeaturesJSON
 			opsOK(t, opsDo(e, http.MethodGet, "/api/v1/admin/features/status", adm, nil), http.StatusOK, &f)

@@ -218,7 +218,7 @@ func opsStoreCredentialGQL(t *testing.T, e *apitest.Env, tn opsTenant) string {
 }
 
 func TestEveryMutationIsAudited(t *testing.T) {
-	opsEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		var schema struct {
 			Schema struct {
 				MutationType struct {
@@ -333,7 +333,7 @@ func opsRefuseAudits(t *testing.T, e *apitest.Env) (refuse func(string), allow f
 // entry in the database and checks that the change was rolled back with it;
 // allowed again, the same mutation commits both.
 func TestMutationAndItsAuditEntryCommitTogether(t *testing.T) {
-	opsEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		refuse, allow := opsRefuseAudits(t, e)
 		tn := opsRegister(t, e, "Atomic")
 		member := createUser(t, e, tn.Token, "atomic-"+tn.Slug+"@mut.test", "member", "")

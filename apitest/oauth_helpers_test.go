@@ -13,54 +13,15 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/credvault/credvault/apitest"
-	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/store"
-	"github.com/credvault/credvault/store/storetest"
 	"github.com/google/uuid"
 )
-
-// oaEach is apitest.Each with the server's configuration naming the database
-// the store was opened on. apitest.Each leaves cfg.DatabaseURL at its default
-// (sqlite://./data/credvault.db); on PostgreSQL server.New hands that URL to
-// the invalidation listener (invalidate.New → pq.Listener.Listen), which
-// never connects and blocks forever, so every apitest.Each test hangs there.
-func oaEach(t *testing.T, fn func(t *testing.T, e *apitest.Env), opts ...func(*config.Config)) {
-	t.Helper()
-	for _, backend := range storetest.Backends() {
-		t.Run(backend, func(t *testing.T) { fn(t, oaNew(t, backend, opts...)) })
-	}
-}
-
-var oaMigrateMu sync.Mutex
-
-// oaNew starts a server on a fresh database of backend.
-func oaNew(t testing.TB, backend string, opts ...func(*config.Config)) *apitest.Env {
-	t.Helper()
-	dsn := storetest.URL(t, backend)
-	st, err := store.Open(dsn)
-	if err != nil {
-		t.Fatalf("open %s: %v", backend, err)
-	}
-	t.Cleanup(func() { st.Close() })
-	// ent's migration mutates its package-level table definitions
-	// (schema.Atlas.setupTables): concurrent migrations in one process are a
-	// data race, so parallel tests take turns.
-	oaMigrateMu.Lock()
-	err = st.Migrate(context.Background())
-	oaMigrateMu.Unlock()
-	if err != nil {
-		t.Fatalf("migrate %s: %v", backend, err)
-	}
-	opts = append([]func(*config.Config){func(c *config.Config) { c.DatabaseURL = dsn }}, opts...)
-	return apitest.New(t, st, opts...)
-}
 
 // oaTenant is a registered tenant and its owner's session.
 type oaTenant struct {

@@ -22,7 +22,7 @@ import (
 
 func TestOAuthInteropClientCredentials(t *testing.T) {
 	t.Parallel()
-	oaEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		tn := oaRegister(t, e, "Interop Co")
 		c := tn.createClient(t, map[string]any{"name": "x/oauth2", "scopes": []string{"api_keys:read", "oauth_clients:read"}, "access_token_ttl_seconds": 300})
 		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, e.Server.Client())

@@ -115,7 +115,7 @@ func oaJWKS(t testing.TB, e *apitest.Env) map[string]ed25519.PublicKey {
 
 func TestOAuthTokenEndpoint(t *testing.T) {
 	t.Parallel()
-	oaEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		tn := oaRegister(t, e, "Token Co")
 		c := tn.createClient(t, map[string]any{"name": "svc", "scopes": []string{"oauth_clients:read", "api_keys:read"}, "access_token_ttl_seconds": 900})
 
@@ -196,7 +196,7 @@ func TestOAuthTokenEndpoint(t *testing.T) {
 
 func TestOAuthTokenErrors(t *testing.T) {
 	t.Parallel()
-	oaEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		tn := oaRegister(t, e, "Errors Co")
 		c := tn.createClient(t, map[string]any{"name": "svc", "scopes": []string{"api_keys:read", "oauth_clients:read"}})
 		other := tn.createClient(t, map[string]any{"name": "other", "scopes": []string{"api_keys:read"}})
@@ -294,7 +294,7 @@ func TestOAuthTokenErrors(t *testing.T) {
 
 func TestOAuthAccessTokenIsJWT(t *testing.T) {
 	t.Parallel()
-	oaEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		tn := oaRegister(t, e, "JWT Co")
 		c := tn.createClient(t, map[string]any{"name": "svc", "scopes": []string{"api_keys:read", "oauth_clients:read"}, "access_token_ttl_seconds": 600})
 		before := time.Now().Add(-2 * time.Second).Unix()
@@ -376,7 +376,7 @@ func TestOAuthAccessTokenIsJWT(t *testing.T) {
 
 func TestOAuthTokenAuthenticatesAsClient(t *testing.T) {
 	t.Parallel()
-	oaEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		tn := oaRegister(t, e, "Principal Co")
 		other := oaRegister(t, e, "Principal Other")
 		c := tn.createClient(t, map[string]any{"name": "svc", "scopes": []string{"oauth_clients:read", "api_keys:read"}})
@@ -440,7 +440,7 @@ func TestOAuthTokenAuthenticatesAsClient(t *testing.T) {
 
 func TestOAuthIntrospection(t *testing.T) {
 	t.Parallel()
-	oaEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		tn := oaRegister(t, e, "Intro Co")
 		other := oaRegister(t, e, "Intro Other")
 		c := tn.createClient(t, map[string]any{"name": "svc", "scopes": []string{"api_keys:read", "oauth_clients:read"}})
@@ -559,7 +559,7 @@ func TestOAuthIntrospection(t *testing.T) {
 
 func TestOAuthRevocation(t *testing.T) {
 	t.Parallel()
-	oaEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		tn := oaRegister(t, e, "Revoke Co")
 		other := oaRegister(t, e, "Revoke Other")
 		c := tn.createClient(t, map[string]any{"name": "svc", "scopes": []string{"api_keys:read"}})
@@ -686,7 +686,7 @@ func TestOAuthRevocation(t *testing.T) {
 // enabling it restores both. Deleting it stops them for good.
 func TestOAuthDisableAndDelete(t *testing.T) {
 	t.Parallel()
-	oaEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		tn := oaRegister(t, e, "Disable Co")
 		c := tn.createClient(t, map[string]any{"name": "svc", "scopes": []string{"api_keys:read"}})
 		bystander := tn.createClient(t, map[string]any{"name": "bystander", "scopes": []string{"api_keys:read"}})
@@ -738,7 +738,7 @@ func TestOAuthDisableAndDelete(t *testing.T) {
 
 func TestOAuthMetadata(t *testing.T) {
 	t.Parallel()
-	oaEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		resp := e.Get("/.well-known/oauth-authorization-server", "")
 		if resp.Status != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 			t.Fatalf("metadata: %d %s", resp.Status, resp.Header.Get("Content-Type"))
@@ -837,7 +837,7 @@ func oaMetric(t testing.TB, e *apitest.Env, name string, labels map[string]strin
 
 func TestOAuthMetrics(t *testing.T) {
 	t.Parallel()
-	oaEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		tn := oaRegister(t, e, "Metrics Co")
 		c := tn.createClient(t, map[string]any{"name": "svc", "scopes": []string{"api_keys:read"}})
 		const tokens = "credvault_oauth_token_requests_total"
@@ -886,7 +886,7 @@ func TestOAuthMetrics(t *testing.T) {
 // Retry-After.
 func TestOAuthTokenRateLimit(t *testing.T) {
 	t.Parallel()
-	oaEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		tn := oaRegister(t, e, "Limit Co")
 		c := tn.createClient(t, map[string]any{"name": "svc", "scopes": []string{"api_keys:read"}})
 		const perMinute = 600

@@ -70,7 +70,7 @@ func oaScanClientsTable(t testing.TB, e *apitest.Env) []string {
 
 func TestOAuthClientCreate(t *testing.T) {
 	t.Parallel()
-	oaEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		tn := oaRegister(t, e, "Create Co")
 		resp := e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/oauth-clients", Bearer: tn.Owner,
 			Body: map[string]any{"name": "  Billing sync  ", "scopes": []string{"oauth_clients:read", "api_keys:read"}}})
@@ -178,7 +178,7 @@ func oaSorted(s []string) []string {
 
 func TestOAuthClientValidation(t *testing.T) {
 	t.Parallel()
-	oaEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		tn := oaRegister(t, e, "Valid Co")
 		ok := []string{"api_keys:read"}
 		cases := []struct {
@@ -266,7 +266,7 @@ func oaCount(t testing.TB, e *apitest.Env) int {
 // API key, an OAuth client.
 func TestOAuthClientScopeCeiling(t *testing.T) {
 	t.Parallel()
-	oaEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		tn := oaRegister(t, e, "Ceiling Co")
 
 		// A member user: every :read scope plus oauth_clients:write, never users:write.
@@ -353,7 +353,7 @@ func TestOAuthClientScopeCeiling(t *testing.T) {
 
 func TestOAuthClientList(t *testing.T) {
 	t.Parallel()
-	oaEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		a := oaRegister(t, e, "List A")
 		b := oaRegister(t, e, "List B")
 		b.createClient(t, map[string]any{"name": "b's", "scopes": []string{"api_keys:read"}})
@@ -437,7 +437,7 @@ func TestOAuthClientList(t *testing.T) {
 
 func TestOAuthClientGetAndPatch(t *testing.T) {
 	t.Parallel()
-	oaEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		tn := oaRegister(t, e, "Patch Co")
 		c := tn.createClient(t, map[string]any{"name": "before", "scopes": []string{"api_keys:read", "oauth_clients:read"}})
 		path := "/api/v1/oauth-clients/" + c.ClientID
@@ -538,7 +538,7 @@ func TestOAuthClientGetAndPatch(t *testing.T) {
 
 func TestOAuthClientRotateSecret(t *testing.T) {
 	t.Parallel()
-	oaEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		tn := oaRegister(t, e, "Rotate Co")
 		c := tn.createClient(t, map[string]any{"name": "rotating", "scopes": []string{"api_keys:read"}})
 		rotate := func(body any) oaClient {
@@ -662,7 +662,7 @@ func TestOAuthClientRotateSecret(t *testing.T) {
 
 func TestOAuthClientDelete(t *testing.T) {
 	t.Parallel()
-	oaEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		tn := oaRegister(t, e, "Delete Co")
 		c := tn.createClient(t, map[string]any{"name": "doomed", "scopes": []string{"api_keys:read"}})
 		keep := tn.createClient(t, map[string]any{"name": "kept", "scopes": []string{"api_keys:read"}})
@@ -700,7 +700,7 @@ func TestOAuthClientDelete(t *testing.T) {
 // Routes need their scopes; anonymous callers get 401.
 func TestOAuthClientRouteScopes(t *testing.T) {
 	t.Parallel()
-	oaEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		tn := oaRegister(t, e, "Scopes Co")
 		c := tn.createClient(t, map[string]any{"name": "c", "scopes": []string{"api_keys:read"}})
 		reader := tn.createAPIKey(t, "oauth_clients:read")
@@ -751,7 +751,7 @@ func TestOAuthClientRouteScopes(t *testing.T) {
 // field, exactly like an id that does not exist, and stays unchanged.
 func TestOAuthClientTenantIsolation(t *testing.T) {
 	t.Parallel()
-	oaEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		a := oaRegister(t, e, "Iso A")
 		b := oaRegister(t, e, "Iso B")
 		bc := b.createClient(t, map[string]any{"name": "b's client", "scopes": []string{"api_keys:read"}})
@@ -823,7 +823,7 @@ func TestOAuthClientTenantIsolation(t *testing.T) {
 // GraphQL and REST are two views of the same resolvers.
 func TestOAuthClientGraphQLAndREST(t *testing.T) {
 	t.Parallel()
-	oaEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		tn := oaRegister(t, e, "Graph Co")
 		var created struct {
 			CreateOAuthClient struct {

@@ -17,27 +17,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/apitest"
-	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/tenant"
-	"github.com/credvault/credvault/store/storetest"
 )
-
-// opsEach runs fn on a fresh server of every backend, in parallel. Each
-// subtest pauses for its turn before it opens its database and starts its
-// server, so at most -parallel servers hold connections at once (a server
-// started first and paused after holds its pool and listener meanwhile).
-func opsEach(t *testing.T, fn func(t *testing.T, e *apitest.Env), opts ...func(*config.Config)) {
-	t.Helper()
-	t.Parallel()
-	for _, backend := range storetest.Backends() {
-		t.Run(backend, func(t *testing.T) {
-			t.Parallel()
-			fn(t, apitest.New(t, storetest.Open(t, backend), opts...))
-		})
-	}
-}
 
 // opsTenant is a registered tenant and its owner's session.
 type opsTenant struct {

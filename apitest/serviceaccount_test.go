@@ -96,7 +96,7 @@ func expectNoSecretStored(t *testing.T, e *apitest.Env, key string) {
 
 func TestServiceAccountCreate(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		o := register(t, e, "Robots", "owner@robots.test")
 		tid := uid(t, o.Tenant.ID)
 		scopes := []string{scope.CredentialsRead, scope.APIKeysRead, scope.UsersRead}
@@ -207,7 +207,7 @@ func TestServiceAccountCreate(t *testing.T) {
 
 func TestServiceAccountsGraphQL(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		o := register(t, e, "GraphRobots", "owner@grobots.test")
 		other := register(t, e, "Elsewhere", "owner@elsewhere.test")
 		tid := uid(t, o.Tenant.ID)

@@ -73,7 +73,7 @@ func opsDBTenant(t *testing.T, e *apitest.Env, id uuid.UUID) *ent.Tenant {
 }
 
 func TestTenantGet(t *testing.T) {
-	opsEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		a := opsRegister(t, e, "Alpha")
 		b := opsRegister(t, e, "Beta")
 
@@ -138,7 +138,7 @@ func TestTenantGet(t *testing.T) {
 }
 
 func TestTenantUpdate(t *testing.T) {
-	opsEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		a := opsRegister(t, e, "Alpha")
 		b := opsRegister(t, e, "Beta")
 		updates := 0
@@ -312,7 +312,7 @@ func opsPopulate(t *testing.T, e *apitest.Env, tn opsTenant) {
 }
 
 func TestTenantDelete(t *testing.T) {
-	opsEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		keep := opsRegister(t, e, "Keeper")
 		gone := opsRegister(t, e, "Goner")
 		opsPopulate(t, e, keep)
@@ -472,7 +472,7 @@ func opsCheckCounts(t *testing.T, counts map[string]map[string]int) {
 }
 
 func TestTenantStats(t *testing.T) {
-	opsEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		tn := opsRegister(t, e, "Stats")
 		other := opsRegister(t, e, "Noise")
 		_, key := opsStatsFixture(t, e, tn)
@@ -559,7 +559,7 @@ func TestTenantStats(t *testing.T) {
 }
 
 func TestTenantListIsForThePlatformAdminOnly(t *testing.T) {
-	opsEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		adm := opsAdmin(t, e)
 		var ts []opsTenant
 		for i := range 5 {
@@ -702,7 +702,7 @@ func (p opsPrincipals) allRefused(t *testing.T, e *apitest.Env, reasons ...strin
 }
 
 func TestSuspendedTenantIsRefusedAtOnce(t *testing.T) {
-	opsEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		tn := opsRegister(t, e, "Suspendable")
 		bystander := opsRegister(t, e, "Bystander")
 		p := opsThreeCredentials(t, e, tn)
@@ -734,7 +734,7 @@ func TestSuspendedTenantIsRefusedAtOnce(t *testing.T) {
 }
 
 func TestDeletedTenantIsRefusedAtOnceAndForGood(t *testing.T) {
-	opsEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		tn := opsRegister(t, e, "Deletable")
 		bystander := opsRegister(t, e, "Bystander")
 		p := opsThreeCredentials(t, e, tn)
@@ -750,7 +750,7 @@ func TestDeletedTenantIsRefusedAtOnceAndForGood(t *testing.T) {
 }
 
 func TestTenantIPAllowlistAppliesToEveryCredential(t *testing.T) {
-	opsEach(t, func(t *testing.T, e *apitest.Env) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		tn := opsRegister(t, e, "Fenced")
 		p := opsThreeCredentials(t, e, tn)
 		adm := opsAdmin(t, e)

@@ -72,7 +72,7 @@ func userCount(t *testing.T, e *apitest.Env, email string) int {
 
 func TestRolesAgainstUserAndServiceAccountWrites(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		owner := register(t, e, "Roles", "owner@roles.test")
 		tid := uid(t, owner.Tenant.ID)
 		tok := map[string]string{"owner": owner.AccessToken}
@@ -174,7 +174,7 @@ func TestRolesAgainstUserAndServiceAccountWrites(t *testing.T) {
 // and answers 500.
 func TestAdminCannotChangeAnOwner(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		if strings.HasSuffix(t.Name(), "/sqlite") {
 		}
 		owner := register(t, e, "Ceiling", "owner@ceil.test")
@@ -219,7 +219,7 @@ func TestAdminCannotChangeAnOwner(t *testing.T) {
 
 func TestUsersOfAnotherTenantAreNotFound(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		a := register(t, e, "Tenant A", "a@a.test")
 		b := register(t, e, "Tenant B", "b@b.test")
 		bm := createUser(t, e, b.AccessToken, "member@b.test", "member", "")
@@ -314,7 +314,7 @@ func TestUsersOfAnotherTenantAreNotFound(t *testing.T) {
 
 func TestUsersCreate(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		o := register(t, e, "Create", "owner@create.test")
 		tid := uid(t, o.Tenant.ID)
 		r := post(e, "/api/v1/admin/users", o.AccessToken, map[string]any{"email": "New.User@Create.test", "name": "New", "role": "member"})
@@ -383,7 +383,7 @@ func TestUsersCreate(t *testing.T) {
 
 func TestUsersListPagingAndFilters(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		o := register(t, e, "Lister", "owner@list.test")
 		created := map[string]userJSON{}
 		for i, role := range []string{"admin", "member", "member", "viewer", "viewer", "viewer"} {
@@ -472,7 +472,7 @@ func TestUsersListPagingAndFilters(t *testing.T) {
 
 func TestUserUpdate(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		o := register(t, e, "Updater", "owner@upd.test")
 		tid := uid(t, o.Tenant.ID)
 		u := createUser(t, e, o.AccessToken, "u@upd.test", "viewer", "")
@@ -543,7 +543,7 @@ func TestUserUpdate(t *testing.T) {
 
 func TestDisablingAUserEndsItsSessions(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		o := register(t, e, "Disabler", "owner@dis.test")
 		u := createUser(t, e, o.AccessToken, "u@dis.test", "member", testPassword)
 		s := login(t, e, "u@dis.test", testPassword, "")
@@ -579,7 +579,7 @@ func TestDisablingAUserEndsItsSessions(t *testing.T) {
 
 func TestDeletingAUser(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		o := register(t, e, "Deleter", "owner@del.test")
 		tid := uid(t, o.Tenant.ID)
 		u := createUser(t, e, o.AccessToken, "u@del.test", "admin", testPassword)
@@ -633,7 +633,7 @@ func TestDeletingAUser(t *testing.T) {
 
 func TestTenantKeepsAnActiveOwner(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		o := register(t, e, "Owned", "owner@own.test")
 		adm := login(t, e, adminEmail, adminPass, "")
 		inT := map[string]string{"x-tenantid": o.Tenant.ID}
@@ -669,7 +669,7 @@ func TestTenantKeepsAnActiveOwner(t *testing.T) {
 // hash of a constant string in the source, so that string signs it in.
 func TestPasswordlessUserCannotSignIn(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		o := register(t, e, "Invites", "owner@inv.test")
 		createUser(t, e, o.AccessToken, "invited@inv.test", "admin", "")
 		for _, pw := range []string{"credvault-no-such-user", testPassword} {
@@ -684,7 +684,7 @@ func TestPasswordlessUserCannotSignIn(t *testing.T) {
 // until they expire.
 func TestPasswordChangeEndsSessions(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		o := register(t, e, "Passwords", "owner@pw.test")
 		u := createUser(t, e, o.AccessToken, "u@pw.test", "member", testPassword)
 		s := login(t, e, "u@pw.test", testPassword, "")
@@ -724,7 +724,7 @@ type usersConnection struct {
 
 func TestUsersGraphQL(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, e *apitest.Env) {
+	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		o := register(t, e, "GraphUsers", "owner@gu.test")
 		tid := uid(t, o.Tenant.ID)
 		var cu struct {
