@@ -73,11 +73,6 @@ func eachFixture(t *testing.T, fn func(t *testing.T, f *fixture)) {
 	}
 }
 
-// migrateMu serialises migrations: ent's schema.Create writes to the
-// package-level migrate.Tables, so concurrent migrations in one process are
-// a data race (go test -race reports it).
-var migrateMu sync.Mutex
-
 // openStore is storetest.Open with migrations one at a time.
 func openStore(t *testing.T, backend string) *store.Store {
 	t.Helper()
@@ -86,8 +81,6 @@ func openStore(t *testing.T, backend string) *store.Store {
 		t.Fatalf("open %s: %v", backend, err)
 	}
 	t.Cleanup(func() { st.Close() })
-	migrateMu.Lock()
-	defer migrateMu.Unlock()
 	if err := st.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrate %s: %v", backend, err)
 	}

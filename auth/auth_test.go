@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -18,27 +17,6 @@ import (
 	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/store/storetest"
 )
-
-// migrateMu serialises schema migrations within this test binary: ent's
-// migration writes to the package-level table descriptors of ent/migrate,
-// so two at once race (go test -race reports it in storetest.Open).
-var migrateMu sync.Mutex
-
-// eachStore is storetest.Each with the migration serialised.
-func eachStore(t *testing.T, fn func(t *testing.T, st *store.Store)) {
-	t.Helper()
-	for _, b := range storetest.Backends() {
-		t.Run(b, func(t *testing.T) { fn(t, openStore(t, b)) })
-	}
-}
-
-// openStore is storetest.Open with the migration serialised.
-func openStore(t *testing.T, backend string) *store.Store {
-	t.Helper()
-	migrateMu.Lock()
-	defer migrateMu.Unlock()
-	return storetest.Open(t, backend)
-}
 
 // fakeJWT builds a three-segment token whose header is header (JSON).
 func fakeJWT(header string) string {
@@ -222,7 +200,7 @@ func TestTenantHeaderForOrdinaryPrincipals(t *testing.T) {
 
 func TestTenantHeaderForPlatformAdmins(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := store.Unrestricted(context.Background())
 		platform, err := st.Client.Tenant.Create().SetName("Platform").SetSlug("platform").SetPlatform(true).Save(ctx)
 		if err != nil {

@@ -25,27 +25,6 @@ import (
 
 const pw = "correct-horse-battery"
 
-// migrateMu serialises schema migrations within this test binary: ent's
-// migration writes to the package-level table descriptors of ent/migrate,
-// so two at once race (go test -race reports it in storetest.Open).
-var migrateMu sync.Mutex
-
-// eachStore is storetest.Each with the migration serialised.
-func eachStore(t *testing.T, fn func(t *testing.T, st *store.Store)) {
-	t.Helper()
-	for _, b := range storetest.Backends() {
-		t.Run(b, func(t *testing.T) { fn(t, openStore(t, b)) })
-	}
-}
-
-// openStore is storetest.Open with the migration serialised.
-func openStore(t *testing.T, backend string) *store.Store {
-	t.Helper()
-	migrateMu.Lock()
-	defer migrateMu.Unlock()
-	return storetest.Open(t, backend)
-}
-
 func newService(t *testing.T, st *store.Store, guard *identity.LoginGuard) *identity.Service {
 	t.Helper()
 	master, err := vault.GenerateMasterKey()
@@ -81,7 +60,7 @@ func unrestricted() context.Context { return store.Unrestricted(context.Backgrou
 
 func TestVerifySession(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		s := newService(t, st, nil)
 		ctx := context.Background()
 		sess := register(t, s, "Verify", "v@verify.test")
@@ -135,7 +114,7 @@ func TestVerifySession(t *testing.T) {
 
 func TestSessionExpiresOnTheClock(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		s := newService(t, st, nil)
 		// Signed in 20 minutes ago: the 15-minute session is over.
 		s.SetClock(func() time.Time { return time.Now().UTC().Add(-20 * time.Minute) })
@@ -162,7 +141,7 @@ func TestSessionExpiresOnTheClock(t *testing.T) {
 
 func TestRefreshTokenExpires(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		s := newService(t, st, nil)
 		sess := register(t, s, "Thirty Days", "d@days.test")
 		row, err := st.Client.RefreshToken.Query().Where(refreshtoken.UserID(sess.User.ID)).Only(unrestricted())
@@ -193,7 +172,7 @@ func TestRefreshTokenExpires(t *testing.T) {
 
 func TestConcurrentRefreshWithOneToken(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		s := newService(t, st, nil)
 		sess := register(t, s, "Race", "r@race.test")
 		const n = 4
@@ -244,7 +223,7 @@ func TestConcurrentRefreshWithOneToken(t *testing.T) {
 
 func TestRevokeSessions(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		s := newService(t, st, nil)
 		a := register(t, s, "Revoke A", "a@revoke.test")
 		b := register(t, s, "Revoke B", "b@revoke.test")
@@ -262,7 +241,7 @@ func TestRevokeSessions(t *testing.T) {
 
 func TestRegister(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		s := newService(t, st, nil)
 		for name, want := range map[string]string{
 			"  Acme, Inc.!!  ":              "acme-inc",
@@ -299,7 +278,7 @@ func TestRegister(t *testing.T) {
 
 func TestLoginPrefersThePlatformAccount(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		s := newService(t, st, nil)
 		ctx := unrestricted()
 		pt, err := st.Client.Tenant.Create().SetName("Platform").SetSlug("platform").SetPlatform(true).Save(ctx)
@@ -340,7 +319,7 @@ func TestLoginPrefersThePlatformAccount(t *testing.T) {
 
 func TestLoginGuardCountsFailuresOnly(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		awayFromWindowEdge(time.Hour, 5*time.Second)
 		s := newService(t, st, identity.NewLoginGuard(100, 2, time.Hour))
 		register(t, s, "Guarded", "g@guard.test")
@@ -392,7 +371,7 @@ func sessionsOf(t *testing.T, st *store.Store, u *ent.User) int {
 
 func TestFailedLoginStartsNoSession(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		s := newService(t, st, nil)
 		sess := register(t, s, "NoSession", "n@nosession.test")
 		for _, in := range []identity.LoginInput{
@@ -421,7 +400,7 @@ func TestFailedLoginStartsNoSession(t *testing.T) {
 // tenant or not gives an attacker two budgets for one account.
 func TestLoginGuardCountsAnAccountOnce(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		awayFromWindowEdge(time.Hour, 5*time.Second)
 		s := newService(t, st, identity.NewLoginGuard(100, 2, time.Hour))
 		sess := register(t, s, "Twice", "t@twice.test")
