@@ -68,23 +68,9 @@ func eachFixture(t *testing.T, fn func(t *testing.T, f *fixture)) {
 	for _, b := range storetest.Backends() {
 		t.Run(b, func(t *testing.T) {
 			t.Parallel()
-			fn(t, newFixture(t, openStore(t, b)))
+			fn(t, newFixture(t, storetest.Open(t, b)))
 		})
 	}
-}
-
-// openStore is storetest.Open with migrations one at a time.
-func openStore(t *testing.T, backend string) *store.Store {
-	t.Helper()
-	st, err := store.Open(storetest.URL(t, backend))
-	if err != nil {
-		t.Fatalf("open %s: %v", backend, err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate %s: %v", backend, err)
-	}
-	return st
 }
 
 func newFixture(t *testing.T, st *store.Store) *fixture {

@@ -24,18 +24,6 @@ import (
 	"github.com/credvault/credvault/store/storetest"
 )
 
-// eachStore runs fn in parallel on a fresh store of every backend, opened
-// only once the subtest's turn has come (so paused subtests hold no connections).
-func eachStore(t *testing.T, fn func(t *testing.T, st *store.Store)) {
-	t.Helper()
-	for _, backend := range storetest.Backends() {
-		t.Run(backend, func(t *testing.T) {
-			t.Parallel()
-			fn(t, storetest.Open(t, backend))
-		})
-	}
-}
-
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func byAction(t *testing.T, c *ent.Client, tid uuid.UUID, action string) []*ent.AuditLog {
@@ -49,7 +37,7 @@ func byAction(t *testing.T, c *ent.Client, tid uuid.UUID, action string) []*ent.
 
 func TestBatcherTallyMergesAndAddKeepsRows(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		c := st.Client
 		a := newTenant(t, c, "A")
 		b := newTenant(t, c, "B")
@@ -121,7 +109,7 @@ func TestBatcherTallyMergesAndAddKeepsRows(t *testing.T) {
 // must still be written.
 func TestBatcherFlushKeepsEntriesWhenAnotherTenantIsGone(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		c := st.Client
 		a := newTenant(t, c, "A")
 		gone := uuid.New() // purged: no such tenant any more

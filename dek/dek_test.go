@@ -36,19 +36,6 @@ import (
 // ---------------------------------------------------------------------------
 // helpers
 
-// each runs fn as a parallel subtest on a fresh store of every backend.
-// Unlike storetest.Each, the store is opened once the subtest runs (after
-// t.Parallel), so paused subtests hold no PostgreSQL connections.
-func each(t *testing.T, fn func(t *testing.T, st *store.Store)) {
-	t.Helper()
-	for _, b := range storetest.Backends() {
-		t.Run(b, func(t *testing.T) {
-			t.Parallel()
-			fn(t, storetest.Open(t, b))
-		})
-	}
-}
-
 // bg is a context that may touch every tenant's rows, as background jobs do.
 func bg() context.Context { return store.Unrestricted(context.Background()) }
 
@@ -245,7 +232,7 @@ func sortedIDs(fixtures []fixture) []uuid.UUID {
 
 func TestActiveCreatesVersionOneOnce(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		ctx := bg()
 		mk := master(t)
 		m := dek.New(st.Client, mk, nil)
@@ -326,7 +313,7 @@ func TestActiveCreatesVersionOneOnce(t *testing.T) {
 // rolls back is forgotten, never served from a cache afterwards.
 func TestActiveInARolledBackTransaction(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		ctx := bg()
 		m := dek.New(st.Client, master(t), nil)
 		tenant := newTenant(t, st)
@@ -366,7 +353,7 @@ func TestActiveInARolledBackTransaction(t *testing.T) {
 
 func TestRotate(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		ctx := bg()
 		mk := master(t)
 		m := dek.New(st.Client, mk, nil)
@@ -452,7 +439,7 @@ func TestRotate(t *testing.T) {
 // version; a new manager (a restarted server) finishes it.
 func TestReencryptInterruptedThenResumedByAnotherManager(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		ctx := bg()
 		mk := master(t)
 		m := dek.New(st.Client, mk, nil)
@@ -541,7 +528,7 @@ func TestReencryptInterruptedThenResumedByAnotherManager(t *testing.T) {
 // it on the old DEK, and keeps the old DEK alive.
 func TestReencryptRollsBackAFailedBatchWhole(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		ctx := bg()
 		mk := master(t)
 		m := dek.New(st.Client, mk, nil)
@@ -617,7 +604,7 @@ func TestReencryptRollsBackAFailedBatchWhole(t *testing.T) {
 // been read, through the shared manager and through a fresh one.
 func TestReadsSucceedWhileAReencryptionRuns(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		ctx := bg()
 		mk := master(t)
 		m := dek.New(st.Client, mk, nil)
@@ -714,7 +701,7 @@ func TestReadsSucceedWhileAReencryptionRuns(t *testing.T) {
 // done.
 func TestWritesDuringAReencryptionUseTheActiveDEK(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		ctx := bg()
 		mk := master(t)
 		m := dek.New(st.Client, mk, nil)
@@ -789,7 +776,7 @@ func TestWritesDuringAReencryptionUseTheActiveDEK(t *testing.T) {
 // transaction) only makes sense on PostgreSQL.
 func TestReencryptWithAStaleActiveVersion(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		if st.Dialect != "postgres" {
 			t.Skip("SQLite serialises writers: no rotation can run inside another's batch")
 		}
@@ -857,7 +844,7 @@ func TestReencryptWithAStaleActiveVersion(t *testing.T) {
 
 func TestRewrapUnderANewMasterKey(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		ctx := bg()
 		a, b := master(t), master(t)
 		m := dek.New(st.Client, a, nil)

@@ -30,18 +30,6 @@ import (
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// each runs fn in parallel on a fresh store of every backend, opened only
-// once the subtest's turn has come (so paused subtests hold no connections).
-func each(t *testing.T, fn func(t *testing.T, st *store.Store)) {
-	t.Helper()
-	for _, backend := range storetest.Backends() {
-		t.Run(backend, func(t *testing.T) {
-			t.Parallel()
-			fn(t, storetest.Open(t, backend))
-		})
-	}
-}
-
 func bg() context.Context { return store.Unrestricted(context.Background()) }
 
 // hourBackoff waits n hours before retry n: far enough that a retry is
@@ -93,7 +81,7 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() (bo
 
 func TestEnqueueRunsAndCompletes(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		q := newQueue(st, jobs.Options{})
 		var got map[string]any
 		q.Register("echo", func(_ context.Context, j *ent.Job) error { got = j.Args; return nil })
@@ -143,7 +131,7 @@ func TestEnqueueRunsAndCompletes(t *testing.T) {
 
 func TestEnqueueJoinsTheCallersTransaction(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		q := newQueue(st, jobs.Options{})
 		q.Register("x", func(context.Context, *ent.Job) error { return nil })
 		abort := errors.New("abort")
@@ -164,7 +152,7 @@ func TestEnqueueJoinsTheCallersTransaction(t *testing.T) {
 
 func TestFailingJobRetriesWithBackoffThenFails(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		q := newQueue(st, jobs.Options{Backoff: hourBackoff})
 		var calls atomic.Int32
 		q.Register("flaky", func(context.Context, *ent.Job) error {
@@ -239,7 +227,7 @@ func TestFailingJobRetriesWithBackoffThenFails(t *testing.T) {
 // completes after three attempts, and one always failing ends failed.
 func TestRetriesRunByThemselvesWithAFastBackoff(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		var backoffs []int
 		var mu sync.Mutex
 		q := jobs.New(st.Client, st.Dialect, jobs.Options{Workers: 2, Poll: 10 * time.Millisecond,
@@ -301,7 +289,7 @@ func TestRetriesRunByThemselvesWithAFastBackoff(t *testing.T) {
 
 func TestPanickingHandlerFailsTheAttempt(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		q := newQueue(st, jobs.Options{})
 		q.Register("boom", func(context.Context, *ent.Job) error { panic("kaboom") })
 		j, err := q.Enqueue(bg(), st.Client, "boom", nil)
@@ -328,7 +316,7 @@ func TestPanickingHandlerFailsTheAttempt(t *testing.T) {
 
 func TestExpiredLeaseIsClaimedAgain(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		q := newQueue(st, jobs.Options{})
 		var ran []uuid.UUID
 		q.Register("work", func(_ context.Context, j *ent.Job) error { ran = append(ran, j.ID); return nil })
@@ -363,7 +351,7 @@ func TestExpiredLeaseIsClaimedAgain(t *testing.T) {
 
 func TestLeaseIsRenewedWhileAJobRuns(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		lease := time.Second
 		q := newQueue(st, jobs.Options{Lease: lease})
 		release := make(chan struct{})
@@ -402,7 +390,7 @@ func TestLeaseIsRenewedWhileAJobRuns(t *testing.T) {
 
 func TestStatsAndDepthCountExactly(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		q := newQueue(st, jobs.Options{})
 		for _, n := range []string{"alpha", "beta", "gamma"} {
 			q.Register(n, func(context.Context, *ent.Job) error { return nil })

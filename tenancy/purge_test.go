@@ -28,18 +28,6 @@ import (
 	"github.com/credvault/credvault/tenancy"
 )
 
-// eachStore runs fn in parallel on a fresh store of every backend, opened
-// only once the subtest's turn has come (so paused subtests hold no connections).
-func eachStore(t *testing.T, fn func(t *testing.T, st *store.Store)) {
-	t.Helper()
-	for _, backend := range storetest.Backends() {
-		t.Run(backend, func(t *testing.T) {
-			t.Parallel()
-			fn(t, storetest.Open(t, backend))
-		})
-	}
-}
-
 func bg() context.Context { return store.Unrestricted(context.Background()) }
 
 // populate creates a tenant with one row of every tenant-owned kind but
@@ -138,7 +126,7 @@ func expectAll(t *testing.T, got map[string]int, want func(kind string) int, wha
 
 func TestPurgeDeletedRemovesEveryRowOfTheTenant(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		c := st.Client
 		gone := populate(t, c, "gone", tenant.StatusDeleted, false)
 		suspended := populate(t, c, "suspended", tenant.StatusSuspended, true)
@@ -167,7 +155,7 @@ func TestPurgeDeletedRemovesEveryRowOfTheTenant(t *testing.T) {
 // usage counters, which reference it.
 func TestPurgeDeletedRemovesUsageCounters(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		c := st.Client
 		gone := populate(t, c, "used", tenant.StatusDeleted, true)
 		later := populate(t, c, "later", tenant.StatusDeleted, false)

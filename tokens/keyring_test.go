@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,27 +23,6 @@ const (
 	testIssuer   = "https://credvault.test"
 	testAudience = "credvault"
 )
-
-// migrateMu serialises schema migrations within this test binary: ent's
-// migration writes to the package-level table descriptors of ent/migrate,
-// so two at once race (go test -race reports it in storetest.Open).
-var migrateMu sync.Mutex
-
-// eachStore is storetest.Each with the migration serialised.
-func eachStore(t *testing.T, fn func(t *testing.T, st *store.Store)) {
-	t.Helper()
-	for _, b := range storetest.Backends() {
-		t.Run(b, func(t *testing.T) { fn(t, openStore(t, b)) })
-	}
-}
-
-// openStore is storetest.Open with the migration serialised.
-func openStore(t *testing.T, backend string) *store.Store {
-	t.Helper()
-	migrateMu.Lock()
-	defer migrateMu.Unlock()
-	return storetest.Open(t, backend)
-}
 
 func newMaster(t *testing.T) *vault.MasterKey {
 	t.Helper()
@@ -92,7 +70,7 @@ func kidOf(t *testing.T, token string) string {
 
 func TestSignAndParse(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		k := newKeyring(t, st, newMaster(t))
 		if k.Issuer() != testIssuer {
 			t.Fatalf("issuer %q", k.Issuer())
@@ -143,7 +121,7 @@ func TestSignAndParse(t *testing.T) {
 
 func TestParseRefusals(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		k := newKeyring(t, st, newMaster(t))
 		ctx := context.Background()
 		parse := func(tok, typ string) error {
@@ -227,7 +205,7 @@ func TestParseRefusals(t *testing.T) {
 
 func TestRotateKeepsOldTokensValid(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		master := newMaster(t)
 		k := newKeyring(t, st, master)
@@ -303,7 +281,7 @@ func TestRotateKeepsOldTokensValid(t *testing.T) {
 
 func TestKeyringSeesAnotherInstancesRotation(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		master := newMaster(t)
 		a := newKeyring(t, st, master)
@@ -326,7 +304,7 @@ func TestKeyringSeesAnotherInstancesRotation(t *testing.T) {
 
 func TestWrongMasterKeyFailsAtStart(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		newKeyring(t, st, newMaster(t))
 		k, err := NewKeyring(context.Background(), st.Client, newMaster(t), testIssuer)
 		if err == nil || k != nil {

@@ -24,18 +24,6 @@ import (
 	"github.com/credvault/credvault/usage"
 )
 
-// eachStore runs fn in parallel on a fresh store of every backend, opened
-// only once the subtest's turn has come (so paused subtests hold no connections).
-func eachStore(t *testing.T, fn func(t *testing.T, st *store.Store)) {
-	t.Helper()
-	for _, backend := range storetest.Backends() {
-		t.Run(backend, func(t *testing.T) {
-			t.Parallel()
-			fn(t, storetest.Open(t, backend))
-		})
-	}
-}
-
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func bg() context.Context { return store.Unrestricted(context.Background()) }
@@ -69,7 +57,7 @@ func counts(t *testing.T, c *ent.Client, tid uuid.UUID) map[string]int64 {
 
 func TestCounterCountsPerPrincipalAndAddsUp(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		c := st.Client
 		a := newTenant(t, c, "A")
 		b := newTenant(t, c, "B")
@@ -132,7 +120,7 @@ func TestCounterCountsPerPrincipalAndAddsUp(t *testing.T) {
 // it; the flush must still write every other tenant's counts.
 func TestCounterFlushKeepsCountsWhenAnotherTenantIsGone(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store) {
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		c := st.Client
 		a := newTenant(t, c, "A")
 		gone := uuid.New()

@@ -36,6 +36,19 @@ func Each(t *testing.T, fn func(t *testing.T, st *store.Store)) {
 	}
 }
 
+// EachParallel is Each with the backends' subtests running in parallel,
+// each opening its database only once it runs, so a paused subtest holds no
+// PostgreSQL connection.
+func EachParallel(t *testing.T, fn func(t *testing.T, st *store.Store)) {
+	t.Helper()
+	for _, b := range Backends() {
+		t.Run(b, func(t *testing.T) {
+			t.Parallel()
+			fn(t, Open(t, b))
+		})
+	}
+}
+
 // Open returns a fresh migrated store on backend, closed and dropped when t ends.
 func Open(t testing.TB, backend string) *store.Store {
 	t.Helper()
