@@ -24,10 +24,10 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/credvault/credvault/config"
-	"github.com/credvault/credvault/logbuf"
+	"github.com/credvault/credvault/internal/platform/config"
+	"github.com/credvault/credvault/internal/platform/logbuf"
+	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/credvault/credvault/server"
-	"github.com/credvault/credvault/store"
 )
 
 func main() {

@@ -11,23 +11,23 @@ import (
 	"time"
 
 	"entgo.io/contrib/entgql"
-	"github.com/credvault/credvault/apikeys"
-	"github.com/credvault/credvault/apperr"
-	"github.com/credvault/credvault/audit"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/graph/model"
-	"github.com/credvault/credvault/invalidate"
-	"github.com/credvault/credvault/reqinfo"
-	"github.com/credvault/credvault/scope"
-	"github.com/credvault/credvault/secret"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/apikeys"
+	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/invalidate"
+	"github.com/credvault/credvault/internal/platform/reqinfo"
+	"github.com/credvault/credvault/internal/platform/secret"
+	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/google/uuid"
 )
 
 // CreateAPIKey is the resolver for the createAPIKey field.
 func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreatedAPIKey, error) {
-	p, err := r.require(ctx, scope.APIKeysWrite)
+	p, err := r.require(ctx, access.APIKeysWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateA
 
 // ValidateAPIKey is the resolver for the validateAPIKey field.
 func (r *mutationResolver) ValidateAPIKey(ctx context.Context, id uuid.UUID, key string) (*model.APIKeyValidation, error) {
-	p, err := r.require(ctx, scope.APIKeysRead)
+	p, err := r.require(ctx, access.APIKeysRead)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func (r *mutationResolver) ValidateAPIKey(ctx context.Context, id uuid.UUID, key
 
 // RotateAPIKey is the resolver for the rotateAPIKey field.
 func (r *mutationResolver) RotateAPIKey(ctx context.Context, id uuid.UUID, input *model.RotateAPIKeyInput) (*model.CreatedAPIKey, error) {
-	if _, err := r.require(ctx, scope.APIKeysWrite); err != nil {
+	if _, err := r.require(ctx, access.APIKeysWrite); err != nil {
 		return nil, err
 	}
 	grace := 0
@@ -128,7 +128,7 @@ func (r *mutationResolver) RotateAPIKey(ctx context.Context, id uuid.UUID, input
 
 // RevokeAPIKey is the resolver for the revokeAPIKey field.
 func (r *mutationResolver) RevokeAPIKey(ctx context.Context, id uuid.UUID) (*ent.APIKey, error) {
-	if _, err := r.require(ctx, scope.APIKeysWrite); err != nil {
+	if _, err := r.require(ctx, access.APIKeysWrite); err != nil {
 		return nil, err
 	}
 	var k *ent.APIKey

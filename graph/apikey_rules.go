@@ -9,14 +9,13 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/credvault/credvault/apikeys"
-	"github.com/credvault/credvault/apperr"
-	"github.com/credvault/credvault/audit"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/graph/model"
-	"github.com/credvault/credvault/principal"
-	"github.com/credvault/credvault/scope"
-	"github.com/credvault/credvault/secret"
+	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/apikeys"
+	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/secret"
 )
 
 // apiKeyBytes is the entropy of a key: 32 random bytes, 43 base62 characters.
@@ -50,7 +49,7 @@ func newAPIKey() (key, prefix string, err error) {
 // issueAPIKey validates spec and creates the key with tx, audited in it.
 // The key is owned by the service account named in spec, or else by the
 // principal's service account or user.
-func (r *Resolver) issueAPIKey(ctx context.Context, tx *ent.Client, p *principal.Principal, spec apiKeySpec) (*model.CreatedAPIKey, error) {
+func (r *Resolver) issueAPIKey(ctx context.Context, tx *ent.Client, p *access.Principal, spec apiKeySpec) (*model.CreatedAPIKey, error) {
 	name := strings.TrimSpace(spec.Name)
 	if name == "" || len(name) > 200 {
 		return nil, apperr.Invalid("name", map[bool]string{true: "required", false: "too_long"}[name == ""])
@@ -74,7 +73,7 @@ func (r *Resolver) issueAPIKey(ctx context.Context, tx *ent.Client, p *principal
 		return nil, err
 	}
 	create := tx.APIKey.Create().SetName(name).SetPrefix(prefix).SetKeyHash(secret.Hash(key)).
-		SetScopes(scope.New(scopes...).List()).SetIPAllowlist(allow).SetNillableExpiresAt(utc(spec.ExpiresAt)).SetCreatedBy(p.ID)
+		SetScopes(access.NewSet(scopes...).List()).SetIPAllowlist(allow).SetNillableExpiresAt(utc(spec.ExpiresAt)).SetCreatedBy(p.ID)
 	if rl := spec.RateLimit; rl != nil {
 		if rl.Requests < 1 {
 			return nil, apperr.Invalid("rate_limit.requests", "must be at least 1")
@@ -147,7 +146,7 @@ func utc(t *time.Time) *time.Time {
 
 // APIKeysQuery is the tenant's API keys, for a principal holding api_keys:read.
 func (r *Resolver) APIKeysQuery(ctx context.Context) (*ent.APIKeyQuery, error) {
-	if _, err := r.require(ctx, scope.APIKeysRead); err != nil {
+	if _, err := r.require(ctx, access.APIKeysRead); err != nil {
 		return nil, err
 	}
 	return r.Store.Client.APIKey.Query(), nil

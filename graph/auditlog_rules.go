@@ -4,12 +4,12 @@ import (
 	"context"
 
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/scope"
+	"github.com/credvault/credvault/internal/access"
 )
 
 // AuditLogsQuery is the tenant's audit trail, for a principal holding audit:read.
 func (r *Resolver) AuditLogsQuery(ctx context.Context) (*ent.AuditLogQuery, error) {
-	if _, err := r.require(ctx, scope.AuditRead); err != nil {
+	if _, err := r.require(ctx, access.AuditRead); err != nil {
 		return nil, err
 	}
 	return r.Store.Client.AuditLog.Query(), nil

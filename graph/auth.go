@@ -8,11 +8,11 @@ package graph
 import (
 	"context"
 
-	"github.com/credvault/credvault/apperr"
 	"github.com/credvault/credvault/graph/model"
-	"github.com/credvault/credvault/identity"
-	"github.com/credvault/credvault/principal"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/identity"
+	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/google/uuid"
 )
 
@@ -40,7 +40,7 @@ func (r *mutationResolver) RefreshSession(ctx context.Context, input model.Refre
 
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*model.Me, error) {
-	p, ok := principal.FromContext(ctx)
+	p, ok := access.FromContext(ctx)
 	if !ok {
 		return nil, apperr.Unauthenticated("missing")
 	}
@@ -49,7 +49,7 @@ func (r *queryResolver) Me(ctx context.Context) (*model.Me, error) {
 		return nil, err
 	}
 	me := &model.Me{PrincipalType: string(p.Kind), ID: p.ID, Tenant: t, Scopes: p.Scopes.List()}
-	if p.Kind == principal.KindUser {
+	if p.Kind == access.KindUser {
 		if me.User, err = r.Store.Client.User.Get(store.Unrestricted(ctx), p.ID); err != nil {
 			return nil, err
 		}

@@ -3,18 +3,17 @@ package graph
 import (
 	"context"
 
-	"github.com/credvault/credvault/apperr"
-	"github.com/credvault/credvault/audit"
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/principal"
-	"github.com/credvault/credvault/scope"
+	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/platform/apperr"
 )
 
 // require is the one permission check of every resolver: it returns 401 when
 // nobody is authenticated and 403 naming the scope when the principal lacks
 // it. A denial is audited in the principal's tenant.
-func (r *Resolver) require(ctx context.Context, sc scope.Scope) (*principal.Principal, error) {
-	p, ok := principal.FromContext(ctx)
+func (r *Resolver) require(ctx context.Context, sc access.Scope) (*access.Principal, error) {
+	p, ok := access.FromContext(ctx)
 	if !ok {
 		return nil, apperr.Unauthenticated("missing")
 	}
@@ -28,7 +27,7 @@ func (r *Resolver) require(ctx context.Context, sc scope.Scope) (*principal.Prin
 // Inside a transaction, which the refusal rolls back, the entry goes
 // through the batcher instead: it must outlive the rollback, and on SQLite
 // a second writer would wait on the transaction's own lock.
-func (r *Resolver) deny(ctx context.Context, sc scope.Scope) error {
+func (r *Resolver) deny(ctx context.Context, sc access.Scope) error {
 	e := audit.Entry{
 		Action:  "permission.denied",
 		Outcome: audit.Denied,
@@ -46,9 +45,9 @@ func (r *Resolver) deny(ctx context.Context, sc scope.Scope) error {
 
 // ceiling refuses to grant scopes the principal does not hold: a key, client
 // or service account, or a user's role, is never more than its creator.
-func (r *Resolver) ceiling(ctx context.Context, p *principal.Principal, scopes []scope.Scope) error {
+func (r *Resolver) ceiling(ctx context.Context, p *access.Principal, scopes []access.Scope) error {
 	for _, s := range scopes {
-		if !scope.Valid(s) {
+		if !access.Valid(s) {
 			return apperr.Invalid("scopes", "unknown").With("scope", s)
 		}
 	}

@@ -2,7 +2,7 @@ package graph
 
 import (
 	"github.com/credvault/credvault/graph/model"
-	"github.com/credvault/credvault/identity"
+	"github.com/credvault/credvault/internal/identity"
 )
 
 // deref returns *s, or "" for nil.

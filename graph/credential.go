@@ -10,14 +10,13 @@ import (
 	"strings"
 
 	"entgo.io/contrib/entgql"
-	"github.com/credvault/credvault/apperr"
-	"github.com/credvault/credvault/audit"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/credential"
 	"github.com/credvault/credvault/graph/model"
-	"github.com/credvault/credvault/principal"
-	"github.com/credvault/credvault/scope"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/google/uuid"
 )
 
@@ -28,7 +27,7 @@ func (r *credentialResolver) Data(ctx context.Context, obj *ent.Credential) (map
 
 // StoreCredential is the resolver for the storeCredential field.
 func (r *mutationResolver) StoreCredential(ctx context.Context, input model.StoreCredentialInput) (*ent.Credential, error) {
-	p, err := r.require(ctx, scope.CredentialsWrite)
+	p, err := r.require(ctx, access.CredentialsWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +68,7 @@ func (r *mutationResolver) StoreCredential(ctx context.Context, input model.Stor
 
 // UpdateCredential is the resolver for the updateCredential field.
 func (r *mutationResolver) UpdateCredential(ctx context.Context, integrationID string, id uuid.UUID, input model.UpdateCredentialInput) (*ent.Credential, error) {
-	if _, err := r.require(ctx, scope.CredentialsWrite); err != nil {
+	if _, err := r.require(ctx, access.CredentialsWrite); err != nil {
 		return nil, err
 	}
 	var c *ent.Credential
@@ -120,7 +119,7 @@ func (r *mutationResolver) UpdateCredential(ctx context.Context, integrationID s
 
 // DeleteCredential is the resolver for the deleteCredential field.
 func (r *mutationResolver) DeleteCredential(ctx context.Context, integrationID string, id uuid.UUID) (uuid.UUID, error) {
-	if _, err := r.require(ctx, scope.CredentialsWrite); err != nil {
+	if _, err := r.require(ctx, access.CredentialsWrite); err != nil {
 		return uuid.Nil, err
 	}
 	err := store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
@@ -144,13 +143,13 @@ func (r *mutationResolver) DeleteCredential(ctx context.Context, integrationID s
 
 // RotateDek is the resolver for the rotateDEK field.
 func (r *mutationResolver) RotateDek(ctx context.Context, tenantID *uuid.UUID) (*model.DEKRotation, error) {
-	p, err := r.require(ctx, scope.VaultAdmin)
+	p, err := r.require(ctx, access.VaultAdmin)
 	if err != nil {
 		return nil, err
 	}
 	target := p.TenantID
 	if tenantID != nil && *tenantID != p.TenantID {
-		if _, err := r.require(ctx, scope.PlatformAdmin); err != nil {
+		if _, err := r.require(ctx, access.PlatformAdmin); err != nil {
 			return nil, err
 		}
 		if _, err := r.Store.Client.Tenant.Get(store.Unrestricted(ctx), *tenantID); err != nil {
@@ -159,7 +158,7 @@ func (r *mutationResolver) RotateDek(ctx context.Context, tenantID *uuid.UUID) (
 		target = *tenantID
 		actor := *p
 		actor.TenantID = target
-		ctx = principal.NewContext(ctx, &actor)
+		ctx = access.NewContext(ctx, &actor)
 	}
 	out := &model.DEKRotation{}
 	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {

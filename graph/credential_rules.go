@@ -7,13 +7,13 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/credvault/credvault/apperr"
-	"github.com/credvault/credvault/audit"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/credential"
-	"github.com/credvault/credvault/scope"
-	"github.com/credvault/credvault/store"
-	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/store"
+	"github.com/credvault/credvault/internal/vault/crypt"
 )
 
 // secretShape is what a credential's data must and may hold.
@@ -84,7 +84,7 @@ func (r *Resolver) seal(ctx context.Context, tx *ent.Client, m *ent.CredentialMu
 	if err != nil {
 		return err
 	}
-	ct, err := vault.SealCredential(key, pt, tenant, id, version)
+	ct, err := crypt.SealCredential(key, pt, tenant, id, version)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func (r *Resolver) seal(ctx context.Context, tx *ent.Client, m *ent.CredentialMu
 // credentials:decrypt, auditing the read in the same transaction as its
 // last_accessed_at. The plaintext never reaches a log or an error.
 func (r *Resolver) decrypt(ctx context.Context, c *ent.Credential) (map[string]any, error) {
-	if _, err := r.require(ctx, scope.CredentialsDecrypt); err != nil {
+	if _, err := r.require(ctx, access.CredentialsDecrypt); err != nil {
 		return nil, err
 	}
 	pt, err := r.open(ctx, c)
@@ -137,13 +137,13 @@ func (r *Resolver) open(ctx context.Context, c *ent.Credential) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	return vault.OpenCredential(key, c.Ciphertext, c.TenantID, c.ID, c.DekVersion)
+	return crypt.OpenCredential(key, c.Ciphertext, c.TenantID, c.ID, c.DekVersion)
 }
 
 // CredentialsQuery is the tenant's credentials, for a principal holding
 // credentials:read.
 func (r *Resolver) CredentialsQuery(ctx context.Context) (*ent.CredentialQuery, error) {
-	if _, err := r.require(ctx, scope.CredentialsRead); err != nil {
+	if _, err := r.require(ctx, access.CredentialsRead); err != nil {
 		return nil, err
 	}
 	return r.Store.Client.Credential.Query(), nil
@@ -158,7 +158,7 @@ func (r *Resolver) ListCredentials(ctx context.Context, where *ent.CredentialWhe
 // DecryptedCredentials is the tenant's credentials for an integration with
 // their secrets: credentials:decrypt is checked before anything is read.
 func (r *Resolver) DecryptedCredentials(ctx context.Context, integrationID string) ([]*ent.Credential, []map[string]any, error) {
-	if _, err := r.require(ctx, scope.CredentialsDecrypt); err != nil {
+	if _, err := r.require(ctx, access.CredentialsDecrypt); err != nil {
 		return nil, nil, err
 	}
 	bundle, err := r.Query().Credential(ctx, integrationID)

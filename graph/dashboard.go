@@ -9,17 +9,16 @@ import (
 	"context"
 	"time"
 
-	"github.com/credvault/credvault/apperr"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/usagecounter"
 	"github.com/credvault/credvault/graph/model"
-	"github.com/credvault/credvault/principal"
-	"github.com/credvault/credvault/scope"
+	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/platform/apperr"
 )
 
 // DashboardStats is the resolver for the dashboardStats field.
 func (r *queryResolver) DashboardStats(ctx context.Context) (*model.DashboardStats, error) {
-	if _, err := r.require(ctx, scope.TenantRead); err != nil {
+	if _, err := r.require(ctx, access.TenantRead); err != nil {
 		return nil, err
 	}
 	counts, err := r.tenantCounts(ctx)
@@ -35,7 +34,7 @@ func (r *queryResolver) DashboardStats(ctx context.Context) (*model.DashboardSta
 
 // UsageSummary is the resolver for the usageSummary field.
 func (r *queryResolver) UsageSummary(ctx context.Context, days *int) ([]*model.UsageRow, error) {
-	if _, err := r.require(ctx, scope.TenantRead); err != nil {
+	if _, err := r.require(ctx, access.TenantRead); err != nil {
 		return nil, err
 	}
 	n := 30
@@ -47,7 +46,7 @@ func (r *queryResolver) UsageSummary(ctx context.Context, days *int) ([]*model.U
 	}
 	since := time.Now().UTC().AddDate(0, 0, -(n - 1)).Format(time.DateOnly)
 	rows, err := r.Store.Client.UsageCounter.Query().
-		Where(usagecounter.DayGTE(since), usagecounter.PrincipalTypeIn(string(principal.KindAPIKey), string(principal.KindOAuthClient))).
+		Where(usagecounter.DayGTE(since), usagecounter.PrincipalTypeIn(string(access.KindAPIKey), string(access.KindOAuthClient))).
 		Order(ent.Desc(usagecounter.FieldDay), ent.Desc(usagecounter.FieldCount), ent.Asc(usagecounter.FieldPrincipalID)).
 		Limit(maxUsageRows).All(ctx)
 	if err != nil {
@@ -62,7 +61,7 @@ func (r *queryResolver) UsageSummary(ctx context.Context, days *int) ([]*model.U
 
 // FeatureStatus is the resolver for the featureStatus field.
 func (r *queryResolver) FeatureStatus(ctx context.Context) (*model.FeatureStatus, error) {
-	if _, err := r.require(ctx, scope.TenantRead); err != nil {
+	if _, err := r.require(ctx, access.TenantRead); err != nil {
 		return nil, err
 	}
 	f := r.Features

@@ -9,9 +9,9 @@ import (
 	"context"
 	"time"
 
-	"github.com/credvault/credvault/apikeys"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/apikey"
+	"github.com/credvault/credvault/internal/apikeys"
 	"github.com/google/uuid"
 )
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/credvault/credvault/ent/migrate"
 	"github.com/credvault/credvault/graph/model"
-	"github.com/credvault/credvault/scope"
+	"github.com/credvault/credvault/internal/access"
 )
 
 // schemaVersion digests the tables and columns this build migrates to: two
@@ -41,7 +41,7 @@ var commit = func() string {
 // AdminHealth is the health report for a principal holding tenant:read,
 // as GET /api/v1/admin/health serves it.
 func (r *Resolver) AdminHealth(ctx context.Context) (*model.Health, error) {
-	if _, err := r.require(ctx, scope.TenantRead); err != nil {
+	if _, err := r.require(ctx, access.TenantRead); err != nil {
 		return nil, err
 	}
 	return r.Query().Health(ctx)

@@ -8,17 +8,17 @@ package graph
 import (
 	"context"
 
-	"github.com/credvault/credvault/apperr"
-	"github.com/credvault/credvault/audit"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/graph/model"
-	"github.com/credvault/credvault/scope"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/store"
 )
 
 // TriggerJob is the resolver for the triggerJob field.
 func (r *mutationResolver) TriggerJob(ctx context.Context, jobName string, args map[string]any) (*model.TriggeredJob, error) {
-	p, err := r.require(ctx, scope.JobsWrite)
+	p, err := r.require(ctx, access.JobsWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -32,8 +32,8 @@ func (r *mutationResolver) TriggerJob(ctx context.Context, jobName string, args 
 	// admin names another.
 	if jobName == JobDEKRotation {
 		if tid, ok := args["tenant_id"].(string); !ok || tid != p.TenantID.String() {
-			if ok && !p.Scopes.Has(scope.PlatformAdmin) {
-				return nil, r.deny(ctx, scope.PlatformAdmin)
+			if ok && !p.Scopes.Has(access.PlatformAdmin) {
+				return nil, r.deny(ctx, access.PlatformAdmin)
 			}
 			if !ok {
 				args["tenant_id"] = p.TenantID.String()
@@ -55,7 +55,7 @@ func (r *mutationResolver) TriggerJob(ctx context.Context, jobName string, args 
 
 // JobStats is the resolver for the jobStats field.
 func (r *queryResolver) JobStats(ctx context.Context, jobName string) (*model.JobStats, error) {
-	if _, err := r.require(ctx, scope.JobsRead); err != nil {
+	if _, err := r.require(ctx, access.JobsRead); err != nil {
 		return nil, err
 	}
 	if !r.Jobs.Known(jobName) {

@@ -11,22 +11,22 @@ import (
 	"time"
 
 	"entgo.io/contrib/entgql"
-	"github.com/credvault/credvault/apperr"
-	"github.com/credvault/credvault/audit"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/graph/model"
-	"github.com/credvault/credvault/invalidate"
-	"github.com/credvault/credvault/oauth"
-	"github.com/credvault/credvault/scope"
-	"github.com/credvault/credvault/secret"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/oauth"
+	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/invalidate"
+	"github.com/credvault/credvault/internal/platform/secret"
+	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/google/uuid"
 )
 
 // CreateOAuthClient is the resolver for the createOAuthClient field.
 func (r *mutationResolver) CreateOAuthClient(ctx context.Context, input model.CreateOAuthClientInput) (*model.CreatedOAuthClient, error) {
-	p, err := r.require(ctx, scope.OAuthClientsWrite)
+	p, err := r.require(ctx, access.OAuthClientsWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +63,7 @@ func (r *mutationResolver) CreateOAuthClient(ctx context.Context, input model.Cr
 	var out *model.CreatedOAuthClient
 	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
 		c, err := tx.OAuthClient.Create().SetClientID(id).SetName(name).SetSecretHash(secret.Hash(sec)).
-			SetScopes(scope.New(input.Scopes...).List()).SetGrantTypes(grants).SetRedirectUris(uris).
+			SetScopes(access.NewSet(input.Scopes...).List()).SetGrantTypes(grants).SetRedirectUris(uris).
 			SetAccessTokenTTLSeconds(ttl).SetCreatedBy(p.ID).Save(ctx)
 		if err != nil {
 			return err
@@ -77,7 +77,7 @@ func (r *mutationResolver) CreateOAuthClient(ctx context.Context, input model.Cr
 
 // UpdateOAuthClient is the resolver for the updateOAuthClient field.
 func (r *mutationResolver) UpdateOAuthClient(ctx context.Context, clientID string, input model.UpdateOAuthClientInput) (*ent.OAuthClient, error) {
-	p, err := r.require(ctx, scope.OAuthClientsWrite)
+	p, err := r.require(ctx, access.OAuthClientsWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +103,7 @@ func (r *mutationResolver) UpdateOAuthClient(ctx context.Context, clientID strin
 			if err := r.ceiling(ctx, p, input.Scopes); err != nil {
 				return err
 			}
-			upd.SetScopes(scope.New(input.Scopes...).List())
+			upd.SetScopes(access.NewSet(input.Scopes...).List())
 			changed = append(changed, "scopes")
 		}
 		if input.GrantTypes != nil {
@@ -151,7 +151,7 @@ func (r *mutationResolver) UpdateOAuthClient(ctx context.Context, clientID strin
 
 // RotateOAuthClientSecret is the resolver for the rotateOAuthClientSecret field.
 func (r *mutationResolver) RotateOAuthClientSecret(ctx context.Context, clientID string, input *model.RotateOAuthClientSecretInput) (*model.CreatedOAuthClient, error) {
-	if _, err := r.require(ctx, scope.OAuthClientsWrite); err != nil {
+	if _, err := r.require(ctx, access.OAuthClientsWrite); err != nil {
 		return nil, err
 	}
 	grace := 0
@@ -189,7 +189,7 @@ func (r *mutationResolver) RotateOAuthClientSecret(ctx context.Context, clientID
 
 // DeleteOAuthClient is the resolver for the deleteOAuthClient field.
 func (r *mutationResolver) DeleteOAuthClient(ctx context.Context, clientID string) (string, error) {
-	if _, err := r.require(ctx, scope.OAuthClientsWrite); err != nil {
+	if _, err := r.require(ctx, access.OAuthClientsWrite); err != nil {
 		return "", err
 	}
 	err := store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {

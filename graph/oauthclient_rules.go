@@ -5,10 +5,10 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/credvault/credvault/apperr"
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/oauth"
-	"github.com/credvault/credvault/scope"
+	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/oauth"
+	"github.com/credvault/credvault/internal/platform/apperr"
 )
 
 // Access-token lifetimes a client may ask for.
@@ -21,7 +21,7 @@ const (
 // OAuthClientsQuery is the tenant's OAuth clients, for a principal holding
 // oauth_clients:read.
 func (r *Resolver) OAuthClientsQuery(ctx context.Context) (*ent.OAuthClientQuery, error) {
-	if _, err := r.require(ctx, scope.OAuthClientsRead); err != nil {
+	if _, err := r.require(ctx, access.OAuthClientsRead); err != nil {
 		return nil, err
 	}
 	return r.Store.Client.OAuthClient.Query(), nil

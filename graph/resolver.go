@@ -8,15 +8,15 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
-	"github.com/credvault/credvault/apikeys"
-	"github.com/credvault/credvault/audit"
-	"github.com/credvault/credvault/dek"
 	"github.com/credvault/credvault/graph/model"
-	"github.com/credvault/credvault/identity"
-	"github.com/credvault/credvault/invalidate"
-	"github.com/credvault/credvault/jobs"
-	"github.com/credvault/credvault/metrics"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/internal/apikeys"
+	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/identity"
+	"github.com/credvault/credvault/internal/jobs"
+	"github.com/credvault/credvault/internal/platform/invalidate"
+	"github.com/credvault/credvault/internal/platform/metrics"
+	"github.com/credvault/credvault/internal/platform/store"
+	"github.com/credvault/credvault/internal/vault/dek"
 )
 
 // Resolver holds what every resolver needs.

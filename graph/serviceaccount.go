@@ -10,18 +10,18 @@ import (
 	"strings"
 
 	"entgo.io/contrib/entgql"
-	"github.com/credvault/credvault/apperr"
-	"github.com/credvault/credvault/audit"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/graph/model"
-	"github.com/credvault/credvault/scope"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/google/uuid"
 )
 
 // CreateServiceAccount is the resolver for the createServiceAccount field.
 func (r *mutationResolver) CreateServiceAccount(ctx context.Context, input model.CreateServiceAccountInput) (*model.CreateServiceAccountPayload, error) {
-	p, err := r.require(ctx, scope.ServiceAccountsWrite)
+	p, err := r.require(ctx, access.ServiceAccountsWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +35,7 @@ func (r *mutationResolver) CreateServiceAccount(ctx context.Context, input model
 	out := &model.CreateServiceAccountPayload{}
 	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
 		sa, err := tx.ServiceAccount.Create().SetName(name).SetDescription(deref(input.Description)).
-			SetScopes(scope.New(input.Scopes...).List()).SetCreatedBy(p.ID).Save(ctx)
+			SetScopes(access.NewSet(input.Scopes...).List()).SetCreatedBy(p.ID).Save(ctx)
 		if err != nil {
 			return err
 		}

@@ -4,13 +4,13 @@ import (
 	"context"
 
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/scope"
+	"github.com/credvault/credvault/internal/access"
 )
 
 // ServiceAccountsQuery is the tenant's service accounts, for a principal
 // holding service_accounts:read.
 func (r *Resolver) ServiceAccountsQuery(ctx context.Context) (*ent.ServiceAccountQuery, error) {
-	if _, err := r.require(ctx, scope.ServiceAccountsRead); err != nil {
+	if _, err := r.require(ctx, access.ServiceAccountsRead); err != nil {
 		return nil, err
 	}
 	return r.Store.Client.ServiceAccount.Query(), nil

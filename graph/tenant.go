@@ -11,20 +11,20 @@ import (
 	"strings"
 
 	"entgo.io/contrib/entgql"
-	"github.com/credvault/credvault/apperr"
-	"github.com/credvault/credvault/audit"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/graph/model"
-	"github.com/credvault/credvault/invalidate"
-	"github.com/credvault/credvault/scope"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/invalidate"
+	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/google/uuid"
 )
 
 // UpdateTenant is the resolver for the updateTenant field.
 func (r *mutationResolver) UpdateTenant(ctx context.Context, id uuid.UUID, input model.UpdateTenantInput) (*ent.Tenant, error) {
-	ctx, _, err := r.inTenant(ctx, id, scope.TenantWrite)
+	ctx, _, err := r.inTenant(ctx, id, access.TenantWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func (r *mutationResolver) UpdateTenant(ctx context.Context, id uuid.UUID, input
 
 // DeleteTenant is the resolver for the deleteTenant field.
 func (r *mutationResolver) DeleteTenant(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
-	ctx, _, err := r.inTenant(ctx, id, scope.TenantDelete)
+	ctx, _, err := r.inTenant(ctx, id, access.TenantDelete)
 	if err != nil {
 		return uuid.Nil, err
 	}
@@ -147,7 +147,7 @@ func (r *queryResolver) Tenants(ctx context.Context, after *entgql.Cursor[uuid.U
 
 // Tenant is the resolver for the tenant field.
 func (r *queryResolver) Tenant(ctx context.Context, id uuid.UUID) (*ent.Tenant, error) {
-	ctx, _, err := r.inTenant(ctx, id, scope.TenantRead)
+	ctx, _, err := r.inTenant(ctx, id, access.TenantRead)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func (r *queryResolver) Tenant(ctx context.Context, id uuid.UUID) (*ent.Tenant, 
 
 // TenantStats is the resolver for the tenantStats field.
 func (r *queryResolver) TenantStats(ctx context.Context, id uuid.UUID) (*model.TenantStats, error) {
-	ctx, _, err := r.inTenant(ctx, id, scope.TenantRead)
+	ctx, _, err := r.inTenant(ctx, id, access.TenantRead)
 	if err != nil {
 		return nil, err
 	}

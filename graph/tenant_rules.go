@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/credvault/credvault/apperr"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/ent/auditlog"
@@ -18,9 +17,9 @@ import (
 	"github.com/credvault/credvault/ent/usagecounter"
 	"github.com/credvault/credvault/ent/user"
 	"github.com/credvault/credvault/graph/model"
-	"github.com/credvault/credvault/principal"
-	"github.com/credvault/credvault/scope"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/store"
 )
 
 // Plans a tenant may be on.
@@ -34,7 +33,7 @@ const maxUsageRows = 1000
 
 // TenantsQuery is every tenant, for a platform admin.
 func (r *Resolver) TenantsQuery(ctx context.Context) (*ent.TenantQuery, error) {
-	if _, err := r.require(ctx, scope.PlatformAdmin); err != nil {
+	if _, err := r.require(ctx, access.PlatformAdmin); err != nil {
 		return nil, err
 	}
 	return r.Store.Client.Tenant.Query(), nil
@@ -49,7 +48,7 @@ func (r *Resolver) ListTenants(ctx context.Context, where *ent.TenantWhereInput,
 // inTenant checks sc and returns a context acting in tenant id: the
 // principal's own, or any existing one for a platform admin. Another
 // tenant's id is a 404, exactly as one that does not exist.
-func (r *Resolver) inTenant(ctx context.Context, id uuid.UUID, sc scope.Scope) (context.Context, *principal.Principal, error) {
+func (r *Resolver) inTenant(ctx context.Context, id uuid.UUID, sc access.Scope) (context.Context, *access.Principal, error) {
 	p, err := r.require(ctx, sc)
 	if err != nil {
 		return nil, nil, err
@@ -57,7 +56,7 @@ func (r *Resolver) inTenant(ctx context.Context, id uuid.UUID, sc scope.Scope) (
 	if id == p.TenantID {
 		return ctx, p, nil
 	}
-	if !p.Scopes.Has(scope.PlatformAdmin) {
+	if !p.Scopes.Has(access.PlatformAdmin) {
 		return nil, nil, apperr.NotFoundf("tenant")
 	}
 	exists, err := r.Store.Client.Tenant.Query().Where(tenant.ID(id), tenant.StatusNEQ(tenant.StatusDeleted)).Exist(store.Unrestricted(ctx))
@@ -69,7 +68,7 @@ func (r *Resolver) inTenant(ctx context.Context, id uuid.UUID, sc scope.Scope) (
 	}
 	acting := *p
 	acting.TenantID = id
-	return principal.NewContext(ctx, &acting), &acting, nil
+	return access.NewContext(ctx, &acting), &acting, nil
 }
 
 // tenantCounts counts a tenant's users, service accounts, API keys, OAuth

@@ -9,20 +9,20 @@ import (
 	"context"
 
 	"entgo.io/contrib/entgql"
-	"github.com/credvault/credvault/apperr"
-	"github.com/credvault/credvault/audit"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/user"
 	"github.com/credvault/credvault/graph/model"
-	"github.com/credvault/credvault/identity"
-	"github.com/credvault/credvault/scope"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/identity"
+	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/google/uuid"
 )
 
 // CreateUser is the resolver for the createUser field.
 func (r *mutationResolver) CreateUser(ctx context.Context, input model.CreateUserInput) (*ent.User, error) {
-	p, err := r.require(ctx, scope.UsersWrite)
+	p, err := r.require(ctx, access.UsersWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +61,7 @@ func (r *mutationResolver) CreateUser(ctx context.Context, input model.CreateUse
 
 // UpdateUser is the resolver for the updateUser field.
 func (r *mutationResolver) UpdateUser(ctx context.Context, id uuid.UUID, input model.UpdateUserInput) (*ent.User, error) {
-	p, err := r.require(ctx, scope.UsersWrite)
+	p, err := r.require(ctx, access.UsersWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func (r *mutationResolver) UpdateUser(ctx context.Context, id uuid.UUID, input m
 
 // DeleteUser is the resolver for the deleteUser field.
 func (r *mutationResolver) DeleteUser(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
-	p, err := r.require(ctx, scope.UsersWrite)
+	p, err := r.require(ctx, access.UsersWrite)
 	if err != nil {
 		return uuid.Nil, err
 	}

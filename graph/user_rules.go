@@ -5,21 +5,20 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/credvault/credvault/apperr"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/ent/user"
-	"github.com/credvault/credvault/identity"
-	"github.com/credvault/credvault/invalidate"
-	"github.com/credvault/credvault/password"
-	"github.com/credvault/credvault/principal"
-	"github.com/credvault/credvault/scope"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/identity"
+	"github.com/credvault/credvault/internal/identity/password"
+	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/invalidate"
+	"github.com/credvault/credvault/internal/platform/store"
 )
 
 // UsersQuery is the tenant's users, for a principal holding users:read.
 func (r *Resolver) UsersQuery(ctx context.Context) (*ent.UserQuery, error) {
-	if _, err := r.require(ctx, scope.UsersRead); err != nil {
+	if _, err := r.require(ctx, access.UsersRead); err != nil {
 		return nil, err
 	}
 	return r.Store.Client.User.Query(), nil
@@ -33,18 +32,18 @@ func (r *Resolver) ListUsers(ctx context.Context, where *ent.UserWhereInput, w W
 
 // roleCeiling refuses a role holding scopes the principal lacks, so an admin
 // can neither create nor manage an owner.
-func (r *Resolver) roleCeiling(ctx context.Context, p *principal.Principal, role user.Role) error {
+func (r *Resolver) roleCeiling(ctx context.Context, p *access.Principal, role user.Role) error {
 	if role == "" {
 		return apperr.Invalid("role", "required")
 	}
 	if err := user.RoleValidator(role); err != nil {
-		return apperr.Invalid("role", "invalid").With("allowed", scope.Roles)
+		return apperr.Invalid("role", "invalid").With("allowed", access.Roles)
 	}
 	t, err := r.Store.Client.Tenant.Get(ctx, p.TenantID)
 	if err != nil {
 		return err
 	}
-	return r.ceiling(ctx, p, scope.ForRole(role.String(), t.Platform).List())
+	return r.ceiling(ctx, p, access.ForRole(role.String(), t.Platform).List())
 }
 
 // hashNewPassword checks and hashes a password being set.

@@ -5,8 +5,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/credvault/credvault/apperr"
 	"github.com/credvault/credvault/graph"
+	"github.com/credvault/credvault/internal/platform/apperr"
 )
 
 // API is the REST layer over the GraphQL resolvers.

@@ -10,7 +10,7 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/credvault/credvault/apperr"
+	"github.com/credvault/credvault/internal/platform/apperr"
 )
 
 // decodeBody reads the JSON object of r into dst, turning each way a body can

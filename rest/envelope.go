@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/credvault/credvault/apperr"
-	"github.com/credvault/credvault/reqinfo"
+	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/reqinfo"
 )
 
 // timestampLayout is RFC 3339 in UTC with milliseconds, as the seeds show it.

@@ -4,9 +4,9 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/credvault/credvault/apperr"
 	"github.com/credvault/credvault/graph/model"
-	"github.com/credvault/credvault/scope"
+	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/platform/apperr"
 )
 
 func (a *API) healthRoutes() []Route {
@@ -17,7 +17,7 @@ func (a *API) healthRoutes() []Route {
 			Status:  http.StatusOK, Message: "service is healthy",
 		}, a.readiness),
 		Handle(Route{
-			Method: http.MethodGet, Path: "/admin/health", Scope: scope.TenantRead, Field: "health",
+			Method: http.MethodGet, Path: "/admin/health", Scope: access.TenantRead, Field: "health",
 			Summary: "Detailed health: database latency, schema version, queue depths, uptime, version",
 			Status:  http.StatusOK, Message: "service health",
 		}, func(ctx context.Context, _ *Call) (*health, error) {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/credvault/credvault/apperr"
+	"github.com/credvault/credvault/internal/platform/apperr"
 )
 
 // object is a JSON object of the document.

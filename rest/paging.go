@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/credvault/credvault/apperr"
+	"github.com/credvault/credvault/internal/platform/apperr"
 )
 
 // Paging limits.

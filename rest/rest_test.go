@@ -19,8 +19,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
-	"github.com/credvault/credvault/apperr"
-	"github.com/credvault/credvault/reqinfo"
+	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/reqinfo"
 	"github.com/credvault/credvault/rest"
 )
 

@@ -11,8 +11,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
-	"github.com/credvault/credvault/apperr"
 	"github.com/credvault/credvault/graph"
+	"github.com/credvault/credvault/internal/platform/apperr"
 )
 
 // Route is one REST endpoint.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/graph/model"
-	"github.com/credvault/credvault/scope"
+	"github.com/credvault/credvault/internal/access"
 )
 
 type createServiceAccountBody struct {
@@ -38,7 +38,7 @@ type createdServiceAccount struct {
 
 func (a *API) serviceAccountRoutes() []Route {
 	return []Route{
-		HandleBody(Route{Method: http.MethodPost, Path: "/admin/service-account/create", Scope: scope.ServiceAccountsWrite,
+		HandleBody(Route{Method: http.MethodPost, Path: "/admin/service-account/create", Scope: access.ServiceAccountsWrite,
 			Field: "createServiceAccount", Summary: "Create a service account, optionally with its first API key (shown once)",
 			Status: http.StatusCreated, Message: "service account created"},
 			func(ctx context.Context, _ *Call, in *createServiceAccountBody) (*createdServiceAccount, error) {

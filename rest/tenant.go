@@ -10,7 +10,7 @@ import (
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/graph/model"
-	"github.com/credvault/credvault/scope"
+	"github.com/credvault/credvault/internal/access"
 )
 
 type tenantSettingsJSON struct {
@@ -71,7 +71,7 @@ func countsJSON(kinds []*model.KindCount) map[string]map[string]int {
 
 func (a *API) tenantRoutes() []Route {
 	return []Route{
-		HandleList(Route{Method: http.MethodGet, Path: "/admin/tenants", Scope: scope.PlatformAdmin, Field: "tenants",
+		HandleList(Route{Method: http.MethodGet, Path: "/admin/tenants", Scope: access.PlatformAdmin, Field: "tenants",
 			Summary: "List every tenant; filters status, plan", Status: http.StatusOK, Message: "tenants",
 			Sort: []string{"created_at", "updated_at", "name", "slug", "plan", "status"}},
 			func(ctx context.Context, c *Call) ([]*tenantJSON, int, error) {
@@ -89,7 +89,7 @@ func (a *API) tenantRoutes() []Route {
 				rows, total, err := a.Resolver.ListTenants(ctx, where, c.Window())
 				return mapSlice(rows, toTenantJSON), total, err
 			}),
-		Handle(Route{Method: http.MethodGet, Path: "/admin/tenants/{tenantId}", Scope: scope.TenantRead, Field: "tenant",
+		Handle(Route{Method: http.MethodGet, Path: "/admin/tenants/{tenantId}", Scope: access.TenantRead, Field: "tenant",
 			Summary: "Get a tenant: your own, or any for a platform admin", Status: http.StatusOK, Message: "tenant"},
 			func(ctx context.Context, c *Call) (*tenantJSON, error) {
 				id, err := c.IDParam("tenantId")
@@ -102,7 +102,7 @@ func (a *API) tenantRoutes() []Route {
 				}
 				return toTenantJSON(t), nil
 			}),
-		HandleBody(Route{Method: http.MethodPatch, Path: "/admin/tenants/{tenantId}", Scope: scope.TenantWrite, Field: "updateTenant",
+		HandleBody(Route{Method: http.MethodPatch, Path: "/admin/tenants/{tenantId}", Scope: access.TenantWrite, Field: "updateTenant",
 			Summary: "Update name, plan, status (active/suspended) and settings", Status: http.StatusOK, Message: "tenant updated"},
 			func(ctx context.Context, c *Call, in *updateTenantBody) (*tenantJSON, error) {
 				id, err := c.IDParam("tenantId")
@@ -123,7 +123,7 @@ func (a *API) tenantRoutes() []Route {
 				}
 				return toTenantJSON(t), nil
 			}),
-		Handle(Route{Method: http.MethodDelete, Path: "/admin/tenants/{tenantId}", Scope: scope.TenantDelete, Field: "deleteTenant",
+		Handle(Route{Method: http.MethodDelete, Path: "/admin/tenants/{tenantId}", Scope: access.TenantDelete, Field: "deleteTenant",
 			Summary: "Delete a tenant: its sessions, keys and tokens stop at once; a job purges its data", Status: http.StatusOK, Message: "tenant deleted"},
 			func(ctx context.Context, c *Call) (*deleted, error) {
 				id, err := c.IDParam("tenantId")
@@ -135,7 +135,7 @@ func (a *API) tenantRoutes() []Route {
 				}
 				return &deleted{ID: id, Deleted: true}, nil
 			}),
-		Handle(Route{Method: http.MethodGet, Path: "/admin/tenants/{tenantId}/stats", Scope: scope.TenantRead, Field: "tenantStats",
+		Handle(Route{Method: http.MethodGet, Path: "/admin/tenants/{tenantId}/stats", Scope: access.TenantRead, Field: "tenantStats",
 			Summary: "Counts by kind and status, requests and audit events in the last 24 h, last activity", Status: http.StatusOK, Message: "tenant stats"},
 			func(ctx context.Context, c *Call) (*statsJSON, error) {
 				id, err := c.IDParam("tenantId")

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/credvault/credvault/audit"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/user"
-	"github.com/credvault/credvault/password"
-	"github.com/credvault/credvault/principal"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/identity/password"
+	"github.com/credvault/credvault/internal/platform/store"
 )
 
 // PlatformSlug is the slug of the platform tenant.
@@ -61,7 +61,7 @@ func bootstrap(ctx context.Context, st *store.Store, email, pw string) error {
 		if err != nil {
 			return fmt.Errorf("bootstrap: platform admin: %w", err)
 		}
-		sys := principal.NewContext(ctx, principal.System(pt.ID))
+		sys := access.NewContext(ctx, access.System(pt.ID))
 		return audit.Record(sys, tx, audit.Entry{Action: "user.create", ResourceType: "user",
 			ResourceID: admin.ID.String(), Details: map[string]any{"source": "bootstrap", "role": "owner"}})
 	})

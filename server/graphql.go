@@ -22,9 +22,9 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/credvault/credvault/apperr"
 	"github.com/credvault/credvault/graph"
-	"github.com/credvault/credvault/reqinfo"
+	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/reqinfo"
 )
 
 // Limits of one GraphQL operation.

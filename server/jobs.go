@@ -7,15 +7,15 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/credvault/credvault/apikeys"
-	"github.com/credvault/credvault/audit"
-	"github.com/credvault/credvault/dek"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/credential"
 	"github.com/credvault/credvault/graph"
-	"github.com/credvault/credvault/jobs"
-	"github.com/credvault/credvault/store"
-	"github.com/credvault/credvault/tenancy"
+	"github.com/credvault/credvault/internal/apikeys"
+	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/jobs"
+	"github.com/credvault/credvault/internal/platform/store"
+	"github.com/credvault/credvault/internal/tenancy"
+	"github.com/credvault/credvault/internal/vault/dek"
 )
 
 // reencryptBatch is how many credentials one DEK-rotation transaction moves.

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/credvault/credvault/config"
-	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/internal/platform/config"
+	"github.com/credvault/credvault/internal/vault/crypt"
 )
 
 // LoadKeys loads the master keys once at start-up: CREDVAULT_MASTER_KEY, or in
@@ -17,14 +17,14 @@ func LoadKeys(cfg *config.Config, logger *slog.Logger) (Keys, error) {
 	var err error
 	switch {
 	case cfg.MasterKey != "":
-		if keys.Master, err = vault.ParseMasterKey(cfg.MasterKey); err != nil {
+		if keys.Master, err = crypt.ParseMasterKey(cfg.MasterKey); err != nil {
 			return keys, fmt.Errorf("CREDVAULT_MASTER_KEY: %w", err)
 		}
 	case cfg.Production():
 		return keys, errors.New("CREDVAULT_MASTER_KEY is required when CREDVAULT_ENV=production")
 	default:
 		var created bool
-		if keys.Master, created, err = vault.LoadOrCreateKeyFile(cfg.MasterKeyFile); err != nil {
+		if keys.Master, created, err = crypt.LoadOrCreateKeyFile(cfg.MasterKeyFile); err != nil {
 			return keys, err
 		}
 		msg := "using the development master key file; set CREDVAULT_MASTER_KEY in production"
@@ -34,7 +34,7 @@ func LoadKeys(cfg *config.Config, logger *slog.Logger) (Keys, error) {
 		logger.Warn(msg, "path", cfg.MasterKeyFile)
 	}
 	if cfg.MasterKeyPrevious != "" {
-		if keys.Previous, err = vault.ParseMasterKey(cfg.MasterKeyPrevious); err != nil {
+		if keys.Previous, err = crypt.ParseMasterKey(cfg.MasterKeyPrevious); err != nil {
 			return keys, fmt.Errorf("CREDVAULT_MASTER_KEY_PREVIOUS: %w", err)
 		}
 	}

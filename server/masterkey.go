@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 
-	"github.com/credvault/credvault/dek"
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/store"
-	"github.com/credvault/credvault/tokens"
-	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/internal/identity/tokens"
+	"github.com/credvault/credvault/internal/platform/store"
+	"github.com/credvault/credvault/internal/vault/crypt"
+	"github.com/credvault/credvault/internal/vault/dek"
 )
 
 // RotateMasterKey rewraps every DEK and signing key under keys.Master, in
@@ -25,7 +25,7 @@ func RotateMasterKey(ctx context.Context, st *store.Store, keys Keys) (deks, sig
 		if deks, err = dek.New(tx, keys.Master, keys.Previous).Rewrap(ctx, tx, keys.Master); err != nil {
 			return err
 		}
-		signing, err = tokens.Rewrap(ctx, tx, []*vault.MasterKey{keys.Master, keys.Previous}, keys.Master)
+		signing, err = tokens.Rewrap(ctx, tx, []*crypt.MasterKey{keys.Master, keys.Previous}, keys.Master)
 		return err
 	})
 	return deks, signing, err

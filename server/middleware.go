@@ -11,9 +11,9 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/google/uuid"
 
-	"github.com/credvault/credvault/apperr"
-	"github.com/credvault/credvault/metrics"
-	"github.com/credvault/credvault/reqinfo"
+	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/metrics"
+	"github.com/credvault/credvault/internal/platform/reqinfo"
 	"github.com/credvault/credvault/rest"
 )
 

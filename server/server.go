@@ -19,25 +19,25 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
 
-	"github.com/credvault/credvault/apikeys"
-	"github.com/credvault/credvault/audit"
-	"github.com/credvault/credvault/auth"
-	"github.com/credvault/credvault/config"
-	"github.com/credvault/credvault/dek"
 	"github.com/credvault/credvault/graph"
 	"github.com/credvault/credvault/graph/model"
-	"github.com/credvault/credvault/identity"
-	"github.com/credvault/credvault/invalidate"
-	"github.com/credvault/credvault/jobs"
-	"github.com/credvault/credvault/metrics"
-	"github.com/credvault/credvault/oauth"
-	"github.com/credvault/credvault/playground"
-	"github.com/credvault/credvault/ratelimit"
+	"github.com/credvault/credvault/internal/access/authn"
+	"github.com/credvault/credvault/internal/apikeys"
+	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/identity"
+	"github.com/credvault/credvault/internal/identity/tokens"
+	"github.com/credvault/credvault/internal/jobs"
+	"github.com/credvault/credvault/internal/oauth"
+	"github.com/credvault/credvault/internal/platform/config"
+	"github.com/credvault/credvault/internal/platform/invalidate"
+	"github.com/credvault/credvault/internal/platform/metrics"
+	"github.com/credvault/credvault/internal/platform/playground"
+	"github.com/credvault/credvault/internal/platform/ratelimit"
+	"github.com/credvault/credvault/internal/platform/store"
+	"github.com/credvault/credvault/internal/tenancy/usage"
+	"github.com/credvault/credvault/internal/vault/crypt"
+	"github.com/credvault/credvault/internal/vault/dek"
 	"github.com/credvault/credvault/rest"
-	"github.com/credvault/credvault/store"
-	"github.com/credvault/credvault/tokens"
-	"github.com/credvault/credvault/usage"
-	"github.com/credvault/credvault/vault"
 )
 
 // Version is the build's version, set with -ldflags "-X …/server.Version=…".
@@ -76,8 +76,8 @@ const (
 
 // Keys are the master keys loaded at start-up.
 type Keys struct {
-	Master   *vault.MasterKey
-	Previous *vault.MasterKey
+	Master   *crypt.MasterKey
+	Previous *crypt.MasterKey
 }
 
 // Login limits: attempts per client address, failures per account; and
@@ -94,7 +94,7 @@ const (
 // master key does not open the stored signing keys.
 func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, logger *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, store: st, logger: logger, keys: keys, metrics: metrics.New()}
-	var previous []*vault.MasterKey
+	var previous []*crypt.MasterKey
 	if keys.Previous != nil {
 		previous = append(previous, keys.Previous)
 	}

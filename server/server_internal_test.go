@@ -22,18 +22,18 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/credvault/credvault/apperr"
-	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/user"
 	"github.com/credvault/credvault/graph"
-	"github.com/credvault/credvault/password"
-	"github.com/credvault/credvault/reqinfo"
-	"github.com/credvault/credvault/store"
-	"github.com/credvault/credvault/store/storetest"
-	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/internal/identity/password"
+	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/config"
+	"github.com/credvault/credvault/internal/platform/reqinfo"
+	"github.com/credvault/credvault/internal/platform/store"
+	"github.com/credvault/credvault/internal/platform/store/storetest"
+	"github.com/credvault/credvault/internal/vault/crypt"
 )
 
 // logBuf collects what the code under test logs through slog's default
@@ -419,7 +419,7 @@ func TestAccessLogOmitsQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	master, err := vault.GenerateMasterKey()
+	master, err := crypt.GenerateMasterKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -459,11 +459,11 @@ func loadConfig(t *testing.T, vars map[string]string) *config.Config {
 func TestLoadKeys(t *testing.T) {
 	t.Parallel()
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
-	good, err := vault.GenerateMasterKey()
+	good, err := crypt.GenerateMasterKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	prev, err := vault.GenerateMasterKey()
+	prev, err := crypt.GenerateMasterKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,7 +474,7 @@ func TestLoadKeys(t *testing.T) {
 		cfg := loadConfig(t, map[string]string{"CREDVAULT_ENV": "production"})
 		// Even an existing development key file is not used in production.
 		cfg.MasterKeyFile = filepath.Join(t.TempDir(), "master.key")
-		if _, _, err := vault.LoadOrCreateKeyFile(cfg.MasterKeyFile); err != nil {
+		if _, _, err := crypt.LoadOrCreateKeyFile(cfg.MasterKeyFile); err != nil {
 			t.Fatal(err)
 		}
 		_, err := LoadKeys(cfg, discard)

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/credvault/credvault/tokens"
+	"github.com/credvault/credvault/internal/identity/tokens"
 )
 
 // jwks serves the public signing keys (RFC 7517), current and previous.

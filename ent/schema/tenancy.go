@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent/privacy"
-	"github.com/credvault/credvault/principal"
+	"github.com/credvault/credvault/internal/access"
 )
 
 // Tenant isolation lives here, in the data layer: every query and mutation of a
@@ -27,7 +27,7 @@ type idFilter interface{ WhereID(entql.ValueP) }
 // filterTenant restricts a query or mutation to the rows of the context's tenant.
 func filterTenant() privacy.QueryMutationRule {
 	return privacy.FilterFunc(func(ctx context.Context, f privacy.Filter) error {
-		tid, ok := principal.TenantFromContext(ctx)
+		tid, ok := access.TenantFromContext(ctx)
 		if !ok {
 			return privacy.Denyf("no tenant in context")
 		}
@@ -43,7 +43,7 @@ func filterTenant() privacy.QueryMutationRule {
 // filterOwnTenant restricts the tenants table to the context's own tenant.
 func filterOwnTenant() privacy.QueryMutationRule {
 	return privacy.FilterFunc(func(ctx context.Context, f privacy.Filter) error {
-		tid, ok := principal.TenantFromContext(ctx)
+		tid, ok := access.TenantFromContext(ctx)
 		if !ok {
 			return privacy.Denyf("no tenant in context")
 		}
@@ -83,7 +83,7 @@ func stampTenant(next ent.Mutator) ent.Mutator {
 		if !ok {
 			return nil, fmt.Errorf("schema: unexpected mutation type %T", m)
 		}
-		ctxTenant, hasCtx := principal.TenantFromContext(ctx)
+		ctxTenant, hasCtx := access.TenantFromContext(ctx)
 		rowTenant, hasRow := tm.TenantID()
 		// DecisionFromContext reports an Allow decision as (nil, true).
 		decision, decided := privacy.DecisionFromContext(ctx)

@@ -1,0 +1,514 @@
+package apitest_test
+
+// The audit trail over real HTTP, on SQLite and PostgreSQL: the REST list
+// (newest first, paged, every filter, validation, the audit:read scope,
+// tenant isolation), the GraphQL auditLogs connection, and entries being
+// append-only: no route changes or deletes them, the data layer refuses to
+// outside the retention job, and the retention job removes only what is
+// older than the tenant's audit_retention_days.
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/auditlog"
+	"github.com/credvault/credvault/ent/privacy"
+	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/apitest"
+)
+
+// opsAuditJSON is an audit entry as REST shows it.
+type opsAuditJSON struct {
+	ID           uuid.UUID      `json:"id"`
+	TenantID     uuid.UUID      `json:"tenant_id"`
+	OccurredAt   time.Time      `json:"occurred_at"`
+	ActorType    string         `json:"actor_type"`
+	ActorID      string         `json:"actor_id"`
+	Action       string         `json:"action"`
+	ResourceType string         `json:"resource_type"`
+	ResourceID   string         `json:"resource_id"`
+	Outcome      string         `json:"outcome"`
+	RequestID    string         `json:"request_id"`
+	IP           string         `json:"ip"`
+	UserAgent    string         `json:"user_agent"`
+	Details      map[string]any `json:"details"`
+}
+
+// opsAuditList gets one page of the audit trail as cred.
+func opsAuditList(t *testing.T, e *apitest.Env, cred, query string) ([]opsAuditJSON, map[string]any) {
+	t.Helper()
+	r := opsDo(e, http.MethodGet, "/api/v1/admin/audit-logs"+query, cred, nil)
+	var out []opsAuditJSON
+	opsOK(t, r, http.StatusOK, &out)
+	if r.Envelope.Meta.Pagination == nil || !strings.HasPrefix(strings.TrimSpace(string(r.Envelope.Data)), "[") {
+		t.Fatalf("%s: not a list with meta.pagination: %s", query, redact(r.Body))
+	}
+	return out, r.Envelope.Meta.Pagination
+}
+
+// opsAuditFixture is a tenant with a known trail.
+type opsAuditFixture struct {
+	tn        opsTenant
+	member    uuid.UUID
+	writer    opsKey // api_keys:read, api_keys:write, audit:read
+	reader    opsKey // api_keys:read only
+	made      opsKey // created and revoked by writer
+	dbEntries []*ent.AuditLog
+}
+
+func opsMakeAuditTrail(t *testing.T, e *apitest.Env, name string) opsAuditFixture {
+	t.Helper()
+	f := opsAuditFixture{tn: opsRegister(t, e, name)}
+	f.member = uid(t, createUser(t, e, f.tn.Token, "member-"+f.tn.Slug+"@audit.test", "member", "").ID)
+	f.writer = opsCreateKey(t, e, f.tn.Token, []string{"api_keys:read", "api_keys:write", "audit:read"})
+	f.reader = opsCreateKey(t, e, f.tn.Token, []string{"api_keys:read"})
+	f.made = opsCreateKey(t, e, f.writer.Key, []string{"api_keys:read"})
+	opsOK(t, opsDo(e, http.MethodDelete, "/api/v1/api-keys/"+f.made.ID.String(), f.writer.Key, nil), http.StatusOK, nil)
+	// A refused permission and a failed login are recorded too.
+	expectError(t, opsDo(e, http.MethodGet, "/api/v1/admin/audit-logs", f.reader.Key, nil), http.StatusForbidden, "FORBIDDEN",
+		"required_scope", "audit:read")
+	expectError(t, post(e, "/api/v1/auth/login", "", map[string]any{"email": f.tn.Email, "password": "wrong-password-123", "tenant": f.tn.Slug}),
+		http.StatusUnauthorized, "UNAUTHORIZED")
+	e.Flush()
+	var err error
+	f.dbEntries, err = e.Store.Client.AuditLog.Query().Where(auditlog.TenantID(f.tn.ID)).All(unrestricted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// expected returns the ids of the fixture's entries that keep holds for.
+func (f opsAuditFixture) expected(keep func(a *ent.AuditLog) bool) []uuid.UUID {
+	var ids []uuid.UUID
+	for _, a := range f.dbEntries {
+		if keep(a) {
+			ids = append(ids, a.ID)
+		}
+	}
+	slices.SortFunc(ids, compareUUID)
+	return ids
+}
+
+func opsAuditIDs(es []opsAuditJSON) []uuid.UUID {
+	ids := make([]uuid.UUID, len(es))
+	for i, a := range es {
+		ids[i] = a.ID
+	}
+	slices.SortFunc(ids, compareUUID)
+	return ids
+}
+
+func TestAuditLogList(t *testing.T) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		f := opsMakeAuditTrail(t, e, "Audited")
+		other := opsMakeAuditTrail(t, e, "Elsewhere")
+		owner := f.tn.Token
+		all := len(f.dbEntries)
+		// register, user.create, 3 api_key.create, api_key.revoke, permission.denied, auth.login failure
+		if all != 8 {
+			t.Fatalf("fixture wrote %d entries, want 8", all)
+		}
+
+		// Everything, newest first by default; only this tenant's.
+		list, meta := opsAuditList(t, e, owner, "?limit=200")
+		if len(list) != all || meta["total"] != float64(all) {
+			t.Fatalf("list: %d entries, total %v, want %d", len(list), meta["total"], all)
+		}
+		if !slices.Equal(opsAuditIDs(list), f.expected(func(*ent.AuditLog) bool { return true })) {
+			t.Fatal("the list is not the tenant's entries")
+		}
+		for i, a := range list {
+			if a.TenantID != f.tn.ID {
+				t.Fatalf("entry %s of tenant %s in the list", a.ID, a.TenantID)
+			}
+			if i > 0 && a.OccurredAt.After(list[i-1].OccurredAt) {
+				t.Fatalf("not newest first: %v after %v", a.OccurredAt, list[i-1].OccurredAt)
+			}
+			if a.Details == nil || a.Action == "" || a.Outcome == "" || a.ActorType == "" {
+				t.Fatalf("incomplete entry %+v", a)
+			}
+		}
+		// The entry of the member's creation in full.
+		var created *opsAuditJSON
+		for i := range list {
+			if list[i].Action == "user.create" {
+				created = &list[i]
+			}
+		}
+		if created == nil || created.ActorType != "user" || created.ActorID != f.tn.OwnerID.String() ||
+			created.ResourceType != "user" || created.ResourceID != f.member.String() || created.Outcome != "success" ||
+			created.RequestID == "" || created.IP != "127.0.0.1" || created.UserAgent == "" {
+			t.Fatalf("user.create entry = %+v", created)
+		}
+
+		// Pages of 3 cover the list in the same order.
+		var paged []opsAuditJSON
+		for offset := 0; offset < all; offset += 3 {
+			page, meta := opsAuditList(t, e, owner, "?limit=3&offset="+strconv.Itoa(offset))
+			if meta["total"] != float64(all) || meta["has_next"] != (offset+3 < all) {
+				t.Fatalf("page at %d: meta %v", offset, meta)
+			}
+			paged = append(paged, page...)
+		}
+		if len(paged) != all {
+			t.Fatalf("pages hold %d entries, want %d", len(paged), all)
+		}
+		for i := range paged {
+			if paged[i].ID != list[i].ID {
+				t.Fatalf("page order differs from the list at %d", i)
+			}
+		}
+		// Oldest first on request.
+		asc, _ := opsAuditList(t, e, owner, "?sort=occurred_at&order=asc&limit=200")
+		for i := 1; i < len(asc); i++ {
+			if asc[i].OccurredAt.Before(asc[i-1].OccurredAt) {
+				t.Fatal("order=asc is not oldest first")
+			}
+		}
+
+		// Each filter, alone and combined, against the database.
+		pivot := list[all/2].OccurredAt
+		filters := []struct {
+			query string
+			keep  func(a *ent.AuditLog) bool
+			want  int
+		}{
+			{"action=user.create", func(a *ent.AuditLog) bool { return a.Action == "user.create" }, 1},
+			{"action=api_key.create", func(a *ent.AuditLog) bool { return a.Action == "api_key.create" }, 3},
+			{"actor_type=api_key", func(a *ent.AuditLog) bool { return a.ActorType == "api_key" }, 3},
+			{"actor_id=" + f.writer.ID.String(), func(a *ent.AuditLog) bool { return a.ActorID == f.writer.ID.String() }, 2},
+			{"actor_id=" + f.tn.OwnerID.String(), func(a *ent.AuditLog) bool { return a.ActorID == f.tn.OwnerID.String() }, 4},
+			{"resource_type=api_key", func(a *ent.AuditLog) bool { return a.ResourceType == "api_key" }, 4},
+			{"resource_id=" + f.made.ID.String(), func(a *ent.AuditLog) bool { return a.ResourceID == f.made.ID.String() }, 2},
+			{"outcome=denied", func(a *ent.AuditLog) bool { return a.Outcome == auditlog.OutcomeDenied }, 1},
+			{"outcome=failure", func(a *ent.AuditLog) bool { return a.Outcome == auditlog.OutcomeFailure }, 1},
+			{"outcome=success", func(a *ent.AuditLog) bool { return a.Outcome == auditlog.OutcomeSuccess }, 6},
+			{"since=" + url.QueryEscape(pivot.Format(time.RFC3339Nano)), func(a *ent.AuditLog) bool { return !a.OccurredAt.Before(pivot) }, -1},
+			{"until=" + url.QueryEscape(pivot.Format(time.RFC3339Nano)), func(a *ent.AuditLog) bool { return a.OccurredAt.Before(pivot) }, -1},
+			{"action=api_key.create&actor_type=user", func(a *ent.AuditLog) bool { return a.Action == "api_key.create" && a.ActorType == "user" }, 2},
+			{"resource_id=" + f.made.ID.String() + "&action=api_key.revoke",
+				func(a *ent.AuditLog) bool { return a.ResourceID == f.made.ID.String() && a.Action == "api_key.revoke" }, 1},
+			{"action=tenant.update", func(a *ent.AuditLog) bool { return false }, 0},
+		}
+		sinceUntil := 0
+		for _, fl := range filters {
+			got, meta := opsAuditList(t, e, owner, "?limit=200&"+fl.query)
+			want := f.expected(fl.keep)
+			if fl.want >= 0 && len(want) != fl.want {
+				t.Fatalf("%s: the fixture has %d matching entries, the test expects %d", fl.query, len(want), fl.want)
+			}
+			if fl.want < 0 {
+				sinceUntil += len(got)
+			}
+			if !slices.Equal(opsAuditIDs(got), want) || meta["total"] != float64(len(want)) {
+				t.Errorf("%s: %d entries (total %v), want %d", fl.query, len(got), meta["total"], len(want))
+			}
+		}
+		// since and until split the trail at the pivot, each side non-empty.
+		if sinceUntil != all {
+			t.Errorf("since and until at one instant cover %d entries, want all %d", sinceUntil, all)
+		}
+
+		// Bad values are 422 naming the parameter.
+		for q, field := range map[string]string{
+			"since=yesterday":            "since",
+			"until=2024-13-45T00:00:00Z": "until",
+			"outcome=meh":                "outcome",
+			"sort=actor_id":              "sort",
+			"order=sideways":             "order",
+		} {
+			expectError(t, opsDo(e, http.MethodGet, "/api/v1/admin/audit-logs?"+q, owner, nil),
+				http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", field)
+		}
+
+		// audit:read is needed: a key without it is refused, a viewer reads.
+		expectError(t, opsDo(e, http.MethodGet, "/api/v1/admin/audit-logs", f.reader.Key, nil), http.StatusForbidden, "FORBIDDEN",
+			"required_scope", "audit:read")
+		if got, _ := opsAuditList(t, e, f.writer.Key, "?limit=200"); len(got) < all {
+			t.Fatalf("a key with audit:read sees %d entries", len(got))
+		}
+		viewer := createUser(t, e, owner, "viewer-"+f.tn.Slug+"@audit.test", "viewer", testPassword)
+		vs := login(t, e, viewer.Email, testPassword, f.tn.Slug)
+		if got, _ := opsAuditList(t, e, vs.AccessToken, "?limit=200"); len(got) < all {
+			t.Fatalf("a viewer sees %d entries", len(got))
+		}
+
+		// The other tenant's entries never show, whatever the filter.
+		for _, q := range []string{"", "?actor_id=" + other.tn.OwnerID.String(), "?resource_id=" + other.made.ID.String()} {
+			got, _ := opsAuditList(t, e, owner, q)
+			for _, a := range got {
+				if a.TenantID != f.tn.ID {
+					t.Fatalf("%q: another tenant's entry %s", q, a.ID)
+				}
+			}
+			if q != "" && len(got) != 0 {
+				t.Fatalf("%q: %d entries of another tenant's actor or resource", q, len(got))
+			}
+		}
+	})
+}
+
+// opsGQLAuditPage is one page of the auditLogs connection.
+type opsGQLAuditPage struct {
+	AuditLogs struct {
+		TotalCount int `json:"totalCount"`
+		Edges      []struct {
+			Cursor string `json:"cursor"`
+			Node   struct {
+				ID           uuid.UUID `json:"id"`
+				TenantID     uuid.UUID `json:"tenantID"`
+				OccurredAt   time.Time `json:"occurredAt"`
+				ActorType    string    `json:"actorType"`
+				ActorID      string    `json:"actorID"`
+				Action       string    `json:"action"`
+				ResourceType string    `json:"resourceType"`
+				ResourceID   string    `json:"resourceID"`
+				Outcome      string    `json:"outcome"`
+			} `json:"node"`
+		} `json:"edges"`
+		PageInfo struct {
+			HasNextPage bool   `json:"hasNextPage"`
+			EndCursor   string `json:"endCursor"`
+		} `json:"pageInfo"`
+	} `json:"auditLogs"`
+}
+
+const opsGQLAuditQuery = `query($first: Int, $after: Cursor, $where: AuditLogWhereInput, $orderBy: AuditLogOrder) {
+  auditLogs(first: $first, after: $after, where: $where, orderBy: $orderBy) {
+    totalCount
+    edges { cursor node { id tenantID occurredAt actorType actorID action resourceType resourceID outcome } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`
+
+func (p opsGQLAuditPage) ids() []uuid.UUID {
+	ids := make([]uuid.UUID, len(p.AuditLogs.Edges))
+	for i, e := range p.AuditLogs.Edges {
+		ids[i] = e.Node.ID
+	}
+	return ids
+}
+
+func TestAuditLogsGraphQL(t *testing.T) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		f := opsMakeAuditTrail(t, e, "Graphed")
+		other := opsMakeAuditTrail(t, e, "Sideways")
+		all := len(f.dbEntries)
+
+		// Newest first by default.
+		var p opsGQLAuditPage
+		opsGQL(t, e, f.tn.Token, opsGQLAuditQuery, map[string]any{"first": 100}, &p)
+		if p.AuditLogs.TotalCount != all || len(p.AuditLogs.Edges) != all || p.AuditLogs.PageInfo.HasNextPage {
+			t.Fatalf("auditLogs: total %d, %d edges, want %d", p.AuditLogs.TotalCount, len(p.AuditLogs.Edges), all)
+		}
+		ids := p.ids()
+		slices.SortFunc(ids, compareUUID)
+		if !slices.Equal(ids, f.expected(func(*ent.AuditLog) bool { return true })) {
+			t.Fatal("auditLogs is not the tenant's trail")
+		}
+		for i, edge := range p.AuditLogs.Edges {
+			if edge.Node.TenantID != f.tn.ID {
+				t.Fatalf("another tenant's entry %s", edge.Node.ID)
+			}
+			if i > 0 && edge.Node.OccurredAt.After(p.AuditLogs.Edges[i-1].Node.OccurredAt) {
+				t.Fatal("auditLogs is not newest first by default")
+			}
+		}
+
+		// Forward paging with cursors walks the same entries once each.
+		var walked []uuid.UUID
+		after := any(nil)
+		for pages := 0; ; pages++ {
+			if pages > all {
+				t.Fatal("paging does not end")
+			}
+			var page opsGQLAuditPage
+			opsGQL(t, e, f.tn.Token, opsGQLAuditQuery, map[string]any{"first": 3, "after": after}, &page)
+			if page.AuditLogs.TotalCount != all || len(page.AuditLogs.Edges) > 3 {
+				t.Fatalf("page: total %d, %d edges", page.AuditLogs.TotalCount, len(page.AuditLogs.Edges))
+			}
+			walked = append(walked, page.ids()...)
+			if !page.AuditLogs.PageInfo.HasNextPage {
+				break
+			}
+			after = page.AuditLogs.PageInfo.EndCursor
+		}
+		if !slices.Equal(walked, p.ids()) {
+			t.Fatalf("cursor paging walked %d entries in another order than one page of all %d", len(walked), all)
+		}
+
+		// orderBy and where.
+		opsGQL(t, e, f.tn.Token, opsGQLAuditQuery, map[string]any{"first": 100,
+			"orderBy": map[string]any{"field": "OCCURRED_AT", "direction": "ASC"}}, &p)
+		for i := 1; i < len(p.AuditLogs.Edges); i++ {
+			if p.AuditLogs.Edges[i].Node.OccurredAt.Before(p.AuditLogs.Edges[i-1].Node.OccurredAt) {
+				t.Fatal("orderBy OCCURRED_AT ASC is not oldest first")
+			}
+		}
+		for _, w := range []struct {
+			where map[string]any
+			keep  func(a *ent.AuditLog) bool
+		}{
+			{map[string]any{"action": "user.create"}, func(a *ent.AuditLog) bool { return a.Action == "user.create" }},
+			{map[string]any{"actorType": "api_key"}, func(a *ent.AuditLog) bool { return a.ActorType == "api_key" }},
+			{map[string]any{"actorID": f.writer.ID.String()}, func(a *ent.AuditLog) bool { return a.ActorID == f.writer.ID.String() }},
+			{map[string]any{"resourceType": "api_key", "resourceID": f.made.ID.String()},
+				func(a *ent.AuditLog) bool { return a.ResourceType == "api_key" && a.ResourceID == f.made.ID.String() }},
+			{map[string]any{"outcome": "denied"}, func(a *ent.AuditLog) bool { return a.Outcome == auditlog.OutcomeDenied }},
+			{map[string]any{"outcomeIn": []string{"failure", "denied"}}, func(a *ent.AuditLog) bool { return a.Outcome != auditlog.OutcomeSuccess }},
+			{map[string]any{"actorID": other.tn.OwnerID.String()}, func(*ent.AuditLog) bool { return false }},
+		} {
+			opsGQL(t, e, f.tn.Token, opsGQLAuditQuery, map[string]any{"first": 100, "where": w.where}, &p)
+			got := p.ids()
+			slices.SortFunc(got, compareUUID)
+			if want := f.expected(w.keep); !slices.Equal(got, want) || p.AuditLogs.TotalCount != len(want) {
+				t.Errorf("where %v: %d entries (total %d), want %d", w.where, len(got), p.AuditLogs.TotalCount, len(want))
+			}
+		}
+
+		// audit:read is needed.
+		opsGQLErr(t, e, f.reader.Key, opsGQLAuditQuery, map[string]any{"first": 1}, "FORBIDDEN", "required_scope", "audit:read")
+	})
+}
+
+func TestAuditLogsAreAppendOnly(t *testing.T) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		f := opsMakeAuditTrail(t, e, "Immutable")
+		target := f.dbEntries[0]
+		owner := f.tn.Token
+
+		// No route changes or deletes entries.
+		for _, m := range []string{http.MethodPatch, http.MethodPut, http.MethodDelete, http.MethodPost} {
+			r := opsDo(e, m, "/api/v1/admin/audit-logs", owner, map[string]any{"action": "x"})
+			expectError(t, r, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED")
+		}
+		for _, m := range []string{http.MethodPatch, http.MethodDelete, http.MethodGet} {
+			r := opsDo(e, m, "/api/v1/admin/audit-logs/"+target.ID.String(), owner, nil)
+			if r.Status != http.StatusNotFound && r.Status != http.StatusMethodNotAllowed {
+				t.Fatalf("%s /admin/audit-logs/{id}: %d, want no such route", m, r.Status)
+			}
+		}
+		// Nor does GraphQL: no mutation field touches the trail.
+		var schema struct {
+			Schema struct {
+				MutationType struct {
+					Fields []struct{ Name string }
+				} `json:"mutationType"`
+			} `json:"__schema"`
+		}
+		opsGQL(t, e, owner, `{ __schema { mutationType { fields { name } } } }`, nil, &schema)
+		for _, fl := range schema.Schema.MutationType.Fields {
+			if strings.Contains(strings.ToLower(fl.Name), "audit") {
+				t.Errorf("mutation %s touches the audit trail", fl.Name)
+			}
+		}
+
+		// The data layer refuses updates and deletes, in the tenant's own
+		// context (even the system principal's) and without one.
+		c := e.Store.Client
+		inTenant := access.NewContext(context.Background(), access.System(f.tn.ID))
+		for name, ctx := range map[string]context.Context{"tenant": inTenant, "none": context.Background()} {
+			refusals := map[string]error{
+				"UpdateOne": c.AuditLog.UpdateOneID(target.ID).Exec(ctx),
+				"Update":    c.AuditLog.Update().Where(auditlog.TenantID(f.tn.ID)).Exec(ctx),
+				"DeleteOne": c.AuditLog.DeleteOneID(target.ID).Exec(ctx),
+			}
+			_, err := c.AuditLog.Delete().Where(auditlog.TenantID(f.tn.ID)).Exec(ctx)
+			refusals["Delete"] = err
+			for op, err := range refusals {
+				if !errors.Is(err, privacy.Deny) {
+					t.Errorf("%s in context %q: err = %v, want a privacy denial", op, name, err)
+				}
+			}
+		}
+		// In a transaction too.
+		tx, err := c.Tx(inTenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.AuditLog.DeleteOneID(target.ID).Exec(inTenant); !errors.Is(err, privacy.Deny) {
+			t.Errorf("DeleteOne in a transaction: err = %v, want a privacy denial", err)
+		}
+		_ = tx.Rollback()
+		n, err := c.AuditLog.Query().Where(auditlog.TenantID(f.tn.ID)).Count(unrestricted())
+		if err != nil || n != len(f.dbEntries) {
+			t.Fatalf("%d entries left (%v), want all %d", n, err, len(f.dbEntries))
+		}
+		kept, err := c.AuditLog.Get(unrestricted(), target.ID)
+		if err != nil || kept.Action != target.Action || !kept.OccurredAt.Equal(target.OccurredAt) {
+			t.Fatalf("entry after refused changes = %+v, %v", kept, err)
+		}
+	})
+}
+
+func TestAuditRetentionJobRemovesOnlyExpiredEntries(t *testing.T) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		short := opsRegister(t, e, "ShortMemory")
+		long := opsRegister(t, e, "LongMemory")
+		opsOK(t, opsPatchTenant(e, short.Token, short.ID, map[string]any{"settings": map[string]any{"audit_retention_days": 30}}),
+			http.StatusOK, nil)
+
+		old := func(tid uuid.UUID, age time.Duration) uuid.UUID {
+			t.Helper()
+			a, err := e.Store.Client.AuditLog.Create().SetTenantID(tid).SetAction("user.update").SetActorType("user").
+				SetOutcome(auditlog.OutcomeSuccess).SetOccurredAt(time.Now().UTC().Add(-age)).Save(unrestricted())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a.ID
+		}
+		day := 24 * time.Hour
+		expired := old(short.ID, 31*day) // past the 30 days of short
+		young := old(short.ID, 29*day)   // within them
+		kept := old(long.ID, 31*day)     // long keeps the default 365 days
+		ancient := old(long.ID, 366*day) // past them
+		count := func(tid uuid.UUID) int {
+			n, err := e.Store.Client.AuditLog.Query().Where(auditlog.TenantID(tid)).Count(unrestricted())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		e.Flush()
+		shortBefore, longBefore := count(short.ID), count(long.ID)
+
+		var trig struct {
+			JobID uuid.UUID `json:"job_id"`
+		}
+		opsOK(t, opsDo(e, http.MethodPost, "/api/v1/admin/jobs/trigger", short.Token, map[string]any{"job_name": "audit_retention"}),
+			http.StatusAccepted, &trig)
+		opsWaitJob(t, e, trig.JobID)
+
+		exists := func(id uuid.UUID) bool {
+			ok, err := e.Store.Client.AuditLog.Query().Where(auditlog.ID(id)).Exist(unrestricted())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+		if exists(expired) || exists(ancient) {
+			t.Errorf("entries past their tenant's retention survived the job (short: %v, long: %v)", exists(expired), exists(ancient))
+		}
+		if !exists(young) || !exists(kept) {
+			t.Errorf("entries within their tenant's retention were removed (short: %v, long: %v)", exists(young), exists(kept))
+		}
+		// Everything else stays (the trigger itself added one job.trigger entry).
+		if got := count(short.ID); got != shortBefore-1+1 {
+			t.Errorf("short tenant: %d entries after the job, want %d", got, shortBefore)
+		}
+		if got := count(long.ID); got != longBefore-1 {
+			t.Errorf("long tenant: %d entries after the job, want %d", got, longBefore-1)
+		}
+	})
+}

@@ -1,0 +1,276 @@
+package apitest_test
+
+// Background jobs over real HTTP, on SQLite and PostgreSQL: triggering a
+// job (202, its id, audited), unknown names, the jobs:read / jobs:write
+// scopes, stats that match the queue's rows, and the same over GraphQL.
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/credvault/credvault/ent/job"
+	"github.com/credvault/credvault/internal/apitest"
+)
+
+// opsJobNames are the jobs of SPEC §9.
+var opsJobNames = []string{"audit_retention", "dek_rotation", "expire_api_keys", "purge_deleted_tenants"}
+
+// opsJobStatsJSON is the data of GET /admin/jobs/{name}/stats.
+type opsJobStatsJSON struct {
+	JobName   string     `json:"job_name"`
+	Pending   int        `json:"pending"`
+	Running   int        `json:"running"`
+	Completed int        `json:"completed"`
+	Failed    int        `json:"failed"`
+	Retrying  int        `json:"retrying"`
+	LastRunAt *time.Time `json:"last_run_at"`
+}
+
+func opsJobStats(t *testing.T, e *apitest.Env, cred, name string) opsJobStatsJSON {
+	t.Helper()
+	var s opsJobStatsJSON
+	opsOK(t, opsDo(e, http.MethodGet, "/api/v1/admin/jobs/"+name+"/stats", cred, nil), http.StatusOK, &s)
+	return s
+}
+
+// opsTrigger triggers a job as cred and returns its id.
+func opsTrigger(t *testing.T, e *apitest.Env, cred, name string, args map[string]any) uuid.UUID {
+	t.Helper()
+	body := map[string]any{"job_name": name}
+	if args != nil {
+		body["args"] = args
+	}
+	var out struct {
+		JobID uuid.UUID `json:"job_id"`
+	}
+	opsOK(t, opsDo(e, http.MethodPost, "/api/v1/admin/jobs/trigger", cred, body), http.StatusAccepted, &out)
+	if out.JobID == uuid.Nil {
+		t.Fatal("trigger answered no job_id")
+	}
+	return out.JobID
+}
+
+// opsWaitJob waits until the job has completed, failing if it fails.
+func opsWaitJob(t *testing.T, e *apitest.Env, id uuid.UUID) {
+	t.Helper()
+	opsEventually(t, 20*time.Second, "job "+id.String()+" completes", func() (bool, string) {
+		j, err := e.Store.Client.Job.Get(unrestricted(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Status == job.StatusFailed || j.Status == job.StatusRetrying {
+			t.Fatalf("job %s (%s) is %s: %s", id, j.Name, j.Status, j.LastError)
+		}
+		return j.Status == job.StatusCompleted, j.Status.String()
+	})
+}
+
+// opsDBJobCounts counts the queue's rows of a job by status.
+func opsDBJobCounts(t *testing.T, e *apitest.Env, name string) opsJobStatsJSON {
+	t.Helper()
+	rows, err := e.Store.Client.Job.Query().Where(job.Name(name)).All(unrestricted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := opsJobStatsJSON{JobName: name}
+	for _, j := range rows {
+		switch j.Status {
+		case job.StatusPending:
+			s.Pending++
+		case job.StatusRunning:
+			s.Running++
+		case job.StatusCompleted:
+			s.Completed++
+		case job.StatusFailed:
+			s.Failed++
+		case job.StatusRetrying:
+			s.Retrying++
+		}
+		if j.StartedAt != nil && (s.LastRunAt == nil || j.StartedAt.After(*s.LastRunAt)) {
+			s.LastRunAt = j.StartedAt
+		}
+	}
+	return s
+}
+
+func sameCounts(a, b opsJobStatsJSON) bool {
+	return a.JobName == b.JobName && a.Pending == b.Pending && a.Running == b.Running && a.Completed == b.Completed &&
+		a.Failed == b.Failed && a.Retrying == b.Retrying
+}
+
+func TestJobTriggerAndStats(t *testing.T) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		tn := opsRegister(t, e, "Jobs")
+		owner := tn.Token
+
+		for _, name := range []string{"expire_api_keys", "audit_retention", "purge_deleted_tenants", "dek_rotation"} {
+			t.Run(name, func(t *testing.T) {
+				e := on(t, e)
+				// Wait for the runs the schedulers enqueued at start-up to settle.
+				opsEventually(t, 20*time.Second, name+" settles", func() (bool, string) {
+					s := opsDBJobCounts(t, e, name)
+					return s.Pending+s.Running+s.Retrying == 0, "busy"
+				})
+				before := opsJobStats(t, e, owner, name)
+				if before.JobName != name {
+					t.Fatalf("stats job_name %q", before.JobName)
+				}
+				id := opsTrigger(t, e, owner, name, nil)
+				j, err := e.Store.Client.Job.Get(unrestricted(), id)
+				if err != nil || j.Name != name {
+					t.Fatalf("triggered job row: %+v, %v", j, err)
+				}
+				if name == "dek_rotation" && j.Args["tenant_id"] != tn.ID.String() {
+					t.Fatalf("dek_rotation args %v, want the caller's tenant", j.Args)
+				}
+				opsWaitJob(t, e, id)
+				var after opsJobStatsJSON
+				opsEventually(t, 10*time.Second, name+" stats match the queue", func() (bool, string) {
+					after = opsJobStats(t, e, owner, name)
+					db := opsDBJobCounts(t, e, name)
+					return sameCounts(after, db) && after.LastRunAt != nil && db.LastRunAt != nil && after.LastRunAt.Equal(*db.LastRunAt),
+						"stats differ from the queue's rows"
+				})
+				if after.Completed < before.Completed+1 {
+					t.Fatalf("completed %d after the run, %d before", after.Completed, before.Completed)
+				}
+				if a := opsAuditFor(t, e, tn.ID, "job.trigger", id.String()); len(a) != 1 || a[0].ActorID != tn.OwnerID.String() ||
+					a[0].Details["job_name"] != name {
+					t.Fatalf("job.trigger entries = %+v", a)
+				}
+			})
+		}
+	})
+}
+
+func TestJobTriggerValidationAndScopes(t *testing.T) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		a := opsRegister(t, e, "JobsA")
+		b := opsRegister(t, e, "JobsB")
+		countJobs := func() int {
+			n, err := e.Store.Client.Job.Query().Count(unrestricted())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		jobsBefore := countJobs()
+
+		for _, body := range []map[string]any{{"job_name": "make_coffee"}, {"job_name": ""}, {}} {
+			r := opsDo(e, http.MethodPost, "/api/v1/admin/jobs/trigger", a.Token, body)
+			expectError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "job_name")
+			allowed, _ := r.Envelope.Error.Details["allowed"].([]any)
+			if len(allowed) != len(opsJobNames) {
+				t.Fatalf("details.allowed = %v, want the four jobs", r.Envelope.Error.Details["allowed"])
+			}
+		}
+		expectError(t, opsDo(e, http.MethodGet, "/api/v1/admin/jobs/make_coffee/stats", a.Token, nil),
+			http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "job_name")
+
+		// jobs:write triggers, jobs:read reads stats.
+		reader := opsCreateKey(t, e, a.Token, []string{"jobs:read"})
+		writer := opsCreateKey(t, e, a.Token, []string{"jobs:write"})
+		expectError(t, opsDo(e, http.MethodPost, "/api/v1/admin/jobs/trigger", reader.Key, map[string]any{"job_name": "expire_api_keys"}),
+			http.StatusForbidden, "FORBIDDEN", "required_scope", "jobs:write")
+		expectError(t, opsDo(e, http.MethodGet, "/api/v1/admin/jobs/expire_api_keys/stats", writer.Key, nil),
+			http.StatusForbidden, "FORBIDDEN", "required_scope", "jobs:read")
+		opsJobStats(t, e, reader.Key, "expire_api_keys")
+		opsWaitJob(t, e, opsTrigger(t, e, writer.Key, "expire_api_keys", nil))
+		// A viewer reads but does not trigger.
+		viewer := createUser(t, e, a.Token, "viewer-"+a.Slug+"@jobs.test", "viewer", testPassword)
+		vs := login(t, e, viewer.Email, testPassword, a.Slug)
+		opsJobStats(t, e, vs.AccessToken, "audit_retention")
+		expectError(t, opsDo(e, http.MethodPost, "/api/v1/admin/jobs/trigger", vs.AccessToken, map[string]any{"job_name": "audit_retention"}),
+			http.StatusForbidden, "FORBIDDEN", "required_scope", "jobs:write")
+		// A DEK rotation of another tenant needs platform:admin.
+		expectError(t, opsDo(e, http.MethodPost, "/api/v1/admin/jobs/trigger", a.Token,
+			map[string]any{"job_name": "dek_rotation", "args": map[string]any{"tenant_id": b.ID.String()}}),
+			http.StatusForbidden, "FORBIDDEN", "required_scope", "platform:admin")
+		// Only the one accepted trigger enqueued a run (periodic runs aside).
+		if got := countJobs() - jobsBefore; got < 1 {
+			t.Fatalf("%d jobs enqueued, want the accepted trigger's", got)
+		}
+		n, err := e.Store.Client.Job.Query().Where(job.NameEQ("make_coffee")).Count(unrestricted())
+		if err != nil || n != 0 {
+			t.Fatalf("%d rows of an unknown job (%v)", n, err)
+		}
+	})
+}
+
+// TestJobStatsCountRetrying makes a run fail: the platform admin
+// triggers a DEK rotation whose tenant_id is not an id, so the handler
+// errors and the run waits to retry; stats count it exactly.
+func TestJobStatsCountRetrying(t *testing.T) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		adm := opsAdmin(t, e)
+		id := opsTrigger(t, e, adm, "dek_rotation", map[string]any{"tenant_id": "not-a-tenant"})
+		opsEventually(t, 20*time.Second, "the bad rotation waits to retry", func() (bool, string) {
+			j, err := e.Store.Client.Job.Get(unrestricted(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return j.Status == job.StatusRetrying, j.Status.String()
+		})
+		j, err := e.Store.Client.Job.Get(unrestricted(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Attempts < 1 || !strings.Contains(j.LastError, "tenant_id") || !j.RunAt.After(*j.StartedAt) {
+			t.Fatalf("retrying run: attempts %d, last_error %q, run_at %v after started %v", j.Attempts, j.LastError, j.RunAt, j.StartedAt)
+		}
+		var s opsJobStatsJSON
+		opsEventually(t, 20*time.Second, "stats count the run retrying", func() (bool, string) {
+			s = opsJobStats(t, e, adm, "dek_rotation")
+			return sameCounts(s, opsDBJobCounts(t, e, "dek_rotation")) && s.Retrying == 1 && s.Failed == 0,
+				"retrying " + strconv.Itoa(s.Retrying) + ", running " + strconv.Itoa(s.Running)
+		})
+		// Make it the last attempt and due: it ends failed.
+		if err := e.Store.Client.Job.UpdateOneID(id).SetMaxAttempts(j.Attempts + 1).SetRunAt(time.Now().Add(-time.Second)).Exec(unrestricted()); err != nil {
+			t.Fatal(err)
+		}
+		opsTrigger(t, e, adm, "expire_api_keys", nil) // kicks the workers
+		opsEventually(t, 20*time.Second, "the bad rotation fails for good", func() (bool, string) {
+			s = opsJobStats(t, e, adm, "dek_rotation")
+			return s.Failed == 1 && s.Retrying == 0, "failed " + strconv.Itoa(s.Failed) + ", retrying " + strconv.Itoa(s.Retrying)
+		})
+	}, withAdmin)
+}
+
+func TestJobsGraphQL(t *testing.T) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		tn := opsRegister(t, e, "GraphJobs")
+		var out struct {
+			TriggerJob struct {
+				JobID uuid.UUID `json:"jobID"`
+			} `json:"triggerJob"`
+		}
+		opsGQL(t, e, tn.Token, `mutation { triggerJob(jobName: "audit_retention") { jobID } }`, nil, &out)
+		opsWaitJob(t, e, out.TriggerJob.JobID)
+		var st struct {
+			JobStats struct {
+				JobName   string     `json:"jobName"`
+				Pending   int        `json:"pending"`
+				Running   int        `json:"running"`
+				Completed int        `json:"completed"`
+				Failed    int        `json:"failed"`
+				Retrying  int        `json:"retrying"`
+				LastRunAt *time.Time `json:"lastRunAt"`
+			} `json:"jobStats"`
+		}
+		opsEventually(t, 10*time.Second, "GraphQL jobStats match the queue", func() (bool, string) {
+			opsGQL(t, e, tn.Token, `{ jobStats(jobName: "audit_retention") { jobName pending running completed failed retrying lastRunAt } }`, nil, &st)
+			want := opsDBJobCounts(t, e, "audit_retention")
+			got := opsJobStatsJSON{JobName: st.JobStats.JobName, Pending: st.JobStats.Pending, Running: st.JobStats.Running,
+				Completed: st.JobStats.Completed, Failed: st.JobStats.Failed, Retrying: st.JobStats.Retrying}
+			return sameCounts(got, want) && got.Completed >= 1 && st.JobStats.LastRunAt != nil, "differ"
+		})
+		opsGQLErr(t, e, tn.Token, `mutation { triggerJob(jobName: "nope") { jobID } }`, nil, "VALIDATION_ERROR", "field", "job_name")
+		k := opsCreateKey(t, e, tn.Token, []string{"jobs:read"})
+		opsGQLErr(t, e, k.Key, `mutation { triggerJob(jobName: "audit_retention") { jobID } }`, nil, "FORBIDDEN", "required_scope", "jobs:write")
+	})
+}

@@ -1,0 +1,434 @@
+package apitest_test
+
+// Every mutation is audited (SPEC §8), on SQLite and PostgreSQL: the schema's
+// Mutation fields are read by introspection, and each must have an entry in
+// opsMutations that performs it over GraphQL and names the audit action it
+// writes, so a new mutation without an audit entry (or without a row here)
+// fails the test. A mutation's entry is written in the same transaction as
+// its change: with the entry refused by the database (a trigger), the change
+// does not persist either.
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/credvault/credvault/ent/apikey"
+	"github.com/credvault/credvault/ent/auditlog"
+	"github.com/credvault/credvault/ent/credential"
+	"github.com/credvault/credvault/ent/tenant"
+	"github.com/credvault/credvault/internal/apitest"
+)
+
+// opsMutation performs one mutation over GraphQL and says where its entry
+// must be: the tenant, the resource id, and the actor's id.
+type opsMutation struct {
+	action string
+	run    func(t *testing.T, e *apitest.Env) (tenantID uuid.UUID, resourceID, actorID string)
+}
+
+func opsGQLField[T any](t *testing.T, e *apitest.Env, cred, query string, vars map[string]any) T {
+	t.Helper()
+	var out T
+	opsGQL(t, e, cred, query, vars, &out)
+	return out
+}
+
+// opsMutations names every mutation of the schema and its audit action.
+var opsMutations = map[string]opsMutation{
+	"register": {"auth.register", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		out := opsGQLField[struct {
+			Register struct {
+				Tenant struct{ ID uuid.UUID }
+				User   struct{ ID string }
+			}
+		}](t, e, "", `mutation($in: RegisterInput!) { register(input: $in) { tenant { id } user { id } accessToken } }`,
+			map[string]any{"in": map[string]any{"tenantName": "Mutant", "email": "m-" + uuid.NewString()[:8] + "@mut.test", "password": testPassword}})
+		return out.Register.Tenant.ID, out.Register.Tenant.ID.String(), out.Register.User.ID
+	}},
+	"login": {"auth.login", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := opsRegister(t, e, "Login")
+		out := opsGQLField[struct {
+			Login struct{ User struct{ ID string } }
+		}](t, e, "",
+			`mutation($in: LoginInput!) { login(input: $in) { user { id } accessToken } }`,
+			map[string]any{"in": map[string]any{"email": tn.Email, "password": testPassword, "tenant": tn.Slug}})
+		return tn.ID, out.Login.User.ID, tn.OwnerID.String()
+	}},
+	"refreshSession": {"auth.refresh", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := opsRegister(t, e, "Refresh")
+		opsGQLField[struct{}](t, e, "", `mutation($in: RefreshSessionInput!) { refreshSession(input: $in) { accessToken refreshToken } }`,
+			map[string]any{"in": map[string]any{"refreshToken": tn.Refresh}})
+		return tn.ID, tn.OwnerID.String(), tn.OwnerID.String()
+	}},
+	"createUser": {"user.create", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := opsRegister(t, e, "CreateUser")
+		out := opsGQLField[struct{ CreateUser struct{ ID string } }](t, e, tn.Token,
+			`mutation($in: CreateUserInput!) { createUser(input: $in) { id } }`,
+			map[string]any{"in": map[string]any{"email": "new-" + tn.Slug + "@mut.test", "role": "member"}})
+		return tn.ID, out.CreateUser.ID, tn.OwnerID.String()
+	}},
+	"updateUser": {"user.update", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := opsRegister(t, e, "UpdateUser")
+		u := createUser(t, e, tn.Token, "upd-"+tn.Slug+"@mut.test", "member", "")
+		opsGQLField[struct{}](t, e, tn.Token, `mutation($id: ID!, $in: UpdateUserInput!) { updateUser(id: $id, input: $in) { id } }`,
+			map[string]any{"id": u.ID, "in": map[string]any{"name": "Renamed"}})
+		return tn.ID, u.ID, tn.OwnerID.String()
+	}},
+	"deleteUser": {"user.delete", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := opsRegister(t, e, "DeleteUser")
+		u := createUser(t, e, tn.Token, "del-"+tn.Slug+"@mut.test", "member", "")
+		opsGQLField[struct{}](t, e, tn.Token, `mutation($id: ID!) { deleteUser(id: $id) }`, map[string]any{"id": u.ID})
+		return tn.ID, u.ID, tn.OwnerID.String()
+	}},
+	"createServiceAccount": {"service_account.create", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := opsRegister(t, e, "ServiceAccount")
+		out := opsGQLField[struct {
+			CreateServiceAccount struct{ ServiceAccount struct{ ID string } } `json:"createServiceAccount"`
+		}](t, e, tn.Token, `mutation($in: CreateServiceAccountInput!) { createServiceAccount(input: $in) { serviceAccount { id } } }`,
+			map[string]any{"in": map[string]any{"name": "robot", "scopes": []string{"api_keys:read"}}})
+		return tn.ID, out.CreateServiceAccount.ServiceAccount.ID, tn.OwnerID.String()
+	}},
+	"createAPIKey": {"api_key.create", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := opsRegister(t, e, "CreateKey")
+		out := opsGQLField[struct {
+			CreateAPIKey struct{ APIKey struct{ ID string } } `json:"createAPIKey"`
+		}](t, e, tn.Token, `mutation($in: CreateAPIKeyInput!) { createAPIKey(input: $in) { key apiKey { id } } }`,
+			map[string]any{"in": map[string]any{"name": "k", "scopes": []string{"api_keys:read"}}})
+		return tn.ID, out.CreateAPIKey.APIKey.ID, tn.OwnerID.String()
+	}},
+	"validateAPIKey": {"api_key.validate", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := opsRegister(t, e, "ValidateKey")
+		k := opsCreateKey(t, e, tn.Token, []string{"api_keys:read"})
+		out := opsGQLField[struct {
+			ValidateAPIKey struct{ Valid bool } `json:"validateAPIKey"`
+		}](t, e, tn.Token, `mutation($id: ID!, $key: String!) { validateAPIKey(id: $id, key: $key) { valid } }`,
+			map[string]any{"id": k.ID, "key": k.Key})
+		if !out.ValidateAPIKey.Valid {
+			t.Fatal("validateAPIKey said the key is not valid")
+		}
+		e.Flush() // validations are audited in batches
+		return tn.ID, k.ID.String(), tn.OwnerID.String()
+	}},
+	"rotateAPIKey": {"api_key.rotate", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := opsRegister(t, e, "RotateKey")
+		k := opsCreateKey(t, e, tn.Token, []string{"api_keys:read"})
+		opsGQLField[struct{}](t, e, tn.Token, `mutation($id: ID!) { rotateAPIKey(id: $id) { key apiKey { id } } }`, map[string]any{"id": k.ID})
+		return tn.ID, k.ID.String(), tn.OwnerID.String()
+	}},
+	"revokeAPIKey": {"api_key.revoke", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := opsRegister(t, e, "RevokeKey")
+		k := opsCreateKey(t, e, tn.Token, []string{"api_keys:read"})
+		opsGQLField[struct{}](t, e, tn.Token, `mutation($id: ID!) { revokeAPIKey(id: $id) { id status } }`, map[string]any{"id": k.ID})
+		return tn.ID, k.ID.String(), tn.OwnerID.String()
+	}},
+	"createOAuthClient": {"oauth_client.create", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := opsRegister(t, e, "CreateClient")
+		out := opsGQLField[struct {
+			CreateOAuthClient struct {
+				OauthClient struct {
+					ClientID string `json:"clientID"`
+				} `json:"oauthClient"`
+			} `json:"createOAuthClient"`
+		}](t, e, tn.Token, `mutation($in: CreateOAuthClientInput!) { createOAuthClient(input: $in) { clientSecret oauthClient { id clientID } } }`,
+			map[string]any{"in": map[string]any{"name": "app", "scopes": []string{"api_keys:read"}}})
+		return tn.ID, out.CreateOAuthClient.OauthClient.ClientID, tn.OwnerID.String()
+	}},
+	"updateOAuthClient": {"oauth_client.update", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := opsRegister(t, e, "UpdateClient")
+		c := opsCreateClient(t, e, tn.Token, []string{"api_keys:read"})
+		opsGQLField[struct{}](t, e, tn.Token, `mutation($cid: String!, $in: UpdateOAuthClientInput!) { updateOAuthClient(clientID: $cid, input: $in) { id } }`,
+			map[string]any{"cid": c.ClientID, "in": map[string]any{"name": "renamed app"}})
+		return tn.ID, c.ClientID, tn.OwnerID.String()
+	}},
+	"rotateOAuthClientSecret": {"oauth_client.rotate_secret", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := opsRegister(t, e, "RotateClient")
+		c := opsCreateClient(t, e, tn.Token, []string{"api_keys:read"})
+		opsGQLField[struct{}](t, e, tn.Token, `mutation($cid: String!) { rotateOAuthClientSecret(clientID: $cid) { clientSecret } }`,
+			map[string]any{"cid": c.ClientID})
+		return tn.ID, c.ClientID, tn.OwnerID.String()
+	}},
+	"deleteOAuthClient": {"oauth_client.delete", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := opsRegister(t, e, "DeleteClient")
+		c := opsCreateClient(t, e, tn.Token, []string{"api_keys:read"})
+		opsGQLField[struct{}](t, e, tn.Token, `mutation($cid: String!) { deleteOAuthClient(clientID: $cid) }`, map[string]any{"cid": c.ClientID})
+		return tn.ID, c.ClientID, tn.OwnerID.String()
+	}},
+	"storeCredential": {"credential.create", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := opsRegister(t, e, "StoreCred")
+		id := opsStoreCredentialGQL(t, e, tn)
+		return tn.ID, id, tn.OwnerID.String()
+	}},
+	"updateCredential": {"credential.update", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := opsRegister(t, e, "UpdateCred")
+		id := opsStoreCredentialGQL(t, e, tn)
+		opsGQLField[struct{}](t, e, tn.Token, `mutation($iid: String!, $id: ID!, $in: UpdateCredentialInput!) {
+			updateCredential(integrationID: $iid, id: $id, input: $in) { id } }`,
+			map[string]any{"iid": "github", "id": id, "in": map[string]any{"name": "renamed"}})
+		return tn.ID, id, tn.OwnerID.String()
+	}},
+	"deleteCredential": {"credential.delete", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := opsRegister(t, e, "DeleteCred")
+		id := opsStoreCredentialGQL(t, e, tn)
+		opsGQLField[struct{}](t, e, tn.Token, `mutation($iid: String!, $id: ID!) { deleteCredential(integrationID: $iid, id: $id) }`,
+			map[string]any{"iid": "github", "id": id})
+		return tn.ID, id, tn.OwnerID.String()
+	}},
+	"rotateDEK": {"dek.rotate", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := opsRegister(t, e, "RotateDEK")
+		opsStoreCredentialGQL(t, e, tn)
+		opsGQLField[struct{}](t, e, tn.Token, `mutation { rotateDEK { dekVersion jobID } }`, nil)
+		return tn.ID, tn.ID.String(), tn.OwnerID.String()
+	}},
+	"triggerJob": {"job.trigger", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := opsRegister(t, e, "TriggerJob")
+		out := opsGQLField[struct {
+			TriggerJob struct {
+				JobID string `json:"jobID"`
+			} `json:"triggerJob"`
+		}](t, e, tn.Token, `mutation { triggerJob(jobName: "expire_api_keys") { jobID } }`, nil)
+		return tn.ID, out.TriggerJob.JobID, tn.OwnerID.String()
+	}},
+	"updateTenant": {"tenant.update", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := opsRegister(t, e, "UpdateTenant")
+		opsGQLField[struct{}](t, e, tn.Token, `mutation($id: ID!, $in: UpdateTenantInput!) { updateTenant(id: $id, input: $in) { id name } }`,
+			map[string]any{"id": tn.ID, "in": map[string]any{"name": "Renamed Tenant", "plan": "pro"}})
+		return tn.ID, tn.ID.String(), tn.OwnerID.String()
+	}},
+	"deleteTenant": {"tenant.delete", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := opsRegister(t, e, "DeleteTenant")
+		g := e.GraphQL(`mutation($id: ID!) { deleteTenant(id: $id) }`, map[string]any{"id": tn.ID}, tn.Token)
+		if len(g.Errors) > 0 {
+			t.Fatalf("deleteTenant: %+v", g.Errors)
+		}
+		// The tenant's own entries are purged with it: its copy in the platform tenant stays.
+		return opsPlatformID(t, e), tn.ID.String(), tn.OwnerID.String()
+	}},
+}
+
+func opsStoreCredentialGQL(t *testing.T, e *apitest.Env, tn opsTenant) string {
+	t.Helper()
+	out := opsGQLField[struct{ StoreCredential struct{ ID string } }](t, e, tn.Token,
+		`mutation($in: StoreCredentialInput!) { storeCredential(input: $in) { id } }`,
+		map[string]any{"in": map[string]any{"integrationID": "github", "authType": "bearer_token", "data": map[string]any{"token": "ghp_x"}}})
+	return out.StoreCredential.ID
+}
+
+func TestEveryMutationIsAudited(t *testing.T) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		var schema struct {
+			Schema struct {
+				MutationType struct {
+					Fields []struct{ Name string }
+				} `json:"mutationType"`
+			} `json:"__schema"`
+		}
+		opsGQL(t, e, "", `{ __schema { mutationType { fields { name } } } }`, nil, &schema)
+		var fields []string
+		for _, f := range schema.Schema.MutationType.Fields {
+			fields = append(fields, f.Name)
+		}
+		if len(fields) < 22 {
+			t.Fatalf("introspection found %d mutations: %v", len(fields), fields)
+		}
+		for _, f := range fields {
+			if _, ok := opsMutations[f]; !ok {
+				t.Errorf("mutation %s has no entry in opsMutations: add one that performs it and names the audit action it must write", f)
+			}
+		}
+		for name := range opsMutations {
+			if !slices.Contains(fields, name) {
+				t.Errorf("opsMutations names %s, which the schema does not have", name)
+			}
+		}
+		slices.Sort(fields)
+		for _, name := range fields {
+			m, ok := opsMutations[name]
+			if !ok {
+				continue
+			}
+			t.Run(name, func(t *testing.T) {
+				e := on(t, e)
+				tid, resource, actor := m.run(t, e)
+				entries := opsAuditFor(t, e, tid, m.action, resource)
+				var ok []string
+				for _, a := range entries {
+					if a.Outcome == auditlog.OutcomeSuccess && a.ActorID == actor && a.RequestID != "" {
+						ok = append(ok, a.ID.String())
+					}
+				}
+				if len(ok) != 1 {
+					t.Fatalf("%s wrote %d %s/success entries on %s by %s, want 1 (all with that action and resource: %d)",
+						name, len(ok), m.action, resource, actor, len(entries))
+				}
+			})
+		}
+	}, withAdmin)
+}
+
+// opsRefuseAudits installs triggers that make the database refuse an audit
+// entry whose action, or a job whose name, is listed in ops_refused.
+func opsRefuseAudits(t *testing.T, e *apitest.Env) (refuse func(string), allow func(string)) {
+	t.Helper()
+	var stmts []string
+	if e.Store.Dialect == "postgres" {
+		stmts = []string{
+			`CREATE TABLE ops_refused (name TEXT PRIMARY KEY)`,
+			`CREATE FUNCTION ops_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				IF EXISTS (SELECT 1 FROM ops_refused WHERE name = NEW.action) THEN
+					RAISE EXCEPTION 'audit entry refused by the test';
+				END IF;
+				RETURN NEW;
+			END $$`,
+			`CREATE TRIGGER ops_refuse_audit BEFORE INSERT ON audit_logs FOR EACH ROW EXECUTE FUNCTION ops_refuse_audit()`,
+			`CREATE FUNCTION ops_refuse_job() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				IF EXISTS (SELECT 1 FROM ops_refused WHERE name = NEW.name) THEN
+					RAISE EXCEPTION 'job refused by the test';
+				END IF;
+				RETURN NEW;
+			END $$`,
+			`CREATE TRIGGER ops_refuse_job BEFORE INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION ops_refuse_job()`,
+		}
+	} else {
+		stmts = []string{
+			`CREATE TABLE ops_refused (name TEXT PRIMARY KEY)`,
+			`CREATE TRIGGER ops_refuse_audit BEFORE INSERT ON audit_logs
+			WHEN NEW.action IN (SELECT name FROM ops_refused)
+			BEGIN SELECT RAISE(ABORT, 'audit entry refused by the test'); END`,
+			`CREATE TRIGGER ops_refuse_job BEFORE INSERT ON jobs
+			WHEN NEW.name IN (SELECT name FROM ops_refused)
+			BEGIN SELECT RAISE(ABORT, 'job refused by the test'); END`,
+		}
+	}
+	for _, s := range stmts {
+		if _, err := e.Store.DB.Exec(s); err != nil {
+			t.Fatalf("install trigger: %v", err)
+		}
+	}
+	ph := "?"
+	if e.Store.Dialect == "postgres" {
+		ph = "$1"
+	}
+	refuse = func(name string) {
+		t.Helper()
+		if _, err := e.Store.DB.Exec("INSERT INTO ops_refused (name) VALUES ("+ph+")", name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allow = func(name string) {
+		t.Helper()
+		if _, err := e.Store.DB.Exec("DELETE FROM ops_refused WHERE name = "+ph, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return refuse, allow
+}
+
+// TestMutationAndItsAuditEntryCommitTogether refuses a mutation's audit
+// entry in the database and checks that the change was rolled back with it;
+// allowed again, the same mutation commits both.
+func TestMutationAndItsAuditEntryCommitTogether(t *testing.T) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		refuse, allow := opsRefuseAudits(t, e)
+		tn := opsRegister(t, e, "Atomic")
+		member := createUser(t, e, tn.Token, "atomic-"+tn.Slug+"@mut.test", "member", "")
+		ctx := unrestricted()
+		c := e.Store.Client
+
+		cases := []struct {
+			name, action, query string
+			vars                map[string]any
+			changed             func() bool
+		}{
+			{"updateTenant (an update)", "tenant.update",
+				`mutation($id: ID!, $in: UpdateTenantInput!) { updateTenant(id: $id, input: $in) { id } }`,
+				map[string]any{"id": tn.ID, "in": map[string]any{"name": "Changed Name", "plan": "enterprise"}},
+				func() bool {
+					db := opsDBTenant(t, e, tn.ID)
+					return db.Name == "Changed Name" || db.Plan == "enterprise"
+				}},
+			{"createAPIKey (an insert)", "api_key.create",
+				`mutation($in: CreateAPIKeyInput!) { createAPIKey(input: $in) { key } }`,
+				map[string]any{"in": map[string]any{"name": "atomic key", "scopes": []string{"api_keys:read"}}},
+				func() bool {
+					n, err := c.APIKey.Query().Where(apikey.TenantID(tn.ID), apikey.Name("atomic key")).Count(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return n > 0
+				}},
+			{"storeCredential (an insert, with the tenant's first DEK)", "credential.create",
+				`mutation($in: StoreCredentialInput!) { storeCredential(input: $in) { id } }`,
+				map[string]any{"in": map[string]any{"integrationID": "atomic", "authType": "bearer_token", "data": map[string]any{"token": "t"}}},
+				func() bool {
+					n, err := c.Credential.Query().Where(credential.TenantID(tn.ID)).Count(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return n > 0
+				}},
+			{"deleteUser (a delete)", "user.delete",
+				`mutation($id: ID!) { deleteUser(id: $id) }`, map[string]any{"id": member.ID},
+				func() bool { return dbUser(t, e, uid(t, member.ID)) == nil }},
+		}
+		for _, cs := range cases {
+			t.Run(cs.name, func(t *testing.T) {
+				e := on(t, e)
+				before := opsAuditCount(t, e, tn.ID, cs.action)
+				refuse(cs.action)
+				g := e.GraphQL(cs.query, cs.vars, tn.Token)
+				allow(cs.action)
+				if len(g.Errors) == 0 || g.Code() != "INTERNAL_ERROR" {
+					t.Fatalf("with its entry refused, %s answered %s / %+v, want INTERNAL_ERROR", cs.name, g.Data, g.Errors)
+				}
+				if strings.Contains(fmt.Sprint(g.Errors), "refused by the test") {
+					t.Fatalf("the database's error reached the client: %+v", g.Errors)
+				}
+				if cs.changed() {
+					t.Fatalf("%s: the change persisted without its audit entry", cs.name)
+				}
+				if n := opsAuditCount(t, e, tn.ID, cs.action); n != before {
+					t.Fatalf("%s: %d %s entries, want %d", cs.name, n, cs.action, before)
+				}
+				// Allowed again, the same mutation commits the change and its entry.
+				if g := e.GraphQL(cs.query, cs.vars, tn.Token); len(g.Errors) > 0 {
+					t.Fatalf("%s: %+v", cs.name, g.Errors)
+				}
+				if !cs.changed() {
+					t.Fatalf("%s: no change after a successful mutation", cs.name)
+				}
+				if n := opsAuditCount(t, e, tn.ID, cs.action); n != before+1 {
+					t.Fatalf("%s: %d %s entries after it, want %d", cs.name, n, cs.action, before+1)
+				}
+			})
+		}
+
+		// A mutation failing after it wrote its entry keeps neither: DELETE
+		// of a tenant writes its status and two entries, then enqueues the
+		// purge, which the database refuses here.
+		t.Run("deleteTenant (fails after its entries)", func(t *testing.T) {
+			e := on(t, e)
+			gone := opsRegister(t, e, "AtomicDelete")
+			refuse("purge_deleted_tenants")
+			g := e.GraphQL(`mutation($id: ID!) { deleteTenant(id: $id) }`, map[string]any{"id": gone.ID}, gone.Token)
+			allow("purge_deleted_tenants")
+			if len(g.Errors) == 0 {
+				t.Fatalf("deleteTenant with its purge job refused answered %s", g.Data)
+			}
+			if db := opsDBTenant(t, e, gone.ID); db == nil || db.Status != tenant.StatusActive || db.DeletedAt != nil {
+				t.Fatalf("the tenant after a failed delete: %+v", db)
+			}
+			for _, tid := range []uuid.UUID{gone.ID, opsPlatformID(t, e)} {
+				if n := len(opsAuditFor(t, e, tid, "tenant.delete", gone.ID.String())); n != 0 {
+					t.Fatalf("%d tenant.delete entries in %s survived the failed delete", n, tid)
+				}
+			}
+			opsWorks(t, e, "the owner of a tenant whose delete failed", gone.Token)
+		})
+	})
+}

@@ -1,0 +1,244 @@
+package config_test
+
+import (
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/credvault/credvault/internal/platform/config"
+)
+
+// envOf returns a getenv over vars, so tests never read or change the
+// process environment and can run in parallel.
+func envOf(vars map[string]string) func(string) string {
+	return func(name string) string { return vars[name] }
+}
+
+func load(t *testing.T, args []string, vars map[string]string) *config.Config {
+	t.Helper()
+	c, err := config.Load(args, envOf(vars))
+	if err != nil {
+		t.Fatalf("Load(%q, %v): %v", args, vars, err)
+	}
+	return c
+}
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	c := load(t, nil, nil)
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"Addr", c.Addr, ":8080"},
+		{"DatabaseURL", c.DatabaseURL, "sqlite://./data/credvault.db"},
+		{"Env", c.Env, "development"},
+		{"Production()", c.Production(), false},
+		{"MasterKey", c.MasterKey, ""},
+		{"MasterKeyPrevious", c.MasterKeyPrevious, ""},
+		{"MasterKeyFile", c.MasterKeyFile, "./data/master.key"},
+		{"AdminEmail", c.AdminEmail, ""},
+		{"AdminPassword", c.AdminPassword, ""},
+		{"AllowSignup", c.AllowSignup, true},
+		{"RateLimits", c.RateLimits, "free=100/h,pro=1000/h,enterprise=10000/h"},
+		{"DefaultPlan", c.DefaultPlan, "free"},
+		{"len(CORSOrigins)", len(c.CORSOrigins), 0},
+		{"len(TrustedProxies)", len(c.TrustedProxies), 0},
+		{"TLSCert", c.TLSCert, ""},
+		{"TLSKey", c.TLSKey, ""},
+		{"LogLevel", c.LogLevel, slog.LevelInfo},
+		{"LogFormat", c.LogFormat, "text"},
+		{"GraphQLIntrospection", c.GraphQLIntrospection, true},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %v, want %v", ch.name, ch.got, ch.want)
+		}
+	}
+}
+
+func TestProductionDefaults(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		args []string
+		vars map[string]string
+	}{
+		{"env", nil, map[string]string{"CREDVAULT_ENV": "production"}},
+		{"flag", []string{"--env", "production"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := load(t, tc.args, tc.vars)
+			if !c.Production() {
+				t.Fatalf("Production() = false, Env = %q", c.Env)
+			}
+			if c.AllowSignup {
+				t.Error("AllowSignup defaults to true in production")
+			}
+			if c.GraphQLIntrospection {
+				t.Error("GraphQLIntrospection defaults to true in production")
+			}
+			if c.LogFormat != "json" {
+				t.Errorf("LogFormat = %q, want json", c.LogFormat)
+			}
+		})
+	}
+}
+
+func TestProductionExplicitSettingsWin(t *testing.T) {
+	t.Parallel()
+	c := load(t, nil, map[string]string{
+		"CREDVAULT_ENV":                   "production",
+		"CREDVAULT_ALLOW_SIGNUP":          "true",
+		"CREDVAULT_GRAPHQL_INTROSPECTION": "1",
+		"CREDVAULT_LOG_FORMAT":            "text",
+	})
+	if !c.AllowSignup || !c.GraphQLIntrospection || c.LogFormat != "text" {
+		t.Errorf("explicit settings lost: signup %v, introspection %v, log format %q",
+			c.AllowSignup, c.GraphQLIntrospection, c.LogFormat)
+	}
+}
+
+func TestEnvironment(t *testing.T) {
+	t.Parallel()
+	c := load(t, nil, map[string]string{
+		"CREDVAULT_ADDR":                  "127.0.0.1:9000",
+		"CREDVAULT_DATABASE_URL":          "postgres://db/credvault",
+		"CREDVAULT_MASTER_KEY":            "mk",
+		"CREDVAULT_MASTER_KEY_PREVIOUS":   "mkp",
+		"CREDVAULT_MASTER_KEY_FILE":       "/tmp/k",
+		"CREDVAULT_ADMIN_EMAIL":           "root@example.com",
+		"CREDVAULT_ADMIN_PASSWORD":        "correct horse battery",
+		"CREDVAULT_ALLOW_SIGNUP":          "false",
+		"CREDVAULT_RATE_LIMITS":           "off",
+		"CREDVAULT_DEFAULT_PLAN":          "pro",
+		"CREDVAULT_CORS_ORIGINS":          " https://a.example , ,https://b.example",
+		"CREDVAULT_TRUSTED_PROXIES":       "10.0.0.0/8, 192.168.1.7, ::1",
+		"CREDVAULT_TLS_CERT":              "cert.pem",
+		"CREDVAULT_TLS_KEY":               "key.pem",
+		"CREDVAULT_LOG_LEVEL":             "debug",
+		"CREDVAULT_LOG_FORMAT":            "json",
+		"CREDVAULT_GRAPHQL_INTROSPECTION": "false",
+	})
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"Addr", c.Addr, "127.0.0.1:9000"},
+		{"DatabaseURL", c.DatabaseURL, "postgres://db/credvault"},
+		{"MasterKey", c.MasterKey, "mk"},
+		{"MasterKeyPrevious", c.MasterKeyPrevious, "mkp"},
+		{"MasterKeyFile", c.MasterKeyFile, "/tmp/k"},
+		{"AdminEmail", c.AdminEmail, "root@example.com"},
+		{"AdminPassword", c.AdminPassword, "correct horse battery"},
+		{"AllowSignup", c.AllowSignup, false},
+		{"RateLimits", c.RateLimits, "off"},
+		{"DefaultPlan", c.DefaultPlan, "pro"},
+		{"TLSCert", c.TLSCert, "cert.pem"},
+		{"TLSKey", c.TLSKey, "key.pem"},
+		{"LogLevel", c.LogLevel, slog.LevelDebug},
+		{"LogFormat", c.LogFormat, "json"},
+		{"GraphQLIntrospection", c.GraphQLIntrospection, false},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %v, want %v", ch.name, ch.got, ch.want)
+		}
+	}
+	if want := []string{"https://a.example", "https://b.example"}; !slices.Equal(c.CORSOrigins, want) {
+		t.Errorf("CORSOrigins = %q, want %q", c.CORSOrigins, want)
+	}
+	wantProxies := []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.0/8"),
+		netip.MustParsePrefix("192.168.1.7/32"),
+		netip.MustParsePrefix("::1/128"),
+	}
+	if !slices.Equal(c.TrustedProxies, wantProxies) {
+		t.Errorf("TrustedProxies = %v, want %v", c.TrustedProxies, wantProxies)
+	}
+}
+
+func TestFlagsOverrideEnvironment(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{
+		"CREDVAULT_ADDR":                  ":7070",
+		"CREDVAULT_DATABASE_URL":          "sqlite://env.db",
+		"CREDVAULT_ALLOW_SIGNUP":          "true",
+		"CREDVAULT_GRAPHQL_INTROSPECTION": "true",
+		"CREDVAULT_LOG_FORMAT":            "text",
+		"CREDVAULT_LOG_LEVEL":             "info",
+		"CREDVAULT_CORS_ORIGINS":          "https://env.example",
+		"CREDVAULT_DEFAULT_PLAN":          "free",
+	}
+	c := load(t, []string{
+		"--addr", ":9090",
+		"--database-url=sqlite://flag.db",
+		"--allow-signup=false",
+		"--graphql-introspection", "false",
+		"--log-format", "json",
+		"--log-level", "warn",
+		"--cors-origins", "https://flag.example",
+		"-default-plan", "enterprise",
+	}, vars)
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"Addr", c.Addr, ":9090"},
+		{"DatabaseURL", c.DatabaseURL, "sqlite://flag.db"},
+		{"AllowSignup", c.AllowSignup, false},
+		{"GraphQLIntrospection", c.GraphQLIntrospection, false},
+		{"LogFormat", c.LogFormat, "json"},
+		{"LogLevel", c.LogLevel, slog.LevelWarn},
+		{"DefaultPlan", c.DefaultPlan, "enterprise"},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %v, want %v", ch.name, ch.got, ch.want)
+		}
+	}
+	if !slices.Equal(c.CORSOrigins, []string{"https://flag.example"}) {
+		t.Errorf("CORSOrigins = %q", c.CORSOrigins)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		args []string
+		vars map[string]string
+		// want is a substring of the error, naming what is wrong.
+		want string
+	}{
+		{"bad env", nil, map[string]string{"CREDVAULT_ENV": "staging"}, "CREDVAULT_ENV"},
+		{"bad env flag", []string{"--env", "prod"}, nil, "CREDVAULT_ENV"},
+		{"bad signup bool", nil, map[string]string{"CREDVAULT_ALLOW_SIGNUP": "yes please"}, "CREDVAULT_ALLOW_SIGNUP"},
+		{"bad introspection bool", nil, map[string]string{"CREDVAULT_GRAPHQL_INTROSPECTION": "maybe"}, "CREDVAULT_GRAPHQL_INTROSPECTION"},
+		{"bad signup flag", []string{"--allow-signup", "nope"}, nil, "CREDVAULT_ALLOW_SIGNUP"},
+		{"bad CIDR", nil, map[string]string{"CREDVAULT_TRUSTED_PROXIES": "10.0.0.0/33"}, "CREDVAULT_TRUSTED_PROXIES"},
+		{"bad address", nil, map[string]string{"CREDVAULT_TRUSTED_PROXIES": "10.0.0.1, not-an-ip"}, "CREDVAULT_TRUSTED_PROXIES"},
+		{"TLS cert without key", nil, map[string]string{"CREDVAULT_TLS_CERT": "cert.pem"}, "CREDVAULT_TLS_KEY"},
+		{"TLS key without cert", []string{"--tls-key", "key.pem"}, nil, "CREDVAULT_TLS_CERT"},
+		{"admin email without password", nil, map[string]string{"CREDVAULT_ADMIN_EMAIL": "a@example.com"}, "CREDVAULT_ADMIN_PASSWORD"},
+		{"admin password without email", nil, map[string]string{"CREDVAULT_ADMIN_PASSWORD": "long enough password"}, "CREDVAULT_ADMIN_EMAIL"},
+		{"bad log level", nil, map[string]string{"CREDVAULT_LOG_LEVEL": "loud"}, "CREDVAULT_LOG_LEVEL"},
+		{"bad log format", nil, map[string]string{"CREDVAULT_LOG_FORMAT": "xml"}, "CREDVAULT_LOG_FORMAT"},
+		{"unknown flag", []string{"--no-such-flag"}, nil, "no-such-flag"},
+		{"stray argument", []string{"extra"}, nil, "extra"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := config.Load(tc.args, envOf(tc.vars))
+			if err == nil {
+				t.Fatalf("Load succeeded: %+v", c)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not mention %q", err, tc.want)
+			}
+		})
+	}
+}

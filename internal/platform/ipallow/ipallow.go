@@ -1,0 +1,49 @@
+// Package ipallow checks client addresses against allowlists of CIDRs: a
+// key's own, and its tenant's, which applies to every credential of the
+// tenant.
+package ipallow
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/credvault/credvault/internal/platform/reqinfo"
+)
+
+// List is an allowlist; an empty list allows every address.
+type List []netip.Prefix
+
+// Parse reads CIDRs as stored; entries that do not parse are dropped (input
+// is validated before it is stored).
+func Parse(cidrs []string) List {
+	out := make(List, 0, len(cidrs))
+	for _, s := range cidrs {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Allows reports whether ip may use a credential under l. An unknown
+// address is allowed only by an empty list.
+func (l List) Allows(ip netip.Addr) bool {
+	if len(l) == 0 {
+		return true
+	}
+	if !ip.IsValid() {
+		return false
+	}
+	for _, p := range l {
+		if p.Contains(ip.Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+// ClientIP is the address of the request in ctx, or the zero Addr.
+func ClientIP(ctx context.Context) netip.Addr {
+	ip, _ := netip.ParseAddr(reqinfo.FromContext(ctx).IP)
+	return ip
+}

@@ -1,0 +1,81 @@
+// Package ratelimit limits requests with github.com/go-chi/httprate's
+// sliding-window counters. Counters are in memory: each instance limits on
+// its own.
+package ratelimit
+
+import (
+	"math"
+	"time"
+
+	"github.com/go-chi/httprate"
+
+	"github.com/credvault/credvault/internal/platform/apperr"
+)
+
+// Limiter is an httprate limiter driven by hand, for limits whose key is
+// known only inside a handler (an account from a login body, a client).
+type Limiter struct {
+	rl     *httprate.RateLimiter
+	limit  int
+	window time.Duration
+}
+
+// NewLimiter allows limit events per key within a sliding window.
+func NewLimiter(limit int, window time.Duration) *Limiter {
+	// An explicit counter keeps windows aligned to the clock, as Add assumes.
+	rl := httprate.NewRateLimiter(limit, window, httprate.WithLimitCounter(httprate.NewLocalLimitCounter(window)))
+	return &Limiter{rl: rl, limit: limit, window: window}
+}
+
+// Check returns 429 RATE_LIMIT_EXCEEDED, with details.retry_after in
+// seconds, when key has used its limit; it counts nothing.
+func (l *Limiter) Check(key string) error {
+	now := time.Now().UTC()
+	start := now.Truncate(l.window)
+	curr, prev, err := l.rl.Counter().Get(key, start, start.Add(-l.window))
+	if err != nil {
+		return err
+	}
+	if wait := retryAfter(prev, curr, float64(l.limit), l.window, now.Sub(start)); wait > 0 {
+		return apperr.New(apperr.RateLimited, "too many requests; try again later").With("retry_after", wait)
+	}
+	return nil
+}
+
+// retryAfter returns how many whole seconds must pass, with nothing more
+// counted, before a sliding-window rate is below threshold; 0 when it is
+// already. The rate is httprate's: prev weighted by the share of the
+// previous window still inside the sliding window, plus curr; elapsed is
+// the time since the current window began.
+func retryAfter(prev, curr int, threshold float64, window, elapsed time.Duration) int {
+	w, d := float64(window), float64(elapsed)
+	var wait float64
+	switch {
+	case float64(prev)*(w-d)/w+float64(curr) < threshold:
+		return 0
+	case float64(curr) < threshold:
+		// The previous window's share fades within this one: prev*(w-t)/w + curr
+		// reaches threshold at t, and prev > 0 here.
+		wait = w - (threshold-float64(curr))*w/float64(prev) - d
+	default:
+		// Only once this window has become the previous one: curr*(w-x)/w
+		// reaches threshold x into the next window.
+		wait = w - d + w*(1-threshold/float64(curr))
+	}
+	// Strictly past the instant the rate reaches the threshold.
+	return int(math.Floor(wait/float64(time.Second))) + 1
+}
+
+// Add counts one event for key.
+func (l *Limiter) Add(key string) {
+	_ = l.rl.Counter().Increment(key, time.Now().UTC().Truncate(l.window))
+}
+
+// Allow checks key and, when it is under its limit, counts one event.
+func (l *Limiter) Allow(key string) error {
+	if err := l.Check(key); err != nil {
+		return err
+	}
+	l.Add(key)
+	return nil
+}

@@ -1,0 +1,63 @@
+// Package tenancy holds what concerns a tenant as a whole: purging a deleted
+// tenant's data.
+package tenancy
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/apikey"
+	"github.com/credvault/credvault/ent/auditlog"
+	"github.com/credvault/credvault/ent/credential"
+	"github.com/credvault/credvault/ent/datakey"
+	"github.com/credvault/credvault/ent/oauthclient"
+	"github.com/credvault/credvault/ent/refreshtoken"
+	"github.com/credvault/credvault/ent/revokedtoken"
+	"github.com/credvault/credvault/ent/serviceaccount"
+	"github.com/credvault/credvault/ent/tenant"
+	"github.com/credvault/credvault/ent/usagecounter"
+	"github.com/credvault/credvault/ent/user"
+	"github.com/credvault/credvault/internal/platform/store"
+)
+
+// PurgeDeleted removes every row of each deleted tenant, the tenant last,
+// one tenant per transaction; the purge_deleted_tenants job runs it.
+func PurgeDeleted(ctx context.Context, db *ent.Client) (int, error) {
+	ctx = store.Unrestricted(ctx)
+	ids, err := db.Tenant.Query().Where(tenant.StatusEQ(tenant.StatusDeleted)).IDs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for i, id := range ids {
+		if err := store.WithTx(ctx, db, func(ctx context.Context, tx *ent.Client) error { return purge(ctx, tx, id) }); err != nil {
+			return i, err
+		}
+	}
+	return len(ids), nil
+}
+
+// purge deletes a tenant's rows in an order the foreign keys allow. Its
+// credentials' ciphertexts and its DEKs go with them.
+func purge(ctx context.Context, tx *ent.Client, id uuid.UUID) error {
+	steps := []func() (int, error){
+		func() (int, error) { return tx.Credential.Delete().Where(credential.TenantID(id)).Exec(ctx) },
+		func() (int, error) { return tx.DataKey.Delete().Where(datakey.TenantID(id)).Exec(ctx) },
+		func() (int, error) { return tx.APIKey.Delete().Where(apikey.TenantID(id)).Exec(ctx) },
+		func() (int, error) { return tx.OAuthClient.Delete().Where(oauthclient.TenantID(id)).Exec(ctx) },
+		func() (int, error) { return tx.RevokedToken.Delete().Where(revokedtoken.TenantID(id)).Exec(ctx) },
+		func() (int, error) { return tx.RefreshToken.Delete().Where(refreshtoken.TenantID(id)).Exec(ctx) },
+		func() (int, error) { return tx.ServiceAccount.Delete().Where(serviceaccount.TenantID(id)).Exec(ctx) },
+		func() (int, error) { return tx.User.Delete().Where(user.TenantID(id)).Exec(ctx) },
+		func() (int, error) { return tx.AuditLog.Delete().Where(auditlog.TenantID(id)).Exec(ctx) },
+		func() (int, error) { return tx.UsageCounter.Delete().Where(usagecounter.TenantID(id)).Exec(ctx) },
+		func() (int, error) { return tx.Tenant.Delete().Where(tenant.ID(id)).Exec(ctx) },
+	}
+	for _, step := range steps {
+		if _, err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
