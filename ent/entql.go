@@ -333,7 +333,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"tenant",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
-			Inverse: false,
+			Inverse: true,
 			Table:   apikey.TenantTable,
 			Columns: []string{apikey.TenantColumn},
 			Bidi:    false,
@@ -345,7 +345,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"user",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
-			Inverse: false,
+			Inverse: true,
 			Table:   apikey.UserTable,
 			Columns: []string{apikey.UserColumn},
 			Bidi:    false,
@@ -369,7 +369,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"tenant",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
-			Inverse: false,
+			Inverse: true,
 			Table:   auditlog.TenantTable,
 			Columns: []string{auditlog.TenantColumn},
 			Bidi:    false,
@@ -381,7 +381,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"tenant",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
-			Inverse: false,
+			Inverse: true,
 			Table:   credential.TenantTable,
 			Columns: []string{credential.TenantColumn},
 			Bidi:    false,
@@ -405,7 +405,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"tenant",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
-			Inverse: false,
+			Inverse: true,
 			Table:   oauthclient.TenantTable,
 			Columns: []string{oauthclient.TenantColumn},
 			Bidi:    false,
@@ -441,7 +441,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"tenant",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
-			Inverse: false,
+			Inverse: true,
 			Table:   serviceaccount.TenantTable,
 			Columns: []string{serviceaccount.TenantColumn},
 			Bidi:    false,
@@ -462,6 +462,78 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"APIKey",
 	)
 	graph.MustAddE(
+		"users",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   tenant.UsersTable,
+			Columns: []string{tenant.UsersColumn},
+			Bidi:    false,
+		},
+		"Tenant",
+		"User",
+	)
+	graph.MustAddE(
+		"service_accounts",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   tenant.ServiceAccountsTable,
+			Columns: []string{tenant.ServiceAccountsColumn},
+			Bidi:    false,
+		},
+		"Tenant",
+		"ServiceAccount",
+	)
+	graph.MustAddE(
+		"api_keys",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   tenant.APIKeysTable,
+			Columns: []string{tenant.APIKeysColumn},
+			Bidi:    false,
+		},
+		"Tenant",
+		"APIKey",
+	)
+	graph.MustAddE(
+		"oauth_clients",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   tenant.OauthClientsTable,
+			Columns: []string{tenant.OauthClientsColumn},
+			Bidi:    false,
+		},
+		"Tenant",
+		"OAuthClient",
+	)
+	graph.MustAddE(
+		"credentials",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   tenant.CredentialsTable,
+			Columns: []string{tenant.CredentialsColumn},
+			Bidi:    false,
+		},
+		"Tenant",
+		"Credential",
+	)
+	graph.MustAddE(
+		"audit_logs",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   tenant.AuditLogsTable,
+			Columns: []string{tenant.AuditLogsColumn},
+			Bidi:    false,
+		},
+		"Tenant",
+		"AuditLog",
+	)
+	graph.MustAddE(
 		"tenant",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -477,13 +549,25 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"tenant",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
-			Inverse: false,
+			Inverse: true,
 			Table:   user.TenantTable,
 			Columns: []string{user.TenantColumn},
 			Bidi:    false,
 		},
 		"User",
 		"Tenant",
+	)
+	graph.MustAddE(
+		"api_keys",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.APIKeysTable,
+			Columns: []string{user.APIKeysColumn},
+			Bidi:    false,
+		},
+		"User",
+		"APIKey",
 	)
 	return graph
 }()
@@ -1673,6 +1757,90 @@ func (f *TenantFilter) WhereDeletedAt(p entql.TimeP) {
 	f.Where(p.Field(tenant.FieldDeletedAt))
 }
 
+// WhereHasUsers applies a predicate to check if query has an edge users.
+func (f *TenantFilter) WhereHasUsers() {
+	f.Where(entql.HasEdge("users"))
+}
+
+// WhereHasUsersWith applies a predicate to check if query has an edge users with a given conditions (other predicates).
+func (f *TenantFilter) WhereHasUsersWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("users", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasServiceAccounts applies a predicate to check if query has an edge service_accounts.
+func (f *TenantFilter) WhereHasServiceAccounts() {
+	f.Where(entql.HasEdge("service_accounts"))
+}
+
+// WhereHasServiceAccountsWith applies a predicate to check if query has an edge service_accounts with a given conditions (other predicates).
+func (f *TenantFilter) WhereHasServiceAccountsWith(preds ...predicate.ServiceAccount) {
+	f.Where(entql.HasEdgeWith("service_accounts", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasAPIKeys applies a predicate to check if query has an edge api_keys.
+func (f *TenantFilter) WhereHasAPIKeys() {
+	f.Where(entql.HasEdge("api_keys"))
+}
+
+// WhereHasAPIKeysWith applies a predicate to check if query has an edge api_keys with a given conditions (other predicates).
+func (f *TenantFilter) WhereHasAPIKeysWith(preds ...predicate.APIKey) {
+	f.Where(entql.HasEdgeWith("api_keys", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasOauthClients applies a predicate to check if query has an edge oauth_clients.
+func (f *TenantFilter) WhereHasOauthClients() {
+	f.Where(entql.HasEdge("oauth_clients"))
+}
+
+// WhereHasOauthClientsWith applies a predicate to check if query has an edge oauth_clients with a given conditions (other predicates).
+func (f *TenantFilter) WhereHasOauthClientsWith(preds ...predicate.OAuthClient) {
+	f.Where(entql.HasEdgeWith("oauth_clients", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasCredentials applies a predicate to check if query has an edge credentials.
+func (f *TenantFilter) WhereHasCredentials() {
+	f.Where(entql.HasEdge("credentials"))
+}
+
+// WhereHasCredentialsWith applies a predicate to check if query has an edge credentials with a given conditions (other predicates).
+func (f *TenantFilter) WhereHasCredentialsWith(preds ...predicate.Credential) {
+	f.Where(entql.HasEdgeWith("credentials", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasAuditLogs applies a predicate to check if query has an edge audit_logs.
+func (f *TenantFilter) WhereHasAuditLogs() {
+	f.Where(entql.HasEdge("audit_logs"))
+}
+
+// WhereHasAuditLogsWith applies a predicate to check if query has an edge audit_logs with a given conditions (other predicates).
+func (f *TenantFilter) WhereHasAuditLogsWith(preds ...predicate.AuditLog) {
+	f.Where(entql.HasEdgeWith("audit_logs", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
 // addPredicate implements the predicateAdder interface.
 func (_q *UsageCounterQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
@@ -1855,6 +2023,20 @@ func (f *UserFilter) WhereHasTenant() {
 // WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
 func (f *UserFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
 	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasAPIKeys applies a predicate to check if query has an edge api_keys.
+func (f *UserFilter) WhereHasAPIKeys() {
+	f.Where(entql.HasEdge("api_keys"))
+}
+
+// WhereHasAPIKeysWith applies a predicate to check if query has an edge api_keys with a given conditions (other predicates).
+func (f *UserFilter) WhereHasAPIKeysWith(preds ...predicate.APIKey) {
+	f.Where(entql.HasEdgeWith("api_keys", sqlgraph.WrapFunc(func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
 		}

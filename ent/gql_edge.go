@@ -8,6 +8,14 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
+func (_m *APIKey) Tenant(ctx context.Context) (*Tenant, error) {
+	result, err := _m.Edges.TenantOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryTenant().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *APIKey) User(ctx context.Context) (*User, error) {
 	result, err := _m.Edges.UserOrErr()
 	if IsNotLoaded(err) {
@@ -24,6 +32,38 @@ func (_m *APIKey) ServiceAccount(ctx context.Context) (*ServiceAccount, error) {
 	return result, MaskNotFound(err)
 }
 
+func (_m *AuditLog) Tenant(ctx context.Context) (*Tenant, error) {
+	result, err := _m.Edges.TenantOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryTenant().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Credential) Tenant(ctx context.Context) (*Tenant, error) {
+	result, err := _m.Edges.TenantOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryTenant().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *OAuthClient) Tenant(ctx context.Context) (*Tenant, error) {
+	result, err := _m.Edges.TenantOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryTenant().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *ServiceAccount) Tenant(ctx context.Context) (*Tenant, error) {
+	result, err := _m.Edges.TenantOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryTenant().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *ServiceAccount) APIKeys(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *APIKeyOrder, where *APIKeyWhereInput,
 ) (*APIKeyConnection, error) {
@@ -32,7 +72,162 @@ func (_m *ServiceAccount) APIKeys(
 		WithAPIKeyFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[1][alias]
+	if nodes, err := _m.NamedAPIKeys(alias); err == nil || hasTotalCount {
+		pager, err := newAPIKeyPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &APIKeyConnection{Edges: []*APIKeyEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryAPIKeys().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *Tenant) Users(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *UserOrder, where *UserWhereInput,
+) (*UserConnection, error) {
+	opts := []UserPaginateOption{
+		WithUserOrder(orderBy),
+		WithUserFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[0][alias]
+	if nodes, err := _m.NamedUsers(alias); err == nil || hasTotalCount {
+		pager, err := newUserPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &UserConnection{Edges: []*UserEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryUsers().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *Tenant) ServiceAccounts(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *ServiceAccountOrder, where *ServiceAccountWhereInput,
+) (*ServiceAccountConnection, error) {
+	opts := []ServiceAccountPaginateOption{
+		WithServiceAccountOrder(orderBy),
+		WithServiceAccountFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[1][alias]
+	if nodes, err := _m.NamedServiceAccounts(alias); err == nil || hasTotalCount {
+		pager, err := newServiceAccountPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &ServiceAccountConnection{Edges: []*ServiceAccountEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryServiceAccounts().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *Tenant) APIKeys(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *APIKeyOrder, where *APIKeyWhereInput,
+) (*APIKeyConnection, error) {
+	opts := []APIKeyPaginateOption{
+		WithAPIKeyOrder(orderBy),
+		WithAPIKeyFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[2][alias]
+	if nodes, err := _m.NamedAPIKeys(alias); err == nil || hasTotalCount {
+		pager, err := newAPIKeyPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &APIKeyConnection{Edges: []*APIKeyEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryAPIKeys().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *Tenant) OauthClients(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *OAuthClientOrder, where *OAuthClientWhereInput,
+) (*OAuthClientConnection, error) {
+	opts := []OAuthClientPaginateOption{
+		WithOAuthClientOrder(orderBy),
+		WithOAuthClientFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[3][alias]
+	if nodes, err := _m.NamedOauthClients(alias); err == nil || hasTotalCount {
+		pager, err := newOAuthClientPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &OAuthClientConnection{Edges: []*OAuthClientEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryOauthClients().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *Tenant) Credentials(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *CredentialOrder, where *CredentialWhereInput,
+) (*CredentialConnection, error) {
+	opts := []CredentialPaginateOption{
+		WithCredentialOrder(orderBy),
+		WithCredentialFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[4][alias]
+	if nodes, err := _m.NamedCredentials(alias); err == nil || hasTotalCount {
+		pager, err := newCredentialPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &CredentialConnection{Edges: []*CredentialEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryCredentials().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *Tenant) AuditLogs(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *AuditLogOrder, where *AuditLogWhereInput,
+) (*AuditLogConnection, error) {
+	opts := []AuditLogPaginateOption{
+		WithAuditLogOrder(orderBy),
+		WithAuditLogFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[5][alias]
+	if nodes, err := _m.NamedAuditLogs(alias); err == nil || hasTotalCount {
+		pager, err := newAuditLogPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &AuditLogConnection{Edges: []*AuditLogEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryAuditLogs().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *User) Tenant(ctx context.Context) (*Tenant, error) {
+	result, err := _m.Edges.TenantOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryTenant().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *User) APIKeys(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *APIKeyOrder, where *APIKeyWhereInput,
+) (*APIKeyConnection, error) {
+	opts := []APIKeyPaginateOption{
+		WithAPIKeyOrder(orderBy),
+		WithAPIKeyFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[1][alias]
 	if nodes, err := _m.NamedAPIKeys(alias); err == nil || hasTotalCount {
 		pager, err := newAPIKeyPager(opts, last != nil)
 		if err != nil {

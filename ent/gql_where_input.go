@@ -185,6 +185,10 @@ type APIKeyWhereInput struct {
 	CreatedByIsNil  bool        `json:"createdByIsNil,omitempty"`
 	CreatedByNotNil bool        `json:"createdByNotNil,omitempty"`
 
+	// "tenant" edge predicates.
+	HasTenant     *bool               `json:"hasTenant,omitempty"`
+	HasTenantWith []*TenantWhereInput `json:"hasTenantWith,omitempty"`
+
 	// "user" edge predicates.
 	HasUser     *bool             `json:"hasUser,omitempty"`
 	HasUserWith []*UserWhereInput `json:"hasUserWith,omitempty"`
@@ -656,6 +660,24 @@ func (i *APIKeyWhereInput) P() (predicate.APIKey, error) {
 		predicates = append(predicates, apikey.CreatedByNotNil())
 	}
 
+	if i.HasTenant != nil {
+		p := apikey.HasTenant()
+		if !*i.HasTenant {
+			p = apikey.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasTenantWith) > 0 {
+		with := make([]predicate.Tenant, 0, len(i.HasTenantWith))
+		for _, w := range i.HasTenantWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasTenantWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, apikey.HasTenantWith(with...))
+	}
 	if i.HasUser != nil {
 		p := apikey.HasUser()
 		if !*i.HasUser {
@@ -860,6 +882,10 @@ type AuditLogWhereInput struct {
 	UserAgentHasSuffix    *string  `json:"userAgentHasSuffix,omitempty"`
 	UserAgentEqualFold    *string  `json:"userAgentEqualFold,omitempty"`
 	UserAgentContainsFold *string  `json:"userAgentContainsFold,omitempty"`
+
+	// "tenant" edge predicates.
+	HasTenant     *bool               `json:"hasTenant,omitempty"`
+	HasTenantWith []*TenantWhereInput `json:"hasTenantWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -1318,6 +1344,24 @@ func (i *AuditLogWhereInput) P() (predicate.AuditLog, error) {
 		predicates = append(predicates, auditlog.UserAgentContainsFold(*i.UserAgentContainsFold))
 	}
 
+	if i.HasTenant != nil {
+		p := auditlog.HasTenant()
+		if !*i.HasTenant {
+			p = auditlog.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasTenantWith) > 0 {
+		with := make([]predicate.Tenant, 0, len(i.HasTenantWith))
+		for _, w := range i.HasTenantWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasTenantWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, auditlog.HasTenantWith(with...))
+	}
 	switch len(predicates) {
 	case 0:
 		return nil, ErrEmptyAuditLogWhereInput
@@ -1448,6 +1492,10 @@ type CredentialWhereInput struct {
 	CreatedByLTE    *uuid.UUID  `json:"createdByLTE,omitempty"`
 	CreatedByIsNil  bool        `json:"createdByIsNil,omitempty"`
 	CreatedByNotNil bool        `json:"createdByNotNil,omitempty"`
+
+	// "tenant" edge predicates.
+	HasTenant     *bool               `json:"hasTenant,omitempty"`
+	HasTenantWith []*TenantWhereInput `json:"hasTenantWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -1798,6 +1846,24 @@ func (i *CredentialWhereInput) P() (predicate.Credential, error) {
 		predicates = append(predicates, credential.CreatedByNotNil())
 	}
 
+	if i.HasTenant != nil {
+		p := credential.HasTenant()
+		if !*i.HasTenant {
+			p = credential.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasTenantWith) > 0 {
+		with := make([]predicate.Tenant, 0, len(i.HasTenantWith))
+		for _, w := range i.HasTenantWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasTenantWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, credential.HasTenantWith(with...))
+	}
 	switch len(predicates) {
 	case 0:
 		return nil, ErrEmptyCredentialWhereInput
@@ -1908,6 +1974,10 @@ type OAuthClientWhereInput struct {
 	CreatedByLTE    *uuid.UUID  `json:"createdByLTE,omitempty"`
 	CreatedByIsNil  bool        `json:"createdByIsNil,omitempty"`
 	CreatedByNotNil bool        `json:"createdByNotNil,omitempty"`
+
+	// "tenant" edge predicates.
+	HasTenant     *bool               `json:"hasTenant,omitempty"`
+	HasTenantWith []*TenantWhereInput `json:"hasTenantWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -2210,6 +2280,24 @@ func (i *OAuthClientWhereInput) P() (predicate.OAuthClient, error) {
 		predicates = append(predicates, oauthclient.CreatedByNotNil())
 	}
 
+	if i.HasTenant != nil {
+		p := oauthclient.HasTenant()
+		if !*i.HasTenant {
+			p = oauthclient.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasTenantWith) > 0 {
+		with := make([]predicate.Tenant, 0, len(i.HasTenantWith))
+		for _, w := range i.HasTenantWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasTenantWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, oauthclient.HasTenantWith(with...))
+	}
 	switch len(predicates) {
 	case 0:
 		return nil, ErrEmptyOAuthClientWhereInput
@@ -2310,6 +2398,10 @@ type ServiceAccountWhereInput struct {
 	CreatedByLTE    *uuid.UUID  `json:"createdByLTE,omitempty"`
 	CreatedByIsNil  bool        `json:"createdByIsNil,omitempty"`
 	CreatedByNotNil bool        `json:"createdByNotNil,omitempty"`
+
+	// "tenant" edge predicates.
+	HasTenant     *bool               `json:"hasTenant,omitempty"`
+	HasTenantWith []*TenantWhereInput `json:"hasTenantWith,omitempty"`
 
 	// "api_keys" edge predicates.
 	HasAPIKeys     *bool               `json:"hasAPIKeys,omitempty"`
@@ -2592,6 +2684,24 @@ func (i *ServiceAccountWhereInput) P() (predicate.ServiceAccount, error) {
 		predicates = append(predicates, serviceaccount.CreatedByNotNil())
 	}
 
+	if i.HasTenant != nil {
+		p := serviceaccount.HasTenant()
+		if !*i.HasTenant {
+			p = serviceaccount.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasTenantWith) > 0 {
+		with := make([]predicate.Tenant, 0, len(i.HasTenantWith))
+		for _, w := range i.HasTenantWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasTenantWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, serviceaccount.HasTenantWith(with...))
+	}
 	if i.HasAPIKeys != nil {
 		p := serviceaccount.HasAPIKeys()
 		if !*i.HasAPIKeys {
@@ -2723,6 +2833,30 @@ type TenantWhereInput struct {
 	DeletedAtLTE    *time.Time  `json:"deletedAtLTE,omitempty"`
 	DeletedAtIsNil  bool        `json:"deletedAtIsNil,omitempty"`
 	DeletedAtNotNil bool        `json:"deletedAtNotNil,omitempty"`
+
+	// "users" edge predicates.
+	HasUsers     *bool             `json:"hasUsers,omitempty"`
+	HasUsersWith []*UserWhereInput `json:"hasUsersWith,omitempty"`
+
+	// "service_accounts" edge predicates.
+	HasServiceAccounts     *bool                       `json:"hasServiceAccounts,omitempty"`
+	HasServiceAccountsWith []*ServiceAccountWhereInput `json:"hasServiceAccountsWith,omitempty"`
+
+	// "api_keys" edge predicates.
+	HasAPIKeys     *bool               `json:"hasAPIKeys,omitempty"`
+	HasAPIKeysWith []*APIKeyWhereInput `json:"hasAPIKeysWith,omitempty"`
+
+	// "oauth_clients" edge predicates.
+	HasOauthClients     *bool                    `json:"hasOauthClients,omitempty"`
+	HasOauthClientsWith []*OAuthClientWhereInput `json:"hasOauthClientsWith,omitempty"`
+
+	// "credentials" edge predicates.
+	HasCredentials     *bool                   `json:"hasCredentials,omitempty"`
+	HasCredentialsWith []*CredentialWhereInput `json:"hasCredentialsWith,omitempty"`
+
+	// "audit_logs" edge predicates.
+	HasAuditLogs     *bool                 `json:"hasAuditLogs,omitempty"`
+	HasAuditLogsWith []*AuditLogWhereInput `json:"hasAuditLogsWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -3034,6 +3168,114 @@ func (i *TenantWhereInput) P() (predicate.Tenant, error) {
 		predicates = append(predicates, tenant.DeletedAtNotNil())
 	}
 
+	if i.HasUsers != nil {
+		p := tenant.HasUsers()
+		if !*i.HasUsers {
+			p = tenant.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasUsersWith) > 0 {
+		with := make([]predicate.User, 0, len(i.HasUsersWith))
+		for _, w := range i.HasUsersWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasUsersWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, tenant.HasUsersWith(with...))
+	}
+	if i.HasServiceAccounts != nil {
+		p := tenant.HasServiceAccounts()
+		if !*i.HasServiceAccounts {
+			p = tenant.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasServiceAccountsWith) > 0 {
+		with := make([]predicate.ServiceAccount, 0, len(i.HasServiceAccountsWith))
+		for _, w := range i.HasServiceAccountsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasServiceAccountsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, tenant.HasServiceAccountsWith(with...))
+	}
+	if i.HasAPIKeys != nil {
+		p := tenant.HasAPIKeys()
+		if !*i.HasAPIKeys {
+			p = tenant.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasAPIKeysWith) > 0 {
+		with := make([]predicate.APIKey, 0, len(i.HasAPIKeysWith))
+		for _, w := range i.HasAPIKeysWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasAPIKeysWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, tenant.HasAPIKeysWith(with...))
+	}
+	if i.HasOauthClients != nil {
+		p := tenant.HasOauthClients()
+		if !*i.HasOauthClients {
+			p = tenant.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasOauthClientsWith) > 0 {
+		with := make([]predicate.OAuthClient, 0, len(i.HasOauthClientsWith))
+		for _, w := range i.HasOauthClientsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasOauthClientsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, tenant.HasOauthClientsWith(with...))
+	}
+	if i.HasCredentials != nil {
+		p := tenant.HasCredentials()
+		if !*i.HasCredentials {
+			p = tenant.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasCredentialsWith) > 0 {
+		with := make([]predicate.Credential, 0, len(i.HasCredentialsWith))
+		for _, w := range i.HasCredentialsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasCredentialsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, tenant.HasCredentialsWith(with...))
+	}
+	if i.HasAuditLogs != nil {
+		p := tenant.HasAuditLogs()
+		if !*i.HasAuditLogs {
+			p = tenant.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasAuditLogsWith) > 0 {
+		with := make([]predicate.AuditLog, 0, len(i.HasAuditLogsWith))
+		for _, w := range i.HasAuditLogsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasAuditLogsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, tenant.HasAuditLogsWith(with...))
+	}
 	switch len(predicates) {
 	case 0:
 		return nil, ErrEmptyTenantWhereInput
@@ -3140,6 +3382,14 @@ type UserWhereInput struct {
 	LastLoginAtLTE    *time.Time  `json:"lastLoginAtLTE,omitempty"`
 	LastLoginAtIsNil  bool        `json:"lastLoginAtIsNil,omitempty"`
 	LastLoginAtNotNil bool        `json:"lastLoginAtNotNil,omitempty"`
+
+	// "tenant" edge predicates.
+	HasTenant     *bool               `json:"hasTenant,omitempty"`
+	HasTenantWith []*TenantWhereInput `json:"hasTenantWith,omitempty"`
+
+	// "api_keys" edge predicates.
+	HasAPIKeys     *bool               `json:"hasAPIKeys,omitempty"`
+	HasAPIKeysWith []*APIKeyWhereInput `json:"hasAPIKeysWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -3430,6 +3680,42 @@ func (i *UserWhereInput) P() (predicate.User, error) {
 		predicates = append(predicates, user.LastLoginAtNotNil())
 	}
 
+	if i.HasTenant != nil {
+		p := user.HasTenant()
+		if !*i.HasTenant {
+			p = user.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasTenantWith) > 0 {
+		with := make([]predicate.Tenant, 0, len(i.HasTenantWith))
+		for _, w := range i.HasTenantWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasTenantWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, user.HasTenantWith(with...))
+	}
+	if i.HasAPIKeys != nil {
+		p := user.HasAPIKeys()
+		if !*i.HasAPIKeys {
+			p = user.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasAPIKeysWith) > 0 {
+		with := make([]predicate.APIKey, 0, len(i.HasAPIKeysWith))
+		for _, w := range i.HasAPIKeysWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasAPIKeysWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, user.HasAPIKeysWith(with...))
+	}
 	switch len(predicates) {
 	case 0:
 		return nil, ErrEmptyUserWhereInput

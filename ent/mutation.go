@@ -10120,22 +10120,40 @@ func (m *SigningKeyMutation) ResetEdge(name string) error {
 // TenantMutation represents an operation that mutates the Tenant nodes in the graph.
 type TenantMutation struct {
 	config
-	op            Op
-	typ           string
-	id            *uuid.UUID
-	created_at    *time.Time
-	updated_at    *time.Time
-	name          *string
-	slug          *string
-	plan          *string
-	status        *tenant.Status
-	platform      *bool
-	settings      *schematype.TenantSettings
-	deleted_at    *time.Time
-	clearedFields map[string]struct{}
-	done          bool
-	oldValue      func(context.Context) (*Tenant, error)
-	predicates    []predicate.Tenant
+	op                      Op
+	typ                     string
+	id                      *uuid.UUID
+	created_at              *time.Time
+	updated_at              *time.Time
+	name                    *string
+	slug                    *string
+	plan                    *string
+	status                  *tenant.Status
+	platform                *bool
+	settings                *schematype.TenantSettings
+	deleted_at              *time.Time
+	clearedFields           map[string]struct{}
+	users                   map[uuid.UUID]struct{}
+	removedusers            map[uuid.UUID]struct{}
+	clearedusers            bool
+	service_accounts        map[uuid.UUID]struct{}
+	removedservice_accounts map[uuid.UUID]struct{}
+	clearedservice_accounts bool
+	api_keys                map[uuid.UUID]struct{}
+	removedapi_keys         map[uuid.UUID]struct{}
+	clearedapi_keys         bool
+	oauth_clients           map[uuid.UUID]struct{}
+	removedoauth_clients    map[uuid.UUID]struct{}
+	clearedoauth_clients    bool
+	credentials             map[uuid.UUID]struct{}
+	removedcredentials      map[uuid.UUID]struct{}
+	clearedcredentials      bool
+	audit_logs              map[uuid.UUID]struct{}
+	removedaudit_logs       map[uuid.UUID]struct{}
+	clearedaudit_logs       bool
+	done                    bool
+	oldValue                func(context.Context) (*Tenant, error)
+	predicates              []predicate.Tenant
 }
 
 var _ ent.Mutation = (*TenantMutation)(nil)
@@ -10579,6 +10597,330 @@ func (m *TenantMutation) ResetDeletedAt() {
 	delete(m.clearedFields, tenant.FieldDeletedAt)
 }
 
+// AddUserIDs adds the "users" edge to the User entity by ids.
+func (m *TenantMutation) AddUserIDs(ids ...uuid.UUID) {
+	if m.users == nil {
+		m.users = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		m.users[ids[i]] = struct{}{}
+	}
+}
+
+// ClearUsers clears the "users" edge to the User entity.
+func (m *TenantMutation) ClearUsers() {
+	m.clearedusers = true
+}
+
+// UsersCleared reports if the "users" edge to the User entity was cleared.
+func (m *TenantMutation) UsersCleared() bool {
+	return m.clearedusers
+}
+
+// RemoveUserIDs removes the "users" edge to the User entity by IDs.
+func (m *TenantMutation) RemoveUserIDs(ids ...uuid.UUID) {
+	if m.removedusers == nil {
+		m.removedusers = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		delete(m.users, ids[i])
+		m.removedusers[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedUsers returns the removed IDs of the "users" edge to the User entity.
+func (m *TenantMutation) RemovedUsersIDs() (ids []uuid.UUID) {
+	for id := range m.removedusers {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// UsersIDs returns the "users" edge IDs in the mutation.
+func (m *TenantMutation) UsersIDs() (ids []uuid.UUID) {
+	for id := range m.users {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetUsers resets all changes to the "users" edge.
+func (m *TenantMutation) ResetUsers() {
+	m.users = nil
+	m.clearedusers = false
+	m.removedusers = nil
+}
+
+// AddServiceAccountIDs adds the "service_accounts" edge to the ServiceAccount entity by ids.
+func (m *TenantMutation) AddServiceAccountIDs(ids ...uuid.UUID) {
+	if m.service_accounts == nil {
+		m.service_accounts = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		m.service_accounts[ids[i]] = struct{}{}
+	}
+}
+
+// ClearServiceAccounts clears the "service_accounts" edge to the ServiceAccount entity.
+func (m *TenantMutation) ClearServiceAccounts() {
+	m.clearedservice_accounts = true
+}
+
+// ServiceAccountsCleared reports if the "service_accounts" edge to the ServiceAccount entity was cleared.
+func (m *TenantMutation) ServiceAccountsCleared() bool {
+	return m.clearedservice_accounts
+}
+
+// RemoveServiceAccountIDs removes the "service_accounts" edge to the ServiceAccount entity by IDs.
+func (m *TenantMutation) RemoveServiceAccountIDs(ids ...uuid.UUID) {
+	if m.removedservice_accounts == nil {
+		m.removedservice_accounts = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		delete(m.service_accounts, ids[i])
+		m.removedservice_accounts[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedServiceAccounts returns the removed IDs of the "service_accounts" edge to the ServiceAccount entity.
+func (m *TenantMutation) RemovedServiceAccountsIDs() (ids []uuid.UUID) {
+	for id := range m.removedservice_accounts {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ServiceAccountsIDs returns the "service_accounts" edge IDs in the mutation.
+func (m *TenantMutation) ServiceAccountsIDs() (ids []uuid.UUID) {
+	for id := range m.service_accounts {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetServiceAccounts resets all changes to the "service_accounts" edge.
+func (m *TenantMutation) ResetServiceAccounts() {
+	m.service_accounts = nil
+	m.clearedservice_accounts = false
+	m.removedservice_accounts = nil
+}
+
+// AddAPIKeyIDs adds the "api_keys" edge to the APIKey entity by ids.
+func (m *TenantMutation) AddAPIKeyIDs(ids ...uuid.UUID) {
+	if m.api_keys == nil {
+		m.api_keys = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		m.api_keys[ids[i]] = struct{}{}
+	}
+}
+
+// ClearAPIKeys clears the "api_keys" edge to the APIKey entity.
+func (m *TenantMutation) ClearAPIKeys() {
+	m.clearedapi_keys = true
+}
+
+// APIKeysCleared reports if the "api_keys" edge to the APIKey entity was cleared.
+func (m *TenantMutation) APIKeysCleared() bool {
+	return m.clearedapi_keys
+}
+
+// RemoveAPIKeyIDs removes the "api_keys" edge to the APIKey entity by IDs.
+func (m *TenantMutation) RemoveAPIKeyIDs(ids ...uuid.UUID) {
+	if m.removedapi_keys == nil {
+		m.removedapi_keys = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		delete(m.api_keys, ids[i])
+		m.removedapi_keys[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedAPIKeys returns the removed IDs of the "api_keys" edge to the APIKey entity.
+func (m *TenantMutation) RemovedAPIKeysIDs() (ids []uuid.UUID) {
+	for id := range m.removedapi_keys {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// APIKeysIDs returns the "api_keys" edge IDs in the mutation.
+func (m *TenantMutation) APIKeysIDs() (ids []uuid.UUID) {
+	for id := range m.api_keys {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetAPIKeys resets all changes to the "api_keys" edge.
+func (m *TenantMutation) ResetAPIKeys() {
+	m.api_keys = nil
+	m.clearedapi_keys = false
+	m.removedapi_keys = nil
+}
+
+// AddOauthClientIDs adds the "oauth_clients" edge to the OAuthClient entity by ids.
+func (m *TenantMutation) AddOauthClientIDs(ids ...uuid.UUID) {
+	if m.oauth_clients == nil {
+		m.oauth_clients = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		m.oauth_clients[ids[i]] = struct{}{}
+	}
+}
+
+// ClearOauthClients clears the "oauth_clients" edge to the OAuthClient entity.
+func (m *TenantMutation) ClearOauthClients() {
+	m.clearedoauth_clients = true
+}
+
+// OauthClientsCleared reports if the "oauth_clients" edge to the OAuthClient entity was cleared.
+func (m *TenantMutation) OauthClientsCleared() bool {
+	return m.clearedoauth_clients
+}
+
+// RemoveOauthClientIDs removes the "oauth_clients" edge to the OAuthClient entity by IDs.
+func (m *TenantMutation) RemoveOauthClientIDs(ids ...uuid.UUID) {
+	if m.removedoauth_clients == nil {
+		m.removedoauth_clients = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		delete(m.oauth_clients, ids[i])
+		m.removedoauth_clients[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedOauthClients returns the removed IDs of the "oauth_clients" edge to the OAuthClient entity.
+func (m *TenantMutation) RemovedOauthClientsIDs() (ids []uuid.UUID) {
+	for id := range m.removedoauth_clients {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// OauthClientsIDs returns the "oauth_clients" edge IDs in the mutation.
+func (m *TenantMutation) OauthClientsIDs() (ids []uuid.UUID) {
+	for id := range m.oauth_clients {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetOauthClients resets all changes to the "oauth_clients" edge.
+func (m *TenantMutation) ResetOauthClients() {
+	m.oauth_clients = nil
+	m.clearedoauth_clients = false
+	m.removedoauth_clients = nil
+}
+
+// AddCredentialIDs adds the "credentials" edge to the Credential entity by ids.
+func (m *TenantMutation) AddCredentialIDs(ids ...uuid.UUID) {
+	if m.credentials == nil {
+		m.credentials = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		m.credentials[ids[i]] = struct{}{}
+	}
+}
+
+// ClearCredentials clears the "credentials" edge to the Credential entity.
+func (m *TenantMutation) ClearCredentials() {
+	m.clearedcredentials = true
+}
+
+// CredentialsCleared reports if the "credentials" edge to the Credential entity was cleared.
+func (m *TenantMutation) CredentialsCleared() bool {
+	return m.clearedcredentials
+}
+
+// RemoveCredentialIDs removes the "credentials" edge to the Credential entity by IDs.
+func (m *TenantMutation) RemoveCredentialIDs(ids ...uuid.UUID) {
+	if m.removedcredentials == nil {
+		m.removedcredentials = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		delete(m.credentials, ids[i])
+		m.removedcredentials[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedCredentials returns the removed IDs of the "credentials" edge to the Credential entity.
+func (m *TenantMutation) RemovedCredentialsIDs() (ids []uuid.UUID) {
+	for id := range m.removedcredentials {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// CredentialsIDs returns the "credentials" edge IDs in the mutation.
+func (m *TenantMutation) CredentialsIDs() (ids []uuid.UUID) {
+	for id := range m.credentials {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetCredentials resets all changes to the "credentials" edge.
+func (m *TenantMutation) ResetCredentials() {
+	m.credentials = nil
+	m.clearedcredentials = false
+	m.removedcredentials = nil
+}
+
+// AddAuditLogIDs adds the "audit_logs" edge to the AuditLog entity by ids.
+func (m *TenantMutation) AddAuditLogIDs(ids ...uuid.UUID) {
+	if m.audit_logs == nil {
+		m.audit_logs = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		m.audit_logs[ids[i]] = struct{}{}
+	}
+}
+
+// ClearAuditLogs clears the "audit_logs" edge to the AuditLog entity.
+func (m *TenantMutation) ClearAuditLogs() {
+	m.clearedaudit_logs = true
+}
+
+// AuditLogsCleared reports if the "audit_logs" edge to the AuditLog entity was cleared.
+func (m *TenantMutation) AuditLogsCleared() bool {
+	return m.clearedaudit_logs
+}
+
+// RemoveAuditLogIDs removes the "audit_logs" edge to the AuditLog entity by IDs.
+func (m *TenantMutation) RemoveAuditLogIDs(ids ...uuid.UUID) {
+	if m.removedaudit_logs == nil {
+		m.removedaudit_logs = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		delete(m.audit_logs, ids[i])
+		m.removedaudit_logs[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedAuditLogs returns the removed IDs of the "audit_logs" edge to the AuditLog entity.
+func (m *TenantMutation) RemovedAuditLogsIDs() (ids []uuid.UUID) {
+	for id := range m.removedaudit_logs {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// AuditLogsIDs returns the "audit_logs" edge IDs in the mutation.
+func (m *TenantMutation) AuditLogsIDs() (ids []uuid.UUID) {
+	for id := range m.audit_logs {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetAuditLogs resets all changes to the "audit_logs" edge.
+func (m *TenantMutation) ResetAuditLogs() {
+	m.audit_logs = nil
+	m.clearedaudit_logs = false
+	m.removedaudit_logs = nil
+}
+
 // Where appends a list predicates to the TenantMutation builder.
 func (m *TenantMutation) Where(ps ...predicate.Tenant) {
 	m.predicates = append(m.predicates, ps...)
@@ -10857,49 +11199,215 @@ func (m *TenantMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *TenantMutation) AddedEdges() []string {
-	edges := make([]string, 0, 0)
+	edges := make([]string, 0, 6)
+	if m.users != nil {
+		edges = append(edges, tenant.EdgeUsers)
+	}
+	if m.service_accounts != nil {
+		edges = append(edges, tenant.EdgeServiceAccounts)
+	}
+	if m.api_keys != nil {
+		edges = append(edges, tenant.EdgeAPIKeys)
+	}
+	if m.oauth_clients != nil {
+		edges = append(edges, tenant.EdgeOauthClients)
+	}
+	if m.credentials != nil {
+		edges = append(edges, tenant.EdgeCredentials)
+	}
+	if m.audit_logs != nil {
+		edges = append(edges, tenant.EdgeAuditLogs)
+	}
 	return edges
 }
 
 // AddedIDs returns all IDs (to other nodes) that were added for the given edge
 // name in this mutation.
 func (m *TenantMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case tenant.EdgeUsers:
+		ids := make([]ent.Value, 0, len(m.users))
+		for id := range m.users {
+			ids = append(ids, id)
+		}
+		return ids
+	case tenant.EdgeServiceAccounts:
+		ids := make([]ent.Value, 0, len(m.service_accounts))
+		for id := range m.service_accounts {
+			ids = append(ids, id)
+		}
+		return ids
+	case tenant.EdgeAPIKeys:
+		ids := make([]ent.Value, 0, len(m.api_keys))
+		for id := range m.api_keys {
+			ids = append(ids, id)
+		}
+		return ids
+	case tenant.EdgeOauthClients:
+		ids := make([]ent.Value, 0, len(m.oauth_clients))
+		for id := range m.oauth_clients {
+			ids = append(ids, id)
+		}
+		return ids
+	case tenant.EdgeCredentials:
+		ids := make([]ent.Value, 0, len(m.credentials))
+		for id := range m.credentials {
+			ids = append(ids, id)
+		}
+		return ids
+	case tenant.EdgeAuditLogs:
+		ids := make([]ent.Value, 0, len(m.audit_logs))
+		for id := range m.audit_logs {
+			ids = append(ids, id)
+		}
+		return ids
+	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *TenantMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 0)
+	edges := make([]string, 0, 6)
+	if m.removedusers != nil {
+		edges = append(edges, tenant.EdgeUsers)
+	}
+	if m.removedservice_accounts != nil {
+		edges = append(edges, tenant.EdgeServiceAccounts)
+	}
+	if m.removedapi_keys != nil {
+		edges = append(edges, tenant.EdgeAPIKeys)
+	}
+	if m.removedoauth_clients != nil {
+		edges = append(edges, tenant.EdgeOauthClients)
+	}
+	if m.removedcredentials != nil {
+		edges = append(edges, tenant.EdgeCredentials)
+	}
+	if m.removedaudit_logs != nil {
+		edges = append(edges, tenant.EdgeAuditLogs)
+	}
 	return edges
 }
 
 // RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
 // the given name in this mutation.
 func (m *TenantMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case tenant.EdgeUsers:
+		ids := make([]ent.Value, 0, len(m.removedusers))
+		for id := range m.removedusers {
+			ids = append(ids, id)
+		}
+		return ids
+	case tenant.EdgeServiceAccounts:
+		ids := make([]ent.Value, 0, len(m.removedservice_accounts))
+		for id := range m.removedservice_accounts {
+			ids = append(ids, id)
+		}
+		return ids
+	case tenant.EdgeAPIKeys:
+		ids := make([]ent.Value, 0, len(m.removedapi_keys))
+		for id := range m.removedapi_keys {
+			ids = append(ids, id)
+		}
+		return ids
+	case tenant.EdgeOauthClients:
+		ids := make([]ent.Value, 0, len(m.removedoauth_clients))
+		for id := range m.removedoauth_clients {
+			ids = append(ids, id)
+		}
+		return ids
+	case tenant.EdgeCredentials:
+		ids := make([]ent.Value, 0, len(m.removedcredentials))
+		for id := range m.removedcredentials {
+			ids = append(ids, id)
+		}
+		return ids
+	case tenant.EdgeAuditLogs:
+		ids := make([]ent.Value, 0, len(m.removedaudit_logs))
+		for id := range m.removedaudit_logs {
+			ids = append(ids, id)
+		}
+		return ids
+	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *TenantMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 0)
+	edges := make([]string, 0, 6)
+	if m.clearedusers {
+		edges = append(edges, tenant.EdgeUsers)
+	}
+	if m.clearedservice_accounts {
+		edges = append(edges, tenant.EdgeServiceAccounts)
+	}
+	if m.clearedapi_keys {
+		edges = append(edges, tenant.EdgeAPIKeys)
+	}
+	if m.clearedoauth_clients {
+		edges = append(edges, tenant.EdgeOauthClients)
+	}
+	if m.clearedcredentials {
+		edges = append(edges, tenant.EdgeCredentials)
+	}
+	if m.clearedaudit_logs {
+		edges = append(edges, tenant.EdgeAuditLogs)
+	}
 	return edges
 }
 
 // EdgeCleared returns a boolean which indicates if the edge with the given name
 // was cleared in this mutation.
 func (m *TenantMutation) EdgeCleared(name string) bool {
+	switch name {
+	case tenant.EdgeUsers:
+		return m.clearedusers
+	case tenant.EdgeServiceAccounts:
+		return m.clearedservice_accounts
+	case tenant.EdgeAPIKeys:
+		return m.clearedapi_keys
+	case tenant.EdgeOauthClients:
+		return m.clearedoauth_clients
+	case tenant.EdgeCredentials:
+		return m.clearedcredentials
+	case tenant.EdgeAuditLogs:
+		return m.clearedaudit_logs
+	}
 	return false
 }
 
 // ClearEdge clears the value of the edge with the given name. It returns an error
 // if that edge is not defined in the schema.
 func (m *TenantMutation) ClearEdge(name string) error {
+	switch name {
+	}
 	return fmt.Errorf("unknown Tenant unique edge %s", name)
 }
 
 // ResetEdge resets all changes to the edge with the given name in this mutation.
 // It returns an error if the edge is not defined in the schema.
 func (m *TenantMutation) ResetEdge(name string) error {
+	switch name {
+	case tenant.EdgeUsers:
+		m.ResetUsers()
+		return nil
+	case tenant.EdgeServiceAccounts:
+		m.ResetServiceAccounts()
+		return nil
+	case tenant.EdgeAPIKeys:
+		m.ResetAPIKeys()
+		return nil
+	case tenant.EdgeOauthClients:
+		m.ResetOauthClients()
+		return nil
+	case tenant.EdgeCredentials:
+		m.ResetCredentials()
+		return nil
+	case tenant.EdgeAuditLogs:
+		m.ResetAuditLogs()
+		return nil
+	}
 	return fmt.Errorf("unknown Tenant edge %s", name)
 }
 
@@ -11613,6 +12121,9 @@ type UserMutation struct {
 	clearedFields       map[string]struct{}
 	tenant              *uuid.UUID
 	clearedtenant       bool
+	api_keys            map[uuid.UUID]struct{}
+	removedapi_keys     map[uuid.UUID]struct{}
+	clearedapi_keys     bool
 	done                bool
 	oldValue            func(context.Context) (*User, error)
 	predicates          []predicate.User
@@ -12148,6 +12659,60 @@ func (m *UserMutation) ResetTenant() {
 	m.clearedtenant = false
 }
 
+// AddAPIKeyIDs adds the "api_keys" edge to the APIKey entity by ids.
+func (m *UserMutation) AddAPIKeyIDs(ids ...uuid.UUID) {
+	if m.api_keys == nil {
+		m.api_keys = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		m.api_keys[ids[i]] = struct{}{}
+	}
+}
+
+// ClearAPIKeys clears the "api_keys" edge to the APIKey entity.
+func (m *UserMutation) ClearAPIKeys() {
+	m.clearedapi_keys = true
+}
+
+// APIKeysCleared reports if the "api_keys" edge to the APIKey entity was cleared.
+func (m *UserMutation) APIKeysCleared() bool {
+	return m.clearedapi_keys
+}
+
+// RemoveAPIKeyIDs removes the "api_keys" edge to the APIKey entity by IDs.
+func (m *UserMutation) RemoveAPIKeyIDs(ids ...uuid.UUID) {
+	if m.removedapi_keys == nil {
+		m.removedapi_keys = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		delete(m.api_keys, ids[i])
+		m.removedapi_keys[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedAPIKeys returns the removed IDs of the "api_keys" edge to the APIKey entity.
+func (m *UserMutation) RemovedAPIKeysIDs() (ids []uuid.UUID) {
+	for id := range m.removedapi_keys {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// APIKeysIDs returns the "api_keys" edge IDs in the mutation.
+func (m *UserMutation) APIKeysIDs() (ids []uuid.UUID) {
+	for id := range m.api_keys {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetAPIKeys resets all changes to the "api_keys" edge.
+func (m *UserMutation) ResetAPIKeys() {
+	m.api_keys = nil
+	m.clearedapi_keys = false
+	m.removedapi_keys = nil
+}
+
 // Where appends a list predicates to the UserMutation builder.
 func (m *UserMutation) Where(ps ...predicate.User) {
 	m.predicates = append(m.predicates, ps...)
@@ -12455,9 +13020,12 @@ func (m *UserMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *UserMutation) AddedEdges() []string {
-	edges := make([]string, 0, 1)
+	edges := make([]string, 0, 2)
 	if m.tenant != nil {
 		edges = append(edges, user.EdgeTenant)
+	}
+	if m.api_keys != nil {
+		edges = append(edges, user.EdgeAPIKeys)
 	}
 	return edges
 }
@@ -12470,27 +13038,47 @@ func (m *UserMutation) AddedIDs(name string) []ent.Value {
 		if id := m.tenant; id != nil {
 			return []ent.Value{*id}
 		}
+	case user.EdgeAPIKeys:
+		ids := make([]ent.Value, 0, len(m.api_keys))
+		for id := range m.api_keys {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *UserMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 1)
+	edges := make([]string, 0, 2)
+	if m.removedapi_keys != nil {
+		edges = append(edges, user.EdgeAPIKeys)
+	}
 	return edges
 }
 
 // RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
 // the given name in this mutation.
 func (m *UserMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case user.EdgeAPIKeys:
+		ids := make([]ent.Value, 0, len(m.removedapi_keys))
+		for id := range m.removedapi_keys {
+			ids = append(ids, id)
+		}
+		return ids
+	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *UserMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 1)
+	edges := make([]string, 0, 2)
 	if m.clearedtenant {
 		edges = append(edges, user.EdgeTenant)
+	}
+	if m.clearedapi_keys {
+		edges = append(edges, user.EdgeAPIKeys)
 	}
 	return edges
 }
@@ -12501,6 +13089,8 @@ func (m *UserMutation) EdgeCleared(name string) bool {
 	switch name {
 	case user.EdgeTenant:
 		return m.clearedtenant
+	case user.EdgeAPIKeys:
+		return m.clearedapi_keys
 	}
 	return false
 }
@@ -12522,6 +13112,9 @@ func (m *UserMutation) ResetEdge(name string) error {
 	switch name {
 	case user.EdgeTenant:
 		m.ResetTenant()
+		return nil
+	case user.EdgeAPIKeys:
+		m.ResetAPIKeys()
 		return nil
 	}
 	return fmt.Errorf("unknown User edge %s", name)

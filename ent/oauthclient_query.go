@@ -79,7 +79,7 @@ func (_q *OAuthClientQuery) QueryTenant() *TenantQuery {
 		step := sqlgraph.NewStep(
 			sqlgraph.From(oauthclient.Table, oauthclient.FieldID, selector),
 			sqlgraph.To(tenant.Table, tenant.FieldID),
-			sqlgraph.Edge(sqlgraph.M2O, false, oauthclient.TenantTable, oauthclient.TenantColumn),
+			sqlgraph.Edge(sqlgraph.M2O, true, oauthclient.TenantTable, oauthclient.TenantColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil

@@ -52,7 +52,7 @@ type ServiceAccountEdges struct {
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [2]bool
 	// totalCount holds the count of the edges above.
-	totalCount [1]map[string]int
+	totalCount [2]map[string]int
 
 	namedAPIKeys map[string][]*APIKey
 }

@@ -83,7 +83,7 @@ func (_q *ServiceAccountQuery) QueryTenant() *TenantQuery {
 		step := sqlgraph.NewStep(
 			sqlgraph.From(serviceaccount.Table, serviceaccount.FieldID, selector),
 			sqlgraph.To(tenant.Table, tenant.FieldID),
-			sqlgraph.Edge(sqlgraph.M2O, false, serviceaccount.TenantTable, serviceaccount.TenantColumn),
+			sqlgraph.Edge(sqlgraph.M2O, true, serviceaccount.TenantTable, serviceaccount.TenantColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil

@@ -37,8 +37,93 @@ type Tenant struct {
 	// Settings holds the value of the "settings" field.
 	Settings schematype.TenantSettings `json:"settings,omitempty"`
 	// DeletedAt holds the value of the "deleted_at" field.
-	DeletedAt    *time.Time `json:"deleted_at,omitempty"`
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+	// Edges holds the relations/edges for other nodes in the graph.
+	// The values are being populated by the TenantQuery when eager-loading is set.
+	Edges        TenantEdges `json:"edges"`
 	selectValues sql.SelectValues
+}
+
+// TenantEdges holds the relations/edges for other nodes in the graph.
+type TenantEdges struct {
+	// Users holds the value of the users edge.
+	Users []*User `json:"users,omitempty"`
+	// ServiceAccounts holds the value of the service_accounts edge.
+	ServiceAccounts []*ServiceAccount `json:"service_accounts,omitempty"`
+	// APIKeys holds the value of the api_keys edge.
+	APIKeys []*APIKey `json:"api_keys,omitempty"`
+	// OauthClients holds the value of the oauth_clients edge.
+	OauthClients []*OAuthClient `json:"oauth_clients,omitempty"`
+	// Credentials holds the value of the credentials edge.
+	Credentials []*Credential `json:"credentials,omitempty"`
+	// AuditLogs holds the value of the audit_logs edge.
+	AuditLogs []*AuditLog `json:"audit_logs,omitempty"`
+	// loadedTypes holds the information for reporting if a
+	// type was loaded (or requested) in eager-loading or not.
+	loadedTypes [6]bool
+	// totalCount holds the count of the edges above.
+	totalCount [6]map[string]int
+
+	namedUsers           map[string][]*User
+	namedServiceAccounts map[string][]*ServiceAccount
+	namedAPIKeys         map[string][]*APIKey
+	namedOauthClients    map[string][]*OAuthClient
+	namedCredentials     map[string][]*Credential
+	namedAuditLogs       map[string][]*AuditLog
+}
+
+// UsersOrErr returns the Users value or an error if the edge
+// was not loaded in eager-loading.
+func (e TenantEdges) UsersOrErr() ([]*User, error) {
+	if e.loadedTypes[0] {
+		return e.Users, nil
+	}
+	return nil, &NotLoadedError{edge: "users"}
+}
+
+// ServiceAccountsOrErr returns the ServiceAccounts value or an error if the edge
+// was not loaded in eager-loading.
+func (e TenantEdges) ServiceAccountsOrErr() ([]*ServiceAccount, error) {
+	if e.loadedTypes[1] {
+		return e.ServiceAccounts, nil
+	}
+	return nil, &NotLoadedError{edge: "service_accounts"}
+}
+
+// APIKeysOrErr returns the APIKeys value or an error if the edge
+// was not loaded in eager-loading.
+func (e TenantEdges) APIKeysOrErr() ([]*APIKey, error) {
+	if e.loadedTypes[2] {
+		return e.APIKeys, nil
+	}
+	return nil, &NotLoadedError{edge: "api_keys"}
+}
+
+// OauthClientsOrErr returns the OauthClients value or an error if the edge
+// was not loaded in eager-loading.
+func (e TenantEdges) OauthClientsOrErr() ([]*OAuthClient, error) {
+	if e.loadedTypes[3] {
+		return e.OauthClients, nil
+	}
+	return nil, &NotLoadedError{edge: "oauth_clients"}
+}
+
+// CredentialsOrErr returns the Credentials value or an error if the edge
+// was not loaded in eager-loading.
+func (e TenantEdges) CredentialsOrErr() ([]*Credential, error) {
+	if e.loadedTypes[4] {
+		return e.Credentials, nil
+	}
+	return nil, &NotLoadedError{edge: "credentials"}
+}
+
+// AuditLogsOrErr returns the AuditLogs value or an error if the edge
+// was not loaded in eager-loading.
+func (e TenantEdges) AuditLogsOrErr() ([]*AuditLog, error) {
+	if e.loadedTypes[5] {
+		return e.AuditLogs, nil
+	}
+	return nil, &NotLoadedError{edge: "audit_logs"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -147,6 +232,36 @@ func (_m *Tenant) Value(name string) (ent.Value, error) {
 	return _m.selectValues.Get(name)
 }
 
+// QueryUsers queries the "users" edge of the Tenant entity.
+func (_m *Tenant) QueryUsers() *UserQuery {
+	return NewTenantClient(_m.config).QueryUsers(_m)
+}
+
+// QueryServiceAccounts queries the "service_accounts" edge of the Tenant entity.
+func (_m *Tenant) QueryServiceAccounts() *ServiceAccountQuery {
+	return NewTenantClient(_m.config).QueryServiceAccounts(_m)
+}
+
+// QueryAPIKeys queries the "api_keys" edge of the Tenant entity.
+func (_m *Tenant) QueryAPIKeys() *APIKeyQuery {
+	return NewTenantClient(_m.config).QueryAPIKeys(_m)
+}
+
+// QueryOauthClients queries the "oauth_clients" edge of the Tenant entity.
+func (_m *Tenant) QueryOauthClients() *OAuthClientQuery {
+	return NewTenantClient(_m.config).QueryOauthClients(_m)
+}
+
+// QueryCredentials queries the "credentials" edge of the Tenant entity.
+func (_m *Tenant) QueryCredentials() *CredentialQuery {
+	return NewTenantClient(_m.config).QueryCredentials(_m)
+}
+
+// QueryAuditLogs queries the "audit_logs" edge of the Tenant entity.
+func (_m *Tenant) QueryAuditLogs() *AuditLogQuery {
+	return NewTenantClient(_m.config).QueryAuditLogs(_m)
+}
+
 // Update returns a builder for updating this Tenant.
 // Note that you need to call Tenant.Unwrap() before calling this method if this Tenant
 // was returned from a transaction, and the transaction was committed or rolled back.
@@ -200,6 +315,150 @@ func (_m *Tenant) String() string {
 	}
 	builder.WriteByte(')')
 	return builder.String()
+}
+
+// NamedUsers returns the Users named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Tenant) NamedUsers(name string) ([]*User, error) {
+	if _m.Edges.namedUsers == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedUsers[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Tenant) appendNamedUsers(name string, edges ...*User) {
+	if _m.Edges.namedUsers == nil {
+		_m.Edges.namedUsers = make(map[string][]*User)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedUsers[name] = []*User{}
+	} else {
+		_m.Edges.namedUsers[name] = append(_m.Edges.namedUsers[name], edges...)
+	}
+}
+
+// NamedServiceAccounts returns the ServiceAccounts named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Tenant) NamedServiceAccounts(name string) ([]*ServiceAccount, error) {
+	if _m.Edges.namedServiceAccounts == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedServiceAccounts[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Tenant) appendNamedServiceAccounts(name string, edges ...*ServiceAccount) {
+	if _m.Edges.namedServiceAccounts == nil {
+		_m.Edges.namedServiceAccounts = make(map[string][]*ServiceAccount)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedServiceAccounts[name] = []*ServiceAccount{}
+	} else {
+		_m.Edges.namedServiceAccounts[name] = append(_m.Edges.namedServiceAccounts[name], edges...)
+	}
+}
+
+// NamedAPIKeys returns the APIKeys named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Tenant) NamedAPIKeys(name string) ([]*APIKey, error) {
+	if _m.Edges.namedAPIKeys == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedAPIKeys[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Tenant) appendNamedAPIKeys(name string, edges ...*APIKey) {
+	if _m.Edges.namedAPIKeys == nil {
+		_m.Edges.namedAPIKeys = make(map[string][]*APIKey)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedAPIKeys[name] = []*APIKey{}
+	} else {
+		_m.Edges.namedAPIKeys[name] = append(_m.Edges.namedAPIKeys[name], edges...)
+	}
+}
+
+// NamedOauthClients returns the OauthClients named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Tenant) NamedOauthClients(name string) ([]*OAuthClient, error) {
+	if _m.Edges.namedOauthClients == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedOauthClients[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Tenant) appendNamedOauthClients(name string, edges ...*OAuthClient) {
+	if _m.Edges.namedOauthClients == nil {
+		_m.Edges.namedOauthClients = make(map[string][]*OAuthClient)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedOauthClients[name] = []*OAuthClient{}
+	} else {
+		_m.Edges.namedOauthClients[name] = append(_m.Edges.namedOauthClients[name], edges...)
+	}
+}
+
+// NamedCredentials returns the Credentials named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Tenant) NamedCredentials(name string) ([]*Credential, error) {
+	if _m.Edges.namedCredentials == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedCredentials[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Tenant) appendNamedCredentials(name string, edges ...*Credential) {
+	if _m.Edges.namedCredentials == nil {
+		_m.Edges.namedCredentials = make(map[string][]*Credential)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedCredentials[name] = []*Credential{}
+	} else {
+		_m.Edges.namedCredentials[name] = append(_m.Edges.namedCredentials[name], edges...)
+	}
+}
+
+// NamedAuditLogs returns the AuditLogs named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Tenant) NamedAuditLogs(name string) ([]*AuditLog, error) {
+	if _m.Edges.namedAuditLogs == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedAuditLogs[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Tenant) appendNamedAuditLogs(name string, edges ...*AuditLog) {
+	if _m.Edges.namedAuditLogs == nil {
+		_m.Edges.namedAuditLogs = make(map[string][]*AuditLog)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedAuditLogs[name] = []*AuditLog{}
+	} else {
+		_m.Edges.namedAuditLogs[name] = append(_m.Edges.namedAuditLogs[name], edges...)
+	}
 }
 
 // Tenants is a parsable slice of Tenant.

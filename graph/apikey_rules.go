@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/apikeys"
 	"github.com/credvault/credvault/internal/audit"
@@ -34,7 +33,7 @@ type apiKeySpec struct {
 	ExpiresAt        *time.Time
 	ServiceAccountID *uuid.UUID
 	IPAllowlist      []string
-	RateLimit        *model.RateLimitInput
+	RateLimit        *apikeys.RateLimitInput
 }
 
 // newAPIKey returns a new key and its display prefix.
@@ -49,7 +48,7 @@ func newAPIKey() (key, prefix string, err error) {
 // issueAPIKey validates spec and creates the key with tx, audited in it.
 // The key is owned by the service account named in spec, or else by the
 // principal's service account or user.
-func (r *Resolver) issueAPIKey(ctx context.Context, tx *ent.Client, p *access.Principal, spec apiKeySpec) (*model.CreatedAPIKey, error) {
+func (r *Resolver) issueAPIKey(ctx context.Context, tx *ent.Client, p *access.Principal, spec apiKeySpec) (*apikeys.CreatedAPIKey, error) {
 	name := strings.TrimSpace(spec.Name)
 	if name == "" || len(name) > 200 {
 		return nil, apperr.Invalid("name", map[bool]string{true: "required", false: "too_long"}[name == ""])
@@ -109,7 +108,7 @@ func (r *Resolver) issueAPIKey(ctx context.Context, tx *ent.Client, p *access.Pr
 	}
 	err = audit.Record(ctx, tx, audit.Entry{Action: "api_key.create", ResourceType: "api_key", ResourceID: k.ID.String(),
 		Details: map[string]any{"name": k.Name, "prefix": k.Prefix, "scopes": k.Scopes}})
-	return &model.CreatedAPIKey{Key: key, APIKey: k}, err
+	return &apikeys.CreatedAPIKey{Key: key, APIKey: k}, err
 }
 
 // normalizeCIDRs checks an IP allowlist: CIDRs, or single addresses.

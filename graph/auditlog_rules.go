@@ -3,7 +3,11 @@ package graph
 import (
 	"context"
 
+	"entgo.io/contrib/entgql"
+	"github.com/google/uuid"
+
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/predicate"
 	"github.com/credvault/credvault/internal/access"
 )
 
@@ -19,4 +23,20 @@ func (r *Resolver) AuditLogsQuery(ctx context.Context) (*ent.AuditLogQuery, erro
 func (r *Resolver) ListAuditLogs(ctx context.Context, where *ent.AuditLogWhereInput, w Window) ([]*ent.AuditLog, int, error) {
 	q, err := r.AuditLogsQuery(ctx)
 	return listWindow(ctx, q, err, where, w, func(q *ent.AuditLogQuery) *ent.AuditLogQuery { return q.Order(w.Term(), w.Tie()) })
+}
+
+// auditLogPage is one connection page of the tenant's audit trail narrowed
+// by preds, newest first unless ordered otherwise: the root list and every
+// audit-log edge (SPEC §10) page alike, under audit:read.
+func (r *Resolver) auditLogPage(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int,
+	orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput, preds ...predicate.AuditLog) (*ent.AuditLogConnection, error) {
+	q, err := r.AuditLogsQuery(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if orderBy == nil {
+		orderBy = &ent.AuditLogOrder{Field: ent.AuditLogOrderFieldOccurredAt, Direction: entgql.OrderDirectionDesc}
+	}
+	first, last = pageSize(first, last)
+	return q.Where(preds...).Paginate(ctx, after, first, before, last, ent.WithAuditLogOrder(orderBy), ent.WithAuditLogFilter(where.Filter))
 }

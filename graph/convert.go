@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/identity"
 )
 
@@ -14,10 +13,10 @@ func deref(s *string) string {
 }
 
 // authPayload is the graph's view of a session; nil stays nil.
-func authPayload(s *identity.Session) *model.AuthPayload {
+func authPayload(s *identity.Session) *identity.AuthPayload {
 	if s == nil {
 		return nil
 	}
-	return &model.AuthPayload{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken,
+	return &identity.AuthPayload{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken,
 		TokenType: identity.TokenType, ExpiresIn: s.ExpiresIn, User: s.User, Tenant: s.Tenant}
 }

@@ -26,6 +26,13 @@ import (
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/user"
 	"github.com/credvault/credvault/graph/model"
+	"github.com/credvault/credvault/internal/apikeys"
+	"github.com/credvault/credvault/internal/health"
+	"github.com/credvault/credvault/internal/identity"
+	"github.com/credvault/credvault/internal/jobs"
+	"github.com/credvault/credvault/internal/oauth"
+	"github.com/credvault/credvault/internal/tenancy"
+	"github.com/credvault/credvault/internal/vault"
 	"github.com/google/uuid"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -44,7 +51,10 @@ type ResolverRoot interface {
 	APIKey() APIKeyResolver
 	Credential() CredentialResolver
 	Mutation() MutationResolver
+	OAuthClient() OAuthClientResolver
 	Query() QueryResolver
+	Tenant() TenantResolver
+	User() UserResolver
 }
 
 type DirectiveRoot struct {
@@ -52,6 +62,7 @@ type DirectiveRoot struct {
 
 type ComplexityRoot struct {
 	APIKey struct {
+		AuditLogs              func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) int
 		CreatedAt              func(childComplexity int) int
 		CreatedBy              func(childComplexity int) int
 		ExpiresAt              func(childComplexity int) int
@@ -67,6 +78,7 @@ type ComplexityRoot struct {
 		ServiceAccount         func(childComplexity int) int
 		ServiceAccountID       func(childComplexity int) int
 		Status                 func(childComplexity int) int
+		Tenant                 func(childComplexity int) int
 		TenantID               func(childComplexity int) int
 		UpdatedAt              func(childComplexity int) int
 		User                   func(childComplexity int) int
@@ -104,6 +116,7 @@ type ComplexityRoot struct {
 		RequestID    func(childComplexity int) int
 		ResourceID   func(childComplexity int) int
 		ResourceType func(childComplexity int) int
+		Tenant       func(childComplexity int) int
 		TenantID     func(childComplexity int) int
 		UserAgent    func(childComplexity int) int
 	}
@@ -144,6 +157,7 @@ type ComplexityRoot struct {
 	}
 
 	Credential struct {
+		AuditLogs      func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) int
 		AuthType       func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
 		CreatedBy      func(childComplexity int) int
@@ -155,6 +169,7 @@ type ComplexityRoot struct {
 		Metadata       func(childComplexity int) int
 		Name           func(childComplexity int) int
 		Status         func(childComplexity int) int
+		Tenant         func(childComplexity int) int
 		TenantID       func(childComplexity int) int
 		UpdatedAt      func(childComplexity int) int
 	}
@@ -233,32 +248,33 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		CreateAPIKey            func(childComplexity int, input model.CreateAPIKeyInput) int
-		CreateOAuthClient       func(childComplexity int, input model.CreateOAuthClientInput) int
-		CreateServiceAccount    func(childComplexity int, input model.CreateServiceAccountInput) int
-		CreateUser              func(childComplexity int, input model.CreateUserInput) int
+		CreateAPIKey            func(childComplexity int, input apikeys.CreateAPIKeyInput) int
+		CreateOAuthClient       func(childComplexity int, input oauth.CreateOAuthClientInput) int
+		CreateServiceAccount    func(childComplexity int, input identity.CreateServiceAccountInput) int
+		CreateUser              func(childComplexity int, input identity.CreateUserInput) int
 		DeleteCredential        func(childComplexity int, integrationID string, id uuid.UUID) int
 		DeleteOAuthClient       func(childComplexity int, clientID string) int
 		DeleteTenant            func(childComplexity int, id uuid.UUID) int
 		DeleteUser              func(childComplexity int, id uuid.UUID) int
 		Login                   func(childComplexity int, input model.LoginInput) int
-		RefreshSession          func(childComplexity int, input model.RefreshSessionInput) int
+		RefreshSession          func(childComplexity int, input identity.RefreshSessionInput) int
 		Register                func(childComplexity int, input model.RegisterInput) int
 		RevokeAPIKey            func(childComplexity int, id uuid.UUID) int
-		RotateAPIKey            func(childComplexity int, id uuid.UUID, input *model.RotateAPIKeyInput) int
+		RotateAPIKey            func(childComplexity int, id uuid.UUID, input *apikeys.RotateAPIKeyInput) int
 		RotateDek               func(childComplexity int, tenantID *uuid.UUID) int
-		RotateOAuthClientSecret func(childComplexity int, clientID string, input *model.RotateOAuthClientSecretInput) int
-		StoreCredential         func(childComplexity int, input model.StoreCredentialInput) int
+		RotateOAuthClientSecret func(childComplexity int, clientID string, input *oauth.RotateOAuthClientSecretInput) int
+		StoreCredential         func(childComplexity int, input vault.StoreCredentialInput) int
 		TriggerJob              func(childComplexity int, jobName string, args map[string]any) int
-		UpdateCredential        func(childComplexity int, integrationID string, id uuid.UUID, input model.UpdateCredentialInput) int
-		UpdateOAuthClient       func(childComplexity int, clientID string, input model.UpdateOAuthClientInput) int
-		UpdateTenant            func(childComplexity int, id uuid.UUID, input model.UpdateTenantInput) int
-		UpdateUser              func(childComplexity int, id uuid.UUID, input model.UpdateUserInput) int
+		UpdateCredential        func(childComplexity int, integrationID string, id uuid.UUID, input vault.UpdateCredentialInput) int
+		UpdateOAuthClient       func(childComplexity int, clientID string, input oauth.UpdateOAuthClientInput) int
+		UpdateTenant            func(childComplexity int, id uuid.UUID, input tenancy.UpdateTenantInput) int
+		UpdateUser              func(childComplexity int, id uuid.UUID, input identity.UpdateUserInput) int
 		ValidateAPIKey          func(childComplexity int, id uuid.UUID, key string) int
 	}
 
 	OAuthClient struct {
 		AccessTokenTTLSeconds func(childComplexity int) int
+		AuditLogs             func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) int
 		ClientID              func(childComplexity int) int
 		CreatedAt             func(childComplexity int) int
 		CreatedBy             func(childComplexity int) int
@@ -268,6 +284,7 @@ type ComplexityRoot struct {
 		RedirectUris          func(childComplexity int) int
 		Scopes                func(childComplexity int) int
 		Status                func(childComplexity int) int
+		Tenant                func(childComplexity int) int
 		TenantID              func(childComplexity int) int
 		UpdatedAt             func(childComplexity int) int
 	}
@@ -327,6 +344,7 @@ type ComplexityRoot struct {
 		Name        func(childComplexity int) int
 		Scopes      func(childComplexity int) int
 		Status      func(childComplexity int) int
+		Tenant      func(childComplexity int) int
 		TenantID    func(childComplexity int) int
 		UpdatedAt   func(childComplexity int) int
 	}
@@ -348,16 +366,23 @@ type ComplexityRoot struct {
 	}
 
 	Tenant struct {
-		CreatedAt func(childComplexity int) int
-		DeletedAt func(childComplexity int) int
-		ID        func(childComplexity int) int
-		Name      func(childComplexity int) int
-		Plan      func(childComplexity int) int
-		Platform  func(childComplexity int) int
-		Settings  func(childComplexity int) int
-		Slug      func(childComplexity int) int
-		Status    func(childComplexity int) int
-		UpdatedAt func(childComplexity int) int
+		APIKeys         func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.APIKeyOrder, where *ent.APIKeyWhereInput) int
+		AuditLogs       func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) int
+		CreatedAt       func(childComplexity int) int
+		Credentials     func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.CredentialOrder, where *ent.CredentialWhereInput) int
+		DeletedAt       func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Name            func(childComplexity int) int
+		OauthClients    func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.OAuthClientOrder, where *ent.OAuthClientWhereInput) int
+		Plan            func(childComplexity int) int
+		Platform        func(childComplexity int) int
+		ServiceAccounts func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.ServiceAccountOrder, where *ent.ServiceAccountWhereInput) int
+		Settings        func(childComplexity int) int
+		Slug            func(childComplexity int) int
+		Stats           func(childComplexity int) int
+		Status          func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
+		Users           func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
 	}
 
 	TenantConnection struct {
@@ -396,6 +421,8 @@ type ComplexityRoot struct {
 	}
 
 	User struct {
+		APIKeys     func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.APIKeyOrder, where *ent.APIKeyWhereInput) int
+		AuditLogs   func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) int
 		CreatedAt   func(childComplexity int) int
 		Email       func(childComplexity int) int
 		ID          func(childComplexity int) int
@@ -403,6 +430,7 @@ type ComplexityRoot struct {
 		Name        func(childComplexity int) int
 		Role        func(childComplexity int) int
 		Status      func(childComplexity int) int
+		Tenant      func(childComplexity int) int
 		TenantID    func(childComplexity int) int
 		UpdatedAt   func(childComplexity int) int
 	}
@@ -425,33 +453,39 @@ type ComplexityRoot struct {
 
 type APIKeyResolver interface {
 	Status(ctx context.Context, obj *ent.APIKey) (apikey.Status, error)
+
+	AuditLogs(ctx context.Context, obj *ent.APIKey, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error)
 }
 type CredentialResolver interface {
+	AuditLogs(ctx context.Context, obj *ent.Credential, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error)
 	Data(ctx context.Context, obj *ent.Credential) (map[string]any, error)
 }
 type MutationResolver interface {
-	Register(ctx context.Context, input model.RegisterInput) (*model.AuthPayload, error)
-	Login(ctx context.Context, input model.LoginInput) (*model.AuthPayload, error)
-	RefreshSession(ctx context.Context, input model.RefreshSessionInput) (*model.AuthPayload, error)
-	CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreatedAPIKey, error)
-	ValidateAPIKey(ctx context.Context, id uuid.UUID, key string) (*model.APIKeyValidation, error)
-	RotateAPIKey(ctx context.Context, id uuid.UUID, input *model.RotateAPIKeyInput) (*model.CreatedAPIKey, error)
+	Register(ctx context.Context, input model.RegisterInput) (*identity.AuthPayload, error)
+	Login(ctx context.Context, input model.LoginInput) (*identity.AuthPayload, error)
+	RefreshSession(ctx context.Context, input identity.RefreshSessionInput) (*identity.AuthPayload, error)
+	CreateAPIKey(ctx context.Context, input apikeys.CreateAPIKeyInput) (*apikeys.CreatedAPIKey, error)
+	ValidateAPIKey(ctx context.Context, id uuid.UUID, key string) (*apikeys.APIKeyValidation, error)
+	RotateAPIKey(ctx context.Context, id uuid.UUID, input *apikeys.RotateAPIKeyInput) (*apikeys.CreatedAPIKey, error)
 	RevokeAPIKey(ctx context.Context, id uuid.UUID) (*ent.APIKey, error)
-	StoreCredential(ctx context.Context, input model.StoreCredentialInput) (*ent.Credential, error)
-	UpdateCredential(ctx context.Context, integrationID string, id uuid.UUID, input model.UpdateCredentialInput) (*ent.Credential, error)
+	StoreCredential(ctx context.Context, input vault.StoreCredentialInput) (*ent.Credential, error)
+	UpdateCredential(ctx context.Context, integrationID string, id uuid.UUID, input vault.UpdateCredentialInput) (*ent.Credential, error)
 	DeleteCredential(ctx context.Context, integrationID string, id uuid.UUID) (uuid.UUID, error)
-	RotateDek(ctx context.Context, tenantID *uuid.UUID) (*model.DEKRotation, error)
-	TriggerJob(ctx context.Context, jobName string, args map[string]any) (*model.TriggeredJob, error)
-	CreateOAuthClient(ctx context.Context, input model.CreateOAuthClientInput) (*model.CreatedOAuthClient, error)
-	UpdateOAuthClient(ctx context.Context, clientID string, input model.UpdateOAuthClientInput) (*ent.OAuthClient, error)
-	RotateOAuthClientSecret(ctx context.Context, clientID string, input *model.RotateOAuthClientSecretInput) (*model.CreatedOAuthClient, error)
+	RotateDek(ctx context.Context, tenantID *uuid.UUID) (*vault.DEKRotation, error)
+	TriggerJob(ctx context.Context, jobName string, args map[string]any) (*jobs.TriggeredJob, error)
+	CreateOAuthClient(ctx context.Context, input oauth.CreateOAuthClientInput) (*oauth.CreatedOAuthClient, error)
+	UpdateOAuthClient(ctx context.Context, clientID string, input oauth.UpdateOAuthClientInput) (*ent.OAuthClient, error)
+	RotateOAuthClientSecret(ctx context.Context, clientID string, input *oauth.RotateOAuthClientSecretInput) (*oauth.CreatedOAuthClient, error)
 	DeleteOAuthClient(ctx context.Context, clientID string) (string, error)
-	CreateServiceAccount(ctx context.Context, input model.CreateServiceAccountInput) (*model.CreateServiceAccountPayload, error)
-	UpdateTenant(ctx context.Context, id uuid.UUID, input model.UpdateTenantInput) (*ent.Tenant, error)
+	CreateServiceAccount(ctx context.Context, input identity.CreateServiceAccountInput) (*identity.CreateServiceAccountPayload, error)
+	UpdateTenant(ctx context.Context, id uuid.UUID, input tenancy.UpdateTenantInput) (*ent.Tenant, error)
 	DeleteTenant(ctx context.Context, id uuid.UUID) (uuid.UUID, error)
-	CreateUser(ctx context.Context, input model.CreateUserInput) (*ent.User, error)
-	UpdateUser(ctx context.Context, id uuid.UUID, input model.UpdateUserInput) (*ent.User, error)
+	CreateUser(ctx context.Context, input identity.CreateUserInput) (*ent.User, error)
+	UpdateUser(ctx context.Context, id uuid.UUID, input identity.UpdateUserInput) (*ent.User, error)
 	DeleteUser(ctx context.Context, id uuid.UUID) (uuid.UUID, error)
+}
+type OAuthClientResolver interface {
+	AuditLogs(ctx context.Context, obj *ent.OAuthClient, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id uuid.UUID) (ent.Noder, error)
@@ -459,21 +493,27 @@ type QueryResolver interface {
 	APIKeys(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.APIKeyOrder, where *ent.APIKeyWhereInput) (*ent.APIKeyConnection, error)
 	APIKey(ctx context.Context, id uuid.UUID) (*ent.APIKey, error)
 	AuditLogs(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error)
-	Me(ctx context.Context) (*model.Me, error)
+	Me(ctx context.Context) (*identity.Me, error)
 	Credentials(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.CredentialOrder, where *ent.CredentialWhereInput) (*ent.CredentialConnection, error)
-	Credential(ctx context.Context, integrationID string) (*model.IntegrationCredentials, error)
-	DashboardStats(ctx context.Context) (*model.DashboardStats, error)
-	UsageSummary(ctx context.Context, days *int) ([]*model.UsageRow, error)
-	FeatureStatus(ctx context.Context) (*model.FeatureStatus, error)
-	Health(ctx context.Context) (*model.Health, error)
-	JobStats(ctx context.Context, jobName string) (*model.JobStats, error)
+	Credential(ctx context.Context, integrationID string) (*vault.IntegrationCredentials, error)
+	DashboardStats(ctx context.Context) (*tenancy.DashboardStats, error)
+	UsageSummary(ctx context.Context, days *int) ([]*tenancy.UsageRow, error)
+	FeatureStatus(ctx context.Context) (*tenancy.FeatureStatus, error)
+	Health(ctx context.Context) (*health.Health, error)
+	JobStats(ctx context.Context, jobName string) (*jobs.JobStats, error)
 	OauthClients(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.OAuthClientOrder, where *ent.OAuthClientWhereInput) (*ent.OAuthClientConnection, error)
 	OauthClient(ctx context.Context, clientID string) (*ent.OAuthClient, error)
 	ServiceAccounts(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.ServiceAccountOrder, where *ent.ServiceAccountWhereInput) (*ent.ServiceAccountConnection, error)
 	Tenants(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.TenantOrder, where *ent.TenantWhereInput) (*ent.TenantConnection, error)
 	Tenant(ctx context.Context, id uuid.UUID) (*ent.Tenant, error)
-	TenantStats(ctx context.Context, id uuid.UUID) (*model.TenantStats, error)
+	TenantStats(ctx context.Context, id uuid.UUID) (*tenancy.TenantStats, error)
 	Users(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error)
+}
+type TenantResolver interface {
+	Stats(ctx context.Context, obj *ent.Tenant) (*tenancy.TenantStats, error)
+}
+type UserResolver interface {
+	AuditLogs(ctx context.Context, obj *ent.User, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -494,6 +534,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "APIKey.auditLogs":
+		if e.ComplexityRoot.APIKey.AuditLogs == nil {
+			break
+		}
+
+		args, err := ec.field_APIKey_auditLogs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.APIKey.AuditLogs(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*ent.AuditLogOrder), args["where"].(*ent.AuditLogWhereInput)), true
 	case "APIKey.createdAt":
 		if e.ComplexityRoot.APIKey.CreatedAt == nil {
 			break
@@ -584,6 +635,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APIKey.Status(childComplexity), true
+	case "APIKey.tenant":
+		if e.ComplexityRoot.APIKey.Tenant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKey.Tenant(childComplexity), true
 	case "APIKey.tenantID":
 		if e.ComplexityRoot.APIKey.TenantID == nil {
 			break
@@ -738,6 +795,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditLog.ResourceType(childComplexity), true
+	case "AuditLog.tenant":
+		if e.ComplexityRoot.AuditLog.Tenant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLog.Tenant(childComplexity), true
 	case "AuditLog.tenantID":
 		if e.ComplexityRoot.AuditLog.TenantID == nil {
 			break
@@ -859,6 +922,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreatedOAuthClient.OauthClient(childComplexity), true
 
+	case "Credential.auditLogs":
+		if e.ComplexityRoot.Credential.AuditLogs == nil {
+			break
+		}
+
+		args, err := ec.field_Credential_auditLogs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Credential.AuditLogs(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*ent.AuditLogOrder), args["where"].(*ent.AuditLogWhereInput)), true
 	case "Credential.authType":
 		if e.ComplexityRoot.Credential.AuthType == nil {
 			break
@@ -925,6 +999,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Credential.Status(childComplexity), true
+	case "Credential.tenant":
+		if e.ComplexityRoot.Credential.Tenant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credential.Tenant(childComplexity), true
 	case "Credential.tenantID":
 		if e.ComplexityRoot.Credential.TenantID == nil {
 			break
@@ -1216,7 +1296,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["input"].(model.CreateAPIKeyInput)), true
+		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["input"].(apikeys.CreateAPIKeyInput)), true
 	case "Mutation.createOAuthClient":
 		if e.ComplexityRoot.Mutation.CreateOAuthClient == nil {
 			break
@@ -1227,7 +1307,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateOAuthClient(childComplexity, args["input"].(model.CreateOAuthClientInput)), true
+		return e.ComplexityRoot.Mutation.CreateOAuthClient(childComplexity, args["input"].(oauth.CreateOAuthClientInput)), true
 	case "Mutation.createServiceAccount":
 		if e.ComplexityRoot.Mutation.CreateServiceAccount == nil {
 			break
@@ -1238,7 +1318,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateServiceAccount(childComplexity, args["input"].(model.CreateServiceAccountInput)), true
+		return e.ComplexityRoot.Mutation.CreateServiceAccount(childComplexity, args["input"].(identity.CreateServiceAccountInput)), true
 	case "Mutation.createUser":
 		if e.ComplexityRoot.Mutation.CreateUser == nil {
 			break
@@ -1249,7 +1329,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateUser(childComplexity, args["input"].(model.CreateUserInput)), true
+		return e.ComplexityRoot.Mutation.CreateUser(childComplexity, args["input"].(identity.CreateUserInput)), true
 	case "Mutation.deleteCredential":
 		if e.ComplexityRoot.Mutation.DeleteCredential == nil {
 			break
@@ -1315,7 +1395,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RefreshSession(childComplexity, args["input"].(model.RefreshSessionInput)), true
+		return e.ComplexityRoot.Mutation.RefreshSession(childComplexity, args["input"].(identity.RefreshSessionInput)), true
 	case "Mutation.register":
 		if e.ComplexityRoot.Mutation.Register == nil {
 			break
@@ -1348,7 +1428,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RotateAPIKey(childComplexity, args["id"].(uuid.UUID), args["input"].(*model.RotateAPIKeyInput)), true
+		return e.ComplexityRoot.Mutation.RotateAPIKey(childComplexity, args["id"].(uuid.UUID), args["input"].(*apikeys.RotateAPIKeyInput)), true
 	case "Mutation.rotateDEK":
 		if e.ComplexityRoot.Mutation.RotateDek == nil {
 			break
@@ -1370,7 +1450,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RotateOAuthClientSecret(childComplexity, args["clientID"].(string), args["input"].(*model.RotateOAuthClientSecretInput)), true
+		return e.ComplexityRoot.Mutation.RotateOAuthClientSecret(childComplexity, args["clientID"].(string), args["input"].(*oauth.RotateOAuthClientSecretInput)), true
 	case "Mutation.storeCredential":
 		if e.ComplexityRoot.Mutation.StoreCredential == nil {
 			break
@@ -1381,7 +1461,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.StoreCredential(childComplexity, args["input"].(model.StoreCredentialInput)), true
+		return e.ComplexityRoot.Mutation.StoreCredential(childComplexity, args["input"].(vault.StoreCredentialInput)), true
 	case "Mutation.triggerJob":
 		if e.ComplexityRoot.Mutation.TriggerJob == nil {
 			break
@@ -1403,7 +1483,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateCredential(childComplexity, args["integrationID"].(string), args["id"].(uuid.UUID), args["input"].(model.UpdateCredentialInput)), true
+		return e.ComplexityRoot.Mutation.UpdateCredential(childComplexity, args["integrationID"].(string), args["id"].(uuid.UUID), args["input"].(vault.UpdateCredentialInput)), true
 	case "Mutation.updateOAuthClient":
 		if e.ComplexityRoot.Mutation.UpdateOAuthClient == nil {
 			break
@@ -1414,7 +1494,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateOAuthClient(childComplexity, args["clientID"].(string), args["input"].(model.UpdateOAuthClientInput)), true
+		return e.ComplexityRoot.Mutation.UpdateOAuthClient(childComplexity, args["clientID"].(string), args["input"].(oauth.UpdateOAuthClientInput)), true
 	case "Mutation.updateTenant":
 		if e.ComplexityRoot.Mutation.UpdateTenant == nil {
 			break
@@ -1425,7 +1505,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateTenant(childComplexity, args["id"].(uuid.UUID), args["input"].(model.UpdateTenantInput)), true
+		return e.ComplexityRoot.Mutation.UpdateTenant(childComplexity, args["id"].(uuid.UUID), args["input"].(tenancy.UpdateTenantInput)), true
 	case "Mutation.updateUser":
 		if e.ComplexityRoot.Mutation.UpdateUser == nil {
 			break
@@ -1436,7 +1516,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateUser(childComplexity, args["id"].(uuid.UUID), args["input"].(model.UpdateUserInput)), true
+		return e.ComplexityRoot.Mutation.UpdateUser(childComplexity, args["id"].(uuid.UUID), args["input"].(identity.UpdateUserInput)), true
 	case "Mutation.validateAPIKey":
 		if e.ComplexityRoot.Mutation.ValidateAPIKey == nil {
 			break
@@ -1455,6 +1535,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OAuthClient.AccessTokenTTLSeconds(childComplexity), true
+	case "OAuthClient.auditLogs":
+		if e.ComplexityRoot.OAuthClient.AuditLogs == nil {
+			break
+		}
+
+		args, err := ec.field_OAuthClient_auditLogs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.OAuthClient.AuditLogs(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*ent.AuditLogOrder), args["where"].(*ent.AuditLogWhereInput)), true
 	case "OAuthClient.clientID":
 		if e.ComplexityRoot.OAuthClient.ClientID == nil {
 			break
@@ -1509,6 +1600,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OAuthClient.Status(childComplexity), true
+	case "OAuthClient.tenant":
+		if e.ComplexityRoot.OAuthClient.Tenant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthClient.Tenant(childComplexity), true
 	case "OAuthClient.tenantID":
 		if e.ComplexityRoot.OAuthClient.TenantID == nil {
 			break
@@ -1847,6 +1944,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceAccount.Status(childComplexity), true
+	case "ServiceAccount.tenant":
+		if e.ComplexityRoot.ServiceAccount.Tenant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceAccount.Tenant(childComplexity), true
 	case "ServiceAccount.tenantID":
 		if e.ComplexityRoot.ServiceAccount.TenantID == nil {
 			break
@@ -1905,12 +2008,45 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StatusCount.Status(childComplexity), true
 
+	case "Tenant.apiKeys":
+		if e.ComplexityRoot.Tenant.APIKeys == nil {
+			break
+		}
+
+		args, err := ec.field_Tenant_apiKeys_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Tenant.APIKeys(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*ent.APIKeyOrder), args["where"].(*ent.APIKeyWhereInput)), true
+	case "Tenant.auditLogs":
+		if e.ComplexityRoot.Tenant.AuditLogs == nil {
+			break
+		}
+
+		args, err := ec.field_Tenant_auditLogs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Tenant.AuditLogs(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*ent.AuditLogOrder), args["where"].(*ent.AuditLogWhereInput)), true
 	case "Tenant.createdAt":
 		if e.ComplexityRoot.Tenant.CreatedAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Tenant.CreatedAt(childComplexity), true
+	case "Tenant.credentials":
+		if e.ComplexityRoot.Tenant.Credentials == nil {
+			break
+		}
+
+		args, err := ec.field_Tenant_credentials_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Tenant.Credentials(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*ent.CredentialOrder), args["where"].(*ent.CredentialWhereInput)), true
 	case "Tenant.deletedAt":
 		if e.ComplexityRoot.Tenant.DeletedAt == nil {
 			break
@@ -1929,6 +2065,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.Name(childComplexity), true
+	case "Tenant.oauthClients":
+		if e.ComplexityRoot.Tenant.OauthClients == nil {
+			break
+		}
+
+		args, err := ec.field_Tenant_oauthClients_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Tenant.OauthClients(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*ent.OAuthClientOrder), args["where"].(*ent.OAuthClientWhereInput)), true
 	case "Tenant.plan":
 		if e.ComplexityRoot.Tenant.Plan == nil {
 			break
@@ -1941,6 +2088,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.Platform(childComplexity), true
+	case "Tenant.serviceAccounts":
+		if e.ComplexityRoot.Tenant.ServiceAccounts == nil {
+			break
+		}
+
+		args, err := ec.field_Tenant_serviceAccounts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Tenant.ServiceAccounts(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*ent.ServiceAccountOrder), args["where"].(*ent.ServiceAccountWhereInput)), true
 	case "Tenant.settings":
 		if e.ComplexityRoot.Tenant.Settings == nil {
 			break
@@ -1953,6 +2111,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.Slug(childComplexity), true
+	case "Tenant.stats":
+		if e.ComplexityRoot.Tenant.Stats == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.Stats(childComplexity), true
 	case "Tenant.status":
 		if e.ComplexityRoot.Tenant.Status == nil {
 			break
@@ -1965,6 +2129,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.UpdatedAt(childComplexity), true
+	case "Tenant.users":
+		if e.ComplexityRoot.Tenant.Users == nil {
+			break
+		}
+
+		args, err := ec.field_Tenant_users_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Tenant.Users(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*ent.UserOrder), args["where"].(*ent.UserWhereInput)), true
 
 	case "TenantConnection.edges":
 		if e.ComplexityRoot.TenantConnection.Edges == nil {
@@ -2074,6 +2249,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UsageRow.Requests(childComplexity), true
 
+	case "User.apiKeys":
+		if e.ComplexityRoot.User.APIKeys == nil {
+			break
+		}
+
+		args, err := ec.field_User_apiKeys_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.User.APIKeys(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*ent.APIKeyOrder), args["where"].(*ent.APIKeyWhereInput)), true
+	case "User.auditLogs":
+		if e.ComplexityRoot.User.AuditLogs == nil {
+			break
+		}
+
+		args, err := ec.field_User_auditLogs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.User.AuditLogs(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*ent.AuditLogOrder), args["where"].(*ent.AuditLogWhereInput)), true
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
 			break
@@ -2116,6 +2313,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Status(childComplexity), true
+	case "User.tenant":
+		if e.ComplexityRoot.User.Tenant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Tenant(childComplexity), true
 	case "User.tenantID":
 		if e.ComplexityRoot.User.TenantID == nil {
 			break
@@ -2348,10 +2551,14 @@ func (ec *executionContext) childFields_APIKey(ctx context.Context, field graphq
 		return ec.fieldContext_APIKey_serviceAccountID(ctx, field)
 	case "createdBy":
 		return ec.fieldContext_APIKey_createdBy(ctx, field)
+	case "tenant":
+		return ec.fieldContext_APIKey_tenant(ctx, field)
 	case "user":
 		return ec.fieldContext_APIKey_user(ctx, field)
 	case "serviceAccount":
 		return ec.fieldContext_APIKey_serviceAccount(ctx, field)
+	case "auditLogs":
+		return ec.fieldContext_APIKey_auditLogs(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type APIKey", field.Name)
 }
@@ -2422,6 +2629,8 @@ func (ec *executionContext) childFields_AuditLog(ctx context.Context, field grap
 		return ec.fieldContext_AuditLog_userAgent(ctx, field)
 	case "details":
 		return ec.fieldContext_AuditLog_details(ctx, field)
+	case "tenant":
+		return ec.fieldContext_AuditLog_tenant(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditLog", field.Name)
 }
@@ -2522,6 +2731,10 @@ func (ec *executionContext) childFields_Credential(ctx context.Context, field gr
 		return ec.fieldContext_Credential_lastAccessedAt(ctx, field)
 	case "createdBy":
 		return ec.fieldContext_Credential_createdBy(ctx, field)
+	case "tenant":
+		return ec.fieldContext_Credential_tenant(ctx, field)
+	case "auditLogs":
+		return ec.fieldContext_Credential_auditLogs(ctx, field)
 	case "data":
 		return ec.fieldContext_Credential_data(ctx, field)
 	}
@@ -2700,6 +2913,10 @@ func (ec *executionContext) childFields_OAuthClient(ctx context.Context, field g
 		return ec.fieldContext_OAuthClient_status(ctx, field)
 	case "createdBy":
 		return ec.fieldContext_OAuthClient_createdBy(ctx, field)
+	case "tenant":
+		return ec.fieldContext_OAuthClient_tenant(ctx, field)
+	case "auditLogs":
+		return ec.fieldContext_OAuthClient_auditLogs(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OAuthClient", field.Name)
 }
@@ -2770,6 +2987,8 @@ func (ec *executionContext) childFields_ServiceAccount(ctx context.Context, fiel
 		return ec.fieldContext_ServiceAccount_status(ctx, field)
 	case "createdBy":
 		return ec.fieldContext_ServiceAccount_createdBy(ctx, field)
+	case "tenant":
+		return ec.fieldContext_ServiceAccount_tenant(ctx, field)
 	case "apiKeys":
 		return ec.fieldContext_ServiceAccount_apiKeys(ctx, field)
 	}
@@ -2828,8 +3047,22 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_platform(ctx, field)
 	case "deletedAt":
 		return ec.fieldContext_Tenant_deletedAt(ctx, field)
+	case "users":
+		return ec.fieldContext_Tenant_users(ctx, field)
+	case "serviceAccounts":
+		return ec.fieldContext_Tenant_serviceAccounts(ctx, field)
+	case "apiKeys":
+		return ec.fieldContext_Tenant_apiKeys(ctx, field)
+	case "oauthClients":
+		return ec.fieldContext_Tenant_oauthClients(ctx, field)
+	case "credentials":
+		return ec.fieldContext_Tenant_credentials(ctx, field)
+	case "auditLogs":
+		return ec.fieldContext_Tenant_auditLogs(ctx, field)
 	case "settings":
 		return ec.fieldContext_Tenant_settings(ctx, field)
+	case "stats":
+		return ec.fieldContext_Tenant_stats(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Tenant", field.Name)
 }
@@ -2924,6 +3157,12 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_status(ctx, field)
 	case "lastLoginAt":
 		return ec.fieldContext_User_lastLoginAt(ctx, field)
+	case "tenant":
+		return ec.fieldContext_User_tenant(ctx, field)
+	case "apiKeys":
+		return ec.fieldContext_User_apiKeys(ctx, field)
+	case "auditLogs":
+		return ec.fieldContext_User_auditLogs(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
 }
@@ -3066,12 +3305,120 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_APIKey_auditLogs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.AuditLogOrder, error) {
+			return ec.unmarshalOAuditLogOrder2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAuditLogOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.AuditLogWhereInput, error) {
+			return ec.unmarshalOAuditLogWhereInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAuditLogWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Credential_auditLogs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.AuditLogOrder, error) {
+			return ec.unmarshalOAuditLogOrder2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAuditLogOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.AuditLogWhereInput, error) {
+			return ec.unmarshalOAuditLogWhereInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAuditLogWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createAPIKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreateAPIKeyInput, error) {
-			return ec.unmarshalNCreateAPIKeyInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreateAPIKeyInput(ctx, v)
+		func(ctx context.Context, v any) (apikeys.CreateAPIKeyInput, error) {
+			return ec.unmarshalNCreateAPIKeyInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋapikeysᚐCreateAPIKeyInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3084,8 +3431,8 @@ func (ec *executionContext) field_Mutation_createOAuthClient_args(ctx context.Co
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreateOAuthClientInput, error) {
-			return ec.unmarshalNCreateOAuthClientInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreateOAuthClientInput(ctx, v)
+		func(ctx context.Context, v any) (oauth.CreateOAuthClientInput, error) {
+			return ec.unmarshalNCreateOAuthClientInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋoauthᚐCreateOAuthClientInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3098,8 +3445,8 @@ func (ec *executionContext) field_Mutation_createServiceAccount_args(ctx context
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreateServiceAccountInput, error) {
-			return ec.unmarshalNCreateServiceAccountInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreateServiceAccountInput(ctx, v)
+		func(ctx context.Context, v any) (identity.CreateServiceAccountInput, error) {
+			return ec.unmarshalNCreateServiceAccountInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋidentityᚐCreateServiceAccountInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3112,8 +3459,8 @@ func (ec *executionContext) field_Mutation_createUser_args(ctx context.Context, 
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreateUserInput, error) {
-			return ec.unmarshalNCreateUserInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreateUserInput(ctx, v)
+		func(ctx context.Context, v any) (identity.CreateUserInput, error) {
+			return ec.unmarshalNCreateUserInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋidentityᚐCreateUserInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3204,8 +3551,8 @@ func (ec *executionContext) field_Mutation_refreshSession_args(ctx context.Conte
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.RefreshSessionInput, error) {
-			return ec.unmarshalNRefreshSessionInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐRefreshSessionInput(ctx, v)
+		func(ctx context.Context, v any) (identity.RefreshSessionInput, error) {
+			return ec.unmarshalNRefreshSessionInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋidentityᚐRefreshSessionInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3254,8 +3601,8 @@ func (ec *executionContext) field_Mutation_rotateAPIKey_args(ctx context.Context
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (*model.RotateAPIKeyInput, error) {
-			return ec.unmarshalORotateAPIKeyInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐRotateAPIKeyInput(ctx, v)
+		func(ctx context.Context, v any) (*apikeys.RotateAPIKeyInput, error) {
+			return ec.unmarshalORotateAPIKeyInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋapikeysᚐRotateAPIKeyInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3290,8 +3637,8 @@ func (ec *executionContext) field_Mutation_rotateOAuthClientSecret_args(ctx cont
 	}
 	args["clientID"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (*model.RotateOAuthClientSecretInput, error) {
-			return ec.unmarshalORotateOAuthClientSecretInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐRotateOAuthClientSecretInput(ctx, v)
+		func(ctx context.Context, v any) (*oauth.RotateOAuthClientSecretInput, error) {
+			return ec.unmarshalORotateOAuthClientSecretInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋoauthᚐRotateOAuthClientSecretInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3304,8 +3651,8 @@ func (ec *executionContext) field_Mutation_storeCredential_args(ctx context.Cont
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.StoreCredentialInput, error) {
-			return ec.unmarshalNStoreCredentialInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐStoreCredentialInput(ctx, v)
+		func(ctx context.Context, v any) (vault.StoreCredentialInput, error) {
+			return ec.unmarshalNStoreCredentialInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋvaultᚐStoreCredentialInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3356,8 +3703,8 @@ func (ec *executionContext) field_Mutation_updateCredential_args(ctx context.Con
 	}
 	args["id"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateCredentialInput, error) {
-			return ec.unmarshalNUpdateCredentialInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐUpdateCredentialInput(ctx, v)
+		func(ctx context.Context, v any) (vault.UpdateCredentialInput, error) {
+			return ec.unmarshalNUpdateCredentialInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋvaultᚐUpdateCredentialInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3378,8 +3725,8 @@ func (ec *executionContext) field_Mutation_updateOAuthClient_args(ctx context.Co
 	}
 	args["clientID"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateOAuthClientInput, error) {
-			return ec.unmarshalNUpdateOAuthClientInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐUpdateOAuthClientInput(ctx, v)
+		func(ctx context.Context, v any) (oauth.UpdateOAuthClientInput, error) {
+			return ec.unmarshalNUpdateOAuthClientInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋoauthᚐUpdateOAuthClientInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3400,8 +3747,8 @@ func (ec *executionContext) field_Mutation_updateTenant_args(ctx context.Context
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateTenantInput, error) {
-			return ec.unmarshalNUpdateTenantInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐUpdateTenantInput(ctx, v)
+		func(ctx context.Context, v any) (tenancy.UpdateTenantInput, error) {
+			return ec.unmarshalNUpdateTenantInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐUpdateTenantInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3422,8 +3769,8 @@ func (ec *executionContext) field_Mutation_updateUser_args(ctx context.Context, 
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateUserInput, error) {
-			return ec.unmarshalNUpdateUserInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐUpdateUserInput(ctx, v)
+		func(ctx context.Context, v any) (identity.UpdateUserInput, error) {
+			return ec.unmarshalNUpdateUserInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋidentityᚐUpdateUserInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3451,6 +3798,60 @@ func (ec *executionContext) field_Mutation_validateAPIKey_args(ctx context.Conte
 		return nil, err
 	}
 	args["key"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_OAuthClient_auditLogs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.AuditLogOrder, error) {
+			return ec.unmarshalOAuditLogOrder2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAuditLogOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.AuditLogWhereInput, error) {
+			return ec.unmarshalOAuditLogWhereInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAuditLogWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
 	return args, nil
 }
 
@@ -4026,6 +4427,438 @@ func (ec *executionContext) field_ServiceAccount_apiKeys_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Tenant_apiKeys_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.APIKeyOrder, error) {
+			return ec.unmarshalOAPIKeyOrder2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAPIKeyOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.APIKeyWhereInput, error) {
+			return ec.unmarshalOAPIKeyWhereInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAPIKeyWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Tenant_auditLogs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.AuditLogOrder, error) {
+			return ec.unmarshalOAuditLogOrder2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAuditLogOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.AuditLogWhereInput, error) {
+			return ec.unmarshalOAuditLogWhereInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAuditLogWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Tenant_credentials_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.CredentialOrder, error) {
+			return ec.unmarshalOCredentialOrder2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐCredentialOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.CredentialWhereInput, error) {
+			return ec.unmarshalOCredentialWhereInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐCredentialWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Tenant_oauthClients_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.OAuthClientOrder, error) {
+			return ec.unmarshalOOAuthClientOrder2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐOAuthClientOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.OAuthClientWhereInput, error) {
+			return ec.unmarshalOOAuthClientWhereInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐOAuthClientWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Tenant_serviceAccounts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.ServiceAccountOrder, error) {
+			return ec.unmarshalOServiceAccountOrder2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐServiceAccountOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.ServiceAccountWhereInput, error) {
+			return ec.unmarshalOServiceAccountWhereInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐServiceAccountWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Tenant_users_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.UserOrder, error) {
+			return ec.unmarshalOUserOrder2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐUserOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.UserWhereInput, error) {
+			return ec.unmarshalOUserWhereInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐUserWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_User_apiKeys_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.APIKeyOrder, error) {
+			return ec.unmarshalOAPIKeyOrder2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAPIKeyOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.APIKeyWhereInput, error) {
+			return ec.unmarshalOAPIKeyWhereInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAPIKeyWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_User_auditLogs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.AuditLogOrder, error) {
+			return ec.unmarshalOAuditLogOrder2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAuditLogOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.AuditLogWhereInput, error) {
+			return ec.unmarshalOAuditLogWhereInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAuditLogWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
 func (ec *executionContext) field___Directive_args_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4477,6 +5310,38 @@ func (ec *executionContext) fieldContext_APIKey_createdBy(_ context.Context, fie
 	return graphql.NewScalarFieldContext("APIKey", field, false, false, errors.New("field of type UUID does not have child fields"))
 }
 
+func (ec *executionContext) _APIKey_tenant(ctx context.Context, field graphql.CollectedField, obj *ent.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKey_tenant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tenant(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Tenant) graphql.Marshaler {
+			return ec.marshalNTenant2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐTenant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_APIKey_tenant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "APIKey",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _APIKey_user(ctx context.Context, field graphql.CollectedField, obj *ent.APIKey) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4537,6 +5402,50 @@ func (ec *executionContext) fieldContext_APIKey_serviceAccount(_ context.Context
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ServiceAccount(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _APIKey_auditLogs(ctx context.Context, field graphql.CollectedField, obj *ent.APIKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKey_auditLogs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.APIKey().AuditLogs(ctx, obj, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.AuditLogOrder), fc.Args["where"].(*ent.AuditLogWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditLogConnection) graphql.Marshaler {
+			return ec.marshalNAuditLogConnection2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAuditLogConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_APIKey_auditLogs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "APIKey",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditLogConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_APIKey_auditLogs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -4683,7 +5592,7 @@ func (ec *executionContext) fieldContext_APIKeyEdge_cursor(_ context.Context, fi
 	return graphql.NewScalarFieldContext("APIKeyEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
 }
 
-func (ec *executionContext) _APIKeyValidation_valid(ctx context.Context, field graphql.CollectedField, obj *model.APIKeyValidation) (ret graphql.Marshaler) {
+func (ec *executionContext) _APIKeyValidation_valid(ctx context.Context, field graphql.CollectedField, obj *apikeys.APIKeyValidation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4706,7 +5615,7 @@ func (ec *executionContext) fieldContext_APIKeyValidation_valid(_ context.Contex
 	return graphql.NewScalarFieldContext("APIKeyValidation", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
-func (ec *executionContext) _APIKeyValidation_reason(ctx context.Context, field graphql.CollectedField, obj *model.APIKeyValidation) (ret graphql.Marshaler) {
+func (ec *executionContext) _APIKeyValidation_reason(ctx context.Context, field graphql.CollectedField, obj *apikeys.APIKeyValidation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4729,7 +5638,7 @@ func (ec *executionContext) fieldContext_APIKeyValidation_reason(_ context.Conte
 	return graphql.NewScalarFieldContext("APIKeyValidation", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _APIKeyValidation_keyID(ctx context.Context, field graphql.CollectedField, obj *model.APIKeyValidation) (ret graphql.Marshaler) {
+func (ec *executionContext) _APIKeyValidation_keyID(ctx context.Context, field graphql.CollectedField, obj *apikeys.APIKeyValidation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4752,7 +5661,7 @@ func (ec *executionContext) fieldContext_APIKeyValidation_keyID(_ context.Contex
 	return graphql.NewScalarFieldContext("APIKeyValidation", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
-func (ec *executionContext) _APIKeyValidation_scopes(ctx context.Context, field graphql.CollectedField, obj *model.APIKeyValidation) (ret graphql.Marshaler) {
+func (ec *executionContext) _APIKeyValidation_scopes(ctx context.Context, field graphql.CollectedField, obj *apikeys.APIKeyValidation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4775,7 +5684,7 @@ func (ec *executionContext) fieldContext_APIKeyValidation_scopes(_ context.Conte
 	return graphql.NewScalarFieldContext("APIKeyValidation", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _APIKeyValidation_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.APIKeyValidation) (ret graphql.Marshaler) {
+func (ec *executionContext) _APIKeyValidation_expiresAt(ctx context.Context, field graphql.CollectedField, obj *apikeys.APIKeyValidation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5097,6 +6006,38 @@ func (ec *executionContext) fieldContext_AuditLog_details(_ context.Context, fie
 	return graphql.NewScalarFieldContext("AuditLog", field, false, false, errors.New("field of type Map does not have child fields"))
 }
 
+func (ec *executionContext) _AuditLog_tenant(ctx context.Context, field graphql.CollectedField, obj *ent.AuditLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLog_tenant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tenant(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Tenant) graphql.Marshaler {
+			return ec.marshalNTenant2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐTenant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLog_tenant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditLog",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AuditLogConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AuditLogConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5239,7 +6180,7 @@ func (ec *executionContext) fieldContext_AuditLogEdge_cursor(_ context.Context, 
 	return graphql.NewScalarFieldContext("AuditLogEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
 }
 
-func (ec *executionContext) _AuthPayload_accessToken(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuthPayload_accessToken(ctx context.Context, field graphql.CollectedField, obj *identity.AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5262,7 +6203,7 @@ func (ec *executionContext) fieldContext_AuthPayload_accessToken(_ context.Conte
 	return graphql.NewScalarFieldContext("AuthPayload", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _AuthPayload_refreshToken(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuthPayload_refreshToken(ctx context.Context, field graphql.CollectedField, obj *identity.AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5285,7 +6226,7 @@ func (ec *executionContext) fieldContext_AuthPayload_refreshToken(_ context.Cont
 	return graphql.NewScalarFieldContext("AuthPayload", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _AuthPayload_tokenType(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuthPayload_tokenType(ctx context.Context, field graphql.CollectedField, obj *identity.AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5308,7 +6249,7 @@ func (ec *executionContext) fieldContext_AuthPayload_tokenType(_ context.Context
 	return graphql.NewScalarFieldContext("AuthPayload", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _AuthPayload_expiresIn(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuthPayload_expiresIn(ctx context.Context, field graphql.CollectedField, obj *identity.AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5331,7 +6272,7 @@ func (ec *executionContext) fieldContext_AuthPayload_expiresIn(_ context.Context
 	return graphql.NewScalarFieldContext("AuthPayload", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _AuthPayload_user(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuthPayload_user(ctx context.Context, field graphql.CollectedField, obj *identity.AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5363,7 +6304,7 @@ func (ec *executionContext) fieldContext_AuthPayload_user(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _AuthPayload_tenant(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuthPayload_tenant(ctx context.Context, field graphql.CollectedField, obj *identity.AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5395,7 +6336,7 @@ func (ec *executionContext) fieldContext_AuthPayload_tenant(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _CreateServiceAccountPayload_serviceAccount(ctx context.Context, field graphql.CollectedField, obj *model.CreateServiceAccountPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _CreateServiceAccountPayload_serviceAccount(ctx context.Context, field graphql.CollectedField, obj *identity.CreateServiceAccountPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5427,7 +6368,7 @@ func (ec *executionContext) fieldContext_CreateServiceAccountPayload_serviceAcco
 	return fc, nil
 }
 
-func (ec *executionContext) _CreateServiceAccountPayload_apiKey(ctx context.Context, field graphql.CollectedField, obj *model.CreateServiceAccountPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _CreateServiceAccountPayload_apiKey(ctx context.Context, field graphql.CollectedField, obj *identity.CreateServiceAccountPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5439,8 +6380,8 @@ func (ec *executionContext) _CreateServiceAccountPayload_apiKey(ctx context.Cont
 			return obj.APIKey, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CreatedAPIKey) graphql.Marshaler {
-			return ec.marshalOCreatedAPIKey2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreatedAPIKey(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *apikeys.CreatedAPIKey) graphql.Marshaler {
+			return ec.marshalOCreatedAPIKey2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋapikeysᚐCreatedAPIKey(ctx, selections, v)
 		},
 		true,
 		false,
@@ -5459,7 +6400,7 @@ func (ec *executionContext) fieldContext_CreateServiceAccountPayload_apiKey(_ co
 	return fc, nil
 }
 
-func (ec *executionContext) _CreatedAPIKey_key(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAPIKey) (ret graphql.Marshaler) {
+func (ec *executionContext) _CreatedAPIKey_key(ctx context.Context, field graphql.CollectedField, obj *apikeys.CreatedAPIKey) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5482,7 +6423,7 @@ func (ec *executionContext) fieldContext_CreatedAPIKey_key(_ context.Context, fi
 	return graphql.NewScalarFieldContext("CreatedAPIKey", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _CreatedAPIKey_apiKey(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAPIKey) (ret graphql.Marshaler) {
+func (ec *executionContext) _CreatedAPIKey_apiKey(ctx context.Context, field graphql.CollectedField, obj *apikeys.CreatedAPIKey) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5514,7 +6455,7 @@ func (ec *executionContext) fieldContext_CreatedAPIKey_apiKey(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _CreatedOAuthClient_clientSecret(ctx context.Context, field graphql.CollectedField, obj *model.CreatedOAuthClient) (ret graphql.Marshaler) {
+func (ec *executionContext) _CreatedOAuthClient_clientSecret(ctx context.Context, field graphql.CollectedField, obj *oauth.CreatedOAuthClient) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5537,7 +6478,7 @@ func (ec *executionContext) fieldContext_CreatedOAuthClient_clientSecret(_ conte
 	return graphql.NewScalarFieldContext("CreatedOAuthClient", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _CreatedOAuthClient_oauthClient(ctx context.Context, field graphql.CollectedField, obj *model.CreatedOAuthClient) (ret graphql.Marshaler) {
+func (ec *executionContext) _CreatedOAuthClient_oauthClient(ctx context.Context, field graphql.CollectedField, obj *oauth.CreatedOAuthClient) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5845,6 +6786,82 @@ func (ec *executionContext) fieldContext_Credential_createdBy(_ context.Context,
 	return graphql.NewScalarFieldContext("Credential", field, false, false, errors.New("field of type UUID does not have child fields"))
 }
 
+func (ec *executionContext) _Credential_tenant(ctx context.Context, field graphql.CollectedField, obj *ent.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Credential_tenant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tenant(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Tenant) graphql.Marshaler {
+			return ec.marshalNTenant2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐTenant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Credential_tenant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Credential",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Credential_auditLogs(ctx context.Context, field graphql.CollectedField, obj *ent.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Credential_auditLogs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Credential().AuditLogs(ctx, obj, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.AuditLogOrder), fc.Args["where"].(*ent.AuditLogWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditLogConnection) graphql.Marshaler {
+			return ec.marshalNAuditLogConnection2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAuditLogConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Credential_auditLogs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Credential",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditLogConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Credential_auditLogs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Credential_data(ctx context.Context, field graphql.CollectedField, obj *ent.Credential) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6010,7 +7027,7 @@ func (ec *executionContext) fieldContext_CredentialEdge_cursor(_ context.Context
 	return graphql.NewScalarFieldContext("CredentialEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
 }
 
-func (ec *executionContext) _DEKRotation_dekVersion(ctx context.Context, field graphql.CollectedField, obj *model.DEKRotation) (ret graphql.Marshaler) {
+func (ec *executionContext) _DEKRotation_dekVersion(ctx context.Context, field graphql.CollectedField, obj *vault.DEKRotation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6033,7 +7050,7 @@ func (ec *executionContext) fieldContext_DEKRotation_dekVersion(_ context.Contex
 	return graphql.NewScalarFieldContext("DEKRotation", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _DEKRotation_jobID(ctx context.Context, field graphql.CollectedField, obj *model.DEKRotation) (ret graphql.Marshaler) {
+func (ec *executionContext) _DEKRotation_jobID(ctx context.Context, field graphql.CollectedField, obj *vault.DEKRotation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6056,7 +7073,7 @@ func (ec *executionContext) fieldContext_DEKRotation_jobID(_ context.Context, fi
 	return graphql.NewScalarFieldContext("DEKRotation", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
-func (ec *executionContext) _DashboardStats_counts(ctx context.Context, field graphql.CollectedField, obj *model.DashboardStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _DashboardStats_counts(ctx context.Context, field graphql.CollectedField, obj *tenancy.DashboardStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6068,8 +7085,8 @@ func (ec *executionContext) _DashboardStats_counts(ctx context.Context, field gr
 			return obj.Counts, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.KindCount) graphql.Marshaler {
-			return ec.marshalNKindCount2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐKindCountᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*tenancy.KindCount) graphql.Marshaler {
+			return ec.marshalNKindCount2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐKindCountᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6088,7 +7105,7 @@ func (ec *executionContext) fieldContext_DashboardStats_counts(_ context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _DashboardStats_requestsLast24h(ctx context.Context, field graphql.CollectedField, obj *model.DashboardStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _DashboardStats_requestsLast24h(ctx context.Context, field graphql.CollectedField, obj *tenancy.DashboardStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6111,7 +7128,7 @@ func (ec *executionContext) fieldContext_DashboardStats_requestsLast24h(_ contex
 	return graphql.NewScalarFieldContext("DashboardStats", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _DashboardStats_auditEventsLast24h(ctx context.Context, field graphql.CollectedField, obj *model.DashboardStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _DashboardStats_auditEventsLast24h(ctx context.Context, field graphql.CollectedField, obj *tenancy.DashboardStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6134,7 +7151,7 @@ func (ec *executionContext) fieldContext_DashboardStats_auditEventsLast24h(_ con
 	return graphql.NewScalarFieldContext("DashboardStats", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _FeatureStatus_signup(ctx context.Context, field graphql.CollectedField, obj *model.FeatureStatus) (ret graphql.Marshaler) {
+func (ec *executionContext) _FeatureStatus_signup(ctx context.Context, field graphql.CollectedField, obj *tenancy.FeatureStatus) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6157,7 +7174,7 @@ func (ec *executionContext) fieldContext_FeatureStatus_signup(_ context.Context,
 	return graphql.NewScalarFieldContext("FeatureStatus", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
-func (ec *executionContext) _FeatureStatus_rateLimits(ctx context.Context, field graphql.CollectedField, obj *model.FeatureStatus) (ret graphql.Marshaler) {
+func (ec *executionContext) _FeatureStatus_rateLimits(ctx context.Context, field graphql.CollectedField, obj *tenancy.FeatureStatus) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6180,7 +7197,7 @@ func (ec *executionContext) fieldContext_FeatureStatus_rateLimits(_ context.Cont
 	return graphql.NewScalarFieldContext("FeatureStatus", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
-func (ec *executionContext) _FeatureStatus_tls(ctx context.Context, field graphql.CollectedField, obj *model.FeatureStatus) (ret graphql.Marshaler) {
+func (ec *executionContext) _FeatureStatus_tls(ctx context.Context, field graphql.CollectedField, obj *tenancy.FeatureStatus) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6203,7 +7220,7 @@ func (ec *executionContext) fieldContext_FeatureStatus_tls(_ context.Context, fi
 	return graphql.NewScalarFieldContext("FeatureStatus", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
-func (ec *executionContext) _FeatureStatus_introspection(ctx context.Context, field graphql.CollectedField, obj *model.FeatureStatus) (ret graphql.Marshaler) {
+func (ec *executionContext) _FeatureStatus_introspection(ctx context.Context, field graphql.CollectedField, obj *tenancy.FeatureStatus) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6226,7 +7243,7 @@ func (ec *executionContext) fieldContext_FeatureStatus_introspection(_ context.C
 	return graphql.NewScalarFieldContext("FeatureStatus", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
-func (ec *executionContext) _FeatureStatus_environment(ctx context.Context, field graphql.CollectedField, obj *model.FeatureStatus) (ret graphql.Marshaler) {
+func (ec *executionContext) _FeatureStatus_environment(ctx context.Context, field graphql.CollectedField, obj *tenancy.FeatureStatus) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6249,7 +7266,7 @@ func (ec *executionContext) fieldContext_FeatureStatus_environment(_ context.Con
 	return graphql.NewScalarFieldContext("FeatureStatus", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _FeatureStatus_corsOrigins(ctx context.Context, field graphql.CollectedField, obj *model.FeatureStatus) (ret graphql.Marshaler) {
+func (ec *executionContext) _FeatureStatus_corsOrigins(ctx context.Context, field graphql.CollectedField, obj *tenancy.FeatureStatus) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6272,7 +7289,7 @@ func (ec *executionContext) fieldContext_FeatureStatus_corsOrigins(_ context.Con
 	return graphql.NewScalarFieldContext("FeatureStatus", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Health_status(ctx context.Context, field graphql.CollectedField, obj *model.Health) (ret graphql.Marshaler) {
+func (ec *executionContext) _Health_status(ctx context.Context, field graphql.CollectedField, obj *health.Health) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6295,7 +7312,7 @@ func (ec *executionContext) fieldContext_Health_status(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Health", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Health_database(ctx context.Context, field graphql.CollectedField, obj *model.Health) (ret graphql.Marshaler) {
+func (ec *executionContext) _Health_database(ctx context.Context, field graphql.CollectedField, obj *health.Health) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6318,7 +7335,7 @@ func (ec *executionContext) fieldContext_Health_database(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Health", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Health_databaseLatencyMs(ctx context.Context, field graphql.CollectedField, obj *model.Health) (ret graphql.Marshaler) {
+func (ec *executionContext) _Health_databaseLatencyMs(ctx context.Context, field graphql.CollectedField, obj *health.Health) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6341,7 +7358,7 @@ func (ec *executionContext) fieldContext_Health_databaseLatencyMs(_ context.Cont
 	return graphql.NewScalarFieldContext("Health", field, false, false, errors.New("field of type Float does not have child fields"))
 }
 
-func (ec *executionContext) _Health_schemaVersion(ctx context.Context, field graphql.CollectedField, obj *model.Health) (ret graphql.Marshaler) {
+func (ec *executionContext) _Health_schemaVersion(ctx context.Context, field graphql.CollectedField, obj *health.Health) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6364,7 +7381,7 @@ func (ec *executionContext) fieldContext_Health_schemaVersion(_ context.Context,
 	return graphql.NewScalarFieldContext("Health", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Health_queueDepths(ctx context.Context, field graphql.CollectedField, obj *model.Health) (ret graphql.Marshaler) {
+func (ec *executionContext) _Health_queueDepths(ctx context.Context, field graphql.CollectedField, obj *health.Health) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6376,8 +7393,8 @@ func (ec *executionContext) _Health_queueDepths(ctx context.Context, field graph
 			return obj.QueueDepths, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.QueueDepth) graphql.Marshaler {
-			return ec.marshalNQueueDepth2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐQueueDepthᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*health.QueueDepth) graphql.Marshaler {
+			return ec.marshalNQueueDepth2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋhealthᚐQueueDepthᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6396,7 +7413,7 @@ func (ec *executionContext) fieldContext_Health_queueDepths(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _Health_version(ctx context.Context, field graphql.CollectedField, obj *model.Health) (ret graphql.Marshaler) {
+func (ec *executionContext) _Health_version(ctx context.Context, field graphql.CollectedField, obj *health.Health) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6419,7 +7436,7 @@ func (ec *executionContext) fieldContext_Health_version(_ context.Context, field
 	return graphql.NewScalarFieldContext("Health", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Health_commit(ctx context.Context, field graphql.CollectedField, obj *model.Health) (ret graphql.Marshaler) {
+func (ec *executionContext) _Health_commit(ctx context.Context, field graphql.CollectedField, obj *health.Health) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6442,7 +7459,7 @@ func (ec *executionContext) fieldContext_Health_commit(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Health", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Health_uptimeSeconds(ctx context.Context, field graphql.CollectedField, obj *model.Health) (ret graphql.Marshaler) {
+func (ec *executionContext) _Health_uptimeSeconds(ctx context.Context, field graphql.CollectedField, obj *health.Health) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6465,7 +7482,7 @@ func (ec *executionContext) fieldContext_Health_uptimeSeconds(_ context.Context,
 	return graphql.NewScalarFieldContext("Health", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _IntegrationCredentials_integrationID(ctx context.Context, field graphql.CollectedField, obj *model.IntegrationCredentials) (ret graphql.Marshaler) {
+func (ec *executionContext) _IntegrationCredentials_integrationID(ctx context.Context, field graphql.CollectedField, obj *vault.IntegrationCredentials) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6488,7 +7505,7 @@ func (ec *executionContext) fieldContext_IntegrationCredentials_integrationID(_ 
 	return graphql.NewScalarFieldContext("IntegrationCredentials", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _IntegrationCredentials_credentials(ctx context.Context, field graphql.CollectedField, obj *model.IntegrationCredentials) (ret graphql.Marshaler) {
+func (ec *executionContext) _IntegrationCredentials_credentials(ctx context.Context, field graphql.CollectedField, obj *vault.IntegrationCredentials) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6520,7 +7537,7 @@ func (ec *executionContext) fieldContext_IntegrationCredentials_credentials(_ co
 	return fc, nil
 }
 
-func (ec *executionContext) _JobStats_jobName(ctx context.Context, field graphql.CollectedField, obj *model.JobStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _JobStats_jobName(ctx context.Context, field graphql.CollectedField, obj *jobs.JobStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6543,7 +7560,7 @@ func (ec *executionContext) fieldContext_JobStats_jobName(_ context.Context, fie
 	return graphql.NewScalarFieldContext("JobStats", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _JobStats_pending(ctx context.Context, field graphql.CollectedField, obj *model.JobStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _JobStats_pending(ctx context.Context, field graphql.CollectedField, obj *jobs.JobStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6566,7 +7583,7 @@ func (ec *executionContext) fieldContext_JobStats_pending(_ context.Context, fie
 	return graphql.NewScalarFieldContext("JobStats", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _JobStats_running(ctx context.Context, field graphql.CollectedField, obj *model.JobStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _JobStats_running(ctx context.Context, field graphql.CollectedField, obj *jobs.JobStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6589,7 +7606,7 @@ func (ec *executionContext) fieldContext_JobStats_running(_ context.Context, fie
 	return graphql.NewScalarFieldContext("JobStats", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _JobStats_completed(ctx context.Context, field graphql.CollectedField, obj *model.JobStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _JobStats_completed(ctx context.Context, field graphql.CollectedField, obj *jobs.JobStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6612,7 +7629,7 @@ func (ec *executionContext) fieldContext_JobStats_completed(_ context.Context, f
 	return graphql.NewScalarFieldContext("JobStats", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _JobStats_failed(ctx context.Context, field graphql.CollectedField, obj *model.JobStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _JobStats_failed(ctx context.Context, field graphql.CollectedField, obj *jobs.JobStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6635,7 +7652,7 @@ func (ec *executionContext) fieldContext_JobStats_failed(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("JobStats", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _JobStats_retrying(ctx context.Context, field graphql.CollectedField, obj *model.JobStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _JobStats_retrying(ctx context.Context, field graphql.CollectedField, obj *jobs.JobStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6658,7 +7675,7 @@ func (ec *executionContext) fieldContext_JobStats_retrying(_ context.Context, fi
 	return graphql.NewScalarFieldContext("JobStats", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _JobStats_lastRunAt(ctx context.Context, field graphql.CollectedField, obj *model.JobStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _JobStats_lastRunAt(ctx context.Context, field graphql.CollectedField, obj *jobs.JobStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6681,7 +7698,7 @@ func (ec *executionContext) fieldContext_JobStats_lastRunAt(_ context.Context, f
 	return graphql.NewScalarFieldContext("JobStats", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
-func (ec *executionContext) _KindCount_kind(ctx context.Context, field graphql.CollectedField, obj *model.KindCount) (ret graphql.Marshaler) {
+func (ec *executionContext) _KindCount_kind(ctx context.Context, field graphql.CollectedField, obj *tenancy.KindCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6704,7 +7721,7 @@ func (ec *executionContext) fieldContext_KindCount_kind(_ context.Context, field
 	return graphql.NewScalarFieldContext("KindCount", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _KindCount_total(ctx context.Context, field graphql.CollectedField, obj *model.KindCount) (ret graphql.Marshaler) {
+func (ec *executionContext) _KindCount_total(ctx context.Context, field graphql.CollectedField, obj *tenancy.KindCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6727,7 +7744,7 @@ func (ec *executionContext) fieldContext_KindCount_total(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("KindCount", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _KindCount_byStatus(ctx context.Context, field graphql.CollectedField, obj *model.KindCount) (ret graphql.Marshaler) {
+func (ec *executionContext) _KindCount_byStatus(ctx context.Context, field graphql.CollectedField, obj *tenancy.KindCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6739,8 +7756,8 @@ func (ec *executionContext) _KindCount_byStatus(ctx context.Context, field graph
 			return obj.ByStatus, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.StatusCount) graphql.Marshaler {
-			return ec.marshalNStatusCount2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐStatusCountᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*tenancy.StatusCount) graphql.Marshaler {
+			return ec.marshalNStatusCount2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐStatusCountᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6759,7 +7776,7 @@ func (ec *executionContext) fieldContext_KindCount_byStatus(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _Me_principalType(ctx context.Context, field graphql.CollectedField, obj *model.Me) (ret graphql.Marshaler) {
+func (ec *executionContext) _Me_principalType(ctx context.Context, field graphql.CollectedField, obj *identity.Me) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6782,7 +7799,7 @@ func (ec *executionContext) fieldContext_Me_principalType(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Me", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Me_id(ctx context.Context, field graphql.CollectedField, obj *model.Me) (ret graphql.Marshaler) {
+func (ec *executionContext) _Me_id(ctx context.Context, field graphql.CollectedField, obj *identity.Me) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6805,7 +7822,7 @@ func (ec *executionContext) fieldContext_Me_id(_ context.Context, field graphql.
 	return graphql.NewScalarFieldContext("Me", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
-func (ec *executionContext) _Me_tenant(ctx context.Context, field graphql.CollectedField, obj *model.Me) (ret graphql.Marshaler) {
+func (ec *executionContext) _Me_tenant(ctx context.Context, field graphql.CollectedField, obj *identity.Me) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6837,7 +7854,7 @@ func (ec *executionContext) fieldContext_Me_tenant(_ context.Context, field grap
 	return fc, nil
 }
 
-func (ec *executionContext) _Me_scopes(ctx context.Context, field graphql.CollectedField, obj *model.Me) (ret graphql.Marshaler) {
+func (ec *executionContext) _Me_scopes(ctx context.Context, field graphql.CollectedField, obj *identity.Me) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6860,7 +7877,7 @@ func (ec *executionContext) fieldContext_Me_scopes(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Me", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Me_user(ctx context.Context, field graphql.CollectedField, obj *model.Me) (ret graphql.Marshaler) {
+func (ec *executionContext) _Me_user(ctx context.Context, field graphql.CollectedField, obj *identity.Me) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6892,7 +7909,7 @@ func (ec *executionContext) fieldContext_Me_user(_ context.Context, field graphq
 	return fc, nil
 }
 
-func (ec *executionContext) _Me_clientID(ctx context.Context, field graphql.CollectedField, obj *model.Me) (ret graphql.Marshaler) {
+func (ec *executionContext) _Me_clientID(ctx context.Context, field graphql.CollectedField, obj *identity.Me) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6915,7 +7932,7 @@ func (ec *executionContext) fieldContext_Me_clientID(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Me", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Me_apiKeyID(ctx context.Context, field graphql.CollectedField, obj *model.Me) (ret graphql.Marshaler) {
+func (ec *executionContext) _Me_apiKeyID(ctx context.Context, field graphql.CollectedField, obj *identity.Me) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6951,8 +7968,8 @@ func (ec *executionContext) _Mutation_register(ctx context.Context, field graphq
 			return ec.Resolvers.Mutation().Register(ctx, fc.Args["input"].(model.RegisterInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
-			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐAuthPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *identity.AuthPayload) graphql.Marshaler {
+			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋidentityᚐAuthPayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6995,8 +8012,8 @@ func (ec *executionContext) _Mutation_login(ctx context.Context, field graphql.C
 			return ec.Resolvers.Mutation().Login(ctx, fc.Args["input"].(model.LoginInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
-			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐAuthPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *identity.AuthPayload) graphql.Marshaler {
+			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋidentityᚐAuthPayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7036,11 +8053,11 @@ func (ec *executionContext) _Mutation_refreshSession(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RefreshSession(ctx, fc.Args["input"].(model.RefreshSessionInput))
+			return ec.Resolvers.Mutation().RefreshSession(ctx, fc.Args["input"].(identity.RefreshSessionInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
-			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐAuthPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *identity.AuthPayload) graphql.Marshaler {
+			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋidentityᚐAuthPayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7080,11 +8097,11 @@ func (ec *executionContext) _Mutation_createAPIKey(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateAPIKey(ctx, fc.Args["input"].(model.CreateAPIKeyInput))
+			return ec.Resolvers.Mutation().CreateAPIKey(ctx, fc.Args["input"].(apikeys.CreateAPIKeyInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CreatedAPIKey) graphql.Marshaler {
-			return ec.marshalNCreatedAPIKey2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreatedAPIKey(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *apikeys.CreatedAPIKey) graphql.Marshaler {
+			return ec.marshalNCreatedAPIKey2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋapikeysᚐCreatedAPIKey(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7127,8 +8144,8 @@ func (ec *executionContext) _Mutation_validateAPIKey(ctx context.Context, field 
 			return ec.Resolvers.Mutation().ValidateAPIKey(ctx, fc.Args["id"].(uuid.UUID), fc.Args["key"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.APIKeyValidation) graphql.Marshaler {
-			return ec.marshalNAPIKeyValidation2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐAPIKeyValidation(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *apikeys.APIKeyValidation) graphql.Marshaler {
+			return ec.marshalNAPIKeyValidation2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋapikeysᚐAPIKeyValidation(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7168,11 +8185,11 @@ func (ec *executionContext) _Mutation_rotateAPIKey(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RotateAPIKey(ctx, fc.Args["id"].(uuid.UUID), fc.Args["input"].(*model.RotateAPIKeyInput))
+			return ec.Resolvers.Mutation().RotateAPIKey(ctx, fc.Args["id"].(uuid.UUID), fc.Args["input"].(*apikeys.RotateAPIKeyInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CreatedAPIKey) graphql.Marshaler {
-			return ec.marshalNCreatedAPIKey2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreatedAPIKey(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *apikeys.CreatedAPIKey) graphql.Marshaler {
+			return ec.marshalNCreatedAPIKey2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋapikeysᚐCreatedAPIKey(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7256,7 +8273,7 @@ func (ec *executionContext) _Mutation_storeCredential(ctx context.Context, field
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().StoreCredential(ctx, fc.Args["input"].(model.StoreCredentialInput))
+			return ec.Resolvers.Mutation().StoreCredential(ctx, fc.Args["input"].(vault.StoreCredentialInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Credential) graphql.Marshaler {
@@ -7300,7 +8317,7 @@ func (ec *executionContext) _Mutation_updateCredential(ctx context.Context, fiel
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateCredential(ctx, fc.Args["integrationID"].(string), fc.Args["id"].(uuid.UUID), fc.Args["input"].(model.UpdateCredentialInput))
+			return ec.Resolvers.Mutation().UpdateCredential(ctx, fc.Args["integrationID"].(string), fc.Args["id"].(uuid.UUID), fc.Args["input"].(vault.UpdateCredentialInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Credential) graphql.Marshaler {
@@ -7391,8 +8408,8 @@ func (ec *executionContext) _Mutation_rotateDEK(ctx context.Context, field graph
 			return ec.Resolvers.Mutation().RotateDek(ctx, fc.Args["tenantID"].(*uuid.UUID))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.DEKRotation) graphql.Marshaler {
-			return ec.marshalNDEKRotation2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐDEKRotation(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *vault.DEKRotation) graphql.Marshaler {
+			return ec.marshalNDEKRotation2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋvaultᚐDEKRotation(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7435,8 +8452,8 @@ func (ec *executionContext) _Mutation_triggerJob(ctx context.Context, field grap
 			return ec.Resolvers.Mutation().TriggerJob(ctx, fc.Args["jobName"].(string), fc.Args["args"].(map[string]any))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.TriggeredJob) graphql.Marshaler {
-			return ec.marshalNTriggeredJob2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐTriggeredJob(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *jobs.TriggeredJob) graphql.Marshaler {
+			return ec.marshalNTriggeredJob2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋjobsᚐTriggeredJob(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7476,11 +8493,11 @@ func (ec *executionContext) _Mutation_createOAuthClient(ctx context.Context, fie
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateOAuthClient(ctx, fc.Args["input"].(model.CreateOAuthClientInput))
+			return ec.Resolvers.Mutation().CreateOAuthClient(ctx, fc.Args["input"].(oauth.CreateOAuthClientInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CreatedOAuthClient) graphql.Marshaler {
-			return ec.marshalNCreatedOAuthClient2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreatedOAuthClient(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *oauth.CreatedOAuthClient) graphql.Marshaler {
+			return ec.marshalNCreatedOAuthClient2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋoauthᚐCreatedOAuthClient(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7520,7 +8537,7 @@ func (ec *executionContext) _Mutation_updateOAuthClient(ctx context.Context, fie
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateOAuthClient(ctx, fc.Args["clientID"].(string), fc.Args["input"].(model.UpdateOAuthClientInput))
+			return ec.Resolvers.Mutation().UpdateOAuthClient(ctx, fc.Args["clientID"].(string), fc.Args["input"].(oauth.UpdateOAuthClientInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.OAuthClient) graphql.Marshaler {
@@ -7564,11 +8581,11 @@ func (ec *executionContext) _Mutation_rotateOAuthClientSecret(ctx context.Contex
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RotateOAuthClientSecret(ctx, fc.Args["clientID"].(string), fc.Args["input"].(*model.RotateOAuthClientSecretInput))
+			return ec.Resolvers.Mutation().RotateOAuthClientSecret(ctx, fc.Args["clientID"].(string), fc.Args["input"].(*oauth.RotateOAuthClientSecretInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CreatedOAuthClient) graphql.Marshaler {
-			return ec.marshalNCreatedOAuthClient2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreatedOAuthClient(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *oauth.CreatedOAuthClient) graphql.Marshaler {
+			return ec.marshalNCreatedOAuthClient2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋoauthᚐCreatedOAuthClient(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7652,11 +8669,11 @@ func (ec *executionContext) _Mutation_createServiceAccount(ctx context.Context, 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateServiceAccount(ctx, fc.Args["input"].(model.CreateServiceAccountInput))
+			return ec.Resolvers.Mutation().CreateServiceAccount(ctx, fc.Args["input"].(identity.CreateServiceAccountInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CreateServiceAccountPayload) graphql.Marshaler {
-			return ec.marshalNCreateServiceAccountPayload2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreateServiceAccountPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *identity.CreateServiceAccountPayload) graphql.Marshaler {
+			return ec.marshalNCreateServiceAccountPayload2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋidentityᚐCreateServiceAccountPayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7696,7 +8713,7 @@ func (ec *executionContext) _Mutation_updateTenant(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateTenant(ctx, fc.Args["id"].(uuid.UUID), fc.Args["input"].(model.UpdateTenantInput))
+			return ec.Resolvers.Mutation().UpdateTenant(ctx, fc.Args["id"].(uuid.UUID), fc.Args["input"].(tenancy.UpdateTenantInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Tenant) graphql.Marshaler {
@@ -7784,7 +8801,7 @@ func (ec *executionContext) _Mutation_createUser(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateUser(ctx, fc.Args["input"].(model.CreateUserInput))
+			return ec.Resolvers.Mutation().CreateUser(ctx, fc.Args["input"].(identity.CreateUserInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
@@ -7828,7 +8845,7 @@ func (ec *executionContext) _Mutation_updateUser(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateUser(ctx, fc.Args["id"].(uuid.UUID), fc.Args["input"].(model.UpdateUserInput))
+			return ec.Resolvers.Mutation().UpdateUser(ctx, fc.Args["id"].(uuid.UUID), fc.Args["input"].(identity.UpdateUserInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
@@ -8180,6 +9197,82 @@ func (ec *executionContext) _OAuthClient_createdBy(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_OAuthClient_createdBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OAuthClient", field, false, false, errors.New("field of type UUID does not have child fields"))
+}
+
+func (ec *executionContext) _OAuthClient_tenant(ctx context.Context, field graphql.CollectedField, obj *ent.OAuthClient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuthClient_tenant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tenant(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Tenant) graphql.Marshaler {
+			return ec.marshalNTenant2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐTenant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OAuthClient_tenant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OAuthClient",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OAuthClient_auditLogs(ctx context.Context, field graphql.CollectedField, obj *ent.OAuthClient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuthClient_auditLogs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.OAuthClient().AuditLogs(ctx, obj, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.AuditLogOrder), fc.Args["where"].(*ent.AuditLogWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditLogConnection) graphql.Marshaler {
+			return ec.marshalNAuditLogConnection2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAuditLogConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OAuthClient_auditLogs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OAuthClient",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditLogConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_OAuthClient_auditLogs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _OAuthClientConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.OAuthClientConnection) (ret graphql.Marshaler) {
@@ -8648,8 +9741,8 @@ func (ec *executionContext) _Query_me(ctx context.Context, field graphql.Collect
 			return ec.Resolvers.Query().Me(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Me) graphql.Marshaler {
-			return ec.marshalNMe2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐMe(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *identity.Me) graphql.Marshaler {
+			return ec.marshalNMe2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋidentityᚐMe(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8725,8 +9818,8 @@ func (ec *executionContext) _Query_credential(ctx context.Context, field graphql
 			return ec.Resolvers.Query().Credential(ctx, fc.Args["integrationID"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.IntegrationCredentials) graphql.Marshaler {
-			return ec.marshalNIntegrationCredentials2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐIntegrationCredentials(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *vault.IntegrationCredentials) graphql.Marshaler {
+			return ec.marshalNIntegrationCredentials2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋvaultᚐIntegrationCredentials(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8768,8 +9861,8 @@ func (ec *executionContext) _Query_dashboardStats(ctx context.Context, field gra
 			return ec.Resolvers.Query().DashboardStats(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.DashboardStats) graphql.Marshaler {
-			return ec.marshalNDashboardStats2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐDashboardStats(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *tenancy.DashboardStats) graphql.Marshaler {
+			return ec.marshalNDashboardStats2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐDashboardStats(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8801,8 +9894,8 @@ func (ec *executionContext) _Query_usageSummary(ctx context.Context, field graph
 			return ec.Resolvers.Query().UsageSummary(ctx, fc.Args["days"].(*int))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.UsageRow) graphql.Marshaler {
-			return ec.marshalNUsageRow2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐUsageRowᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*tenancy.UsageRow) graphql.Marshaler {
+			return ec.marshalNUsageRow2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐUsageRowᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8844,8 +9937,8 @@ func (ec *executionContext) _Query_featureStatus(ctx context.Context, field grap
 			return ec.Resolvers.Query().FeatureStatus(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.FeatureStatus) graphql.Marshaler {
-			return ec.marshalNFeatureStatus2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐFeatureStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *tenancy.FeatureStatus) graphql.Marshaler {
+			return ec.marshalNFeatureStatus2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐFeatureStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8876,8 +9969,8 @@ func (ec *executionContext) _Query_health(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Query().Health(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Health) graphql.Marshaler {
-			return ec.marshalNHealth2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐHealth(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *health.Health) graphql.Marshaler {
+			return ec.marshalNHealth2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋhealthᚐHealth(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8909,8 +10002,8 @@ func (ec *executionContext) _Query_jobStats(ctx context.Context, field graphql.C
 			return ec.Resolvers.Query().JobStats(ctx, fc.Args["jobName"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.JobStats) graphql.Marshaler {
-			return ec.marshalNJobStats2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐJobStats(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *jobs.JobStats) graphql.Marshaler {
+			return ec.marshalNJobStats2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋjobsᚐJobStats(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9173,8 +10266,8 @@ func (ec *executionContext) _Query_tenantStats(ctx context.Context, field graphq
 			return ec.Resolvers.Query().TenantStats(ctx, fc.Args["id"].(uuid.UUID))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.TenantStats) graphql.Marshaler {
-			return ec.marshalNTenantStats2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐTenantStats(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *tenancy.TenantStats) graphql.Marshaler {
+			return ec.marshalNTenantStats2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐTenantStats(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9324,7 +10417,7 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _QueueDepth_jobName(ctx context.Context, field graphql.CollectedField, obj *model.QueueDepth) (ret graphql.Marshaler) {
+func (ec *executionContext) _QueueDepth_jobName(ctx context.Context, field graphql.CollectedField, obj *health.QueueDepth) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9347,7 +10440,7 @@ func (ec *executionContext) fieldContext_QueueDepth_jobName(_ context.Context, f
 	return graphql.NewScalarFieldContext("QueueDepth", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _QueueDepth_depth(ctx context.Context, field graphql.CollectedField, obj *model.QueueDepth) (ret graphql.Marshaler) {
+func (ec *executionContext) _QueueDepth_depth(ctx context.Context, field graphql.CollectedField, obj *health.QueueDepth) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9577,6 +10670,38 @@ func (ec *executionContext) fieldContext_ServiceAccount_createdBy(_ context.Cont
 	return graphql.NewScalarFieldContext("ServiceAccount", field, false, false, errors.New("field of type UUID does not have child fields"))
 }
 
+func (ec *executionContext) _ServiceAccount_tenant(ctx context.Context, field graphql.CollectedField, obj *ent.ServiceAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceAccount_tenant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tenant(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Tenant) graphql.Marshaler {
+			return ec.marshalNTenant2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐTenant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceAccount_tenant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceAccount",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ServiceAccount_apiKeys(ctx context.Context, field graphql.CollectedField, obj *ent.ServiceAccount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9763,7 +10888,7 @@ func (ec *executionContext) fieldContext_ServiceAccountEdge_cursor(_ context.Con
 	return graphql.NewScalarFieldContext("ServiceAccountEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
 }
 
-func (ec *executionContext) _StatusCount_status(ctx context.Context, field graphql.CollectedField, obj *model.StatusCount) (ret graphql.Marshaler) {
+func (ec *executionContext) _StatusCount_status(ctx context.Context, field graphql.CollectedField, obj *tenancy.StatusCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9786,7 +10911,7 @@ func (ec *executionContext) fieldContext_StatusCount_status(_ context.Context, f
 	return graphql.NewScalarFieldContext("StatusCount", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _StatusCount_count(ctx context.Context, field graphql.CollectedField, obj *model.StatusCount) (ret graphql.Marshaler) {
+func (ec *executionContext) _StatusCount_count(ctx context.Context, field graphql.CollectedField, obj *tenancy.StatusCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10016,6 +11141,270 @@ func (ec *executionContext) fieldContext_Tenant_deletedAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Tenant", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
+func (ec *executionContext) _Tenant_users(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_users(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return obj.Users(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.UserOrder), fc.Args["where"].(*ent.UserWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.UserConnection) graphql.Marshaler {
+			return ec.marshalNUserConnection2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐUserConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_users(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Tenant_users_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_serviceAccounts(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_serviceAccounts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return obj.ServiceAccounts(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.ServiceAccountOrder), fc.Args["where"].(*ent.ServiceAccountWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ServiceAccountConnection) graphql.Marshaler {
+			return ec.marshalNServiceAccountConnection2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐServiceAccountConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_serviceAccounts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceAccountConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Tenant_serviceAccounts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_apiKeys(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_apiKeys(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return obj.APIKeys(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.APIKeyOrder), fc.Args["where"].(*ent.APIKeyWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.APIKeyConnection) graphql.Marshaler {
+			return ec.marshalNAPIKeyConnection2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAPIKeyConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_apiKeys(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_APIKeyConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Tenant_apiKeys_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_oauthClients(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_oauthClients(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return obj.OauthClients(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.OAuthClientOrder), fc.Args["where"].(*ent.OAuthClientWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.OAuthClientConnection) graphql.Marshaler {
+			return ec.marshalNOAuthClientConnection2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐOAuthClientConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_oauthClients(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OAuthClientConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Tenant_oauthClients_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_credentials(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_credentials(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return obj.Credentials(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.CredentialOrder), fc.Args["where"].(*ent.CredentialWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CredentialConnection) graphql.Marshaler {
+			return ec.marshalNCredentialConnection2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐCredentialConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_credentials(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CredentialConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Tenant_credentials_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_auditLogs(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_auditLogs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return obj.AuditLogs(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.AuditLogOrder), fc.Args["where"].(*ent.AuditLogWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditLogConnection) graphql.Marshaler {
+			return ec.marshalNAuditLogConnection2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAuditLogConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_auditLogs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditLogConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Tenant_auditLogs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Tenant_settings(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10043,6 +11432,38 @@ func (ec *executionContext) fieldContext_Tenant_settings(_ context.Context, fiel
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_TenantSettings(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_stats(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_stats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().Stats(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *tenancy.TenantStats) graphql.Marshaler {
+			return ec.marshalNTenantStats2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐTenantStats(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_stats(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TenantStats(ctx, field)
 		},
 	}
 	return fc, nil
@@ -10236,7 +11657,7 @@ func (ec *executionContext) fieldContext_TenantSettings_auditRetentionDays(_ con
 	return graphql.NewScalarFieldContext("TenantSettings", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _TenantStats_tenantID(ctx context.Context, field graphql.CollectedField, obj *model.TenantStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _TenantStats_tenantID(ctx context.Context, field graphql.CollectedField, obj *tenancy.TenantStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10259,7 +11680,7 @@ func (ec *executionContext) fieldContext_TenantStats_tenantID(_ context.Context,
 	return graphql.NewScalarFieldContext("TenantStats", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
-func (ec *executionContext) _TenantStats_counts(ctx context.Context, field graphql.CollectedField, obj *model.TenantStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _TenantStats_counts(ctx context.Context, field graphql.CollectedField, obj *tenancy.TenantStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10271,8 +11692,8 @@ func (ec *executionContext) _TenantStats_counts(ctx context.Context, field graph
 			return obj.Counts, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.KindCount) graphql.Marshaler {
-			return ec.marshalNKindCount2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐKindCountᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*tenancy.KindCount) graphql.Marshaler {
+			return ec.marshalNKindCount2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐKindCountᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10291,7 +11712,7 @@ func (ec *executionContext) fieldContext_TenantStats_counts(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _TenantStats_requestsLast24h(ctx context.Context, field graphql.CollectedField, obj *model.TenantStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _TenantStats_requestsLast24h(ctx context.Context, field graphql.CollectedField, obj *tenancy.TenantStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10314,7 +11735,7 @@ func (ec *executionContext) fieldContext_TenantStats_requestsLast24h(_ context.C
 	return graphql.NewScalarFieldContext("TenantStats", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _TenantStats_auditEventsLast24h(ctx context.Context, field graphql.CollectedField, obj *model.TenantStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _TenantStats_auditEventsLast24h(ctx context.Context, field graphql.CollectedField, obj *tenancy.TenantStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10337,7 +11758,7 @@ func (ec *executionContext) fieldContext_TenantStats_auditEventsLast24h(_ contex
 	return graphql.NewScalarFieldContext("TenantStats", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _TenantStats_lastActivityAt(ctx context.Context, field graphql.CollectedField, obj *model.TenantStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _TenantStats_lastActivityAt(ctx context.Context, field graphql.CollectedField, obj *tenancy.TenantStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10360,7 +11781,7 @@ func (ec *executionContext) fieldContext_TenantStats_lastActivityAt(_ context.Co
 	return graphql.NewScalarFieldContext("TenantStats", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
-func (ec *executionContext) _TriggeredJob_jobID(ctx context.Context, field graphql.CollectedField, obj *model.TriggeredJob) (ret graphql.Marshaler) {
+func (ec *executionContext) _TriggeredJob_jobID(ctx context.Context, field graphql.CollectedField, obj *jobs.TriggeredJob) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10383,7 +11804,7 @@ func (ec *executionContext) fieldContext_TriggeredJob_jobID(_ context.Context, f
 	return graphql.NewScalarFieldContext("TriggeredJob", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
-func (ec *executionContext) _UsageRow_day(ctx context.Context, field graphql.CollectedField, obj *model.UsageRow) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageRow_day(ctx context.Context, field graphql.CollectedField, obj *tenancy.UsageRow) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10406,7 +11827,7 @@ func (ec *executionContext) fieldContext_UsageRow_day(_ context.Context, field g
 	return graphql.NewScalarFieldContext("UsageRow", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _UsageRow_principalType(ctx context.Context, field graphql.CollectedField, obj *model.UsageRow) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageRow_principalType(ctx context.Context, field graphql.CollectedField, obj *tenancy.UsageRow) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10429,7 +11850,7 @@ func (ec *executionContext) fieldContext_UsageRow_principalType(_ context.Contex
 	return graphql.NewScalarFieldContext("UsageRow", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _UsageRow_principalID(ctx context.Context, field graphql.CollectedField, obj *model.UsageRow) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageRow_principalID(ctx context.Context, field graphql.CollectedField, obj *tenancy.UsageRow) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10452,7 +11873,7 @@ func (ec *executionContext) fieldContext_UsageRow_principalID(_ context.Context,
 	return graphql.NewScalarFieldContext("UsageRow", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _UsageRow_requests(ctx context.Context, field graphql.CollectedField, obj *model.UsageRow) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageRow_requests(ctx context.Context, field graphql.CollectedField, obj *tenancy.UsageRow) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10680,6 +12101,126 @@ func (ec *executionContext) _User_lastLoginAt(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_User_lastLoginAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _User_tenant(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_tenant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tenant(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Tenant) graphql.Marshaler {
+			return ec.marshalNTenant2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐTenant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_User_tenant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_apiKeys(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_apiKeys(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return obj.APIKeys(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.APIKeyOrder), fc.Args["where"].(*ent.APIKeyWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.APIKeyConnection) graphql.Marshaler {
+			return ec.marshalNAPIKeyConnection2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAPIKeyConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_User_apiKeys(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_APIKeyConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_User_apiKeys_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_auditLogs(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_auditLogs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.User().AuditLogs(ctx, obj, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.AuditLogOrder), fc.Args["where"].(*ent.AuditLogWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditLogConnection) graphql.Marshaler {
+			return ec.marshalNAuditLogConnection2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAuditLogConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_User_auditLogs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditLogConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_User_auditLogs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _UserConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.UserConnection) (ret graphql.Marshaler) {
@@ -11935,7 +13476,7 @@ func (ec *executionContext) unmarshalInputAPIKeyWhereInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "tenantID", "tenantIDNEQ", "tenantIDIn", "tenantIDNotIn", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "prefix", "prefixNEQ", "prefixIn", "prefixNotIn", "prefixGT", "prefixGTE", "prefixLT", "prefixLTE", "prefixContains", "prefixHasPrefix", "prefixHasSuffix", "prefixEqualFold", "prefixContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "expiresAt", "expiresAtNEQ", "expiresAtIn", "expiresAtNotIn", "expiresAtGT", "expiresAtGTE", "expiresAtLT", "expiresAtLTE", "expiresAtIsNil", "expiresAtNotNil", "revokedAt", "revokedAtNEQ", "revokedAtIn", "revokedAtNotIn", "revokedAtGT", "revokedAtGTE", "revokedAtLT", "revokedAtLTE", "revokedAtIsNil", "revokedAtNotNil", "lastUsedAt", "lastUsedAtNEQ", "lastUsedAtIn", "lastUsedAtNotIn", "lastUsedAtGT", "lastUsedAtGTE", "lastUsedAtLT", "lastUsedAtLTE", "lastUsedAtIsNil", "lastUsedAtNotNil", "rateLimitRequests", "rateLimitRequestsNEQ", "rateLimitRequestsIn", "rateLimitRequestsNotIn", "rateLimitRequestsGT", "rateLimitRequestsGTE", "rateLimitRequestsLT", "rateLimitRequestsLTE", "rateLimitRequestsIsNil", "rateLimitRequestsNotNil", "rateLimitWindowSeconds", "rateLimitWindowSecondsNEQ", "rateLimitWindowSecondsIn", "rateLimitWindowSecondsNotIn", "rateLimitWindowSecondsGT", "rateLimitWindowSecondsGTE", "rateLimitWindowSecondsLT", "rateLimitWindowSecondsLTE", "rateLimitWindowSecondsIsNil", "rateLimitWindowSecondsNotNil", "userID", "userIDNEQ", "userIDIn", "userIDNotIn", "userIDIsNil", "userIDNotNil", "serviceAccountID", "serviceAccountIDNEQ", "serviceAccountIDIn", "serviceAccountIDNotIn", "serviceAccountIDIsNil", "serviceAccountIDNotNil", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByIsNil", "createdByNotNil", "hasUser", "hasUserWith", "hasServiceAccount", "hasServiceAccountWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "tenantID", "tenantIDNEQ", "tenantIDIn", "tenantIDNotIn", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "prefix", "prefixNEQ", "prefixIn", "prefixNotIn", "prefixGT", "prefixGTE", "prefixLT", "prefixLTE", "prefixContains", "prefixHasPrefix", "prefixHasSuffix", "prefixEqualFold", "prefixContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "expiresAt", "expiresAtNEQ", "expiresAtIn", "expiresAtNotIn", "expiresAtGT", "expiresAtGTE", "expiresAtLT", "expiresAtLTE", "expiresAtIsNil", "expiresAtNotNil", "revokedAt", "revokedAtNEQ", "revokedAtIn", "revokedAtNotIn", "revokedAtGT", "revokedAtGTE", "revokedAtLT", "revokedAtLTE", "revokedAtIsNil", "revokedAtNotNil", "lastUsedAt", "lastUsedAtNEQ", "lastUsedAtIn", "lastUsedAtNotIn", "lastUsedAtGT", "lastUsedAtGTE", "lastUsedAtLT", "lastUsedAtLTE", "lastUsedAtIsNil", "lastUsedAtNotNil", "rateLimitRequests", "rateLimitRequestsNEQ", "rateLimitRequestsIn", "rateLimitRequestsNotIn", "rateLimitRequestsGT", "rateLimitRequestsGTE", "rateLimitRequestsLT", "rateLimitRequestsLTE", "rateLimitRequestsIsNil", "rateLimitRequestsNotNil", "rateLimitWindowSeconds", "rateLimitWindowSecondsNEQ", "rateLimitWindowSecondsIn", "rateLimitWindowSecondsNotIn", "rateLimitWindowSecondsGT", "rateLimitWindowSecondsGTE", "rateLimitWindowSecondsLT", "rateLimitWindowSecondsLTE", "rateLimitWindowSecondsIsNil", "rateLimitWindowSecondsNotNil", "userID", "userIDNEQ", "userIDIn", "userIDNotIn", "userIDIsNil", "userIDNotNil", "serviceAccountID", "serviceAccountIDNEQ", "serviceAccountIDIn", "serviceAccountIDNotIn", "serviceAccountIDIsNil", "serviceAccountIDNotNil", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByIsNil", "createdByNotNil", "hasTenant", "hasTenantWith", "hasUser", "hasUserWith", "hasServiceAccount", "hasServiceAccountWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -12873,6 +14414,20 @@ func (ec *executionContext) unmarshalInputAPIKeyWhereInput(ctx context.Context, 
 				return it, err
 			}
 			it.CreatedByNotNil = data
+		case "hasTenant":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTenant"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasTenant = data
+		case "hasTenantWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTenantWith"))
+			data, err := ec.unmarshalOTenantWhereInput2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐTenantWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasTenantWith = data
 		case "hasUser":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasUser"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -12958,7 +14513,7 @@ func (ec *executionContext) unmarshalInputAuditLogWhereInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "tenantID", "tenantIDNEQ", "tenantIDIn", "tenantIDNotIn", "occurredAt", "occurredAtNEQ", "occurredAtIn", "occurredAtNotIn", "occurredAtGT", "occurredAtGTE", "occurredAtLT", "occurredAtLTE", "actorType", "actorTypeNEQ", "actorTypeIn", "actorTypeNotIn", "actorTypeGT", "actorTypeGTE", "actorTypeLT", "actorTypeLTE", "actorTypeContains", "actorTypeHasPrefix", "actorTypeHasSuffix", "actorTypeEqualFold", "actorTypeContainsFold", "actorID", "actorIDNEQ", "actorIDIn", "actorIDNotIn", "actorIDGT", "actorIDGTE", "actorIDLT", "actorIDLTE", "actorIDContains", "actorIDHasPrefix", "actorIDHasSuffix", "actorIDEqualFold", "actorIDContainsFold", "action", "actionNEQ", "actionIn", "actionNotIn", "actionGT", "actionGTE", "actionLT", "actionLTE", "actionContains", "actionHasPrefix", "actionHasSuffix", "actionEqualFold", "actionContainsFold", "resourceType", "resourceTypeNEQ", "resourceTypeIn", "resourceTypeNotIn", "resourceTypeGT", "resourceTypeGTE", "resourceTypeLT", "resourceTypeLTE", "resourceTypeContains", "resourceTypeHasPrefix", "resourceTypeHasSuffix", "resourceTypeEqualFold", "resourceTypeContainsFold", "resourceID", "resourceIDNEQ", "resourceIDIn", "resourceIDNotIn", "resourceIDGT", "resourceIDGTE", "resourceIDLT", "resourceIDLTE", "resourceIDContains", "resourceIDHasPrefix", "resourceIDHasSuffix", "resourceIDEqualFold", "resourceIDContainsFold", "outcome", "outcomeNEQ", "outcomeIn", "outcomeNotIn", "requestID", "requestIDNEQ", "requestIDIn", "requestIDNotIn", "requestIDGT", "requestIDGTE", "requestIDLT", "requestIDLTE", "requestIDContains", "requestIDHasPrefix", "requestIDHasSuffix", "requestIDEqualFold", "requestIDContainsFold", "ip", "ipNEQ", "ipIn", "ipNotIn", "ipGT", "ipGTE", "ipLT", "ipLTE", "ipContains", "ipHasPrefix", "ipHasSuffix", "ipEqualFold", "ipContainsFold", "userAgent", "userAgentNEQ", "userAgentIn", "userAgentNotIn", "userAgentGT", "userAgentGTE", "userAgentLT", "userAgentLTE", "userAgentContains", "userAgentHasPrefix", "userAgentHasSuffix", "userAgentEqualFold", "userAgentContainsFold"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "tenantID", "tenantIDNEQ", "tenantIDIn", "tenantIDNotIn", "occurredAt", "occurredAtNEQ", "occurredAtIn", "occurredAtNotIn", "occurredAtGT", "occurredAtGTE", "occurredAtLT", "occurredAtLTE", "actorType", "actorTypeNEQ", "actorTypeIn", "actorTypeNotIn", "actorTypeGT", "actorTypeGTE", "actorTypeLT", "actorTypeLTE", "actorTypeContains", "actorTypeHasPrefix", "actorTypeHasSuffix", "actorTypeEqualFold", "actorTypeContainsFold", "actorID", "actorIDNEQ", "actorIDIn", "actorIDNotIn", "actorIDGT", "actorIDGTE", "actorIDLT", "actorIDLTE", "actorIDContains", "actorIDHasPrefix", "actorIDHasSuffix", "actorIDEqualFold", "actorIDContainsFold", "action", "actionNEQ", "actionIn", "actionNotIn", "actionGT", "actionGTE", "actionLT", "actionLTE", "actionContains", "actionHasPrefix", "actionHasSuffix", "actionEqualFold", "actionContainsFold", "resourceType", "resourceTypeNEQ", "resourceTypeIn", "resourceTypeNotIn", "resourceTypeGT", "resourceTypeGTE", "resourceTypeLT", "resourceTypeLTE", "resourceTypeContains", "resourceTypeHasPrefix", "resourceTypeHasSuffix", "resourceTypeEqualFold", "resourceTypeContainsFold", "resourceID", "resourceIDNEQ", "resourceIDIn", "resourceIDNotIn", "resourceIDGT", "resourceIDGTE", "resourceIDLT", "resourceIDLTE", "resourceIDContains", "resourceIDHasPrefix", "resourceIDHasSuffix", "resourceIDEqualFold", "resourceIDContainsFold", "outcome", "outcomeNEQ", "outcomeIn", "outcomeNotIn", "requestID", "requestIDNEQ", "requestIDIn", "requestIDNotIn", "requestIDGT", "requestIDGTE", "requestIDLT", "requestIDLTE", "requestIDContains", "requestIDHasPrefix", "requestIDHasSuffix", "requestIDEqualFold", "requestIDContainsFold", "ip", "ipNEQ", "ipIn", "ipNotIn", "ipGT", "ipGTE", "ipLT", "ipLTE", "ipContains", "ipHasPrefix", "ipHasSuffix", "ipEqualFold", "ipContainsFold", "userAgent", "userAgentNEQ", "userAgentIn", "userAgentNotIn", "userAgentGT", "userAgentGTE", "userAgentLT", "userAgentLTE", "userAgentContains", "userAgentHasPrefix", "userAgentHasSuffix", "userAgentEqualFold", "userAgentContainsFold", "hasTenant", "hasTenantWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13882,13 +15437,27 @@ func (ec *executionContext) unmarshalInputAuditLogWhereInput(ctx context.Context
 				return it, err
 			}
 			it.UserAgentContainsFold = data
+		case "hasTenant":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTenant"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasTenant = data
+		case "hasTenantWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTenantWith"))
+			data, err := ec.unmarshalOTenantWhereInput2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐTenantWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasTenantWith = data
 		}
 	}
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputCreateAPIKeyInput(ctx context.Context, obj any) (model.CreateAPIKeyInput, error) {
-	var it model.CreateAPIKeyInput
+func (ec *executionContext) unmarshalInputCreateAPIKeyInput(ctx context.Context, obj any) (apikeys.CreateAPIKeyInput, error) {
+	var it apikeys.CreateAPIKeyInput
 	if obj == nil {
 		return it, nil
 	}
@@ -13942,7 +15511,7 @@ func (ec *executionContext) unmarshalInputCreateAPIKeyInput(ctx context.Context,
 			it.IPAllowlist = data
 		case "rateLimit":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rateLimit"))
-			data, err := ec.unmarshalORateLimitInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐRateLimitInput(ctx, v)
+			data, err := ec.unmarshalORateLimitInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋapikeysᚐRateLimitInput(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -13952,8 +15521,8 @@ func (ec *executionContext) unmarshalInputCreateAPIKeyInput(ctx context.Context,
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputCreateOAuthClientInput(ctx context.Context, obj any) (model.CreateOAuthClientInput, error) {
-	var it model.CreateOAuthClientInput
+func (ec *executionContext) unmarshalInputCreateOAuthClientInput(ctx context.Context, obj any) (oauth.CreateOAuthClientInput, error) {
+	var it oauth.CreateOAuthClientInput
 	if obj == nil {
 		return it, nil
 	}
@@ -14010,8 +15579,8 @@ func (ec *executionContext) unmarshalInputCreateOAuthClientInput(ctx context.Con
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputCreateServiceAccountInput(ctx context.Context, obj any) (model.CreateServiceAccountInput, error) {
-	var it model.CreateServiceAccountInput
+func (ec *executionContext) unmarshalInputCreateServiceAccountInput(ctx context.Context, obj any) (identity.CreateServiceAccountInput, error) {
+	var it identity.CreateServiceAccountInput
 	if obj == nil {
 		return it, nil
 	}
@@ -14061,8 +15630,8 @@ func (ec *executionContext) unmarshalInputCreateServiceAccountInput(ctx context.
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, obj any) (model.CreateUserInput, error) {
-	var it model.CreateUserInput
+func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, obj any) (identity.CreateUserInput, error) {
+	var it identity.CreateUserInput
 	if obj == nil {
 		return it, nil
 	}
@@ -14164,7 +15733,7 @@ func (ec *executionContext) unmarshalInputCredentialWhereInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "tenantID", "tenantIDNEQ", "tenantIDIn", "tenantIDNotIn", "integrationID", "integrationIDNEQ", "integrationIDIn", "integrationIDNotIn", "integrationIDGT", "integrationIDGTE", "integrationIDLT", "integrationIDLTE", "integrationIDContains", "integrationIDHasPrefix", "integrationIDHasSuffix", "integrationIDEqualFold", "integrationIDContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "authType", "authTypeNEQ", "authTypeIn", "authTypeNotIn", "status", "statusNEQ", "statusIn", "statusNotIn", "expiresAt", "expiresAtNEQ", "expiresAtIn", "expiresAtNotIn", "expiresAtGT", "expiresAtGTE", "expiresAtLT", "expiresAtLTE", "expiresAtIsNil", "expiresAtNotNil", "lastAccessedAt", "lastAccessedAtNEQ", "lastAccessedAtIn", "lastAccessedAtNotIn", "lastAccessedAtGT", "lastAccessedAtGTE", "lastAccessedAtLT", "lastAccessedAtLTE", "lastAccessedAtIsNil", "lastAccessedAtNotNil", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByIsNil", "createdByNotNil"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "tenantID", "tenantIDNEQ", "tenantIDIn", "tenantIDNotIn", "integrationID", "integrationIDNEQ", "integrationIDIn", "integrationIDNotIn", "integrationIDGT", "integrationIDGTE", "integrationIDLT", "integrationIDLTE", "integrationIDContains", "integrationIDHasPrefix", "integrationIDHasSuffix", "integrationIDEqualFold", "integrationIDContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "authType", "authTypeNEQ", "authTypeIn", "authTypeNotIn", "status", "statusNEQ", "statusIn", "statusNotIn", "expiresAt", "expiresAtNEQ", "expiresAtIn", "expiresAtNotIn", "expiresAtGT", "expiresAtGTE", "expiresAtLT", "expiresAtLTE", "expiresAtIsNil", "expiresAtNotNil", "lastAccessedAt", "lastAccessedAtNEQ", "lastAccessedAtIn", "lastAccessedAtNotIn", "lastAccessedAtGT", "lastAccessedAtGTE", "lastAccessedAtLT", "lastAccessedAtLTE", "lastAccessedAtIsNil", "lastAccessedAtNotNil", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByIsNil", "createdByNotNil", "hasTenant", "hasTenantWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14836,6 +16405,20 @@ func (ec *executionContext) unmarshalInputCredentialWhereInput(ctx context.Conte
 				return it, err
 			}
 			it.CreatedByNotNil = data
+		case "hasTenant":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTenant"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasTenant = data
+		case "hasTenantWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTenantWith"))
+			data, err := ec.unmarshalOTenantWhereInput2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐTenantWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasTenantWith = data
 		}
 	}
 	return it, nil
@@ -14937,7 +16520,7 @@ func (ec *executionContext) unmarshalInputOAuthClientWhereInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "tenantID", "tenantIDNEQ", "tenantIDIn", "tenantIDNotIn", "clientID", "clientIDNEQ", "clientIDIn", "clientIDNotIn", "clientIDGT", "clientIDGTE", "clientIDLT", "clientIDLTE", "clientIDContains", "clientIDHasPrefix", "clientIDHasSuffix", "clientIDEqualFold", "clientIDContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "accessTokenTTLSeconds", "accessTokenTTLSecondsNEQ", "accessTokenTTLSecondsIn", "accessTokenTTLSecondsNotIn", "accessTokenTTLSecondsGT", "accessTokenTTLSecondsGTE", "accessTokenTTLSecondsLT", "accessTokenTTLSecondsLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByIsNil", "createdByNotNil"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "tenantID", "tenantIDNEQ", "tenantIDIn", "tenantIDNotIn", "clientID", "clientIDNEQ", "clientIDIn", "clientIDNotIn", "clientIDGT", "clientIDGTE", "clientIDLT", "clientIDLTE", "clientIDContains", "clientIDHasPrefix", "clientIDHasSuffix", "clientIDEqualFold", "clientIDContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "accessTokenTTLSeconds", "accessTokenTTLSecondsNEQ", "accessTokenTTLSecondsIn", "accessTokenTTLSecondsNotIn", "accessTokenTTLSecondsGT", "accessTokenTTLSecondsGTE", "accessTokenTTLSecondsLT", "accessTokenTTLSecondsLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByIsNil", "createdByNotNil", "hasTenant", "hasTenantWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15497,13 +17080,27 @@ func (ec *executionContext) unmarshalInputOAuthClientWhereInput(ctx context.Cont
 				return it, err
 			}
 			it.CreatedByNotNil = data
+		case "hasTenant":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTenant"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasTenant = data
+		case "hasTenantWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTenantWith"))
+			data, err := ec.unmarshalOTenantWhereInput2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐTenantWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasTenantWith = data
 		}
 	}
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputRateLimitInput(ctx context.Context, obj any) (model.RateLimitInput, error) {
-	var it model.RateLimitInput
+func (ec *executionContext) unmarshalInputRateLimitInput(ctx context.Context, obj any) (apikeys.RateLimitInput, error) {
+	var it apikeys.RateLimitInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15539,8 +17136,8 @@ func (ec *executionContext) unmarshalInputRateLimitInput(ctx context.Context, ob
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputRefreshSessionInput(ctx context.Context, obj any) (model.RefreshSessionInput, error) {
-	var it model.RefreshSessionInput
+func (ec *executionContext) unmarshalInputRefreshSessionInput(ctx context.Context, obj any) (identity.RefreshSessionInput, error) {
+	var it identity.RefreshSessionInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15620,8 +17217,8 @@ func (ec *executionContext) unmarshalInputRegisterInput(ctx context.Context, obj
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputRotateAPIKeyInput(ctx context.Context, obj any) (model.RotateAPIKeyInput, error) {
-	var it model.RotateAPIKeyInput
+func (ec *executionContext) unmarshalInputRotateAPIKeyInput(ctx context.Context, obj any) (apikeys.RotateAPIKeyInput, error) {
+	var it apikeys.RotateAPIKeyInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15650,8 +17247,8 @@ func (ec *executionContext) unmarshalInputRotateAPIKeyInput(ctx context.Context,
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputRotateOAuthClientSecretInput(ctx context.Context, obj any) (model.RotateOAuthClientSecretInput, error) {
-	var it model.RotateOAuthClientSecretInput
+func (ec *executionContext) unmarshalInputRotateOAuthClientSecretInput(ctx context.Context, obj any) (oauth.RotateOAuthClientSecretInput, error) {
+	var it oauth.RotateOAuthClientSecretInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15732,7 +17329,7 @@ func (ec *executionContext) unmarshalInputServiceAccountWhereInput(ctx context.C
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "tenantID", "tenantIDNEQ", "tenantIDIn", "tenantIDNotIn", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByIsNil", "createdByNotNil", "hasAPIKeys", "hasAPIKeysWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "tenantID", "tenantIDNEQ", "tenantIDIn", "tenantIDNotIn", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "description", "descriptionNEQ", "descriptionIn", "descriptionNotIn", "descriptionGT", "descriptionGTE", "descriptionLT", "descriptionLTE", "descriptionContains", "descriptionHasPrefix", "descriptionHasSuffix", "descriptionEqualFold", "descriptionContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByIsNil", "createdByNotNil", "hasTenant", "hasTenantWith", "hasAPIKeys", "hasAPIKeysWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -16236,6 +17833,20 @@ func (ec *executionContext) unmarshalInputServiceAccountWhereInput(ctx context.C
 				return it, err
 			}
 			it.CreatedByNotNil = data
+		case "hasTenant":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTenant"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasTenant = data
+		case "hasTenantWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTenantWith"))
+			data, err := ec.unmarshalOTenantWhereInput2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐTenantWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasTenantWith = data
 		case "hasAPIKeys":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAPIKeys"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -16255,8 +17866,8 @@ func (ec *executionContext) unmarshalInputServiceAccountWhereInput(ctx context.C
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputStoreCredentialInput(ctx context.Context, obj any) (model.StoreCredentialInput, error) {
-	var it model.StoreCredentialInput
+func (ec *executionContext) unmarshalInputStoreCredentialInput(ctx context.Context, obj any) (vault.StoreCredentialInput, error) {
+	var it vault.StoreCredentialInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16361,8 +17972,8 @@ func (ec *executionContext) unmarshalInputTenantOrder(ctx context.Context, obj a
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputTenantSettingsInput(ctx context.Context, obj any) (model.TenantSettingsInput, error) {
-	var it model.TenantSettingsInput
+func (ec *executionContext) unmarshalInputTenantSettingsInput(ctx context.Context, obj any) (tenancy.TenantSettingsInput, error) {
+	var it tenancy.TenantSettingsInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16409,7 +18020,7 @@ func (ec *executionContext) unmarshalInputTenantWhereInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "slug", "slugNEQ", "slugIn", "slugNotIn", "slugGT", "slugGTE", "slugLT", "slugLTE", "slugContains", "slugHasPrefix", "slugHasSuffix", "slugEqualFold", "slugContainsFold", "plan", "planNEQ", "planIn", "planNotIn", "planGT", "planGTE", "planLT", "planLTE", "planContains", "planHasPrefix", "planHasSuffix", "planEqualFold", "planContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "platform", "platformNEQ", "deletedAt", "deletedAtNEQ", "deletedAtIn", "deletedAtNotIn", "deletedAtGT", "deletedAtGTE", "deletedAtLT", "deletedAtLTE", "deletedAtIsNil", "deletedAtNotNil"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "slug", "slugNEQ", "slugIn", "slugNotIn", "slugGT", "slugGTE", "slugLT", "slugLTE", "slugContains", "slugHasPrefix", "slugHasSuffix", "slugEqualFold", "slugContainsFold", "plan", "planNEQ", "planIn", "planNotIn", "planGT", "planGTE", "planLT", "planLTE", "planContains", "planHasPrefix", "planHasSuffix", "planEqualFold", "planContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "platform", "platformNEQ", "deletedAt", "deletedAtNEQ", "deletedAtIn", "deletedAtNotIn", "deletedAtGT", "deletedAtGTE", "deletedAtLT", "deletedAtLTE", "deletedAtIsNil", "deletedAtNotNil", "hasUsers", "hasUsersWith", "hasServiceAccounts", "hasServiceAccountsWith", "hasAPIKeys", "hasAPIKeysWith", "hasOauthClients", "hasOauthClientsWith", "hasCredentials", "hasCredentialsWith", "hasAuditLogs", "hasAuditLogsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -16990,13 +18601,97 @@ func (ec *executionContext) unmarshalInputTenantWhereInput(ctx context.Context, 
 				return it, err
 			}
 			it.DeletedAtNotNil = data
+		case "hasUsers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasUsers"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasUsers = data
+		case "hasUsersWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasUsersWith"))
+			data, err := ec.unmarshalOUserWhereInput2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐUserWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasUsersWith = data
+		case "hasServiceAccounts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasServiceAccounts"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasServiceAccounts = data
+		case "hasServiceAccountsWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasServiceAccountsWith"))
+			data, err := ec.unmarshalOServiceAccountWhereInput2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐServiceAccountWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasServiceAccountsWith = data
+		case "hasAPIKeys":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAPIKeys"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasAPIKeys = data
+		case "hasAPIKeysWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAPIKeysWith"))
+			data, err := ec.unmarshalOAPIKeyWhereInput2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAPIKeyWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasAPIKeysWith = data
+		case "hasOauthClients":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasOauthClients"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasOauthClients = data
+		case "hasOauthClientsWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasOauthClientsWith"))
+			data, err := ec.unmarshalOOAuthClientWhereInput2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐOAuthClientWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasOauthClientsWith = data
+		case "hasCredentials":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasCredentials"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasCredentials = data
+		case "hasCredentialsWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasCredentialsWith"))
+			data, err := ec.unmarshalOCredentialWhereInput2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐCredentialWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasCredentialsWith = data
+		case "hasAuditLogs":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAuditLogs"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasAuditLogs = data
+		case "hasAuditLogsWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAuditLogsWith"))
+			data, err := ec.unmarshalOAuditLogWhereInput2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAuditLogWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasAuditLogsWith = data
 		}
 	}
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputUpdateCredentialInput(ctx context.Context, obj any) (model.UpdateCredentialInput, error) {
-	var it model.UpdateCredentialInput
+func (ec *executionContext) unmarshalInputUpdateCredentialInput(ctx context.Context, obj any) (vault.UpdateCredentialInput, error) {
+	var it vault.UpdateCredentialInput
 	if obj == nil {
 		return it, nil
 	}
@@ -17053,8 +18748,8 @@ func (ec *executionContext) unmarshalInputUpdateCredentialInput(ctx context.Cont
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputUpdateOAuthClientInput(ctx context.Context, obj any) (model.UpdateOAuthClientInput, error) {
-	var it model.UpdateOAuthClientInput
+func (ec *executionContext) unmarshalInputUpdateOAuthClientInput(ctx context.Context, obj any) (oauth.UpdateOAuthClientInput, error) {
+	var it oauth.UpdateOAuthClientInput
 	if obj == nil {
 		return it, nil
 	}
@@ -17118,8 +18813,8 @@ func (ec *executionContext) unmarshalInputUpdateOAuthClientInput(ctx context.Con
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputUpdateTenantInput(ctx context.Context, obj any) (model.UpdateTenantInput, error) {
-	var it model.UpdateTenantInput
+func (ec *executionContext) unmarshalInputUpdateTenantInput(ctx context.Context, obj any) (tenancy.UpdateTenantInput, error) {
+	var it tenancy.UpdateTenantInput
 	if obj == nil {
 		return it, nil
 	}
@@ -17159,7 +18854,7 @@ func (ec *executionContext) unmarshalInputUpdateTenantInput(ctx context.Context,
 			it.Status = data
 		case "settings":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("settings"))
-			data, err := ec.unmarshalOTenantSettingsInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐTenantSettingsInput(ctx, v)
+			data, err := ec.unmarshalOTenantSettingsInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐTenantSettingsInput(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -17169,8 +18864,8 @@ func (ec *executionContext) unmarshalInputUpdateTenantInput(ctx context.Context,
 	return it, nil
 }
 
-func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, obj any) (model.UpdateUserInput, error) {
-	var it model.UpdateUserInput
+func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, obj any) (identity.UpdateUserInput, error) {
+	var it identity.UpdateUserInput
 	if obj == nil {
 		return it, nil
 	}
@@ -17272,7 +18967,7 @@ func (ec *executionContext) unmarshalInputUserWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "tenantID", "tenantIDNEQ", "tenantIDIn", "tenantIDNotIn", "email", "emailNEQ", "emailIn", "emailNotIn", "emailGT", "emailGTE", "emailLT", "emailLTE", "emailContains", "emailHasPrefix", "emailHasSuffix", "emailEqualFold", "emailContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "role", "roleNEQ", "roleIn", "roleNotIn", "status", "statusNEQ", "statusIn", "statusNotIn", "lastLoginAt", "lastLoginAtNEQ", "lastLoginAtIn", "lastLoginAtNotIn", "lastLoginAtGT", "lastLoginAtGTE", "lastLoginAtLT", "lastLoginAtLTE", "lastLoginAtIsNil", "lastLoginAtNotNil"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "tenantID", "tenantIDNEQ", "tenantIDIn", "tenantIDNotIn", "email", "emailNEQ", "emailIn", "emailNotIn", "emailGT", "emailGTE", "emailLT", "emailLTE", "emailContains", "emailHasPrefix", "emailHasSuffix", "emailEqualFold", "emailContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "role", "roleNEQ", "roleIn", "roleNotIn", "status", "statusNEQ", "statusIn", "statusNotIn", "lastLoginAt", "lastLoginAtNEQ", "lastLoginAtIn", "lastLoginAtNotIn", "lastLoginAtGT", "lastLoginAtGTE", "lastLoginAtLT", "lastLoginAtLTE", "lastLoginAtIsNil", "lastLoginAtNotNil", "hasTenant", "hasTenantWith", "hasAPIKeys", "hasAPIKeysWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -17804,6 +19499,34 @@ func (ec *executionContext) unmarshalInputUserWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.LastLoginAtNotNil = data
+		case "hasTenant":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTenant"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasTenant = data
+		case "hasTenantWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTenantWith"))
+			data, err := ec.unmarshalOTenantWhereInput2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐTenantWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasTenantWith = data
+		case "hasAPIKeys":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAPIKeys"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasAPIKeys = data
+		case "hasAPIKeysWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAPIKeysWith"))
+			data, err := ec.unmarshalOAPIKeyWhereInput2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐAPIKeyWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasAPIKeysWith = data
 		}
 	}
 	return it, nil
@@ -17995,6 +19718,44 @@ func (ec *executionContext) _APIKey(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "tenant":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._APIKey_tenant(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "user":
 			field := field
 
@@ -18044,6 +19805,44 @@ func (ec *executionContext) _APIKey(ctx context.Context, sel ast.SelectionSet, o
 				}()
 				res = ec._APIKey_serviceAccount(ctx, field, obj)
 				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "auditLogs":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._APIKey_auditLogs(ctx, field, obj)
+				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -18185,7 +19984,7 @@ func (ec *executionContext) _APIKeyEdge(ctx context.Context, sel ast.SelectionSe
 
 var aPIKeyValidationImplementors = []string{"APIKeyValidation"}
 
-func (ec *executionContext) _APIKeyValidation(ctx context.Context, sel ast.SelectionSet, obj *model.APIKeyValidation) graphql.Marshaler {
+func (ec *executionContext) _APIKeyValidation(ctx context.Context, sel ast.SelectionSet, obj *apikeys.APIKeyValidation) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, aPIKeyValidationImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18256,68 +20055,106 @@ func (ec *executionContext) _AuditLog(ctx context.Context, sel ast.SelectionSet,
 		case "id":
 			out.Values[i] = ec._AuditLog_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "tenantID":
 			out.Values[i] = ec._AuditLog_tenantID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "occurredAt":
 			out.Values[i] = ec._AuditLog_occurredAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "actorType":
 			out.Values[i] = ec._AuditLog_actorType(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "actorID":
 			out.Values[i] = ec._AuditLog_actorID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "action":
 			out.Values[i] = ec._AuditLog_action(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "resourceType":
 			out.Values[i] = ec._AuditLog_resourceType(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "resourceID":
 			out.Values[i] = ec._AuditLog_resourceID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "outcome":
 			out.Values[i] = ec._AuditLog_outcome(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "requestID":
 			out.Values[i] = ec._AuditLog_requestID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "ip":
 			out.Values[i] = ec._AuditLog_ip(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "userAgent":
 			out.Values[i] = ec._AuditLog_userAgent(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "details":
 			out.Values[i] = ec._AuditLog_details(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "tenant":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AuditLog_tenant(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18432,7 +20269,7 @@ func (ec *executionContext) _AuditLogEdge(ctx context.Context, sel ast.Selection
 
 var authPayloadImplementors = []string{"AuthPayload"}
 
-func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AuthPayload) graphql.Marshaler {
+func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionSet, obj *identity.AuthPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, authPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18495,7 +20332,7 @@ func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionS
 
 var createServiceAccountPayloadImplementors = []string{"CreateServiceAccountPayload"}
 
-func (ec *executionContext) _CreateServiceAccountPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateServiceAccountPayload) graphql.Marshaler {
+func (ec *executionContext) _CreateServiceAccountPayload(ctx context.Context, sel ast.SelectionSet, obj *identity.CreateServiceAccountPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, createServiceAccountPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18538,7 +20375,7 @@ func (ec *executionContext) _CreateServiceAccountPayload(ctx context.Context, se
 
 var createdAPIKeyImplementors = []string{"CreatedAPIKey"}
 
-func (ec *executionContext) _CreatedAPIKey(ctx context.Context, sel ast.SelectionSet, obj *model.CreatedAPIKey) graphql.Marshaler {
+func (ec *executionContext) _CreatedAPIKey(ctx context.Context, sel ast.SelectionSet, obj *apikeys.CreatedAPIKey) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, createdAPIKeyImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18581,7 +20418,7 @@ func (ec *executionContext) _CreatedAPIKey(ctx context.Context, sel ast.Selectio
 
 var createdOAuthClientImplementors = []string{"CreatedOAuthClient"}
 
-func (ec *executionContext) _CreatedOAuthClient(ctx context.Context, sel ast.SelectionSet, obj *model.CreatedOAuthClient) graphql.Marshaler {
+func (ec *executionContext) _CreatedOAuthClient(ctx context.Context, sel ast.SelectionSet, obj *oauth.CreatedOAuthClient) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, createdOAuthClientImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18694,6 +20531,82 @@ func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "tenant":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Credential_tenant(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "auditLogs":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Credential_auditLogs(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "data":
 			field := field
 
@@ -18846,7 +20759,7 @@ func (ec *executionContext) _CredentialEdge(ctx context.Context, sel ast.Selecti
 
 var dEKRotationImplementors = []string{"DEKRotation"}
 
-func (ec *executionContext) _DEKRotation(ctx context.Context, sel ast.SelectionSet, obj *model.DEKRotation) graphql.Marshaler {
+func (ec *executionContext) _DEKRotation(ctx context.Context, sel ast.SelectionSet, obj *vault.DEKRotation) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, dEKRotationImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18889,7 +20802,7 @@ func (ec *executionContext) _DEKRotation(ctx context.Context, sel ast.SelectionS
 
 var dashboardStatsImplementors = []string{"DashboardStats"}
 
-func (ec *executionContext) _DashboardStats(ctx context.Context, sel ast.SelectionSet, obj *model.DashboardStats) graphql.Marshaler {
+func (ec *executionContext) _DashboardStats(ctx context.Context, sel ast.SelectionSet, obj *tenancy.DashboardStats) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, dashboardStatsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18937,7 +20850,7 @@ func (ec *executionContext) _DashboardStats(ctx context.Context, sel ast.Selecti
 
 var featureStatusImplementors = []string{"FeatureStatus"}
 
-func (ec *executionContext) _FeatureStatus(ctx context.Context, sel ast.SelectionSet, obj *model.FeatureStatus) graphql.Marshaler {
+func (ec *executionContext) _FeatureStatus(ctx context.Context, sel ast.SelectionSet, obj *tenancy.FeatureStatus) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, featureStatusImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -19000,7 +20913,7 @@ func (ec *executionContext) _FeatureStatus(ctx context.Context, sel ast.Selectio
 
 var healthImplementors = []string{"Health"}
 
-func (ec *executionContext) _Health(ctx context.Context, sel ast.SelectionSet, obj *model.Health) graphql.Marshaler {
+func (ec *executionContext) _Health(ctx context.Context, sel ast.SelectionSet, obj *health.Health) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, healthImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -19073,7 +20986,7 @@ func (ec *executionContext) _Health(ctx context.Context, sel ast.SelectionSet, o
 
 var integrationCredentialsImplementors = []string{"IntegrationCredentials"}
 
-func (ec *executionContext) _IntegrationCredentials(ctx context.Context, sel ast.SelectionSet, obj *model.IntegrationCredentials) graphql.Marshaler {
+func (ec *executionContext) _IntegrationCredentials(ctx context.Context, sel ast.SelectionSet, obj *vault.IntegrationCredentials) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, integrationCredentialsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -19116,7 +21029,7 @@ func (ec *executionContext) _IntegrationCredentials(ctx context.Context, sel ast
 
 var jobStatsImplementors = []string{"JobStats"}
 
-func (ec *executionContext) _JobStats(ctx context.Context, sel ast.SelectionSet, obj *model.JobStats) graphql.Marshaler {
+func (ec *executionContext) _JobStats(ctx context.Context, sel ast.SelectionSet, obj *jobs.JobStats) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, jobStatsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -19184,7 +21097,7 @@ func (ec *executionContext) _JobStats(ctx context.Context, sel ast.SelectionSet,
 
 var kindCountImplementors = []string{"KindCount"}
 
-func (ec *executionContext) _KindCount(ctx context.Context, sel ast.SelectionSet, obj *model.KindCount) graphql.Marshaler {
+func (ec *executionContext) _KindCount(ctx context.Context, sel ast.SelectionSet, obj *tenancy.KindCount) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, kindCountImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -19232,7 +21145,7 @@ func (ec *executionContext) _KindCount(ctx context.Context, sel ast.SelectionSet
 
 var meImplementors = []string{"Me"}
 
-func (ec *executionContext) _Me(ctx context.Context, sel ast.SelectionSet, obj *model.Me) graphql.Marshaler {
+func (ec *executionContext) _Me(ctx context.Context, sel ast.SelectionSet, obj *identity.Me) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, meImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -19508,63 +21421,139 @@ func (ec *executionContext) _OAuthClient(ctx context.Context, sel ast.SelectionS
 		case "id":
 			out.Values[i] = ec._OAuthClient_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._OAuthClient_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "updatedAt":
 			out.Values[i] = ec._OAuthClient_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "tenantID":
 			out.Values[i] = ec._OAuthClient_tenantID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "clientID":
 			out.Values[i] = ec._OAuthClient_clientID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._OAuthClient_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "scopes":
 			out.Values[i] = ec._OAuthClient_scopes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "grantTypes":
 			out.Values[i] = ec._OAuthClient_grantTypes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "redirectUris":
 			out.Values[i] = ec._OAuthClient_redirectUris(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "accessTokenTTLSeconds":
 			out.Values[i] = ec._OAuthClient_accessTokenTTLSeconds(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
 			out.Values[i] = ec._OAuthClient_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdBy":
 			out.Values[i] = ec._OAuthClient_createdBy(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "tenant":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OAuthClient_tenant(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "auditLogs":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OAuthClient_auditLogs(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20227,7 +22216,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 var queueDepthImplementors = []string{"QueueDepth"}
 
-func (ec *executionContext) _QueueDepth(ctx context.Context, sel ast.SelectionSet, obj *model.QueueDepth) graphql.Marshaler {
+func (ec *executionContext) _QueueDepth(ctx context.Context, sel ast.SelectionSet, obj *health.QueueDepth) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, queueDepthImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -20325,6 +22314,44 @@ func (ec *executionContext) _ServiceAccount(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "tenant":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ServiceAccount_tenant(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "apiKeys":
 			field := field
 
@@ -20477,7 +22504,7 @@ func (ec *executionContext) _ServiceAccountEdge(ctx context.Context, sel ast.Sel
 
 var statusCountImplementors = []string{"StatusCount"}
 
-func (ec *executionContext) _StatusCount(ctx context.Context, sel ast.SelectionSet, obj *model.StatusCount) graphql.Marshaler {
+func (ec *executionContext) _StatusCount(ctx context.Context, sel ast.SelectionSet, obj *tenancy.StatusCount) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, statusCountImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -20533,53 +22560,319 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 		case "id":
 			out.Values[i] = ec._Tenant_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._Tenant_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "updatedAt":
 			out.Values[i] = ec._Tenant_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Tenant_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "slug":
 			out.Values[i] = ec._Tenant_slug(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "plan":
 			out.Values[i] = ec._Tenant_plan(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
 			out.Values[i] = ec._Tenant_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "platform":
 			out.Values[i] = ec._Tenant_platform(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "deletedAt":
 			out.Values[i] = ec._Tenant_deletedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "users":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Tenant_users(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "serviceAccounts":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Tenant_serviceAccounts(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "apiKeys":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Tenant_apiKeys(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "oauthClients":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Tenant_oauthClients(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "credentials":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Tenant_credentials(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "auditLogs":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Tenant_auditLogs(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "settings":
 			out.Values[i] = ec._Tenant_settings(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "stats":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Tenant_stats(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20737,7 +23030,7 @@ func (ec *executionContext) _TenantSettings(ctx context.Context, sel ast.Selecti
 
 var tenantStatsImplementors = []string{"TenantStats"}
 
-func (ec *executionContext) _TenantStats(ctx context.Context, sel ast.SelectionSet, obj *model.TenantStats) graphql.Marshaler {
+func (ec *executionContext) _TenantStats(ctx context.Context, sel ast.SelectionSet, obj *tenancy.TenantStats) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, tenantStatsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -20795,7 +23088,7 @@ func (ec *executionContext) _TenantStats(ctx context.Context, sel ast.SelectionS
 
 var triggeredJobImplementors = []string{"TriggeredJob"}
 
-func (ec *executionContext) _TriggeredJob(ctx context.Context, sel ast.SelectionSet, obj *model.TriggeredJob) graphql.Marshaler {
+func (ec *executionContext) _TriggeredJob(ctx context.Context, sel ast.SelectionSet, obj *jobs.TriggeredJob) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, triggeredJobImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -20833,7 +23126,7 @@ func (ec *executionContext) _TriggeredJob(ctx context.Context, sel ast.Selection
 
 var usageRowImplementors = []string{"UsageRow"}
 
-func (ec *executionContext) _UsageRow(ctx context.Context, sel ast.SelectionSet, obj *model.UsageRow) graphql.Marshaler {
+func (ec *executionContext) _UsageRow(ctx context.Context, sel ast.SelectionSet, obj *tenancy.UsageRow) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, usageRowImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -20899,48 +23192,162 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 		case "id":
 			out.Values[i] = ec._User_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._User_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "updatedAt":
 			out.Values[i] = ec._User_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "tenantID":
 			out.Values[i] = ec._User_tenantID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "email":
 			out.Values[i] = ec._User_email(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._User_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "role":
 			out.Values[i] = ec._User_role(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
 			out.Values[i] = ec._User_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastLoginAt":
 			out.Values[i] = ec._User_lastLoginAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "tenant":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._User_tenant(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "apiKeys":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._User_apiKeys(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "auditLogs":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._User_auditLogs(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21491,7 +23898,7 @@ func (ec *executionContext) marshalNAPIKeyStatus2githubᚗcomᚋcredvaultᚋcred
 	return v
 }
 
-func (ec *executionContext) marshalNAPIKeyValidation2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐAPIKeyValidation(ctx context.Context, sel ast.SelectionSet, v *model.APIKeyValidation) graphql.Marshaler {
+func (ec *executionContext) marshalNAPIKeyValidation2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋapikeysᚐAPIKeyValidation(ctx context.Context, sel ast.SelectionSet, v *apikeys.APIKeyValidation) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -21547,7 +23954,7 @@ func (ec *executionContext) unmarshalNAuditLogWhereInput2ᚖgithubᚗcomᚋcredv
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐAuthPayload(ctx context.Context, sel ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
+func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋidentityᚐAuthPayload(ctx context.Context, sel ast.SelectionSet, v *identity.AuthPayload) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -21573,22 +23980,22 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) unmarshalNCreateAPIKeyInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreateAPIKeyInput(ctx context.Context, v any) (model.CreateAPIKeyInput, error) {
+func (ec *executionContext) unmarshalNCreateAPIKeyInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋapikeysᚐCreateAPIKeyInput(ctx context.Context, v any) (apikeys.CreateAPIKeyInput, error) {
 	res, err := ec.unmarshalInputCreateAPIKeyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateOAuthClientInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreateOAuthClientInput(ctx context.Context, v any) (model.CreateOAuthClientInput, error) {
+func (ec *executionContext) unmarshalNCreateOAuthClientInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋoauthᚐCreateOAuthClientInput(ctx context.Context, v any) (oauth.CreateOAuthClientInput, error) {
 	res, err := ec.unmarshalInputCreateOAuthClientInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateServiceAccountInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreateServiceAccountInput(ctx context.Context, v any) (model.CreateServiceAccountInput, error) {
+func (ec *executionContext) unmarshalNCreateServiceAccountInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋidentityᚐCreateServiceAccountInput(ctx context.Context, v any) (identity.CreateServiceAccountInput, error) {
 	res, err := ec.unmarshalInputCreateServiceAccountInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNCreateServiceAccountPayload2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreateServiceAccountPayload(ctx context.Context, sel ast.SelectionSet, v *model.CreateServiceAccountPayload) graphql.Marshaler {
+func (ec *executionContext) marshalNCreateServiceAccountPayload2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋidentityᚐCreateServiceAccountPayload(ctx context.Context, sel ast.SelectionSet, v *identity.CreateServiceAccountPayload) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -21598,12 +24005,12 @@ func (ec *executionContext) marshalNCreateServiceAccountPayload2ᚖgithubᚗcom�
 	return ec._CreateServiceAccountPayload(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNCreateUserInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreateUserInput(ctx context.Context, v any) (model.CreateUserInput, error) {
+func (ec *executionContext) unmarshalNCreateUserInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋidentityᚐCreateUserInput(ctx context.Context, v any) (identity.CreateUserInput, error) {
 	res, err := ec.unmarshalInputCreateUserInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNCreatedAPIKey2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreatedAPIKey(ctx context.Context, sel ast.SelectionSet, v *model.CreatedAPIKey) graphql.Marshaler {
+func (ec *executionContext) marshalNCreatedAPIKey2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋapikeysᚐCreatedAPIKey(ctx context.Context, sel ast.SelectionSet, v *apikeys.CreatedAPIKey) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -21613,7 +24020,7 @@ func (ec *executionContext) marshalNCreatedAPIKey2ᚖgithubᚗcomᚋcredvaultᚋ
 	return ec._CreatedAPIKey(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNCreatedOAuthClient2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreatedOAuthClient(ctx context.Context, sel ast.SelectionSet, v *model.CreatedOAuthClient) graphql.Marshaler {
+func (ec *executionContext) marshalNCreatedOAuthClient2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋoauthᚐCreatedOAuthClient(ctx context.Context, sel ast.SelectionSet, v *oauth.CreatedOAuthClient) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -21710,7 +24117,7 @@ func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCurso
 	return v
 }
 
-func (ec *executionContext) marshalNDEKRotation2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐDEKRotation(ctx context.Context, sel ast.SelectionSet, v *model.DEKRotation) graphql.Marshaler {
+func (ec *executionContext) marshalNDEKRotation2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋvaultᚐDEKRotation(ctx context.Context, sel ast.SelectionSet, v *vault.DEKRotation) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -21720,7 +24127,7 @@ func (ec *executionContext) marshalNDEKRotation2ᚖgithubᚗcomᚋcredvaultᚋcr
 	return ec._DEKRotation(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNDashboardStats2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐDashboardStats(ctx context.Context, sel ast.SelectionSet, v *model.DashboardStats) graphql.Marshaler {
+func (ec *executionContext) marshalNDashboardStats2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐDashboardStats(ctx context.Context, sel ast.SelectionSet, v *tenancy.DashboardStats) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -21730,7 +24137,7 @@ func (ec *executionContext) marshalNDashboardStats2ᚖgithubᚗcomᚋcredvault�
 	return ec._DashboardStats(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNFeatureStatus2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐFeatureStatus(ctx context.Context, sel ast.SelectionSet, v *model.FeatureStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNFeatureStatus2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐFeatureStatus(ctx context.Context, sel ast.SelectionSet, v *tenancy.FeatureStatus) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -21756,7 +24163,7 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 	return graphql.WrapContextMarshaler(ctx, res)
 }
 
-func (ec *executionContext) marshalNHealth2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐHealth(ctx context.Context, sel ast.SelectionSet, v *model.Health) graphql.Marshaler {
+func (ec *executionContext) marshalNHealth2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋhealthᚐHealth(ctx context.Context, sel ast.SelectionSet, v *health.Health) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -21827,7 +24234,7 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
-func (ec *executionContext) marshalNIntegrationCredentials2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐIntegrationCredentials(ctx context.Context, sel ast.SelectionSet, v *model.IntegrationCredentials) graphql.Marshaler {
+func (ec *executionContext) marshalNIntegrationCredentials2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋvaultᚐIntegrationCredentials(ctx context.Context, sel ast.SelectionSet, v *vault.IntegrationCredentials) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -21837,7 +24244,7 @@ func (ec *executionContext) marshalNIntegrationCredentials2ᚖgithubᚗcomᚋcre
 	return ec._IntegrationCredentials(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNJobStats2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐJobStats(ctx context.Context, sel ast.SelectionSet, v *model.JobStats) graphql.Marshaler {
+func (ec *executionContext) marshalNJobStats2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋjobsᚐJobStats(ctx context.Context, sel ast.SelectionSet, v *jobs.JobStats) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -21847,11 +24254,11 @@ func (ec *executionContext) marshalNJobStats2ᚖgithubᚗcomᚋcredvaultᚋcredv
 	return ec._JobStats(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNKindCount2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐKindCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.KindCount) graphql.Marshaler {
+func (ec *executionContext) marshalNKindCount2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐKindCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*tenancy.KindCount) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNKindCount2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐKindCount(ctx, sel, v[i])
+		return ec.marshalNKindCount2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐKindCount(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -21863,7 +24270,7 @@ func (ec *executionContext) marshalNKindCount2ᚕᚖgithubᚗcomᚋcredvaultᚋc
 	return ret
 }
 
-func (ec *executionContext) marshalNKindCount2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐKindCount(ctx context.Context, sel ast.SelectionSet, v *model.KindCount) graphql.Marshaler {
+func (ec *executionContext) marshalNKindCount2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐKindCount(ctx context.Context, sel ast.SelectionSet, v *tenancy.KindCount) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -21900,7 +24307,7 @@ func (ec *executionContext) marshalNMap2map(ctx context.Context, sel ast.Selecti
 	return res
 }
 
-func (ec *executionContext) marshalNMe2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐMe(ctx context.Context, sel ast.SelectionSet, v *model.Me) graphql.Marshaler {
+func (ec *executionContext) marshalNMe2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋidentityᚐMe(ctx context.Context, sel ast.SelectionSet, v *identity.Me) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -21985,11 +24392,11 @@ func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPag
 	return ec._PageInfo(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNQueueDepth2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐQueueDepthᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.QueueDepth) graphql.Marshaler {
+func (ec *executionContext) marshalNQueueDepth2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋhealthᚐQueueDepthᚄ(ctx context.Context, sel ast.SelectionSet, v []*health.QueueDepth) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNQueueDepth2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐQueueDepth(ctx, sel, v[i])
+		return ec.marshalNQueueDepth2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋhealthᚐQueueDepth(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -22001,7 +24408,7 @@ func (ec *executionContext) marshalNQueueDepth2ᚕᚖgithubᚗcomᚋcredvaultᚋ
 	return ret
 }
 
-func (ec *executionContext) marshalNQueueDepth2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐQueueDepth(ctx context.Context, sel ast.SelectionSet, v *model.QueueDepth) graphql.Marshaler {
+func (ec *executionContext) marshalNQueueDepth2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋhealthᚐQueueDepth(ctx context.Context, sel ast.SelectionSet, v *health.QueueDepth) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -22011,7 +24418,7 @@ func (ec *executionContext) marshalNQueueDepth2ᚖgithubᚗcomᚋcredvaultᚋcre
 	return ec._QueueDepth(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNRefreshSessionInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐRefreshSessionInput(ctx context.Context, v any) (model.RefreshSessionInput, error) {
+func (ec *executionContext) unmarshalNRefreshSessionInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋidentityᚐRefreshSessionInput(ctx context.Context, v any) (identity.RefreshSessionInput, error) {
 	res, err := ec.unmarshalInputRefreshSessionInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -22072,11 +24479,11 @@ func (ec *executionContext) unmarshalNServiceAccountWhereInput2ᚖgithubᚗcom�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNStatusCount2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐStatusCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StatusCount) graphql.Marshaler {
+func (ec *executionContext) marshalNStatusCount2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐStatusCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*tenancy.StatusCount) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNStatusCount2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐStatusCount(ctx, sel, v[i])
+		return ec.marshalNStatusCount2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐStatusCount(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -22088,7 +24495,7 @@ func (ec *executionContext) marshalNStatusCount2ᚕᚖgithubᚗcomᚋcredvault�
 	return ret
 }
 
-func (ec *executionContext) marshalNStatusCount2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐStatusCount(ctx context.Context, sel ast.SelectionSet, v *model.StatusCount) graphql.Marshaler {
+func (ec *executionContext) marshalNStatusCount2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐStatusCount(ctx context.Context, sel ast.SelectionSet, v *tenancy.StatusCount) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -22098,7 +24505,7 @@ func (ec *executionContext) marshalNStatusCount2ᚖgithubᚗcomᚋcredvaultᚋcr
 	return ec._StatusCount(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNStoreCredentialInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐStoreCredentialInput(ctx context.Context, v any) (model.StoreCredentialInput, error) {
+func (ec *executionContext) unmarshalNStoreCredentialInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋvaultᚐStoreCredentialInput(ctx context.Context, v any) (vault.StoreCredentialInput, error) {
 	res, err := ec.unmarshalInputStoreCredentialInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -22188,7 +24595,7 @@ func (ec *executionContext) marshalNTenantSettings2githubᚗcomᚋcredvaultᚋcr
 	return ec._TenantSettings(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNTenantStats2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐTenantStats(ctx context.Context, sel ast.SelectionSet, v *model.TenantStats) graphql.Marshaler {
+func (ec *executionContext) marshalNTenantStats2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐTenantStats(ctx context.Context, sel ast.SelectionSet, v *tenancy.TenantStats) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -22229,7 +24636,7 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
-func (ec *executionContext) marshalNTriggeredJob2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐTriggeredJob(ctx context.Context, sel ast.SelectionSet, v *model.TriggeredJob) graphql.Marshaler {
+func (ec *executionContext) marshalNTriggeredJob2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋjobsᚐTriggeredJob(ctx context.Context, sel ast.SelectionSet, v *jobs.TriggeredJob) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -22255,31 +24662,31 @@ func (ec *executionContext) marshalNUUID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx
 	return res
 }
 
-func (ec *executionContext) unmarshalNUpdateCredentialInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐUpdateCredentialInput(ctx context.Context, v any) (model.UpdateCredentialInput, error) {
+func (ec *executionContext) unmarshalNUpdateCredentialInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋvaultᚐUpdateCredentialInput(ctx context.Context, v any) (vault.UpdateCredentialInput, error) {
 	res, err := ec.unmarshalInputUpdateCredentialInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdateOAuthClientInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐUpdateOAuthClientInput(ctx context.Context, v any) (model.UpdateOAuthClientInput, error) {
+func (ec *executionContext) unmarshalNUpdateOAuthClientInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋoauthᚐUpdateOAuthClientInput(ctx context.Context, v any) (oauth.UpdateOAuthClientInput, error) {
 	res, err := ec.unmarshalInputUpdateOAuthClientInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdateTenantInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐUpdateTenantInput(ctx context.Context, v any) (model.UpdateTenantInput, error) {
+func (ec *executionContext) unmarshalNUpdateTenantInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐUpdateTenantInput(ctx context.Context, v any) (tenancy.UpdateTenantInput, error) {
 	res, err := ec.unmarshalInputUpdateTenantInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdateUserInput2githubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐUpdateUserInput(ctx context.Context, v any) (model.UpdateUserInput, error) {
+func (ec *executionContext) unmarshalNUpdateUserInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋidentityᚐUpdateUserInput(ctx context.Context, v any) (identity.UpdateUserInput, error) {
 	res, err := ec.unmarshalInputUpdateUserInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNUsageRow2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐUsageRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UsageRow) graphql.Marshaler {
+func (ec *executionContext) marshalNUsageRow2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐUsageRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*tenancy.UsageRow) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNUsageRow2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐUsageRow(ctx, sel, v[i])
+		return ec.marshalNUsageRow2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐUsageRow(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -22291,7 +24698,7 @@ func (ec *executionContext) marshalNUsageRow2ᚕᚖgithubᚗcomᚋcredvaultᚋcr
 	return ret
 }
 
-func (ec *executionContext) marshalNUsageRow2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐUsageRow(ctx context.Context, sel ast.SelectionSet, v *model.UsageRow) graphql.Marshaler {
+func (ec *executionContext) marshalNUsageRow2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐUsageRow(ctx context.Context, sel ast.SelectionSet, v *tenancy.UsageRow) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -22756,7 +25163,7 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
-func (ec *executionContext) marshalOCreatedAPIKey2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐCreatedAPIKey(ctx context.Context, sel ast.SelectionSet, v *model.CreatedAPIKey) graphql.Marshaler {
+func (ec *executionContext) marshalOCreatedAPIKey2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋapikeysᚐCreatedAPIKey(ctx context.Context, sel ast.SelectionSet, v *apikeys.CreatedAPIKey) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -23186,7 +25593,7 @@ func (ec *executionContext) unmarshalOOAuthClientWhereInput2ᚖgithubᚗcomᚋcr
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalORateLimitInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐRateLimitInput(ctx context.Context, v any) (*model.RateLimitInput, error) {
+func (ec *executionContext) unmarshalORateLimitInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋapikeysᚐRateLimitInput(ctx context.Context, v any) (*apikeys.RateLimitInput, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -23194,7 +25601,7 @@ func (ec *executionContext) unmarshalORateLimitInput2ᚖgithubᚗcomᚋcredvault
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalORotateAPIKeyInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐRotateAPIKeyInput(ctx context.Context, v any) (*model.RotateAPIKeyInput, error) {
+func (ec *executionContext) unmarshalORotateAPIKeyInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋapikeysᚐRotateAPIKeyInput(ctx context.Context, v any) (*apikeys.RotateAPIKeyInput, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -23202,7 +25609,7 @@ func (ec *executionContext) unmarshalORotateAPIKeyInput2ᚖgithubᚗcomᚋcredva
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalORotateOAuthClientSecretInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐRotateOAuthClientSecretInput(ctx context.Context, v any) (*model.RotateOAuthClientSecretInput, error) {
+func (ec *executionContext) unmarshalORotateOAuthClientSecretInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋoauthᚐRotateOAuthClientSecretInput(ctx context.Context, v any) (*oauth.RotateOAuthClientSecretInput, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -23410,7 +25817,7 @@ func (ec *executionContext) unmarshalOTenantOrder2ᚖgithubᚗcomᚋcredvaultᚋ
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalOTenantSettingsInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋgraphᚋmodelᚐTenantSettingsInput(ctx context.Context, v any) (*model.TenantSettingsInput, error) {
+func (ec *executionContext) unmarshalOTenantSettingsInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐTenantSettingsInput(ctx context.Context, v any) (*tenancy.TenantSettingsInput, error) {
 	if v == nil {
 		return nil, nil
 	}

@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"runtime/debug"
 
+	"github.com/credvault/credvault/internal/health"
+
 	"github.com/credvault/credvault/ent/migrate"
-	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/access"
 )
 
@@ -40,7 +41,7 @@ var commit = func() string {
 
 // AdminHealth is the health report for a principal holding tenant:read,
 // as GET /api/v1/admin/health serves it.
-func (r *Resolver) AdminHealth(ctx context.Context) (*model.Health, error) {
+func (r *Resolver) AdminHealth(ctx context.Context) (*health.Health, error) {
 	if _, err := r.require(ctx, access.TenantRead); err != nil {
 		return nil, err
 	}

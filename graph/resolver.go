@@ -1,14 +1,19 @@
-// Package graph is CredVault's GraphQL graph: gqlgen resolvers over the ent
-// data layer. Every business rule lives here or beneath; the REST shim calls
-// these same resolvers.
+// Package graph is CredVault's GraphQL graph: gqlgen resolvers, each a call
+// into the domain service that owns its rules (internal/...). The REST shim
+// calls these same resolvers or services.
 package graph
 
 import (
 	"time"
 
+	"github.com/credvault/credvault/internal/access/authz"
+	"github.com/credvault/credvault/internal/health"
+	"github.com/credvault/credvault/internal/oauth"
+	"github.com/credvault/credvault/internal/tenancy"
+	"github.com/credvault/credvault/internal/vault"
+
 	"github.com/99designs/gqlgen/graphql"
 
-	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/apikeys"
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/identity"
@@ -19,8 +24,18 @@ import (
 	"github.com/credvault/credvault/internal/vault/dek"
 )
 
-// Resolver holds what every resolver needs.
+// Resolver holds what every resolver needs: the domain services first.
 type Resolver struct {
+	APIKeys      *apikeys.Service
+	OAuthClients *oauth.Clients
+	Users        *identity.Users
+	Vault        *vault.Service
+	Tenants      *tenancy.Service
+	Audit        *audit.Trail
+	JobRuns      *jobs.Service
+	Health       *health.Service
+	Guard        *authz.Guard
+
 	Store    *store.Store
 	Identity *identity.Service
 	Keys     *apikeys.Verifier
@@ -31,7 +46,7 @@ type Resolver struct {
 	Jobs       *jobs.Queue
 	Metrics    *metrics.Metrics
 	// Features is what this server has enabled, as featureStatus shows it.
-	Features model.FeatureStatus
+	Features tenancy.FeatureStatus
 	Version  string
 	Started  time.Time
 }

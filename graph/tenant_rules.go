@@ -5,6 +5,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/credvault/credvault/internal/tenancy"
+
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
@@ -16,7 +18,6 @@ import (
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/usagecounter"
 	"github.com/credvault/credvault/ent/user"
-	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/store"
@@ -73,7 +74,7 @@ func (r *Resolver) inTenant(ctx context.Context, id uuid.UUID, sc access.Scope) 
 
 // tenantCounts counts a tenant's users, service accounts, API keys, OAuth
 // clients and credentials by status, in ctx's tenant.
-func (r *Resolver) tenantCounts(ctx context.Context) ([]*model.KindCount, error) {
+func (r *Resolver) tenantCounts(ctx context.Context) ([]*tenancy.KindCount, error) {
 	c := r.Store.Client
 	now := time.Now()
 	kinds := []struct {
@@ -95,7 +96,7 @@ func (r *Resolver) tenantCounts(ctx context.Context) ([]*model.KindCount, error)
 			return c.Credential.Query().GroupBy(credential.FieldStatus).Aggregate(ent.Count()).Scan(ctx, v)
 		}},
 	}
-	out := make([]*model.KindCount, 0, len(kinds))
+	out := make([]*tenancy.KindCount, 0, len(kinds))
 	for _, k := range kinds {
 		var rows []struct {
 			Status string `json:"status"`
@@ -104,10 +105,10 @@ func (r *Resolver) tenantCounts(ctx context.Context) ([]*model.KindCount, error)
 		if err := k.count(&rows); err != nil {
 			return nil, err
 		}
-		kc := &model.KindCount{Kind: k.kind, ByStatus: []*model.StatusCount{}}
+		kc := &tenancy.KindCount{Kind: k.kind, ByStatus: []*tenancy.StatusCount{}}
 		for _, row := range rows {
 			kc.Total += row.Count
-			kc.ByStatus = append(kc.ByStatus, &model.StatusCount{Status: row.Status, Count: row.Count})
+			kc.ByStatus = append(kc.ByStatus, &tenancy.StatusCount{Status: row.Status, Count: row.Count})
 		}
 		out = append(out, kc)
 	}
@@ -122,11 +123,11 @@ func (r *Resolver) tenantCounts(ctx context.Context) ([]*model.KindCount, error)
 	return out, nil
 }
 
-func addCount(kc *model.KindCount, status string, n int) {
+func addCount(kc *tenancy.KindCount, status string, n int) {
 	kc.Total += n
-	i := slices.IndexFunc(kc.ByStatus, func(s *model.StatusCount) bool { return s.Status == status })
+	i := slices.IndexFunc(kc.ByStatus, func(s *tenancy.StatusCount) bool { return s.Status == status })
 	if i < 0 {
-		kc.ByStatus = append(kc.ByStatus, &model.StatusCount{Status: status, Count: n})
+		kc.ByStatus = append(kc.ByStatus, &tenancy.StatusCount{Status: status, Count: n})
 		return
 	}
 	kc.ByStatus[i].Count += n

@@ -9,7 +9,6 @@ import (
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/apikey"
-	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/apikeys"
 	"github.com/credvault/credvault/internal/platform/apperr"
@@ -53,7 +52,7 @@ func toAPIKeyJSON(k *ent.APIKey) *apiKeyJSON {
 	return out
 }
 
-func toCreatedAPIKeyJSON(c *model.CreatedAPIKey) *apiKeyJSON {
+func toCreatedAPIKeyJSON(c *apikeys.CreatedAPIKey) *apiKeyJSON {
 	out := toAPIKeyJSON(c.APIKey)
 	out.Key = c.Key
 	return out
@@ -97,10 +96,10 @@ func (a *API) apiKeyRoutes(base string, full bool) []Route {
 		HandleBody(Route{Method: http.MethodPost, Path: base, Scope: access.APIKeysWrite, Field: "createAPIKey",
 			Summary: "Create an API key; the key is shown once", Status: http.StatusCreated, Message: "API key created"},
 			func(ctx context.Context, _ *Call, in *createAPIKeyBody) (*apiKeyJSON, error) {
-				input := model.CreateAPIKeyInput{Name: in.Name, Scopes: in.Scopes, ExpiresAt: in.ExpiresAt,
+				input := apikeys.CreateAPIKeyInput{Name: in.Name, Scopes: in.Scopes, ExpiresAt: in.ExpiresAt,
 					ServiceAccountID: in.ServiceAccountID, IPAllowlist: in.IPAllowlist}
 				if rl := in.RateLimit; rl != nil {
-					input.RateLimit = &model.RateLimitInput{Requests: rl.Requests, WindowSeconds: rl.WindowSeconds}
+					input.RateLimit = &apikeys.RateLimitInput{Requests: rl.Requests, WindowSeconds: rl.WindowSeconds}
 				}
 				c, err := a.Resolver.Mutation().CreateAPIKey(ctx, input)
 				if err != nil {
@@ -182,7 +181,7 @@ func (a *API) apiKeyRoutes(base string, full bool) []Route {
 				if err != nil {
 					return nil, err
 				}
-				k, err := a.Resolver.Mutation().RotateAPIKey(ctx, id, &model.RotateAPIKeyInput{GracePeriodSeconds: in.GracePeriodSeconds})
+				k, err := a.Resolver.Mutation().RotateAPIKey(ctx, id, &apikeys.RotateAPIKeyInput{GracePeriodSeconds: in.GracePeriodSeconds})
 				if err != nil {
 					return nil, err
 				}

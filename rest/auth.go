@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/credvault/credvault/internal/identity"
+
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
@@ -84,7 +86,7 @@ func (a *API) authRoutes() []Route {
 		HandleBody(Route{Method: http.MethodPost, Path: "/auth/refresh", Open: true, Field: "refreshSession",
 			Summary: "Exchange a refresh token for a new session", Status: http.StatusOK, Message: "session refreshed"},
 			func(ctx context.Context, _ *Call, in *refreshBody) (*session, error) {
-				p, err := a.Resolver.Mutation().RefreshSession(ctx, model.RefreshSessionInput{RefreshToken: in.RefreshToken})
+				p, err := a.Resolver.Mutation().RefreshSession(ctx, identity.RefreshSessionInput{RefreshToken: in.RefreshToken})
 				return sessionJSON(p), err
 			}),
 		Handle(Route{Method: http.MethodGet, Path: "/auth/me", Field: "me",
@@ -104,7 +106,7 @@ func (a *API) authRoutes() []Route {
 	}
 }
 
-func sessionJSON(p *model.AuthPayload) *session {
+func sessionJSON(p *identity.AuthPayload) *session {
 	if p == nil {
 		return nil
 	}

@@ -5,11 +5,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/credvault/credvault/internal/vault"
+
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/credential"
-	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/access"
 )
 
@@ -77,7 +78,7 @@ func (a *API) credentialRoutes() []Route {
 		HandleBody(Route{Method: http.MethodPost, Path: "/credentials", Scope: access.CredentialsWrite, Field: "storeCredential",
 			Summary: "Store an integration's secret, encrypted; returns metadata only", Status: http.StatusCreated, Message: "credential stored"},
 			func(ctx context.Context, _ *Call, in *storeCredentialBody) (*credentialJSON, error) {
-				c, err := a.Resolver.Mutation().StoreCredential(ctx, model.StoreCredentialInput{IntegrationID: in.IntegrationID,
+				c, err := a.Resolver.Mutation().StoreCredential(ctx, vault.StoreCredentialInput{IntegrationID: in.IntegrationID,
 					Name: in.Name, AuthType: credential.AuthType(in.AuthType), Data: in.Data, Metadata: in.Metadata, ExpiresAt: in.ExpiresAt})
 				if err != nil {
 					return nil, err
@@ -142,7 +143,7 @@ func (a *API) credentialRoutes() []Route {
 				if err != nil {
 					return nil, err
 				}
-				input := model.UpdateCredentialInput{Name: in.Name, Metadata: in.Metadata, ExpiresAt: in.ExpiresAt, Data: in.Data}
+				input := vault.UpdateCredentialInput{Name: in.Name, Metadata: in.Metadata, ExpiresAt: in.ExpiresAt, Data: in.Data}
 				if in.Status != nil {
 					s := credential.Status(*in.Status)
 					input.Status = &s

@@ -4,8 +4,8 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/health"
 	"github.com/credvault/credvault/internal/platform/apperr"
 )
 
@@ -20,7 +20,7 @@ func (a *API) healthRoutes() []Route {
 			Method: http.MethodGet, Path: "/admin/health", Scope: access.TenantRead, Field: "health",
 			Summary: "Detailed health: database latency, schema version, queue depths, uptime, version",
 			Status:  http.StatusOK, Message: "service health",
-		}, func(ctx context.Context, _ *Call) (*health, error) {
+		}, func(ctx context.Context, _ *Call) (*healthJSON, error) {
 			h, err := a.Resolver.AdminHealth(ctx)
 			if err != nil {
 				return nil, err
@@ -30,8 +30,8 @@ func (a *API) healthRoutes() []Route {
 	}
 }
 
-// health is the REST shape of the health report.
-type health struct {
+// healthJSON is the REST shape of the health report.
+type healthJSON struct {
 	Status            string         `json:"status"`
 	Database          string         `json:"database"`
 	DatabaseLatencyMs float64        `json:"database_latency_ms"`
@@ -42,8 +42,8 @@ type health struct {
 	UptimeSeconds     int            `json:"uptime_seconds"`
 }
 
-func toHealth(h *model.Health) *health {
-	out := &health{Status: h.Status, Database: h.Database, DatabaseLatencyMs: h.DatabaseLatencyMs, SchemaVersion: h.SchemaVersion,
+func toHealth(h *health.Health) *healthJSON {
+	out := &healthJSON{Status: h.Status, Database: h.Database, DatabaseLatencyMs: h.DatabaseLatencyMs, SchemaVersion: h.SchemaVersion,
 		QueueDepths: map[string]int{}, Version: h.Version, Commit: h.Commit, UptimeSeconds: h.UptimeSeconds}
 	for _, q := range h.QueueDepths {
 		out.QueueDepths[q.JobName] = q.Depth
@@ -53,7 +53,7 @@ func toHealth(h *model.Health) *health {
 
 // readiness is 200 with the health report, or 503 SERVICE_UNAVAILABLE naming
 // the failed check when the database does not answer.
-func (a *API) readiness(ctx context.Context, _ *Call) (*health, error) {
+func (a *API) readiness(ctx context.Context, _ *Call) (*healthJSON, error) {
 	h, err := a.Resolver.Query().Health(ctx)
 	if err != nil {
 		return nil, err

@@ -5,11 +5,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/credvault/credvault/internal/oauth"
+
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/oauthclient"
-	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/access"
 )
 
@@ -54,7 +55,7 @@ func toOAuthClientJSON(c *ent.OAuthClient) *oauthClientJSON {
 		Status: c.Status.String(), CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
-func toCreatedOAuthClientJSON(c *model.CreatedOAuthClient) *oauthClientJSON {
+func toCreatedOAuthClientJSON(c *oauth.CreatedOAuthClient) *oauthClientJSON {
 	out := toOAuthClientJSON(c.OauthClient)
 	out.ClientSecret = c.ClientSecret
 	return out
@@ -65,7 +66,7 @@ func (a *API) oauthClientRoutes() []Route {
 		HandleBody(Route{Method: http.MethodPost, Path: "/oauth-clients", Scope: access.OAuthClientsWrite, Field: "createOAuthClient",
 			Summary: "Create an OAuth client; client_secret is shown once", Status: http.StatusCreated, Message: "OAuth client created"},
 			func(ctx context.Context, _ *Call, in *createOAuthClientBody) (*oauthClientJSON, error) {
-				c, err := a.Resolver.Mutation().CreateOAuthClient(ctx, model.CreateOAuthClientInput{Name: in.Name, Scopes: orEmpty(in.Scopes),
+				c, err := a.Resolver.Mutation().CreateOAuthClient(ctx, oauth.CreateOAuthClientInput{Name: in.Name, Scopes: orEmpty(in.Scopes),
 					GrantTypes: in.GrantTypes, RedirectURIs: in.RedirectURIs, AccessTokenTTLSeconds: in.AccessTokenTTLSeconds})
 				if err != nil {
 					return nil, err
@@ -100,7 +101,7 @@ func (a *API) oauthClientRoutes() []Route {
 		HandleBody(Route{Method: http.MethodPatch, Path: "/oauth-clients/{clientId}", Scope: access.OAuthClientsWrite, Field: "updateOAuthClient",
 			Summary: "Update an OAuth client; status disabled stops its tokens at once", Status: http.StatusOK, Message: "OAuth client updated"},
 			func(ctx context.Context, c *Call, in *updateOAuthClientBody) (*oauthClientJSON, error) {
-				input := model.UpdateOAuthClientInput{Name: in.Name, Scopes: in.Scopes, GrantTypes: in.GrantTypes,
+				input := oauth.UpdateOAuthClientInput{Name: in.Name, Scopes: in.Scopes, GrantTypes: in.GrantTypes,
 					RedirectURIs: in.RedirectURIs, AccessTokenTTLSeconds: in.AccessTokenTTLSeconds}
 				if in.Status != nil {
 					s := oauthclient.Status(*in.Status)
@@ -116,7 +117,7 @@ func (a *API) oauthClientRoutes() []Route {
 			Field: "rotateOAuthClientSecret", Summary: "Issue a new client secret, shown once", Status: http.StatusOK, Message: "client secret rotated"},
 			func(ctx context.Context, c *Call, in *rotateBody) (*oauthClientJSON, error) {
 				oc, err := a.Resolver.Mutation().RotateOAuthClientSecret(ctx, c.Param("clientId"),
-					&model.RotateOAuthClientSecretInput{GracePeriodSeconds: in.GracePeriodSeconds})
+					&oauth.RotateOAuthClientSecretInput{GracePeriodSeconds: in.GracePeriodSeconds})
 				if err != nil {
 					return nil, err
 				}

@@ -5,10 +5,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/credvault/credvault/internal/identity"
+
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/access"
 )
 
@@ -42,7 +43,7 @@ func (a *API) serviceAccountRoutes() []Route {
 			Field: "createServiceAccount", Summary: "Create a service account, optionally with its first API key (shown once)",
 			Status: http.StatusCreated, Message: "service account created"},
 			func(ctx context.Context, _ *Call, in *createServiceAccountBody) (*createdServiceAccount, error) {
-				p, err := a.Resolver.Mutation().CreateServiceAccount(ctx, model.CreateServiceAccountInput{
+				p, err := a.Resolver.Mutation().CreateServiceAccount(ctx, identity.CreateServiceAccountInput{
 					Name: in.Name, Description: in.Description, Scopes: orEmpty(in.Scopes), CreateAPIKey: in.CreateAPIKey})
 				if err != nil {
 					return nil, err

@@ -5,11 +5,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/credvault/credvault/internal/tenancy"
+
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/tenant"
-	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/access"
 )
 
@@ -57,7 +58,7 @@ func toTenantJSON(t *ent.Tenant) *tenantJSON {
 }
 
 // countsJSON turns kind counts into {kind: {total, <status>: n}}.
-func countsJSON(kinds []*model.KindCount) map[string]map[string]int {
+func countsJSON(kinds []*tenancy.KindCount) map[string]map[string]int {
 	out := make(map[string]map[string]int, len(kinds))
 	for _, k := range kinds {
 		m := map[string]int{"total": k.Total}
@@ -109,13 +110,13 @@ func (a *API) tenantRoutes() []Route {
 				if err != nil {
 					return nil, err
 				}
-				input := model.UpdateTenantInput{Name: in.Name, Plan: in.Plan}
+				input := tenancy.UpdateTenantInput{Name: in.Name, Plan: in.Plan}
 				if in.Status != nil {
 					s := tenant.Status(*in.Status)
 					input.Status = &s
 				}
 				if in.Settings != nil {
-					input.Settings = &model.TenantSettingsInput{IPAllowlist: in.Settings.IPAllowlist, AuditRetentionDays: in.Settings.AuditRetentionDays}
+					input.Settings = &tenancy.TenantSettingsInput{IPAllowlist: in.Settings.IPAllowlist, AuditRetentionDays: in.Settings.AuditRetentionDays}
 				}
 				t, err := a.Resolver.Mutation().UpdateTenant(ctx, id, input)
 				if err != nil {

@@ -4,11 +4,12 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/credvault/credvault/internal/identity"
+
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/user"
-	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/platform/apperr"
 )
@@ -64,7 +65,7 @@ func (a *API) userRoutes() []Route {
 		HandleBody(Route{Method: http.MethodPost, Path: "/admin/users", Scope: access.UsersWrite, Field: "createUser",
 			Summary: "Create a user in the tenant", Status: http.StatusCreated, Message: "user created"},
 			func(ctx context.Context, _ *Call, in *createUserBody) (*userJSON, error) {
-				u, err := a.Resolver.Mutation().CreateUser(ctx, model.CreateUserInput{Email: in.Email, Name: in.Name,
+				u, err := a.Resolver.Mutation().CreateUser(ctx, identity.CreateUserInput{Email: in.Email, Name: in.Name,
 					Role: user.Role(in.Role), Password: in.Password})
 				return toUserJSON(u), err
 			}),
@@ -75,7 +76,7 @@ func (a *API) userRoutes() []Route {
 				if err != nil {
 					return nil, err
 				}
-				input := model.UpdateUserInput{Name: in.Name, Password: in.Password}
+				input := identity.UpdateUserInput{Name: in.Name, Password: in.Password}
 				if in.Role != nil {
 					r := user.Role(*in.Role)
 					input.Role = &r

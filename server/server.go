@@ -14,14 +14,18 @@ import (
 	"sync"
 	"time"
 
+	"github.com/credvault/credvault/internal/health"
+	"github.com/credvault/credvault/internal/tenancy"
+	"github.com/credvault/credvault/internal/vault"
+
 	entdialect "entgo.io/ent/dialect"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
 
 	"github.com/credvault/credvault/graph"
-	"github.com/credvault/credvault/graph/model"
-	"github.com/credvault/credvault/internal/access/authn"
+	auth "github.com/credvault/credvault/internal/access/authn"
+	"github.com/credvault/credvault/internal/access/authz"
 	"github.com/credvault/credvault/internal/apikeys"
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/identity"
@@ -146,9 +150,20 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	s.tasks = append(s.tasks, queue.Run, func(ctx context.Context) { requests.Run(ctx, usageFlushInterval) })
 	s.metrics.WatchDB(st.DB)
 	s.metrics.WatchQueue(queue.Depth)
-	resolver := &graph.Resolver{Store: st, Identity: ids, Keys: verifier, Bus: s.bus, AuditBatch: batch,
+	authorize := &authz.Guard{Client: st.Client, Batch: batch}
+	resolver := &graph.Resolver{
+		APIKeys:      &apikeys.Service{Client: st.Client, Guard: authorize, Bus: s.bus, Batch: batch, Keys: verifier},
+		OAuthClients: &oauth.Clients{Client: st.Client, Guard: authorize, Bus: s.bus},
+		Users:        &identity.Users{Client: st.Client, Guard: authorize, Bus: s.bus},
+		Vault:        &vault.Service{Client: st.Client, Guard: authorize, DEKs: deks, Jobs: queue, Batch: batch},
+		Tenants:      &tenancy.Service{Client: st.Client, Guard: authorize, Bus: s.bus},
+		Audit:        &audit.Trail{Client: st.Client, Guard: authorize},
+		JobRuns:      &jobs.Service{Client: st.Client, Guard: authorize, Queue: queue},
+		Health:       &health.Service{Client: st.Client, Guard: authorize},
+		Guard:        authorize,
+		Store:        st, Identity: ids, Keys: verifier, Bus: s.bus, AuditBatch: batch,
 		DEKs: deks, Jobs: queue, Metrics: s.metrics, Version: Version, Started: time.Now(),
-		Features: model.FeatureStatus{Signup: cfg.AllowSignup, RateLimits: limits, TLS: cfg.TLSCert != "",
+		Features: tenancy.FeatureStatus{Signup: cfg.AllowSignup, RateLimits: limits, TLS: cfg.TLSCert != "",
 			Introspection: cfg.GraphQLIntrospection, Environment: cfg.Env, CorsOrigins: cfg.CORSOrigins}}
 	api := &rest.API{Resolver: resolver}
 

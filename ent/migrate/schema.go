@@ -27,9 +27,9 @@ var (
 		{Name: "rate_limit_requests", Type: field.TypeInt, Nullable: true},
 		{Name: "rate_limit_window_seconds", Type: field.TypeInt, Nullable: true},
 		{Name: "created_by", Type: field.TypeUUID, Nullable: true},
+		{Name: "service_account_id", Type: field.TypeUUID, Nullable: true},
 		{Name: "tenant_id", Type: field.TypeUUID},
 		{Name: "user_id", Type: field.TypeUUID, Nullable: true},
-		{Name: "service_account_id", Type: field.TypeUUID, Nullable: true},
 	}
 	// APIKeysTable holds the schema information for the "api_keys" table.
 	APIKeysTable = &schema.Table{
@@ -38,21 +38,21 @@ var (
 		PrimaryKey: []*schema.Column{APIKeysColumns[0]},
 		ForeignKeys: []*schema.ForeignKey{
 			{
-				Symbol:     "api_keys_tenants_tenant",
+				Symbol:     "api_keys_service_accounts_api_keys",
 				Columns:    []*schema.Column{APIKeysColumns[17]},
+				RefColumns: []*schema.Column{ServiceAccountsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "api_keys_tenants_api_keys",
+				Columns:    []*schema.Column{APIKeysColumns[18]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
-				Symbol:     "api_keys_users_user",
-				Columns:    []*schema.Column{APIKeysColumns[18]},
-				RefColumns: []*schema.Column{UsersColumns[0]},
-				OnDelete:   schema.SetNull,
-			},
-			{
-				Symbol:     "api_keys_service_accounts_api_keys",
+				Symbol:     "api_keys_users_api_keys",
 				Columns:    []*schema.Column{APIKeysColumns[19]},
-				RefColumns: []*schema.Column{ServiceAccountsColumns[0]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 		},
@@ -65,12 +65,12 @@ var (
 			{
 				Name:    "apikey_tenant_id_status_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{APIKeysColumns[17], APIKeysColumns[9], APIKeysColumns[1]},
+				Columns: []*schema.Column{APIKeysColumns[18], APIKeysColumns[9], APIKeysColumns[1]},
 			},
 			{
 				Name:    "apikey_tenant_id_service_account_id",
 				Unique:  false,
-				Columns: []*schema.Column{APIKeysColumns[17], APIKeysColumns[19]},
+				Columns: []*schema.Column{APIKeysColumns[18], APIKeysColumns[17]},
 			},
 			{
 				Name:    "apikey_status_expires_at",
@@ -80,7 +80,7 @@ var (
 			{
 				Name:    "apikey_tenant_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{APIKeysColumns[17], APIKeysColumns[1]},
+				Columns: []*schema.Column{APIKeysColumns[18], APIKeysColumns[1]},
 			},
 		},
 	}
@@ -107,7 +107,7 @@ var (
 		PrimaryKey: []*schema.Column{AuditLogsColumns[0]},
 		ForeignKeys: []*schema.ForeignKey{
 			{
-				Symbol:     "audit_logs_tenants_tenant",
+				Symbol:     "audit_logs_tenants_audit_logs",
 				Columns:    []*schema.Column{AuditLogsColumns[12]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
@@ -165,7 +165,7 @@ var (
 		PrimaryKey: []*schema.Column{CredentialsColumns[0]},
 		ForeignKeys: []*schema.ForeignKey{
 			{
-				Symbol:     "credentials_tenants_tenant",
+				Symbol:     "credentials_tenants_credentials",
 				Columns:    []*schema.Column{CredentialsColumns[13]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
@@ -286,7 +286,7 @@ var (
 		PrimaryKey: []*schema.Column{OauthClientsColumns[0]},
 		ForeignKeys: []*schema.ForeignKey{
 			{
-				Symbol:     "oauth_clients_tenants_tenant",
+				Symbol:     "oauth_clients_tenants_oauth_clients",
 				Columns:    []*schema.Column{OauthClientsColumns[14]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
@@ -399,7 +399,7 @@ var (
 		PrimaryKey: []*schema.Column{ServiceAccountsColumns[0]},
 		ForeignKeys: []*schema.ForeignKey{
 			{
-				Symbol:     "service_accounts_tenants_tenant",
+				Symbol:     "service_accounts_tenants_service_accounts",
 				Columns:    []*schema.Column{ServiceAccountsColumns[8]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
@@ -530,7 +530,7 @@ var (
 		PrimaryKey: []*schema.Column{UsersColumns[0]},
 		ForeignKeys: []*schema.ForeignKey{
 			{
-				Symbol:     "users_tenants_tenant",
+				Symbol:     "users_tenants_users",
 				Columns:    []*schema.Column{UsersColumns[10]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
@@ -573,9 +573,9 @@ var (
 )
 
 func init() {
-	APIKeysTable.ForeignKeys[0].RefTable = TenantsTable
-	APIKeysTable.ForeignKeys[1].RefTable = UsersTable
-	APIKeysTable.ForeignKeys[2].RefTable = ServiceAccountsTable
+	APIKeysTable.ForeignKeys[0].RefTable = ServiceAccountsTable
+	APIKeysTable.ForeignKeys[1].RefTable = TenantsTable
+	APIKeysTable.ForeignKeys[2].RefTable = UsersTable
 	AuditLogsTable.ForeignKeys[0].RefTable = TenantsTable
 	CredentialsTable.ForeignKeys[0].RefTable = TenantsTable
 	DataKeysTable.ForeignKeys[0].RefTable = TenantsTable

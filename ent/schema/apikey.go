@@ -14,7 +14,7 @@ import (
 type APIKey struct{ ent.Schema }
 
 // Mixin of the APIKey.
-func (APIKey) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{}, TimeMixin{}, TenantMixin{}} }
+func (APIKey) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{}, TimeMixin{}, TenantMixin{Ref: "api_keys"}} }
 
 // Fields of the APIKey.
 func (APIKey) Fields() []ent.Field {
@@ -50,7 +50,7 @@ func (APIKey) Fields() []ent.Field {
 // Edges of the APIKey.
 func (APIKey) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.To("user", User.Type).Field("user_id").Unique().Immutable(),
+		edge.From("user", User.Type).Ref("api_keys").Field("user_id").Unique().Immutable(),
 		edge.From("service_account", ServiceAccount.Type).Ref("api_keys").
 			Field("service_account_id").Unique().Immutable(),
 	}

@@ -12,7 +12,7 @@ import (
 type AuditLog struct{ ent.Schema }
 
 // Mixin of the AuditLog.
-func (AuditLog) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{}, TenantMixin{}} }
+func (AuditLog) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{}, TenantMixin{Ref: "audit_logs"}} }
 
 // Fields of the AuditLog.
 func (AuditLog) Fields() []ent.Field {

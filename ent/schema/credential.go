@@ -14,7 +14,7 @@ type Credential struct{ ent.Schema }
 
 // Mixin of the Credential.
 func (Credential) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{}, TimeMixin{}, TenantMixin{}}
+	return []ent.Mixin{IDMixin{}, TimeMixin{}, TenantMixin{Ref: "credentials"}}
 }
 
 // Fields of the Credential.

@@ -38,8 +38,13 @@ func (TimeMixin) Fields() []ent.Field {
 }
 
 // TenantMixin marks a schema as tenant-owned: every row carries its tenant.
-// Isolation is enforced by the policy and hook in tenancy.go.
-type TenantMixin struct{ mixin.Schema }
+// Isolation is enforced by the policy and hook in tenancy.go. Ref names the
+// Tenant's edge to the schema's rows when the graph shows it (SPEC §10);
+// the row's own tenant edge is then in the graph too.
+type TenantMixin struct {
+	mixin.Schema
+	Ref string
+}
 
 // Fields of the TenantMixin.
 func (TenantMixin) Fields() []ent.Field {
@@ -47,7 +52,12 @@ func (TenantMixin) Fields() []ent.Field {
 }
 
 // Edges of the TenantMixin.
-func (TenantMixin) Edges() []ent.Edge {
+func (m TenantMixin) Edges() []ent.Edge {
+	if m.Ref != "" {
+		return []ent.Edge{
+			edge.From("tenant", Tenant.Type).Ref(m.Ref).Field("tenant_id").Unique().Required().Immutable(),
+		}
+	}
 	return []ent.Edge{
 		edge.To("tenant", Tenant.Type).Field("tenant_id").Unique().Required().Immutable().
 			Annotations(entgql.Skip()),

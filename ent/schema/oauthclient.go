@@ -14,7 +14,7 @@ type OAuthClient struct{ ent.Schema }
 
 // Mixin of the OAuthClient.
 func (OAuthClient) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{}, TimeMixin{}, TenantMixin{}}
+	return []ent.Mixin{IDMixin{}, TimeMixin{}, TenantMixin{Ref: "oauth_clients"}}
 }
 
 // Fields of the OAuthClient.

@@ -15,7 +15,7 @@ type ServiceAccount struct{ ent.Schema }
 
 // Mixin of the ServiceAccount.
 func (ServiceAccount) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{}, TimeMixin{}, TenantMixin{}}
+	return []ent.Mixin{IDMixin{}, TimeMixin{}, TenantMixin{Ref: "service_accounts"}}
 }
 
 // Fields of the ServiceAccount.

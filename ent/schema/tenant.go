@@ -4,6 +4,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 
@@ -43,4 +44,17 @@ func (Tenant) Indexes() []ent.Index {
 // Annotations of the Tenant.
 func (Tenant) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.RelayConnection()}
+}
+
+// Edges of the Tenant: its rows, as the graph shows them (SPEC §10). Each
+// is read under the scope of its root list; see access.ReadScope.
+func (Tenant) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("users", User.Type).Annotations(entgql.RelayConnection()),
+		edge.To("service_accounts", ServiceAccount.Type).Annotations(entgql.RelayConnection()),
+		edge.To("api_keys", APIKey.Type).Annotations(entgql.RelayConnection()),
+		edge.To("oauth_clients", OAuthClient.Type).Annotations(entgql.RelayConnection()),
+		edge.To("credentials", Credential.Type).Annotations(entgql.RelayConnection()),
+		edge.To("audit_logs", AuditLog.Type).Annotations(entgql.RelayConnection()),
+	}
 }

@@ -11,13 +11,13 @@ import (
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/usagecounter"
-	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/tenancy"
 )
 
 // DashboardStats is the resolver for the dashboardStats field.
-func (r *queryResolver) DashboardStats(ctx context.Context) (*model.DashboardStats, error) {
+func (r *queryResolver) DashboardStats(ctx context.Context) (*tenancy.DashboardStats, error) {
 	if _, err := r.require(ctx, access.TenantRead); err != nil {
 		return nil, err
 	}
@@ -29,11 +29,11 @@ func (r *queryResolver) DashboardStats(ctx context.Context) (*model.DashboardSta
 	if err != nil {
 		return nil, err
 	}
-	return &model.DashboardStats{Counts: counts, RequestsLast24h: requests, AuditEventsLast24h: events}, nil
+	return &tenancy.DashboardStats{Counts: counts, RequestsLast24h: requests, AuditEventsLast24h: events}, nil
 }
 
 // UsageSummary is the resolver for the usageSummary field.
-func (r *queryResolver) UsageSummary(ctx context.Context, days *int) ([]*model.UsageRow, error) {
+func (r *queryResolver) UsageSummary(ctx context.Context, days *int) ([]*tenancy.UsageRow, error) {
 	if _, err := r.require(ctx, access.TenantRead); err != nil {
 		return nil, err
 	}
@@ -52,15 +52,15 @@ func (r *queryResolver) UsageSummary(ctx context.Context, days *int) ([]*model.U
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*model.UsageRow, len(rows))
+	out := make([]*tenancy.UsageRow, len(rows))
 	for i, u := range rows {
-		out[i] = &model.UsageRow{Day: u.Day, PrincipalType: u.PrincipalType, PrincipalID: u.PrincipalID, Requests: int(u.Count)}
+		out[i] = &tenancy.UsageRow{Day: u.Day, PrincipalType: u.PrincipalType, PrincipalID: u.PrincipalID, Requests: int(u.Count)}
 	}
 	return out, nil
 }
 
 // FeatureStatus is the resolver for the featureStatus field.
-func (r *queryResolver) FeatureStatus(ctx context.Context) (*model.FeatureStatus, error) {
+func (r *queryResolver) FeatureStatus(ctx context.Context) (*tenancy.FeatureStatus, error) {
 	if _, err := r.require(ctx, access.TenantRead); err != nil {
 		return nil, err
 	}

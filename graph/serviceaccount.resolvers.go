@@ -11,16 +11,16 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/identity"
 	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/google/uuid"
 )
 
 // CreateServiceAccount is the resolver for the createServiceAccount field.
-func (r *mutationResolver) CreateServiceAccount(ctx context.Context, input model.CreateServiceAccountInput) (*model.CreateServiceAccountPayload, error) {
+func (r *mutationResolver) CreateServiceAccount(ctx context.Context, input identity.CreateServiceAccountInput) (*identity.CreateServiceAccountPayload, error) {
 	p, err := r.require(ctx, access.ServiceAccountsWrite)
 	if err != nil {
 		return nil, err
@@ -32,7 +32,7 @@ func (r *mutationResolver) CreateServiceAccount(ctx context.Context, input model
 	if err := r.ceiling(ctx, p, input.Scopes); err != nil {
 		return nil, err
 	}
-	out := &model.CreateServiceAccountPayload{}
+	out := &identity.CreateServiceAccountPayload{}
 	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
 		sa, err := tx.ServiceAccount.Create().SetName(name).SetDescription(deref(input.Description)).
 			SetScopes(access.NewSet(input.Scopes...).List()).SetCreatedBy(p.ID).Save(ctx)

@@ -11,7 +11,6 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/user"
-	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/identity"
@@ -21,7 +20,7 @@ import (
 )
 
 // CreateUser is the resolver for the createUser field.
-func (r *mutationResolver) CreateUser(ctx context.Context, input model.CreateUserInput) (*ent.User, error) {
+func (r *mutationResolver) CreateUser(ctx context.Context, input identity.CreateUserInput) (*ent.User, error) {
 	p, err := r.require(ctx, access.UsersWrite)
 	if err != nil {
 		return nil, err
@@ -60,7 +59,7 @@ func (r *mutationResolver) CreateUser(ctx context.Context, input model.CreateUse
 }
 
 // UpdateUser is the resolver for the updateUser field.
-func (r *mutationResolver) UpdateUser(ctx context.Context, id uuid.UUID, input model.UpdateUserInput) (*ent.User, error) {
+func (r *mutationResolver) UpdateUser(ctx context.Context, id uuid.UUID, input identity.UpdateUserInput) (*ent.User, error) {
 	p, err := r.require(ctx, access.UsersWrite)
 	if err != nil {
 		return nil, err

@@ -9,19 +9,19 @@ import (
 	"context"
 	"time"
 
-	"github.com/credvault/credvault/graph/model"
+	"github.com/credvault/credvault/internal/health"
 )
 
 // Health is the resolver for the health field.
-func (r *queryResolver) Health(ctx context.Context) (*model.Health, error) {
+func (r *queryResolver) Health(ctx context.Context) (*health.Health, error) {
 	start := time.Now()
 	pingErr := r.Store.Ping(ctx)
-	h := &model.Health{
+	h := &health.Health{
 		Status:            "ok",
 		Database:          "ok",
 		DatabaseLatencyMs: float64(time.Since(start).Microseconds()) / 1000,
 		SchemaVersion:     schemaVersion,
-		QueueDepths:       []*model.QueueDepth{},
+		QueueDepths:       []*health.QueueDepth{},
 		Version:           r.Version,
 		Commit:            commit,
 		UptimeSeconds:     int(time.Since(r.Started).Seconds()),
@@ -35,7 +35,7 @@ func (r *queryResolver) Health(ctx context.Context) (*model.Health, error) {
 		return nil, err
 	}
 	for _, name := range r.Jobs.Names() {
-		h.QueueDepths = append(h.QueueDepths, &model.QueueDepth{JobName: name, Depth: depths[name]})
+		h.QueueDepths = append(h.QueueDepths, &health.QueueDepth{JobName: name, Depth: depths[name]})
 	}
 	return h, nil
 }

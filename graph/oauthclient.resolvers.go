@@ -13,7 +13,6 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/oauthclient"
-	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/oauth"
@@ -25,7 +24,7 @@ import (
 )
 
 // CreateOAuthClient is the resolver for the createOAuthClient field.
-func (r *mutationResolver) CreateOAuthClient(ctx context.Context, input model.CreateOAuthClientInput) (*model.CreatedOAuthClient, error) {
+func (r *mutationResolver) CreateOAuthClient(ctx context.Context, input oauth.CreateOAuthClientInput) (*oauth.CreatedOAuthClient, error) {
 	p, err := r.require(ctx, access.OAuthClientsWrite)
 	if err != nil {
 		return nil, err
@@ -60,7 +59,7 @@ func (r *mutationResolver) CreateOAuthClient(ctx context.Context, input model.Cr
 	if err != nil {
 		return nil, err
 	}
-	var out *model.CreatedOAuthClient
+	var out *oauth.CreatedOAuthClient
 	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
 		c, err := tx.OAuthClient.Create().SetClientID(id).SetName(name).SetSecretHash(secret.Hash(sec)).
 			SetScopes(access.NewSet(input.Scopes...).List()).SetGrantTypes(grants).SetRedirectUris(uris).
@@ -68,7 +67,7 @@ func (r *mutationResolver) CreateOAuthClient(ctx context.Context, input model.Cr
 		if err != nil {
 			return err
 		}
-		out = &model.CreatedOAuthClient{ClientSecret: sec, OauthClient: c}
+		out = &oauth.CreatedOAuthClient{ClientSecret: sec, OauthClient: c}
 		return audit.Record(ctx, tx, audit.Entry{Action: "oauth_client.create", ResourceType: "oauth_client",
 			ResourceID: c.ClientID, Details: map[string]any{"name": name, "scopes": c.Scopes}})
 	})
@@ -76,7 +75,7 @@ func (r *mutationResolver) CreateOAuthClient(ctx context.Context, input model.Cr
 }
 
 // UpdateOAuthClient is the resolver for the updateOAuthClient field.
-func (r *mutationResolver) UpdateOAuthClient(ctx context.Context, clientID string, input model.UpdateOAuthClientInput) (*ent.OAuthClient, error) {
+func (r *mutationResolver) UpdateOAuthClient(ctx context.Context, clientID string, input oauth.UpdateOAuthClientInput) (*ent.OAuthClient, error) {
 	p, err := r.require(ctx, access.OAuthClientsWrite)
 	if err != nil {
 		return nil, err
@@ -150,7 +149,7 @@ func (r *mutationResolver) UpdateOAuthClient(ctx context.Context, clientID strin
 }
 
 // RotateOAuthClientSecret is the resolver for the rotateOAuthClientSecret field.
-func (r *mutationResolver) RotateOAuthClientSecret(ctx context.Context, clientID string, input *model.RotateOAuthClientSecretInput) (*model.CreatedOAuthClient, error) {
+func (r *mutationResolver) RotateOAuthClientSecret(ctx context.Context, clientID string, input *oauth.RotateOAuthClientSecretInput) (*oauth.CreatedOAuthClient, error) {
 	if _, err := r.require(ctx, access.OAuthClientsWrite); err != nil {
 		return nil, err
 	}
@@ -165,7 +164,7 @@ func (r *mutationResolver) RotateOAuthClientSecret(ctx context.Context, clientID
 	if err != nil {
 		return nil, err
 	}
-	var out *model.CreatedOAuthClient
+	var out *oauth.CreatedOAuthClient
 	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
 		c, err := tx.OAuthClient.Query().Where(oauthclient.ClientID(clientID)).Only(ctx)
 		if err != nil {
@@ -180,7 +179,7 @@ func (r *mutationResolver) RotateOAuthClientSecret(ctx context.Context, clientID
 		if c, err = upd.Save(ctx); err != nil {
 			return err
 		}
-		out = &model.CreatedOAuthClient{ClientSecret: sec, OauthClient: c}
+		out = &oauth.CreatedOAuthClient{ClientSecret: sec, OauthClient: c}
 		return audit.Record(ctx, tx, audit.Entry{Action: "oauth_client.rotate_secret", ResourceType: "oauth_client",
 			ResourceID: c.ClientID, Details: map[string]any{"grace_period_seconds": grace}})
 	})

@@ -13,7 +13,6 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/apikey"
-	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/apikeys"
 	"github.com/credvault/credvault/internal/audit"
@@ -26,12 +25,12 @@ import (
 )
 
 // CreateAPIKey is the resolver for the createAPIKey field.
-func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreatedAPIKey, error) {
+func (r *mutationResolver) CreateAPIKey(ctx context.Context, input apikeys.CreateAPIKeyInput) (*apikeys.CreatedAPIKey, error) {
 	p, err := r.require(ctx, access.APIKeysWrite)
 	if err != nil {
 		return nil, err
 	}
-	var out *model.CreatedAPIKey
+	var out *apikeys.CreatedAPIKey
 	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
 		out, err = r.issueAPIKey(ctx, tx, p, apiKeySpec{Name: input.Name, Scopes: input.Scopes, ExpiresAt: input.ExpiresAt,
 			ServiceAccountID: input.ServiceAccountID, IPAllowlist: input.IPAllowlist, RateLimit: input.RateLimit})
@@ -41,7 +40,7 @@ func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateA
 }
 
 // ValidateAPIKey is the resolver for the validateAPIKey field.
-func (r *mutationResolver) ValidateAPIKey(ctx context.Context, id uuid.UUID, key string) (*model.APIKeyValidation, error) {
+func (r *mutationResolver) ValidateAPIKey(ctx context.Context, id uuid.UUID, key string) (*apikeys.APIKeyValidation, error) {
 	p, err := r.require(ctx, access.APIKeysRead)
 	if err != nil {
 		return nil, err
@@ -51,7 +50,7 @@ func (r *mutationResolver) ValidateAPIKey(ctx context.Context, id uuid.UUID, key
 	if err != nil {
 		return nil, err
 	}
-	out := &model.APIKeyValidation{Valid: res.Valid(), KeyID: id, Scopes: res.Scopes, ExpiresAt: res.ExpiresAt}
+	out := &apikeys.APIKeyValidation{Valid: res.Valid(), KeyID: id, Scopes: res.Scopes, ExpiresAt: res.ExpiresAt}
 	if res.KeyID != id || res.TenantID != p.TenantID {
 		// Not this key's secret: the answer is invalid, or 404 when no such key is the tenant's.
 		k, err := r.Store.Client.APIKey.Get(ctx, id)
@@ -73,7 +72,7 @@ func (r *mutationResolver) ValidateAPIKey(ctx context.Context, id uuid.UUID, key
 }
 
 // RotateAPIKey is the resolver for the rotateAPIKey field.
-func (r *mutationResolver) RotateAPIKey(ctx context.Context, id uuid.UUID, input *model.RotateAPIKeyInput) (*model.CreatedAPIKey, error) {
+func (r *mutationResolver) RotateAPIKey(ctx context.Context, id uuid.UUID, input *apikeys.RotateAPIKeyInput) (*apikeys.CreatedAPIKey, error) {
 	if _, err := r.require(ctx, access.APIKeysWrite); err != nil {
 		return nil, err
 	}
@@ -84,7 +83,7 @@ func (r *mutationResolver) RotateAPIKey(ctx context.Context, id uuid.UUID, input
 	if grace < 0 || grace > maxGraceSeconds {
 		return nil, apperr.Invalid("grace_period_seconds", "out of range").With("max", maxGraceSeconds)
 	}
-	var out *model.CreatedAPIKey
+	var out *apikeys.CreatedAPIKey
 	err := store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
 		k, err := tx.APIKey.Get(ctx, id)
 		if err != nil {
@@ -116,7 +115,7 @@ func (r *mutationResolver) RotateAPIKey(ctx context.Context, id uuid.UUID, input
 		if k, err = tx.APIKey.Get(ctx, k.ID); err != nil {
 			return err
 		}
-		out = &model.CreatedAPIKey{Key: key, APIKey: k}
+		out = &apikeys.CreatedAPIKey{Key: key, APIKey: k}
 		if err := audit.Record(ctx, tx, audit.Entry{Action: "api_key.rotate", ResourceType: "api_key", ResourceID: k.ID.String(),
 			Details: map[string]any{"prefix": prefix, "grace_period_seconds": grace}}); err != nil {
 			return err

@@ -17,7 +17,7 @@ import (
 )
 
 // Register is the resolver for the register field.
-func (r *mutationResolver) Register(ctx context.Context, input model.RegisterInput) (*model.AuthPayload, error) {
+func (r *mutationResolver) Register(ctx context.Context, input model.RegisterInput) (*identity.AuthPayload, error) {
 	sess, err := r.Identity.Register(ctx, identity.RegisterInput{
 		TenantName: input.TenantName, Email: input.Email, Password: input.Password, Name: deref(input.Name),
 	})
@@ -25,7 +25,7 @@ func (r *mutationResolver) Register(ctx context.Context, input model.RegisterInp
 }
 
 // Login is the resolver for the login field.
-func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*model.AuthPayload, error) {
+func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*identity.AuthPayload, error) {
 	sess, err := r.Identity.Login(ctx, identity.LoginInput{
 		Email: input.Email, Password: input.Password, Tenant: deref(input.Tenant),
 	})
@@ -33,13 +33,13 @@ func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*
 }
 
 // RefreshSession is the resolver for the refreshSession field.
-func (r *mutationResolver) RefreshSession(ctx context.Context, input model.RefreshSessionInput) (*model.AuthPayload, error) {
+func (r *mutationResolver) RefreshSession(ctx context.Context, input identity.RefreshSessionInput) (*identity.AuthPayload, error) {
 	sess, err := r.Identity.Refresh(ctx, input.RefreshToken)
 	return authPayload(sess), err
 }
 
 // Me is the resolver for the me field.
-func (r *queryResolver) Me(ctx context.Context) (*model.Me, error) {
+func (r *queryResolver) Me(ctx context.Context) (*identity.Me, error) {
 	p, ok := access.FromContext(ctx)
 	if !ok {
 		return nil, apperr.Unauthenticated("missing")
@@ -48,7 +48,7 @@ func (r *queryResolver) Me(ctx context.Context) (*model.Me, error) {
 	if err != nil {
 		return nil, err
 	}
-	me := &model.Me{PrincipalType: string(p.Kind), ID: p.ID, Tenant: t, Scopes: p.Scopes.List()}
+	me := &identity.Me{PrincipalType: string(p.Kind), ID: p.ID, Tenant: t, Scopes: p.Scopes.List()}
 	if p.Kind == access.KindUser {
 		if me.User, err = r.Store.Client.User.Get(store.Unrestricted(ctx), p.ID); err != nil {
 			return nil, err

@@ -12,11 +12,11 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/credential"
-	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/store"
+	"github.com/credvault/credvault/internal/vault"
 	"github.com/google/uuid"
 )
 
@@ -26,7 +26,7 @@ func (r *credentialResolver) Data(ctx context.Context, obj *ent.Credential) (map
 }
 
 // StoreCredential is the resolver for the storeCredential field.
-func (r *mutationResolver) StoreCredential(ctx context.Context, input model.StoreCredentialInput) (*ent.Credential, error) {
+func (r *mutationResolver) StoreCredential(ctx context.Context, input vault.StoreCredentialInput) (*ent.Credential, error) {
 	p, err := r.require(ctx, access.CredentialsWrite)
 	if err != nil {
 		return nil, err
@@ -67,7 +67,7 @@ func (r *mutationResolver) StoreCredential(ctx context.Context, input model.Stor
 }
 
 // UpdateCredential is the resolver for the updateCredential field.
-func (r *mutationResolver) UpdateCredential(ctx context.Context, integrationID string, id uuid.UUID, input model.UpdateCredentialInput) (*ent.Credential, error) {
+func (r *mutationResolver) UpdateCredential(ctx context.Context, integrationID string, id uuid.UUID, input vault.UpdateCredentialInput) (*ent.Credential, error) {
 	if _, err := r.require(ctx, access.CredentialsWrite); err != nil {
 		return nil, err
 	}
@@ -142,7 +142,7 @@ func (r *mutationResolver) DeleteCredential(ctx context.Context, integrationID s
 }
 
 // RotateDek is the resolver for the rotateDEK field.
-func (r *mutationResolver) RotateDek(ctx context.Context, tenantID *uuid.UUID) (*model.DEKRotation, error) {
+func (r *mutationResolver) RotateDek(ctx context.Context, tenantID *uuid.UUID) (*vault.DEKRotation, error) {
 	p, err := r.require(ctx, access.VaultAdmin)
 	if err != nil {
 		return nil, err
@@ -160,7 +160,7 @@ func (r *mutationResolver) RotateDek(ctx context.Context, tenantID *uuid.UUID) (
 		actor.TenantID = target
 		ctx = access.NewContext(ctx, &actor)
 	}
-	out := &model.DEKRotation{}
+	out := &vault.DEKRotation{}
 	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
 		if out.DekVersion, err = r.DEKs.Rotate(ctx, tx, target); err != nil {
 			return err
@@ -187,7 +187,7 @@ func (r *queryResolver) Credentials(ctx context.Context, after *entgql.Cursor[uu
 }
 
 // Credential is the resolver for the credential field.
-func (r *queryResolver) Credential(ctx context.Context, integrationID string) (*model.IntegrationCredentials, error) {
+func (r *queryResolver) Credential(ctx context.Context, integrationID string) (*vault.IntegrationCredentials, error) {
 	q, err := r.CredentialsQuery(ctx)
 	if err != nil {
 		return nil, err
@@ -200,5 +200,5 @@ func (r *queryResolver) Credential(ctx context.Context, integrationID string) (*
 	if len(rows) == 0 {
 		return nil, apperr.NotFoundf("integration")
 	}
-	return &model.IntegrationCredentials{IntegrationID: integrationID, Credentials: rows}, nil
+	return &vault.IntegrationCredentials{IntegrationID: integrationID, Credentials: rows}, nil
 }

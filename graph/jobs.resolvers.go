@@ -9,15 +9,15 @@ import (
 	"context"
 
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/jobs"
 	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/store"
 )
 
 // TriggerJob is the resolver for the triggerJob field.
-func (r *mutationResolver) TriggerJob(ctx context.Context, jobName string, args map[string]any) (*model.TriggeredJob, error) {
+func (r *mutationResolver) TriggerJob(ctx context.Context, jobName string, args map[string]any) (*jobs.TriggeredJob, error) {
 	p, err := r.require(ctx, access.JobsWrite)
 	if err != nil {
 		return nil, err
@@ -40,13 +40,13 @@ func (r *mutationResolver) TriggerJob(ctx context.Context, jobName string, args 
 			}
 		}
 	}
-	var out *model.TriggeredJob
+	var out *jobs.TriggeredJob
 	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
 		j, err := r.Jobs.Enqueue(ctx, tx, jobName, args)
 		if err != nil {
 			return err
 		}
-		out = &model.TriggeredJob{JobID: j.ID}
+		out = &jobs.TriggeredJob{JobID: j.ID}
 		return audit.Record(ctx, tx, audit.Entry{Action: "job.trigger", ResourceType: "job", ResourceID: j.ID.String(),
 			Details: map[string]any{"job_name": jobName}})
 	})
@@ -54,7 +54,7 @@ func (r *mutationResolver) TriggerJob(ctx context.Context, jobName string, args 
 }
 
 // JobStats is the resolver for the jobStats field.
-func (r *queryResolver) JobStats(ctx context.Context, jobName string) (*model.JobStats, error) {
+func (r *queryResolver) JobStats(ctx context.Context, jobName string) (*jobs.JobStats, error) {
 	if _, err := r.require(ctx, access.JobsRead); err != nil {
 		return nil, err
 	}
@@ -65,6 +65,6 @@ func (r *queryResolver) JobStats(ctx context.Context, jobName string) (*model.Jo
 	if err != nil {
 		return nil, err
 	}
-	return &model.JobStats{JobName: st.Name, Pending: st.Pending, Running: st.Running, Completed: st.Completed,
+	return &jobs.JobStats{JobName: st.Name, Pending: st.Pending, Running: st.Running, Completed: st.Completed,
 		Failed: st.Failed, Retrying: st.Retrying, LastRunAt: st.LastRunAt}, nil
 }

@@ -13,17 +13,17 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/tenant"
-	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/invalidate"
 	"github.com/credvault/credvault/internal/platform/store"
+	"github.com/credvault/credvault/internal/tenancy"
 	"github.com/google/uuid"
 )
 
 // UpdateTenant is the resolver for the updateTenant field.
-func (r *mutationResolver) UpdateTenant(ctx context.Context, id uuid.UUID, input model.UpdateTenantInput) (*ent.Tenant, error) {
+func (r *mutationResolver) UpdateTenant(ctx context.Context, id uuid.UUID, input tenancy.UpdateTenantInput) (*ent.Tenant, error) {
 	ctx, _, err := r.inTenant(ctx, id, access.TenantWrite)
 	if err != nil {
 		return nil, err
@@ -155,7 +155,7 @@ func (r *queryResolver) Tenant(ctx context.Context, id uuid.UUID) (*ent.Tenant, 
 }
 
 // TenantStats is the resolver for the tenantStats field.
-func (r *queryResolver) TenantStats(ctx context.Context, id uuid.UUID) (*model.TenantStats, error) {
+func (r *queryResolver) TenantStats(ctx context.Context, id uuid.UUID) (*tenancy.TenantStats, error) {
 	ctx, _, err := r.inTenant(ctx, id, access.TenantRead)
 	if err != nil {
 		return nil, err
@@ -168,5 +168,10 @@ func (r *queryResolver) TenantStats(ctx context.Context, id uuid.UUID) (*model.T
 	if err != nil {
 		return nil, err
 	}
-	return &model.TenantStats{TenantID: id, Counts: counts, RequestsLast24h: requests, AuditEventsLast24h: events, LastActivityAt: last}, nil
+	return &tenancy.TenantStats{TenantID: id, Counts: counts, RequestsLast24h: requests, AuditEventsLast24h: events, LastActivityAt: last}, nil
+}
+
+// Stats is the resolver for the stats field.
+func (r *tenantResolver) Stats(ctx context.Context, obj *ent.Tenant) (*tenancy.TenantStats, error) {
+	return r.Query().TenantStats(ctx, obj.ID)
 }

@@ -36,11 +36,23 @@ func (r *Resolver) APIKey() APIKeyResolver { return &aPIKeyResolver{r} }
 // Credential returns CredentialResolver implementation.
 func (r *Resolver) Credential() CredentialResolver { return &credentialResolver{r} }
 
+// OAuthClient returns OAuthClientResolver implementation.
+func (r *Resolver) OAuthClient() OAuthClientResolver { return &oAuthClientResolver{r} }
+
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Tenant returns TenantResolver implementation.
+func (r *Resolver) Tenant() TenantResolver { return &tenantResolver{r} }
+
+// User returns UserResolver implementation.
+func (r *Resolver) User() UserResolver { return &userResolver{r} }
+
 type (
-	aPIKeyResolver     struct{ *Resolver }
-	credentialResolver struct{ *Resolver }
-	queryResolver      struct{ *Resolver }
+	aPIKeyResolver      struct{ *Resolver }
+	credentialResolver  struct{ *Resolver }
+	oAuthClientResolver struct{ *Resolver }
+	queryResolver       struct{ *Resolver }
+	tenantResolver      struct{ *Resolver }
+	userResolver        struct{ *Resolver }
 )

@@ -1,0 +1,26 @@
+package health
+
+// The types of this package that the GraphQL schema names (bound in
+// gqlgen.yml): the service takes and returns them, the resolvers pass them on.
+
+// How the server and its database are doing.
+type Health struct {
+	// ok when every check passes, unavailable otherwise.
+	Status string `json:"status"`
+	// ok, or unavailable when the database does not answer.
+	Database string `json:"database"`
+	// Round trip of a database ping, in milliseconds.
+	DatabaseLatencyMs float64 `json:"databaseLatencyMs"`
+	// A digest of the database schema this build migrates to.
+	SchemaVersion string `json:"schemaVersion"`
+	// Runs waiting, by job.
+	QueueDepths   []*QueueDepth `json:"queueDepths"`
+	Version       string        `json:"version"`
+	Commit        string        `json:"commit"`
+	UptimeSeconds int           `json:"uptimeSeconds"`
+}
+
+type QueueDepth struct {
+	JobName string `json:"jobName"`
+	Depth   int    `json:"depth"`
+}

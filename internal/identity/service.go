@@ -1,0 +1,17 @@
+package identity
+
+import (
+	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/internal/access/authz"
+	"github.com/credvault/credvault/internal/platform/invalidate"
+)
+
+// Users manages a tenant's users and service accounts.
+// It owns the rules of its operations — authorisation (see package
+// access), validation, the transaction, the audit entry and the change's
+// event — so GraphQL and REST both call it and neither repeats a rule.
+type Users struct {
+	Client *ent.Client
+	Guard  *authz.Guard
+	Bus    *invalidate.Bus
+}

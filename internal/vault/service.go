@@ -1,0 +1,21 @@
+package vault
+
+import (
+	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/internal/access/authz"
+	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/jobs"
+	"github.com/credvault/credvault/internal/vault/dek"
+)
+
+// Service stores, reads (decrypting), updates and deletes credentials, and rotates DEKs.
+// It owns the rules of its operations — authorisation (see package
+// access), validation, the transaction, the audit entry and the change's
+// event — so GraphQL and REST both call it and neither repeats a rule.
+type Service struct {
+	Client *ent.Client
+	Guard  *authz.Guard
+	DEKs   *dek.Manager
+	Jobs   *jobs.Queue
+	Batch  *audit.Batcher
+}
