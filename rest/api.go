@@ -46,7 +46,7 @@ func (a *API) Router(authenticate, limit func(http.Handler) http.Handler) http.H
 		if !rt.Unlimited {
 			h = limit(h)
 		}
-		if !rt.Open {
+		if !rt.Op.Open {
 			h = authenticate(h)
 		}
 		r.Method(rt.Method, rt.Path, h)

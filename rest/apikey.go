@@ -93,7 +93,7 @@ var apiKeyFilters = []Filter{{Name: "status", Enum: []string{"active", "expired"
 // the seed 002 clients (create, list and revoke).
 func (a *API) apiKeyRoutes(base string, full bool) []Route {
 	routes := []Route{
-		HandleBody(Route{Method: http.MethodPost, Path: base, Scope: access.APIKeysWrite, Field: "createAPIKey",
+		HandleBody(Route{Method: http.MethodPost, Path: base, Op: access.CreateAPIKey,
 			Summary: "Create an API key; the key is shown once", Status: http.StatusCreated, Message: "API key created"},
 			func(ctx context.Context, _ *Call, in *createAPIKeyBody) (*apiKeyJSON, error) {
 				input := apikeys.CreateAPIKeyInput{Name: in.Name, Scopes: in.Scopes, ExpiresAt: in.ExpiresAt,
@@ -107,7 +107,7 @@ func (a *API) apiKeyRoutes(base string, full bool) []Route {
 				}
 				return toCreatedAPIKeyJSON(c), nil
 			}),
-		HandleList(Route{Method: http.MethodGet, Path: base, Scope: access.APIKeysRead, Field: "apiKeys",
+		HandleList(Route{Method: http.MethodGet, Path: base, Op: access.ListAPIKeys,
 			Summary: "List API keys; filters status (active, expired, revoked), service_account_id",
 			Status:  http.StatusOK, Message: "API keys", Sort: apiKeySort, Filters: apiKeyFilters},
 			func(ctx context.Context, c *Call) ([]*apiKeyJSON, int, error) {
@@ -129,7 +129,7 @@ func (a *API) apiKeyRoutes(base string, full bool) []Route {
 				rows, total, err := a.Resolver.ListAPIKeys(ctx, where, c.Window())
 				return mapSlice(rows, toAPIKeyJSON), total, err
 			}),
-		Handle(Route{Method: http.MethodDelete, Path: base + "/{keyId}", Scope: access.APIKeysWrite, Field: "revokeAPIKey",
+		Handle(Route{Method: http.MethodDelete, Path: base + "/{keyId}", Op: access.RevokeAPIKey,
 			Summary: "Revoke an API key: it stops working at once, on every instance", Status: http.StatusOK, Message: "API key revoked"},
 			func(ctx context.Context, c *Call) (*apiKeyJSON, error) {
 				id, err := c.IDParam("keyId")
@@ -147,7 +147,7 @@ func (a *API) apiKeyRoutes(base string, full bool) []Route {
 		return routes
 	}
 	return append(routes,
-		Handle(Route{Method: http.MethodGet, Path: base + "/{keyId}", Scope: access.APIKeysRead, Field: "apiKey",
+		Handle(Route{Method: http.MethodGet, Path: base + "/{keyId}", Op: access.ReadAPIKey,
 			Summary: "Get an API key", Status: http.StatusOK, Message: "API key"},
 			func(ctx context.Context, c *Call) (*apiKeyJSON, error) {
 				id, err := c.IDParam("keyId")
@@ -160,7 +160,7 @@ func (a *API) apiKeyRoutes(base string, full bool) []Route {
 				}
 				return toAPIKeyJSON(k), nil
 			}),
-		HandleBody(Route{Method: http.MethodPost, Path: base + "/{keyId}/validate", Scope: access.APIKeysRead, Field: "validateAPIKey",
+		HandleBody(Route{Method: http.MethodPost, Path: base + "/{keyId}/validate", Op: access.ValidateAPIKey,
 			Summary: "Validate a key secret: a bad key is valid:false with a reason", Status: http.StatusOK, Message: "API key validated"},
 			func(ctx context.Context, c *Call, in *validateBody) (*validationJSON, error) {
 				id, err := c.IDParam("keyId")
@@ -173,7 +173,7 @@ func (a *API) apiKeyRoutes(base string, full bool) []Route {
 				}
 				return &validationJSON{Valid: v.Valid, Reason: v.Reason, KeyID: v.KeyID, Scopes: orEmpty(v.Scopes), ExpiresAt: v.ExpiresAt}, nil
 			}),
-		HandleBody(Route{Method: http.MethodPost, Path: base + "/{keyId}/rotate", Scope: access.APIKeysWrite, Field: "rotateAPIKey",
+		HandleBody(Route{Method: http.MethodPost, Path: base + "/{keyId}/rotate", Op: access.RotateAPIKey,
 			Summary: "Rotate an API key: same id, new key shown once; the old one works through the grace period",
 			Status:  http.StatusOK, Message: "API key rotated"},
 			func(ctx context.Context, c *Call, in *rotateBody) (*apiKeyJSON, error) {

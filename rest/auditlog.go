@@ -54,7 +54,7 @@ func timeParam(c *Call, name string) (*time.Time, error) {
 
 func (a *API) auditLogRoutes() []Route {
 	return []Route{
-		HandleList(Route{Method: http.MethodGet, Path: "/admin/audit-logs", Scope: access.AuditRead, Field: "auditLogs",
+		HandleList(Route{Method: http.MethodGet, Path: "/admin/audit-logs", Op: access.ListAuditLogs,
 			Summary: "The audit trail, newest first; filters actor_id, actor_type, action, resource_type, resource_id, outcome, since, until",
 			Status:  http.StatusOK, Message: "audit logs", Sort: []string{"occurred_at", "action"}},
 			func(ctx context.Context, c *Call) ([]*auditLogJSON, int, error) {

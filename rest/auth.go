@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/credvault/credvault/internal/access"
+
 	"github.com/credvault/credvault/internal/identity"
 
 	"github.com/google/uuid"
@@ -67,7 +69,7 @@ type userRef struct {
 
 func (a *API) authRoutes() []Route {
 	return []Route{
-		HandleBody(Route{Method: http.MethodPost, Path: "/auth/register", Open: true, Field: "register",
+		HandleBody(Route{Method: http.MethodPost, Path: "/auth/register", Op: access.Register,
 			Summary: "Create a tenant and its owner, and sign the owner in", Status: http.StatusCreated, Message: "tenant registered"},
 			func(ctx context.Context, _ *Call, in *registerBody) (*session, error) {
 				p, err := a.Resolver.Mutation().Register(ctx, model.RegisterInput{TenantName: in.TenantName, Email: in.Email, Password: in.Password, Name: in.Name})
@@ -77,19 +79,19 @@ func (a *API) authRoutes() []Route {
 				}
 				return s, err
 			}),
-		HandleBody(Route{Method: http.MethodPost, Path: "/auth/login", Open: true, Field: "login",
+		HandleBody(Route{Method: http.MethodPost, Path: "/auth/login", Op: access.Login,
 			Summary: "Sign in with email and password", Status: http.StatusOK, Message: "login successful"},
 			func(ctx context.Context, _ *Call, in *loginBody) (*session, error) {
 				p, err := a.Resolver.Mutation().Login(ctx, model.LoginInput{Email: in.Email, Password: in.Password, Tenant: in.Tenant})
 				return sessionJSON(p), err
 			}),
-		HandleBody(Route{Method: http.MethodPost, Path: "/auth/refresh", Open: true, Field: "refreshSession",
+		HandleBody(Route{Method: http.MethodPost, Path: "/auth/refresh", Op: access.RefreshSession,
 			Summary: "Exchange a refresh token for a new session", Status: http.StatusOK, Message: "session refreshed"},
 			func(ctx context.Context, _ *Call, in *refreshBody) (*session, error) {
 				p, err := a.Resolver.Mutation().RefreshSession(ctx, identity.RefreshSessionInput{RefreshToken: in.RefreshToken})
 				return sessionJSON(p), err
 			}),
-		Handle(Route{Method: http.MethodGet, Path: "/auth/me", Field: "me",
+		Handle(Route{Method: http.MethodGet, Path: "/auth/me", Op: access.Me,
 			Summary: "The authenticated principal, its tenant and scopes", Status: http.StatusOK, Message: "current principal"},
 			func(ctx context.Context, _ *Call) (*meJSON, error) {
 				me, err := a.Resolver.Query().Me(ctx)

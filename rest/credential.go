@@ -75,7 +75,7 @@ func toCredentialJSON(c *ent.Credential) *credentialJSON {
 
 func (a *API) credentialRoutes() []Route {
 	return []Route{
-		HandleBody(Route{Method: http.MethodPost, Path: "/credentials", Scope: access.CredentialsWrite, Field: "storeCredential",
+		HandleBody(Route{Method: http.MethodPost, Path: "/credentials", Op: access.StoreCredential,
 			Summary: "Store an integration's secret, encrypted; returns metadata only", Status: http.StatusCreated, Message: "credential stored"},
 			func(ctx context.Context, _ *Call, in *storeCredentialBody) (*credentialJSON, error) {
 				c, err := a.Resolver.Mutation().StoreCredential(ctx, vault.StoreCredentialInput{IntegrationID: in.IntegrationID,
@@ -85,7 +85,7 @@ func (a *API) credentialRoutes() []Route {
 				}
 				return toCredentialJSON(c), nil
 			}),
-		HandleList(Route{Method: http.MethodGet, Path: "/credentials", Scope: access.CredentialsRead, Field: "credentials",
+		HandleList(Route{Method: http.MethodGet, Path: "/credentials", Op: access.ListCredentials,
 			Summary: "List credential metadata; filters integration_id, auth_type, status", Status: http.StatusOK, Message: "credentials",
 			Sort: []string{"created_at", "updated_at", "integration_id", "name", "auth_type", "status", "expires_at"},
 			Filters: []Filter{{Name: "integration_id"},
@@ -113,7 +113,7 @@ func (a *API) credentialRoutes() []Route {
 				rows, total, err := a.Resolver.ListCredentials(ctx, where, c.Window())
 				return mapSlice(rows, toCredentialJSON), total, err
 			}),
-		Handle(Route{Method: http.MethodGet, Path: "/credentials/{integrationId}", Scope: access.CredentialsDecrypt, Field: "credential",
+		Handle(Route{Method: http.MethodGet, Path: "/credentials/{integrationId}", Op: access.DecryptCredential,
 			Summary: "The integration's credentials with their decrypted data; every read is audited", Status: http.StatusOK, Message: "credentials"},
 			func(ctx context.Context, c *Call) (*integrationJSON, error) {
 				rows, data, err := a.Resolver.DecryptedCredentials(ctx, c.Param("integrationId"))
@@ -126,7 +126,7 @@ func (a *API) credentialRoutes() []Route {
 				}
 				return out, nil
 			}),
-		Handle(Route{Method: http.MethodGet, Path: "/credentials/{integrationId}/details", Scope: access.CredentialsRead, Field: "credential",
+		Handle(Route{Method: http.MethodGet, Path: "/credentials/{integrationId}/details", Op: access.ReadCredential,
 			Summary: "The integration's credentials, metadata only", Status: http.StatusOK, Message: "credential details"},
 			func(ctx context.Context, c *Call) (*integrationJSON, error) {
 				b, err := a.Resolver.Query().Credential(ctx, c.Param("integrationId"))
@@ -135,8 +135,7 @@ func (a *API) credentialRoutes() []Route {
 				}
 				return &integrationJSON{IntegrationID: b.IntegrationID, Credentials: mapSlice(b.Credentials, toCredentialJSON)}, nil
 			}),
-		HandleBody(Route{Method: http.MethodPatch, Path: "/credentials/{integrationId}/{credentialId}", Scope: access.CredentialsWrite,
-			Field: "updateCredential", Summary: "Update name, metadata, expires_at, status; data replaces the secret",
+		HandleBody(Route{Method: http.MethodPatch, Path: "/credentials/{integrationId}/{credentialId}", Op: access.UpdateCredential, Summary: "Update name, metadata, expires_at, status; data replaces the secret",
 			Status: http.StatusOK, Message: "credential updated"},
 			func(ctx context.Context, c *Call, in *updateCredentialBody) (*credentialJSON, error) {
 				id, err := c.IDParam("credentialId")
@@ -154,8 +153,7 @@ func (a *API) credentialRoutes() []Route {
 				}
 				return toCredentialJSON(cr), nil
 			}),
-		Handle(Route{Method: http.MethodDelete, Path: "/credentials/{integrationId}/{credentialId}", Scope: access.CredentialsWrite,
-			Field: "deleteCredential", Summary: "Delete a credential; its ciphertext is destroyed", Status: http.StatusOK, Message: "credential deleted"},
+		Handle(Route{Method: http.MethodDelete, Path: "/credentials/{integrationId}/{credentialId}", Op: access.DeleteCredential, Summary: "Delete a credential; its ciphertext is destroyed", Status: http.StatusOK, Message: "credential deleted"},
 			func(ctx context.Context, c *Call) (*deleted, error) {
 				id, err := c.IDParam("credentialId")
 				if err != nil {
@@ -166,7 +164,7 @@ func (a *API) credentialRoutes() []Route {
 				}
 				return &deleted{ID: id, Deleted: true}, nil
 			}),
-		HandleBody(Route{Method: http.MethodPost, Path: "/admin/dek/rotate", Scope: access.VaultAdmin, Field: "rotateDEK",
+		HandleBody(Route{Method: http.MethodPost, Path: "/admin/dek/rotate", Op: access.RotateDEK,
 			Summary: "Rotate the tenant's DEK: new writes use it at once, a job re-encrypts the rest",
 			Status:  http.StatusAccepted, Message: "DEK rotation started"},
 			func(ctx context.Context, _ *Call, in *rotateDEKBody) (*dekRotationJSON, error) {

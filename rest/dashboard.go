@@ -33,7 +33,7 @@ type featuresJSON struct {
 
 func (a *API) dashboardRoutes() []Route {
 	return []Route{
-		Handle(Route{Method: http.MethodGet, Path: "/admin/dashboard/stats", Scope: access.TenantRead, Field: "dashboardStats",
+		Handle(Route{Method: http.MethodGet, Path: "/admin/dashboard/stats", Op: access.DashboardStats,
 			Summary: "Counts by kind and status; requests and audit events in the last 24 h", Status: http.StatusOK, Message: "dashboard stats"},
 			func(ctx context.Context, _ *Call) (*statsJSON, error) {
 				s, err := a.Resolver.Query().DashboardStats(ctx)
@@ -42,7 +42,7 @@ func (a *API) dashboardRoutes() []Route {
 				}
 				return &statsJSON{Counts: countsJSON(s.Counts), RequestsLast24h: s.RequestsLast24h, AuditEventsLast24h: s.AuditEventsLast24h}, nil
 			}),
-		Handle(Route{Method: http.MethodGet, Path: "/admin/usage/summary", Scope: access.TenantRead, Field: "usageSummary",
+		Handle(Route{Method: http.MethodGet, Path: "/admin/usage/summary", Op: access.UsageSummary,
 			Summary: "Requests per day per API key and OAuth client; days (default 30)", Status: http.StatusOK, Message: "usage summary"},
 			func(ctx context.Context, c *Call) (*usageSummaryJSON, error) {
 				days := 30
@@ -64,7 +64,7 @@ func (a *API) dashboardRoutes() []Route {
 				}
 				return out, nil
 			}),
-		Handle(Route{Method: http.MethodGet, Path: "/admin/features/status", Scope: access.TenantRead, Field: "featureStatus",
+		Handle(Route{Method: http.MethodGet, Path: "/admin/features/status", Op: access.FeatureStatus,
 			Summary: "What this server has enabled", Status: http.StatusOK, Message: "feature status"},
 			func(ctx context.Context, _ *Call) (*featuresJSON, error) {
 				f, err := a.Resolver.Query().FeatureStatus(ctx)

@@ -12,12 +12,12 @@ import (
 func (a *API) healthRoutes() []Route {
 	return []Route{
 		Handle(Route{
-			Method: http.MethodGet, Path: "/health", Open: true, Unlimited: true, Field: "health",
+			Method: http.MethodGet, Path: "/health", Op: access.Health, Unlimited: true,
 			Summary: "Readiness: the server answers and its database too",
 			Status:  http.StatusOK, Message: "service is healthy",
 		}, a.readiness),
 		Handle(Route{
-			Method: http.MethodGet, Path: "/admin/health", Scope: access.TenantRead, Field: "health",
+			Method: http.MethodGet, Path: "/admin/health", Op: access.AdminHealth,
 			Summary: "Detailed health: database latency, schema version, queue depths, uptime, version",
 			Status:  http.StatusOK, Message: "service health",
 		}, func(ctx context.Context, _ *Call) (*healthJSON, error) {

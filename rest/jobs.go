@@ -31,7 +31,7 @@ type jobStatsJSON struct {
 
 func (a *API) jobRoutes() []Route {
 	return []Route{
-		HandleBody(Route{Method: http.MethodPost, Path: "/admin/jobs/trigger", Scope: access.JobsWrite, Field: "triggerJob",
+		HandleBody(Route{Method: http.MethodPost, Path: "/admin/jobs/trigger", Op: access.TriggerJob,
 			Summary: "Run a background job now", Status: http.StatusAccepted, Message: "job enqueued"},
 			func(ctx context.Context, _ *Call, in *triggerJobBody) (*triggeredJSON, error) {
 				j, err := a.Resolver.Mutation().TriggerJob(ctx, in.JobName, in.Args)
@@ -40,7 +40,7 @@ func (a *API) jobRoutes() []Route {
 				}
 				return &triggeredJSON{JobID: j.JobID}, nil
 			}),
-		Handle(Route{Method: http.MethodGet, Path: "/admin/jobs/{jobName}/stats", Scope: access.JobsRead, Field: "jobStats",
+		Handle(Route{Method: http.MethodGet, Path: "/admin/jobs/{jobName}/stats", Op: access.ReadJobStats,
 			Summary: "Runs of a job by status, and when it last ran", Status: http.StatusOK, Message: "job stats"},
 			func(ctx context.Context, c *Call) (*jobStatsJSON, error) {
 				s, err := a.Resolver.Query().JobStats(ctx, c.Param("jobName"))

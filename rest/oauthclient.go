@@ -63,7 +63,7 @@ func toCreatedOAuthClientJSON(c *oauth.CreatedOAuthClient) *oauthClientJSON {
 
 func (a *API) oauthClientRoutes() []Route {
 	return []Route{
-		HandleBody(Route{Method: http.MethodPost, Path: "/oauth-clients", Scope: access.OAuthClientsWrite, Field: "createOAuthClient",
+		HandleBody(Route{Method: http.MethodPost, Path: "/oauth-clients", Op: access.CreateOAuthClient,
 			Summary: "Create an OAuth client; client_secret is shown once", Status: http.StatusCreated, Message: "OAuth client created"},
 			func(ctx context.Context, _ *Call, in *createOAuthClientBody) (*oauthClientJSON, error) {
 				c, err := a.Resolver.Mutation().CreateOAuthClient(ctx, oauth.CreateOAuthClientInput{Name: in.Name, Scopes: orEmpty(in.Scopes),
@@ -73,7 +73,7 @@ func (a *API) oauthClientRoutes() []Route {
 				}
 				return toCreatedOAuthClientJSON(c), nil
 			}),
-		HandleList(Route{Method: http.MethodGet, Path: "/oauth-clients", Scope: access.OAuthClientsRead, Field: "oauthClients",
+		HandleList(Route{Method: http.MethodGet, Path: "/oauth-clients", Op: access.ListOAuthClients,
 			Summary: "List OAuth clients; filter status", Status: http.StatusOK, Message: "OAuth clients",
 			Sort:    []string{"created_at", "updated_at", "name", "client_id", "status"},
 			Filters: []Filter{{Name: "status", Enum: []string{"active", "disabled"}}}},
@@ -89,7 +89,7 @@ func (a *API) oauthClientRoutes() []Route {
 				rows, total, err := a.Resolver.ListOAuthClients(ctx, where, c.Window())
 				return mapSlice(rows, toOAuthClientJSON), total, err
 			}),
-		Handle(Route{Method: http.MethodGet, Path: "/oauth-clients/{clientId}", Scope: access.OAuthClientsRead, Field: "oauthClient",
+		Handle(Route{Method: http.MethodGet, Path: "/oauth-clients/{clientId}", Op: access.ReadOAuthClient,
 			Summary: "Get an OAuth client by client_id", Status: http.StatusOK, Message: "OAuth client"},
 			func(ctx context.Context, c *Call) (*oauthClientJSON, error) {
 				oc, err := a.Resolver.Query().OauthClient(ctx, c.Param("clientId"))
@@ -98,7 +98,7 @@ func (a *API) oauthClientRoutes() []Route {
 				}
 				return toOAuthClientJSON(oc), nil
 			}),
-		HandleBody(Route{Method: http.MethodPatch, Path: "/oauth-clients/{clientId}", Scope: access.OAuthClientsWrite, Field: "updateOAuthClient",
+		HandleBody(Route{Method: http.MethodPatch, Path: "/oauth-clients/{clientId}", Op: access.UpdateOAuthClient,
 			Summary: "Update an OAuth client; status disabled stops its tokens at once", Status: http.StatusOK, Message: "OAuth client updated"},
 			func(ctx context.Context, c *Call, in *updateOAuthClientBody) (*oauthClientJSON, error) {
 				input := oauth.UpdateOAuthClientInput{Name: in.Name, Scopes: in.Scopes, GrantTypes: in.GrantTypes,
@@ -113,8 +113,7 @@ func (a *API) oauthClientRoutes() []Route {
 				}
 				return toOAuthClientJSON(oc), nil
 			}),
-		HandleBody(Route{Method: http.MethodPost, Path: "/oauth-clients/{clientId}/rotate-secret", Scope: access.OAuthClientsWrite,
-			Field: "rotateOAuthClientSecret", Summary: "Issue a new client secret, shown once", Status: http.StatusOK, Message: "client secret rotated"},
+		HandleBody(Route{Method: http.MethodPost, Path: "/oauth-clients/{clientId}/rotate-secret", Op: access.RotateOAuthClientSecret, Summary: "Issue a new client secret, shown once", Status: http.StatusOK, Message: "client secret rotated"},
 			func(ctx context.Context, c *Call, in *rotateBody) (*oauthClientJSON, error) {
 				oc, err := a.Resolver.Mutation().RotateOAuthClientSecret(ctx, c.Param("clientId"),
 					&oauth.RotateOAuthClientSecretInput{GracePeriodSeconds: in.GracePeriodSeconds})
@@ -123,7 +122,7 @@ func (a *API) oauthClientRoutes() []Route {
 				}
 				return toCreatedOAuthClientJSON(oc), nil
 			}),
-		Handle(Route{Method: http.MethodDelete, Path: "/oauth-clients/{clientId}", Scope: access.OAuthClientsWrite, Field: "deleteOAuthClient",
+		Handle(Route{Method: http.MethodDelete, Path: "/oauth-clients/{clientId}", Op: access.DeleteOAuthClient,
 			Summary: "Delete an OAuth client; its tokens stop working at once", Status: http.StatusOK, Message: "OAuth client deleted"},
 			func(ctx context.Context, c *Call) (*deletedClient, error) {
 				id, err := a.Resolver.Mutation().DeleteOAuthClient(ctx, c.Param("clientId"))

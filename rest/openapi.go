@@ -196,14 +196,14 @@ func ref(kind, name string) object { return object{"$ref": "#/components/" + kin
 // operation is the operation object of rt.
 func (g *generator) operation(rt Route, id, tag string, pathParams []string) object {
 	desc := rt.Summary + "."
-	if rt.Field != "" {
-		desc += fmt.Sprintf(" Calls the GraphQL field `%s`.", rt.Field)
+	if rt.Op.Field != "" {
+		desc += fmt.Sprintf(" Calls the GraphQL field `%s`.", rt.Op.Field)
 	}
 	switch {
-	case rt.Open:
+	case rt.Op.Open:
 		desc += " Open: no credentials needed."
-	case rt.Scope != "":
-		desc += fmt.Sprintf(" Requires the scope `%s`.", rt.Scope)
+	case rt.Op.Scope != "":
+		desc += fmt.Sprintf(" Requires the scope `%s`.", rt.Op.Scope)
 	default:
 		desc += " Any authenticated principal."
 	}
@@ -215,7 +215,7 @@ func (g *generator) operation(rt Route, id, tag string, pathParams []string) obj
 		params = append(params, listParameters(rt)...)
 	}
 	params = append(params, ref("parameters", "RequestID"))
-	if rt.Open {
+	if rt.Op.Open {
 		params = append(params, ref("parameters", "Realm"))
 	} else {
 		params = append(params, ref("parameters", "TenantID"))
@@ -228,12 +228,12 @@ func (g *generator) operation(rt Route, id, tag string, pathParams []string) obj
 		"parameters":  params,
 		"responses":   g.responses(rt, len(pathParams) > 0),
 	}
-	if rt.Open {
+	if rt.Op.Open {
 		op["security"] = []any{}
 	} else {
 		op["security"] = credentialSecurity
-		if rt.Scope != "" {
-			op["x-required-scope"] = rt.Scope
+		if rt.Op.Scope != "" {
+			op["x-required-scope"] = rt.Op.Scope
 		}
 	}
 	if rt.Body != nil {
@@ -330,7 +330,7 @@ func (g *generator) responses(rt Route, hasPathParams bool) object {
 	if !rt.Unlimited {
 		statuses = append(statuses, http.StatusTooManyRequests)
 	}
-	if !rt.Open {
+	if !rt.Op.Open {
 		statuses = append(statuses, http.StatusUnauthorized, http.StatusForbidden)
 	}
 	if rt.Body != nil {
@@ -362,7 +362,7 @@ func operationIDs(routes []Route) []string {
 	first := map[string]string{}
 	used := map[string]bool{}
 	for i, rt := range routes {
-		id := rt.Field
+		id := rt.Op.Field
 		if id == "" {
 			id = strings.ToLower(rt.Method) + camel(literalSegments(rt.Path))
 		}

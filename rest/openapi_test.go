@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credvault/credvault/internal/access"
+
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/uuid"
 
@@ -79,8 +81,8 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 			t.Errorf("%s: operationId %q is also %s's", name, op.OperationID, prev)
 		}
 		ids[op.OperationID] = name
-		if !strings.HasPrefix(op.OperationID, rt.Field) {
-			t.Errorf("%s: operationId %q does not start with the GraphQL field %q", name, op.OperationID, rt.Field)
+		if !strings.HasPrefix(op.OperationID, rt.Op.Field) {
+			t.Errorf("%s: operationId %q does not start with the GraphQL field %q", name, op.OperationID, rt.Op.Field)
 		}
 		if tag := strings.Split(rt.Path, "/")[1]; !slices.Equal(op.Tags, []string{tag}) {
 			t.Errorf("%s: tags %v, want [%s]", name, op.Tags, tag)
@@ -88,8 +90,8 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		if op.Summary != rt.Summary {
 			t.Errorf("%s: summary %q", name, op.Summary)
 		}
-		if op.Security == nil || (len(*op.Security) == 0) != rt.Open {
-			t.Errorf("%s: open %v but security %v", name, rt.Open, op.Security)
+		if op.Security == nil || (len(*op.Security) == 0) != rt.Op.Open {
+			t.Errorf("%s: open %v but security %v", name, rt.Op.Open, op.Security)
 		}
 		success := op.Responses.Status(rt.Status)
 		if success == nil {
@@ -101,7 +103,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 			t.Errorf("%s: list %v, data type %v", name, rt.List(), data.Type)
 		}
 		expect := map[int]bool{http.StatusInternalServerError: true, http.StatusTooManyRequests: !rt.Unlimited,
-			http.StatusUnauthorized: !rt.Open, http.StatusForbidden: !rt.Open,
+			http.StatusUnauthorized: !rt.Op.Open, http.StatusForbidden: !rt.Op.Open,
 			http.StatusUnsupportedMediaType: rt.Body != nil, http.StatusRequestEntityTooLarge: rt.Body != nil,
 			http.StatusUnprocessableEntity: rt.Body != nil || rt.List(), http.StatusNotFound: strings.Contains(rt.Path, "{")}
 		for status, want := range expect {
@@ -214,7 +216,7 @@ type child struct {
 
 func TestOpenAPIReflectsGoTypes(t *testing.T) {
 	t.Parallel()
-	route := rest.HandleBody(rest.Route{Method: http.MethodPost, Path: "/shapes/{shapeId:[a-z]+}", Field: "createShape",
+	route := rest.HandleBody(rest.Route{Method: http.MethodPost, Path: "/shapes/{shapeId:[a-z]+}", Op: access.Operation{Field: "createShape"},
 		Summary: "Create a shape", Status: http.StatusCreated, Message: "created"},
 		func(context.Context, *rest.Call, *shape) (*shape, error) { return nil, nil })
 	doc := load(t, []rest.Route{route})

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/graph"
+	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/platform/apperr"
 )
 
@@ -20,17 +21,14 @@ type Route struct {
 	Method string
 	// Path is a chi pattern under /api/v1, such as "/api-keys/{keyId}".
 	Path string
-	// Scope is the scope the resolver requires, for the document; "" for any
-	// authenticated principal. The resolver enforces it.
-	Scope string
-	// Open routes need no credentials.
-	Open bool
+	// Op is the operation the route performs, declared once in package
+	// access: its scope and openness are documented from it, and the service
+	// behind the resolver enforces it.
+	Op access.Operation
 	// Unlimited routes are not rate limited: health checks, which load
 	// balancers poll from one address.
 	Unlimited bool
-	// Field is the GraphQL field whose resolver the route calls.
-	Field   string
-	Summary string
+	Summary   string
 	// Status and Message are the success status and envelope message.
 	Status  int
 	Message string

@@ -72,7 +72,7 @@ func countsJSON(kinds []*tenancy.KindCount) map[string]map[string]int {
 
 func (a *API) tenantRoutes() []Route {
 	return []Route{
-		HandleList(Route{Method: http.MethodGet, Path: "/admin/tenants", Scope: access.PlatformAdmin, Field: "tenants",
+		HandleList(Route{Method: http.MethodGet, Path: "/admin/tenants", Op: access.ListTenants,
 			Summary: "List every tenant; filters status, plan", Status: http.StatusOK, Message: "tenants",
 			Sort: []string{"created_at", "updated_at", "name", "slug", "plan", "status"}},
 			func(ctx context.Context, c *Call) ([]*tenantJSON, int, error) {
@@ -90,7 +90,7 @@ func (a *API) tenantRoutes() []Route {
 				rows, total, err := a.Resolver.ListTenants(ctx, where, c.Window())
 				return mapSlice(rows, toTenantJSON), total, err
 			}),
-		Handle(Route{Method: http.MethodGet, Path: "/admin/tenants/{tenantId}", Scope: access.TenantRead, Field: "tenant",
+		Handle(Route{Method: http.MethodGet, Path: "/admin/tenants/{tenantId}", Op: access.ReadTenant,
 			Summary: "Get a tenant: your own, or any for a platform admin", Status: http.StatusOK, Message: "tenant"},
 			func(ctx context.Context, c *Call) (*tenantJSON, error) {
 				id, err := c.IDParam("tenantId")
@@ -103,7 +103,7 @@ func (a *API) tenantRoutes() []Route {
 				}
 				return toTenantJSON(t), nil
 			}),
-		HandleBody(Route{Method: http.MethodPatch, Path: "/admin/tenants/{tenantId}", Scope: access.TenantWrite, Field: "updateTenant",
+		HandleBody(Route{Method: http.MethodPatch, Path: "/admin/tenants/{tenantId}", Op: access.UpdateTenant,
 			Summary: "Update name, plan, status (active/suspended) and settings", Status: http.StatusOK, Message: "tenant updated"},
 			func(ctx context.Context, c *Call, in *updateTenantBody) (*tenantJSON, error) {
 				id, err := c.IDParam("tenantId")
@@ -124,7 +124,7 @@ func (a *API) tenantRoutes() []Route {
 				}
 				return toTenantJSON(t), nil
 			}),
-		Handle(Route{Method: http.MethodDelete, Path: "/admin/tenants/{tenantId}", Scope: access.TenantDelete, Field: "deleteTenant",
+		Handle(Route{Method: http.MethodDelete, Path: "/admin/tenants/{tenantId}", Op: access.DeleteTenant,
 			Summary: "Delete a tenant: its sessions, keys and tokens stop at once; a job purges its data", Status: http.StatusOK, Message: "tenant deleted"},
 			func(ctx context.Context, c *Call) (*deleted, error) {
 				id, err := c.IDParam("tenantId")
@@ -136,7 +136,7 @@ func (a *API) tenantRoutes() []Route {
 				}
 				return &deleted{ID: id, Deleted: true}, nil
 			}),
-		Handle(Route{Method: http.MethodGet, Path: "/admin/tenants/{tenantId}/stats", Scope: access.TenantRead, Field: "tenantStats",
+		Handle(Route{Method: http.MethodGet, Path: "/admin/tenants/{tenantId}/stats", Op: access.ReadTenantStats,
 			Summary: "Counts by kind and status, requests and audit events in the last 24 h, last activity", Status: http.StatusOK, Message: "tenant stats"},
 			func(ctx context.Context, c *Call) (*statsJSON, error) {
 				id, err := c.IDParam("tenantId")

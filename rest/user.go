@@ -35,7 +35,7 @@ type deleted struct {
 
 func (a *API) userRoutes() []Route {
 	return []Route{
-		HandleList(Route{Method: http.MethodGet, Path: "/admin/users", Scope: access.UsersRead, Field: "users",
+		HandleList(Route{Method: http.MethodGet, Path: "/admin/users", Op: access.ListUsers,
 			Summary: "List the tenant's users; filters role, status, email", Status: http.StatusOK, Message: "users",
 			Sort: []string{"created_at", "updated_at", "email", "name", "role", "status"},
 			Filters: []Filter{{Name: "role", Enum: []string{"owner", "admin", "member", "viewer"}},
@@ -62,14 +62,14 @@ func (a *API) userRoutes() []Route {
 				rows, total, err := a.Resolver.ListUsers(ctx, where, c.Window())
 				return mapSlice(rows, toUserJSON), total, err
 			}),
-		HandleBody(Route{Method: http.MethodPost, Path: "/admin/users", Scope: access.UsersWrite, Field: "createUser",
+		HandleBody(Route{Method: http.MethodPost, Path: "/admin/users", Op: access.CreateUser,
 			Summary: "Create a user in the tenant", Status: http.StatusCreated, Message: "user created"},
 			func(ctx context.Context, _ *Call, in *createUserBody) (*userJSON, error) {
 				u, err := a.Resolver.Mutation().CreateUser(ctx, identity.CreateUserInput{Email: in.Email, Name: in.Name,
 					Role: user.Role(in.Role), Password: in.Password})
 				return toUserJSON(u), err
 			}),
-		HandleBody(Route{Method: http.MethodPatch, Path: "/admin/users/{id}", Scope: access.UsersWrite, Field: "updateUser",
+		HandleBody(Route{Method: http.MethodPatch, Path: "/admin/users/{id}", Op: access.UpdateUser,
 			Summary: "Update a user: name, role, status, password", Status: http.StatusOK, Message: "user updated"},
 			func(ctx context.Context, c *Call, in *updateUserBody) (*userJSON, error) {
 				id, err := c.IDParam("id")
@@ -88,7 +88,7 @@ func (a *API) userRoutes() []Route {
 				u, err := a.Resolver.Mutation().UpdateUser(ctx, id, input)
 				return toUserJSON(u), err
 			}),
-		Handle(Route{Method: http.MethodDelete, Path: "/admin/users/{id}", Scope: access.UsersWrite, Field: "deleteUser",
+		Handle(Route{Method: http.MethodDelete, Path: "/admin/users/{id}", Op: access.DeleteUser,
 			Summary: "Delete a user; its sessions and keys stop at once", Status: http.StatusOK, Message: "user deleted"},
 			func(ctx context.Context, c *Call) (*deleted, error) {
 				id, err := c.IDParam("id")
