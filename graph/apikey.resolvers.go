@@ -10,7 +10,11 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/credvault/credvault/internal/platform/paging"
+
 	"entgo.io/contrib/entgql"
+	"github.com/google/uuid"
+
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/internal/access"
@@ -21,7 +25,6 @@ import (
 	"github.com/credvault/credvault/internal/platform/reqinfo"
 	"github.com/credvault/credvault/internal/platform/secret"
 	"github.com/credvault/credvault/internal/platform/store"
-	"github.com/google/uuid"
 )
 
 // CreateAPIKey is the resolver for the createAPIKey field.
@@ -159,7 +162,7 @@ func (r *queryResolver) APIKeys(ctx context.Context, after *entgql.Cursor[uuid.U
 		return nil, err
 	}
 	where = byStateNow(q, where)
-	first, last = pageSize(first, last)
+	first, last = paging.Size(first, last)
 	return q.Paginate(ctx, after, first, before, last, ent.WithAPIKeyOrder(orderBy), ent.WithAPIKeyFilter(where.Filter))
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/credvault/credvault/internal/platform/paging"
+
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
@@ -152,12 +154,12 @@ func (r *Resolver) APIKeysQuery(ctx context.Context) (*ent.APIKeyQuery, error) {
 }
 
 // ListAPIKeys is one offset page of the tenant's API keys.
-func (r *Resolver) ListAPIKeys(ctx context.Context, where *ent.APIKeyWhereInput, w Window) ([]*ent.APIKey, int, error) {
+func (r *Resolver) ListAPIKeys(ctx context.Context, where *ent.APIKeyWhereInput, w paging.Window) ([]*ent.APIKey, int, error) {
 	q, err := r.APIKeysQuery(ctx)
 	if err == nil {
 		where = byStateNow(q, where)
 	}
-	return listWindow(ctx, q, err, where, w, func(q *ent.APIKeyQuery) *ent.APIKeyQuery { return q.Order(w.Term(), w.Tie()) })
+	return paging.List(ctx, q, err, where, w, func(q *ent.APIKeyQuery) *ent.APIKeyQuery { return q.Order(w.Term(), w.Tie()) })
 }
 
 // byStateNow moves where's status filter onto q as the key's state now (an

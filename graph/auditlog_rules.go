@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 
+	"github.com/credvault/credvault/internal/platform/paging"
+
 	"entgo.io/contrib/entgql"
 	"github.com/google/uuid"
 
@@ -20,9 +22,9 @@ func (r *Resolver) AuditLogsQuery(ctx context.Context) (*ent.AuditLogQuery, erro
 }
 
 // ListAuditLogs is one offset page of the tenant's audit trail.
-func (r *Resolver) ListAuditLogs(ctx context.Context, where *ent.AuditLogWhereInput, w Window) ([]*ent.AuditLog, int, error) {
+func (r *Resolver) ListAuditLogs(ctx context.Context, where *ent.AuditLogWhereInput, w paging.Window) ([]*ent.AuditLog, int, error) {
 	q, err := r.AuditLogsQuery(ctx)
-	return listWindow(ctx, q, err, where, w, func(q *ent.AuditLogQuery) *ent.AuditLogQuery { return q.Order(w.Term(), w.Tie()) })
+	return paging.List(ctx, q, err, where, w, func(q *ent.AuditLogQuery) *ent.AuditLogQuery { return q.Order(w.Term(), w.Tie()) })
 }
 
 // auditLogPage is one connection page of the tenant's audit trail narrowed
@@ -37,6 +39,6 @@ func (r *Resolver) auditLogPage(ctx context.Context, after *entgql.Cursor[uuid.U
 	if orderBy == nil {
 		orderBy = &ent.AuditLogOrder{Field: ent.AuditLogOrderFieldOccurredAt, Direction: entgql.OrderDirectionDesc}
 	}
-	first, last = pageSize(first, last)
+	first, last = paging.Size(first, last)
 	return q.Where(preds...).Paginate(ctx, after, first, before, last, ent.WithAuditLogOrder(orderBy), ent.WithAuditLogFilter(where.Filter))
 }

@@ -8,12 +8,13 @@ package graph
 import (
 	"context"
 
+	"github.com/google/uuid"
+
 	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/identity"
 	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/store"
-	"github.com/google/uuid"
 )
 
 // Register is the resolver for the register field.

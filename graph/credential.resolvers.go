@@ -9,7 +9,11 @@ import (
 	"context"
 	"strings"
 
+	"github.com/credvault/credvault/internal/platform/paging"
+
 	"entgo.io/contrib/entgql"
+	"github.com/google/uuid"
+
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/credential"
 	"github.com/credvault/credvault/internal/access"
@@ -17,7 +21,6 @@ import (
 	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/credvault/credvault/internal/vault"
-	"github.com/google/uuid"
 )
 
 // Data is the resolver for the data field.
@@ -182,7 +185,7 @@ func (r *queryResolver) Credentials(ctx context.Context, after *entgql.Cursor[uu
 	if err != nil {
 		return nil, err
 	}
-	first, last = pageSize(first, last)
+	first, last = paging.Size(first, last)
 	return q.Paginate(ctx, after, first, before, last, ent.WithCredentialOrder(orderBy), ent.WithCredentialFilter(where.Filter))
 }
 
@@ -193,7 +196,7 @@ func (r *queryResolver) Credential(ctx context.Context, integrationID string) (*
 		return nil, err
 	}
 	rows, err := q.Where(credential.IntegrationID(integrationID)).
-		Order(ent.Asc(credential.FieldCreatedAt), ent.Asc(credential.FieldID)).Limit(maxPageSize).All(ctx)
+		Order(ent.Asc(credential.FieldCreatedAt), ent.Asc(credential.FieldID)).Limit(paging.MaxSize).All(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"slices"
 
+	"github.com/credvault/credvault/internal/platform/paging"
+
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
@@ -150,9 +152,9 @@ func (r *Resolver) CredentialsQuery(ctx context.Context) (*ent.CredentialQuery, 
 }
 
 // ListCredentials is one offset page of the tenant's credential metadata.
-func (r *Resolver) ListCredentials(ctx context.Context, where *ent.CredentialWhereInput, w Window) ([]*ent.Credential, int, error) {
+func (r *Resolver) ListCredentials(ctx context.Context, where *ent.CredentialWhereInput, w paging.Window) ([]*ent.Credential, int, error) {
 	q, err := r.CredentialsQuery(ctx)
-	return listWindow(ctx, q, err, where, w, func(q *ent.CredentialQuery) *ent.CredentialQuery { return q.Order(w.Term(), w.Tie()) })
+	return paging.List(ctx, q, err, where, w, func(q *ent.CredentialQuery) *ent.CredentialQuery { return q.Order(w.Term(), w.Tie()) })
 }
 
 // DecryptedCredentials is the tenant's credentials for an integration with

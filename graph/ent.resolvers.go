@@ -9,10 +9,11 @@ import (
 	"context"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/internal/apikeys"
-	"github.com/google/uuid"
 )
 
 // Status is the resolver for the status field.

@@ -10,7 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/credvault/credvault/internal/platform/paging"
+
 	"entgo.io/contrib/entgql"
+	"github.com/google/uuid"
+
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/internal/access"
@@ -20,7 +24,6 @@ import (
 	"github.com/credvault/credvault/internal/platform/invalidate"
 	"github.com/credvault/credvault/internal/platform/secret"
 	"github.com/credvault/credvault/internal/platform/store"
-	"github.com/google/uuid"
 )
 
 // CreateOAuthClient is the resolver for the createOAuthClient field.
@@ -214,7 +217,7 @@ func (r *queryResolver) OauthClients(ctx context.Context, after *entgql.Cursor[u
 	if err != nil {
 		return nil, err
 	}
-	first, last = pageSize(first, last)
+	first, last = paging.Size(first, last)
 	return q.Paginate(ctx, after, first, before, last, ent.WithOAuthClientOrder(orderBy), ent.WithOAuthClientFilter(where.Filter))
 }
 

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/credvault/credvault/internal/platform/paging"
+
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/oauth"
@@ -28,9 +30,9 @@ func (r *Resolver) OAuthClientsQuery(ctx context.Context) (*ent.OAuthClientQuery
 }
 
 // ListOAuthClients is one offset page of the tenant's OAuth clients.
-func (r *Resolver) ListOAuthClients(ctx context.Context, where *ent.OAuthClientWhereInput, w Window) ([]*ent.OAuthClient, int, error) {
+func (r *Resolver) ListOAuthClients(ctx context.Context, where *ent.OAuthClientWhereInput, w paging.Window) ([]*ent.OAuthClient, int, error) {
 	q, err := r.OAuthClientsQuery(ctx)
-	return listWindow(ctx, q, err, where, w, func(q *ent.OAuthClientQuery) *ent.OAuthClientQuery { return q.Order(w.Term(), w.Tie()) })
+	return paging.List(ctx, q, err, where, w, func(q *ent.OAuthClientQuery) *ent.OAuthClientQuery { return q.Order(w.Term(), w.Tie()) })
 }
 
 // checkGrantTypes accepts the supported grant types only.

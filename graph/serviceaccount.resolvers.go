@@ -9,14 +9,17 @@ import (
 	"context"
 	"strings"
 
+	"github.com/credvault/credvault/internal/platform/paging"
+
 	"entgo.io/contrib/entgql"
+	"github.com/google/uuid"
+
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/identity"
 	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/store"
-	"github.com/google/uuid"
 )
 
 // CreateServiceAccount is the resolver for the createServiceAccount field.
@@ -59,6 +62,6 @@ func (r *queryResolver) ServiceAccounts(ctx context.Context, after *entgql.Curso
 	if err != nil {
 		return nil, err
 	}
-	first, last = pageSize(first, last)
+	first, last = paging.Size(first, last)
 	return q.Paginate(ctx, after, first, before, last, ent.WithServiceAccountOrder(orderBy), ent.WithServiceAccountFilter(where.Filter))
 }

@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 
+	"github.com/credvault/credvault/internal/platform/paging"
+
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/access"
 )
@@ -17,7 +19,7 @@ func (r *Resolver) ServiceAccountsQuery(ctx context.Context) (*ent.ServiceAccoun
 }
 
 // ListServiceAccounts is one offset page of the tenant's service accounts.
-func (r *Resolver) ListServiceAccounts(ctx context.Context, where *ent.ServiceAccountWhereInput, w Window) ([]*ent.ServiceAccount, int, error) {
+func (r *Resolver) ListServiceAccounts(ctx context.Context, where *ent.ServiceAccountWhereInput, w paging.Window) ([]*ent.ServiceAccount, int, error) {
 	q, err := r.ServiceAccountsQuery(ctx)
-	return listWindow(ctx, q, err, where, w, func(q *ent.ServiceAccountQuery) *ent.ServiceAccountQuery { return q.Order(w.Term(), w.Tie()) })
+	return paging.List(ctx, q, err, where, w, func(q *ent.ServiceAccountQuery) *ent.ServiceAccountQuery { return q.Order(w.Term(), w.Tie()) })
 }

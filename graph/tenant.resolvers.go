@@ -10,7 +10,11 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/credvault/credvault/internal/platform/paging"
+
 	"entgo.io/contrib/entgql"
+	"github.com/google/uuid"
+
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/internal/access"
@@ -19,7 +23,6 @@ import (
 	"github.com/credvault/credvault/internal/platform/invalidate"
 	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/credvault/credvault/internal/tenancy"
-	"github.com/google/uuid"
 )
 
 // UpdateTenant is the resolver for the updateTenant field.
@@ -141,7 +144,7 @@ func (r *queryResolver) Tenants(ctx context.Context, after *entgql.Cursor[uuid.U
 	if err != nil {
 		return nil, err
 	}
-	first, last = pageSize(first, last)
+	first, last = paging.Size(first, last)
 	return q.Paginate(store.Unrestricted(ctx), after, first, before, last, ent.WithTenantOrder(orderBy), ent.WithTenantFilter(where.Filter))
 }
 

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/credvault/credvault/internal/platform/paging"
+
 	"github.com/credvault/credvault/internal/tenancy"
 
 	"github.com/google/uuid"
@@ -41,9 +43,9 @@ func (r *Resolver) TenantsQuery(ctx context.Context) (*ent.TenantQuery, error) {
 }
 
 // ListTenants is one offset page of every tenant, for a platform admin.
-func (r *Resolver) ListTenants(ctx context.Context, where *ent.TenantWhereInput, w Window) ([]*ent.Tenant, int, error) {
+func (r *Resolver) ListTenants(ctx context.Context, where *ent.TenantWhereInput, w paging.Window) ([]*ent.Tenant, int, error) {
 	q, err := r.TenantsQuery(ctx)
-	return listWindow(store.Unrestricted(ctx), q, err, where, w, func(q *ent.TenantQuery) *ent.TenantQuery { return q.Order(w.Term(), w.Tie()) })
+	return paging.List(store.Unrestricted(ctx), q, err, where, w, func(q *ent.TenantQuery) *ent.TenantQuery { return q.Order(w.Term(), w.Tie()) })
 }
 
 // inTenant checks sc and returns a context acting in tenant id: the

@@ -8,7 +8,11 @@ package graph
 import (
 	"context"
 
+	"github.com/credvault/credvault/internal/platform/paging"
+
 	"entgo.io/contrib/entgql"
+	"github.com/google/uuid"
+
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/user"
 	"github.com/credvault/credvault/internal/access"
@@ -16,7 +20,6 @@ import (
 	"github.com/credvault/credvault/internal/identity"
 	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/store"
-	"github.com/google/uuid"
 )
 
 // CreateUser is the resolver for the createUser field.
@@ -163,6 +166,6 @@ func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[uuid.UUI
 	if err != nil {
 		return nil, err
 	}
-	first, last = pageSize(first, last)
+	first, last = paging.Size(first, last)
 	return q.Paginate(ctx, after, first, before, last, ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
 }

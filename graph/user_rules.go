@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 
+	"github.com/credvault/credvault/internal/platform/paging"
+
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
@@ -25,9 +27,9 @@ func (r *Resolver) UsersQuery(ctx context.Context) (*ent.UserQuery, error) {
 }
 
 // ListUsers is one offset page of the tenant's users, as REST lists them.
-func (r *Resolver) ListUsers(ctx context.Context, where *ent.UserWhereInput, w Window) ([]*ent.User, int, error) {
+func (r *Resolver) ListUsers(ctx context.Context, where *ent.UserWhereInput, w paging.Window) ([]*ent.User, int, error) {
 	q, err := r.UsersQuery(ctx)
-	return listWindow(ctx, q, err, where, w, func(q *ent.UserQuery) *ent.UserQuery { return q.Order(w.Term(), w.Tie()) })
+	return paging.List(ctx, q, err, where, w, func(q *ent.UserQuery) *ent.UserQuery { return q.Order(w.Term(), w.Tie()) })
 }
 
 // roleCeiling refuses a role holding scopes the principal lacks, so an admin

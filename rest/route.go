@@ -8,10 +8,11 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/credvault/credvault/internal/platform/paging"
+
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
-	"github.com/credvault/credvault/graph"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/platform/apperr"
 )
@@ -81,8 +82,8 @@ func (c *Call) IDParam(name string) (uuid.UUID, error) {
 }
 
 // Window is the call's paging as the resolvers' offset window.
-func (c *Call) Window() graph.Window {
-	return graph.Window{Offset: c.Paging.Offset, Limit: c.Paging.Limit, Sort: c.Paging.Sort, Desc: c.Paging.Desc}
+func (c *Call) Window() paging.Window {
+	return paging.Window{Offset: c.Paging.Offset, Limit: c.Paging.Limit, Sort: c.Paging.Sort, Desc: c.Paging.Desc}
 }
 
 // Query returns the query parameter name.

@@ -1,4 +1,6 @@
-package graph
+// Package paging pages lists: GraphQL connections by cursor (sizes bounded
+// here) and REST lists by offset window, over any ent query.
+package paging
 
 import (
 	"context"
@@ -11,22 +13,22 @@ import (
 // Connection page sizes: a connection asked for without first or last gets
 // the default, and no page is larger than the maximum.
 const (
-	defaultPageSize = 50
-	maxPageSize     = 200
+	DefaultSize = 50
+	MaxSize     = 200
 )
 
-// pageSize bounds first and last, so a connection never loads a whole table.
-func pageSize(first, last *int) (*int, *int) {
+// Size bounds first and last, so a connection never loads a whole table.
+func Size(first, last *int) (*int, *int) {
 	clamp := func(n *int) *int {
 		if n == nil {
 			return nil
 		}
-		v := min(max(*n, 0), maxPageSize)
+		v := min(max(*n, 0), MaxSize)
 		return &v
 	}
 	first, last = clamp(first), clamp(last)
 	if first == nil && last == nil {
-		n := defaultPageSize
+		n := DefaultSize
 		first = &n
 	}
 	return first, last
@@ -69,9 +71,9 @@ type listQuery[Q any, T any] interface {
 	All(context.Context) ([]T, error)
 }
 
-// fetchWindow counts the rows of q and loads the window's page of them;
+// Fetch counts the rows of q and loads the window's page of them;
 // order applies w.Term and w.Tie to q (its option type differs per table).
-func fetchWindow[Q listQuery[Q, T], T any](ctx context.Context, q Q, w Window, order func(Q) Q) ([]T, int, error) {
+func Fetch[Q listQuery[Q, T], T any](ctx context.Context, q Q, w Window, order func(Q) Q) ([]T, int, error) {
 	total, err := q.Clone().Count(ctx)
 	if err != nil {
 		return nil, 0, err
@@ -86,15 +88,15 @@ func fetchWindow[Q listQuery[Q, T], T any](ctx context.Context, q Q, w Window, o
 // whereInput is an entgql where input of the query type Q.
 type whereInput[Q any] interface{ Filter(Q) (Q, error) }
 
-// listWindow filters q (as returned with err by a resolver's scope-checked
+// List filters q (as returned with err by a resolver's scope-checked
 // query) by where and loads the window's page of it: the body of every REST
 // list.
-func listWindow[Q listQuery[Q, T], T any, W whereInput[Q]](ctx context.Context, q Q, err error, where W, w Window, order func(Q) Q) ([]T, int, error) {
+func List[Q listQuery[Q, T], T any, W whereInput[Q]](ctx context.Context, q Q, err error, where W, w Window, order func(Q) Q) ([]T, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
 	if q, err = where.Filter(q); err != nil {
 		return nil, 0, err
 	}
-	return fetchWindow(ctx, q, w, order)
+	return Fetch(ctx, q, w, order)
 }
