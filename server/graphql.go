@@ -48,6 +48,8 @@ func newGraphQL(resolver *graph.Resolver, introspection bool) *handler.Server {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(extension.FixedComplexityLimit(maxComplexity))
 	srv.Use(depthLimit{max: maxDepth})
+	srv.AroundOperations(graph.TrackEdgeDenials)
+	srv.AroundFields(resolver.GuardEdges)
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverResolver)
 	return srv

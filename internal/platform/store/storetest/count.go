@@ -1,0 +1,100 @@
+package storetest
+
+import (
+	"context"
+	"sync"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+
+	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/internal/platform/reqinfo"
+	"github.com/credvault/credvault/internal/platform/store"
+)
+
+// Statements counts the SQL statements a store's client sends on behalf of
+// each request id, as entgql's own tests count queries: a list or a nested
+// query must cost a bounded number of statements whatever its row count.
+// Background work (jobs, flushes) carries no request id and is not counted.
+type Statements struct {
+	mu  sync.Mutex
+	n   map[string]int
+	sql map[string][]string
+}
+
+// CountStatements rebinds st's client to a driver that counts its
+// statements by request id. Call it before a server is built on st.
+func CountStatements(st *store.Store) *Statements {
+	s := &Statements{n: map[string]int{}, sql: map[string][]string{}}
+	st.Client = ent.NewClient(ent.Driver(&countingDriver{Driver: entsql.OpenDB(st.Dialect, st.DB), s: s}))
+	return s
+}
+
+// Of returns how many statements the request with id sent, and their text.
+func (s *Statements) Of(requestID string) (int, []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n[requestID], append([]string(nil), s.sql[requestID]...)
+}
+
+func (s *Statements) add(ctx context.Context, query string) {
+	id := reqinfo.FromContext(ctx).RequestID
+	if id == "" {
+		return
+	}
+	s.mu.Lock()
+	s.n[id]++
+	s.sql[id] = append(s.sql[id], query)
+	s.mu.Unlock()
+}
+
+type countingDriver struct {
+	dialect.Driver
+	s *Statements
+}
+
+func (d *countingDriver) Exec(ctx context.Context, query string, args, v any) error {
+	d.s.add(ctx, query)
+	return d.Driver.Exec(ctx, query, args, v)
+}
+
+func (d *countingDriver) Query(ctx context.Context, query string, args, v any) error {
+	d.s.add(ctx, query)
+	return d.Driver.Query(ctx, query, args, v)
+}
+
+func (d *countingDriver) Tx(ctx context.Context) (dialect.Tx, error) {
+	tx, err := d.Driver.Tx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &countingTx{Tx: tx, ctx: ctx, s: d.s}, nil
+}
+
+// countingTx counts a transaction's statements, and its commit or rollback
+// as one more, against the request that began it.
+type countingTx struct {
+	dialect.Tx
+	ctx context.Context
+	s   *Statements
+}
+
+func (t *countingTx) Exec(ctx context.Context, query string, args, v any) error {
+	t.s.add(ctx, query)
+	return t.Tx.Exec(ctx, query, args, v)
+}
+
+func (t *countingTx) Query(ctx context.Context, query string, args, v any) error {
+	t.s.add(ctx, query)
+	return t.Tx.Query(ctx, query, args, v)
+}
+
+func (t *countingTx) Commit() error {
+	t.s.add(t.ctx, "COMMIT")
+	return t.Tx.Commit()
+}
+
+func (t *countingTx) Rollback() error {
+	t.s.add(t.ctx, "ROLLBACK")
+	return t.Tx.Rollback()
+}
