@@ -7,6 +7,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/identity"
 	"github.com/credvault/credvault/internal/platform/apperr"
 )
 
@@ -48,4 +49,17 @@ type deniedKey struct{}
 // refused, so a list of fifty rows audits one refusal, not fifty.
 func TrackEdgeDenials(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	return next(context.WithValue(ctx, deniedKey{}, &sync.Map{}))
+}
+
+// SignedIn is the field middleware that reads a sign-up, login or refresh
+// answer as the user it signed in: the request carried no credentials, and
+// the payload's edges (user.tenant, tenant.stats, …) are read as that user.
+func SignedIn(ctx context.Context, next graphql.Resolver) (any, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc != nil && fc.Object == "AuthPayload" && fc.Parent != nil {
+		if ap, ok := fc.Parent.Result.(*identity.AuthPayload); ok && ap.User != nil && ap.Tenant != nil {
+			ctx = access.NewContext(ctx, ap.Principal())
+		}
+	}
+	return next(ctx)
 }

@@ -23,12 +23,12 @@ func (r *aPIKeyResolver) Status(ctx context.Context, obj *ent.APIKey) (apikey.St
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id uuid.UUID) (ent.Noder, error) {
-	return r.Store.Client.Noder(ctx, id, ent.WithNodeType(r.nodeType))
+	return r.noder(ctx, id)
 }
 
 // Nodes is the resolver for the nodes field.
 func (r *queryResolver) Nodes(ctx context.Context, ids []uuid.UUID) ([]ent.Noder, error) {
-	return r.Store.Client.Noders(ctx, ids, ent.WithNodeType(r.nodeType))
+	return r.noders(ctx, ids)
 }
 
 // APIKey returns APIKeyResolver implementation.

@@ -17,46 +17,62 @@ import (
 	"github.com/credvault/credvault/internal/platform/apperr"
 )
 
-// nodeKind is one type reachable through node(id): its table, the scope that
-// reads it, and how to tell whether an id is one of its rows.
+// nodeKind is one type reachable through node(id): its table, its GraphQL
+// type (whose read scope, access.ReadScope, node(id) needs as its root list
+// does), and how to tell whether an id is one of its rows.
 type nodeKind struct {
-	table  string
-	scope  access.Scope
-	exists func(ctx context.Context, c *ent.Client, id uuid.UUID) (bool, error)
+	table    string
+	typeName string
+	exists   func(ctx context.Context, c *ent.Client, id uuid.UUID) (bool, error)
 }
 
 // nodeKinds are probed in order. Ids are random UUIDs, unique across tables,
 // so at most one answers; the tenant policy hides other tenants' rows.
 var nodeKinds = []nodeKind{
-	{apikey.Table, access.APIKeysRead, func(ctx context.Context, c *ent.Client, id uuid.UUID) (bool, error) {
+	{apikey.Table, "APIKey", func(ctx context.Context, c *ent.Client, id uuid.UUID) (bool, error) {
 		return c.APIKey.Query().Where(apikey.ID(id)).Exist(ctx)
 	}},
-	{credential.Table, access.CredentialsRead, func(ctx context.Context, c *ent.Client, id uuid.UUID) (bool, error) {
+	{credential.Table, "Credential", func(ctx context.Context, c *ent.Client, id uuid.UUID) (bool, error) {
 		return c.Credential.Query().Where(credential.ID(id)).Exist(ctx)
 	}},
-	{oauthclient.Table, access.OAuthClientsRead, func(ctx context.Context, c *ent.Client, id uuid.UUID) (bool, error) {
+	{oauthclient.Table, "OAuthClient", func(ctx context.Context, c *ent.Client, id uuid.UUID) (bool, error) {
 		return c.OAuthClient.Query().Where(oauthclient.ID(id)).Exist(ctx)
 	}},
-	{user.Table, access.UsersRead, func(ctx context.Context, c *ent.Client, id uuid.UUID) (bool, error) {
+	{user.Table, "User", func(ctx context.Context, c *ent.Client, id uuid.UUID) (bool, error) {
 		return c.User.Query().Where(user.ID(id)).Exist(ctx)
 	}},
-	{serviceaccount.Table, access.ServiceAccountsRead, func(ctx context.Context, c *ent.Client, id uuid.UUID) (bool, error) {
+	{serviceaccount.Table, "ServiceAccount", func(ctx context.Context, c *ent.Client, id uuid.UUID) (bool, error) {
 		return c.ServiceAccount.Query().Where(serviceaccount.ID(id)).Exist(ctx)
 	}},
-	{tenant.Table, access.TenantRead, func(ctx context.Context, c *ent.Client, id uuid.UUID) (bool, error) {
+	{tenant.Table, "Tenant", func(ctx context.Context, c *ent.Client, id uuid.UUID) (bool, error) {
 		return c.Tenant.Query().Where(tenant.ID(id)).Exist(ctx)
 	}},
-	{auditlog.Table, access.AuditRead, func(ctx context.Context, c *ent.Client, id uuid.UUID) (bool, error) {
+	{auditlog.Table, "AuditLog", func(ctx context.Context, c *ent.Client, id uuid.UUID) (bool, error) {
 		return c.AuditLog.Query().Where(auditlog.ID(id)).Exist(ctx)
 	}},
+}
+
+// noder loads id for node(id), for an authenticated principal only, under
+// the read scope of its type.
+func (r *Resolver) noder(ctx context.Context, id uuid.UUID) (ent.Noder, error) {
+	if _, err := r.Guard.Require(ctx, access.Node); err != nil {
+		return nil, err
+	}
+	return r.Store.Client.Noder(ctx, id, ent.WithNodeType(r.nodeType))
+}
+
+// noders loads ids for nodes(ids), for an authenticated principal only,
+// each under the read scope of its type.
+func (r *Resolver) noders(ctx context.Context, ids []uuid.UUID) ([]ent.Noder, error) {
+	if _, err := r.Guard.Require(ctx, access.Nodes); err != nil {
+		return nil, err
+	}
+	return r.Store.Client.Noders(ctx, ids, ent.WithNodeType(r.nodeType))
 }
 
 // nodeType finds the table of id and checks that the principal may read it,
 // so node(id) is never a way around a list's scope.
 func (r *Resolver) nodeType(ctx context.Context, id uuid.UUID) (string, error) {
-	if _, ok := access.FromContext(ctx); !ok {
-		return "", apperr.Unauthenticated("missing")
-	}
 	for _, k := range nodeKinds {
 		ok, err := k.exists(ctx, r.Store.Client, id)
 		if err != nil {
@@ -65,7 +81,8 @@ func (r *Resolver) nodeType(ctx context.Context, id uuid.UUID) (string, error) {
 		if !ok {
 			continue
 		}
-		if _, err := r.require(ctx, k.scope); err != nil {
+		sc, _ := access.ReadScope(k.typeName)
+		if _, err := r.Guard.RequireScope(ctx, sc); err != nil {
 			return "", err
 		}
 		return k.table, nil

@@ -49,6 +49,7 @@ func newGraphQL(resolver *graph.Resolver, introspection bool) *handler.Server {
 	srv.Use(extension.FixedComplexityLimit(maxComplexity))
 	srv.Use(depthLimit{max: maxDepth})
 	srv.AroundOperations(graph.TrackEdgeDenials)
+	srv.AroundFields(graph.SignedIn)
 	srv.AroundFields(resolver.GuardEdges)
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverResolver)
