@@ -7,170 +7,46 @@ package graph
 
 import (
 	"context"
-	"net/netip"
-	"time"
-
-	"github.com/credvault/credvault/internal/platform/paging"
 
 	"entgo.io/contrib/entgql"
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/ent/apikey"
-	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/apikeys"
-	"github.com/credvault/credvault/internal/audit"
-	"github.com/credvault/credvault/internal/platform/apperr"
-	"github.com/credvault/credvault/internal/platform/invalidate"
-	"github.com/credvault/credvault/internal/platform/reqinfo"
-	"github.com/credvault/credvault/internal/platform/secret"
-	"github.com/credvault/credvault/internal/platform/store"
+	"github.com/credvault/credvault/internal/platform/paging"
 )
 
 // CreateAPIKey is the resolver for the createAPIKey field.
 func (r *mutationResolver) CreateAPIKey(ctx context.Context, input apikeys.CreateAPIKeyInput) (*apikeys.CreatedAPIKey, error) {
-	p, err := r.require(ctx, access.APIKeysWrite)
-	if err != nil {
-		return nil, err
-	}
-	var out *apikeys.CreatedAPIKey
-	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
-		out, err = r.issueAPIKey(ctx, tx, p, apiKeySpec{Name: input.Name, Scopes: input.Scopes, ExpiresAt: input.ExpiresAt,
-			ServiceAccountID: input.ServiceAccountID, IPAllowlist: input.IPAllowlist, RateLimit: input.RateLimit})
-		return err
-	})
-	return out, err
+	return r.APIKeys.Create(ctx, input)
 }
 
 // ValidateAPIKey is the resolver for the validateAPIKey field.
 func (r *mutationResolver) ValidateAPIKey(ctx context.Context, id uuid.UUID, key string) (*apikeys.APIKeyValidation, error) {
-	p, err := r.require(ctx, access.APIKeysRead)
-	if err != nil {
-		return nil, err
-	}
-	ip, _ := netip.ParseAddr(reqinfo.FromContext(ctx).IP)
-	res, err := r.Keys.Check(ctx, key, ip)
-	if err != nil {
-		return nil, err
-	}
-	out := &apikeys.APIKeyValidation{Valid: res.Valid(), KeyID: id, Scopes: res.Scopes, ExpiresAt: res.ExpiresAt}
-	if res.KeyID != id || res.TenantID != p.TenantID {
-		// Not this key's secret: the answer is invalid, or 404 when no such key is the tenant's.
-		k, err := r.Store.Client.APIKey.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		res.Reason = apikeys.ReasonInvalid
-		out.Valid, out.Scopes, out.ExpiresAt = false, k.Scopes, k.ExpiresAt
-	}
-	outcome := audit.Success
-	if out.Valid {
-		r.Keys.Used(id)
-	} else {
-		out.Reason, outcome = &res.Reason, audit.Failure
-	}
-	r.AuditBatch.Tally(ctx, audit.Entry{Action: "api_key.validate", ResourceType: "api_key",
-		ResourceID: id.String(), Outcome: outcome, Details: map[string]any{"reason": res.Reason}})
-	return out, nil
+	return r.APIKeys.Validate(ctx, id, key)
 }
 
 // RotateAPIKey is the resolver for the rotateAPIKey field.
 func (r *mutationResolver) RotateAPIKey(ctx context.Context, id uuid.UUID, input *apikeys.RotateAPIKeyInput) (*apikeys.CreatedAPIKey, error) {
-	if _, err := r.require(ctx, access.APIKeysWrite); err != nil {
-		return nil, err
-	}
-	grace := 0
-	if input != nil && input.GracePeriodSeconds != nil {
-		grace = *input.GracePeriodSeconds
-	}
-	if grace < 0 || grace > maxGraceSeconds {
-		return nil, apperr.Invalid("grace_period_seconds", "out of range").With("max", maxGraceSeconds)
-	}
-	var out *apikeys.CreatedAPIKey
-	err := store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
-		k, err := tx.APIKey.Get(ctx, id)
-		if err != nil {
-			return err
-		}
-		if k.Status == apikey.StatusRevoked {
-			return apperr.New(apperr.Conflict, "a revoked key cannot be rotated")
-		}
-		key, prefix, err := newAPIKey()
-		if err != nil {
-			return err
-		}
-		// Conditional on the secret read: of two rotations at once, one wins
-		// and the other is a 409, never a key handed out that does not work.
-		upd := tx.APIKey.Update().Where(apikey.ID(k.ID), apikey.KeyHash(k.KeyHash)).
-			SetKeyHash(secret.Hash(key)).SetPrefix(prefix)
-		if grace > 0 {
-			upd.SetPreviousKeyHash(k.KeyHash).SetPreviousKeyExpiresAt(store.Now().Add(time.Duration(grace) * time.Second))
-		} else {
-			upd.ClearPreviousKeyHash().ClearPreviousKeyExpiresAt()
-		}
-		n, err := upd.Save(ctx)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return apperr.New(apperr.Conflict, "the key was rotated concurrently; try again")
-		}
-		if k, err = tx.APIKey.Get(ctx, k.ID); err != nil {
-			return err
-		}
-		out = &apikeys.CreatedAPIKey{Key: key, APIKey: k}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "api_key.rotate", ResourceType: "api_key", ResourceID: k.ID.String(),
-			Details: map[string]any{"prefix": prefix, "grace_period_seconds": grace}}); err != nil {
-			return err
-		}
-		return r.Bus.Publish(ctx, tx, invalidate.For(invalidate.APIKey, k.ID.String()))
-	})
-	return out, err
+	return r.APIKeys.Rotate(ctx, id, input)
 }
 
 // RevokeAPIKey is the resolver for the revokeAPIKey field.
 func (r *mutationResolver) RevokeAPIKey(ctx context.Context, id uuid.UUID) (*ent.APIKey, error) {
-	if _, err := r.require(ctx, access.APIKeysWrite); err != nil {
-		return nil, err
-	}
-	var k *ent.APIKey
-	err := store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
-		var err error
-		if k, err = tx.APIKey.Get(ctx, id); err != nil {
-			return err
-		}
-		if k.Status != apikey.StatusRevoked {
-			k, err = tx.APIKey.UpdateOne(k).SetStatus(apikey.StatusRevoked).SetRevokedAt(store.Now()).
-				ClearPreviousKeyHash().ClearPreviousKeyExpiresAt().Save(ctx)
-			if err != nil {
-				return err
-			}
-		}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "api_key.revoke", ResourceType: "api_key", ResourceID: k.ID.String(),
-			Details: map[string]any{"prefix": k.Prefix}}); err != nil {
-			return err
-		}
-		return r.Bus.Publish(ctx, tx, invalidate.For(invalidate.APIKey, k.ID.String()))
-	})
-	return k, err
+	return r.APIKeys.Revoke(ctx, id)
 }
 
 // APIKeys is the resolver for the apiKeys field.
 func (r *queryResolver) APIKeys(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.APIKeyOrder, where *ent.APIKeyWhereInput) (*ent.APIKeyConnection, error) {
-	q, err := r.APIKeysQuery(ctx)
+	q, err := r.Resolver.APIKeys.Query(ctx, where)
 	if err != nil {
 		return nil, err
 	}
-	where = byStateNow(q, where)
 	first, last = paging.Size(first, last)
-	return q.Paginate(ctx, after, first, before, last, ent.WithAPIKeyOrder(orderBy), ent.WithAPIKeyFilter(where.Filter))
+	return q.Paginate(ctx, after, first, before, last, ent.WithAPIKeyOrder(orderBy))
 }
 
 // APIKey is the resolver for the apiKey field.
 func (r *queryResolver) APIKey(ctx context.Context, id uuid.UUID) (*ent.APIKey, error) {
-	q, err := r.APIKeysQuery(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return q.Where(apikey.ID(id)).Only(ctx)
+	return r.Resolver.APIKeys.Get(ctx, id)
 }

@@ -101,7 +101,7 @@ func (a *API) apiKeyRoutes(base string, full bool) []Route {
 				if rl := in.RateLimit; rl != nil {
 					input.RateLimit = &apikeys.RateLimitInput{Requests: rl.Requests, WindowSeconds: rl.WindowSeconds}
 				}
-				c, err := a.Resolver.Mutation().CreateAPIKey(ctx, input)
+				c, err := a.Resolver.APIKeys.Create(ctx, input)
 				if err != nil {
 					return nil, err
 				}
@@ -126,7 +126,7 @@ func (a *API) apiKeyRoutes(base string, full bool) []Route {
 					}
 					where.Status = &st
 				}
-				rows, total, err := a.Resolver.ListAPIKeys(ctx, where, c.Window())
+				rows, total, err := a.Resolver.APIKeys.List(ctx, where, c.Window())
 				return mapSlice(rows, toAPIKeyJSON), total, err
 			}),
 		Handle(Route{Method: http.MethodDelete, Path: base + "/{keyId}", Op: access.RevokeAPIKey,
@@ -136,7 +136,7 @@ func (a *API) apiKeyRoutes(base string, full bool) []Route {
 				if err != nil {
 					return nil, err
 				}
-				k, err := a.Resolver.Mutation().RevokeAPIKey(ctx, id)
+				k, err := a.Resolver.APIKeys.Revoke(ctx, id)
 				if err != nil {
 					return nil, err
 				}
@@ -154,7 +154,7 @@ func (a *API) apiKeyRoutes(base string, full bool) []Route {
 				if err != nil {
 					return nil, err
 				}
-				k, err := a.Resolver.Query().APIKey(ctx, id)
+				k, err := a.Resolver.APIKeys.Get(ctx, id)
 				if err != nil {
 					return nil, err
 				}
@@ -167,7 +167,7 @@ func (a *API) apiKeyRoutes(base string, full bool) []Route {
 				if err != nil {
 					return nil, err
 				}
-				v, err := a.Resolver.Mutation().ValidateAPIKey(ctx, id, in.Key)
+				v, err := a.Resolver.APIKeys.Validate(ctx, id, in.Key)
 				if err != nil {
 					return nil, err
 				}
@@ -181,7 +181,7 @@ func (a *API) apiKeyRoutes(base string, full bool) []Route {
 				if err != nil {
 					return nil, err
 				}
-				k, err := a.Resolver.Mutation().RotateAPIKey(ctx, id, &apikeys.RotateAPIKeyInput{GracePeriodSeconds: in.GracePeriodSeconds})
+				k, err := a.Resolver.APIKeys.Rotate(ctx, id, &apikeys.RotateAPIKeyInput{GracePeriodSeconds: in.GracePeriodSeconds})
 				if err != nil {
 					return nil, err
 				}
