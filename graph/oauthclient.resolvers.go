@@ -7,225 +7,40 @@ package graph
 
 import (
 	"context"
-	"strings"
-	"time"
-
-	"github.com/credvault/credvault/internal/platform/paging"
 
 	"entgo.io/contrib/entgql"
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/ent/oauthclient"
-	"github.com/credvault/credvault/internal/access"
-	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/oauth"
-	"github.com/credvault/credvault/internal/platform/apperr"
-	"github.com/credvault/credvault/internal/platform/invalidate"
-	"github.com/credvault/credvault/internal/platform/secret"
-	"github.com/credvault/credvault/internal/platform/store"
 )
 
 // CreateOAuthClient is the resolver for the createOAuthClient field.
 func (r *mutationResolver) CreateOAuthClient(ctx context.Context, input oauth.CreateOAuthClientInput) (*oauth.CreatedOAuthClient, error) {
-	p, err := r.require(ctx, access.OAuthClientsWrite)
-	if err != nil {
-		return nil, err
-	}
-	name := strings.TrimSpace(input.Name)
-	if name == "" {
-		return nil, apperr.Invalid("name", "required")
-	}
-	if len(input.Scopes) == 0 {
-		return nil, apperr.Invalid("scopes", "required")
-	}
-	if err := r.ceiling(ctx, p, input.Scopes); err != nil {
-		return nil, err
-	}
-	grants, err := checkGrantTypes(input.GrantTypes)
-	if err != nil {
-		return nil, err
-	}
-	uris, err := checkRedirectURIs(input.RedirectURIs)
-	if err != nil {
-		return nil, err
-	}
-	ttl, err := checkTTL(input.AccessTokenTTLSeconds)
-	if err != nil {
-		return nil, err
-	}
-	id, err := oauth.NewClientID()
-	if err != nil {
-		return nil, err
-	}
-	sec, err := oauth.NewClientSecret()
-	if err != nil {
-		return nil, err
-	}
-	var out *oauth.CreatedOAuthClient
-	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
-		c, err := tx.OAuthClient.Create().SetClientID(id).SetName(name).SetSecretHash(secret.Hash(sec)).
-			SetScopes(access.NewSet(input.Scopes...).List()).SetGrantTypes(grants).SetRedirectUris(uris).
-			SetAccessTokenTTLSeconds(ttl).SetCreatedBy(p.ID).Save(ctx)
-		if err != nil {
-			return err
-		}
-		out = &oauth.CreatedOAuthClient{ClientSecret: sec, OauthClient: c}
-		return audit.Record(ctx, tx, audit.Entry{Action: "oauth_client.create", ResourceType: "oauth_client",
-			ResourceID: c.ClientID, Details: map[string]any{"name": name, "scopes": c.Scopes}})
-	})
-	return out, err
+	return r.OAuthClients.Create(ctx, input)
 }
 
 // UpdateOAuthClient is the resolver for the updateOAuthClient field.
 func (r *mutationResolver) UpdateOAuthClient(ctx context.Context, clientID string, input oauth.UpdateOAuthClientInput) (*ent.OAuthClient, error) {
-	p, err := r.require(ctx, access.OAuthClientsWrite)
-	if err != nil {
-		return nil, err
-	}
-	var c *ent.OAuthClient
-	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
-		if c, err = tx.OAuthClient.Query().Where(oauthclient.ClientID(clientID)).Only(ctx); err != nil {
-			return err
-		}
-		upd := tx.OAuthClient.UpdateOne(c)
-		var changed []string
-		if input.Name != nil {
-			name := strings.TrimSpace(*input.Name)
-			if name == "" {
-				return apperr.Invalid("name", "required")
-			}
-			upd.SetName(name)
-			changed = append(changed, "name")
-		}
-		if input.Scopes != nil {
-			if len(input.Scopes) == 0 {
-				return apperr.Invalid("scopes", "required")
-			}
-			if err := r.ceiling(ctx, p, input.Scopes); err != nil {
-				return err
-			}
-			upd.SetScopes(access.NewSet(input.Scopes...).List())
-			changed = append(changed, "scopes")
-		}
-		if input.GrantTypes != nil {
-			grants, err := checkGrantTypes(input.GrantTypes)
-			if err != nil {
-				return err
-			}
-			upd.SetGrantTypes(grants)
-			changed = append(changed, "grant_types")
-		}
-		if input.RedirectURIs != nil {
-			uris, err := checkRedirectURIs(input.RedirectURIs)
-			if err != nil {
-				return err
-			}
-			upd.SetRedirectUris(uris)
-			changed = append(changed, "redirect_uris")
-		}
-		if input.AccessTokenTTLSeconds != nil {
-			ttl, err := checkTTL(input.AccessTokenTTLSeconds)
-			if err != nil {
-				return err
-			}
-			upd.SetAccessTokenTTLSeconds(ttl)
-			changed = append(changed, "access_token_ttl_seconds")
-		}
-		if input.Status != nil {
-			if err := oauthclient.StatusValidator(*input.Status); err != nil {
-				return apperr.Invalid("status", "invalid").With("allowed", []string{"active", "disabled"})
-			}
-			upd.SetStatus(*input.Status)
-			changed = append(changed, "status")
-		}
-		if c, err = upd.Save(ctx); err != nil {
-			return err
-		}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "oauth_client.update", ResourceType: "oauth_client",
-			ResourceID: c.ClientID, Details: map[string]any{"fields": changed}}); err != nil {
-			return err
-		}
-		return r.Bus.Publish(ctx, tx, invalidate.For(invalidate.OAuthClient, c.ClientID))
-	})
-	return c, err
+	return r.OAuthClients.Update(ctx, clientID, input)
 }
 
 // RotateOAuthClientSecret is the resolver for the rotateOAuthClientSecret field.
 func (r *mutationResolver) RotateOAuthClientSecret(ctx context.Context, clientID string, input *oauth.RotateOAuthClientSecretInput) (*oauth.CreatedOAuthClient, error) {
-	if _, err := r.require(ctx, access.OAuthClientsWrite); err != nil {
-		return nil, err
-	}
-	grace := 0
-	if input != nil && input.GracePeriodSeconds != nil {
-		grace = *input.GracePeriodSeconds
-	}
-	if grace < 0 || grace > maxGraceSeconds {
-		return nil, apperr.Invalid("grace_period_seconds", "out of range").With("max", maxGraceSeconds)
-	}
-	sec, err := oauth.NewClientSecret()
-	if err != nil {
-		return nil, err
-	}
-	var out *oauth.CreatedOAuthClient
-	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
-		c, err := tx.OAuthClient.Query().Where(oauthclient.ClientID(clientID)).Only(ctx)
-		if err != nil {
-			return err
-		}
-		upd := tx.OAuthClient.UpdateOne(c).SetSecretHash(secret.Hash(sec))
-		if grace > 0 {
-			upd.SetPreviousSecretHash(c.SecretHash).SetPreviousSecretExpiresAt(store.Now().Add(time.Duration(grace) * time.Second))
-		} else {
-			upd.ClearPreviousSecretHash().ClearPreviousSecretExpiresAt()
-		}
-		if c, err = upd.Save(ctx); err != nil {
-			return err
-		}
-		out = &oauth.CreatedOAuthClient{ClientSecret: sec, OauthClient: c}
-		return audit.Record(ctx, tx, audit.Entry{Action: "oauth_client.rotate_secret", ResourceType: "oauth_client",
-			ResourceID: c.ClientID, Details: map[string]any{"grace_period_seconds": grace}})
-	})
-	return out, err
+	return r.OAuthClients.RotateSecret(ctx, clientID, input)
 }
 
 // DeleteOAuthClient is the resolver for the deleteOAuthClient field.
 func (r *mutationResolver) DeleteOAuthClient(ctx context.Context, clientID string) (string, error) {
-	if _, err := r.require(ctx, access.OAuthClientsWrite); err != nil {
-		return "", err
-	}
-	err := store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
-		c, err := tx.OAuthClient.Query().Where(oauthclient.ClientID(clientID)).Only(ctx)
-		if err != nil {
-			return err
-		}
-		if err := tx.OAuthClient.DeleteOne(c).Exec(ctx); err != nil {
-			return err
-		}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "oauth_client.delete", ResourceType: "oauth_client",
-			ResourceID: c.ClientID, Details: map[string]any{"name": c.Name}}); err != nil {
-			return err
-		}
-		return r.Bus.Publish(ctx, tx, invalidate.For(invalidate.OAuthClient, c.ClientID))
-	})
-	return clientID, err
+	return r.OAuthClients.Delete(ctx, clientID)
 }
 
 // OauthClients is the resolver for the oauthClients field.
 func (r *queryResolver) OauthClients(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.OAuthClientOrder, where *ent.OAuthClientWhereInput) (*ent.OAuthClientConnection, error) {
-	q, err := r.OAuthClientsQuery(ctx)
-	if err != nil {
-		return nil, err
-	}
-	first, last = paging.Size(first, last)
-	return q.Paginate(ctx, after, first, before, last, ent.WithOAuthClientOrder(orderBy), ent.WithOAuthClientFilter(where.Filter))
+	return r.OAuthClients.Query(ctx, after, first, before, last, orderBy, where)
 }
 
 // OauthClient is the resolver for the oauthClient field.
 func (r *queryResolver) OauthClient(ctx context.Context, clientID string) (*ent.OAuthClient, error) {
-	q, err := r.OAuthClientsQuery(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return q.Where(oauthclient.ClientID(clientID)).Only(ctx)
+	return r.OAuthClients.Get(ctx, clientID)
 }

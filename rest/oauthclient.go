@@ -86,7 +86,7 @@ func (a *API) oauthClientRoutes() []Route {
 					}
 					where.Status = &s
 				}
-				rows, total, err := a.Resolver.ListOAuthClients(ctx, where, c.Window())
+				rows, total, err := a.Resolver.OAuthClients.List(ctx, where, c.Window())
 				return mapSlice(rows, toOAuthClientJSON), total, err
 			}),
 		Handle(Route{Method: http.MethodGet, Path: "/oauth-clients/{clientId}", Op: access.ReadOAuthClient,

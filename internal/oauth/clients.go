@@ -1,24 +1,21 @@
-// Package oauth is CredVault's OAuth 2.0 authorization server for the
-// client_credentials grant: the token endpoint (RFC 6749), JWT access
-// tokens (RFC 9068), introspection (RFC 7662), revocation (RFC 7009) and
-// metadata (RFC 8414), and the verifier of access tokens on API calls.
-// Responses follow the RFCs, not the REST envelope.
 package oauth
 
 import (
 	"context"
+	"net/url"
 	"strings"
-	"sync"
 	"time"
 
+	"entgo.io/contrib/entgql"
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/oauthclient"
-	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/invalidate"
-	"github.com/credvault/credvault/internal/platform/ipallow"
+	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/credvault/credvault/internal/platform/secret"
 	"github.com/credvault/credvault/internal/platform/store"
 )
@@ -38,92 +35,318 @@ func NewClientID() (string, error) { return secret.New(ClientIDPrefix, 16) }
 // NewClientSecret returns a new client secret; store only its secret.Hash.
 func NewClientSecret() (string, error) { return secret.New(ClientSecretPrefix, 32) }
 
-// client is what token verification needs of a client, cached.
-type client struct {
-	found        bool
-	id           uuid.UUID
-	tenantID     uuid.UUID
-	active       bool
-	tenantActive bool
-	// tenantAllow is the tenant's allowlist, applied to every credential.
-	tenantAllow ipallow.List
-	scopes      access.Set
-	// plan is the tenant's plan, which limits the client's requests.
-	plan   string
-	loaded time.Time
-}
+// Access-token lifetimes a client may ask for.
+const (
+	minTokenTTL     = 60
+	maxTokenTTL     = 86400
+	defaultTokenTTL = 3600
+)
 
-// clientTTL bounds staleness should an invalidation be lost.
-const clientTTL = time.Minute
+// maxGraceSeconds bounds how long a rotated-out secret keeps working: 30 days,
+// as for API keys.
+const maxGraceSeconds = 30 * 24 * 3600
 
-// clientCache maps client_id to the client's state; the bus drops entries
-// when a client or its tenant changes.
-type clientCache struct {
-	db *ent.Client
-	mu sync.RWMutex
-	m  map[string]*client
-	// gen counts invalidations: a read that began before one may have seen
-	// the client as it was, and is not cached.
-	gen uint64
-}
-
-func newClientCache(db *ent.Client, bus *invalidate.Bus) *clientCache {
-	c := &clientCache{db: db, m: map[string]*client{}}
-	bus.Subscribe(c.invalidate)
-	return c
-}
-
-func (c *clientCache) invalidate(t invalidate.Topic) {
-	kind, id := t.Split()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gen++
-	switch kind {
-	case invalidate.OAuthClient:
-		delete(c.m, id)
-	case invalidate.Tenant, invalidate.All:
-		c.m = map[string]*client{}
-	}
-}
-
-// get returns the state of clientID, reading it on a miss.
-func (c *clientCache) get(ctx context.Context, clientID string) (*client, error) {
-	c.mu.RLock()
-	cl, gen := c.m[clientID], c.gen
-	c.mu.RUnlock()
-	if cl != nil && time.Since(cl.loaded) < clientTTL {
-		return cl, nil
-	}
-	row, err := c.db.OAuthClient.Query().Where(oauthclient.ClientID(clientID)).WithTenant().Only(store.Unrestricted(ctx))
-	cl = &client{loaded: time.Now()}
-	switch {
-	case ent.IsNotFound(err), err == nil && row.Edges.Tenant == nil:
-	case err != nil:
+// Create registers a client of the caller's tenant with scopes the caller
+// holds, and returns it with its secret, shown this once.
+func (s *Clients) Create(ctx context.Context, in CreateOAuthClientInput) (*CreatedOAuthClient, error) {
+	p, err := s.Guard.Require(ctx, access.CreateOAuthClient)
+	if err != nil {
 		return nil, err
-	default:
-		cl.found, cl.id, cl.tenantID = true, row.ID, row.TenantID
-		cl.active = row.Status == oauthclient.StatusActive
-		cl.tenantActive = row.Edges.Tenant.Status == tenant.StatusActive
-		cl.tenantAllow = ipallow.Parse(row.Edges.Tenant.Settings.IPAllowlist)
-		cl.scopes = access.NewSet(row.Scopes...)
-		cl.plan = row.Edges.Tenant.Plan
 	}
-	c.mu.Lock()
-	if gen == c.gen {
-		c.m[clientID] = cl
+	name := strings.TrimSpace(in.Name)
+	if name == "" {
+		return nil, apperr.Invalid("name", "required")
 	}
-	c.mu.Unlock()
-	return cl, nil
+	if len(in.Scopes) == 0 {
+		return nil, apperr.Invalid("scopes", "required")
+	}
+	if err := s.Guard.Ceiling(ctx, p, in.Scopes); err != nil {
+		return nil, err
+	}
+	grants, err := checkGrantTypes(in.GrantTypes)
+	if err != nil {
+		return nil, err
+	}
+	uris, err := checkRedirectURIs(in.RedirectURIs)
+	if err != nil {
+		return nil, err
+	}
+	ttl, err := checkTTL(in.AccessTokenTTLSeconds)
+	if err != nil {
+		return nil, err
+	}
+	id, err := NewClientID()
+	if err != nil {
+		return nil, err
+	}
+	sec, err := NewClientSecret()
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.inTx(ctx, func(ctx context.Context, tx *ent.Client) (*ent.OAuthClient, error) {
+		c, err := tx.OAuthClient.Create().SetClientID(id).SetName(name).SetSecretHash(secret.Hash(sec)).
+			SetScopes(access.NewSet(in.Scopes...).List()).SetGrantTypes(grants).SetRedirectUris(uris).
+			SetAccessTokenTTLSeconds(ttl).SetCreatedBy(p.ID).Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return c, audit.Record(ctx, tx, audit.Entry{Action: "oauth_client.create", ResourceType: "oauth_client",
+			ResourceID: c.ClientID, Details: map[string]any{"name": name, "scopes": c.Scopes}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &CreatedOAuthClient{ClientSecret: sec, OauthClient: c}, nil
 }
 
-// current is the part of a token's scope the client still holds: a scope
-// taken from the client leaves its tokens at once.
-func (cl *client) current(tokenScope string) access.Set {
-	var granted []string
-	for _, sc := range strings.Fields(tokenScope) {
-		if cl.scopes.Has(sc) {
-			granted = append(granted, sc)
+// Update changes the fields the input sets; new scopes stay within the
+// caller's. The change reaches every instance's client cache on commit.
+func (s *Clients) Update(ctx context.Context, clientID string, in UpdateOAuthClientInput) (*ent.OAuthClient, error) {
+	p, err := s.Guard.Require(ctx, access.UpdateOAuthClient)
+	if err != nil {
+		return nil, err
+	}
+	set, changed, err := s.changes(ctx, p, in)
+	if err != nil {
+		return nil, err
+	}
+	return s.inTx(ctx, func(ctx context.Context, tx *ent.Client) (*ent.OAuthClient, error) {
+		c, err := tx.OAuthClient.Query().Where(oauthclient.ClientID(clientID)).Only(ctx)
+		if err != nil {
+			return nil, err
+		}
+		upd := tx.OAuthClient.UpdateOne(c)
+		set(upd)
+		if c, err = upd.Save(ctx); err != nil {
+			return nil, err
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "oauth_client.update", ResourceType: "oauth_client",
+			ResourceID: c.ClientID, Details: map[string]any{"fields": changed}}); err != nil {
+			return nil, err
+		}
+		return c, s.Bus.Publish(ctx, tx, invalidate.For(invalidate.OAuthClient, c.ClientID))
+	})
+}
+
+// changes checks an update's input, before anything is read, and returns
+// what it sets and the names of the fields it changes, for the audit entry.
+func (s *Clients) changes(ctx context.Context, p *access.Principal, in UpdateOAuthClientInput) (func(*ent.OAuthClientUpdateOne), []string, error) {
+	var sets []func(*ent.OAuthClientUpdateOne)
+	var changed []string
+	add := func(field string, f func(*ent.OAuthClientUpdateOne)) {
+		sets, changed = append(sets, f), append(changed, field)
+	}
+	if in.Name != nil {
+		name := strings.TrimSpace(*in.Name)
+		if name == "" {
+			return nil, nil, apperr.Invalid("name", "required")
+		}
+		add("name", func(u *ent.OAuthClientUpdateOne) { u.SetName(name) })
+	}
+	if in.Scopes != nil {
+		if len(in.Scopes) == 0 {
+			return nil, nil, apperr.Invalid("scopes", "required")
+		}
+		if err := s.Guard.Ceiling(ctx, p, in.Scopes); err != nil {
+			return nil, nil, err
+		}
+		scopes := access.NewSet(in.Scopes...).List()
+		add("scopes", func(u *ent.OAuthClientUpdateOne) { u.SetScopes(scopes) })
+	}
+	if in.GrantTypes != nil {
+		grants, err := checkGrantTypes(in.GrantTypes)
+		if err != nil {
+			return nil, nil, err
+		}
+		add("grant_types", func(u *ent.OAuthClientUpdateOne) { u.SetGrantTypes(grants) })
+	}
+	if in.RedirectURIs != nil {
+		uris, err := checkRedirectURIs(in.RedirectURIs)
+		if err != nil {
+			return nil, nil, err
+		}
+		add("redirect_uris", func(u *ent.OAuthClientUpdateOne) { u.SetRedirectUris(uris) })
+	}
+	if in.AccessTokenTTLSeconds != nil {
+		ttl, err := checkTTL(in.AccessTokenTTLSeconds)
+		if err != nil {
+			return nil, nil, err
+		}
+		add("access_token_ttl_seconds", func(u *ent.OAuthClientUpdateOne) { u.SetAccessTokenTTLSeconds(ttl) })
+	}
+	if in.Status != nil {
+		status := *in.Status
+		if err := oauthclient.StatusValidator(status); err != nil {
+			return nil, nil, apperr.Invalid("status", "invalid").With("allowed", []string{"active", "disabled"})
+		}
+		add("status", func(u *ent.OAuthClientUpdateOne) { u.SetStatus(status) })
+	}
+	return func(u *ent.OAuthClientUpdateOne) {
+		for _, f := range sets {
+			f(u)
+		}
+	}, changed, nil
+}
+
+// RotateSecret issues the client a new secret, shown this once; the old
+// one keeps working for the grace period, if any. Whoever rotates obtains
+// the secret, hence every scope the client holds: the caller must hold
+// them all (the ceiling), or it would gain scopes by rotating.
+func (s *Clients) RotateSecret(ctx context.Context, clientID string, in *RotateOAuthClientSecretInput) (*CreatedOAuthClient, error) {
+	p, err := s.Guard.Require(ctx, access.RotateOAuthClientSecret)
+	if err != nil {
+		return nil, err
+	}
+	grace := 0
+	if in != nil && in.GracePeriodSeconds != nil {
+		grace = *in.GracePeriodSeconds
+	}
+	if grace < 0 || grace > maxGraceSeconds {
+		return nil, apperr.Invalid("grace_period_seconds", "out of range").With("max", maxGraceSeconds)
+	}
+	sec, err := NewClientSecret()
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.inTx(ctx, func(ctx context.Context, tx *ent.Client) (*ent.OAuthClient, error) {
+		c, err := tx.OAuthClient.Query().Where(oauthclient.ClientID(clientID)).Only(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.Guard.Ceiling(ctx, p, c.Scopes); err != nil {
+			return nil, err
+		}
+		upd := tx.OAuthClient.UpdateOne(c).SetSecretHash(secret.Hash(sec))
+		if grace > 0 {
+			upd.SetPreviousSecretHash(c.SecretHash).SetPreviousSecretExpiresAt(store.Now().Add(time.Duration(grace) * time.Second))
+		} else {
+			upd.ClearPreviousSecretHash().ClearPreviousSecretExpiresAt()
+		}
+		if c, err = upd.Save(ctx); err != nil {
+			return nil, err
+		}
+		return c, audit.Record(ctx, tx, audit.Entry{Action: "oauth_client.rotate_secret", ResourceType: "oauth_client",
+			ResourceID: c.ClientID, Details: map[string]any{"grace_period_seconds": grace}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &CreatedOAuthClient{ClientSecret: sec, OauthClient: c}, nil
+}
+
+// Delete removes the client; its tokens stop working on every instance
+// when the deletion commits. It returns the client_id deleted.
+func (s *Clients) Delete(ctx context.Context, clientID string) (string, error) {
+	if _, err := s.Guard.Require(ctx, access.DeleteOAuthClient); err != nil {
+		return "", err
+	}
+	_, err := s.inTx(ctx, func(ctx context.Context, tx *ent.Client) (*ent.OAuthClient, error) {
+		c, err := tx.OAuthClient.Query().Where(oauthclient.ClientID(clientID)).Only(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.OAuthClient.DeleteOne(c).Exec(ctx); err != nil {
+			return nil, err
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "oauth_client.delete", ResourceType: "oauth_client",
+			ResourceID: c.ClientID, Details: map[string]any{"name": c.Name}}); err != nil {
+			return nil, err
+		}
+		return c, s.Bus.Publish(ctx, tx, invalidate.For(invalidate.OAuthClient, c.ClientID))
+	})
+	if err != nil {
+		return "", err
+	}
+	return clientID, nil
+}
+
+// Get is the tenant's client with clientID (its public client_id).
+func (s *Clients) Get(ctx context.Context, clientID string) (*ent.OAuthClient, error) {
+	if _, err := s.Guard.Require(ctx, access.ReadOAuthClient); err != nil {
+		return nil, err
+	}
+	return s.Client.OAuthClient.Query().Where(oauthclient.ClientID(clientID)).Only(ctx)
+}
+
+// Query is a page of the tenant's clients as a GraphQL connection.
+func (s *Clients) Query(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int,
+	orderBy *ent.OAuthClientOrder, where *ent.OAuthClientWhereInput) (*ent.OAuthClientConnection, error) {
+	if _, err := s.Guard.Require(ctx, access.ListOAuthClients); err != nil {
+		return nil, err
+	}
+	first, last = paging.Size(first, last)
+	return s.Client.OAuthClient.Query().Paginate(ctx, after, first, before, last,
+		ent.WithOAuthClientOrder(orderBy), ent.WithOAuthClientFilter(where.Filter))
+}
+
+// List is one offset page of the tenant's clients matching where, and
+// how many match: the REST list.
+func (s *Clients) List(ctx context.Context, where *ent.OAuthClientWhereInput, w paging.Window) ([]*ent.OAuthClient, int, error) {
+	_, err := s.Guard.Require(ctx, access.ListOAuthClients)
+	return paging.List(ctx, s.Client.OAuthClient.Query(), err, where, w,
+		func(q *ent.OAuthClientQuery) *ent.OAuthClientQuery { return q.Order(w.Term(), w.Tie()) })
+}
+
+// inTx runs fn in a transaction and returns the client fn saved. When this
+// call opened the transaction, the client is rebound to the database once
+// it commits, so that a mutation's payload can still load its edges.
+func (s *Clients) inTx(ctx context.Context, fn func(context.Context, *ent.Client) (*ent.OAuthClient, error)) (*ent.OAuthClient, error) {
+	outer := ent.TxFromContext(ctx) == nil
+	var c *ent.OAuthClient
+	err := store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
+		var err error
+		c, err = fn(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if outer {
+		c = c.Unwrap()
+	}
+	return c, nil
+}
+
+// checkGrantTypes accepts the supported grant types only.
+func checkGrantTypes(grants []string) ([]string, error) {
+	if len(grants) == 0 {
+		return []string{GrantClientCredentials}, nil
+	}
+	for _, g := range grants {
+		if g != GrantClientCredentials {
+			return nil, apperr.Invalid("grant_types", "unsupported").With("value", g).
+				With("allowed", []string{GrantClientCredentials})
 		}
 	}
-	return access.NewSet(granted...)
+	return []string{GrantClientCredentials}, nil
+}
+
+// checkRedirectURIs accepts absolute https URIs, and http ones on localhost.
+func checkRedirectURIs(uris []string) ([]string, error) {
+	out := make([]string, 0, len(uris))
+	for _, u := range uris {
+		parsed, err := url.Parse(u)
+		ok := err == nil && parsed.IsAbs() && parsed.Host != "" && parsed.Fragment == "" &&
+			(parsed.Scheme == "https" || (parsed.Scheme == "http" && isLoopback(parsed.Hostname())))
+		if !ok {
+			return nil, apperr.Invalid("redirect_uris", "must be absolute https, or http on localhost").With("value", u)
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1" || strings.HasSuffix(host, ".localhost")
+}
+
+// checkTTL bounds an access-token lifetime.
+func checkTTL(ttl *int) (int, error) {
+	if ttl == nil {
+		return defaultTokenTTL, nil
+	}
+	if *ttl < minTokenTTL || *ttl > maxTokenTTL {
+		return 0, apperr.Invalid("access_token_ttl_seconds", "out of range").With("min", minTokenTTL).With("max", maxTokenTTL)
+	}
+	return *ttl, nil
 }

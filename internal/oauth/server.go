@@ -397,7 +397,7 @@ func (s *Server) Introspect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, cl, reason := s.inspect(r.Context(), token)
-	if reason != "" || c.TenantID != caller.TenantID.String() {
+	if reason != "" || !sees(caller, c) {
 		writeJSON(w, http.StatusOK, map[string]any{"active": false})
 		return
 	}
@@ -423,15 +423,24 @@ func (s *Server) Revoke(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// revoke revokes token for caller: a client only its own tokens, an API key
-// any token of its tenant. The entry is recorded under the caller.
+// sees tells whether caller may learn anything of, or revoke, the token of
+// claims c: a client, by its credentials or its token, only its own tokens
+// (RFC 7662 §2.2: nothing about tokens it may not see); an API key or a
+// user holding the endpoint's scope any token of its tenant. A token the
+// caller does not see is answered as an unknown one.
+func sees(caller *access.Principal, c *AccessClaims) bool {
+	return c.TenantID == caller.TenantID.String() && (caller.ClientID == "" || c.ClientID == caller.ClientID)
+}
+
+// revoke revokes token for caller, if caller sees it. The entry is
+// recorded under the caller.
 func (s *Server) revoke(ctx context.Context, token string, caller *access.Principal) error {
 	var c AccessClaims
 	if err := s.keys.Parse(ctx, token, &c, tokens.TypeAccess, s.Audience()); err != nil {
 		return nil
 	}
 	tid := caller.TenantID
-	if c.TenantID != tid.String() || (caller.ClientID != "" && c.ClientID != caller.ClientID) || s.revoked.has(c.ID) {
+	if !sees(caller, &c) || s.revoked.has(c.ID) {
 		return nil
 	}
 	ctx = access.NewContext(store.Unrestricted(ctx), caller)

@@ -1,3 +1,9 @@
+// Package oauth is CredVault's OAuth 2.0 authorization server for the
+// client_credentials grant: the token endpoint (RFC 6749), JWT access
+// tokens (RFC 9068), introspection (RFC 7662), revocation (RFC 7009) and
+// metadata (RFC 8414), and the verifier of access tokens on API calls.
+// Responses follow the RFCs, not the REST envelope. Clients manages the
+// clients themselves, for GraphQL and REST alike.
 package oauth
 
 import (

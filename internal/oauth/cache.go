@@ -1,0 +1,108 @@
+package oauth
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/oauthclient"
+	"github.com/credvault/credvault/ent/tenant"
+	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/platform/invalidate"
+	"github.com/credvault/credvault/internal/platform/ipallow"
+	"github.com/credvault/credvault/internal/platform/store"
+)
+
+// client is what token verification needs of a client, cached.
+type client struct {
+	found        bool
+	id           uuid.UUID
+	tenantID     uuid.UUID
+	active       bool
+	tenantActive bool
+	// tenantAllow is the tenant's allowlist, applied to every credential.
+	tenantAllow ipallow.List
+	scopes      access.Set
+	// plan is the tenant's plan, which limits the client's requests.
+	plan   string
+	loaded time.Time
+}
+
+// clientTTL bounds staleness should an invalidation be lost.
+const clientTTL = time.Minute
+
+// clientCache maps client_id to the client's state; the bus drops entries
+// when a client or its tenant changes.
+type clientCache struct {
+	db *ent.Client
+	mu sync.RWMutex
+	m  map[string]*client
+	// gen counts invalidations: a read that began before one may have seen
+	// the client as it was, and is not cached.
+	gen uint64
+}
+
+func newClientCache(db *ent.Client, bus *invalidate.Bus) *clientCache {
+	c := &clientCache{db: db, m: map[string]*client{}}
+	bus.Subscribe(c.invalidate)
+	return c
+}
+
+func (c *clientCache) invalidate(t invalidate.Topic) {
+	kind, id := t.Split()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	switch kind {
+	case invalidate.OAuthClient:
+		delete(c.m, id)
+	case invalidate.Tenant, invalidate.All:
+		c.m = map[string]*client{}
+	}
+}
+
+// get returns the state of clientID, reading it on a miss.
+func (c *clientCache) get(ctx context.Context, clientID string) (*client, error) {
+	c.mu.RLock()
+	cl, gen := c.m[clientID], c.gen
+	c.mu.RUnlock()
+	if cl != nil && time.Since(cl.loaded) < clientTTL {
+		return cl, nil
+	}
+	row, err := c.db.OAuthClient.Query().Where(oauthclient.ClientID(clientID)).WithTenant().Only(store.Unrestricted(ctx))
+	cl = &client{loaded: time.Now()}
+	switch {
+	case ent.IsNotFound(err), err == nil && row.Edges.Tenant == nil:
+	case err != nil:
+		return nil, err
+	default:
+		cl.found, cl.id, cl.tenantID = true, row.ID, row.TenantID
+		cl.active = row.Status == oauthclient.StatusActive
+		cl.tenantActive = row.Edges.Tenant.Status == tenant.StatusActive
+		cl.tenantAllow = ipallow.Parse(row.Edges.Tenant.Settings.IPAllowlist)
+		cl.scopes = access.NewSet(row.Scopes...)
+		cl.plan = row.Edges.Tenant.Plan
+	}
+	c.mu.Lock()
+	if gen == c.gen {
+		c.m[clientID] = cl
+	}
+	c.mu.Unlock()
+	return cl, nil
+}
+
+// current is the part of a token's scope the client still holds: a scope
+// taken from the client leaves its tokens at once.
+func (cl *client) current(tokenScope string) access.Set {
+	var granted []string
+	for _, sc := range strings.Fields(tokenScope) {
+		if cl.scopes.Has(sc) {
+			granted = append(granted, sc)
+		}
+	}
+	return access.NewSet(granted...)
+}
