@@ -8,13 +8,8 @@ package graph
 import (
 	"context"
 
-	"github.com/google/uuid"
-
 	"github.com/credvault/credvault/graph/model"
-	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/identity"
-	"github.com/credvault/credvault/internal/platform/apperr"
-	"github.com/credvault/credvault/internal/platform/store"
 )
 
 // Register is the resolver for the register field.
@@ -22,7 +17,7 @@ func (r *mutationResolver) Register(ctx context.Context, input model.RegisterInp
 	sess, err := r.Identity.Register(ctx, identity.RegisterInput{
 		TenantName: input.TenantName, Email: input.Email, Password: input.Password, Name: deref(input.Name),
 	})
-	return authPayload(sess), err
+	return sess.Payload(), err
 }
 
 // Login is the resolver for the login field.
@@ -30,38 +25,18 @@ func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*
 	sess, err := r.Identity.Login(ctx, identity.LoginInput{
 		Email: input.Email, Password: input.Password, Tenant: deref(input.Tenant),
 	})
-	return authPayload(sess), err
+	return sess.Payload(), err
 }
 
 // RefreshSession is the resolver for the refreshSession field.
 func (r *mutationResolver) RefreshSession(ctx context.Context, input identity.RefreshSessionInput) (*identity.AuthPayload, error) {
 	sess, err := r.Identity.Refresh(ctx, input.RefreshToken)
-	return authPayload(sess), err
+	return sess.Payload(), err
 }
 
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*identity.Me, error) {
-	p, ok := access.FromContext(ctx)
-	if !ok {
-		return nil, apperr.Unauthenticated("missing")
-	}
-	t, err := r.Store.Client.Tenant.Get(ctx, p.TenantID)
-	if err != nil {
-		return nil, err
-	}
-	me := &identity.Me{PrincipalType: string(p.Kind), ID: p.ID, Tenant: t, Scopes: p.Scopes.List()}
-	if p.Kind == access.KindUser {
-		if me.User, err = r.Store.Client.User.Get(store.Unrestricted(ctx), p.ID); err != nil {
-			return nil, err
-		}
-	}
-	if p.ClientID != "" {
-		me.ClientID = &p.ClientID
-	}
-	if p.APIKeyID != uuid.Nil {
-		me.APIKeyID = &p.APIKeyID
-	}
-	return me, nil
+	return r.Resolver.Users.Me(ctx)
 }
 
 // Mutation returns MutationResolver implementation.

@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"strings"
 
 	"github.com/credvault/credvault/internal/platform/paging"
 
@@ -15,50 +14,17 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/internal/access"
-	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/identity"
-	"github.com/credvault/credvault/internal/platform/apperr"
-	"github.com/credvault/credvault/internal/platform/store"
 )
 
 // CreateServiceAccount is the resolver for the createServiceAccount field.
 func (r *mutationResolver) CreateServiceAccount(ctx context.Context, input identity.CreateServiceAccountInput) (*identity.CreateServiceAccountPayload, error) {
-	p, err := r.require(ctx, access.ServiceAccountsWrite)
-	if err != nil {
-		return nil, err
-	}
-	name := strings.TrimSpace(input.Name)
-	if name == "" {
-		return nil, apperr.Invalid("name", "required")
-	}
-	if err := r.ceiling(ctx, p, input.Scopes); err != nil {
-		return nil, err
-	}
-	out := &identity.CreateServiceAccountPayload{}
-	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
-		sa, err := tx.ServiceAccount.Create().SetName(name).SetDescription(deref(input.Description)).
-			SetScopes(access.NewSet(input.Scopes...).List()).SetCreatedBy(p.ID).Save(ctx)
-		if err != nil {
-			return err
-		}
-		out.ServiceAccount = sa
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "service_account.create", ResourceType: "service_account",
-			ResourceID: sa.ID.String(), Details: map[string]any{"name": name, "scopes": sa.Scopes}}); err != nil {
-			return err
-		}
-		if input.CreateAPIKey == nil || !*input.CreateAPIKey {
-			return nil
-		}
-		out.APIKey, err = r.issueAPIKey(ctx, tx, p, apiKeySpec{Name: name, Scopes: sa.Scopes, ServiceAccountID: &sa.ID})
-		return err
-	})
-	return out, err
+	return r.Resolver.Users.CreateServiceAccount(ctx, input)
 }
 
 // ServiceAccounts is the resolver for the serviceAccounts field.
 func (r *queryResolver) ServiceAccounts(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.ServiceAccountOrder, where *ent.ServiceAccountWhereInput) (*ent.ServiceAccountConnection, error) {
-	q, err := r.ServiceAccountsQuery(ctx)
+	q, err := r.Resolver.Users.ServiceAccountsQuery(ctx)
 	if err != nil {
 		return nil, err
 	}

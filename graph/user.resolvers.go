@@ -14,155 +14,27 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/ent/user"
-	"github.com/credvault/credvault/internal/access"
-	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/identity"
-	"github.com/credvault/credvault/internal/platform/apperr"
-	"github.com/credvault/credvault/internal/platform/store"
 )
 
 // CreateUser is the resolver for the createUser field.
 func (r *mutationResolver) CreateUser(ctx context.Context, input identity.CreateUserInput) (*ent.User, error) {
-	p, err := r.require(ctx, access.UsersWrite)
-	if err != nil {
-		return nil, err
-	}
-	email, err := identity.NormalizeEmail(input.Email)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.roleCeiling(ctx, p, input.Role); err != nil {
-		return nil, err
-	}
-	hash := ""
-	if input.Password != nil {
-		if hash, err = hashNewPassword(*input.Password); err != nil {
-			return nil, err
-		}
-	}
-	var u *ent.User
-	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
-		taken, err := tx.User.Query().Where(user.Email(email)).Exist(ctx)
-		if err != nil {
-			return err
-		}
-		if taken {
-			return apperr.New(apperr.Conflict, "a user with this email already exists").With("field", "email")
-		}
-		u, err = tx.User.Create().SetEmail(email).SetName(deref(input.Name)).SetRole(input.Role).
-			SetPasswordHash(hash).Save(ctx)
-		if err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "user.create", ResourceType: "user", ResourceID: u.ID.String(),
-			Details: map[string]any{"email": email, "role": input.Role}})
-	})
-	return u, err
+	return r.Resolver.Users.Create(ctx, input)
 }
 
 // UpdateUser is the resolver for the updateUser field.
 func (r *mutationResolver) UpdateUser(ctx context.Context, id uuid.UUID, input identity.UpdateUserInput) (*ent.User, error) {
-	p, err := r.require(ctx, access.UsersWrite)
-	if err != nil {
-		return nil, err
-	}
-	var u *ent.User
-	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
-		if u, err = tx.User.Get(ctx, id); err != nil {
-			return err
-		}
-		if err := r.roleCeiling(ctx, p, u.Role); err != nil {
-			return err
-		}
-		upd := tx.User.UpdateOne(u)
-		var changed []string
-		endAccess := false
-		if input.Name != nil {
-			upd.SetName(*input.Name)
-			changed = append(changed, "name")
-		}
-		if input.Role != nil && *input.Role != u.Role {
-			if err := r.roleCeiling(ctx, p, *input.Role); err != nil {
-				return err
-			}
-			if err := keepAnOwner(ctx, tx, u); err != nil {
-				return err
-			}
-			upd.SetRole(*input.Role)
-			changed = append(changed, "role")
-		}
-		if input.Status != nil && *input.Status != u.Status {
-			if err := user.StatusValidator(*input.Status); err != nil {
-				return apperr.Invalid("status", "invalid")
-			}
-			if *input.Status == user.StatusDisabled {
-				if err := keepAnOwner(ctx, tx, u); err != nil {
-					return err
-				}
-				endAccess = true
-			}
-			upd.SetStatus(*input.Status)
-			changed = append(changed, "status")
-		}
-		if input.Password != nil {
-			hash, err := hashNewPassword(*input.Password)
-			if err != nil {
-				return err
-			}
-			upd.SetPasswordHash(hash)
-			changed = append(changed, "password")
-			endAccess = true
-		}
-		if u, err = upd.Save(ctx); err != nil {
-			return err
-		}
-		if endAccess {
-			if err := r.endUserAccess(ctx, tx, u.ID); err != nil {
-				return err
-			}
-		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "user.update", ResourceType: "user", ResourceID: u.ID.String(),
-			Details: map[string]any{"fields": changed}})
-	})
-	return u, err
+	return r.Resolver.Users.Update(ctx, id, input)
 }
 
 // DeleteUser is the resolver for the deleteUser field.
 func (r *mutationResolver) DeleteUser(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
-	p, err := r.require(ctx, access.UsersWrite)
-	if err != nil {
-		return uuid.Nil, err
-	}
-	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
-		u, err := tx.User.Get(ctx, id)
-		if err != nil {
-			return err
-		}
-		if err := r.roleCeiling(ctx, p, u.Role); err != nil {
-			return err
-		}
-		if u.ID == p.ID {
-			return apperr.New(apperr.Conflict, "you cannot delete yourself")
-		}
-		if err := keepAnOwner(ctx, tx, u); err != nil {
-			return err
-		}
-		if err := r.endUserAccess(ctx, tx, u.ID); err != nil {
-			return err
-		}
-		if err := tx.User.DeleteOne(u).Exec(ctx); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "user.delete", ResourceType: "user", ResourceID: u.ID.String(),
-			Details: map[string]any{"email": u.Email}})
-	})
-	return id, err
+	return r.Resolver.Users.Delete(ctx, id)
 }
 
 // Users is the resolver for the users field.
 func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error) {
-	q, err := r.UsersQuery(ctx)
+	q, err := r.Resolver.Users.Query(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -94,7 +94,7 @@ func (a *API) authRoutes() []Route {
 		Handle(Route{Method: http.MethodGet, Path: "/auth/me", Op: access.Me,
 			Summary: "The authenticated principal, its tenant and scopes", Status: http.StatusOK, Message: "current principal"},
 			func(ctx context.Context, _ *Call) (*meJSON, error) {
-				me, err := a.Resolver.Query().Me(ctx)
+				me, err := a.Resolver.Users.Me(ctx)
 				if err != nil {
 					return nil, err
 				}

@@ -42,7 +42,7 @@ func (a *API) serviceAccountRoutes() []Route {
 		HandleBody(Route{Method: http.MethodPost, Path: "/admin/service-account/create", Op: access.CreateServiceAccount, Summary: "Create a service account, optionally with its first API key (shown once)",
 			Status: http.StatusCreated, Message: "service account created"},
 			func(ctx context.Context, _ *Call, in *createServiceAccountBody) (*createdServiceAccount, error) {
-				p, err := a.Resolver.Mutation().CreateServiceAccount(ctx, identity.CreateServiceAccountInput{
+				p, err := a.Resolver.Users.CreateServiceAccount(ctx, identity.CreateServiceAccountInput{
 					Name: in.Name, Description: in.Description, Scopes: orEmpty(in.Scopes), CreateAPIKey: in.CreateAPIKey})
 				if err != nil {
 					return nil, err

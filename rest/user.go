@@ -59,13 +59,13 @@ func (a *API) userRoutes() []Route {
 				if v := c.Query("email"); v != "" {
 					where.Email = &v
 				}
-				rows, total, err := a.Resolver.ListUsers(ctx, where, c.Window())
+				rows, total, err := a.Resolver.Users.List(ctx, where, c.Window())
 				return mapSlice(rows, toUserJSON), total, err
 			}),
 		HandleBody(Route{Method: http.MethodPost, Path: "/admin/users", Op: access.CreateUser,
 			Summary: "Create a user in the tenant", Status: http.StatusCreated, Message: "user created"},
 			func(ctx context.Context, _ *Call, in *createUserBody) (*userJSON, error) {
-				u, err := a.Resolver.Mutation().CreateUser(ctx, identity.CreateUserInput{Email: in.Email, Name: in.Name,
+				u, err := a.Resolver.Users.Create(ctx, identity.CreateUserInput{Email: in.Email, Name: in.Name,
 					Role: user.Role(in.Role), Password: in.Password})
 				return toUserJSON(u), err
 			}),
@@ -85,7 +85,7 @@ func (a *API) userRoutes() []Route {
 					s := user.Status(*in.Status)
 					input.Status = &s
 				}
-				u, err := a.Resolver.Mutation().UpdateUser(ctx, id, input)
+				u, err := a.Resolver.Users.Update(ctx, id, input)
 				return toUserJSON(u), err
 			}),
 		Handle(Route{Method: http.MethodDelete, Path: "/admin/users/{id}", Op: access.DeleteUser,
@@ -95,7 +95,7 @@ func (a *API) userRoutes() []Route {
 				if err != nil {
 					return nil, err
 				}
-				if _, err := a.Resolver.Mutation().DeleteUser(ctx, id); err != nil {
+				if _, err := a.Resolver.Users.Delete(ctx, id); err != nil {
 					return nil, err
 				}
 				return &deleted{ID: id, Deleted: true}, nil

@@ -151,10 +151,11 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	s.metrics.WatchDB(st.DB)
 	s.metrics.WatchQueue(queue.Depth)
 	authorize := &authz.Guard{Client: st.Client, Batch: batch}
+	apiKeys := &apikeys.Service{Client: st.Client, Guard: authorize, Bus: s.bus, Batch: batch, Keys: verifier}
 	resolver := &graph.Resolver{
-		APIKeys:      &apikeys.Service{Client: st.Client, Guard: authorize, Bus: s.bus, Batch: batch, Keys: verifier},
+		APIKeys:      apiKeys,
 		OAuthClients: &oauth.Clients{Client: st.Client, Guard: authorize, Bus: s.bus},
-		Users:        &identity.Users{Client: st.Client, Guard: authorize, Bus: s.bus},
+		Users:        &identity.Users{Client: st.Client, Guard: authorize, Bus: s.bus, Keys: apiKeys},
 		Vault:        &vault.Service{Client: st.Client, Guard: authorize, DEKs: deks, Jobs: queue, Batch: batch},
 		Tenants:      &tenancy.Service{Client: st.Client, Guard: authorize, Bus: s.bus},
 		Audit:        &audit.Trail{Client: st.Client, Guard: authorize},

@@ -3,6 +3,7 @@ package identity
 import (
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/access/authz"
+	"github.com/credvault/credvault/internal/apikeys"
 	"github.com/credvault/credvault/internal/platform/invalidate"
 )
 
@@ -14,4 +15,7 @@ type Users struct {
 	Client *ent.Client
 	Guard  *authz.Guard
 	Bus    *invalidate.Bus
+	// Keys issues a service account's first API key in the account's
+	// transaction.
+	Keys *apikeys.Service
 }

@@ -39,6 +39,15 @@ type Session struct {
 // TokenType is the token_type of every session.
 const TokenType = "Bearer"
 
+// Payload is the session as the graph shows it; nil stays nil.
+func (s *Session) Payload() *AuthPayload {
+	if s == nil {
+		return nil
+	}
+	return &AuthPayload{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken, TokenType: TokenType,
+		ExpiresIn: s.ExpiresIn, User: s.User, Tenant: s.Tenant}
+}
+
 // RegisterInput is a new tenant and its owner.
 type RegisterInput struct {
 	TenantName string
@@ -75,6 +84,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*Session, err
 		return nil, err
 	}
 	ctx = store.Unrestricted(ctx)
+	opened := ent.TxFromContext(ctx) == nil
 	var sess *Session
 	err = store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
 		slug, err := uniqueSlug(ctx, tx, name)
@@ -98,7 +108,10 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*Session, err
 		sess, err = s.startSession(ctx, tx, u, t, uuid.New())
 		return err
 	})
-	return sess, err
+	if err != nil {
+		return nil, err
+	}
+	return sess.committed(opened), nil
 }
 
 // LoginInput is a password login; Tenant is the tenant's slug, or "" to
@@ -226,6 +239,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 		return nil, apperr.Invalid("refresh_token", "required")
 	}
 	ctx = store.Unrestricted(ctx)
+	opened := ent.TxFromContext(ctx) == nil
 	var (
 		sess  *Session
 		reuse *ent.RefreshToken
@@ -280,7 +294,14 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 	if reuse != nil {
 		return nil, s.revokeFamily(ctx, reuse)
 	}
-	return sess, nil
+	return sess.committed(opened), nil
+}
+
+// committed rebinds the session's user and tenant, read in the transaction
+// that started it, once that transaction has committed (see committed).
+func (s *Session) committed(opened bool) *Session {
+	s.User, s.Tenant = committed(opened, s.User), committed(opened, s.Tenant)
+	return s
 }
 
 // revokeFamily ends every session of the family of a reused token.

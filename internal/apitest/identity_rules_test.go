@@ -1,0 +1,291 @@
+package apitest_test
+
+// The rules of the identity domain (internal/identity) that the redesign
+// closed: a lowered role cuts the credentials its user created (SPEC §2),
+// and the user and service-account mutations' payloads resolve their edges
+// after the commit (SPEC §10).
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/apikey"
+	"github.com/credvault/credvault/ent/oauthclient"
+	"github.com/credvault/credvault/internal/apitest"
+)
+
+// demotionFixture is an admin of a tenant and the credentials it created:
+// a key holding users:write (and users:read, which a viewer keeps), a key
+// holding only write scopes (a viewer keeps none), and an OAuth client
+// holding oauth_clients:write (and oauth_clients:read).
+type demotionFixture struct {
+	tn        *tenantFixture
+	admin     principal
+	key, gone apiKeyJSON
+	client    clientJSON
+	// token is the client's token issued before the demotion.
+	token tokenJSON
+}
+
+// newDemotionFixture registers a tenant, has its owner create an admin, and
+// has the admin create the credentials, each used once so the verifier and
+// client caches hold them at their old scopes.
+func newDemotionFixture(t *testing.T, e *apitest.Env) *demotionFixture {
+	t.Helper()
+	tn := register(t, e, "Demotion")
+	f := &demotionFixture{tn: tn, admin: tn.user(t, "admin")}
+	f.key = newKey(t, e, f.admin.AccessToken, "users:read", "users:write")
+	f.gone = newKey(t, e, f.admin.AccessToken, "users:write", "api_keys:write")
+	f.client = createClient(t, e, f.admin.AccessToken, map[string]any{"name": "demotion " + randTag(),
+		"scopes": []string{"oauth_clients:read", "oauth_clients:write"}})
+	if got := me(t, e, f.key.Key).Scopes; !slices.Equal(sorted(got), []string{"users:read", "users:write"}) {
+		t.Fatalf("before the demotion the key holds %v", got)
+	}
+	me(t, e, f.gone.Key)
+	f.token = issueToken(t, e, f.client, "")
+	if got := sorted(me(t, e, f.token.AccessToken).Scopes); !slices.Equal(got, []string{"oauth_clients:read", "oauth_clients:write"}) {
+		t.Fatalf("before the demotion the client's token holds %v", got)
+	}
+	return f
+}
+
+// check asserts the demotion's effects over HTTP, in the database and in
+// the audit trail.
+func (f *demotionFixture) check(t *testing.T, e *apitest.Env) {
+	t.Helper()
+	tn := f.tn
+
+	// The key keeps the scope a viewer holds, at once, and is refused
+	// what it lost.
+	if got := me(t, e, f.key.Key).Scopes; !slices.Equal(got, []string{"users:read"}) {
+		t.Fatalf("GET /auth/me with the cut key: scopes %v, want [users:read]", got)
+	}
+	wantError(t, do(e, http.MethodPost, "/api/v1/admin/users", f.key.Key,
+		map[string]any{"email": "new-" + randTag() + "@demotion.test", "role": "viewer"}),
+		http.StatusForbidden, "FORBIDDEN", "required_scope", "users:write")
+	if n := len(auditEntries(t, e, tn.TenantID, "user.create", "")); n != 1 {
+		t.Fatalf("%d user.create entries, want only the admin's", n)
+	}
+	var shown apiKeyJSON
+	wantOK(t, do(e, http.MethodGet, "/api/v1/api-keys/"+f.key.ID.String(), tn.AccessToken, nil), http.StatusOK, &shown)
+	if shown.Status != "active" || !slices.Equal(shown.Scopes, []string{"users:read"}) {
+		t.Fatalf("GET /api-keys/{id} of the cut key: status %s scopes %v", shown.Status, shown.Scopes)
+	}
+
+	// The key left with no scope is revoked.
+	wantUnauthorized(t, whoami(e, f.gone.Key), "revoked")
+	row, err := e.Store.Client.APIKey.Get(unrestricted(), f.gone.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.Status != apikey.StatusRevoked || row.RevokedAt == nil || len(row.Scopes) != 0 {
+		t.Fatalf("the key left with no scope: status %s revoked_at %v scopes %v", row.Status, row.RevokedAt, row.Scopes)
+	}
+
+	// The client is cut: a new token carries what is left, the removed
+	// scope cannot be asked for, and the old token lost it at once.
+	c, err := e.Store.Client.OAuthClient.Query().Where(oauthclient.ClientID(f.client.ClientID)).Only(unrestricted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != oauthclient.StatusActive || !slices.Equal(c.Scopes, []string{"oauth_clients:read"}) {
+		t.Fatalf("the cut client: status %s scopes %v", c.Status, c.Scopes)
+	}
+	if tok := issueToken(t, e, f.client, ""); tok.Scope != "oauth_clients:read" {
+		t.Fatalf("a new token of the cut client carries %q", tok.Scope)
+	}
+	wantOAuthError(t, clientCredentials(e, f.client.ClientID, f.client.ClientSecret, "oauth_clients:write"),
+		http.StatusBadRequest, "invalid_scope")
+	if got := me(t, e, f.token.AccessToken).Scopes; !slices.Equal(got, []string{"oauth_clients:read"}) {
+		t.Fatalf("the token issued before the cut holds %v", got)
+	}
+	wantError(t, do(e, http.MethodPost, "/api/v1/oauth-clients", f.token.AccessToken,
+		map[string]any{"name": "x", "scopes": []string{"oauth_clients:read"}}),
+		http.StatusForbidden, "FORBIDDEN", "required_scope", "oauth_clients:write")
+
+	// Each cut is audited, naming what went, and the user's update counts them.
+	removed := func(a *ent.AuditLog) string { return fmt.Sprint(a.Details["removed_scopes"]) }
+	if a := oneAudit(t, e, tn.TenantID, "api_key.update", "", f.key.ID.String()); removed(a) != "[users:write]" ||
+		a.Details["user_id"] != f.admin.UserID.String() || a.ActorID != tn.UserID.String() {
+		t.Fatalf("api_key.update of the cut key: actor %s details %v", a.ActorID, a.Details)
+	}
+	if a := oneAudit(t, e, tn.TenantID, "api_key.revoke", "", f.gone.ID.String()); removed(a) != "[users:write api_keys:write]" {
+		t.Fatalf("api_key.revoke of the emptied key: details %v", a.Details)
+	}
+	if a := oneAudit(t, e, tn.TenantID, "oauth_client.update", "", f.client.ClientID); removed(a) != "[oauth_clients:write]" {
+		t.Fatalf("oauth_client.update of the cut client: details %v", a.Details)
+	}
+	if a := oneAudit(t, e, tn.TenantID, "user.update", "", f.admin.UserID.String()); fmt.Sprint(a.Details["credentials_cut"]) != "3" ||
+		a.Details["role"] != "viewer" {
+		t.Fatalf("user.update of the demotion: details %v", a.Details)
+	}
+}
+
+// TestDemotionCutsCredentials: lowering a user's role, over REST or
+// GraphQL, cuts the keys and clients it created to the new role's scopes in
+// the same transaction, audited, and honoured at once by the caches.
+func TestDemotionCutsCredentials(t *testing.T) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		t.Run("REST", func(t *testing.T) {
+			f := newDemotionFixture(t, e)
+			var u userJSON
+			wantOK(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+f.admin.UserID.String(), f.tn.AccessToken,
+				map[string]any{"role": "viewer"}), http.StatusOK, &u)
+			if u.Role != "viewer" {
+				t.Fatalf("PATCH answered role %q", u.Role)
+			}
+			f.check(t, e)
+		})
+		t.Run("GraphQL", func(t *testing.T) {
+			f := newDemotionFixture(t, e)
+			var out struct {
+				UpdateUser struct {
+					Role string `json:"role"`
+				} `json:"updateUser"`
+			}
+			gql(t, e, f.tn.AccessToken, `mutation($id: ID!) { updateUser(id: $id, input: {role: viewer}) { role } }`,
+				map[string]any{"id": f.admin.UserID}, &out)
+			if out.UpdateUser.Role != "viewer" {
+				t.Fatalf("updateUser answered role %q", out.UpdateUser.Role)
+			}
+			f.check(t, e)
+		})
+		t.Run("a raised role cuts nothing", func(t *testing.T) {
+			tn := register(t, e, "Promotion")
+			m := tn.user(t, "member")
+			k := newKey(t, e, m.AccessToken, "api_keys:write", "credentials:read")
+			wantStatus(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+m.UserID.String(), tn.AccessToken,
+				map[string]any{"role": "admin"}), http.StatusOK)
+			if got := me(t, e, k.Key).Scopes; !slices.Equal(got, []string{"api_keys:write", "credentials:read"}) {
+				t.Fatalf("a promoted user's key holds %v", got)
+			}
+			if n := len(auditEntries(t, e, tn.TenantID, "api_key.update", "")); n != 0 {
+				t.Fatalf("%d api_key.update entries after a promotion", n)
+			}
+		})
+		t.Run("a refused demotion cuts nothing", func(t *testing.T) {
+			tn := register(t, e, "Refused")
+			a := tn.user(t, "admin")
+			k := newKey(t, e, a.AccessToken, "users:write")
+			// The admin may not demote the owner (whose role outranks it),
+			// and the owner cannot demote itself, the only owner.
+			wantError(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+tn.UserID.String(), a.AccessToken,
+				map[string]any{"role": "viewer"}), http.StatusForbidden, "FORBIDDEN")
+			wantError(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+tn.UserID.String(), tn.AccessToken,
+				map[string]any{"role": "viewer"}), http.StatusConflict, "CONFLICT")
+			if got := me(t, e, k.Key).Scopes; !slices.Equal(got, []string{"users:write"}) {
+				t.Fatalf("after refused demotions the admin's key holds %v", got)
+			}
+		})
+	})
+}
+
+// TestDemotionCutsCredentialsOnEveryInstance: the cut made through one
+// instance is honoured by another, whose caches hold the old scopes, within
+// a second (the invalidation bus, on PostgreSQL).
+func TestDemotionCutsCredentialsOnEveryInstance(t *testing.T) {
+	a, b := twoInstances(t)
+	tn := register(t, a, "Instances")
+	admin := tn.user(t, "admin")
+	k := newKey(t, a, admin.AccessToken, "users:read", "users:write")
+	c := createClient(t, a, admin.AccessToken, map[string]any{"name": "instances " + randTag(),
+		"scopes": []string{"oauth_clients:read", "oauth_clients:write"}})
+	tok := issueToken(t, a, c, "")
+	// b caches the key and the client at their old scopes.
+	if got := me(t, b, k.Key).Scopes; len(got) != 2 {
+		t.Fatalf("instance b: the key holds %v", got)
+	}
+	if got := me(t, b, tok.AccessToken).Scopes; len(got) != 2 {
+		t.Fatalf("instance b: the token holds %v", got)
+	}
+	wantStatus(t, do(a, http.MethodPatch, "/api/v1/admin/users/"+admin.UserID.String(), tn.AccessToken,
+		map[string]any{"role": "viewer"}), http.StatusOK)
+	for cred, want := range map[string]string{k.Key: "users:read", tok.AccessToken: "oauth_clients:read"} {
+		eventually(t, time.Second, "instance b honours the cut", func() (bool, string) {
+			got := strings.Join(me(t, b, cred).Scopes, " ")
+			return got == want, got
+		})
+	}
+}
+
+// TestIdentityPayloadsResolveEdges: the payloads of createUser, updateUser
+// and createServiceAccount resolve their edges after the commit.
+func TestIdentityPayloadsResolveEdges(t *testing.T) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		tn := register(t, e, "Edges")
+		type userOut struct {
+			ID     string `json:"id"`
+			Tenant struct {
+				Name string `json:"name"`
+			} `json:"tenant"`
+			APIKeys struct {
+				TotalCount int `json:"totalCount"`
+			} `json:"apiKeys"`
+		}
+		var created struct {
+			CreateUser userOut `json:"createUser"`
+		}
+		gql(t, e, tn.AccessToken, `mutation($email: String!) { createUser(input: {email: $email, role: member}) {
+			id tenant { name } apiKeys { totalCount } } }`, map[string]any{"email": "edge-" + randTag() + "@edges.test"}, &created)
+		if created.CreateUser.Tenant.Name != tn.Name || created.CreateUser.APIKeys.TotalCount != 0 {
+			t.Fatalf("createUser payload: %+v", created.CreateUser)
+		}
+
+		var updated struct {
+			UpdateUser userOut `json:"updateUser"`
+		}
+		gql(t, e, tn.AccessToken, `mutation($id: ID!) { updateUser(id: $id, input: {name: "Renamed", role: viewer}) {
+			id tenant { name } apiKeys { totalCount } } }`, map[string]any{"id": created.CreateUser.ID}, &updated)
+		if updated.UpdateUser.ID != created.CreateUser.ID || updated.UpdateUser.Tenant.Name != tn.Name {
+			t.Fatalf("updateUser payload: %+v", updated.UpdateUser)
+		}
+		// The owner's own keys count on its own user.
+		tn.key(t, "users:read")
+		gql(t, e, tn.AccessToken, `mutation($id: ID!) { updateUser(id: $id, input: {name: "Owner"}) {
+			id tenant { name } apiKeys { totalCount } } }`, map[string]any{"id": tn.UserID}, &updated)
+		if updated.UpdateUser.APIKeys.TotalCount != 1 || updated.UpdateUser.Tenant.Name != tn.Name {
+			t.Fatalf("updateUser payload of the owner: %+v", updated.UpdateUser)
+		}
+
+		var sa struct {
+			CreateServiceAccount struct {
+				ServiceAccount struct {
+					ID     string `json:"id"`
+					Tenant struct {
+						Name string `json:"name"`
+					} `json:"tenant"`
+					APIKeys struct {
+						TotalCount int `json:"totalCount"`
+					} `json:"apiKeys"`
+				} `json:"serviceAccount"`
+				APIKey struct {
+					APIKey struct {
+						ID             string `json:"id"`
+						ServiceAccount struct {
+							ID string `json:"id"`
+						} `json:"serviceAccount"`
+					} `json:"apiKey"`
+				} `json:"apiKey"`
+			} `json:"createServiceAccount"`
+		}
+		gql(t, e, tn.AccessToken, `mutation { createServiceAccount(input: {name: "edges", scopes: ["users:read"], createAPIKey: true}) {
+			serviceAccount { id tenant { name } apiKeys { totalCount } } apiKey { apiKey { id serviceAccount { id } } } } }`, nil, &sa)
+		got := sa.CreateServiceAccount
+		if got.ServiceAccount.Tenant.Name != tn.Name || got.ServiceAccount.APIKeys.TotalCount != 1 ||
+			got.APIKey.APIKey.ServiceAccount.ID != got.ServiceAccount.ID || uid(t, got.APIKey.APIKey.ID) == uuid.Nil {
+			t.Fatalf("createServiceAccount payload: %+v", got)
+		}
+		gql(t, e, tn.AccessToken, `mutation { createServiceAccount(input: {name: "keyless", scopes: ["users:read"]}) {
+			serviceAccount { id tenant { name } apiKeys { totalCount } } apiKey { key } } }`, nil, &sa)
+		if got := sa.CreateServiceAccount; got.ServiceAccount.Tenant.Name != tn.Name || got.ServiceAccount.APIKeys.TotalCount != 0 {
+			t.Fatalf("createServiceAccount payload without a key: %+v", got)
+		}
+	})
+}

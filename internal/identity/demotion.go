@@ -1,0 +1,110 @@
+package identity
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/apikey"
+	"github.com/credvault/credvault/ent/oauthclient"
+	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/platform/invalidate"
+	"github.com/credvault/credvault/internal/platform/store"
+)
+
+// cutReason names, in the audit entries of the cut, why scopes went.
+const cutReason = "creator_role_lowered"
+
+// cutCredentials cuts the API keys and OAuth clients u created to held, the
+// scopes of its new role, with tx: a credential never keeps a scope its
+// creator no longer holds (SPEC §2). What u created is what it created
+// signed in, and what its own API keys created. A key left with no scope is
+// revoked, a client disabled. Each cut is audited and published, so every
+// instance stops honouring the removed scopes at once. It returns how many
+// credentials were cut.
+func (s *Users) cutCredentials(ctx context.Context, tx *ent.Client, u *ent.User, held access.Set) (int, error) {
+	own, err := tx.APIKey.Query().Where(apikey.UserID(u.ID)).IDs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	creators := append([]uuid.UUID{u.ID}, own...)
+	keys, err := tx.APIKey.Query().Where(apikey.StatusNEQ(apikey.StatusRevoked),
+		apikey.Or(apikey.UserID(u.ID), apikey.CreatedByIn(creators...))).All(ctx)
+	if err != nil {
+		return 0, err
+	}
+	clients, err := tx.OAuthClient.Query().Where(oauthclient.CreatedByIn(creators...)).All(ctx)
+	if err != nil {
+		return 0, err
+	}
+	now := store.Now()
+	cut := 0
+	for _, k := range keys {
+		kept, removed := split(k.Scopes, held)
+		if len(removed) == 0 {
+			continue
+		}
+		upd := tx.APIKey.UpdateOne(k).SetScopes(kept)
+		action := "api_key.update"
+		if len(kept) == 0 {
+			upd.SetStatus(apikey.StatusRevoked).SetRevokedAt(now)
+			action = "api_key.revoke"
+		}
+		if err := upd.Exec(ctx); err != nil {
+			return 0, err
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Action: action, ResourceType: "api_key", ResourceID: k.ID.String(),
+			Details: cutDetails(u, kept, removed, "scopes")}); err != nil {
+			return 0, err
+		}
+		if err := s.Bus.Publish(ctx, tx, invalidate.For(invalidate.APIKey, k.ID.String())); err != nil {
+			return 0, err
+		}
+		cut++
+	}
+	for _, c := range clients {
+		kept, removed := split(c.Scopes, held)
+		if len(removed) == 0 {
+			continue
+		}
+		upd := tx.OAuthClient.UpdateOne(c).SetScopes(kept)
+		fields := []string{"scopes"}
+		if len(kept) == 0 && c.Status != oauthclient.StatusDisabled {
+			upd.SetStatus(oauthclient.StatusDisabled)
+			fields = append(fields, "status")
+		}
+		if err := upd.Exec(ctx); err != nil {
+			return 0, err
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "oauth_client.update", ResourceType: "oauth_client",
+			ResourceID: c.ClientID, Details: cutDetails(u, kept, removed, fields...)}); err != nil {
+			return 0, err
+		}
+		if err := s.Bus.Publish(ctx, tx, invalidate.For(invalidate.OAuthClient, c.ClientID)); err != nil {
+			return 0, err
+		}
+		cut++
+	}
+	return cut, nil
+}
+
+// split parts scopes into those held keeps and those it removes.
+func split(scopes []string, held access.Set) (kept, removed []string) {
+	kept = []string{}
+	for _, sc := range scopes {
+		if held.Has(sc) {
+			kept = append(kept, sc)
+		} else {
+			removed = append(removed, sc)
+		}
+	}
+	return kept, removed
+}
+
+// cutDetails are the audit details of one credential's cut.
+func cutDetails(u *ent.User, kept, removed []string, fields ...string) map[string]any {
+	return map[string]any{"fields": fields, "reason": cutReason, "user_id": u.ID.String(), "role": u.Role,
+		"removed_scopes": removed, "scopes": kept}
+}
