@@ -12,30 +12,30 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/ent/auditlog"
+	"github.com/credvault/credvault/internal/audit"
 )
 
 // AuditLogs is the resolver for the auditLogs field.
 func (r *aPIKeyResolver) AuditLogs(ctx context.Context, obj *ent.APIKey, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error) {
-	return r.auditLogPage(ctx, after, first, before, last, orderBy, where, auditlog.ResourceTypeEQ("api_key"), auditlog.ResourceIDEQ(obj.ID.String()))
+	return r.Audit.Page(ctx, after, first, before, last, orderBy, where, audit.AboutAPIKey(obj))
 }
 
 // AuditLogs is the resolver for the auditLogs field.
 func (r *credentialResolver) AuditLogs(ctx context.Context, obj *ent.Credential, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error) {
-	return r.auditLogPage(ctx, after, first, before, last, orderBy, where, auditlog.ResourceTypeEQ("credential"), auditlog.ResourceIDEQ(obj.ID.String()))
+	return r.Audit.Page(ctx, after, first, before, last, orderBy, where, audit.AboutCredential(obj))
 }
 
 // AuditLogs is the resolver for the auditLogs field.
 func (r *oAuthClientResolver) AuditLogs(ctx context.Context, obj *ent.OAuthClient, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error) {
-	return r.auditLogPage(ctx, after, first, before, last, orderBy, where, auditlog.ResourceTypeEQ("oauth_client"), auditlog.ResourceIDEQ(obj.ID.String()))
+	return r.Audit.Page(ctx, after, first, before, last, orderBy, where, audit.AboutOAuthClient(obj))
 }
 
 // AuditLogs is the resolver for the auditLogs field.
 func (r *queryResolver) AuditLogs(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error) {
-	return r.auditLogPage(ctx, after, first, before, last, orderBy, where)
+	return r.Audit.Page(ctx, after, first, before, last, orderBy, where)
 }
 
 // AuditLogs is the resolver for the auditLogs field.
 func (r *userResolver) AuditLogs(ctx context.Context, obj *ent.User, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error) {
-	return r.auditLogPage(ctx, after, first, before, last, orderBy, where, auditlog.ActorTypeEQ("user"), auditlog.ActorIDEQ(obj.ID.String()))
+	return r.Audit.Page(ctx, after, first, before, last, orderBy, where, audit.ByUser(obj))
 }

@@ -7,64 +7,21 @@ package graph
 
 import (
 	"context"
-	"time"
 
-	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/ent/usagecounter"
-	"github.com/credvault/credvault/internal/access"
-	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/tenancy"
 )
 
 // DashboardStats is the resolver for the dashboardStats field.
 func (r *queryResolver) DashboardStats(ctx context.Context) (*tenancy.DashboardStats, error) {
-	if _, err := r.require(ctx, access.TenantRead); err != nil {
-		return nil, err
-	}
-	counts, err := r.tenantCounts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	requests, events, _, err := r.activity(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &tenancy.DashboardStats{Counts: counts, RequestsLast24h: requests, AuditEventsLast24h: events}, nil
+	return r.Resolver.Tenants.DashboardStats(ctx)
 }
 
 // UsageSummary is the resolver for the usageSummary field.
 func (r *queryResolver) UsageSummary(ctx context.Context, days *int) ([]*tenancy.UsageRow, error) {
-	if _, err := r.require(ctx, access.TenantRead); err != nil {
-		return nil, err
-	}
-	n := 30
-	if days != nil {
-		n = *days
-	}
-	if n < 1 || n > 366 {
-		return nil, apperr.Invalid("days", "out of range").With("min", 1).With("max", 366)
-	}
-	since := time.Now().UTC().AddDate(0, 0, -(n - 1)).Format(time.DateOnly)
-	rows, err := r.Store.Client.UsageCounter.Query().
-		Where(usagecounter.DayGTE(since), usagecounter.PrincipalTypeIn(string(access.KindAPIKey), string(access.KindOAuthClient))).
-		Order(ent.Desc(usagecounter.FieldDay), ent.Desc(usagecounter.FieldCount), ent.Asc(usagecounter.FieldPrincipalID)).
-		Limit(maxUsageRows).All(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*tenancy.UsageRow, len(rows))
-	for i, u := range rows {
-		out[i] = &tenancy.UsageRow{Day: u.Day, PrincipalType: u.PrincipalType, PrincipalID: u.PrincipalID, Requests: int(u.Count)}
-	}
-	return out, nil
+	return r.Resolver.Tenants.UsageSummary(ctx, days)
 }
 
 // FeatureStatus is the resolver for the featureStatus field.
 func (r *queryResolver) FeatureStatus(ctx context.Context) (*tenancy.FeatureStatus, error) {
-	if _, err := r.require(ctx, access.TenantRead); err != nil {
-		return nil, err
-	}
-	f := r.Features
-	f.CorsOrigins = append([]string{}, f.CorsOrigins...)
-	return &f, nil
+	return r.Resolver.Tenants.FeatureStatus(ctx)
 }

@@ -7,35 +7,11 @@ package graph
 
 import (
 	"context"
-	"time"
 
 	"github.com/credvault/credvault/internal/health"
 )
 
 // Health is the resolver for the health field.
 func (r *queryResolver) Health(ctx context.Context) (*health.Health, error) {
-	start := time.Now()
-	pingErr := r.Store.Ping(ctx)
-	h := &health.Health{
-		Status:            "ok",
-		Database:          "ok",
-		DatabaseLatencyMs: float64(time.Since(start).Microseconds()) / 1000,
-		SchemaVersion:     schemaVersion,
-		QueueDepths:       []*health.QueueDepth{},
-		Version:           r.Version,
-		Commit:            commit,
-		UptimeSeconds:     int(time.Since(r.Started).Seconds()),
-	}
-	if pingErr != nil {
-		h.Status, h.Database = "unavailable", "unavailable"
-		return h, nil
-	}
-	depths, err := r.Jobs.Depth(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, name := range r.Jobs.Names() {
-		h.QueueDepths = append(h.QueueDepths, &health.QueueDepth{JobName: name, Depth: depths[name]})
-	}
-	return h, nil
+	return r.Resolver.Health.Public(ctx)
 }

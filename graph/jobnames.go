@@ -1,9 +1,12 @@
 package graph
 
-// The background jobs of SPEC §9.
+import "github.com/credvault/credvault/internal/jobs"
+
+// The background jobs of SPEC §9, named in package jobs; these names stay
+// for the callers not yet moved there (server's job registry, the vault).
 const (
-	JobDEKRotation         = "dek_rotation"
-	JobExpireAPIKeys       = "expire_api_keys"
-	JobAuditRetention      = "audit_retention"
-	JobPurgeDeletedTenants = "purge_deleted_tenants"
+	JobDEKRotation         = jobs.DEKRotation
+	JobExpireAPIKeys       = jobs.ExpireAPIKeys
+	JobAuditRetention      = jobs.AuditRetention
+	JobPurgeDeletedTenants = jobs.PurgeDeletedTenants
 )

@@ -8,63 +8,15 @@ package graph
 import (
 	"context"
 
-	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/internal/access"
-	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/jobs"
-	"github.com/credvault/credvault/internal/platform/apperr"
-	"github.com/credvault/credvault/internal/platform/store"
 )
 
 // TriggerJob is the resolver for the triggerJob field.
 func (r *mutationResolver) TriggerJob(ctx context.Context, jobName string, args map[string]any) (*jobs.TriggeredJob, error) {
-	p, err := r.require(ctx, access.JobsWrite)
-	if err != nil {
-		return nil, err
-	}
-	if !r.Jobs.Known(jobName) {
-		return nil, apperr.Invalid("job_name", "unknown").With("allowed", r.Jobs.Names())
-	}
-	if args == nil {
-		args = map[string]any{}
-	}
-	// A DEK rotation is for a tenant: the caller's own, unless a platform
-	// admin names another.
-	if jobName == JobDEKRotation {
-		if tid, ok := args["tenant_id"].(string); !ok || tid != p.TenantID.String() {
-			if ok && !p.Scopes.Has(access.PlatformAdmin) {
-				return nil, r.deny(ctx, access.PlatformAdmin)
-			}
-			if !ok {
-				args["tenant_id"] = p.TenantID.String()
-			}
-		}
-	}
-	var out *jobs.TriggeredJob
-	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
-		j, err := r.Jobs.Enqueue(ctx, tx, jobName, args)
-		if err != nil {
-			return err
-		}
-		out = &jobs.TriggeredJob{JobID: j.ID}
-		return audit.Record(ctx, tx, audit.Entry{Action: "job.trigger", ResourceType: "job", ResourceID: j.ID.String(),
-			Details: map[string]any{"job_name": jobName}})
-	})
-	return out, err
+	return r.JobRuns.Trigger(ctx, jobName, args)
 }
 
 // JobStats is the resolver for the jobStats field.
 func (r *queryResolver) JobStats(ctx context.Context, jobName string) (*jobs.JobStats, error) {
-	if _, err := r.require(ctx, access.JobsRead); err != nil {
-		return nil, err
-	}
-	if !r.Jobs.Known(jobName) {
-		return nil, apperr.Invalid("job_name", "unknown").With("allowed", r.Jobs.Names())
-	}
-	st, err := r.Jobs.Stats(ctx, jobName)
-	if err != nil {
-		return nil, err
-	}
-	return &jobs.JobStats{JobName: st.Name, Pending: st.Pending, Running: st.Running, Completed: st.Completed,
-		Failed: st.Failed, Retrying: st.Retrying, LastRunAt: st.LastRunAt}, nil
+	return r.JobRuns.Stats(ctx, jobName)
 }

@@ -7,174 +7,40 @@ package graph
 
 import (
 	"context"
-	"slices"
-	"strings"
-
-	"github.com/credvault/credvault/internal/platform/paging"
 
 	"entgo.io/contrib/entgql"
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/ent/tenant"
-	"github.com/credvault/credvault/internal/access"
-	"github.com/credvault/credvault/internal/audit"
-	"github.com/credvault/credvault/internal/platform/apperr"
-	"github.com/credvault/credvault/internal/platform/invalidate"
-	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/credvault/credvault/internal/tenancy"
 )
 
 // UpdateTenant is the resolver for the updateTenant field.
 func (r *mutationResolver) UpdateTenant(ctx context.Context, id uuid.UUID, input tenancy.UpdateTenantInput) (*ent.Tenant, error) {
-	ctx, _, err := r.inTenant(ctx, id, access.TenantWrite)
-	if err != nil {
-		return nil, err
-	}
-	var t *ent.Tenant
-	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
-		if t, err = tx.Tenant.Get(ctx, id); err != nil {
-			return err
-		}
-		upd := tx.Tenant.UpdateOne(t)
-		var changed []string
-		revoke := false
-		if input.Name != nil {
-			name := strings.TrimSpace(*input.Name)
-			if name == "" || len(name) > 200 {
-				return apperr.Invalid("name", map[bool]string{true: "required", false: "too_long"}[name == ""])
-			}
-			upd.SetName(name)
-			changed = append(changed, "name")
-		}
-		if input.Plan != nil {
-			if !slices.Contains(Plans, *input.Plan) {
-				return apperr.Invalid("plan", "invalid").With("allowed", Plans)
-			}
-			upd.SetPlan(*input.Plan)
-			changed = append(changed, "plan")
-		}
-		if input.Status != nil && *input.Status != t.Status {
-			switch {
-			case *input.Status == tenant.StatusDeleted:
-				return apperr.Invalid("status", "invalid").With("allowed", []string{"active", "suspended"}).With("hint", "delete a tenant with DELETE")
-			case tenant.StatusValidator(*input.Status) != nil:
-				return apperr.Invalid("status", "invalid").With("allowed", []string{"active", "suspended"})
-			case t.Platform:
-				return apperr.New(apperr.Conflict, "the platform tenant cannot be suspended")
-			}
-			upd.SetStatus(*input.Status)
-			changed, revoke = append(changed, "status"), true
-		}
-		if in := input.Settings; in != nil {
-			settings := t.Settings
-			if in.IPAllowlist != nil {
-				allow, err := normalizeCIDRs(in.IPAllowlist)
-				if err != nil {
-					return apperr.Invalid("settings.ip_allowlist", "invalid")
-				}
-				settings.IPAllowlist, revoke = allow, true
-			}
-			if in.AuditRetentionDays != nil {
-				if d := *in.AuditRetentionDays; d < 1 || d > maxRetentionDays {
-					return apperr.Invalid("settings.audit_retention_days", "out of range").With("min", 1).With("max", maxRetentionDays)
-				}
-				settings.AuditRetentionDays = *in.AuditRetentionDays
-			}
-			upd.SetSettings(settings)
-			changed = append(changed, "settings")
-		}
-		if t, err = upd.Save(ctx); err != nil {
-			return err
-		}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "tenant.update", ResourceType: "tenant", ResourceID: id.String(),
-			Details: map[string]any{"fields": changed}}); err != nil {
-			return err
-		}
-		if !revoke {
-			return nil
-		}
-		// Status and allowlist are cached with every key and client: drop them everywhere.
-		return r.Bus.Publish(ctx, tx, invalidate.For(invalidate.Tenant, id.String()))
-	})
-	return t, err
+	return r.Tenants.Update(ctx, id, input)
 }
 
 // DeleteTenant is the resolver for the deleteTenant field.
 func (r *mutationResolver) DeleteTenant(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
-	ctx, _, err := r.inTenant(ctx, id, access.TenantDelete)
-	if err != nil {
-		return uuid.Nil, err
-	}
-	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
-		t, err := tx.Tenant.Get(ctx, id)
-		if err != nil {
-			return err
-		}
-		if t.Platform {
-			return apperr.New(apperr.Conflict, "the platform tenant cannot be deleted")
-		}
-		if err := tx.Tenant.UpdateOne(t).SetStatus(tenant.StatusDeleted).SetDeletedAt(store.Now()).Exec(ctx); err != nil {
-			return err
-		}
-		if err := audit.Record(ctx, tx, audit.Entry{Action: "tenant.delete", ResourceType: "tenant", ResourceID: id.String(),
-			Details: map[string]any{"slug": t.Slug}}); err != nil {
-			return err
-		}
-		// The tenant's own trail goes with its data: the platform keeps a copy.
-		pt, err := tx.Tenant.Query().Where(tenant.Platform(true)).Only(store.Unrestricted(ctx))
-		if err == nil {
-			err = audit.Record(ctx, tx, audit.Entry{Action: "tenant.delete", ResourceType: "tenant", ResourceID: id.String(),
-				TenantID: pt.ID, Details: map[string]any{"slug": t.Slug}})
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := r.Jobs.Enqueue(ctx, tx, JobPurgeDeletedTenants, nil); err != nil {
-			return err
-		}
-		return r.Bus.Publish(ctx, tx, invalidate.For(invalidate.Tenant, id.String()))
-	})
-	return id, err
+	return r.Tenants.Delete(ctx, id)
 }
 
 // Tenants is the resolver for the tenants field.
 func (r *queryResolver) Tenants(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.TenantOrder, where *ent.TenantWhereInput) (*ent.TenantConnection, error) {
-	q, err := r.TenantsQuery(ctx)
-	if err != nil {
-		return nil, err
-	}
-	first, last = paging.Size(first, last)
-	return q.Paginate(store.Unrestricted(ctx), after, first, before, last, ent.WithTenantOrder(orderBy), ent.WithTenantFilter(where.Filter))
+	return r.Resolver.Tenants.Page(ctx, after, first, before, last, orderBy, where)
 }
 
 // Tenant is the resolver for the tenant field.
 func (r *queryResolver) Tenant(ctx context.Context, id uuid.UUID) (*ent.Tenant, error) {
-	ctx, _, err := r.inTenant(ctx, id, access.TenantRead)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.Client.Tenant.Get(ctx, id)
+	return r.Resolver.Tenants.Get(ctx, id)
 }
 
 // TenantStats is the resolver for the tenantStats field.
 func (r *queryResolver) TenantStats(ctx context.Context, id uuid.UUID) (*tenancy.TenantStats, error) {
-	ctx, _, err := r.inTenant(ctx, id, access.TenantRead)
-	if err != nil {
-		return nil, err
-	}
-	counts, err := r.tenantCounts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	requests, events, last, err := r.activity(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &tenancy.TenantStats{TenantID: id, Counts: counts, RequestsLast24h: requests, AuditEventsLast24h: events, LastActivityAt: last}, nil
+	return r.Resolver.Tenants.Stats(ctx, id)
 }
 
 // Stats is the resolver for the stats field.
 func (r *tenantResolver) Stats(ctx context.Context, obj *ent.Tenant) (*tenancy.TenantStats, error) {
-	return r.Query().TenantStats(ctx, obj.ID)
+	return r.Tenants.Stats(ctx, obj.ID)
 }

@@ -5,10 +5,12 @@ import (
 	"net/http"
 	"time"
 
+	"entgo.io/ent/dialect/sql/schema"
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/auditlog"
+	"github.com/credvault/credvault/ent/migrate"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/platform/apperr"
 )
@@ -39,6 +41,17 @@ func toAuditLogJSON(a *ent.AuditLog) *auditLogJSON {
 		RequestID: a.RequestID, IP: a.IP, UserAgent: a.UserAgent, Details: d}
 }
 
+// enumOf returns the values ent declares for the enum column of table, so
+// a filter documents exactly what the column holds.
+func enumOf(table *schema.Table, column string) []string {
+	for _, c := range table.Columns {
+		if c.Name == column && len(c.Enums) > 0 {
+			return c.Enums
+		}
+	}
+	panic("rest: " + table.Name + "." + column + " is not an enum column")
+}
+
 // timeParam parses an RFC 3339 query parameter, or nil when absent.
 func timeParam(c *Call, name string) (*time.Time, error) {
 	v := c.Query(name)
@@ -56,7 +69,10 @@ func (a *API) auditLogRoutes() []Route {
 	return []Route{
 		HandleList(Route{Method: http.MethodGet, Path: "/admin/audit-logs", Op: access.ListAuditLogs,
 			Summary: "The audit trail, newest first; filters actor_id, actor_type, action, resource_type, resource_id, outcome, since, until",
-			Status:  http.StatusOK, Message: "audit logs", Sort: []string{"occurred_at", "action"}},
+			Status:  http.StatusOK, Message: "audit logs", Sort: []string{"occurred_at", "action"},
+			Filters: []Filter{{Name: "actor_id"}, {Name: "actor_type"}, {Name: "action"}, {Name: "resource_type"}, {Name: "resource_id"},
+				{Name: "outcome", Enum: enumOf(migrate.AuditLogsTable, auditlog.FieldOutcome)},
+				{Name: "since", Format: "date-time"}, {Name: "until", Format: "date-time"}}},
 			func(ctx context.Context, c *Call) ([]*auditLogJSON, int, error) {
 				where := &ent.AuditLogWhereInput{}
 				for name, dst := range map[string]**string{"actor_id": &where.ActorID, "actor_type": &where.ActorType,
@@ -79,7 +95,7 @@ func (a *API) auditLogRoutes() []Route {
 				if where.OccurredAtLT, err = timeParam(c, "until"); err != nil {
 					return nil, 0, err
 				}
-				rows, total, err := a.Resolver.ListAuditLogs(ctx, where, c.Window())
+				rows, total, err := a.Resolver.Audit.List(ctx, where, c.Window())
 				return mapSlice(rows, toAuditLogJSON), total, err
 			}),
 	}

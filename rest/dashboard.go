@@ -36,7 +36,7 @@ func (a *API) dashboardRoutes() []Route {
 		Handle(Route{Method: http.MethodGet, Path: "/admin/dashboard/stats", Op: access.DashboardStats,
 			Summary: "Counts by kind and status; requests and audit events in the last 24 h", Status: http.StatusOK, Message: "dashboard stats"},
 			func(ctx context.Context, _ *Call) (*statsJSON, error) {
-				s, err := a.Resolver.Query().DashboardStats(ctx)
+				s, err := a.Resolver.Tenants.DashboardStats(ctx)
 				if err != nil {
 					return nil, err
 				}
@@ -53,7 +53,7 @@ func (a *API) dashboardRoutes() []Route {
 					}
 					days = n
 				}
-				rows, err := a.Resolver.Query().UsageSummary(ctx, &days)
+				rows, err := a.Resolver.Tenants.UsageSummary(ctx, &days)
 				if err != nil {
 					return nil, err
 				}
@@ -67,7 +67,7 @@ func (a *API) dashboardRoutes() []Route {
 		Handle(Route{Method: http.MethodGet, Path: "/admin/features/status", Op: access.FeatureStatus,
 			Summary: "What this server has enabled", Status: http.StatusOK, Message: "feature status"},
 			func(ctx context.Context, _ *Call) (*featuresJSON, error) {
-				f, err := a.Resolver.Query().FeatureStatus(ctx)
+				f, err := a.Resolver.Tenants.FeatureStatus(ctx)
 				if err != nil {
 					return nil, err
 				}

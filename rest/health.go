@@ -21,7 +21,7 @@ func (a *API) healthRoutes() []Route {
 			Summary: "Detailed health: database latency, schema version, queue depths, uptime, version",
 			Status:  http.StatusOK, Message: "service health",
 		}, func(ctx context.Context, _ *Call) (*healthJSON, error) {
-			h, err := a.Resolver.AdminHealth(ctx)
+			h, err := a.Resolver.Health.Detailed(ctx)
 			if err != nil {
 				return nil, err
 			}
@@ -54,7 +54,7 @@ func toHealth(h *health.Health) *healthJSON {
 // readiness is 200 with the health report, or 503 SERVICE_UNAVAILABLE naming
 // the failed check when the database does not answer.
 func (a *API) readiness(ctx context.Context, _ *Call) (*healthJSON, error) {
-	h, err := a.Resolver.Query().Health(ctx)
+	h, err := a.Resolver.Health.Public(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ func (a *API) jobRoutes() []Route {
 		HandleBody(Route{Method: http.MethodPost, Path: "/admin/jobs/trigger", Op: access.TriggerJob,
 			Summary: "Run a background job now", Status: http.StatusAccepted, Message: "job enqueued"},
 			func(ctx context.Context, _ *Call, in *triggerJobBody) (*triggeredJSON, error) {
-				j, err := a.Resolver.Mutation().TriggerJob(ctx, in.JobName, in.Args)
+				j, err := a.Resolver.JobRuns.Trigger(ctx, in.JobName, in.Args)
 				if err != nil {
 					return nil, err
 				}
@@ -43,7 +43,7 @@ func (a *API) jobRoutes() []Route {
 		Handle(Route{Method: http.MethodGet, Path: "/admin/jobs/{jobName}/stats", Op: access.ReadJobStats,
 			Summary: "Runs of a job by status, and when it last ran", Status: http.StatusOK, Message: "job stats"},
 			func(ctx context.Context, c *Call) (*jobStatsJSON, error) {
-				s, err := a.Resolver.Query().JobStats(ctx, c.Param("jobName"))
+				s, err := a.Resolver.JobRuns.Stats(ctx, c.Param("jobName"))
 				if err != nil {
 					return nil, err
 				}

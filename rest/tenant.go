@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/migrate"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/internal/access"
 )
@@ -74,7 +75,8 @@ func (a *API) tenantRoutes() []Route {
 	return []Route{
 		HandleList(Route{Method: http.MethodGet, Path: "/admin/tenants", Op: access.ListTenants,
 			Summary: "List every tenant; filters status, plan", Status: http.StatusOK, Message: "tenants",
-			Sort: []string{"created_at", "updated_at", "name", "slug", "plan", "status"}},
+			Sort:    []string{"created_at", "updated_at", "name", "slug", "plan", "status"},
+			Filters: []Filter{{Name: "status", Enum: enumOf(migrate.TenantsTable, tenant.FieldStatus)}, {Name: "plan"}}},
 			func(ctx context.Context, c *Call) ([]*tenantJSON, int, error) {
 				where := &ent.TenantWhereInput{}
 				if v := c.Query("status"); v != "" {
@@ -87,7 +89,7 @@ func (a *API) tenantRoutes() []Route {
 				if v := c.Query("plan"); v != "" {
 					where.Plan = &v
 				}
-				rows, total, err := a.Resolver.ListTenants(ctx, where, c.Window())
+				rows, total, err := a.Resolver.Tenants.List(ctx, where, c.Window())
 				return mapSlice(rows, toTenantJSON), total, err
 			}),
 		Handle(Route{Method: http.MethodGet, Path: "/admin/tenants/{tenantId}", Op: access.ReadTenant,
@@ -97,7 +99,7 @@ func (a *API) tenantRoutes() []Route {
 				if err != nil {
 					return nil, err
 				}
-				t, err := a.Resolver.Query().Tenant(ctx, id)
+				t, err := a.Resolver.Tenants.Get(ctx, id)
 				if err != nil {
 					return nil, err
 				}
@@ -118,7 +120,7 @@ func (a *API) tenantRoutes() []Route {
 				if in.Settings != nil {
 					input.Settings = &tenancy.TenantSettingsInput{IPAllowlist: in.Settings.IPAllowlist, AuditRetentionDays: in.Settings.AuditRetentionDays}
 				}
-				t, err := a.Resolver.Mutation().UpdateTenant(ctx, id, input)
+				t, err := a.Resolver.Tenants.Update(ctx, id, input)
 				if err != nil {
 					return nil, err
 				}
@@ -131,7 +133,7 @@ func (a *API) tenantRoutes() []Route {
 				if err != nil {
 					return nil, err
 				}
-				if _, err := a.Resolver.Mutation().DeleteTenant(ctx, id); err != nil {
+				if _, err := a.Resolver.Tenants.Delete(ctx, id); err != nil {
 					return nil, err
 				}
 				return &deleted{ID: id, Deleted: true}, nil
@@ -143,7 +145,7 @@ func (a *API) tenantRoutes() []Route {
 				if err != nil {
 					return nil, err
 				}
-				s, err := a.Resolver.Query().TenantStats(ctx, id)
+				s, err := a.Resolver.Tenants.Stats(ctx, id)
 				if err != nil {
 					return nil, err
 				}

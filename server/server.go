@@ -151,21 +151,21 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	s.metrics.WatchDB(st.DB)
 	s.metrics.WatchQueue(queue.Depth)
 	authorize := &authz.Guard{Client: st.Client, Batch: batch}
+	features := tenancy.FeatureStatus{Signup: cfg.AllowSignup, RateLimits: limits, TLS: cfg.TLSCert != "",
+		Introspection: cfg.GraphQLIntrospection, Environment: cfg.Env, CorsOrigins: cfg.CORSOrigins}
 	apiKeys := &apikeys.Service{Client: st.Client, Guard: authorize, Bus: s.bus, Batch: batch, Keys: verifier}
 	resolver := &graph.Resolver{
 		APIKeys:      apiKeys,
 		OAuthClients: &oauth.Clients{Client: st.Client, Guard: authorize, Bus: s.bus},
 		Users:        &identity.Users{Client: st.Client, Guard: authorize, Bus: s.bus, Keys: apiKeys},
 		Vault:        &vault.Service{Client: st.Client, Guard: authorize, DEKs: deks, Jobs: queue, Batch: batch},
-		Tenants:      &tenancy.Service{Client: st.Client, Guard: authorize, Bus: s.bus},
+		Tenants:      &tenancy.Service{Client: st.Client, Guard: authorize, Bus: s.bus, Jobs: queue, Features: features},
 		Audit:        &audit.Trail{Client: st.Client, Guard: authorize},
 		JobRuns:      &jobs.Service{Client: st.Client, Guard: authorize, Queue: queue},
-		Health:       &health.Service{Client: st.Client, Guard: authorize},
+		Health:       &health.Service{Client: st.Client, Guard: authorize, Store: st, Queue: queue, Version: Version, Started: time.Now()},
 		Guard:        authorize,
 		Store:        st, Identity: ids, Keys: verifier, Bus: s.bus, AuditBatch: batch,
-		DEKs: deks, Jobs: queue, Metrics: s.metrics, Version: Version, Started: time.Now(),
-		Features: tenancy.FeatureStatus{Signup: cfg.AllowSignup, RateLimits: limits, TLS: cfg.TLSCert != "",
-			Introspection: cfg.GraphQLIntrospection, Environment: cfg.Env, CorsOrigins: cfg.CORSOrigins}}
+		DEKs: deks, Jobs: queue, Metrics: s.metrics, Version: Version, Started: time.Now()}
 	api := &rest.API{Resolver: resolver}
 
 	r := chi.NewRouter()

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -146,6 +147,9 @@ func TestPagingOnEveryList(t *testing.T) {
 					case flt.Format == "uuid":
 						pgPage(t, pgGet(t, e, c, l, flt.Name+"="+uuid.NewString(), http.StatusOK), 0, map[string]any{"total": 0})
 						pgInvalid(t, e, c, l, flt.Name+"=not-a-uuid", flt.Name)
+					case flt.Format == "date-time":
+						pgGet(t, e, c, l, flt.Name+"="+url.QueryEscape(time.Now().UTC().Format(time.RFC3339Nano)), http.StatusOK)
+						pgInvalid(t, e, c, l, flt.Name+"=not-a-time", flt.Name)
 					default:
 						pgPage(t, pgGet(t, e, c, l, flt.Name+"=no-such-value", http.StatusOK), 0, map[string]any{"total": 0})
 					}

@@ -111,6 +111,16 @@ func (b *Batcher) Flush(ctx context.Context) error {
 	if len(pending) == 0 {
 		return nil
 	}
+	err := b.write(ctx, pending)
+	if ent.IsConstraintError(err) {
+		// A tenant was purged between the check and the write: check again.
+		err = b.write(ctx, pending)
+	}
+	return err
+}
+
+// write inserts the pending entries of the tenants still there.
+func (b *Batcher) write(ctx context.Context, pending map[batchKey]*batched) error {
 	tenants := make([]uuid.UUID, 0, len(pending))
 	for k := range pending {
 		tenants = append(tenants, k.tenant)

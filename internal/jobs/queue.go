@@ -27,6 +27,7 @@ import (
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/job"
+	"github.com/credvault/credvault/ent/predicate"
 	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/store"
 )
@@ -267,8 +268,9 @@ type Stats struct {
 	LastRunAt *time.Time
 }
 
-// Stats counts the runs of the job called name.
-func (q *Queue) Stats(ctx context.Context, name string) (*Stats, error) {
+// Stats counts the runs of the job called name that match where (all of
+// them when none is given).
+func (q *Queue) Stats(ctx context.Context, name string, where ...predicate.Job) (*Stats, error) {
 	if !q.Known(name) {
 		return nil, apperr.NotFoundf("job")
 	}
@@ -277,7 +279,8 @@ func (q *Queue) Stats(ctx context.Context, name string) (*Stats, error) {
 		Status string `json:"status"`
 		Count  int    `json:"count"`
 	}
-	err := q.db.Job.Query().Where(job.Name(name)).GroupBy(job.FieldStatus).Aggregate(ent.Count()).Scan(ctx, &rows)
+	where = append([]predicate.Job{job.Name(name)}, where...)
+	err := q.db.Job.Query().Where(where...).GroupBy(job.FieldStatus).Aggregate(ent.Count()).Scan(ctx, &rows)
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +299,7 @@ func (q *Queue) Stats(ctx context.Context, name string) (*Stats, error) {
 			s.Retrying = r.Count
 		}
 	}
-	last, err := q.db.Job.Query().Where(job.Name(name), job.StartedAtNotNil()).Order(ent.Desc(job.FieldStartedAt)).First(ctx)
+	last, err := q.db.Job.Query().Where(append(where, job.StartedAtNotNil())...).Order(ent.Desc(job.FieldStartedAt)).First(ctx)
 	switch {
 	case ent.IsNotFound(err):
 	case err != nil:

@@ -1,5 +1,6 @@
-// Package tenancy holds what concerns a tenant as a whole: purging a deleted
-// tenant's data.
+// Package tenancy holds what concerns a tenant as a whole: reading,
+// updating and deleting it (Service), what it holds and does (stats,
+// usage), and purging a deleted tenant's data.
 package tenancy
 
 import (

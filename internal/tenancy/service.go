@@ -3,6 +3,7 @@ package tenancy
 import (
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/access/authz"
+	"github.com/credvault/credvault/internal/jobs"
 	"github.com/credvault/credvault/internal/platform/invalidate"
 )
 
@@ -14,4 +15,8 @@ type Service struct {
 	Client *ent.Client
 	Guard  *authz.Guard
 	Bus    *invalidate.Bus
+	// Jobs purges a deleted tenant's data.
+	Jobs *jobs.Queue
+	// Features is what this server has enabled, as FeatureStatus shows it.
+	Features FeatureStatus
 }

@@ -62,6 +62,16 @@ func (c *Counter) Flush(ctx context.Context) error {
 		return nil
 	}
 	ctx = store.Unrestricted(ctx)
+	err := c.write(ctx, pending)
+	if ent.IsConstraintError(err) {
+		// A tenant was purged between the check and the write: check again.
+		err = c.write(ctx, pending)
+	}
+	return err
+}
+
+// write adds the pending counts of the tenants still there.
+func (c *Counter) write(ctx context.Context, pending map[key]int64) error {
 	tenants := make([]uuid.UUID, 0, len(pending))
 	for k := range pending {
 		tenants = append(tenants, k.tenant)
