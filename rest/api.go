@@ -16,6 +16,11 @@ type API struct {
 
 // Routes is the route table: every /api/v1 endpoint, in the order of SPEC §5.
 func (a *API) Routes() []Route {
+	if a.Resolver == nil {
+		// Read for its declarations only (the document, tests): no service
+		// is called, but the table names their methods.
+		a = &API{Resolver: &graph.Resolver{}}
+	}
 	var routes []Route
 	routes = append(routes, a.authRoutes()...)
 	routes = append(routes, a.apiKeyRoutes("/api-keys", true)...)

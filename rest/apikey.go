@@ -9,9 +9,9 @@ import (
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/apikey"
+	"github.com/credvault/credvault/ent/migrate"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/apikeys"
-	"github.com/credvault/credvault/internal/platform/apperr"
 )
 
 type rateLimitJSON struct {
@@ -87,7 +87,9 @@ type validationJSON struct {
 var apiKeySort = []string{"created_at", "updated_at", "name", "status", "expires_at", "last_used_at"}
 
 // apiKeyFilters are the filters of key lists.
-var apiKeyFilters = []Filter{{Name: "status", Enum: []string{"active", "expired", "revoked"}}, {Name: "service_account_id", Format: "uuid"}}
+var apiKeyFilters = []Filter{{Name: "status", Field: "Status", Enum: enumOf(migrate.APIKeysTable, apikey.FieldStatus),
+	Doc: "Only keys in this state now: an active key past its expiry is expired."},
+	{Name: "service_account_id", Field: "ServiceAccountID", Format: "uuid"}}
 
 // apiKeyRoutes serves the keys at base: /api-keys, and /admin/api-keys for
 // the seed 002 clients (create, list and revoke).
@@ -107,28 +109,10 @@ func (a *API) apiKeyRoutes(base string, full bool) []Route {
 				}
 				return toCreatedAPIKeyJSON(c), nil
 			}),
-		HandleList(Route{Method: http.MethodGet, Path: base, Op: access.ListAPIKeys,
+		HandleWhere(Route{Method: http.MethodGet, Path: base, Op: access.ListAPIKeys,
 			Summary: "List API keys; filters status (active, expired, revoked), service_account_id",
 			Status:  http.StatusOK, Message: "API keys", Sort: apiKeySort, Filters: apiKeyFilters},
-			func(ctx context.Context, c *Call) ([]*apiKeyJSON, int, error) {
-				where := &ent.APIKeyWhereInput{}
-				if v := c.Query("service_account_id"); v != "" {
-					id, err := uuid.Parse(v)
-					if err != nil {
-						return nil, 0, apperr.Invalid("service_account_id", "invalid")
-					}
-					where.ServiceAccountID = &id
-				}
-				if v := c.Query("status"); v != "" {
-					st := apikey.Status(v)
-					if apikey.StatusValidator(st) != nil {
-						return nil, 0, apperr.Invalid("status", "invalid").With("allowed", []string{"active", "expired", "revoked"})
-					}
-					where.Status = &st
-				}
-				rows, total, err := a.Resolver.APIKeys.List(ctx, where, c.Window())
-				return mapSlice(rows, toAPIKeyJSON), total, err
-			}),
+			a.Resolver.APIKeys.List, toAPIKeyJSON),
 		Handle(Route{Method: http.MethodDelete, Path: base + "/{keyId}", Op: access.RevokeAPIKey,
 			Summary: "Revoke an API key: it stops working at once, on every instance", Status: http.StatusOK, Message: "API key revoked"},
 			func(ctx context.Context, c *Call) (*apiKeyJSON, error) {

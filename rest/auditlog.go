@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"context"
 	"net/http"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/migrate"
 	"github.com/credvault/credvault/internal/access"
-	"github.com/credvault/credvault/internal/platform/apperr"
 )
 
 type auditLogJSON struct {
@@ -52,51 +50,16 @@ func enumOf(table *schema.Table, column string) []string {
 	panic("rest: " + table.Name + "." + column + " is not an enum column")
 }
 
-// timeParam parses an RFC 3339 query parameter, or nil when absent.
-func timeParam(c *Call, name string) (*time.Time, error) {
-	v := c.Query(name)
-	if v == "" {
-		return nil, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err != nil {
-		return nil, apperr.Invalid(name, "must be an RFC 3339 time")
-	}
-	return &t, nil
-}
-
 func (a *API) auditLogRoutes() []Route {
 	return []Route{
-		HandleList(Route{Method: http.MethodGet, Path: "/admin/audit-logs", Op: access.ListAuditLogs,
+		HandleWhere(Route{Method: http.MethodGet, Path: "/admin/audit-logs", Op: access.ListAuditLogs,
 			Summary: "The audit trail, newest first; filters actor_id, actor_type, action, resource_type, resource_id, outcome, since, until",
 			Status:  http.StatusOK, Message: "audit logs", Sort: []string{"occurred_at", "action"},
-			Filters: []Filter{{Name: "actor_id"}, {Name: "actor_type"}, {Name: "action"}, {Name: "resource_type"}, {Name: "resource_id"},
-				{Name: "outcome", Enum: enumOf(migrate.AuditLogsTable, auditlog.FieldOutcome)},
-				{Name: "since", Format: "date-time"}, {Name: "until", Format: "date-time"}}},
-			func(ctx context.Context, c *Call) ([]*auditLogJSON, int, error) {
-				where := &ent.AuditLogWhereInput{}
-				for name, dst := range map[string]**string{"actor_id": &where.ActorID, "actor_type": &where.ActorType,
-					"action": &where.Action, "resource_type": &where.ResourceType, "resource_id": &where.ResourceID} {
-					if v := c.Query(name); v != "" {
-						*dst = &v
-					}
-				}
-				if v := c.Query("outcome"); v != "" {
-					o := auditlog.Outcome(v)
-					if auditlog.OutcomeValidator(o) != nil {
-						return nil, 0, invalidFilter("outcome")
-					}
-					where.Outcome = &o
-				}
-				var err error
-				if where.OccurredAtGTE, err = timeParam(c, "since"); err != nil {
-					return nil, 0, err
-				}
-				if where.OccurredAtLT, err = timeParam(c, "until"); err != nil {
-					return nil, 0, err
-				}
-				rows, total, err := a.Resolver.Audit.List(ctx, where, c.Window())
-				return mapSlice(rows, toAuditLogJSON), total, err
-			}),
+			Filters: []Filter{{Name: "actor_id", Field: "ActorID"}, {Name: "actor_type", Field: "ActorType"}, {Name: "action", Field: "Action"},
+				{Name: "resource_type", Field: "ResourceType"}, {Name: "resource_id", Field: "ResourceID"},
+				{Name: "outcome", Field: "Outcome", Enum: enumOf(migrate.AuditLogsTable, auditlog.FieldOutcome)},
+				{Name: "since", Field: "OccurredAtGTE", Format: "date-time", Doc: "Only entries that occurred at or after this time."},
+				{Name: "until", Field: "OccurredAtLT", Format: "date-time", Doc: "Only entries that occurred before this time."}}},
+			a.Resolver.Audit.List, toAuditLogJSON),
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/migrate"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/internal/access"
 )
@@ -73,22 +74,11 @@ func (a *API) oauthClientRoutes() []Route {
 				}
 				return toCreatedOAuthClientJSON(c), nil
 			}),
-		HandleList(Route{Method: http.MethodGet, Path: "/oauth-clients", Op: access.ListOAuthClients,
+		HandleWhere(Route{Method: http.MethodGet, Path: "/oauth-clients", Op: access.ListOAuthClients,
 			Summary: "List OAuth clients; filter status", Status: http.StatusOK, Message: "OAuth clients",
 			Sort:    []string{"created_at", "updated_at", "name", "client_id", "status"},
-			Filters: []Filter{{Name: "status", Enum: []string{"active", "disabled"}}}},
-			func(ctx context.Context, c *Call) ([]*oauthClientJSON, int, error) {
-				where := &ent.OAuthClientWhereInput{}
-				if v := c.Query("status"); v != "" {
-					s := oauthclient.Status(v)
-					if err := oauthclient.StatusValidator(s); err != nil {
-						return nil, 0, invalidFilter("status")
-					}
-					where.Status = &s
-				}
-				rows, total, err := a.Resolver.OAuthClients.List(ctx, where, c.Window())
-				return mapSlice(rows, toOAuthClientJSON), total, err
-			}),
+			Filters: []Filter{{Name: "status", Field: "Status", Enum: enumOf(migrate.OauthClientsTable, oauthclient.FieldStatus)}}},
+			a.Resolver.OAuthClients.List, toOAuthClientJSON),
 		Handle(Route{Method: http.MethodGet, Path: "/oauth-clients/{clientId}", Op: access.ReadOAuthClient,
 			Summary: "Get an OAuth client by client_id", Status: http.StatusOK, Message: "OAuth client"},
 			func(ctx context.Context, c *Call) (*oauthClientJSON, error) {

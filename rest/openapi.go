@@ -277,7 +277,11 @@ func listParameters(rt Route) []any {
 		if f.Format != "" {
 			s["format"] = f.Format
 		}
-		params = append(params, query(f.Name, "Only items whose "+f.Name+" is this value.", s))
+		doc := f.Doc
+		if doc == "" {
+			doc = "Only items whose " + f.Name + " is this value."
+		}
+		params = append(params, query(f.Name, doc, s))
 	}
 	return params
 }

@@ -46,17 +46,6 @@ type Route struct {
 	serve func(ctx context.Context, c *Call) (any, *Pagination, error)
 }
 
-// Filter is a query parameter of a list route, named after the field it
-// filters by (SPEC §5); the route's handler reads and checks it, the
-// OpenAPI document describes it.
-type Filter struct {
-	Name string
-	// Enum is the set of allowed values, when the field has one.
-	Enum []string
-	// Format is the OpenAPI string format of the value, such as "uuid".
-	Format string
-}
-
 // List reports whether the route is a list, with paging, sorting and
 // meta.pagination.
 func (r Route) List() bool { return r.list }
@@ -64,6 +53,7 @@ func (r Route) List() bool { return r.list }
 // Call is one request to a route.
 type Call struct {
 	Request *http.Request
+	route   *Route
 	// Paging is set on list routes.
 	Paging Paging
 }
@@ -142,7 +132,7 @@ func HandleList[Item any](r Route, fn func(ctx context.Context, c *Call) ([]Item
 
 // ServeHTTP runs the route and writes its envelope.
 func (r Route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	data, page, err := r.serve(req.Context(), &Call{Request: req})
+	data, page, err := r.serve(req.Context(), &Call{Request: req, route: &r})
 	if err != nil {
 		WriteError(w, req, err)
 		return

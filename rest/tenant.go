@@ -73,25 +73,11 @@ func countsJSON(kinds []*tenancy.KindCount) map[string]map[string]int {
 
 func (a *API) tenantRoutes() []Route {
 	return []Route{
-		HandleList(Route{Method: http.MethodGet, Path: "/admin/tenants", Op: access.ListTenants,
+		HandleWhere(Route{Method: http.MethodGet, Path: "/admin/tenants", Op: access.ListTenants,
 			Summary: "List every tenant; filters status, plan", Status: http.StatusOK, Message: "tenants",
 			Sort:    []string{"created_at", "updated_at", "name", "slug", "plan", "status"},
-			Filters: []Filter{{Name: "status", Enum: enumOf(migrate.TenantsTable, tenant.FieldStatus)}, {Name: "plan"}}},
-			func(ctx context.Context, c *Call) ([]*tenantJSON, int, error) {
-				where := &ent.TenantWhereInput{}
-				if v := c.Query("status"); v != "" {
-					s := tenant.Status(v)
-					if tenant.StatusValidator(s) != nil {
-						return nil, 0, invalidFilter("status")
-					}
-					where.Status = &s
-				}
-				if v := c.Query("plan"); v != "" {
-					where.Plan = &v
-				}
-				rows, total, err := a.Resolver.Tenants.List(ctx, where, c.Window())
-				return mapSlice(rows, toTenantJSON), total, err
-			}),
+			Filters: []Filter{{Name: "status", Field: "Status", Enum: enumOf(migrate.TenantsTable, tenant.FieldStatus)}, {Name: "plan", Field: "Plan"}}},
+			a.Resolver.Tenants.List, toTenantJSON),
 		Handle(Route{Method: http.MethodGet, Path: "/admin/tenants/{tenantId}", Op: access.ReadTenant,
 			Summary: "Get a tenant: your own, or any for a platform admin", Status: http.StatusOK, Message: "tenant"},
 			func(ctx context.Context, c *Call) (*tenantJSON, error) {

@@ -8,10 +8,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/migrate"
 	"github.com/credvault/credvault/ent/user"
 	"github.com/credvault/credvault/internal/access"
-	"github.com/credvault/credvault/internal/platform/apperr"
 )
 
 type createUserBody struct {
@@ -35,33 +34,12 @@ type deleted struct {
 
 func (a *API) userRoutes() []Route {
 	return []Route{
-		HandleList(Route{Method: http.MethodGet, Path: "/admin/users", Op: access.ListUsers,
+		HandleWhere(Route{Method: http.MethodGet, Path: "/admin/users", Op: access.ListUsers,
 			Summary: "List the tenant's users; filters role, status, email", Status: http.StatusOK, Message: "users",
 			Sort: []string{"created_at", "updated_at", "email", "name", "role", "status"},
-			Filters: []Filter{{Name: "role", Enum: []string{"owner", "admin", "member", "viewer"}},
-				{Name: "status", Enum: []string{"active", "disabled"}}, {Name: "email"}}},
-			func(ctx context.Context, c *Call) ([]*userJSON, int, error) {
-				where := &ent.UserWhereInput{}
-				if v := c.Query("role"); v != "" {
-					r := user.Role(v)
-					if user.RoleValidator(r) != nil {
-						return nil, 0, apperr.Invalid("role", "invalid")
-					}
-					where.Role = &r
-				}
-				if v := c.Query("status"); v != "" {
-					s := user.Status(v)
-					if user.StatusValidator(s) != nil {
-						return nil, 0, apperr.Invalid("status", "invalid")
-					}
-					where.Status = &s
-				}
-				if v := c.Query("email"); v != "" {
-					where.Email = &v
-				}
-				rows, total, err := a.Resolver.Users.List(ctx, where, c.Window())
-				return mapSlice(rows, toUserJSON), total, err
-			}),
+			Filters: []Filter{{Name: "role", Field: "Role", Enum: enumOf(migrate.UsersTable, user.FieldRole)},
+				{Name: "status", Field: "Status", Enum: enumOf(migrate.UsersTable, user.FieldStatus)}, {Name: "email", Field: "Email"}}},
+			a.Resolver.Users.List, toUserJSON),
 		HandleBody(Route{Method: http.MethodPost, Path: "/admin/users", Op: access.CreateUser,
 			Summary: "Create a user in the tenant", Status: http.StatusCreated, Message: "user created"},
 			func(ctx context.Context, _ *Call, in *createUserBody) (*userJSON, error) {
