@@ -7,181 +7,43 @@ package graph
 
 import (
 	"context"
-	"strings"
-
-	"github.com/credvault/credvault/internal/platform/paging"
 
 	"entgo.io/contrib/entgql"
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/ent/credential"
-	"github.com/credvault/credvault/internal/access"
-	"github.com/credvault/credvault/internal/audit"
-	"github.com/credvault/credvault/internal/platform/apperr"
-	"github.com/credvault/credvault/internal/platform/store"
+	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/credvault/credvault/internal/vault"
 )
 
 // Data is the resolver for the data field.
 func (r *credentialResolver) Data(ctx context.Context, obj *ent.Credential) (map[string]any, error) {
-	return r.decrypt(ctx, obj)
+	return r.Vault.Decrypt(ctx, obj)
 }
 
 // StoreCredential is the resolver for the storeCredential field.
 func (r *mutationResolver) StoreCredential(ctx context.Context, input vault.StoreCredentialInput) (*ent.Credential, error) {
-	p, err := r.require(ctx, access.CredentialsWrite)
-	if err != nil {
-		return nil, err
-	}
-	integration := strings.TrimSpace(input.IntegrationID)
-	switch {
-	case integration == "":
-		return nil, apperr.Invalid("integration_id", "required")
-	case len(integration) > 200:
-		return nil, apperr.Invalid("integration_id", "too_long")
-	case strings.ContainsAny(integration, "/?#%"):
-		// It is a path segment of the REST routes.
-		return nil, apperr.Invalid("integration_id", "must not contain / ? # or %")
-	}
-	if err := checkSecret(input.AuthType, input.Data); err != nil {
-		return nil, err
-	}
-	metadata := input.Metadata
-	if metadata == nil {
-		metadata = map[string]any{}
-	}
-	var c *ent.Credential
-	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
-		id := uuid.New()
-		create := tx.Credential.Create().SetID(id).SetTenantID(p.TenantID).SetIntegrationID(integration).
-			SetName(deref(input.Name)).SetAuthType(input.AuthType).SetMetadata(metadata).
-			SetNillableExpiresAt(utc(input.ExpiresAt)).SetCreatedBy(p.ID)
-		if err := r.seal(ctx, tx, create.Mutation(), p.TenantID, id, input.Data); err != nil {
-			return err
-		}
-		if c, err = create.Save(ctx); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "credential.create", ResourceType: "credential", ResourceID: c.ID.String(),
-			Details: map[string]any{"integration_id": integration, "auth_type": input.AuthType}})
-	})
-	return c, err
+	return r.Vault.Store(ctx, input)
 }
 
 // UpdateCredential is the resolver for the updateCredential field.
 func (r *mutationResolver) UpdateCredential(ctx context.Context, integrationID string, id uuid.UUID, input vault.UpdateCredentialInput) (*ent.Credential, error) {
-	if _, err := r.require(ctx, access.CredentialsWrite); err != nil {
-		return nil, err
-	}
-	var c *ent.Credential
-	err := store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
-		var err error
-		c, err = tx.Credential.Query().Where(credential.ID(id), credential.IntegrationID(integrationID)).Only(ctx)
-		if err != nil {
-			return err
-		}
-		upd := tx.Credential.UpdateOne(c)
-		var changed []string
-		if input.Name != nil {
-			upd.SetName(*input.Name)
-			changed = append(changed, "name")
-		}
-		if input.Metadata != nil {
-			upd.SetMetadata(input.Metadata)
-			changed = append(changed, "metadata")
-		}
-		if input.ExpiresAt != nil {
-			upd.SetExpiresAt(input.ExpiresAt.UTC())
-			changed = append(changed, "expires_at")
-		}
-		if input.Status != nil {
-			if err := credential.StatusValidator(*input.Status); err != nil {
-				return apperr.Invalid("status", "invalid").With("allowed", []string{"active", "disabled", "expired"})
-			}
-			upd.SetStatus(*input.Status)
-			changed = append(changed, "status")
-		}
-		if input.Data != nil {
-			if err := checkSecret(c.AuthType, input.Data); err != nil {
-				return err
-			}
-			if err := r.seal(ctx, tx, upd.Mutation(), c.TenantID, c.ID, input.Data); err != nil {
-				return err
-			}
-			changed = append(changed, "data")
-		}
-		if c, err = upd.Save(ctx); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "credential.update", ResourceType: "credential", ResourceID: c.ID.String(),
-			Details: map[string]any{"integration_id": integrationID, "fields": changed}})
-	})
-	return c, err
+	return r.Vault.Update(ctx, integrationID, id, input)
 }
 
 // DeleteCredential is the resolver for the deleteCredential field.
 func (r *mutationResolver) DeleteCredential(ctx context.Context, integrationID string, id uuid.UUID) (uuid.UUID, error) {
-	if _, err := r.require(ctx, access.CredentialsWrite); err != nil {
-		return uuid.Nil, err
-	}
-	err := store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
-		c, err := tx.Credential.Query().Where(credential.ID(id), credential.IntegrationID(integrationID)).Only(ctx)
-		if err != nil {
-			return err
-		}
-		// Overwrite the ciphertext before the row goes, so no copy of it
-		// lingers in the live table (SQLite also runs with secure_delete).
-		if err := tx.Credential.UpdateOne(c).SetCiphertext([]byte{}).Exec(ctx); err != nil {
-			return err
-		}
-		if err := tx.Credential.DeleteOne(c).Exec(ctx); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "credential.delete", ResourceType: "credential", ResourceID: c.ID.String(),
-			Details: map[string]any{"integration_id": integrationID}})
-	})
-	return id, err
+	return r.Vault.Delete(ctx, integrationID, id)
 }
 
 // RotateDek is the resolver for the rotateDEK field.
 func (r *mutationResolver) RotateDek(ctx context.Context, tenantID *uuid.UUID) (*vault.DEKRotation, error) {
-	p, err := r.require(ctx, access.VaultAdmin)
-	if err != nil {
-		return nil, err
-	}
-	target := p.TenantID
-	if tenantID != nil && *tenantID != p.TenantID {
-		if _, err := r.require(ctx, access.PlatformAdmin); err != nil {
-			return nil, err
-		}
-		if _, err := r.Store.Client.Tenant.Get(store.Unrestricted(ctx), *tenantID); err != nil {
-			return nil, err
-		}
-		target = *tenantID
-		actor := *p
-		actor.TenantID = target
-		ctx = access.NewContext(ctx, &actor)
-	}
-	out := &vault.DEKRotation{}
-	err = store.WithTx(ctx, r.Store.Client, func(ctx context.Context, tx *ent.Client) error {
-		if out.DekVersion, err = r.DEKs.Rotate(ctx, tx, target); err != nil {
-			return err
-		}
-		j, err := r.Jobs.Enqueue(ctx, tx, JobDEKRotation, map[string]any{"tenant_id": target.String()})
-		if err != nil {
-			return err
-		}
-		out.JobID = j.ID
-		return audit.Record(ctx, tx, audit.Entry{Action: "dek.rotate", ResourceType: "data_key", ResourceID: target.String(),
-			Details: map[string]any{"dek_version": out.DekVersion, "job_id": j.ID.String()}})
-	})
-	return out, err
+	return r.Vault.RotateDEK(ctx, tenantID)
 }
 
 // Credentials is the resolver for the credentials field.
 func (r *queryResolver) Credentials(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.CredentialOrder, where *ent.CredentialWhereInput) (*ent.CredentialConnection, error) {
-	q, err := r.CredentialsQuery(ctx)
+	q, err := r.Vault.Query(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -191,17 +53,5 @@ func (r *queryResolver) Credentials(ctx context.Context, after *entgql.Cursor[uu
 
 // Credential is the resolver for the credential field.
 func (r *queryResolver) Credential(ctx context.Context, integrationID string) (*vault.IntegrationCredentials, error) {
-	q, err := r.CredentialsQuery(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := q.Where(credential.IntegrationID(integrationID)).
-		Order(ent.Asc(credential.FieldCreatedAt), ent.Asc(credential.FieldID)).Limit(paging.MaxSize).All(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if len(rows) == 0 {
-		return nil, apperr.NotFoundf("integration")
-	}
-	return &vault.IntegrationCredentials{IntegrationID: integrationID, Credentials: rows}, nil
+	return r.Vault.ByIntegration(ctx, integrationID, selectsCredentialData(ctx))
 }

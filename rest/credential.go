@@ -78,7 +78,7 @@ func (a *API) credentialRoutes() []Route {
 		HandleBody(Route{Method: http.MethodPost, Path: "/credentials", Op: access.StoreCredential,
 			Summary: "Store an integration's secret, encrypted; returns metadata only", Status: http.StatusCreated, Message: "credential stored"},
 			func(ctx context.Context, _ *Call, in *storeCredentialBody) (*credentialJSON, error) {
-				c, err := a.Resolver.Mutation().StoreCredential(ctx, vault.StoreCredentialInput{IntegrationID: in.IntegrationID,
+				c, err := a.Resolver.Vault.Store(ctx, vault.StoreCredentialInput{IntegrationID: in.IntegrationID,
 					Name: in.Name, AuthType: credential.AuthType(in.AuthType), Data: in.Data, Metadata: in.Metadata, ExpiresAt: in.ExpiresAt})
 				if err != nil {
 					return nil, err
@@ -110,13 +110,13 @@ func (a *API) credentialRoutes() []Route {
 					}
 					where.Status = &s
 				}
-				rows, total, err := a.Resolver.ListCredentials(ctx, where, c.Window())
+				rows, total, err := a.Resolver.Vault.List(ctx, where, c.Window())
 				return mapSlice(rows, toCredentialJSON), total, err
 			}),
 		Handle(Route{Method: http.MethodGet, Path: "/credentials/{integrationId}", Op: access.DecryptCredential,
 			Summary: "The integration's credentials with their decrypted data; every read is audited", Status: http.StatusOK, Message: "credentials"},
 			func(ctx context.Context, c *Call) (*integrationJSON, error) {
-				rows, data, err := a.Resolver.DecryptedCredentials(ctx, c.Param("integrationId"))
+				rows, data, err := a.Resolver.Vault.Decrypted(ctx, c.Param("integrationId"))
 				if err != nil {
 					return nil, err
 				}
@@ -129,7 +129,7 @@ func (a *API) credentialRoutes() []Route {
 		Handle(Route{Method: http.MethodGet, Path: "/credentials/{integrationId}/details", Op: access.ReadCredential,
 			Summary: "The integration's credentials, metadata only", Status: http.StatusOK, Message: "credential details"},
 			func(ctx context.Context, c *Call) (*integrationJSON, error) {
-				b, err := a.Resolver.Query().Credential(ctx, c.Param("integrationId"))
+				b, err := a.Resolver.Vault.ByIntegration(ctx, c.Param("integrationId"), false)
 				if err != nil {
 					return nil, err
 				}
@@ -147,7 +147,7 @@ func (a *API) credentialRoutes() []Route {
 					s := credential.Status(*in.Status)
 					input.Status = &s
 				}
-				cr, err := a.Resolver.Mutation().UpdateCredential(ctx, c.Param("integrationId"), id, input)
+				cr, err := a.Resolver.Vault.Update(ctx, c.Param("integrationId"), id, input)
 				if err != nil {
 					return nil, err
 				}
@@ -159,7 +159,7 @@ func (a *API) credentialRoutes() []Route {
 				if err != nil {
 					return nil, err
 				}
-				if _, err := a.Resolver.Mutation().DeleteCredential(ctx, c.Param("integrationId"), id); err != nil {
+				if _, err := a.Resolver.Vault.Delete(ctx, c.Param("integrationId"), id); err != nil {
 					return nil, err
 				}
 				return &deleted{ID: id, Deleted: true}, nil
@@ -168,7 +168,7 @@ func (a *API) credentialRoutes() []Route {
 			Summary: "Rotate the tenant's DEK: new writes use it at once, a job re-encrypts the rest",
 			Status:  http.StatusAccepted, Message: "DEK rotation started"},
 			func(ctx context.Context, _ *Call, in *rotateDEKBody) (*dekRotationJSON, error) {
-				r, err := a.Resolver.Mutation().RotateDek(ctx, in.TenantID)
+				r, err := a.Resolver.Vault.RotateDEK(ctx, in.TenantID)
 				if err != nil {
 					return nil, err
 				}

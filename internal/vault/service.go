@@ -3,8 +3,8 @@ package vault
 import (
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/access/authz"
-	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/jobs"
+	"github.com/credvault/credvault/internal/platform/metrics"
 	"github.com/credvault/credvault/internal/vault/dek"
 )
 
@@ -12,10 +12,15 @@ import (
 // It owns the rules of its operations — authorisation (see package
 // access), validation, the transaction, the audit entry and the change's
 // event — so GraphQL and REST both call it and neither repeats a rule.
+//
+// Its methods are: Query and List (metadata), ByIntegration (metadata, or
+// the rows whose data the caller will decrypt), Decrypt and Decrypted,
+// Store, Update, Delete and RotateDEK.
 type Service struct {
 	Client *ent.Client
 	Guard  *authz.Guard
 	DEKs   *dek.Manager
 	Jobs   *jobs.Queue
-	Batch  *audit.Batcher
+	// Metrics counts decryptions.
+	Metrics *metrics.Metrics
 }

@@ -1,0 +1,67 @@
+package vault
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/store"
+)
+
+// Decrypt opens a credential's secret for a principal holding
+// credentials:decrypt, auditing the read in the same transaction as its
+// last_accessed_at. The plaintext never reaches a log or an error.
+func (s *Service) Decrypt(ctx context.Context, c *ent.Credential) (map[string]any, error) {
+	if _, err := s.Guard.Require(ctx, access.DecryptCredential); err != nil {
+		return nil, err
+	}
+	pt, err := s.open(ctx, c)
+	if err != nil {
+		// A rotation may have moved the row and destroyed its old DEK since
+		// it was read: read it again, once.
+		fresh, ferr := s.Client.Credential.Get(ctx, c.ID)
+		if ferr != nil {
+			return nil, ferr
+		}
+		if pt, err = s.open(ctx, fresh); err != nil {
+			return nil, apperr.Wrap(err)
+		}
+	}
+	defer clear(pt)
+	var data map[string]any
+	if err := json.Unmarshal(pt, &data); err != nil {
+		return nil, apperr.Wrap(err)
+	}
+	err = store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
+		if err := tx.Credential.UpdateOneID(c.ID).SetLastAccessedAt(store.Now()).Exec(ctx); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Entry{Action: "credential.decrypt", ResourceType: "credential",
+			ResourceID: c.ID.String(), Details: map[string]any{"integration_id": c.IntegrationID, "auth_type": c.AuthType}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Metrics.Decrypts.Inc()
+	return data, nil
+}
+
+// Decrypted is the tenant's credentials for an integration with their
+// data, in order: the read of ByIntegration with data, each row decrypted
+// and audited.
+func (s *Service) Decrypted(ctx context.Context, integrationID string) ([]*ent.Credential, []map[string]any, error) {
+	b, err := s.ByIntegration(ctx, integrationID, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	data := make([]map[string]any, len(b.Credentials))
+	for i, c := range b.Credentials {
+		if data[i], err = s.Decrypt(ctx, c); err != nil {
+			return nil, nil, err
+		}
+	}
+	return b.Credentials, data, nil
+}
