@@ -6,20 +6,15 @@ package apitest_test
 // ceiling, tenant isolation, list paging, REST/GraphQL parity, the batched
 // last_used_at and the /admin aliases.
 //
-// Every identifier here starts with "ak" (or TestAPIKey), so that this file
-// can sit beside the other apitest_test files without clashing.
-//
-// Secrets never reach a failure message: bodies are printed through
-// akRedact, and key strings are never formatted into messages.
+// The shared helpers are the kit's (kit_test.go); those here are the API
+// keys' own. Secrets never reach a failure message: bodies are printed
+// through redact, and key strings are never formatted into messages.
 
 import (
-	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -31,291 +26,69 @@ import (
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/ent/auditlog"
-	"github.com/credvault/credvault/ent/migrate"
 	"github.com/credvault/credvault/internal/apitest"
 	"github.com/credvault/credvault/internal/platform/config"
-	"github.com/credvault/credvault/internal/platform/store"
-	"github.com/credvault/credvault/internal/platform/store/storetest"
 )
 
 // ---------------------------------------------------------------------------
 // Harness
 
-// akServer starts one server on a fresh database of backend.
-func akServer(t *testing.T, backend string, opts ...func(*config.Config)) *apitest.Env {
-	t.Helper()
-	return apitest.New(t, akOpenStore(t, storetest.URL(t, backend)), opts...)
-}
-
-// akOpenStore opens and migrates the database at u, closed when t ends.
-func akOpenStore(t testing.TB, u string) *store.Store {
-	t.Helper()
-	st, err := store.Open(u)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return st
-}
-
-var akSecretRE = regexp.MustCompile(`cv[a-z]_[0-9A-Za-z]{6,}|eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*`)
-
-// akRedact returns a body fit for a failure message: keys and tokens hidden.
-func akRedact(b []byte) string {
-	return akSecretRE.ReplaceAllStringFunc(string(b), func(s string) string {
-		return fmt.Sprintf("%.4s…(%d chars redacted)", s, len(s))
-	})
-}
-
-// akKeyRE is the format of a key: cvk_ and at least 43 base62 characters
-// (32 random bytes).
-var akKeyRE = regexp.MustCompile(`^cvk_[0-9A-Za-z]{43,}$`)
-
 // ---------------------------------------------------------------------------
 // Requests and assertions
-
-// akDo sends a request authenticated with cred: an API key goes in
-// X-API-Key, anything else is a Bearer token.
-func akDo(e *apitest.Env, method, path, cred string, body any) *apitest.Response {
-	e.T.Helper()
-	req := apitest.Request{Method: method, Path: path, Body: body}
-	switch {
-	case strings.HasPrefix(cred, "cvk_"):
-		req.Header = map[string]string{"X-API-Key": cred}
-	case cred != "":
-		req.Bearer = cred
-	}
-	return e.Do(req)
-}
-
-func akStatus(t *testing.T, r *apitest.Response, want int) {
-	t.Helper()
-	if r.Status != want {
-		t.Fatalf("status %d, want %d: %s", r.Status, want, akRedact(r.Body))
-	}
-	if want < 300 && !r.Envelope.Success {
-		t.Fatalf("status %d without success: true: %s", r.Status, akRedact(r.Body))
-	}
-}
-
-// akError checks an error envelope: status, code, and the details given as
-// key, value pairs.
-func akError(t *testing.T, r *apitest.Response, status int, code string, details ...any) {
-	t.Helper()
-	if r.Status != status || r.ErrorCode() != code || r.Envelope.Success {
-		t.Fatalf("got %d %q, want %d %s: %s", r.Status, r.ErrorCode(), status, code, akRedact(r.Body))
-	}
-	if r.Envelope.Error.Message == "" || r.Envelope.Meta.RequestID == "" {
-		t.Fatalf("error envelope without message or request id: %s", akRedact(r.Body))
-	}
-	for i := 0; i+1 < len(details); i += 2 {
-		k := details[i].(string)
-		if got := r.Envelope.Error.Details[k]; fmt.Sprint(got) != fmt.Sprint(details[i+1]) {
-			t.Fatalf("details.%s = %v, want %v: %s", k, got, details[i+1], akRedact(r.Body))
-		}
-	}
-}
-
-// akUnauthorized checks a 401 with details.reason and WWW-Authenticate.
-func akUnauthorized(t *testing.T, r *apitest.Response, reasons ...string) {
-	t.Helper()
-	if r.Status != http.StatusUnauthorized || r.ErrorCode() != "UNAUTHORIZED" {
-		t.Fatalf("got %d %q, want 401 UNAUTHORIZED: %s", r.Status, r.ErrorCode(), akRedact(r.Body))
-	}
-	if r.Header.Get("WWW-Authenticate") == "" {
-		t.Fatal("401 without WWW-Authenticate")
-	}
-	reason := r.Envelope.Error.Details["reason"]
-	for _, want := range reasons {
-		if reason == want {
-			return
-		}
-	}
-	t.Fatalf("details.reason = %v, want one of %v", reason, reasons)
-}
-
-// akData decodes the envelope's data without echoing it (it may hold a key).
-func akData(t *testing.T, r *apitest.Response, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.Envelope.Data, v); err != nil {
-		t.Fatalf("decode data: %v", err)
-	}
-}
-
-func akSorted(s []string) []string {
-	c := append([]string{}, s...)
-	slices.Sort(c)
-	return c
-}
-
-// akEventually polls cond every 20 ms until it holds, and fails the test
-// when it does not within the deadline; it returns how long it took.
-func akEventually(t *testing.T, within time.Duration, what string, cond func() (bool, string)) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for {
-		ok, state := cond()
-		if ok {
-			return time.Since(start)
-		}
-		if time.Since(start) > within {
-			t.Fatalf("%s: not within %v (last: %s)", what, within, state)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func akUnrestricted() context.Context { return store.Unrestricted(context.Background()) }
 
 // ---------------------------------------------------------------------------
 // Resources
 
-// akTenant is a registered tenant and its owner's session.
-type akTenant struct {
-	Token    string
-	TenantID uuid.UUID
-	UserID   uuid.UUID
-}
-
-func akRegister(t *testing.T, e *apitest.Env) akTenant {
+func getKey(t *testing.T, e *apitest.Env, cred string, id uuid.UUID) apiKeyJSON {
 	t.Helper()
-	s := uuid.NewString()[:8]
-	r := e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/auth/register", Body: map[string]any{
-		"tenant_name": "Acme " + s, "email": "owner-" + s + "@example.com", "password": "correct-horse-battery"}})
-	akStatus(t, r, http.StatusCreated)
-	var d struct {
-		Tenant      struct{ ID uuid.UUID }
-		User        struct{ ID uuid.UUID }
-		AccessToken string `json:"access_token"`
-	}
-	akData(t, r, &d)
-	if d.AccessToken == "" || d.Tenant.ID == uuid.Nil || d.User.ID == uuid.Nil {
-		t.Fatal("register: no access token, tenant or user")
-	}
-	return akTenant{Token: d.AccessToken, TenantID: d.Tenant.ID, UserID: d.User.ID}
-}
-
-// akKey is an API key as REST shows it. Never format one into a message:
-// Key holds the secret.
-type akKey struct {
-	ID          uuid.UUID  `json:"id"`
-	TenantID    uuid.UUID  `json:"tenant_id"`
-	Name        string     `json:"name"`
-	Key         string     `json:"key"`
-	Prefix      string     `json:"prefix"`
-	Scopes      []string   `json:"scopes"`
-	Status      string     `json:"status"`
-	ExpiresAt   *time.Time `json:"expires_at"`
-	LastUsedAt  *time.Time `json:"last_used_at"`
-	RevokedAt   *time.Time `json:"revoked_at"`
-	IPAllowlist []string   `json:"ip_allowlist"`
-	RateLimit   *struct {
-		Requests      int `json:"requests"`
-		WindowSeconds int `json:"window_seconds"`
-	} `json:"rate_limit"`
-	ServiceAccountID *uuid.UUID `json:"service_account_id"`
-	UserID           *uuid.UUID `json:"user_id"`
-	CreatedAt        time.Time  `json:"created_at"`
-	UpdatedAt        time.Time  `json:"updated_at"`
-}
-
-// akCheckIssued checks a key as creation or rotation shows it: the secret
-// in the right format and the prefix its first 8 characters after cvk_.
-func akCheckIssued(t *testing.T, k akKey) {
-	t.Helper()
-	if !akKeyRE.MatchString(k.Key) {
-		t.Fatalf("key (%d chars, prefix %.4q) is not cvk_ + at least 43 base62 characters", len(k.Key), k.Key)
-	}
-	if k.Prefix != k.Key[4:12] {
-		t.Fatalf("prefix %q is not the 8 characters after cvk_", k.Prefix)
-	}
-	if k.ID == uuid.Nil {
-		t.Fatal("issued key has no id")
-	}
-}
-
-func akCreateKey(t *testing.T, e *apitest.Env, cred string, body map[string]any) akKey {
-	t.Helper()
-	r := akDo(e, http.MethodPost, "/api/v1/api-keys", cred, body)
-	akStatus(t, r, http.StatusCreated)
-	var k akKey
-	akData(t, r, &k)
-	akCheckIssued(t, k)
-	return k
-}
-
-func akGetKey(t *testing.T, e *apitest.Env, cred string, id uuid.UUID) akKey {
-	t.Helper()
-	r := akDo(e, http.MethodGet, "/api/v1/api-keys/"+id.String(), cred, nil)
-	akStatus(t, r, http.StatusOK)
-	var k akKey
-	akData(t, r, &k)
+	r := do(e, http.MethodGet, "/api/v1/api-keys/"+id.String(), cred, nil)
+	wantOK(t, r, http.StatusOK, nil)
+	var k apiKeyJSON
+	dataOf(t, r, &k)
 	if k.Key != "" {
 		t.Fatal("GET shows the key secret")
 	}
 	return k
 }
 
-func akRotate(t *testing.T, e *apitest.Env, cred string, id uuid.UUID, body any) akKey {
+func rotateKey(t *testing.T, e *apitest.Env, cred string, id uuid.UUID, body any) apiKeyJSON {
 	t.Helper()
-	r := akDo(e, http.MethodPost, "/api/v1/api-keys/"+id.String()+"/rotate", cred, body)
-	akStatus(t, r, http.StatusOK)
-	var k akKey
-	akData(t, r, &k)
-	akCheckIssued(t, k)
+	r := do(e, http.MethodPost, "/api/v1/api-keys/"+id.String()+"/rotate", cred, body)
+	wantOK(t, r, http.StatusOK, nil)
+	var k apiKeyJSON
+	dataOf(t, r, &k)
+	checkIssued(t, k)
 	if k.ID != id {
 		t.Fatalf("rotation changed the key id to %v", k.ID)
 	}
 	return k
 }
 
-func akRevoke(t *testing.T, e *apitest.Env, cred string, id uuid.UUID) akKey {
+func revokeKey(t *testing.T, e *apitest.Env, cred string, id uuid.UUID) apiKeyJSON {
 	t.Helper()
-	r := akDo(e, http.MethodDelete, "/api/v1/api-keys/"+id.String(), cred, nil)
-	akStatus(t, r, http.StatusOK)
-	var k akKey
-	akData(t, r, &k)
+	r := do(e, http.MethodDelete, "/api/v1/api-keys/"+id.String(), cred, nil)
+	wantOK(t, r, http.StatusOK, nil)
+	var k apiKeyJSON
+	dataOf(t, r, &k)
 	if k.Status != "revoked" || k.RevokedAt == nil || k.Key != "" {
 		t.Fatalf("revoke answered status %q revoked_at %v (key shown: %v)", k.Status, k.RevokedAt, k.Key != "")
 	}
 	return k
 }
 
-type akMeJSON struct {
-	PrincipalType string `json:"principal_type"`
-	ID            uuid.UUID
-	Tenant        struct {
-		ID   uuid.UUID
-		Name string
-		Slug string
-	}
-	Scopes   []string
-	User     *struct{ ID uuid.UUID }
-	ClientID *string    `json:"client_id"`
-	APIKeyID *uuid.UUID `json:"api_key_id"`
-}
-
-func akMe(e *apitest.Env, cred string) *apitest.Response {
-	e.T.Helper()
-	return akDo(e, http.MethodGet, "/api/v1/auth/me", cred, nil)
-}
-
-// akWorks checks that key authenticates, as key id.
-func akWorks(t *testing.T, e *apitest.Env, key string, id uuid.UUID) {
+// keyWorks checks that key authenticates, as key id.
+func keyWorks(t *testing.T, e *apitest.Env, key string, id uuid.UUID) {
 	t.Helper()
-	r := akMe(e, key)
-	akStatus(t, r, http.StatusOK)
-	var me akMeJSON
-	akData(t, r, &me)
-	if me.APIKeyID == nil || *me.APIKeyID != id {
+	r := whoami(e, key)
+	wantOK(t, r, http.StatusOK, nil)
+	var me meJSON
+	dataOf(t, r, &me)
+	if me.APIKeyID == nil || *me.APIKeyID != id.String() {
 		t.Fatalf("authenticated as api_key_id %v, want %v", me.APIKeyID, id)
 	}
 }
 
-type akValidation struct {
+type validationJSON struct {
 	Valid     bool       `json:"valid"`
 	Reason    *string    `json:"reason"`
 	KeyID     uuid.UUID  `json:"key_id"`
@@ -323,20 +96,20 @@ type akValidation struct {
 	ExpiresAt *time.Time `json:"expires_at"`
 }
 
-func akValidate(t *testing.T, e *apitest.Env, cred string, id uuid.UUID, key string) akValidation {
+func validateKey(t *testing.T, e *apitest.Env, cred string, id uuid.UUID, key string) validationJSON {
 	t.Helper()
-	r := akDo(e, http.MethodPost, "/api/v1/api-keys/"+id.String()+"/validate", cred, map[string]any{"key": key})
-	akStatus(t, r, http.StatusOK)
-	var v akValidation
-	akData(t, r, &v)
+	r := do(e, http.MethodPost, "/api/v1/api-keys/"+id.String()+"/validate", cred, map[string]any{"key": key})
+	wantOK(t, r, http.StatusOK, nil)
+	var v validationJSON
+	dataOf(t, r, &v)
 	if v.KeyID != id {
 		t.Fatalf("validation key_id %v, want %v", v.KeyID, id)
 	}
 	return v
 }
 
-// akExpectInvalid checks a validation that refused the key for reason.
-func akExpectInvalid(t *testing.T, v akValidation, reason string) {
+// wantInvalid checks a validation that refused the key for reason.
+func wantInvalid(t *testing.T, v validationJSON, reason string) {
 	t.Helper()
 	if v.Valid || v.Reason == nil || *v.Reason != reason {
 		got := "<none>"
@@ -347,81 +120,44 @@ func akExpectInvalid(t *testing.T, v akValidation, reason string) {
 	}
 }
 
-func akDBKey(t *testing.T, e *apitest.Env, id uuid.UUID) *ent.APIKey {
+func dbKey(t *testing.T, e *apitest.Env, id uuid.UUID) *ent.APIKey {
 	t.Helper()
-	k, err := e.Store.Client.APIKey.Get(akUnrestricted(), id)
+	k, err := e.Store.Client.APIKey.Get(unrestricted(), id)
 	if err != nil {
 		t.Fatalf("load key %v: %v", id, err)
 	}
 	return k
 }
 
-// akHasPrevious reports whether a rotated-out secret is stored. (ent loads
+// keyHasPrevious reports whether a rotated-out secret is stored. (ent loads
 // a NULL nillable bytes column as a pointer to a nil slice.)
-func akHasPrevious(k *ent.APIKey) bool {
+func keyHasPrevious(k *ent.APIKey) bool {
 	return k.PreviousKeyHash != nil && len(*k.PreviousKeyHash) > 0
 }
 
-// akExpand repeats each tallied entry as many times as it counts.
-func akExpand(entries []*ent.AuditLog) []*ent.AuditLog {
-	var out []*ent.AuditLog
-	for _, a := range entries {
-		n := 1
-		if c, ok := a.Details["count"].(float64); ok {
-			n = int(c)
-		}
-		for range n {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
-func akAudits(t *testing.T, e *apitest.Env, tenantID uuid.UUID, action, resourceID string) []*ent.AuditLog {
+func keyCount(t *testing.T, e *apitest.Env, tenantID uuid.UUID) int {
 	t.Helper()
-	e.Flush()
-	q := e.Store.Client.AuditLog.Query().Where(auditlog.TenantID(tenantID), auditlog.Action(action))
-	if resourceID != "" {
-		q = q.Where(auditlog.ResourceID(resourceID))
-	}
-	entries, err := q.Order(ent.Asc(auditlog.FieldOccurredAt)).All(akUnrestricted())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return entries
-}
-
-func akKeyCount(t *testing.T, e *apitest.Env, tenantID uuid.UUID) int {
-	t.Helper()
-	n, err := e.Store.Client.APIKey.Query().Where(apikey.TenantID(tenantID)).Count(akUnrestricted())
+	n, err := e.Store.Client.APIKey.Query().Where(apikey.TenantID(tenantID)).Count(unrestricted())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return n
 }
 
-// akList gets a list page and returns its items and meta.pagination.
-func akList(t *testing.T, e *apitest.Env, cred, path string) ([]akKey, map[string]any) {
+// listKeys gets a list page and returns its items and meta.pagination.
+func listKeys(t *testing.T, e *apitest.Env, cred, path string) ([]apiKeyJSON, map[string]any) {
 	t.Helper()
-	r := akDo(e, http.MethodGet, path, cred, nil)
-	akStatus(t, r, http.StatusOK)
-	if !strings.HasPrefix(strings.TrimSpace(string(r.Envelope.Data)), "[") {
-		t.Fatalf("list data is not an array: %s", akRedact(r.Body))
-	}
-	var items []akKey
-	akData(t, r, &items)
+	var items []apiKeyJSON
+	page := listPage(t, e, cred, path, &items)
 	for _, k := range items {
 		if k.Key != "" {
 			t.Fatal("a list shows a key secret")
 		}
 	}
-	if r.Envelope.Meta.Pagination == nil {
-		t.Fatalf("list without meta.pagination: %s", akRedact(r.Body))
-	}
-	return items, r.Envelope.Meta.Pagination
+	return items, page
 }
 
-func akIDs(ks []akKey) []uuid.UUID {
+func keyIDs(ks []apiKeyJSON) []uuid.UUID {
 	out := make([]uuid.UUID, len(ks))
 	for i, k := range ks {
 		out[i] = k.ID
@@ -429,7 +165,7 @@ func akIDs(ks []akKey) []uuid.UUID {
 	return out
 }
 
-func akNames(ks []akKey) []string {
+func keyNames(ks []apiKeyJSON) []string {
 	out := make([]string, len(ks))
 	for i, k := range ks {
 		out[i] = k.Name
@@ -443,9 +179,9 @@ func akNames(ks []akKey) []string {
 func TestAPIKeyHeaderFormsAuthenticate(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		ten := akRegister(t, e)
+		ten := register(t, e, "Acme")
 		scopes := []string{"audit:read", "api_keys:read"}
-		k := akCreateKey(t, e, ten.Token, map[string]any{"name": "forms", "scopes": scopes})
+		k := createKey(t, e, ten.AccessToken, map[string]any{"name": "forms", "scopes": scopes})
 		forms := func(key string) map[string]map[string]string {
 			return map[string]map[string]string{
 				"X-API-Key":               {"X-API-Key": key},
@@ -461,17 +197,17 @@ func TestAPIKeyHeaderFormsAuthenticate(t *testing.T) {
 		for name, hdr := range forms(k.Key) {
 			r := e.Do(apitest.Request{Method: http.MethodGet, Path: "/api/v1/auth/me", Header: hdr})
 			if r.Status != http.StatusOK {
-				t.Fatalf("%s: status %d: %s", name, r.Status, akRedact(r.Body))
+				t.Fatalf("%s: status %d: %s", name, r.Status, redact(r.Body))
 			}
-			var me akMeJSON
-			akData(t, r, &me)
-			if me.PrincipalType != "api_key" || me.ID != k.ID || me.APIKeyID == nil || *me.APIKeyID != k.ID {
+			var me meJSON
+			dataOf(t, r, &me)
+			if me.PrincipalType != "api_key" || me.ID != k.ID.String() || me.APIKeyID == nil || *me.APIKeyID != k.ID.String() {
 				t.Fatalf("%s: principal %s id %v api_key_id %v, want api_key %v", name, me.PrincipalType, me.ID, me.APIKeyID, k.ID)
 			}
-			if !slices.Equal(akSorted(me.Scopes), akSorted(scopes)) {
+			if !slices.Equal(sorted(me.Scopes), sorted(scopes)) {
 				t.Fatalf("%s: scopes %v, want %v", name, me.Scopes, scopes)
 			}
-			if me.Tenant.ID != ten.TenantID || me.Tenant.Slug == "" || me.User != nil || me.ClientID != nil {
+			if me.Tenant.ID != ten.TenantID.String() || me.Tenant.Slug == "" || me.User != nil || me.ClientID != nil {
 				t.Fatalf("%s: tenant %v slug %q user %v client %v", name, me.Tenant.ID, me.Tenant.Slug, me.User, me.ClientID)
 			}
 		}
@@ -489,43 +225,43 @@ func TestAPIKeyHeaderFormsAuthenticate(t *testing.T) {
 		}
 		g.Decode(t, &gme)
 		if gme.Me.PrincipalType != "api_key" || gme.Me.ID != k.ID || gme.Me.APIKeyID == nil || *gme.Me.APIKeyID != k.ID ||
-			gme.Me.Tenant.ID != ten.TenantID || !slices.Equal(akSorted(gme.Me.Scopes), akSorted(scopes)) {
+			gme.Me.Tenant.ID != ten.TenantID || !slices.Equal(sorted(gme.Me.Scopes), sorted(scopes)) {
 			t.Fatalf("GraphQL me = %+v", gme.Me)
 		}
 
 		// A service account's key authenticates as the account.
-		r := akDo(e, http.MethodPost, "/api/v1/admin/service-account/create", ten.Token, map[string]any{
+		r := do(e, http.MethodPost, "/api/v1/admin/service-account/create", ten.AccessToken, map[string]any{
 			"name": "ci-bot", "scopes": []string{"credentials:read", "api_keys:read"}, "create_api_key": true})
-		akStatus(t, r, http.StatusCreated)
+		wantOK(t, r, http.StatusCreated, nil)
 		var created struct {
 			ServiceAccount struct {
 				ID     uuid.UUID
 				Scopes []string
 			} `json:"service_account"`
-			APIKey *akKey `json:"api_key"`
+			APIKey *apiKeyJSON `json:"api_key"`
 		}
-		akData(t, r, &created)
+		dataOf(t, r, &created)
 		if created.APIKey == nil {
 			t.Fatal("create_api_key: true returned no api_key")
 		}
 		sak := *created.APIKey
-		akCheckIssued(t, sak)
+		checkIssued(t, sak)
 		if sak.ServiceAccountID == nil || *sak.ServiceAccountID != created.ServiceAccount.ID || sak.UserID != nil {
 			t.Fatalf("service account key owned by account %v user %v, want account %v", sak.ServiceAccountID, sak.UserID, created.ServiceAccount.ID)
 		}
 		for name, hdr := range forms(sak.Key) {
 			r := e.Do(apitest.Request{Method: http.MethodGet, Path: "/api/v1/auth/me", Header: hdr})
 			if r.Status != http.StatusOK {
-				t.Fatalf("service account, %s: status %d: %s", name, r.Status, akRedact(r.Body))
+				t.Fatalf("service account, %s: status %d: %s", name, r.Status, redact(r.Body))
 			}
-			var me akMeJSON
-			akData(t, r, &me)
-			if me.PrincipalType != "service_account" || me.ID != created.ServiceAccount.ID ||
-				me.APIKeyID == nil || *me.APIKeyID != sak.ID || me.Tenant.ID != ten.TenantID {
+			var me meJSON
+			dataOf(t, r, &me)
+			if me.PrincipalType != "service_account" || me.ID != created.ServiceAccount.ID.String() ||
+				me.APIKeyID == nil || *me.APIKeyID != sak.ID.String() || me.Tenant.ID != ten.TenantID.String() {
 				t.Fatalf("service account, %s: principal %s id %v api_key_id %v, want service_account %v key %v",
 					name, me.PrincipalType, me.ID, me.APIKeyID, created.ServiceAccount.ID, sak.ID)
 			}
-			if !slices.Equal(akSorted(me.Scopes), akSorted(created.ServiceAccount.Scopes)) {
+			if !slices.Equal(sorted(me.Scopes), sorted(created.ServiceAccount.Scopes)) {
 				t.Fatalf("service account, %s: scopes %v, want %v", name, me.Scopes, created.ServiceAccount.Scopes)
 			}
 		}
@@ -533,19 +269,19 @@ func TestAPIKeyHeaderFormsAuthenticate(t *testing.T) {
 		// x-tenantid must name the key's own tenant.
 		own := e.Do(apitest.Request{Method: http.MethodGet, Path: "/api/v1/auth/me",
 			Header: map[string]string{"X-API-Key": k.Key, "x-tenantid": ten.TenantID.String()}})
-		akStatus(t, own, http.StatusOK)
+		wantOK(t, own, http.StatusOK, nil)
 		for _, tid := range []string{uuid.NewString(), created.ServiceAccount.ID.String(), "not-a-tenant"} {
 			r := e.Do(apitest.Request{Method: http.MethodGet, Path: "/api/v1/auth/me", Header: map[string]string{"X-API-Key": k.Key, "x-tenantid": tid}})
-			akError(t, r, http.StatusForbidden, "TENANT_MISMATCH")
+			wantError(t, r, http.StatusForbidden, "TENANT_MISMATCH")
 		}
 
 		// Refusals, with the reason.
-		akUnauthorized(t, e.Get("/api/v1/auth/me", ""), "missing")
+		wantUnauthorized(t, e.Get("/api/v1/auth/me", ""), "missing")
 		unknown := "cvk_" + strings.Repeat("A1b2", 11)
 		for name, hdr := range forms(unknown) {
 			r := e.Do(apitest.Request{Method: http.MethodGet, Path: "/api/v1/auth/me", Header: hdr})
 			if r.Status != http.StatusUnauthorized || r.Envelope.Error.Details["reason"] != "invalid" {
-				t.Fatalf("unknown key, %s: %d %s", name, r.Status, akRedact(r.Body))
+				t.Fatalf("unknown key, %s: %d %s", name, r.Status, redact(r.Body))
 			}
 		}
 		for name, hdr := range map[string]map[string]string{
@@ -558,7 +294,7 @@ func TestAPIKeyHeaderFormsAuthenticate(t *testing.T) {
 		} {
 			r := e.Do(apitest.Request{Method: http.MethodGet, Path: "/api/v1/auth/me", Header: hdr})
 			if r.Status != http.StatusUnauthorized || r.ErrorCode() != "UNAUTHORIZED" {
-				t.Fatalf("%s: %d %s", name, r.Status, akRedact(r.Body))
+				t.Fatalf("%s: %d %s", name, r.Status, redact(r.Body))
 			}
 			if reason := r.Envelope.Error.Details["reason"]; reason != "malformed" && reason != "invalid" {
 				t.Fatalf("%s: reason %v, want malformed or invalid", name, reason)
@@ -570,73 +306,37 @@ func TestAPIKeyHeaderFormsAuthenticate(t *testing.T) {
 // ---------------------------------------------------------------------------
 // 2. Shown once, stored as a hash
 
-// akScanForSecrets reads every column of every row of every table and fails
+// scanForKeys reads every column of every row of every table and fails
 // when one holds any of the secrets (whole, or the part after cvk_).
-func akScanForSecrets(t *testing.T, e *apitest.Env, secrets ...string) {
+func scanForKeys(t *testing.T, e *apitest.Env, secrets ...string) {
 	t.Helper()
 	var needles []string
 	for _, s := range secrets {
 		needles = append(needles, s, strings.TrimPrefix(s, "cvk_"))
 	}
-	scanned := 0
-	for _, tbl := range migrate.Tables {
-		rows, err := e.Store.DB.Query("SELECT * FROM " + tbl.Name)
-		if err != nil {
-			t.Fatalf("scan %s: %v", tbl.Name, err)
+	found, rowsPer := scanDB(t, e, needles)
+	for _, where := range found {
+		for _, w := range where {
+			t.Errorf("%s holds a key secret", w)
 		}
-		cols, err := rows.Columns()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatalf("scan %s: %v", tbl.Name, err)
-			}
-			for i, v := range vals {
-				var s string
-				switch v := v.(type) {
-				case []byte:
-					s = string(v)
-				case string:
-					s = v
-				default:
-					continue
-				}
-				scanned++
-				for _, n := range needles {
-					if strings.Contains(s, n) {
-						t.Errorf("table %s, column %s holds a key secret", tbl.Name, cols[i])
-					}
-				}
-			}
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		rows.Close()
 	}
-	if scanned == 0 {
-		t.Fatal("scanned no text or bytes value at all")
+	if len(rowsPer) == 0 {
+		t.Fatal("scanned no row at all")
 	}
 }
 
 func TestAPIKeyIsShownOnceAndStoredAsAHash(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		ten := akRegister(t, e)
-		r := akDo(e, http.MethodPost, "/api/v1/api-keys", ten.Token, map[string]any{"name": "  shown once  ", "scopes": []string{"api_keys:read"}})
-		akStatus(t, r, http.StatusCreated)
+		ten := register(t, e, "Acme")
+		r := do(e, http.MethodPost, "/api/v1/api-keys", ten.AccessToken, map[string]any{"name": "  shown once  ", "scopes": []string{"api_keys:read"}})
+		wantOK(t, r, http.StatusCreated, nil)
 		if r.Envelope.Message == "" || r.Envelope.Meta.RequestID == "" || r.Envelope.Timestamp == "" {
-			t.Fatalf("create envelope lacks message, request id or timestamp: %s", akRedact(r.Body))
+			t.Fatalf("create envelope lacks message, request id or timestamp: %s", redact(r.Body))
 		}
-		var k akKey
-		akData(t, r, &k)
-		akCheckIssued(t, k)
+		var k apiKeyJSON
+		dataOf(t, r, &k)
+		checkIssued(t, k)
 		if k.Name != "shown once" || k.Status != "active" || k.TenantID != ten.TenantID ||
 			!slices.Equal(k.Scopes, []string{"api_keys:read"}) || k.UserID == nil || *k.UserID != ten.UserID ||
 			k.ExpiresAt != nil || k.LastUsedAt != nil || k.RevokedAt != nil || k.ServiceAccountID != nil {
@@ -647,51 +347,51 @@ func TestAPIKeyIsShownOnceAndStoredAsAHash(t *testing.T) {
 
 		// Never again: not in GET, not in either list, not in GraphQL.
 		for _, path := range []string{"/api/v1/api-keys/" + k.ID.String(), "/api/v1/api-keys", "/api/v1/admin/api-keys"} {
-			r := akDo(e, http.MethodGet, path, ten.Token, nil)
-			akStatus(t, r, http.StatusOK)
+			r := do(e, http.MethodGet, path, ten.AccessToken, nil)
+			wantOK(t, r, http.StatusOK, nil)
 			if strings.Contains(string(r.Body), secretPart) {
 				t.Fatalf("GET %s shows the key secret", path)
 			}
 			if strings.Contains(string(r.Envelope.Data), `"key"`) {
-				t.Fatalf("GET %s has a key field: %s", path, akRedact(r.Body))
+				t.Fatalf("GET %s has a key field: %s", path, redact(r.Body))
 			}
 			if !strings.Contains(string(r.Body), k.Prefix) {
 				t.Fatalf("GET %s does not show the prefix", path)
 			}
 		}
-		got := akGetKey(t, e, ten.Token, k.ID)
+		got := getKey(t, e, ten.AccessToken, k.ID)
 		if got.Prefix != k.Prefix || got.Name != k.Name || got.ID != k.ID {
 			t.Fatalf("GET shows prefix %q name %q", got.Prefix, got.Name)
 		}
-		g := e.GraphQL(`query($id: ID!) { apiKey(id: $id) { key } }`, map[string]any{"id": k.ID}, ten.Token)
+		g := e.GraphQL(`query($id: ID!) { apiKey(id: $id) { key } }`, map[string]any{"id": k.ID}, ten.AccessToken)
 		if g.Code() != "VALIDATION_ERROR" || strings.Contains(string(g.Data), secretPart) {
 			t.Fatalf("GraphQL apiKey { key }: code %q, want a validation error (no such field)", g.Code())
 		}
 
 		// The database holds the SHA-256 of the key, never the key.
-		row := akDBKey(t, e, k.ID)
+		row := dbKey(t, e, k.ID)
 		if sum := sha256.Sum256([]byte(k.Key)); !slices.Equal(row.KeyHash, sum[:]) {
 			t.Fatal("key_hash is not the SHA-256 of the key")
 		}
 		if row.Prefix != k.Prefix {
 			t.Fatalf("stored prefix %q, want %q", row.Prefix, k.Prefix)
 		}
-		rotated := akRotate(t, e, ten.Token, k.ID, map[string]any{"grace_period_seconds": 60})
-		if strings.Contains(string(akDo(e, http.MethodGet, "/api/v1/api-keys/"+k.ID.String(), ten.Token, nil).Body),
+		rotated := rotateKey(t, e, ten.AccessToken, k.ID, map[string]any{"grace_period_seconds": 60})
+		if strings.Contains(string(do(e, http.MethodGet, "/api/v1/api-keys/"+k.ID.String(), ten.AccessToken, nil).Body),
 			strings.TrimPrefix(rotated.Key, "cvk_")) {
 			t.Fatal("GET shows the rotated key secret")
 		}
 		// Use both, refuse one of each kind, validate: everything that
 		// writes rows (audit entries included) has run.
-		akWorks(t, e, k.Key, k.ID)
-		akWorks(t, e, rotated.Key, k.ID)
-		akValidate(t, e, ten.Token, k.ID, rotated.Key)
-		akValidate(t, e, ten.Token, k.ID, k.Key)
-		other := akCreateKey(t, e, ten.Token, map[string]any{"name": "other"})
-		akRevoke(t, e, ten.Token, other.ID)
-		akUnauthorized(t, akMe(e, other.Key), "revoked")
-		akScanForSecrets(t, e, k.Key, rotated.Key, other.Key)
-		if len(akAudits(t, e, ten.TenantID, "api_key.create", k.ID.String())) != 1 {
+		keyWorks(t, e, k.Key, k.ID)
+		keyWorks(t, e, rotated.Key, k.ID)
+		validateKey(t, e, ten.AccessToken, k.ID, rotated.Key)
+		validateKey(t, e, ten.AccessToken, k.ID, k.Key)
+		other := createKey(t, e, ten.AccessToken, map[string]any{"name": "other"})
+		revokeKey(t, e, ten.AccessToken, other.ID)
+		wantUnauthorized(t, whoami(e, other.Key), "revoked")
+		scanForKeys(t, e, k.Key, rotated.Key, other.Key)
+		if len(auditEntries(t, e, ten.TenantID, "api_key.create", k.ID.String())) != 1 {
 			t.Fatal("no api_key.create audit entry")
 		}
 	})
@@ -703,57 +403,57 @@ func TestAPIKeyIsShownOnceAndStoredAsAHash(t *testing.T) {
 func TestAPIKeyValidate(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		ten := akRegister(t, e)
+		ten := register(t, e, "Acme")
 		exp := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
 		scopes := []string{"api_keys:read", "audit:read"}
-		k := akCreateKey(t, e, ten.Token, map[string]any{"name": "checked", "scopes": scopes, "expires_at": exp})
-		k2 := akCreateKey(t, e, ten.Token, map[string]any{"name": "another"})
-		k3 := akCreateKey(t, e, ten.Token, map[string]any{"name": "revoked"})
-		akRevoke(t, e, ten.Token, k3.ID)
+		k := createKey(t, e, ten.AccessToken, map[string]any{"name": "checked", "scopes": scopes, "expires_at": exp})
+		k2 := createKey(t, e, ten.AccessToken, map[string]any{"name": "another"})
+		k3 := createKey(t, e, ten.AccessToken, map[string]any{"name": "revoked"})
+		revokeKey(t, e, ten.AccessToken, k3.ID)
 
 		// The right key.
-		r := akDo(e, http.MethodPost, "/api/v1/api-keys/"+k.ID.String()+"/validate", ten.Token, map[string]any{"key": k.Key})
-		akStatus(t, r, http.StatusOK)
+		r := do(e, http.MethodPost, "/api/v1/api-keys/"+k.ID.String()+"/validate", ten.AccessToken, map[string]any{"key": k.Key})
+		wantOK(t, r, http.StatusOK, nil)
 		var raw map[string]any
-		akData(t, r, &raw)
+		dataOf(t, r, &raw)
 		if _, ok := raw["reason"]; ok {
-			t.Fatalf("a valid key's validation carries a reason: %s", akRedact(r.Body))
+			t.Fatalf("a valid key's validation carries a reason: %s", redact(r.Body))
 		}
-		var v akValidation
-		akData(t, r, &v)
-		if !v.Valid || v.KeyID != k.ID || !slices.Equal(akSorted(v.Scopes), akSorted(scopes)) ||
+		var v validationJSON
+		dataOf(t, r, &v)
+		if !v.Valid || v.KeyID != k.ID || !slices.Equal(sorted(v.Scopes), sorted(scopes)) ||
 			v.ExpiresAt == nil || !v.ExpiresAt.Equal(exp) {
 			t.Fatalf("validation valid=%v key %v scopes %v expires %v; want valid, %v, %v, %v", v.Valid, v.KeyID, v.Scopes, v.ExpiresAt, k.ID, scopes, exp)
 		}
 
 		// A bad key is an answer, not an error.
-		akExpectInvalid(t, akValidate(t, e, ten.Token, k.ID, k2.Key), "invalid")
-		akExpectInvalid(t, akValidate(t, e, ten.Token, k.ID, "cvk_"+strings.Repeat("Zz9", 15)), "invalid")
-		akExpectInvalid(t, akValidate(t, e, ten.Token, k.ID, "not-a-key"), "invalid")
-		akExpectInvalid(t, akValidate(t, e, ten.Token, k.ID, ""), "invalid")
-		akExpectInvalid(t, akValidate(t, e, ten.Token, k3.ID, k3.Key), "revoked")
+		wantInvalid(t, validateKey(t, e, ten.AccessToken, k.ID, k2.Key), "invalid")
+		wantInvalid(t, validateKey(t, e, ten.AccessToken, k.ID, "cvk_"+strings.Repeat("Zz9", 15)), "invalid")
+		wantInvalid(t, validateKey(t, e, ten.AccessToken, k.ID, "not-a-key"), "invalid")
+		wantInvalid(t, validateKey(t, e, ten.AccessToken, k.ID, ""), "invalid")
+		wantInvalid(t, validateKey(t, e, ten.AccessToken, k3.ID, k3.Key), "revoked")
 		// A key with api_keys:read may validate.
-		reader := akCreateKey(t, e, ten.Token, map[string]any{"name": "reader", "scopes": []string{"api_keys:read"}})
-		if v := akValidate(t, e, reader.Key, k.ID, k.Key); !v.Valid {
+		reader := createKey(t, e, ten.AccessToken, map[string]any{"name": "reader", "scopes": []string{"api_keys:read"}})
+		if v := validateKey(t, e, reader.Key, k.ID, k.Key); !v.Valid {
 			t.Fatal("validation by an api_keys:read key: not valid")
 		}
 
 		// Ids that are not the tenant's, and bodies that are wrong.
-		akError(t, akDo(e, http.MethodPost, "/api/v1/api-keys/"+uuid.NewString()+"/validate", ten.Token, map[string]any{"key": k.Key}),
+		wantError(t, do(e, http.MethodPost, "/api/v1/api-keys/"+uuid.NewString()+"/validate", ten.AccessToken, map[string]any{"key": k.Key}),
 			http.StatusNotFound, "NOT_FOUND")
-		akError(t, akDo(e, http.MethodPost, "/api/v1/api-keys/not-an-id/validate", ten.Token, map[string]any{"key": k.Key}),
+		wantError(t, do(e, http.MethodPost, "/api/v1/api-keys/not-an-id/validate", ten.AccessToken, map[string]any{"key": k.Key}),
 			http.StatusNotFound, "NOT_FOUND")
-		akError(t, akDo(e, http.MethodPost, "/api/v1/api-keys/"+k.ID.String()+"/validate", ten.Token, map[string]any{"key": k.Key, "extra": 1}),
+		wantError(t, do(e, http.MethodPost, "/api/v1/api-keys/"+k.ID.String()+"/validate", ten.AccessToken, map[string]any{"key": k.Key, "extra": 1}),
 			http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "extra")
-		akError(t, akDo(e, http.MethodPost, "/api/v1/api-keys/"+k.ID.String()+"/validate", ten.Token, map[string]any{"key": 12}),
+		wantError(t, do(e, http.MethodPost, "/api/v1/api-keys/"+k.ID.String()+"/validate", ten.AccessToken, map[string]any{"key": 12}),
 			http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "key")
-		auditOnly := akCreateKey(t, e, ten.Token, map[string]any{"name": "auditor", "scopes": []string{"audit:read"}})
-		akError(t, akDo(e, http.MethodPost, "/api/v1/api-keys/"+k.ID.String()+"/validate", auditOnly.Key, map[string]any{"key": k.Key}),
+		auditOnly := createKey(t, e, ten.AccessToken, map[string]any{"name": "auditor", "scopes": []string{"audit:read"}})
+		wantError(t, do(e, http.MethodPost, "/api/v1/api-keys/"+k.ID.String()+"/validate", auditOnly.Key, map[string]any{"key": k.Key}),
 			http.StatusForbidden, "FORBIDDEN", "required_scope", "api_keys:read")
 
 		// Each validation of k is audited, with its outcome; identical ones
 		// within a flush interval are tallied in one row.
-		entries := akExpand(akAudits(t, e, ten.TenantID, "api_key.validate", k.ID.String()))
+		entries := expandTallies(auditEntries(t, e, ten.TenantID, "api_key.validate", k.ID.String()))
 		var outcomes []string
 		for _, a := range entries {
 			outcomes = append(outcomes, string(a.Outcome))
@@ -768,7 +468,7 @@ func TestAPIKeyValidate(t *testing.T) {
 		if entries[1].Details["reason"] != "invalid" || entries[0].ActorID != ten.UserID.String() || entries[5].ActorID != reader.ID.String() {
 			t.Fatalf("validate entries: reason %v, actors %q %q", entries[1].Details["reason"], entries[0].ActorID, entries[5].ActorID)
 		}
-		if n := len(akAudits(t, e, ten.TenantID, "api_key.validate", k3.ID.String())); n != 1 {
+		if n := len(auditEntries(t, e, ten.TenantID, "api_key.validate", k3.ID.String())); n != 1 {
 			t.Fatalf("%d validate entries for the revoked key, want 1", n)
 		}
 
@@ -788,14 +488,14 @@ func TestAPIKeyValidate(t *testing.T) {
 					ExpiresAt *time.Time
 				}
 			}
-			e.GraphQL(q, map[string]any{"id": k.ID, "key": tc.key}, ten.Token).Decode(t, &gv)
+			e.GraphQL(q, map[string]any{"id": k.ID, "key": tc.key}, ten.AccessToken).Decode(t, &gv)
 			got := gv.ValidateAPIKey
 			reason := ""
 			if got.Reason != nil {
 				reason = *got.Reason
 			}
 			if got.Valid != tc.valid || reason != tc.reason || got.KeyID != k.ID || got.ExpiresAt == nil || !got.ExpiresAt.Equal(exp) ||
-				!slices.Equal(akSorted(got.Scopes), akSorted(scopes)) {
+				!slices.Equal(sorted(got.Scopes), sorted(scopes)) {
 				t.Fatalf("GraphQL validation valid=%v reason=%q key %v; want valid=%v reason=%q", got.Valid, reason, got.KeyID, tc.valid, tc.reason)
 			}
 		}
@@ -808,78 +508,78 @@ func TestAPIKeyValidate(t *testing.T) {
 func TestAPIKeyRotationWithoutGrace(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		ten := akRegister(t, e)
-		k := akCreateKey(t, e, ten.Token, map[string]any{"name": "rotating", "scopes": []string{"api_keys:read"}})
-		akWorks(t, e, k.Key, k.ID) // in the verifier's cache now
+		ten := register(t, e, "Acme")
+		k := createKey(t, e, ten.AccessToken, map[string]any{"name": "rotating", "scopes": []string{"api_keys:read"}})
+		keyWorks(t, e, k.Key, k.ID) // in the verifier's cache now
 
 		// No body at all: the defaults, no grace.
-		r := e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/api-keys/" + k.ID.String() + "/rotate", Bearer: ten.Token})
+		r := e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/api-keys/" + k.ID.String() + "/rotate", Bearer: ten.AccessToken})
 		if r.Status != http.StatusOK {
-			t.Fatalf("rotate: status %d, want 200 (not 201): %s", r.Status, akRedact(r.Body))
+			t.Fatalf("rotate: status %d, want 200 (not 201): %s", r.Status, redact(r.Body))
 		}
-		var n akKey
-		akData(t, r, &n)
-		akCheckIssued(t, n)
+		var n apiKeyJSON
+		dataOf(t, r, &n)
+		checkIssued(t, n)
 		if n.ID != k.ID || n.Key == k.Key || n.Status != "active" || n.Name != k.Name || !slices.Equal(n.Scopes, k.Scopes) {
 			t.Fatalf("rotated: id %v status %q name %q scopes %v (same secret: %v)", n.ID, n.Status, n.Name, n.Scopes, n.Key == k.Key)
 		}
-		akUnauthorized(t, akMe(e, k.Key), "revoked", "invalid")
-		akWorks(t, e, n.Key, k.ID)
-		akExpectInvalid(t, akValidate(t, e, ten.Token, k.ID, k.Key), "invalid")
-		if v := akValidate(t, e, ten.Token, k.ID, n.Key); !v.Valid {
+		wantUnauthorized(t, whoami(e, k.Key), "revoked", "invalid")
+		keyWorks(t, e, n.Key, k.ID)
+		wantInvalid(t, validateKey(t, e, ten.AccessToken, k.ID, k.Key), "invalid")
+		if v := validateKey(t, e, ten.AccessToken, k.ID, n.Key); !v.Valid {
 			t.Fatal("the new key does not validate")
 		}
-		row := akDBKey(t, e, k.ID)
-		if sum := sha256.Sum256([]byte(n.Key)); !slices.Equal(row.KeyHash, sum[:]) || akHasPrevious(row) ||
+		row := dbKey(t, e, k.ID)
+		if sum := sha256.Sum256([]byte(n.Key)); !slices.Equal(row.KeyHash, sum[:]) || keyHasPrevious(row) ||
 			row.PreviousKeyExpiresAt != nil || row.Prefix != n.Prefix {
-			t.Fatalf("stored after rotation: previous hash kept %v, previous expiry %v, prefix %q", akHasPrevious(row), row.PreviousKeyExpiresAt, row.Prefix)
+			t.Fatalf("stored after rotation: previous hash kept %v, previous expiry %v, prefix %q", keyHasPrevious(row), row.PreviousKeyExpiresAt, row.Prefix)
 		}
-		if got := akGetKey(t, e, ten.Token, k.ID); got.Prefix != n.Prefix {
+		if got := getKey(t, e, ten.AccessToken, k.ID); got.Prefix != n.Prefix {
 			t.Fatalf("GET after rotation shows prefix %q, want %q", got.Prefix, n.Prefix)
 		}
-		entries := akAudits(t, e, ten.TenantID, "api_key.rotate", k.ID.String())
+		entries := auditEntries(t, e, ten.TenantID, "api_key.rotate", k.ID.String())
 		if len(entries) != 1 || entries[0].Outcome != auditlog.OutcomeSuccess || entries[0].Details["prefix"] != n.Prefix ||
 			fmt.Sprint(entries[0].Details["grace_period_seconds"]) != "0" {
 			t.Fatalf("api_key.rotate entries: %d", len(entries))
 		}
 
 		// An explicit 0 is no grace too.
-		n2 := akRotate(t, e, ten.Token, k.ID, map[string]any{"grace_period_seconds": 0})
-		akUnauthorized(t, akMe(e, n.Key), "revoked", "invalid")
-		akWorks(t, e, n2.Key, k.ID)
+		n2 := rotateKey(t, e, ten.AccessToken, k.ID, map[string]any{"grace_period_seconds": 0})
+		wantUnauthorized(t, whoami(e, n.Key), "revoked", "invalid")
+		keyWorks(t, e, n2.Key, k.ID)
 
 		// Rotating during a grace period ends the older secret: only the newest works.
-		withGrace := akRotate(t, e, ten.Token, k.ID, map[string]any{"grace_period_seconds": 3600})
-		akWorks(t, e, n2.Key, k.ID)
-		akWorks(t, e, withGrace.Key, k.ID)
-		newest := akRotate(t, e, ten.Token, k.ID, nil)
-		akUnauthorized(t, akMe(e, n2.Key), "revoked", "invalid")
-		akUnauthorized(t, akMe(e, withGrace.Key), "revoked", "invalid")
-		akWorks(t, e, newest.Key, k.ID)
+		withGrace := rotateKey(t, e, ten.AccessToken, k.ID, map[string]any{"grace_period_seconds": 3600})
+		keyWorks(t, e, n2.Key, k.ID)
+		keyWorks(t, e, withGrace.Key, k.ID)
+		newest := rotateKey(t, e, ten.AccessToken, k.ID, nil)
+		wantUnauthorized(t, whoami(e, n2.Key), "revoked", "invalid")
+		wantUnauthorized(t, whoami(e, withGrace.Key), "revoked", "invalid")
+		keyWorks(t, e, newest.Key, k.ID)
 
 		// Wrong input, unknown and revoked keys.
 		path := "/api/v1/api-keys/" + k.ID.String() + "/rotate"
 		for _, body := range []map[string]any{{"grace_period_seconds": -1}, {"grace_period_seconds": 30*24*3600 + 1}} {
-			akError(t, akDo(e, http.MethodPost, path, ten.Token, body), http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "grace_period_seconds")
+			wantError(t, do(e, http.MethodPost, path, ten.AccessToken, body), http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "grace_period_seconds")
 		}
-		akError(t, akDo(e, http.MethodPost, path, ten.Token, map[string]any{"grace_period_seconds": "soon"}),
+		wantError(t, do(e, http.MethodPost, path, ten.AccessToken, map[string]any{"grace_period_seconds": "soon"}),
 			http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "grace_period_seconds")
-		akError(t, akDo(e, http.MethodPost, path, ten.Token, map[string]any{"grace": 5}),
+		wantError(t, do(e, http.MethodPost, path, ten.AccessToken, map[string]any{"grace": 5}),
 			http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "grace")
-		akWorks(t, e, newest.Key, k.ID) // refused rotations changed nothing
-		akError(t, akDo(e, http.MethodPost, "/api/v1/api-keys/"+uuid.NewString()+"/rotate", ten.Token, nil), http.StatusNotFound, "NOT_FOUND")
+		keyWorks(t, e, newest.Key, k.ID) // refused rotations changed nothing
+		wantError(t, do(e, http.MethodPost, "/api/v1/api-keys/"+uuid.NewString()+"/rotate", ten.AccessToken, nil), http.StatusNotFound, "NOT_FOUND")
 
-		dead := akCreateKey(t, e, ten.Token, map[string]any{"name": "dead"})
-		akRevoke(t, e, ten.Token, dead.ID)
-		before := akDBKey(t, e, dead.ID)
-		akError(t, akDo(e, http.MethodPost, "/api/v1/api-keys/"+dead.ID.String()+"/rotate", ten.Token, nil), http.StatusConflict, "CONFLICT")
-		if after := akDBKey(t, e, dead.ID); !slices.Equal(after.KeyHash, before.KeyHash) || after.Status != apikey.StatusRevoked {
+		dead := createKey(t, e, ten.AccessToken, map[string]any{"name": "dead"})
+		revokeKey(t, e, ten.AccessToken, dead.ID)
+		before := dbKey(t, e, dead.ID)
+		wantError(t, do(e, http.MethodPost, "/api/v1/api-keys/"+dead.ID.String()+"/rotate", ten.AccessToken, nil), http.StatusConflict, "CONFLICT")
+		if after := dbKey(t, e, dead.ID); !slices.Equal(after.KeyHash, before.KeyHash) || after.Status != apikey.StatusRevoked {
 			t.Fatal("a refused rotation of a revoked key changed it")
 		}
-		akUnauthorized(t, akMe(e, dead.Key), "revoked")
+		wantUnauthorized(t, whoami(e, dead.Key), "revoked")
 
 		// GraphQL refuses a negative grace with the same code.
-		g := e.GraphQL(`mutation($id: ID!) { rotateAPIKey(id: $id, input: {gracePeriodSeconds: -5}) { key } }`, map[string]any{"id": k.ID}, ten.Token)
+		g := e.GraphQL(`mutation($id: ID!) { rotateAPIKey(id: $id, input: {gracePeriodSeconds: -5}) { key } }`, map[string]any{"id": k.ID}, ten.AccessToken)
 		if g.Code() != "VALIDATION_ERROR" {
 			t.Fatalf("GraphQL negative grace: code %q", g.Code())
 		}
@@ -889,18 +589,18 @@ func TestAPIKeyRotationWithoutGrace(t *testing.T) {
 func TestAPIKeyRotationWithGrace(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		ten := akRegister(t, e)
-		k := akCreateKey(t, e, ten.Token, map[string]any{"name": "graceful"})
-		akWorks(t, e, k.Key, k.ID)
+		ten := register(t, e, "Acme")
+		k := createKey(t, e, ten.AccessToken, map[string]any{"name": "graceful"})
+		keyWorks(t, e, k.Key, k.ID)
 		start := time.Now()
-		n := akRotate(t, e, ten.Token, k.ID, map[string]any{"grace_period_seconds": 2})
+		n := rotateKey(t, e, ten.AccessToken, k.ID, map[string]any{"grace_period_seconds": 2})
 		// Both work right after.
-		akWorks(t, e, k.Key, k.ID)
-		akWorks(t, e, n.Key, k.ID)
-		if v := akValidate(t, e, ten.Token, k.ID, k.Key); !v.Valid {
+		keyWorks(t, e, k.Key, k.ID)
+		keyWorks(t, e, n.Key, k.ID)
+		if v := validateKey(t, e, ten.AccessToken, k.ID, k.Key); !v.Valid {
 			t.Fatal("the old key does not validate during its grace period")
 		}
-		row := akDBKey(t, e, k.ID)
+		row := dbKey(t, e, k.ID)
 		if row.PreviousKeyExpiresAt == nil {
 			t.Fatal("no end of grace stored")
 		}
@@ -913,17 +613,17 @@ func TestAPIKeyRotationWithGrace(t *testing.T) {
 
 		// After the grace the old one is refused, the new one is not.
 		var last *apitest.Response
-		akEventually(t, 5*time.Second, "old key refused after its 2 s grace", func() (bool, string) {
-			last = akMe(e, k.Key)
+		eventually(t, 5*time.Second, "old key refused after its 2 s grace", func() (bool, string) {
+			last = whoami(e, k.Key)
 			return last.Status == http.StatusUnauthorized, fmt.Sprint(last.Status)
 		})
 		if elapsed := time.Since(start); elapsed < 1900*time.Millisecond {
 			t.Fatalf("old key refused %v after the rotation, before its 2 s grace ended", elapsed)
 		}
-		akUnauthorized(t, last, "revoked")
-		akExpectInvalid(t, akValidate(t, e, ten.Token, k.ID, k.Key), "revoked")
-		akWorks(t, e, n.Key, k.ID)
-		entries := akAudits(t, e, ten.TenantID, "api_key.rotate", k.ID.String())
+		wantUnauthorized(t, last, "revoked")
+		wantInvalid(t, validateKey(t, e, ten.AccessToken, k.ID, k.Key), "revoked")
+		keyWorks(t, e, n.Key, k.ID)
+		entries := auditEntries(t, e, ten.TenantID, "api_key.rotate", k.ID.String())
 		if len(entries) != 1 || fmt.Sprint(entries[0].Details["grace_period_seconds"]) != "2" {
 			t.Fatalf("api_key.rotate entries: %d", len(entries))
 		}
@@ -936,69 +636,69 @@ func TestAPIKeyRotationWithGrace(t *testing.T) {
 func TestAPIKeyRevocation(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		ten := akRegister(t, e)
-		k := akCreateKey(t, e, ten.Token, map[string]any{"name": "doomed", "scopes": []string{"api_keys:read"}})
-		akWorks(t, e, k.Key, k.ID) // cached
-		r := akDo(e, http.MethodDelete, "/api/v1/api-keys/"+k.ID.String(), ten.Token, nil)
-		akStatus(t, r, http.StatusOK)
-		var got akKey
-		akData(t, r, &got)
+		ten := register(t, e, "Acme")
+		k := createKey(t, e, ten.AccessToken, map[string]any{"name": "doomed", "scopes": []string{"api_keys:read"}})
+		keyWorks(t, e, k.Key, k.ID) // cached
+		r := do(e, http.MethodDelete, "/api/v1/api-keys/"+k.ID.String(), ten.AccessToken, nil)
+		wantOK(t, r, http.StatusOK, nil)
+		var got apiKeyJSON
+		dataOf(t, r, &got)
 		if got.ID != k.ID || got.Status != "revoked" || got.RevokedAt == nil || got.Key != "" {
 			t.Fatalf("revoke answered id %v status %q revoked_at %v", got.ID, got.Status, got.RevokedAt)
 		}
 		// At once: no polling.
-		akUnauthorized(t, akMe(e, k.Key), "revoked")
-		akUnauthorized(t, e.Do(apitest.Request{Method: http.MethodGet, Path: "/api/v1/auth/me", Header: map[string]string{"Authorization": "ApiKey " + k.Key}}), "revoked")
+		wantUnauthorized(t, whoami(e, k.Key), "revoked")
+		wantUnauthorized(t, e.Do(apitest.Request{Method: http.MethodGet, Path: "/api/v1/auth/me", Header: map[string]string{"Authorization": "ApiKey " + k.Key}}), "revoked")
 		g := e.GraphQL(`query { me { id } }`, nil, k.Key)
 		if g.Status != http.StatusUnauthorized || g.Code() != "UNAUTHORIZED" {
 			t.Fatalf("GraphQL with a revoked key: %d %q", g.Status, g.Code())
 		}
-		if st := akGetKey(t, e, ten.Token, k.ID); st.Status != "revoked" || st.RevokedAt == nil {
+		if st := getKey(t, e, ten.AccessToken, k.ID); st.Status != "revoked" || st.RevokedAt == nil {
 			t.Fatalf("GET after revoke: status %q revoked_at %v", st.Status, st.RevokedAt)
 		}
-		akExpectInvalid(t, akValidate(t, e, ten.Token, k.ID, k.Key), "revoked")
-		row := akDBKey(t, e, k.ID)
+		wantInvalid(t, validateKey(t, e, ten.AccessToken, k.ID, k.Key), "revoked")
+		row := dbKey(t, e, k.ID)
 		if row.Status != apikey.StatusRevoked || row.RevokedAt == nil {
 			t.Fatalf("stored status %s revoked_at %v", row.Status, row.RevokedAt)
 		}
-		entries := akAudits(t, e, ten.TenantID, "api_key.revoke", k.ID.String())
+		entries := auditEntries(t, e, ten.TenantID, "api_key.revoke", k.ID.String())
 		if len(entries) != 1 || entries[0].Outcome != auditlog.OutcomeSuccess || entries[0].ActorType != "user" ||
 			entries[0].ActorID != ten.UserID.String() || entries[0].ResourceType != "api_key" {
 			t.Fatalf("api_key.revoke entries: %d", len(entries))
 		}
 		// Refusals are tallied: identical ones within a flush share a row with a count.
-		refusals := akExpand(akAudits(t, e, ten.TenantID, "api_key.verify", k.ID.String()))
+		refusals := expandTallies(auditEntries(t, e, ten.TenantID, "api_key.verify", k.ID.String()))
 		if len(refusals) < 2 || refusals[0].Outcome != auditlog.OutcomeFailure || refusals[0].Details["reason"] != "revoked" {
 			t.Fatalf("refused uses of the revoked key: %d api_key.verify entries", len(refusals))
 		}
 
 		// Revoking again is harmless and keeps the first revocation time.
-		again := akRevoke(t, e, ten.Token, k.ID)
+		again := revokeKey(t, e, ten.AccessToken, k.ID)
 		if !again.RevokedAt.Equal(*got.RevokedAt) {
 			t.Fatalf("second revoke moved revoked_at from %v to %v", got.RevokedAt, again.RevokedAt)
 		}
-		akError(t, akDo(e, http.MethodDelete, "/api/v1/api-keys/"+uuid.NewString(), ten.Token, nil), http.StatusNotFound, "NOT_FOUND")
+		wantError(t, do(e, http.MethodDelete, "/api/v1/api-keys/"+uuid.NewString(), ten.AccessToken, nil), http.StatusNotFound, "NOT_FOUND")
 
 		// Revoking a key in its grace period stops both secrets.
-		g2 := akCreateKey(t, e, ten.Token, map[string]any{"name": "graced"})
-		rot := akRotate(t, e, ten.Token, g2.ID, map[string]any{"grace_period_seconds": 3600})
-		akWorks(t, e, g2.Key, g2.ID)
-		akWorks(t, e, rot.Key, g2.ID)
-		akRevoke(t, e, ten.Token, g2.ID)
-		akUnauthorized(t, akMe(e, g2.Key), "revoked", "invalid")
-		akUnauthorized(t, akMe(e, rot.Key), "revoked")
+		g2 := createKey(t, e, ten.AccessToken, map[string]any{"name": "graced"})
+		rot := rotateKey(t, e, ten.AccessToken, g2.ID, map[string]any{"grace_period_seconds": 3600})
+		keyWorks(t, e, g2.Key, g2.ID)
+		keyWorks(t, e, rot.Key, g2.ID)
+		revokeKey(t, e, ten.AccessToken, g2.ID)
+		wantUnauthorized(t, whoami(e, g2.Key), "revoked", "invalid")
+		wantUnauthorized(t, whoami(e, rot.Key), "revoked")
 
 		// A key with api_keys:write may revoke itself, and is then refused.
-		self := akCreateKey(t, e, ten.Token, map[string]any{"name": "self", "scopes": []string{"api_keys:write"}})
-		akRevoke(t, e, self.Key, self.ID)
-		akUnauthorized(t, akMe(e, self.Key), "revoked")
-		if a := akAudits(t, e, ten.TenantID, "api_key.revoke", self.ID.String()); len(a) != 1 || a[0].ActorType != "api_key" || a[0].ActorID != self.ID.String() {
+		self := createKey(t, e, ten.AccessToken, map[string]any{"name": "self", "scopes": []string{"api_keys:write"}})
+		revokeKey(t, e, self.Key, self.ID)
+		wantUnauthorized(t, whoami(e, self.Key), "revoked")
+		if a := auditEntries(t, e, ten.TenantID, "api_key.revoke", self.ID.String()); len(a) != 1 || a[0].ActorType != "api_key" || a[0].ActorID != self.ID.String() {
 			t.Fatal("self-revocation not audited with the key as actor")
 		}
 
 		// GraphQL revokeAPIKey: the same effect.
-		gk := akCreateKey(t, e, ten.Token, map[string]any{"name": "graphql"})
-		akWorks(t, e, gk.Key, gk.ID)
+		gk := createKey(t, e, ten.AccessToken, map[string]any{"name": "graphql"})
+		keyWorks(t, e, gk.Key, gk.ID)
 		var gr struct {
 			RevokeAPIKey struct {
 				ID        uuid.UUID
@@ -1006,11 +706,11 @@ func TestAPIKeyRevocation(t *testing.T) {
 				RevokedAt *time.Time
 			}
 		}
-		e.GraphQL(`mutation($id: ID!) { revokeAPIKey(id: $id) { id status revokedAt } }`, map[string]any{"id": gk.ID}, ten.Token).Decode(t, &gr)
+		e.GraphQL(`mutation($id: ID!) { revokeAPIKey(id: $id) { id status revokedAt } }`, map[string]any{"id": gk.ID}, ten.AccessToken).Decode(t, &gr)
 		if gr.RevokeAPIKey.ID != gk.ID || gr.RevokeAPIKey.Status != "revoked" || gr.RevokeAPIKey.RevokedAt == nil {
 			t.Fatalf("GraphQL revoke answered %+v", gr.RevokeAPIKey)
 		}
-		akUnauthorized(t, akMe(e, gk.Key), "revoked")
+		wantUnauthorized(t, whoami(e, gk.Key), "revoked")
 	})
 }
 
@@ -1020,50 +720,50 @@ func TestAPIKeyRevocation(t *testing.T) {
 func TestAPIKeyExpiry(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		ten := akRegister(t, e)
-		before := akKeyCount(t, e, ten.TenantID)
+		ten := register(t, e, "Acme")
+		before := keyCount(t, e, ten.TenantID)
 		for name, exp := range map[string]any{
 			"in the past": time.Now().Add(-time.Minute),
 			"now":         time.Now(),
 			"not a time":  "tomorrow",
 			"a number":    1767225600,
 		} {
-			r := akDo(e, http.MethodPost, "/api/v1/api-keys", ten.Token, map[string]any{"name": "x", "expires_at": exp})
+			r := do(e, http.MethodPost, "/api/v1/api-keys", ten.AccessToken, map[string]any{"name": "x", "expires_at": exp})
 			if r.Status != http.StatusUnprocessableEntity || r.ErrorCode() != "VALIDATION_ERROR" || r.Envelope.Error.Details["field"] != "expires_at" {
-				t.Fatalf("expires_at %s: %d %s", name, r.Status, akRedact(r.Body))
+				t.Fatalf("expires_at %s: %d %s", name, r.Status, redact(r.Body))
 			}
 		}
-		if n := akKeyCount(t, e, ten.TenantID); n != before {
+		if n := keyCount(t, e, ten.TenantID); n != before {
 			t.Fatalf("refused creations stored %d keys", n-before)
 		}
 
 		exp := time.Now().Add(1500 * time.Millisecond)
-		k := akCreateKey(t, e, ten.Token, map[string]any{"name": "short-lived", "expires_at": exp, "scopes": []string{"api_keys:read"}})
+		k := createKey(t, e, ten.AccessToken, map[string]any{"name": "short-lived", "expires_at": exp, "scopes": []string{"api_keys:read"}})
 		if k.ExpiresAt == nil || k.ExpiresAt.Sub(exp).Abs() > time.Millisecond {
 			t.Fatalf("expires_at %v, want %v", k.ExpiresAt, exp)
 		}
-		akWorks(t, e, k.Key, k.ID)
-		if v := akValidate(t, e, ten.Token, k.ID, k.Key); !v.Valid {
+		keyWorks(t, e, k.Key, k.ID)
+		if v := validateKey(t, e, ten.AccessToken, k.ID, k.Key); !v.Valid {
 			t.Fatal("key does not validate before its expiry")
 		}
 		var last *apitest.Response
-		akEventually(t, 6*time.Second, "key refused after its expiry", func() (bool, string) {
-			last = akMe(e, k.Key)
+		eventually(t, 6*time.Second, "key refused after its expiry", func() (bool, string) {
+			last = whoami(e, k.Key)
 			return last.Status == http.StatusUnauthorized, fmt.Sprint(last.Status)
 		})
 		if time.Now().Before(exp) {
 			t.Fatal("key refused before its expiry")
 		}
-		akUnauthorized(t, last, "expired")
-		akExpectInvalid(t, akValidate(t, e, ten.Token, k.ID, k.Key), "expired")
-		if got := akGetKey(t, e, ten.Token, k.ID); got.Status != "expired" {
+		wantUnauthorized(t, last, "expired")
+		wantInvalid(t, validateKey(t, e, ten.AccessToken, k.ID, k.Key), "expired")
+		if got := getKey(t, e, ten.AccessToken, k.ID); got.Status != "expired" {
 			t.Fatalf("GET of an expired key: status %q", got.Status)
 		}
-		items, _ := akList(t, e, ten.Token, "/api/v1/api-keys?status=expired")
-		if !slices.Equal(akIDs(items), []uuid.UUID{k.ID}) {
-			t.Fatalf("status=expired lists %v, want only %v", akIDs(items), k.ID)
+		items, _ := listKeys(t, e, ten.AccessToken, "/api/v1/api-keys?status=expired")
+		if !slices.Equal(keyIDs(items), []uuid.UUID{k.ID}) {
+			t.Fatalf("status=expired lists %v, want only %v", keyIDs(items), k.ID)
 		}
-		refusals := akAudits(t, e, ten.TenantID, "api_key.verify", k.ID.String())
+		refusals := auditEntries(t, e, ten.TenantID, "api_key.verify", k.ID.String())
 		if len(refusals) == 0 || refusals[0].Details["reason"] != "expired" {
 			t.Fatal("refused use of the expired key not audited with reason expired")
 		}
@@ -1076,43 +776,43 @@ func TestAPIKeyExpiry(t *testing.T) {
 func TestAPIKeyIPAllowlist(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		ten := akRegister(t, e)
-		elsewhere := akCreateKey(t, e, ten.Token, map[string]any{"name": "office", "ip_allowlist": []string{"10.0.0.0/8"}})
+		ten := register(t, e, "Acme")
+		elsewhere := createKey(t, e, ten.AccessToken, map[string]any{"name": "office", "ip_allowlist": []string{"10.0.0.0/8"}})
 		if !slices.Equal(elsewhere.IPAllowlist, []string{"10.0.0.0/8"}) {
 			t.Fatalf("ip_allowlist %v", elsewhere.IPAllowlist)
 		}
-		akUnauthorized(t, akMe(e, elsewhere.Key), "ip_not_allowed")
+		wantUnauthorized(t, whoami(e, elsewhere.Key), "ip_not_allowed")
 		// X-Forwarded-For is not believed without trusted proxies.
 		r := e.Do(apitest.Request{Method: http.MethodGet, Path: "/api/v1/auth/me",
 			Header: map[string]string{"X-API-Key": elsewhere.Key, "X-Forwarded-For": "10.1.2.3", "X-Real-IP": "10.1.2.3"}})
-		akUnauthorized(t, r, "ip_not_allowed")
-		akExpectInvalid(t, akValidate(t, e, ten.Token, elsewhere.ID, elsewhere.Key), "ip_not_allowed")
-		if a := akAudits(t, e, ten.TenantID, "api_key.verify", elsewhere.ID.String()); len(a) == 0 || a[0].Details["reason"] != "ip_not_allowed" || a[0].IP != "127.0.0.1" {
+		wantUnauthorized(t, r, "ip_not_allowed")
+		wantInvalid(t, validateKey(t, e, ten.AccessToken, elsewhere.ID, elsewhere.Key), "ip_not_allowed")
+		if a := auditEntries(t, e, ten.TenantID, "api_key.verify", elsewhere.ID.String()); len(a) == 0 || a[0].Details["reason"] != "ip_not_allowed" || a[0].IP != "127.0.0.1" {
 			t.Fatal("refusal from outside the allowlist not audited with the reason and the client address")
 		}
 
-		here := akCreateKey(t, e, ten.Token, map[string]any{"name": "local", "ip_allowlist": []string{"127.0.0.1/32"}})
-		akWorks(t, e, here.Key, here.ID)
-		if v := akValidate(t, e, ten.Token, here.ID, here.Key); !v.Valid {
+		here := createKey(t, e, ten.AccessToken, map[string]any{"name": "local", "ip_allowlist": []string{"127.0.0.1/32"}})
+		keyWorks(t, e, here.Key, here.ID)
+		if v := validateKey(t, e, ten.AccessToken, here.ID, here.Key); !v.Valid {
 			t.Fatal("key allowed from 127.0.0.1 does not validate from there")
 		}
 		// Addresses and unmasked CIDRs are normalised.
-		bare := akCreateKey(t, e, ten.Token, map[string]any{"name": "bare", "ip_allowlist": []string{" 127.0.0.1 ", "10.9.8.7/8", "2001:db8::1/32"}})
+		bare := createKey(t, e, ten.AccessToken, map[string]any{"name": "bare", "ip_allowlist": []string{" 127.0.0.1 ", "10.9.8.7/8", "2001:db8::1/32"}})
 		if want := []string{"127.0.0.1/32", "10.0.0.0/8", "2001:db8::/32"}; !slices.Equal(bare.IPAllowlist, want) {
 			t.Fatalf("ip_allowlist %v, want %v", bare.IPAllowlist, want)
 		}
-		akWorks(t, e, bare.Key, bare.ID)
-		v6 := akCreateKey(t, e, ten.Token, map[string]any{"name": "v6", "ip_allowlist": []string{"::1/128"}})
-		akUnauthorized(t, akMe(e, v6.Key), "ip_not_allowed")
+		keyWorks(t, e, bare.Key, bare.ID)
+		v6 := createKey(t, e, ten.AccessToken, map[string]any{"name": "v6", "ip_allowlist": []string{"::1/128"}})
+		wantUnauthorized(t, whoami(e, v6.Key), "ip_not_allowed")
 
-		before := akKeyCount(t, e, ten.TenantID)
+		before := keyCount(t, e, ten.TenantID)
 		for _, bad := range [][]string{{"10.0.0.300/8"}, {"not-an-ip"}, {"10.0.0.0/33"}, {""}, {"127.0.0.1/32", "nope"}} {
-			r := akDo(e, http.MethodPost, "/api/v1/api-keys", ten.Token, map[string]any{"name": "bad", "ip_allowlist": bad})
-			akError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "ip_allowlist")
+			r := do(e, http.MethodPost, "/api/v1/api-keys", ten.AccessToken, map[string]any{"name": "bad", "ip_allowlist": bad})
+			wantError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "ip_allowlist")
 		}
-		akError(t, akDo(e, http.MethodPost, "/api/v1/api-keys", ten.Token, map[string]any{"name": "bad", "ip_allowlist": "10.0.0.0/8"}),
+		wantError(t, do(e, http.MethodPost, "/api/v1/api-keys", ten.AccessToken, map[string]any{"name": "bad", "ip_allowlist": "10.0.0.0/8"}),
 			http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "ip_allowlist")
-		if n := akKeyCount(t, e, ten.TenantID); n != before {
+		if n := keyCount(t, e, ten.TenantID); n != before {
 			t.Fatalf("refused creations stored %d keys", n-before)
 		}
 	})
@@ -1124,67 +824,67 @@ func TestAPIKeyIPAllowlist(t *testing.T) {
 func TestAPIKeyScopeCeiling(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		ten := akRegister(t, e)
-		reader := akCreateKey(t, e, ten.Token, map[string]any{"name": "reader", "scopes": []string{"api_keys:read"}})
-		writer := akCreateKey(t, e, ten.Token, map[string]any{"name": "writer", "scopes": []string{"api_keys:write", "api_keys:read"}})
-		before := akKeyCount(t, e, ten.TenantID)
+		ten := register(t, e, "Acme")
+		reader := createKey(t, e, ten.AccessToken, map[string]any{"name": "reader", "scopes": []string{"api_keys:read"}})
+		writer := createKey(t, e, ten.AccessToken, map[string]any{"name": "writer", "scopes": []string{"api_keys:write", "api_keys:read"}})
+		before := keyCount(t, e, ten.TenantID)
 
 		// Without api_keys:write nothing is written.
 		for _, path := range []string{"/api/v1/api-keys", "/api/v1/admin/api-keys"} {
-			akError(t, akDo(e, http.MethodPost, path, reader.Key, map[string]any{"name": "more"}),
+			wantError(t, do(e, http.MethodPost, path, reader.Key, map[string]any{"name": "more"}),
 				http.StatusForbidden, "FORBIDDEN", "required_scope", "api_keys:write")
 		}
-		akError(t, akDo(e, http.MethodPost, "/api/v1/api-keys/"+writer.ID.String()+"/rotate", reader.Key, nil),
+		wantError(t, do(e, http.MethodPost, "/api/v1/api-keys/"+writer.ID.String()+"/rotate", reader.Key, nil),
 			http.StatusForbidden, "FORBIDDEN", "required_scope", "api_keys:write")
-		akError(t, akDo(e, http.MethodDelete, "/api/v1/api-keys/"+writer.ID.String(), reader.Key, nil),
+		wantError(t, do(e, http.MethodDelete, "/api/v1/api-keys/"+writer.ID.String(), reader.Key, nil),
 			http.StatusForbidden, "FORBIDDEN", "required_scope", "api_keys:write")
-		akList(t, e, reader.Key, "/api/v1/api-keys")
-		denied := akAudits(t, e, ten.TenantID, "permission.denied", "")
+		listKeys(t, e, reader.Key, "/api/v1/api-keys")
+		denied := auditEntries(t, e, ten.TenantID, "permission.denied", "")
 		if len(denied) != 4 || denied[0].Outcome != auditlog.OutcomeDenied || denied[0].ActorType != "api_key" ||
 			denied[0].ActorID != reader.ID.String() || denied[0].Details["required_scope"] != "api_keys:write" {
 			t.Fatalf("%d permission.denied entries, want 4 naming the key and the scope", len(denied))
 		}
 
 		// Unknown scopes (more scopes than the creator's: the next test).
-		akError(t, akDo(e, http.MethodPost, "/api/v1/api-keys", ten.Token, map[string]any{"name": "odd", "scopes": []string{"api_keys:admin"}}),
+		wantError(t, do(e, http.MethodPost, "/api/v1/api-keys", ten.AccessToken, map[string]any{"name": "odd", "scopes": []string{"api_keys:admin"}}),
 			http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "scopes")
-		akError(t, akDo(e, http.MethodPost, "/api/v1/api-keys", writer.Key, map[string]any{"name": "odd", "scopes": []string{"api_keys:read", "everything"}}),
+		wantError(t, do(e, http.MethodPost, "/api/v1/api-keys", writer.Key, map[string]any{"name": "odd", "scopes": []string{"api_keys:read", "everything"}}),
 			http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "scopes")
-		if n := akKeyCount(t, e, ten.TenantID); n != before {
+		if n := keyCount(t, e, ten.TenantID); n != before {
 			t.Fatalf("refused creations stored %d keys", n-before)
 		}
 
 		// Within the ceiling: a subset, or by default the creator's own scopes.
-		sub := akCreateKey(t, e, writer.Key, map[string]any{"name": "sub", "scopes": []string{"api_keys:read"}})
+		sub := createKey(t, e, writer.Key, map[string]any{"name": "sub", "scopes": []string{"api_keys:read"}})
 		if !slices.Equal(sub.Scopes, []string{"api_keys:read"}) {
 			t.Fatalf("subset key scopes %v", sub.Scopes)
 		}
-		akWorks(t, e, sub.Key, sub.ID)
-		def := akCreateKey(t, e, writer.Key, map[string]any{"name": "default"})
-		if !slices.Equal(akSorted(def.Scopes), []string{"api_keys:read", "api_keys:write"}) {
+		keyWorks(t, e, sub.Key, sub.ID)
+		def := createKey(t, e, writer.Key, map[string]any{"name": "default"})
+		if !slices.Equal(sorted(def.Scopes), []string{"api_keys:read", "api_keys:write"}) {
 			t.Fatalf("default scopes %v, want the creating key's", def.Scopes)
 		}
 		// A key a user's key creates belongs to that user.
 		if def.UserID == nil || *def.UserID != ten.UserID {
 			t.Fatalf("key created by a user's key belongs to user %v, want %v", def.UserID, ten.UserID)
 		}
-		r := akMe(e, def.Key)
-		akStatus(t, r, http.StatusOK)
-		var me akMeJSON
-		akData(t, r, &me)
-		if !slices.Equal(akSorted(me.Scopes), []string{"api_keys:read", "api_keys:write"}) {
+		r := whoami(e, def.Key)
+		wantOK(t, r, http.StatusOK, nil)
+		var me meJSON
+		dataOf(t, r, &me)
+		if !slices.Equal(sorted(me.Scopes), []string{"api_keys:read", "api_keys:write"}) {
 			t.Fatalf("default-scoped key authenticates with %v", me.Scopes)
 		}
 
 		// A service account's key is capped by its own scopes too.
-		rs := akDo(e, http.MethodPost, "/api/v1/admin/service-account/create", ten.Token, map[string]any{
+		rs := do(e, http.MethodPost, "/api/v1/admin/service-account/create", ten.AccessToken, map[string]any{
 			"name": "deployer", "scopes": []string{"api_keys:read", "api_keys:write"}, "create_api_key": true})
-		akStatus(t, rs, http.StatusCreated)
+		wantOK(t, rs, http.StatusCreated, nil)
 		var sa struct {
-			APIKey akKey `json:"api_key"`
+			APIKey apiKeyJSON `json:"api_key"`
 		}
-		akData(t, rs, &sa)
-		child := akCreateKey(t, e, sa.APIKey.Key, map[string]any{"name": "child", "scopes": []string{"api_keys:read"}})
+		dataOf(t, rs, &sa)
+		child := createKey(t, e, sa.APIKey.Key, map[string]any{"name": "child", "scopes": []string{"api_keys:read"}})
 		if child.ServiceAccountID == nil || *child.ServiceAccountID != *sa.APIKey.ServiceAccountID || child.UserID != nil {
 			t.Fatalf("key created by a service account's key belongs to account %v user %v", child.ServiceAccountID, child.UserID)
 		}
@@ -1200,39 +900,39 @@ func TestAPIKeyScopeCeilingRefusesMoreThanTheCreatorHolds(t *testing.T) {
 			// The denial is audited through a second connection while the
 			// creating transaction holds SQLite's write lock: 10 s, then 500.
 		}
-		ten := akRegister(t, e)
-		writer := akCreateKey(t, e, ten.Token, map[string]any{"name": "writer", "scopes": []string{"api_keys:write", "api_keys:read"}})
-		before := akKeyCount(t, e, ten.TenantID)
+		ten := register(t, e, "Acme")
+		writer := createKey(t, e, ten.AccessToken, map[string]any{"name": "writer", "scopes": []string{"api_keys:write", "api_keys:read"}})
+		before := keyCount(t, e, ten.TenantID)
 		for _, scopes := range [][]string{{"credentials:decrypt"}, {"api_keys:read", "credentials:decrypt"}} {
 			start := time.Now()
-			akError(t, akDo(e, http.MethodPost, "/api/v1/api-keys", writer.Key, map[string]any{"name": "more", "scopes": scopes}),
+			wantError(t, do(e, http.MethodPost, "/api/v1/api-keys", writer.Key, map[string]any{"name": "more", "scopes": scopes}),
 				http.StatusForbidden, "FORBIDDEN", "required_scope", "credentials:decrypt")
 			if d := time.Since(start); d > 2*time.Second {
 				t.Fatalf("the refusal took %v", d)
 			}
 		}
-		akError(t, akDo(e, http.MethodPost, "/api/v1/admin/api-keys", writer.Key, map[string]any{"name": "more", "scopes": []string{"audit:read"}}),
+		wantError(t, do(e, http.MethodPost, "/api/v1/admin/api-keys", writer.Key, map[string]any{"name": "more", "scopes": []string{"audit:read"}}),
 			http.StatusForbidden, "FORBIDDEN", "required_scope", "audit:read")
-		akError(t, akDo(e, http.MethodPost, "/api/v1/api-keys", ten.Token, map[string]any{"name": "admin", "scopes": []string{"platform:admin"}}),
+		wantError(t, do(e, http.MethodPost, "/api/v1/api-keys", ten.AccessToken, map[string]any{"name": "admin", "scopes": []string{"platform:admin"}}),
 			http.StatusForbidden, "FORBIDDEN", "required_scope", "platform:admin")
 		g := e.GraphQL(`mutation { createAPIKey(input: {name: "more", scopes: ["credentials:decrypt"]}) { key } }`, nil, writer.Key)
 		if g.Code() != "FORBIDDEN" {
 			t.Fatalf("GraphQL beyond the ceiling: code %q", g.Code())
 		}
-		rs := akDo(e, http.MethodPost, "/api/v1/admin/service-account/create", ten.Token, map[string]any{
+		rs := do(e, http.MethodPost, "/api/v1/admin/service-account/create", ten.AccessToken, map[string]any{
 			"name": "deployer", "scopes": []string{"api_keys:read", "api_keys:write"}, "create_api_key": true})
-		akStatus(t, rs, http.StatusCreated)
+		wantOK(t, rs, http.StatusCreated, nil)
 		var sa struct {
-			APIKey akKey `json:"api_key"`
+			APIKey apiKeyJSON `json:"api_key"`
 		}
-		akData(t, rs, &sa)
-		akError(t, akDo(e, http.MethodPost, "/api/v1/api-keys", sa.APIKey.Key, map[string]any{"name": "more", "scopes": []string{"credentials:read"}}),
+		dataOf(t, rs, &sa)
+		wantError(t, do(e, http.MethodPost, "/api/v1/api-keys", sa.APIKey.Key, map[string]any{"name": "more", "scopes": []string{"credentials:read"}}),
 			http.StatusForbidden, "FORBIDDEN", "required_scope", "credentials:read")
-		if n := akKeyCount(t, e, ten.TenantID); n != before+1 {
+		if n := keyCount(t, e, ten.TenantID); n != before+1 {
 			t.Fatalf("refused creations stored %d keys", n-before-1)
 		}
 		var scopes []string
-		for _, a := range akAudits(t, e, ten.TenantID, "permission.denied", "") {
+		for _, a := range auditEntries(t, e, ten.TenantID, "permission.denied", "") {
 			if a.Outcome != auditlog.OutcomeDenied {
 				t.Fatalf("permission.denied entry with outcome %s", a.Outcome)
 			}
@@ -1251,8 +951,8 @@ func TestAPIKeyScopeCeilingRefusesMoreThanTheCreatorHolds(t *testing.T) {
 func TestAPIKeyCreateValidation(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		ten := akRegister(t, e)
-		before := akKeyCount(t, e, ten.TenantID)
+		ten := register(t, e, "Acme")
+		before := keyCount(t, e, ten.TenantID)
 		for _, tc := range []struct {
 			body   map[string]any
 			field  string
@@ -1270,36 +970,36 @@ func TestAPIKeyCreateValidation(t *testing.T) {
 			{map[string]any{"name": "x", "key": "cvk_chosen"}, "key", "unknown"},
 			{map[string]any{"name": "x", "status": "revoked"}, "status", "unknown"},
 		} {
-			r := akDo(e, http.MethodPost, "/api/v1/api-keys", ten.Token, tc.body)
+			r := do(e, http.MethodPost, "/api/v1/api-keys", ten.AccessToken, tc.body)
 			if r.Status != http.StatusUnprocessableEntity || r.ErrorCode() != "VALIDATION_ERROR" || r.Envelope.Error.Details["field"] != tc.field {
-				t.Fatalf("body %v: %d %s, want 422 naming %s", tc.body, r.Status, akRedact(r.Body), tc.field)
+				t.Fatalf("body %v: %d %s, want 422 naming %s", tc.body, r.Status, redact(r.Body), tc.field)
 			}
 			if tc.reason != "" && r.Envelope.Error.Details["reason"] != tc.reason {
 				t.Fatalf("body %v: reason %v, want %s", tc.body, r.Envelope.Error.Details["reason"], tc.reason)
 			}
 		}
-		akError(t, e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/api-keys", Bearer: ten.Token, Body: `{"name":`}),
+		wantError(t, e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/api-keys", Bearer: ten.AccessToken, Body: `{"name":`}),
 			http.StatusBadRequest, "INVALID_REQUEST")
-		akError(t, e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/api-keys", Bearer: ten.Token, Body: `name=x`,
+		wantError(t, e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/api-keys", Bearer: ten.AccessToken, Body: `name=x`,
 			Header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}), http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE")
-		akError(t, akDo(e, http.MethodPost, "/api/v1/api-keys", "", map[string]any{"name": "anon"}), http.StatusUnauthorized, "UNAUTHORIZED", "reason", "missing")
-		if n := akKeyCount(t, e, ten.TenantID); n != before {
+		wantError(t, do(e, http.MethodPost, "/api/v1/api-keys", "", map[string]any{"name": "anon"}), http.StatusUnauthorized, "UNAUTHORIZED", "reason", "missing")
+		if n := keyCount(t, e, ten.TenantID); n != before {
 			t.Fatalf("refused creations stored %d keys", n-before)
 		}
 
 		// Everything a key may carry, stored and shown back.
 		exp := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Millisecond)
-		k := akCreateKey(t, e, ten.Token, map[string]any{"name": "full", "scopes": []string{"api_keys:read"}, "expires_at": exp,
+		k := createKey(t, e, ten.AccessToken, map[string]any{"name": "full", "scopes": []string{"api_keys:read"}, "expires_at": exp,
 			"ip_allowlist": []string{"127.0.0.0/8"}, "rate_limit": map[string]any{"requests": 100, "window_seconds": 60}})
-		got := akGetKey(t, e, ten.Token, k.ID)
+		got := getKey(t, e, ten.AccessToken, k.ID)
 		if got.ExpiresAt == nil || !got.ExpiresAt.Equal(exp) || got.RateLimit == nil || got.RateLimit.Requests != 100 ||
 			got.RateLimit.WindowSeconds != 60 || !slices.Equal(got.IPAllowlist, []string{"127.0.0.0/8"}) {
 			t.Fatalf("stored key: expires %v rate limit %+v allowlist %v", got.ExpiresAt, got.RateLimit, got.IPAllowlist)
 		}
-		if a := akAudits(t, e, ten.TenantID, "api_key.create", k.ID.String()); len(a) != 1 || a[0].Details["prefix"] != k.Prefix || a[0].Details["name"] != "full" {
+		if a := auditEntries(t, e, ten.TenantID, "api_key.create", k.ID.String()); len(a) != 1 || a[0].Details["prefix"] != k.Prefix || a[0].Details["name"] != "full" {
 			t.Fatal("api_key.create entry lacks the name or prefix")
 		}
-		noLimit := akCreateKey(t, e, ten.Token, map[string]any{"name": "plain"})
+		noLimit := createKey(t, e, ten.AccessToken, map[string]any{"name": "plain"})
 		if noLimit.RateLimit != nil || noLimit.IPAllowlist == nil || len(noLimit.IPAllowlist) != 0 || noLimit.Scopes == nil {
 			t.Fatalf("plain key: rate limit %+v allowlist %v scopes %v (lists must be [], never null)", noLimit.RateLimit, noLimit.IPAllowlist, noLimit.Scopes)
 		}
@@ -1313,12 +1013,12 @@ func TestAPIKeyExpiresAtReadsBackAsCreated(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		if e.Store.Dialect == dialect.Postgres {
 		}
-		ten := akRegister(t, e)
+		ten := register(t, e, "Acme")
 		exp := time.Date(2030, 1, 2, 3, 4, 5, 123456789, time.UTC)
-		k := akCreateKey(t, e, ten.Token, map[string]any{"name": "precise", "expires_at": exp})
-		got := akGetKey(t, e, ten.Token, k.ID)
-		v := akValidate(t, e, ten.Token, k.ID, k.Key)
-		if !akSameTime(k.ExpiresAt, got.ExpiresAt) || !akSameTime(k.ExpiresAt, v.ExpiresAt) {
+		k := createKey(t, e, ten.AccessToken, map[string]any{"name": "precise", "expires_at": exp})
+		got := getKey(t, e, ten.AccessToken, k.ID)
+		v := validateKey(t, e, ten.AccessToken, k.ID, k.Key)
+		if !sameTime(k.ExpiresAt, got.ExpiresAt) || !sameTime(k.ExpiresAt, v.ExpiresAt) {
 			t.Fatalf("expires_at: created %v, read %v, validated %v", k.ExpiresAt, got.ExpiresAt, v.ExpiresAt)
 		}
 	})
@@ -1328,8 +1028,8 @@ func TestAPIKeyExpiresAtReadsBackAsCreated(t *testing.T) {
 func TestAPIKeyDuplicateScopesAreStoredOnce(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		ten := akRegister(t, e)
-		k := akCreateKey(t, e, ten.Token, map[string]any{"name": "dup", "scopes": []string{"api_keys:read", "api_keys:read"}})
+		ten := register(t, e, "Acme")
+		k := createKey(t, e, ten.AccessToken, map[string]any{"name": "dup", "scopes": []string{"api_keys:read", "api_keys:read"}})
 		if !slices.Equal(k.Scopes, []string{"api_keys:read"}) {
 			t.Fatalf("scopes %v, want [api_keys:read]", k.Scopes)
 		}
@@ -1342,17 +1042,17 @@ func TestAPIKeyDuplicateScopesAreStoredOnce(t *testing.T) {
 func TestAPIKeyOfAnotherTenantIsNotFound(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		a, b := akRegister(t, e), akRegister(t, e)
-		kb := akCreateKey(t, e, b.Token, map[string]any{"name": "b's key", "scopes": []string{"api_keys:read"}})
-		akWorks(t, e, kb.Key, kb.ID)
-		rb := akDo(e, http.MethodPost, "/api/v1/admin/service-account/create", b.Token, map[string]any{"name": "b-bot", "scopes": []string{"api_keys:read"}})
-		akStatus(t, rb, http.StatusCreated)
+		a, b := register(t, e, "Acme"), register(t, e, "Acme")
+		kb := createKey(t, e, b.AccessToken, map[string]any{"name": "b's key", "scopes": []string{"api_keys:read"}})
+		keyWorks(t, e, kb.Key, kb.ID)
+		rb := do(e, http.MethodPost, "/api/v1/admin/service-account/create", b.AccessToken, map[string]any{"name": "b-bot", "scopes": []string{"api_keys:read"}})
+		wantOK(t, rb, http.StatusCreated, nil)
 		var bsa struct {
 			ServiceAccount struct{ ID uuid.UUID } `json:"service_account"`
 		}
-		akData(t, rb, &bsa)
-		before := akDBKey(t, e, kb.ID)
-		ka := akCreateKey(t, e, a.Token, map[string]any{"name": "a's writer", "scopes": []string{"api_keys:read", "api_keys:write"}})
+		dataOf(t, rb, &bsa)
+		before := dbKey(t, e, kb.ID)
+		ka := createKey(t, e, a.AccessToken, map[string]any{"name": "a's writer", "scopes": []string{"api_keys:read", "api_keys:write"}})
 
 		missing := uuid.New()
 		type route struct {
@@ -1370,18 +1070,18 @@ func TestAPIKeyOfAnotherTenantIsNotFound(t *testing.T) {
 				{http.MethodDelete, "/api/v1/admin/api-keys/" + s, nil},
 			}
 		}
-		for _, cred := range []string{a.Token, ka.Key} {
+		for _, cred := range []string{a.AccessToken, ka.Key} {
 			theirs, nobodys := routes(kb.ID), routes(missing)
 			for i := range theirs {
-				rt, rm := akDo(e, theirs[i].method, theirs[i].path, cred, theirs[i].body), akDo(e, nobodys[i].method, nobodys[i].path, cred, nobodys[i].body)
+				rt, rm := do(e, theirs[i].method, theirs[i].path, cred, theirs[i].body), do(e, nobodys[i].method, nobodys[i].path, cred, nobodys[i].body)
 				name := theirs[i].method + " " + strings.Replace(theirs[i].path, kb.ID.String(), "{b's key}", 1)
 				if rt.Status != http.StatusNotFound || rt.ErrorCode() != "NOT_FOUND" {
-					t.Fatalf("%s: %d %s, want 404 NOT_FOUND", name, rt.Status, akRedact(rt.Body))
+					t.Fatalf("%s: %d %s, want 404 NOT_FOUND", name, rt.Status, redact(rt.Body))
 				}
 				// Exactly as for an id that does not exist.
 				if rt.Status != rm.Status || rt.Envelope.Error.Message != rm.Envelope.Error.Message ||
 					fmt.Sprint(rt.Envelope.Error.Details) != fmt.Sprint(rm.Envelope.Error.Details) {
-					t.Fatalf("%s: answer differs from a missing id's: %s vs %s", name, akRedact(rt.Body), akRedact(rm.Body))
+					t.Fatalf("%s: answer differs from a missing id's: %s vs %s", name, redact(rt.Body), redact(rm.Body))
 				}
 			}
 		}
@@ -1395,10 +1095,10 @@ func TestAPIKeyOfAnotherTenantIsNotFound(t *testing.T) {
 			"validateAPIKey": `mutation($id: ID!, $key: String!) { validateAPIKey(id: $id, key: $key) { valid } }`,
 			"node":           `query($id: ID!) { node(id: $id) { id ... on APIKey { name } } }`,
 		} {
-			for _, cred := range []string{a.Token, ka.Key} {
+			for _, cred := range []string{a.AccessToken, ka.Key} {
 				g := e.GraphQL(q, map[string]any{"id": kb.ID, "key": kb.Key}, cred)
 				if g.Code() != "NOT_FOUND" || strings.Contains(string(g.Data), "b's key") {
-					t.Fatalf("GraphQL %s of b's key: code %q data %s, want NOT_FOUND", name, g.Code(), akRedact(g.Data))
+					t.Fatalf("GraphQL %s of b's key: code %q data %s, want NOT_FOUND", name, g.Code(), redact(g.Data))
 				}
 			}
 		}
@@ -1406,7 +1106,7 @@ func TestAPIKeyOfAnotherTenantIsNotFound(t *testing.T) {
 		// Lists: never b's keys, filtered or not.
 		for _, path := range []string{"/api/v1/api-keys", "/api/v1/admin/api-keys", "/api/v1/api-keys?service_account_id=" + bsa.ServiceAccount.ID.String(),
 			"/api/v1/api-keys?status=active"} {
-			items, page := akList(t, e, a.Token, path)
+			items, page := listKeys(t, e, a.AccessToken, path)
 			for _, k := range items {
 				if k.TenantID != a.TenantID {
 					t.Fatalf("%s lists a key of tenant %v", path, k.TenantID)
@@ -1422,30 +1122,30 @@ func TestAPIKeyOfAnotherTenantIsNotFound(t *testing.T) {
 				Edges      []struct{ Node struct{ ID uuid.UUID } }
 			}
 		}
-		e.GraphQL(`{ apiKeys(first: 100) { totalCount edges { node { id } } } }`, nil, a.Token).Decode(t, &conn)
+		e.GraphQL(`{ apiKeys(first: 100) { totalCount edges { node { id } } } }`, nil, a.AccessToken).Decode(t, &conn)
 		if conn.APIKeys.TotalCount != 1 || len(conn.APIKeys.Edges) != 1 || conn.APIKeys.Edges[0].Node.ID != ka.ID {
 			t.Fatalf("GraphQL apiKeys of tenant a: total %d, %d edges", conn.APIKeys.TotalCount, len(conn.APIKeys.Edges))
 		}
 
 		// b's key as the secret, a's own id: invalid, revealing nothing of b's key.
-		akExpectInvalid(t, akValidate(t, e, a.Token, ka.ID, kb.Key), "invalid")
+		wantInvalid(t, validateKey(t, e, a.AccessToken, ka.ID, kb.Key), "invalid")
 		// b's service account is unknown to a.
-		akError(t, akDo(e, http.MethodPost, "/api/v1/api-keys", a.Token, map[string]any{"name": "x", "scopes": []string{"api_keys:read"},
+		wantError(t, do(e, http.MethodPost, "/api/v1/api-keys", a.AccessToken, map[string]any{"name": "x", "scopes": []string{"api_keys:read"},
 			"service_account_id": bsa.ServiceAccount.ID}), http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "service_account_id")
 
 		// b's key is untouched, and still works.
-		after := akDBKey(t, e, kb.ID)
-		if after.Status != apikey.StatusActive || !slices.Equal(after.KeyHash, before.KeyHash) || akHasPrevious(after) ||
+		after := dbKey(t, e, kb.ID)
+		if after.Status != apikey.StatusActive || !slices.Equal(after.KeyHash, before.KeyHash) || keyHasPrevious(after) ||
 			after.RevokedAt != nil || after.PreviousKeyExpiresAt != nil || after.Prefix != before.Prefix || after.Name != before.Name ||
-			!slices.Equal(after.Scopes, before.Scopes) || !akSameTime(after.ExpiresAt, before.ExpiresAt) {
-			t.Fatalf("b's key changed: status %s revoked_at %v previous hash %v", after.Status, after.RevokedAt, akHasPrevious(after))
+			!slices.Equal(after.Scopes, before.Scopes) || !sameTime(after.ExpiresAt, before.ExpiresAt) {
+			t.Fatalf("b's key changed: status %s revoked_at %v previous hash %v", after.Status, after.RevokedAt, keyHasPrevious(after))
 		}
-		akWorks(t, e, kb.Key, kb.ID)
+		keyWorks(t, e, kb.Key, kb.ID)
 		for _, action := range []string{"api_key.rotate", "api_key.revoke", "api_key.validate"} {
-			if n := len(akAudits(t, e, b.TenantID, action, "")); n != 0 {
+			if n := len(auditEntries(t, e, b.TenantID, action, "")); n != 0 {
 				t.Fatalf("%d %s entries in tenant b", n, action)
 			}
-			if n := len(akAudits(t, e, a.TenantID, action, kb.ID.String())); n != 0 {
+			if n := len(auditEntries(t, e, a.TenantID, action, kb.ID.String())); n != 0 {
 				t.Fatalf("%d %s entries about b's key in tenant a", n, action)
 			}
 		}
@@ -1458,25 +1158,25 @@ func TestAPIKeyOfAnotherTenantIsNotFound(t *testing.T) {
 func TestAPIKeyList(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		ten := akRegister(t, e)
-		other := akRegister(t, e)
-		akCreateKey(t, e, other.Token, map[string]any{"name": "k-other"})
+		ten := register(t, e, "Acme")
+		other := register(t, e, "Acme")
+		createKey(t, e, other.AccessToken, map[string]any{"name": "k-other"})
 
-		rs := akDo(e, http.MethodPost, "/api/v1/admin/service-account/create", ten.Token, map[string]any{
+		rs := do(e, http.MethodPost, "/api/v1/admin/service-account/create", ten.AccessToken, map[string]any{
 			"name": "k-f", "scopes": []string{"api_keys:read"}, "create_api_key": true})
-		akStatus(t, rs, http.StatusCreated)
+		wantOK(t, rs, http.StatusCreated, nil)
 		var sa struct {
 			ServiceAccount struct{ ID uuid.UUID } `json:"service_account"`
-			APIKey         akKey                  `json:"api_key"`
+			APIKey         apiKeyJSON             `json:"api_key"`
 		}
-		akData(t, rs, &sa)
-		byName := map[string]akKey{"k-f": sa.APIKey}
+		dataOf(t, rs, &sa)
+		byName := map[string]apiKeyJSON{"k-f": sa.APIKey}
 		for _, n := range []string{"k-c", "k-a", "k-e", "k-b", "k-d"} {
-			byName[n] = akCreateKey(t, e, ten.Token, map[string]any{"name": n, "scopes": []string{"api_keys:read"}})
+			byName[n] = createKey(t, e, ten.AccessToken, map[string]any{"name": n, "scopes": []string{"api_keys:read"}})
 		}
-		akRevoke(t, e, ten.Token, byName["k-b"].ID)
+		revokeKey(t, e, ten.AccessToken, byName["k-b"].ID)
 		// k-d expired a minute ago (set in the database: lists do not cache).
-		if err := e.Store.Client.APIKey.UpdateOneID(byName["k-d"].ID).SetExpiresAt(time.Now().Add(-time.Minute)).Exec(akUnrestricted()); err != nil {
+		if err := e.Store.Client.APIKey.UpdateOneID(byName["k-d"].ID).SetExpiresAt(time.Now().Add(-time.Minute)).Exec(unrestricted()); err != nil {
 			t.Fatal(err)
 		}
 		all := []uuid.UUID{}
@@ -1491,22 +1191,22 @@ func TestAPIKeyList(t *testing.T) {
 		}
 
 		// limit/offset, then the cursor to the end.
-		first, page := akList(t, e, ten.Token, "/api/v1/api-keys?limit=2&offset=0")
+		first, page := listKeys(t, e, ten.AccessToken, "/api/v1/api-keys?limit=2&offset=0")
 		if len(first) != 2 || page["total"] != 6.0 || page["has_next"] != true || page["limit"] != 2.0 || page["offset"] != 0.0 {
 			t.Fatalf("limit=2: %d items, pagination %v", len(first), page)
 		}
-		seen := akIDs(first)
+		seen := keyIDs(first)
 		for i := 0; ; i++ {
 			cur, ok := page["next_cursor"].(string)
 			if !ok || cur == "" {
 				t.Fatalf("has_next without next_cursor: %v", page)
 			}
-			var items []akKey
-			items, page = akList(t, e, ten.Token, "/api/v1/api-keys?cursor="+url.QueryEscape(cur))
+			var items []apiKeyJSON
+			items, page = listKeys(t, e, ten.AccessToken, "/api/v1/api-keys?cursor="+url.QueryEscape(cur))
 			if len(items) != 2 || page["offset"] != float64(2*(i+1)) || page["total"] != 6.0 {
 				t.Fatalf("cursor page %d: %d items, pagination %v", i+2, len(items), page)
 			}
-			seen = append(seen, akIDs(items)...)
+			seen = append(seen, keyIDs(items)...)
 			if page["has_next"] == false {
 				if page["next_cursor"] != nil {
 					t.Fatalf("last page has a next_cursor: %v", page)
@@ -1521,56 +1221,56 @@ func TestAPIKeyList(t *testing.T) {
 			t.Fatalf("pages hold %d ids, want each of the 6 once", len(seen))
 		}
 		// The default order: newest first.
-		whole, _ := akList(t, e, ten.Token, "/api/v1/api-keys")
-		if !slices.Equal(akIDs(whole), seen) {
+		whole, _ := listKeys(t, e, ten.AccessToken, "/api/v1/api-keys")
+		if !slices.Equal(keyIDs(whole), seen) {
 			t.Fatal("paged order differs from the whole list's")
 		}
 		for i := 1; i < len(whole); i++ {
 			if whole[i].CreatedAt.After(whole[i-1].CreatedAt) {
-				t.Fatalf("default order is not created_at descending: %v", akNames(whole))
+				t.Fatalf("default order is not created_at descending: %v", keyNames(whole))
 			}
 		}
 
 		// page/per_page.
-		p2, page := akList(t, e, ten.Token, "/api/v1/api-keys?page=2&per_page=2")
-		if !slices.Equal(akIDs(p2), seen[2:4]) {
-			t.Fatalf("page 2 holds %v, want %v", akNames(p2), akNames(whole[2:4]))
+		p2, page := listKeys(t, e, ten.AccessToken, "/api/v1/api-keys?page=2&per_page=2")
+		if !slices.Equal(keyIDs(p2), seen[2:4]) {
+			t.Fatalf("page 2 holds %v, want %v", keyNames(p2), keyNames(whole[2:4]))
 		}
 		for k, want := range map[string]any{"page": 2.0, "per_page": 2.0, "total_pages": 3.0, "has_previous": true, "has_next": true, "offset": 2.0, "limit": 2.0, "total": 6.0} {
 			if page[k] != want {
 				t.Fatalf("page=2: pagination.%s = %v, want %v", k, page[k], want)
 			}
 		}
-		_, page = akList(t, e, ten.Token, "/api/v1/api-keys?page=3&per_page=2")
+		_, page = listKeys(t, e, ten.AccessToken, "/api/v1/api-keys?page=3&per_page=2")
 		if page["has_next"] != false || page["has_previous"] != true {
 			t.Fatalf("page=3: %v", page)
 		}
-		empty, page := akList(t, e, ten.Token, "/api/v1/api-keys?page=9&per_page=2")
+		empty, page := listKeys(t, e, ten.AccessToken, "/api/v1/api-keys?page=9&per_page=2")
 		if len(empty) != 0 || page["total"] != 6.0 {
 			t.Fatalf("page past the end: %d items, %v", len(empty), page)
 		}
-		_, page = akList(t, e, ten.Token, "/api/v1/api-keys?limit=1000")
+		_, page = listKeys(t, e, ten.AccessToken, "/api/v1/api-keys?limit=1000")
 		if page["limit"] != 200.0 {
 			t.Fatalf("limit=1000 is not clamped to 200: %v", page["limit"])
 		}
 
 		// Sorting.
-		asc, _ := akList(t, e, ten.Token, "/api/v1/api-keys?sort=name&order=asc")
-		if want := []string{"k-a", "k-b", "k-c", "k-d", "k-e", "k-f"}; !slices.Equal(akNames(asc), want) {
-			t.Fatalf("sort=name asc: %v", akNames(asc))
+		asc, _ := listKeys(t, e, ten.AccessToken, "/api/v1/api-keys?sort=name&order=asc")
+		if want := []string{"k-a", "k-b", "k-c", "k-d", "k-e", "k-f"}; !slices.Equal(keyNames(asc), want) {
+			t.Fatalf("sort=name asc: %v", keyNames(asc))
 		}
-		desc, _ := akList(t, e, ten.Token, "/api/v1/api-keys?sort=name&order=desc")
-		if want := []string{"k-f", "k-e", "k-d", "k-c", "k-b", "k-a"}; !slices.Equal(akNames(desc), want) {
-			t.Fatalf("sort=name desc: %v", akNames(desc))
+		desc, _ := listKeys(t, e, ten.AccessToken, "/api/v1/api-keys?sort=name&order=desc")
+		if want := []string{"k-f", "k-e", "k-d", "k-c", "k-b", "k-a"}; !slices.Equal(keyNames(desc), want) {
+			t.Fatalf("sort=name desc: %v", keyNames(desc))
 		}
-		ascPage, _ := akList(t, e, ten.Token, "/api/v1/api-keys?sort=name&order=asc&limit=2&offset=2")
-		if want := []string{"k-c", "k-d"}; !slices.Equal(akNames(ascPage), want) {
-			t.Fatalf("sort=name asc, second page: %v", akNames(ascPage))
+		ascPage, _ := listKeys(t, e, ten.AccessToken, "/api/v1/api-keys?sort=name&order=asc&limit=2&offset=2")
+		if want := []string{"k-c", "k-d"}; !slices.Equal(keyNames(ascPage), want) {
+			t.Fatalf("sort=name asc, second page: %v", keyNames(ascPage))
 		}
 		for _, q := range []string{"sort=bogus", "sort=key_hash", "order=sideways", "limit=0", "limit=abc", "offset=-1", "page=0",
 			"page=1&offset=2", "cursor=garbage", "status=bogus", "status=ACTIVE", "service_account_id=nope"} {
-			r := akDo(e, http.MethodGet, "/api/v1/api-keys?"+q, ten.Token, nil)
-			akError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR")
+			r := do(e, http.MethodGet, "/api/v1/api-keys?"+q, ten.AccessToken, nil)
+			wantError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR")
 			field := strings.SplitN(q, "=", 2)[0]
 			if q == "page=1&offset=2" {
 				field = "page"
@@ -1586,9 +1286,9 @@ func TestAPIKeyList(t *testing.T) {
 			"revoked": {"k-b"},
 			"expired": {"k-d"},
 		} {
-			items, page := akList(t, e, ten.Token, "/api/v1/api-keys?sort=name&order=asc&status="+status)
-			if !slices.Equal(akNames(items), want) || page["total"] != float64(len(want)) {
-				t.Fatalf("status=%s: %v (total %v), want %v", status, akNames(items), page["total"], want)
+			items, page := listKeys(t, e, ten.AccessToken, "/api/v1/api-keys?sort=name&order=asc&status="+status)
+			if !slices.Equal(keyNames(items), want) || page["total"] != float64(len(want)) {
+				t.Fatalf("status=%s: %v (total %v), want %v", status, keyNames(items), page["total"], want)
 			}
 			for _, k := range items {
 				if k.Status != status {
@@ -1596,34 +1296,34 @@ func TestAPIKeyList(t *testing.T) {
 				}
 			}
 		}
-		items, _ := akList(t, e, ten.Token, "/api/v1/api-keys?status=active&limit=2&sort=name&order=asc")
-		if want := []string{"k-a", "k-c"}; !slices.Equal(akNames(items), want) {
-			t.Fatalf("status=active, limit=2: %v", akNames(items))
+		items, _ := listKeys(t, e, ten.AccessToken, "/api/v1/api-keys?status=active&limit=2&sort=name&order=asc")
+		if want := []string{"k-a", "k-c"}; !slices.Equal(keyNames(items), want) {
+			t.Fatalf("status=active, limit=2: %v", keyNames(items))
 		}
 
 		// The service account filter.
-		items, page = akList(t, e, ten.Token, "/api/v1/api-keys?service_account_id="+sa.ServiceAccount.ID.String())
+		items, page = listKeys(t, e, ten.AccessToken, "/api/v1/api-keys?service_account_id="+sa.ServiceAccount.ID.String())
 		if len(items) != 1 || items[0].ID != sa.APIKey.ID || page["total"] != 1.0 {
-			t.Fatalf("service_account_id filter: %v", akNames(items))
+			t.Fatalf("service_account_id filter: %v", keyNames(items))
 		}
-		r := akDo(e, http.MethodGet, "/api/v1/api-keys?service_account_id="+uuid.NewString(), ten.Token, nil)
-		akStatus(t, r, http.StatusOK)
+		r := do(e, http.MethodGet, "/api/v1/api-keys?service_account_id="+uuid.NewString(), ten.AccessToken, nil)
+		wantOK(t, r, http.StatusOK, nil)
 		if strings.TrimSpace(string(r.Envelope.Data)) != "[]" {
 			t.Fatalf("an empty list's data is %s, want []", r.Envelope.Data)
 		}
 
 		// The /admin alias lists the same.
-		adminAll, _ := akList(t, e, ten.Token, "/api/v1/admin/api-keys")
-		if !slices.Equal(akIDs(adminAll), akIDs(whole)) {
+		adminAll, _ := listKeys(t, e, ten.AccessToken, "/api/v1/admin/api-keys")
+		if !slices.Equal(keyIDs(adminAll), keyIDs(whole)) {
 			t.Fatal("/admin/api-keys lists other keys than /api-keys")
 		}
-		adminRevoked, _ := akList(t, e, ten.Token, "/api/v1/admin/api-keys?status=revoked&limit=1")
+		adminRevoked, _ := listKeys(t, e, ten.AccessToken, "/api/v1/admin/api-keys?status=revoked&limit=1")
 		if len(adminRevoked) != 1 || adminRevoked[0].Name != "k-b" {
-			t.Fatalf("/admin/api-keys?status=revoked: %v", akNames(adminRevoked))
+			t.Fatalf("/admin/api-keys?status=revoked: %v", keyNames(adminRevoked))
 		}
 		// A cursor belongs to its list.
-		_, page = akList(t, e, ten.Token, "/api/v1/admin/api-keys?limit=2")
-		akError(t, akDo(e, http.MethodGet, "/api/v1/api-keys?cursor="+url.QueryEscape(page["next_cursor"].(string)), ten.Token, nil),
+		_, page = listKeys(t, e, ten.AccessToken, "/api/v1/admin/api-keys?limit=2")
+		wantError(t, do(e, http.MethodGet, "/api/v1/api-keys?cursor="+url.QueryEscape(page["next_cursor"].(string)), ten.AccessToken, nil),
 			http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "cursor")
 	})
 }
@@ -1637,17 +1337,17 @@ func TestAPIKeySortByNullableFieldIsTheSameOnEveryDatabase(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		if e.Store.Dialect == dialect.SQLite {
 		}
-		ten := akRegister(t, e)
-		akCreateKey(t, e, ten.Token, map[string]any{"name": "never"})
-		akCreateKey(t, e, ten.Token, map[string]any{"name": "later", "expires_at": time.Now().Add(48 * time.Hour)})
-		akCreateKey(t, e, ten.Token, map[string]any{"name": "sooner", "expires_at": time.Now().Add(24 * time.Hour)})
-		asc, _ := akList(t, e, ten.Token, "/api/v1/api-keys?sort=expires_at&order=asc")
-		if want := []string{"sooner", "later", "never"}; !slices.Equal(akNames(asc), want) {
-			t.Fatalf("sort=expires_at asc: %v, want %v", akNames(asc), want)
+		ten := register(t, e, "Acme")
+		createKey(t, e, ten.AccessToken, map[string]any{"name": "never"})
+		createKey(t, e, ten.AccessToken, map[string]any{"name": "later", "expires_at": time.Now().Add(48 * time.Hour)})
+		createKey(t, e, ten.AccessToken, map[string]any{"name": "sooner", "expires_at": time.Now().Add(24 * time.Hour)})
+		asc, _ := listKeys(t, e, ten.AccessToken, "/api/v1/api-keys?sort=expires_at&order=asc")
+		if want := []string{"sooner", "later", "never"}; !slices.Equal(keyNames(asc), want) {
+			t.Fatalf("sort=expires_at asc: %v, want %v", keyNames(asc), want)
 		}
-		desc, _ := akList(t, e, ten.Token, "/api/v1/api-keys?sort=expires_at&order=desc")
-		if want := []string{"never", "later", "sooner"}; !slices.Equal(akNames(desc), want) {
-			t.Fatalf("sort=expires_at desc: %v, want %v", akNames(desc), want)
+		desc, _ := listKeys(t, e, ten.AccessToken, "/api/v1/api-keys?sort=expires_at&order=desc")
+		if want := []string{"never", "later", "sooner"}; !slices.Equal(keyNames(desc), want) {
+			t.Fatalf("sort=expires_at desc: %v, want %v", keyNames(desc), want)
 		}
 	})
 }
@@ -1655,9 +1355,9 @@ func TestAPIKeySortByNullableFieldIsTheSameOnEveryDatabase(t *testing.T) {
 // ---------------------------------------------------------------------------
 // 11. REST and GraphQL show the same keys
 
-const akGQLKeyFields = `id name prefix scopes status expiresAt revokedAt lastUsedAt ipAllowlist rateLimitRequests rateLimitWindowSeconds serviceAccountID userID tenantID`
+const gqlKeyFields = `id name prefix scopes status expiresAt revokedAt lastUsedAt ipAllowlist rateLimitRequests rateLimitWindowSeconds serviceAccountID userID tenantID`
 
-type akGQLKey struct {
+type gqlKeyJSON struct {
 	ID                     uuid.UUID
 	Name                   string
 	Prefix                 string
@@ -1674,18 +1374,18 @@ type akGQLKey struct {
 	TenantID               uuid.UUID
 }
 
-func akSameTime(a, b *time.Time) bool {
+func sameTime(a, b *time.Time) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
 	}
 	return a.Equal(*b)
 }
 
-func akSameKey(t *testing.T, rest akKey, g akGQLKey) {
+func sameKey(t *testing.T, rest apiKeyJSON, g gqlKeyJSON) {
 	t.Helper()
 	if rest.ID != g.ID || rest.Name != g.Name || rest.Prefix != g.Prefix || !slices.Equal(rest.Scopes, g.Scopes) ||
-		rest.Status != g.Status || !akSameTime(rest.ExpiresAt, g.ExpiresAt) || !akSameTime(rest.RevokedAt, g.RevokedAt) ||
-		!akSameTime(rest.LastUsedAt, g.LastUsedAt) || !slices.Equal(rest.IPAllowlist, g.IPAllowlist) || rest.TenantID != g.TenantID ||
+		rest.Status != g.Status || !sameTime(rest.ExpiresAt, g.ExpiresAt) || !sameTime(rest.RevokedAt, g.RevokedAt) ||
+		!sameTime(rest.LastUsedAt, g.LastUsedAt) || !slices.Equal(rest.IPAllowlist, g.IPAllowlist) || rest.TenantID != g.TenantID ||
 		fmt.Sprint(rest.UserID) != fmt.Sprint(g.UserID) || fmt.Sprint(rest.ServiceAccountID) != fmt.Sprint(g.ServiceAccountID) {
 		t.Fatalf("REST and GraphQL differ:\nREST    id %v name %q prefix %q scopes %v status %q expires %v revoked %v allow %v user %v\nGraphQL id %v name %q prefix %q scopes %v status %q expires %v revoked %v allow %v user %v",
 			rest.ID, rest.Name, rest.Prefix, rest.Scopes, rest.Status, rest.ExpiresAt, rest.RevokedAt, rest.IPAllowlist, rest.UserID,
@@ -1697,42 +1397,42 @@ func akSameKey(t *testing.T, rest akKey, g akGQLKey) {
 	}
 }
 
-func akGQLGet(t *testing.T, e *apitest.Env, cred string, id uuid.UUID) akGQLKey {
+func gqlGetKey(t *testing.T, e *apitest.Env, cred string, id uuid.UUID) gqlKeyJSON {
 	t.Helper()
-	var out struct{ APIKey akGQLKey }
-	e.GraphQL(`query($id: ID!) { apiKey(id: $id) { `+akGQLKeyFields+` } }`, map[string]any{"id": id}, cred).Decode(t, &out)
+	var out struct{ APIKey gqlKeyJSON }
+	e.GraphQL(`query($id: ID!) { apiKey(id: $id) { `+gqlKeyFields+` } }`, map[string]any{"id": id}, cred).Decode(t, &out)
 	return out.APIKey
 }
 
 func TestAPIKeyRESTAndGraphQLAgree(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		ten := akRegister(t, e)
+		ten := register(t, e, "Acme")
 		exp := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Millisecond)
-		made := akCreateKey(t, e, ten.Token, map[string]any{"name": "rest-made", "scopes": []string{"api_keys:read", "audit:read"},
+		made := createKey(t, e, ten.AccessToken, map[string]any{"name": "rest-made", "scopes": []string{"api_keys:read", "audit:read"},
 			"expires_at": exp, "ip_allowlist": []string{"127.0.0.1/32"}, "rate_limit": map[string]any{"requests": 5, "window_seconds": 10}})
-		revoked := akCreateKey(t, e, ten.Token, map[string]any{"name": "rest-revoked"})
-		akRevoke(t, e, ten.Token, revoked.ID)
+		revoked := createKey(t, e, ten.AccessToken, map[string]any{"name": "rest-revoked"})
+		revokeKey(t, e, ten.AccessToken, revoked.ID)
 
 		// Created with REST, read with GraphQL: one key, then the connection.
-		for _, k := range []akKey{made, revoked} {
-			akSameKey(t, akGetKey(t, e, ten.Token, k.ID), akGQLGet(t, e, ten.Token, k.ID))
+		for _, k := range []apiKeyJSON{made, revoked} {
+			sameKey(t, getKey(t, e, ten.AccessToken, k.ID), gqlGetKey(t, e, ten.AccessToken, k.ID))
 		}
 		var conn struct {
 			APIKeys struct {
 				TotalCount int
-				Edges      []struct{ Node akGQLKey }
+				Edges      []struct{ Node gqlKeyJSON }
 				PageInfo   struct{ HasNextPage bool }
 			}
 		}
-		e.GraphQL(`{ apiKeys(first: 10, orderBy: {field: NAME, direction: ASC}) { totalCount pageInfo { hasNextPage } edges { node { `+akGQLKeyFields+` } } } }`,
-			nil, ten.Token).Decode(t, &conn)
-		restList, _ := akList(t, e, ten.Token, "/api/v1/api-keys?sort=name&order=asc")
+		e.GraphQL(`{ apiKeys(first: 10, orderBy: {field: NAME, direction: ASC}) { totalCount pageInfo { hasNextPage } edges { node { `+gqlKeyFields+` } } } }`,
+			nil, ten.AccessToken).Decode(t, &conn)
+		restList, _ := listKeys(t, e, ten.AccessToken, "/api/v1/api-keys?sort=name&order=asc")
 		if conn.APIKeys.TotalCount != len(restList) || len(conn.APIKeys.Edges) != len(restList) || conn.APIKeys.PageInfo.HasNextPage {
 			t.Fatalf("GraphQL lists %d (total %d), REST %d", len(conn.APIKeys.Edges), conn.APIKeys.TotalCount, len(restList))
 		}
 		for i := range restList {
-			akSameKey(t, restList[i], conn.APIKeys.Edges[i].Node)
+			sameKey(t, restList[i], conn.APIKeys.Edges[i].Node)
 		}
 		var filtered struct {
 			APIKeys struct {
@@ -1740,7 +1440,7 @@ func TestAPIKeyRESTAndGraphQLAgree(t *testing.T) {
 				Edges      []struct{ Node struct{ ID uuid.UUID } }
 			}
 		}
-		e.GraphQL(`{ apiKeys(where: {status: revoked}) { totalCount edges { node { id } } } }`, nil, ten.Token).Decode(t, &filtered)
+		e.GraphQL(`{ apiKeys(where: {status: revoked}) { totalCount edges { node { id } } } }`, nil, ten.AccessToken).Decode(t, &filtered)
 		if filtered.APIKeys.TotalCount != 1 || filtered.APIKeys.Edges[0].Node.ID != revoked.ID {
 			t.Fatalf("GraphQL where status revoked: %d", filtered.APIKeys.TotalCount)
 		}
@@ -1749,27 +1449,27 @@ func TestAPIKeyRESTAndGraphQLAgree(t *testing.T) {
 		var created struct {
 			CreateAPIKey struct {
 				Key    string
-				APIKey akGQLKey
+				APIKey gqlKeyJSON
 			}
 		}
-		e.GraphQL(`mutation($in: CreateAPIKeyInput!) { createAPIKey(input: $in) { key apiKey { `+akGQLKeyFields+` } } }`,
+		e.GraphQL(`mutation($in: CreateAPIKeyInput!) { createAPIKey(input: $in) { key apiKey { `+gqlKeyFields+` } } }`,
 			map[string]any{"in": map[string]any{"name": "graphql-made", "scopes": []string{"api_keys:read"}, "expiresAt": exp,
 				"ipAllowlist": []string{"127.0.0.1"}, "rateLimit": map[string]any{"requests": 7, "windowSeconds": 70}}},
-			ten.Token).Decode(t, &created)
+			ten.AccessToken).Decode(t, &created)
 		gk := created.CreateAPIKey
-		akCheckIssued(t, akKey{ID: gk.APIKey.ID, Key: gk.Key, Prefix: gk.APIKey.Prefix})
-		restView := akGetKey(t, e, ten.Token, gk.APIKey.ID)
-		akSameKey(t, restView, gk.APIKey)
+		checkIssued(t, apiKeyJSON{ID: gk.APIKey.ID, Key: gk.Key, Prefix: gk.APIKey.Prefix})
+		restView := getKey(t, e, ten.AccessToken, gk.APIKey.ID)
+		sameKey(t, restView, gk.APIKey)
 		if restView.Name != "graphql-made" || !slices.Equal(restView.IPAllowlist, []string{"127.0.0.1/32"}) || restView.RateLimit == nil ||
 			restView.RateLimit.Requests != 7 || restView.UserID == nil || *restView.UserID != ten.UserID {
 			t.Fatalf("GraphQL-made key as REST shows it: name %q allow %v rate %+v user %v", restView.Name, restView.IPAllowlist, restView.RateLimit, restView.UserID)
 		}
-		akWorks(t, e, gk.Key, gk.APIKey.ID)
-		if a := akAudits(t, e, ten.TenantID, "api_key.create", gk.APIKey.ID.String()); len(a) != 1 {
+		keyWorks(t, e, gk.Key, gk.APIKey.ID)
+		if a := auditEntries(t, e, ten.TenantID, "api_key.create", gk.APIKey.ID.String()); len(a) != 1 {
 			t.Fatal("GraphQL creation not audited")
 		}
 		// GraphQL checks input like REST does.
-		g := e.GraphQL(`mutation { createAPIKey(input: {name: "x", ipAllowlist: ["nope"]}) { key } }`, nil, ten.Token)
+		g := e.GraphQL(`mutation { createAPIKey(input: {name: "x", ipAllowlist: ["nope"]}) { key } }`, nil, ten.AccessToken)
 		if g.Code() != "VALIDATION_ERROR" {
 			t.Fatalf("GraphQL invalid allowlist: %q", g.Code())
 		}
@@ -1784,14 +1484,14 @@ func TestAPIKeyRESTAndGraphQLAgree(t *testing.T) {
 				}
 			}
 		}
-		e.GraphQL(`mutation($id: ID!) { rotateAPIKey(id: $id) { key apiKey { id prefix } } }`, map[string]any{"id": gk.APIKey.ID}, ten.Token).Decode(t, &rotated)
-		akCheckIssued(t, akKey{ID: rotated.RotateAPIKey.APIKey.ID, Key: rotated.RotateAPIKey.Key, Prefix: rotated.RotateAPIKey.APIKey.Prefix})
+		e.GraphQL(`mutation($id: ID!) { rotateAPIKey(id: $id) { key apiKey { id prefix } } }`, map[string]any{"id": gk.APIKey.ID}, ten.AccessToken).Decode(t, &rotated)
+		checkIssued(t, apiKeyJSON{ID: rotated.RotateAPIKey.APIKey.ID, Key: rotated.RotateAPIKey.Key, Prefix: rotated.RotateAPIKey.APIKey.Prefix})
 		if rotated.RotateAPIKey.APIKey.ID != gk.APIKey.ID || rotated.RotateAPIKey.Key == gk.Key {
 			t.Fatal("GraphQL rotation changed the id or kept the secret")
 		}
-		akUnauthorized(t, akMe(e, gk.Key), "revoked", "invalid")
-		akWorks(t, e, rotated.RotateAPIKey.Key, gk.APIKey.ID)
-		if got := akGetKey(t, e, ten.Token, gk.APIKey.ID); got.Prefix != rotated.RotateAPIKey.APIKey.Prefix {
+		wantUnauthorized(t, whoami(e, gk.Key), "revoked", "invalid")
+		keyWorks(t, e, rotated.RotateAPIKey.Key, gk.APIKey.ID)
+		if got := getKey(t, e, ten.AccessToken, gk.APIKey.ID); got.Prefix != rotated.RotateAPIKey.APIKey.Prefix {
 			t.Fatal("REST shows another prefix than GraphQL's rotation")
 		}
 	})
@@ -1801,20 +1501,20 @@ func TestAPIKeyRESTAndGraphQLAgree(t *testing.T) {
 func TestAPIKeyExpiredStatusAgreesAcrossAPIs(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		ten := akRegister(t, e)
-		k := akCreateKey(t, e, ten.Token, map[string]any{"name": "old"})
-		if err := e.Store.Client.APIKey.UpdateOneID(k.ID).SetExpiresAt(time.Now().Add(-time.Minute)).Exec(akUnrestricted()); err != nil {
+		ten := register(t, e, "Acme")
+		k := createKey(t, e, ten.AccessToken, map[string]any{"name": "old"})
+		if err := e.Store.Client.APIKey.UpdateOneID(k.ID).SetExpiresAt(time.Now().Add(-time.Minute)).Exec(unrestricted()); err != nil {
 			t.Fatal(err)
 		}
-		rest := akGetKey(t, e, ten.Token, k.ID)
-		g := akGQLGet(t, e, ten.Token, k.ID)
+		rest := getKey(t, e, ten.AccessToken, k.ID)
+		g := gqlGetKey(t, e, ten.AccessToken, k.ID)
 		if rest.Status != "expired" || g.Status != rest.Status {
 			t.Fatalf("status: REST %q, GraphQL %q; want expired on both", rest.Status, g.Status)
 		}
 		var filtered struct {
 			APIKeys struct{ TotalCount int }
 		}
-		e.GraphQL(`{ apiKeys(where: {status: expired}) { totalCount } }`, nil, ten.Token).Decode(t, &filtered)
+		e.GraphQL(`{ apiKeys(where: {status: expired}) { totalCount } }`, nil, ten.AccessToken).Decode(t, &filtered)
 		if filtered.APIKeys.TotalCount != 1 {
 			t.Fatalf("GraphQL where status expired counts %d, REST status=expired lists 1", filtered.APIKeys.TotalCount)
 		}
@@ -1826,17 +1526,17 @@ func TestAPIKeyExpiredStatusAgreesAcrossAPIs(t *testing.T) {
 func TestAPIKeyOwnRateLimitIsEnforced(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		ten := akRegister(t, e)
-		k := akCreateKey(t, e, ten.Token, map[string]any{"name": "limited", "rate_limit": map[string]any{"requests": 2, "window_seconds": 60}})
+		ten := register(t, e, "Acme")
+		k := createKey(t, e, ten.AccessToken, map[string]any{"name": "limited", "rate_limit": map[string]any{"requests": 2, "window_seconds": 60}})
 		for i := range 2 {
-			r := akMe(e, k.Key)
-			akStatus(t, r, http.StatusOK)
+			r := whoami(e, k.Key)
+			wantOK(t, r, http.StatusOK, nil)
 			if r.Header.Get("X-RateLimit-Limit") != "2" || r.Header.Get("X-RateLimit-Remaining") != fmt.Sprint(1-i) {
 				t.Fatalf("request %d: X-RateLimit-Limit %q remaining %q", i+1, r.Header.Get("X-RateLimit-Limit"), r.Header.Get("X-RateLimit-Remaining"))
 			}
 		}
-		r := akMe(e, k.Key)
-		akError(t, r, http.StatusTooManyRequests, "RATE_LIMIT_EXCEEDED")
+		r := whoami(e, k.Key)
+		wantError(t, r, http.StatusTooManyRequests, "RATE_LIMIT_EXCEEDED")
 		if r.Header.Get("Retry-After") == "" || r.Envelope.Error.Details["retry_after"] == nil {
 			t.Fatal("429 without Retry-After or details.retry_after")
 		}
@@ -1849,34 +1549,34 @@ func TestAPIKeyOwnRateLimitIsEnforced(t *testing.T) {
 func TestAPIKeyLastUsedAtIsWrittenInTheBackground(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		ten := akRegister(t, e)
-		k := akCreateKey(t, e, ten.Token, map[string]any{"name": "used"})
-		unused := akCreateKey(t, e, ten.Token, map[string]any{"name": "unused"})
-		if k.LastUsedAt != nil || akGetKey(t, e, ten.Token, k.ID).LastUsedAt != nil {
+		ten := register(t, e, "Acme")
+		k := createKey(t, e, ten.AccessToken, map[string]any{"name": "used"})
+		unused := createKey(t, e, ten.AccessToken, map[string]any{"name": "unused"})
+		if k.LastUsedAt != nil || getKey(t, e, ten.AccessToken, k.ID).LastUsedAt != nil {
 			t.Fatal("a new key has a last_used_at")
 		}
 		// Validation is not use, and neither is reading the key.
-		akValidate(t, e, ten.Token, unused.ID, unused.Key)
+		validateKey(t, e, ten.AccessToken, unused.ID, unused.Key)
 		firstUse := time.Now()
 		for range 3 {
-			akWorks(t, e, k.Key, k.ID)
+			keyWorks(t, e, k.Key, k.ID)
 		}
 		lastUse := time.Now()
 		var stored *time.Time
-		akEventually(t, 8*time.Second, "last_used_at written within the 5 s flush interval", func() (bool, string) {
-			stored = akGetKey(t, e, ten.Token, k.ID).LastUsedAt
+		eventually(t, 8*time.Second, "last_used_at written within the 5 s flush interval", func() (bool, string) {
+			stored = getKey(t, e, ten.AccessToken, k.ID).LastUsedAt
 			return stored != nil, "null"
 		})
 		if stored.Before(firstUse.Add(-time.Second)) || stored.After(lastUse.Add(time.Second)) {
 			t.Fatalf("last_used_at %v, want between %v and %v", stored, firstUse, lastUse)
 		}
-		if db := akDBKey(t, e, k.ID).LastUsedAt; db == nil || !db.Equal(*stored) {
+		if db := dbKey(t, e, k.ID).LastUsedAt; db == nil || !db.Equal(*stored) {
 			t.Fatalf("database last_used_at %v, REST %v", db, stored)
 		}
 		// Validating a key is a use of it: the backend that validated it
 		// received it from a client.
-		akEventually(t, 8*time.Second, "a validated key's last_used_at written", func() (bool, string) {
-			return akGetKey(t, e, ten.Token, unused.ID).LastUsedAt != nil, "null"
+		eventually(t, 8*time.Second, "a validated key's last_used_at written", func() (bool, string) {
+			return getKey(t, e, ten.AccessToken, unused.ID).LastUsedAt != nil, "null"
 		})
 	})
 }
@@ -1887,52 +1587,52 @@ func TestAPIKeyLastUsedAtIsWrittenInTheBackground(t *testing.T) {
 func TestAPIKeyAdminAliases(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		ten := akRegister(t, e)
-		r := akDo(e, http.MethodPost, "/api/v1/admin/api-keys", ten.Token, map[string]any{"name": "via admin", "scopes": []string{"api_keys:read"}})
-		akStatus(t, r, http.StatusCreated)
-		var k akKey
-		akData(t, r, &k)
-		akCheckIssued(t, k)
+		ten := register(t, e, "Acme")
+		r := do(e, http.MethodPost, "/api/v1/admin/api-keys", ten.AccessToken, map[string]any{"name": "via admin", "scopes": []string{"api_keys:read"}})
+		wantOK(t, r, http.StatusCreated, nil)
+		var k apiKeyJSON
+		dataOf(t, r, &k)
+		checkIssued(t, k)
 		if k.Name != "via admin" || k.Status != "active" || !slices.Equal(k.Scopes, []string{"api_keys:read"}) {
 			t.Fatalf("admin-created key: name %q status %q scopes %v", k.Name, k.Status, k.Scopes)
 		}
-		akWorks(t, e, k.Key, k.ID)
-		if a := akAudits(t, e, ten.TenantID, "api_key.create", k.ID.String()); len(a) != 1 {
+		keyWorks(t, e, k.Key, k.ID)
+		if a := auditEntries(t, e, ten.TenantID, "api_key.create", k.ID.String()); len(a) != 1 {
 			t.Fatal("admin creation not audited")
 		}
 		// It is the same key on the primary routes.
-		if got := akGetKey(t, e, ten.Token, k.ID); got.Prefix != k.Prefix {
+		if got := getKey(t, e, ten.AccessToken, k.ID); got.Prefix != k.Prefix {
 			t.Fatal("GET /api-keys/{id} shows another key")
 		}
-		items, page := akList(t, e, ten.Token, "/api/v1/admin/api-keys")
+		items, page := listKeys(t, e, ten.AccessToken, "/api/v1/admin/api-keys")
 		if len(items) != 1 || items[0].ID != k.ID || page["total"] != 1.0 {
-			t.Fatalf("GET /admin/api-keys: %v", akNames(items))
+			t.Fatalf("GET /admin/api-keys: %v", keyNames(items))
 		}
 
 		// The same validation and permissions.
-		akError(t, akDo(e, http.MethodPost, "/api/v1/admin/api-keys", ten.Token, map[string]any{"name": "x", "expires_at": time.Now().Add(-time.Hour)}),
+		wantError(t, do(e, http.MethodPost, "/api/v1/admin/api-keys", ten.AccessToken, map[string]any{"name": "x", "expires_at": time.Now().Add(-time.Hour)}),
 			http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "expires_at")
-		akError(t, akDo(e, http.MethodPost, "/api/v1/admin/api-keys", ten.Token, map[string]any{"name": "x", "scopes": []string{"nope"}}),
+		wantError(t, do(e, http.MethodPost, "/api/v1/admin/api-keys", ten.AccessToken, map[string]any{"name": "x", "scopes": []string{"nope"}}),
 			http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "scopes")
-		akError(t, akDo(e, http.MethodGet, "/api/v1/admin/api-keys", "", nil), http.StatusUnauthorized, "UNAUTHORIZED")
-		akError(t, akDo(e, http.MethodDelete, "/api/v1/admin/api-keys/"+k.ID.String(), k.Key, nil),
+		wantError(t, do(e, http.MethodGet, "/api/v1/admin/api-keys", "", nil), http.StatusUnauthorized, "UNAUTHORIZED")
+		wantError(t, do(e, http.MethodDelete, "/api/v1/admin/api-keys/"+k.ID.String(), k.Key, nil),
 			http.StatusForbidden, "FORBIDDEN", "required_scope", "api_keys:write")
-		akError(t, akDo(e, http.MethodDelete, "/api/v1/admin/api-keys/"+uuid.NewString(), ten.Token, nil), http.StatusNotFound, "NOT_FOUND")
-		akError(t, akDo(e, http.MethodGet, "/api/v1/admin/api-keys/"+k.ID.String(), ten.Token, nil), http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED")
+		wantError(t, do(e, http.MethodDelete, "/api/v1/admin/api-keys/"+uuid.NewString(), ten.AccessToken, nil), http.StatusNotFound, "NOT_FOUND")
+		wantError(t, do(e, http.MethodGet, "/api/v1/admin/api-keys/"+k.ID.String(), ten.AccessToken, nil), http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED")
 
 		// DELETE revokes at once, as on the primary route.
-		r = akDo(e, http.MethodDelete, "/api/v1/admin/api-keys/"+k.ID.String(), ten.Token, nil)
-		akStatus(t, r, http.StatusOK)
-		var revoked akKey
-		akData(t, r, &revoked)
+		r = do(e, http.MethodDelete, "/api/v1/admin/api-keys/"+k.ID.String(), ten.AccessToken, nil)
+		wantOK(t, r, http.StatusOK, nil)
+		var revoked apiKeyJSON
+		dataOf(t, r, &revoked)
 		if revoked.ID != k.ID || revoked.Status != "revoked" || revoked.RevokedAt == nil {
 			t.Fatalf("admin revoke answered status %q revoked_at %v", revoked.Status, revoked.RevokedAt)
 		}
-		akUnauthorized(t, akMe(e, k.Key), "revoked")
-		if a := akAudits(t, e, ten.TenantID, "api_key.revoke", k.ID.String()); len(a) != 1 {
+		wantUnauthorized(t, whoami(e, k.Key), "revoked")
+		if a := auditEntries(t, e, ten.TenantID, "api_key.revoke", k.ID.String()); len(a) != 1 {
 			t.Fatal("admin revocation not audited")
 		}
-		if got := akGetKey(t, e, ten.Token, k.ID); got.Status != "revoked" {
+		if got := getKey(t, e, ten.AccessToken, k.ID); got.Status != "revoked" {
 			t.Fatalf("GET after admin revoke: %q", got.Status)
 		}
 	})

@@ -59,8 +59,9 @@ func EachParallel(t *testing.T, fn func(t *testing.T, e *Env), opts ...func(*con
 	}
 }
 
-// New starts a server on st; opts adjust the configuration first.
-func New(t testing.TB, st *store.Store, opts ...func(*config.Config)) *Env {
+// Config is the configuration New starts a server with: the defaults with
+// rate limits off, then opts.
+func Config(t testing.TB, opts ...func(*config.Config)) *config.Config {
 	t.Helper()
 	cfg, err := config.Load(nil, func(string) string { return "" })
 	if err != nil {
@@ -70,7 +71,15 @@ func New(t testing.TB, st *store.Store, opts ...func(*config.Config)) *Env {
 	for _, o := range opts {
 		o(cfg)
 	}
-	// A test sets cfg.MasterKey to share one key between instances.
+	return cfg
+}
+
+// New starts a server on st; opts adjust the configuration first. The
+// master key is a new one, or cfg.MasterKey when a test sets it to share
+// one key between instances.
+func New(t testing.TB, st *store.Store, opts ...func(*config.Config)) *Env {
+	t.Helper()
+	cfg := Config(t, opts...)
 	master, err := crypt.GenerateMasterKey()
 	if cfg.MasterKey != "" {
 		master, err = crypt.ParseMasterKey(cfg.MasterKey)
@@ -78,11 +87,19 @@ func New(t testing.TB, st *store.Store, opts ...func(*config.Config)) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return Start(t, st, cfg, server.Keys{Master: master})
+}
+
+// Start starts a server on st with cfg and keys, as New does once it has
+// them: for a test that holds the keys itself (a previous master key, a
+// keyring signing tokens the server accepts).
+func Start(t testing.TB, st *store.Store, cfg *config.Config, keys server.Keys) *Env {
+	t.Helper()
 	if err := server.Bootstrap(context.Background(), st, cfg.AdminEmail, cfg.AdminPassword); err != nil {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.New(context.Background(), cfg, st, server.Keys{Master: master}, logger)
+	srv, err := server.New(context.Background(), cfg, st, keys, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,8 +149,8 @@ type Request struct {
 	NoCType bool
 }
 
-// Do sends req and reads the response.
-func (e *Env) Do(req Request) *Response {
+// HTTPRequest is the *http.Request Do sends for req.
+func (e *Env) HTTPRequest(req Request) *http.Request {
 	e.T.Helper()
 	var body io.Reader
 	ctype := "application/json"
@@ -164,6 +181,13 @@ func (e *Env) Do(req Request) *Response {
 	for k, v := range req.Header {
 		r.Header.Set(k, v)
 	}
+	return r
+}
+
+// Do sends req and reads the response.
+func (e *Env) Do(req Request) *Response {
+	e.T.Helper()
+	r := e.HTTPRequest(req)
 	resp, err := e.Server.Client().Do(r)
 	if err != nil {
 		e.T.Fatal(err)

@@ -27,8 +27,8 @@ import (
 	"github.com/credvault/credvault/internal/apitest"
 )
 
-// opsAuditJSON is an audit entry as REST shows it.
-type opsAuditJSON struct {
+// auditJSON is an audit entry as REST shows it.
+type auditJSON struct {
 	ID           uuid.UUID      `json:"id"`
 	TenantID     uuid.UUID      `json:"tenant_id"`
 	OccurredAt   time.Time      `json:"occurred_at"`
@@ -44,44 +44,40 @@ type opsAuditJSON struct {
 	Details      map[string]any `json:"details"`
 }
 
-// opsAuditList gets one page of the audit trail as cred.
-func opsAuditList(t *testing.T, e *apitest.Env, cred, query string) ([]opsAuditJSON, map[string]any) {
+// listAudit gets one page of the audit trail as cred.
+func listAudit(t *testing.T, e *apitest.Env, cred, query string) ([]auditJSON, map[string]any) {
 	t.Helper()
-	r := opsDo(e, http.MethodGet, "/api/v1/admin/audit-logs"+query, cred, nil)
-	var out []opsAuditJSON
-	opsOK(t, r, http.StatusOK, &out)
-	if r.Envelope.Meta.Pagination == nil || !strings.HasPrefix(strings.TrimSpace(string(r.Envelope.Data)), "[") {
-		t.Fatalf("%s: not a list with meta.pagination: %s", query, redact(r.Body))
-	}
-	return out, r.Envelope.Meta.Pagination
+	var out []auditJSON
+	page := listPage(t, e, cred, "/api/v1/admin/audit-logs"+query, &out)
+	return out, page
 }
 
-// opsAuditFixture is a tenant with a known trail.
-type opsAuditFixture struct {
-	tn        opsTenant
+// auditFixture is a tenant with a known trail.
+type auditFixture struct {
+	tn        *tenantFixture
 	member    uuid.UUID
-	writer    opsKey // api_keys:read, api_keys:write, audit:read
-	reader    opsKey // api_keys:read only
-	made      opsKey // created and revoked by writer
+	writer    apiKeyJSON // api_keys:read, api_keys:write, audit:read
+	reader    apiKeyJSON // api_keys:read only
+	made      apiKeyJSON // created and revoked by writer
 	dbEntries []*ent.AuditLog
 }
 
-func opsMakeAuditTrail(t *testing.T, e *apitest.Env, name string) opsAuditFixture {
+func makeAuditTrail(t *testing.T, e *apitest.Env, name string) auditFixture {
 	t.Helper()
-	f := opsAuditFixture{tn: opsRegister(t, e, name)}
-	f.member = uid(t, createUser(t, e, f.tn.Token, "member-"+f.tn.Slug+"@audit.test", "member", "").ID)
-	f.writer = opsCreateKey(t, e, f.tn.Token, []string{"api_keys:read", "api_keys:write", "audit:read"})
-	f.reader = opsCreateKey(t, e, f.tn.Token, []string{"api_keys:read"})
-	f.made = opsCreateKey(t, e, f.writer.Key, []string{"api_keys:read"})
-	opsOK(t, opsDo(e, http.MethodDelete, "/api/v1/api-keys/"+f.made.ID.String(), f.writer.Key, nil), http.StatusOK, nil)
+	f := auditFixture{tn: register(t, e, name)}
+	f.member = uid(t, createUser(t, e, f.tn.AccessToken, "member-"+f.tn.Slug+"@audit.test", "member", "").ID)
+	f.writer = newKey(t, e, f.tn.AccessToken, "api_keys:read", "api_keys:write", "audit:read")
+	f.reader = newKey(t, e, f.tn.AccessToken, "api_keys:read")
+	f.made = newKey(t, e, f.writer.Key, "api_keys:read")
+	wantOK(t, do(e, http.MethodDelete, "/api/v1/api-keys/"+f.made.ID.String(), f.writer.Key, nil), http.StatusOK, nil)
 	// A refused permission and a failed login are recorded too.
-	expectError(t, opsDo(e, http.MethodGet, "/api/v1/admin/audit-logs", f.reader.Key, nil), http.StatusForbidden, "FORBIDDEN",
+	wantError(t, do(e, http.MethodGet, "/api/v1/admin/audit-logs", f.reader.Key, nil), http.StatusForbidden, "FORBIDDEN",
 		"required_scope", "audit:read")
-	expectError(t, post(e, "/api/v1/auth/login", "", map[string]any{"email": f.tn.Email, "password": "wrong-password-123", "tenant": f.tn.Slug}),
+	wantError(t, do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": f.tn.Email, "password": "wrong-password-123", "tenant": f.tn.Slug}),
 		http.StatusUnauthorized, "UNAUTHORIZED")
 	e.Flush()
 	var err error
-	f.dbEntries, err = e.Store.Client.AuditLog.Query().Where(auditlog.TenantID(f.tn.ID)).All(unrestricted())
+	f.dbEntries, err = e.Store.Client.AuditLog.Query().Where(auditlog.TenantID(f.tn.TenantID)).All(unrestricted())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +85,7 @@ func opsMakeAuditTrail(t *testing.T, e *apitest.Env, name string) opsAuditFixtur
 }
 
 // expected returns the ids of the fixture's entries that keep holds for.
-func (f opsAuditFixture) expected(keep func(a *ent.AuditLog) bool) []uuid.UUID {
+func (f auditFixture) expected(keep func(a *ent.AuditLog) bool) []uuid.UUID {
 	var ids []uuid.UUID
 	for _, a := range f.dbEntries {
 		if keep(a) {
@@ -100,7 +96,7 @@ func (f opsAuditFixture) expected(keep func(a *ent.AuditLog) bool) []uuid.UUID {
 	return ids
 }
 
-func opsAuditIDs(es []opsAuditJSON) []uuid.UUID {
+func auditIDs(es []auditJSON) []uuid.UUID {
 	ids := make([]uuid.UUID, len(es))
 	for i, a := range es {
 		ids[i] = a.ID
@@ -111,9 +107,9 @@ func opsAuditIDs(es []opsAuditJSON) []uuid.UUID {
 
 func TestAuditLogList(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		f := opsMakeAuditTrail(t, e, "Audited")
-		other := opsMakeAuditTrail(t, e, "Elsewhere")
-		owner := f.tn.Token
+		f := makeAuditTrail(t, e, "Audited")
+		other := makeAuditTrail(t, e, "Elsewhere")
+		owner := f.tn.AccessToken
 		all := len(f.dbEntries)
 		// register, user.create, 3 api_key.create, api_key.revoke, permission.denied, auth.login failure
 		if all != 8 {
@@ -121,15 +117,15 @@ func TestAuditLogList(t *testing.T) {
 		}
 
 		// Everything, newest first by default; only this tenant's.
-		list, meta := opsAuditList(t, e, owner, "?limit=200")
+		list, meta := listAudit(t, e, owner, "?limit=200")
 		if len(list) != all || meta["total"] != float64(all) {
 			t.Fatalf("list: %d entries, total %v, want %d", len(list), meta["total"], all)
 		}
-		if !slices.Equal(opsAuditIDs(list), f.expected(func(*ent.AuditLog) bool { return true })) {
+		if !slices.Equal(auditIDs(list), f.expected(func(*ent.AuditLog) bool { return true })) {
 			t.Fatal("the list is not the tenant's entries")
 		}
 		for i, a := range list {
-			if a.TenantID != f.tn.ID {
+			if a.TenantID != f.tn.TenantID {
 				t.Fatalf("entry %s of tenant %s in the list", a.ID, a.TenantID)
 			}
 			if i > 0 && a.OccurredAt.After(list[i-1].OccurredAt) {
@@ -140,22 +136,22 @@ func TestAuditLogList(t *testing.T) {
 			}
 		}
 		// The entry of the member's creation in full.
-		var created *opsAuditJSON
+		var created *auditJSON
 		for i := range list {
 			if list[i].Action == "user.create" {
 				created = &list[i]
 			}
 		}
-		if created == nil || created.ActorType != "user" || created.ActorID != f.tn.OwnerID.String() ||
+		if created == nil || created.ActorType != "user" || created.ActorID != f.tn.UserID.String() ||
 			created.ResourceType != "user" || created.ResourceID != f.member.String() || created.Outcome != "success" ||
 			created.RequestID == "" || created.IP != "127.0.0.1" || created.UserAgent == "" {
 			t.Fatalf("user.create entry = %+v", created)
 		}
 
 		// Pages of 3 cover the list in the same order.
-		var paged []opsAuditJSON
+		var paged []auditJSON
 		for offset := 0; offset < all; offset += 3 {
-			page, meta := opsAuditList(t, e, owner, "?limit=3&offset="+strconv.Itoa(offset))
+			page, meta := listAudit(t, e, owner, "?limit=3&offset="+strconv.Itoa(offset))
 			if meta["total"] != float64(all) || meta["has_next"] != (offset+3 < all) {
 				t.Fatalf("page at %d: meta %v", offset, meta)
 			}
@@ -170,7 +166,7 @@ func TestAuditLogList(t *testing.T) {
 			}
 		}
 		// Oldest first on request.
-		asc, _ := opsAuditList(t, e, owner, "?sort=occurred_at&order=asc&limit=200")
+		asc, _ := listAudit(t, e, owner, "?sort=occurred_at&order=asc&limit=200")
 		for i := 1; i < len(asc); i++ {
 			if asc[i].OccurredAt.Before(asc[i-1].OccurredAt) {
 				t.Fatal("order=asc is not oldest first")
@@ -188,7 +184,7 @@ func TestAuditLogList(t *testing.T) {
 			{"action=api_key.create", func(a *ent.AuditLog) bool { return a.Action == "api_key.create" }, 3},
 			{"actor_type=api_key", func(a *ent.AuditLog) bool { return a.ActorType == "api_key" }, 3},
 			{"actor_id=" + f.writer.ID.String(), func(a *ent.AuditLog) bool { return a.ActorID == f.writer.ID.String() }, 2},
-			{"actor_id=" + f.tn.OwnerID.String(), func(a *ent.AuditLog) bool { return a.ActorID == f.tn.OwnerID.String() }, 4},
+			{"actor_id=" + f.tn.UserID.String(), func(a *ent.AuditLog) bool { return a.ActorID == f.tn.UserID.String() }, 4},
 			{"resource_type=api_key", func(a *ent.AuditLog) bool { return a.ResourceType == "api_key" }, 4},
 			{"resource_id=" + f.made.ID.String(), func(a *ent.AuditLog) bool { return a.ResourceID == f.made.ID.String() }, 2},
 			{"outcome=denied", func(a *ent.AuditLog) bool { return a.Outcome == auditlog.OutcomeDenied }, 1},
@@ -203,7 +199,7 @@ func TestAuditLogList(t *testing.T) {
 		}
 		sinceUntil := 0
 		for _, fl := range filters {
-			got, meta := opsAuditList(t, e, owner, "?limit=200&"+fl.query)
+			got, meta := listAudit(t, e, owner, "?limit=200&"+fl.query)
 			want := f.expected(fl.keep)
 			if fl.want >= 0 && len(want) != fl.want {
 				t.Fatalf("%s: the fixture has %d matching entries, the test expects %d", fl.query, len(want), fl.want)
@@ -211,7 +207,7 @@ func TestAuditLogList(t *testing.T) {
 			if fl.want < 0 {
 				sinceUntil += len(got)
 			}
-			if !slices.Equal(opsAuditIDs(got), want) || meta["total"] != float64(len(want)) {
+			if !slices.Equal(auditIDs(got), want) || meta["total"] != float64(len(want)) {
 				t.Errorf("%s: %d entries (total %v), want %d", fl.query, len(got), meta["total"], len(want))
 			}
 		}
@@ -228,27 +224,27 @@ func TestAuditLogList(t *testing.T) {
 			"sort=actor_id":              "sort",
 			"order=sideways":             "order",
 		} {
-			expectError(t, opsDo(e, http.MethodGet, "/api/v1/admin/audit-logs?"+q, owner, nil),
+			wantError(t, do(e, http.MethodGet, "/api/v1/admin/audit-logs?"+q, owner, nil),
 				http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", field)
 		}
 
 		// audit:read is needed: a key without it is refused, a viewer reads.
-		expectError(t, opsDo(e, http.MethodGet, "/api/v1/admin/audit-logs", f.reader.Key, nil), http.StatusForbidden, "FORBIDDEN",
+		wantError(t, do(e, http.MethodGet, "/api/v1/admin/audit-logs", f.reader.Key, nil), http.StatusForbidden, "FORBIDDEN",
 			"required_scope", "audit:read")
-		if got, _ := opsAuditList(t, e, f.writer.Key, "?limit=200"); len(got) < all {
+		if got, _ := listAudit(t, e, f.writer.Key, "?limit=200"); len(got) < all {
 			t.Fatalf("a key with audit:read sees %d entries", len(got))
 		}
 		viewer := createUser(t, e, owner, "viewer-"+f.tn.Slug+"@audit.test", "viewer", testPassword)
 		vs := login(t, e, viewer.Email, testPassword, f.tn.Slug)
-		if got, _ := opsAuditList(t, e, vs.AccessToken, "?limit=200"); len(got) < all {
+		if got, _ := listAudit(t, e, vs.AccessToken, "?limit=200"); len(got) < all {
 			t.Fatalf("a viewer sees %d entries", len(got))
 		}
 
 		// The other tenant's entries never show, whatever the filter.
-		for _, q := range []string{"", "?actor_id=" + other.tn.OwnerID.String(), "?resource_id=" + other.made.ID.String()} {
-			got, _ := opsAuditList(t, e, owner, q)
+		for _, q := range []string{"", "?actor_id=" + other.tn.UserID.String(), "?resource_id=" + other.made.ID.String()} {
+			got, _ := listAudit(t, e, owner, q)
 			for _, a := range got {
-				if a.TenantID != f.tn.ID {
+				if a.TenantID != f.tn.TenantID {
 					t.Fatalf("%q: another tenant's entry %s", q, a.ID)
 				}
 			}
@@ -259,8 +255,8 @@ func TestAuditLogList(t *testing.T) {
 	})
 }
 
-// opsGQLAuditPage is one page of the auditLogs connection.
-type opsGQLAuditPage struct {
+// gqlAuditPage is one page of the auditLogs connection.
+type gqlAuditPage struct {
 	AuditLogs struct {
 		TotalCount int `json:"totalCount"`
 		Edges      []struct {
@@ -284,7 +280,7 @@ type opsGQLAuditPage struct {
 	} `json:"auditLogs"`
 }
 
-const opsGQLAuditQuery = `query($first: Int, $after: Cursor, $where: AuditLogWhereInput, $orderBy: AuditLogOrder) {
+const gqlAuditQuery = `query($first: Int, $after: Cursor, $where: AuditLogWhereInput, $orderBy: AuditLogOrder) {
   auditLogs(first: $first, after: $after, where: $where, orderBy: $orderBy) {
     totalCount
     edges { cursor node { id tenantID occurredAt actorType actorID action resourceType resourceID outcome } }
@@ -292,7 +288,7 @@ const opsGQLAuditQuery = `query($first: Int, $after: Cursor, $where: AuditLogWhe
   }
 }`
 
-func (p opsGQLAuditPage) ids() []uuid.UUID {
+func (p gqlAuditPage) ids() []uuid.UUID {
 	ids := make([]uuid.UUID, len(p.AuditLogs.Edges))
 	for i, e := range p.AuditLogs.Edges {
 		ids[i] = e.Node.ID
@@ -302,13 +298,13 @@ func (p opsGQLAuditPage) ids() []uuid.UUID {
 
 func TestAuditLogsGraphQL(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		f := opsMakeAuditTrail(t, e, "Graphed")
-		other := opsMakeAuditTrail(t, e, "Sideways")
+		f := makeAuditTrail(t, e, "Graphed")
+		other := makeAuditTrail(t, e, "Sideways")
 		all := len(f.dbEntries)
 
 		// Newest first by default.
-		var p opsGQLAuditPage
-		opsGQL(t, e, f.tn.Token, opsGQLAuditQuery, map[string]any{"first": 100}, &p)
+		var p gqlAuditPage
+		gql(t, e, f.tn.AccessToken, gqlAuditQuery, map[string]any{"first": 100}, &p)
 		if p.AuditLogs.TotalCount != all || len(p.AuditLogs.Edges) != all || p.AuditLogs.PageInfo.HasNextPage {
 			t.Fatalf("auditLogs: total %d, %d edges, want %d", p.AuditLogs.TotalCount, len(p.AuditLogs.Edges), all)
 		}
@@ -318,7 +314,7 @@ func TestAuditLogsGraphQL(t *testing.T) {
 			t.Fatal("auditLogs is not the tenant's trail")
 		}
 		for i, edge := range p.AuditLogs.Edges {
-			if edge.Node.TenantID != f.tn.ID {
+			if edge.Node.TenantID != f.tn.TenantID {
 				t.Fatalf("another tenant's entry %s", edge.Node.ID)
 			}
 			if i > 0 && edge.Node.OccurredAt.After(p.AuditLogs.Edges[i-1].Node.OccurredAt) {
@@ -333,8 +329,8 @@ func TestAuditLogsGraphQL(t *testing.T) {
 			if pages > all {
 				t.Fatal("paging does not end")
 			}
-			var page opsGQLAuditPage
-			opsGQL(t, e, f.tn.Token, opsGQLAuditQuery, map[string]any{"first": 3, "after": after}, &page)
+			var page gqlAuditPage
+			gql(t, e, f.tn.AccessToken, gqlAuditQuery, map[string]any{"first": 3, "after": after}, &page)
 			if page.AuditLogs.TotalCount != all || len(page.AuditLogs.Edges) > 3 {
 				t.Fatalf("page: total %d, %d edges", page.AuditLogs.TotalCount, len(page.AuditLogs.Edges))
 			}
@@ -349,7 +345,7 @@ func TestAuditLogsGraphQL(t *testing.T) {
 		}
 
 		// orderBy and where.
-		opsGQL(t, e, f.tn.Token, opsGQLAuditQuery, map[string]any{"first": 100,
+		gql(t, e, f.tn.AccessToken, gqlAuditQuery, map[string]any{"first": 100,
 			"orderBy": map[string]any{"field": "OCCURRED_AT", "direction": "ASC"}}, &p)
 		for i := 1; i < len(p.AuditLogs.Edges); i++ {
 			if p.AuditLogs.Edges[i].Node.OccurredAt.Before(p.AuditLogs.Edges[i-1].Node.OccurredAt) {
@@ -367,9 +363,9 @@ func TestAuditLogsGraphQL(t *testing.T) {
 				func(a *ent.AuditLog) bool { return a.ResourceType == "api_key" && a.ResourceID == f.made.ID.String() }},
 			{map[string]any{"outcome": "denied"}, func(a *ent.AuditLog) bool { return a.Outcome == auditlog.OutcomeDenied }},
 			{map[string]any{"outcomeIn": []string{"failure", "denied"}}, func(a *ent.AuditLog) bool { return a.Outcome != auditlog.OutcomeSuccess }},
-			{map[string]any{"actorID": other.tn.OwnerID.String()}, func(*ent.AuditLog) bool { return false }},
+			{map[string]any{"actorID": other.tn.UserID.String()}, func(*ent.AuditLog) bool { return false }},
 		} {
-			opsGQL(t, e, f.tn.Token, opsGQLAuditQuery, map[string]any{"first": 100, "where": w.where}, &p)
+			gql(t, e, f.tn.AccessToken, gqlAuditQuery, map[string]any{"first": 100, "where": w.where}, &p)
 			got := p.ids()
 			slices.SortFunc(got, compareUUID)
 			if want := f.expected(w.keep); !slices.Equal(got, want) || p.AuditLogs.TotalCount != len(want) {
@@ -378,53 +374,45 @@ func TestAuditLogsGraphQL(t *testing.T) {
 		}
 
 		// audit:read is needed.
-		opsGQLErr(t, e, f.reader.Key, opsGQLAuditQuery, map[string]any{"first": 1}, "FORBIDDEN", "required_scope", "audit:read")
+		gqlErr(t, e, f.reader.Key, gqlAuditQuery, map[string]any{"first": 1}, "FORBIDDEN", "required_scope", "audit:read")
 	})
 }
 
 func TestAuditLogsAreAppendOnly(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		f := opsMakeAuditTrail(t, e, "Immutable")
+		f := makeAuditTrail(t, e, "Immutable")
 		target := f.dbEntries[0]
-		owner := f.tn.Token
+		owner := f.tn.AccessToken
 
 		// No route changes or deletes entries.
 		for _, m := range []string{http.MethodPatch, http.MethodPut, http.MethodDelete, http.MethodPost} {
-			r := opsDo(e, m, "/api/v1/admin/audit-logs", owner, map[string]any{"action": "x"})
-			expectError(t, r, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED")
+			r := do(e, m, "/api/v1/admin/audit-logs", owner, map[string]any{"action": "x"})
+			wantError(t, r, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED")
 		}
 		for _, m := range []string{http.MethodPatch, http.MethodDelete, http.MethodGet} {
-			r := opsDo(e, m, "/api/v1/admin/audit-logs/"+target.ID.String(), owner, nil)
+			r := do(e, m, "/api/v1/admin/audit-logs/"+target.ID.String(), owner, nil)
 			if r.Status != http.StatusNotFound && r.Status != http.StatusMethodNotAllowed {
 				t.Fatalf("%s /admin/audit-logs/{id}: %d, want no such route", m, r.Status)
 			}
 		}
 		// Nor does GraphQL: no mutation field touches the trail.
-		var schema struct {
-			Schema struct {
-				MutationType struct {
-					Fields []struct{ Name string }
-				} `json:"mutationType"`
-			} `json:"__schema"`
-		}
-		opsGQL(t, e, owner, `{ __schema { mutationType { fields { name } } } }`, nil, &schema)
-		for _, fl := range schema.Schema.MutationType.Fields {
-			if strings.Contains(strings.ToLower(fl.Name), "audit") {
-				t.Errorf("mutation %s touches the audit trail", fl.Name)
+		for _, name := range mutationFields(t, e, owner) {
+			if strings.Contains(strings.ToLower(name), "audit") {
+				t.Errorf("mutation %s touches the audit trail", name)
 			}
 		}
 
 		// The data layer refuses updates and deletes, in the tenant's own
 		// context (even the system principal's) and without one.
 		c := e.Store.Client
-		inTenant := access.NewContext(context.Background(), access.System(f.tn.ID))
+		inTenant := access.NewContext(context.Background(), access.System(f.tn.TenantID))
 		for name, ctx := range map[string]context.Context{"tenant": inTenant, "none": context.Background()} {
 			refusals := map[string]error{
 				"UpdateOne": c.AuditLog.UpdateOneID(target.ID).Exec(ctx),
-				"Update":    c.AuditLog.Update().Where(auditlog.TenantID(f.tn.ID)).Exec(ctx),
+				"Update":    c.AuditLog.Update().Where(auditlog.TenantID(f.tn.TenantID)).Exec(ctx),
 				"DeleteOne": c.AuditLog.DeleteOneID(target.ID).Exec(ctx),
 			}
-			_, err := c.AuditLog.Delete().Where(auditlog.TenantID(f.tn.ID)).Exec(ctx)
+			_, err := c.AuditLog.Delete().Where(auditlog.TenantID(f.tn.TenantID)).Exec(ctx)
 			refusals["Delete"] = err
 			for op, err := range refusals {
 				if !errors.Is(err, privacy.Deny) {
@@ -441,7 +429,7 @@ func TestAuditLogsAreAppendOnly(t *testing.T) {
 			t.Errorf("DeleteOne in a transaction: err = %v, want a privacy denial", err)
 		}
 		_ = tx.Rollback()
-		n, err := c.AuditLog.Query().Where(auditlog.TenantID(f.tn.ID)).Count(unrestricted())
+		n, err := c.AuditLog.Query().Where(auditlog.TenantID(f.tn.TenantID)).Count(unrestricted())
 		if err != nil || n != len(f.dbEntries) {
 			t.Fatalf("%d entries left (%v), want all %d", n, err, len(f.dbEntries))
 		}
@@ -454,9 +442,9 @@ func TestAuditLogsAreAppendOnly(t *testing.T) {
 
 func TestAuditRetentionJobRemovesOnlyExpiredEntries(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		short := opsRegister(t, e, "ShortMemory")
-		long := opsRegister(t, e, "LongMemory")
-		opsOK(t, opsPatchTenant(e, short.Token, short.ID, map[string]any{"settings": map[string]any{"audit_retention_days": 30}}),
+		short := register(t, e, "ShortMemory")
+		long := register(t, e, "LongMemory")
+		wantOK(t, patchTenant(e, short.AccessToken, short.TenantID, map[string]any{"settings": map[string]any{"audit_retention_days": 30}}),
 			http.StatusOK, nil)
 
 		old := func(tid uuid.UUID, age time.Duration) uuid.UUID {
@@ -469,10 +457,10 @@ func TestAuditRetentionJobRemovesOnlyExpiredEntries(t *testing.T) {
 			return a.ID
 		}
 		day := 24 * time.Hour
-		expired := old(short.ID, 31*day) // past the 30 days of short
-		young := old(short.ID, 29*day)   // within them
-		kept := old(long.ID, 31*day)     // long keeps the default 365 days
-		ancient := old(long.ID, 366*day) // past them
+		expired := old(short.TenantID, 31*day) // past the 30 days of short
+		young := old(short.TenantID, 29*day)   // within them
+		kept := old(long.TenantID, 31*day)     // long keeps the default 365 days
+		ancient := old(long.TenantID, 366*day) // past them
 		count := func(tid uuid.UUID) int {
 			n, err := e.Store.Client.AuditLog.Query().Where(auditlog.TenantID(tid)).Count(unrestricted())
 			if err != nil {
@@ -481,14 +469,14 @@ func TestAuditRetentionJobRemovesOnlyExpiredEntries(t *testing.T) {
 			return n
 		}
 		e.Flush()
-		shortBefore, longBefore := count(short.ID), count(long.ID)
+		shortBefore, longBefore := count(short.TenantID), count(long.TenantID)
 
 		var trig struct {
 			JobID uuid.UUID `json:"job_id"`
 		}
-		opsOK(t, opsDo(e, http.MethodPost, "/api/v1/admin/jobs/trigger", short.Token, map[string]any{"job_name": "audit_retention"}),
+		wantOK(t, do(e, http.MethodPost, "/api/v1/admin/jobs/trigger", short.AccessToken, map[string]any{"job_name": "audit_retention"}),
 			http.StatusAccepted, &trig)
-		opsWaitJob(t, e, trig.JobID)
+		waitJob(t, e, trig.JobID, 20*time.Second)
 
 		exists := func(id uuid.UUID) bool {
 			ok, err := e.Store.Client.AuditLog.Query().Where(auditlog.ID(id)).Exist(unrestricted())
@@ -504,10 +492,10 @@ func TestAuditRetentionJobRemovesOnlyExpiredEntries(t *testing.T) {
 			t.Errorf("entries within their tenant's retention were removed (short: %v, long: %v)", exists(young), exists(kept))
 		}
 		// Everything else stays (the trigger itself added one job.trigger entry).
-		if got := count(short.ID); got != shortBefore-1+1 {
+		if got := count(short.TenantID); got != shortBefore-1+1 {
 			t.Errorf("short tenant: %d entries after the job, want %d", got, shortBefore)
 		}
-		if got := count(long.ID); got != longBefore-1 {
+		if got := count(long.TenantID); got != longBefore-1 {
 			t.Errorf("long tenant: %d entries after the job, want %d", got, longBefore-1)
 		}
 	})

@@ -42,7 +42,7 @@ func init() {
 		},
 		"DELETE /admin/tenants/{tenantId}": {
 			ok("its own, by its owner", 200, func(f *ctFixture) apitest.Request {
-				s := register(f.t, f.e, fmt.Sprintf("Doomed %d", f.uniq()), fmt.Sprintf("d%d@contract.test", f.uniq()))
+				s := register(f.t, f.e, fmt.Sprintf("Doomed %d", f.uniq()), ownedBy(fmt.Sprintf("d%d@contract.test", f.uniq())))
 				return apitest.Request{Method: "DELETE", Path: "/api/v1/admin/tenants/" + s.Tenant.ID, Bearer: s.AccessToken}
 			}),
 			bad("unknown", 404, func(f *ctFixture) apitest.Request { return f.as("DELETE", "/admin/tenants/"+randomID, nil) }),

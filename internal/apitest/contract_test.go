@@ -8,7 +8,6 @@ package apitest_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -62,47 +61,13 @@ func ctLoad(t *testing.T, e *apitest.Env) *ctContract {
 	return &ctContract{doc: doc, router: router}
 }
 
-// ctHTTPRequest is the *http.Request apitest.Env.Do sends for req.
-func ctHTTPRequest(t *testing.T, e *apitest.Env, req apitest.Request) *http.Request {
-	t.Helper()
-	var body []byte
-	ctype := "application/json"
-	switch b := req.Body.(type) {
-	case nil:
-		ctype = ""
-	case []byte:
-		body = b
-	case string:
-		body = []byte(b)
-	default:
-		var err error
-		if body, err = json.Marshal(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	hr, err := http.NewRequest(req.Method, e.Server.URL+req.Path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ctype != "" && !req.NoCType {
-		hr.Header.Set("Content-Type", ctype)
-	}
-	if req.Bearer != "" {
-		hr.Header.Set("Authorization", "Bearer "+req.Bearer)
-	}
-	for k, v := range req.Header {
-		hr.Header.Set(k, v)
-	}
-	return hr
-}
-
 // check validates resp, the answer to req, against the document: its
 // status is documented and its headers and body fit the operation's
 // response. With validRequest, req itself must fit the operation: a request
 // the API accepts must be one the document allows.
 func (c *ctContract) check(t *testing.T, e *apitest.Env, req apitest.Request, resp *apitest.Response, validRequest bool) {
 	t.Helper()
-	hr := ctHTTPRequest(t, e, req)
+	hr := e.HTTPRequest(req)
 	route, params, err := c.router.FindRoute(hr)
 	if err != nil {
 		t.Fatalf("%s %s is not in the document: %v", req.Method, req.Path, err)
@@ -142,9 +107,9 @@ type ctFixture struct {
 func ctSetup(t *testing.T, e *apitest.Env) *ctFixture {
 	t.Helper()
 	f := &ctFixture{t: t, e: e, email: "owner@contract.test"}
-	s := register(t, e, "Contract Corp", f.email)
+	s := register(t, e, "Contract Corp", ownedBy(f.email))
 	f.tenantID, f.slug, f.owner = s.Tenant.ID, s.Tenant.Slug, s.AccessToken
-	f.admin = login(t, e, adminEmail, adminPass, "").AccessToken
+	f.admin = adminToken(t, e)
 	f.keyID, f.key = f.newKey("/api-keys")
 	f.clientID = f.newClient()
 	f.integration, f.credID = f.newCredential()
@@ -165,11 +130,7 @@ func (f *ctFixture) as(method, path string, body any) apitest.Request {
 // created sends req, which must answer 201, and decodes its data.
 func (f *ctFixture) created(req apitest.Request, v any) {
 	f.t.Helper()
-	r := f.e.Do(req)
-	if r.Status != http.StatusCreated {
-		f.t.Fatalf("%s %s: %d %s", req.Method, req.Path, r.Status, redact(r.Body))
-	}
-	r.Data(f.t, v)
+	wantOK(f.t, f.e.Do(req), http.StatusCreated, v)
 }
 
 func (f *ctFixture) newKey(base string) (id, key string) {
@@ -179,12 +140,8 @@ func (f *ctFixture) newKey(base string) (id, key string) {
 }
 
 func (f *ctFixture) newClient() string {
-	var c struct {
-		ClientID string `json:"client_id"`
-	}
-	f.created(f.as(http.MethodPost, "/oauth-clients", map[string]any{"name": fmt.Sprintf("client %d", f.uniq()),
-		"scopes": []string{"api_keys:read"}}), &c)
-	return c.ClientID
+	return createClient(f.t, f.e, f.owner, map[string]any{"name": fmt.Sprintf("client %d", f.uniq()),
+		"scopes": []string{"api_keys:read"}}).ClientID
 }
 
 func (f *ctFixture) newCredential() (integration, id string) {
@@ -198,10 +155,7 @@ func (f *ctFixture) newCredential() (integration, id string) {
 }
 
 func (f *ctFixture) newUser() string {
-	var u struct{ ID string }
-	f.created(f.as(http.MethodPost, "/admin/users", map[string]any{"email": fmt.Sprintf("user%d@contract.test", f.uniq()),
-		"role": "member", "password": testPassword}), &u)
-	return u.ID
+	return createUser(f.t, f.e, f.owner, fmt.Sprintf("user%d@contract.test", f.uniq()), "member", testPassword).ID
 }
 
 // ctParam matches a chi path parameter.
@@ -223,7 +177,7 @@ func (f *ctFixture) path(pattern string) string {
 // tokenFor is a token allowed to call rt: the owner's, or the platform
 // admin's for platform routes.
 func (f *ctFixture) tokenFor(rt rest.Route) string {
-	if rt.Scope == access.PlatformAdmin {
+	if rt.Op.Scope == access.PlatformAdmin {
 		return f.admin
 	}
 	return f.owner
@@ -488,7 +442,7 @@ func ctGet(pattern string) []ctCase {
 // that is not JSON, malformed, or has an unknown field; an unknown sort.
 func ctGeneric(rt rest.Route) []ctCase {
 	var cases []ctCase
-	if !rt.Open {
+	if !rt.Op.Open {
 		cases = append(cases,
 			bad("no credentials", 401, func(f *ctFixture) apitest.Request {
 				return apitest.Request{Method: rt.Method, Path: "/api/v1" + f.path(rt.Path)}

@@ -7,12 +7,10 @@ package apitest_test
 // open once copied to another row, the audit of every decrypt, update and
 // delete. DEK and master-key rotation are in credential_rotation_test.go.
 //
-// Every identifier here starts with "vt" (or TestCredential), so that this
-// file sits beside the other apitest_test files without clashing.
-//
-// Secrets never reach a failure message: a response is described by vtShow
-// (status and error envelope, never data), and decrypted values are
-// compared, never printed.
+// The shared helpers are the kit's (kit_test.go); those here are the
+// vault's own. Secrets never reach a failure message: a response is shown
+// through redact, which hides a credential's data wherever it is nested,
+// and decrypted values are compared, never printed.
 
 import (
 	"bytes"
@@ -39,82 +37,13 @@ import (
 	"github.com/credvault/credvault/ent/datakey"
 	"github.com/credvault/credvault/internal/apitest"
 	"github.com/credvault/credvault/internal/platform/store"
-	"github.com/credvault/credvault/internal/platform/store/storetest"
 )
 
 // ---------------------------------------------------------------------------
 // Harness
 
-const vtPassword = "vault-tests-password"
-
-// vtEachStore runs fn on a fresh store of every backend, each opened only
-// once its parallel subtest runs.
-func vtEachStore(t *testing.T, fn func(t *testing.T, st *store.Store)) {
-	t.Helper()
-	for _, b := range storetest.Backends() {
-		t.Run(b, func(t *testing.T) {
-			t.Parallel()
-			fn(t, storetest.Open(t, b))
-		})
-	}
-}
-
-// vtTag is a short random marker that makes names and secrets unique.
-func vtTag() string { return strings.ReplaceAll(uuid.NewString(), "-", "")[:12] }
-
-// vtPrincipal is a signed-in user.
-type vtPrincipal struct {
-	Token    string
-	TenantID uuid.UUID
-	Slug     string
-	UserID   uuid.UUID
-}
-
-// vtShow describes a response for a failure message: the status and the
-// error envelope, never data, which may hold a decrypted secret.
-func vtShow(r *apitest.Response) string {
-	if r.Envelope.Error == nil {
-		return fmt.Sprintf("HTTP %d success=%v (data not shown)", r.Status, r.Envelope.Success)
-	}
-	return fmt.Sprintf("HTTP %d %s %q details %v", r.Status, r.Envelope.Error.Code, r.Envelope.Error.Message, r.Envelope.Error.Details)
-}
-
-// vtDo sends a JSON request as bearer ("" for none).
-func vtDo(e *apitest.Env, method, path, bearer string, body any) *apitest.Response {
-	e.T.Helper()
-	return e.Do(apitest.Request{Method: method, Path: path, Bearer: bearer, Body: body})
-}
-
-// vtStatus fails unless r is a success envelope with status.
-func vtStatus(t *testing.T, r *apitest.Response, status int) {
-	t.Helper()
-	if r.Status != status || !r.Envelope.Success || r.Envelope.Error != nil {
-		t.Fatalf("got %s, want HTTP %d success", vtShow(r), status)
-	}
-}
-
-// vtError fails unless r is an error envelope with status, code and each
-// details entry given as key, value pairs.
-func vtError(t *testing.T, r *apitest.Response, status int, code string, details ...string) {
-	t.Helper()
-	if r.Status != status || r.Envelope.Success || r.ErrorCode() != code {
-		t.Fatalf("got %s, want HTTP %d %s", vtShow(r), status, code)
-	}
-	if r.Envelope.Error.Message == "" {
-		t.Fatalf("error without a message: %s", vtShow(r))
-	}
-	for i := 0; i+1 < len(details); i += 2 {
-		if got := fmt.Sprint(r.Envelope.Error.Details[details[i]]); got != details[i+1] {
-			t.Fatalf("error.details.%s = %q, want %q: %s", details[i], got, details[i+1], vtShow(r))
-		}
-	}
-	if len(r.Envelope.Data) != 0 && string(r.Envelope.Data) != "null" {
-		t.Fatalf("an error envelope carries data: %s", vtShow(r))
-	}
-}
-
-// vtNoSecret fails when body holds any of secrets.
-func vtNoSecret(t *testing.T, what string, body []byte, secrets []string) {
+// noSecret fails when body holds any of secrets.
+func noSecret(t *testing.T, what string, body []byte, secrets []string) {
 	t.Helper()
 	for _, s := range secrets {
 		if bytes.Contains(body, []byte(s)) {
@@ -123,76 +52,15 @@ func vtNoSecret(t *testing.T, what string, body []byte, secrets []string) {
 	}
 }
 
-// vtRegister signs a new tenant up; its owner holds every tenant scope.
-func vtRegister(t *testing.T, e *apitest.Env, name string) vtPrincipal {
-	t.Helper()
-	tag := vtTag()
-	r := vtDo(e, http.MethodPost, "/api/v1/auth/register", "", map[string]any{
-		"tenant_name": name + " " + tag, "email": "owner-" + tag + "@vault.test", "password": vtPassword})
-	vtStatus(t, r, http.StatusCreated)
-	var d struct {
-		Tenant struct {
-			ID   uuid.UUID `json:"id"`
-			Slug string    `json:"slug"`
-		} `json:"tenant"`
-		User struct {
-			ID uuid.UUID `json:"id"`
-		} `json:"user"`
-		AccessToken string `json:"access_token"`
-	}
-	r.Data(t, &d)
-	if d.AccessToken == "" || d.Tenant.ID == uuid.Nil || d.User.ID == uuid.Nil {
-		t.Fatal("register: incomplete session")
-	}
-	return vtPrincipal{Token: d.AccessToken, TenantID: d.Tenant.ID, Slug: d.Tenant.Slug, UserID: d.User.ID}
-}
-
-// vtLogin signs in; slug "" for the platform admin.
-func vtLogin(t *testing.T, e *apitest.Env, email, password, slug string) vtPrincipal {
-	t.Helper()
-	body := map[string]any{"email": email, "password": password}
-	if slug != "" {
-		body["tenant"] = slug
-	}
-	r := vtDo(e, http.MethodPost, "/api/v1/auth/login", "", body)
-	vtStatus(t, r, http.StatusOK)
-	var d struct {
-		AccessToken string `json:"access_token"`
-		User        struct {
-			ID       uuid.UUID `json:"id"`
-			TenantID uuid.UUID `json:"tenant_id"`
-		} `json:"user"`
-	}
-	r.Data(t, &d)
-	if d.AccessToken == "" {
-		t.Fatal("login: no access token")
-	}
-	return vtPrincipal{Token: d.AccessToken, TenantID: d.User.TenantID, Slug: slug, UserID: d.User.ID}
-}
-
-// vtUser creates a user of role in owner's tenant and signs it in.
-func vtUser(t *testing.T, e *apitest.Env, owner vtPrincipal, role string) vtPrincipal {
-	t.Helper()
-	email := role + "-" + vtTag() + "@vault.test"
-	r := vtDo(e, http.MethodPost, "/api/v1/admin/users", owner.Token,
-		map[string]any{"email": email, "name": "A " + role, "role": role, "password": vtPassword})
-	vtStatus(t, r, http.StatusCreated)
-	p := vtLogin(t, e, email, vtPassword, owner.Slug)
-	if p.TenantID != owner.TenantID {
-		t.Fatalf("the %s signed in to tenant %s, want %s", role, p.TenantID, owner.TenantID)
-	}
-	return p
-}
-
 // ---------------------------------------------------------------------------
 // The auth types of SPEC §7, spelled out rather than taken from the code.
 
-type vtAuthType struct {
+type authType struct {
 	name               string
 	required, optional []string
 }
 
-var vtAuthTypes = []vtAuthType{
+var authTypes = []authType{
 	{"oauth2_bearer", []string{"access_token"}, []string{"refresh_token", "token_type", "expires_at", "scope"}},
 	{"oauth2_client_credentials", []string{"client_id", "client_secret", "token_url"}, []string{"scopes", "audience"}},
 	{"api_key", []string{"api_key"}, []string{"header_name", "prefix"}},
@@ -203,31 +71,33 @@ var vtAuthTypes = []vtAuthType{
 	{"custom", nil, nil},
 }
 
-// vtSecretPrefix marks every secret string, so the database can be
+// vaultSecretPrefix marks every secret string, so the database can be
 // searched for them.
-const vtSecretPrefix = "vtsecret-"
+const vaultSecretPrefix = "vtsecret-"
 
-// vtSecret is a distinctive secret string.
-func vtSecret(tag, typ, field string) string { return vtSecretPrefix + tag + "-" + typ + "-" + field }
+// vaultSecret is a distinctive secret string.
+func vaultSecret(tag, typ, field string) string {
+	return vaultSecretPrefix + tag + "-" + typ + "-" + field
+}
 
-// vtData is a secret of type typ: its required fields, and with full its
+// secretData is a secret of type typ: its required fields, and with full its
 // optional ones too, with values of the JSON types a client would send.
-func vtData(typ, tag string, full bool) map[string]any {
+func secretData(typ, tag string, full bool) map[string]any {
 	d := map[string]any{}
-	var at vtAuthType
-	for _, a := range vtAuthTypes {
+	var at authType
+	for _, a := range authTypes {
 		if a.name == typ {
 			at = a
 		}
 	}
 	for _, f := range at.required {
-		d[f] = vtSecret(tag, typ, f)
+		d[f] = vaultSecret(tag, typ, f)
 	}
 	if typ == "custom" {
-		d["hmac_secret"] = vtSecret(tag, typ, "hmac_secret")
+		d["hmac_secret"] = vaultSecret(tag, typ, "hmac_secret")
 		if full {
 			d["endpoint"] = "https://custom.example.test/" + tag
-			d["nested"] = map[string]any{"pin": vtSecret(tag, typ, "pin"), "list": []any{1.5, "two", nil, true}}
+			d["nested"] = map[string]any{"pin": vaultSecret(tag, typ, "pin"), "list": []any{1.5, "two", nil, true}}
 			d["retries"] = 3.0
 		}
 		return d
@@ -259,34 +129,34 @@ func vtData(typ, tag string, full bool) map[string]any {
 		case "idp_entity_id":
 			d[f] = "https://idp.example.test/" + tag
 		default: // refresh_token, signing_key: secrets
-			d[f] = vtSecret(tag, typ, f)
+			d[f] = vaultSecret(tag, typ, f)
 		}
 	}
 	return d
 }
 
-// vtSecretsOf lists the secret strings in a value.
-func vtSecretsOf(v any) []string {
+// secretsIn lists the secret strings in a value.
+func secretsIn(v any) []string {
 	var out []string
 	switch v := v.(type) {
 	case string:
-		if strings.HasPrefix(v, vtSecretPrefix) {
+		if strings.HasPrefix(v, vaultSecretPrefix) {
 			out = append(out, v)
 		}
 	case map[string]any:
 		for _, x := range v {
-			out = append(out, vtSecretsOf(x)...)
+			out = append(out, secretsIn(x)...)
 		}
 	case []any:
 		for _, x := range v {
-			out = append(out, vtSecretsOf(x)...)
+			out = append(out, secretsIn(x)...)
 		}
 	}
 	return out
 }
 
-// vtSame reports whether a and b are equal as JSON.
-func vtSame(a, b any) bool {
+// sameJSON reports whether a and b are equal as JSON.
+func sameJSON(a, b any) bool {
 	norm := func(v any) any {
 		raw, err := json.Marshal(v)
 		if err != nil {
@@ -304,8 +174,8 @@ func vtSame(a, b any) bool {
 // ---------------------------------------------------------------------------
 // Credential requests
 
-// vtCred is a credential as REST shows it.
-type vtCred struct {
+// credJSON is a credential as REST shows it.
+type credJSON struct {
 	ID             uuid.UUID      `json:"id"`
 	TenantID       uuid.UUID      `json:"tenant_id"`
 	IntegrationID  string         `json:"integration_id"`
@@ -321,15 +191,15 @@ type vtCred struct {
 	UpdatedAt      time.Time      `json:"updated_at"`
 }
 
-// vtIntegration is the data of GET /credentials/{integrationId}[/details].
-type vtIntegration struct {
-	IntegrationID string   `json:"integration_id"`
-	Credentials   []vtCred `json:"credentials"`
+// integrationJSON is the data of GET /credentials/{integrationId}[/details].
+type integrationJSON struct {
+	IntegrationID string     `json:"integration_id"`
+	Credentials   []credJSON `json:"credentials"`
 }
 
-// vtNoDataKey fails when the JSON object raw, or any object in its
+// noDataKey fails when the JSON object raw, or any object in its
 // "credentials" array, has a "data" key.
-func vtNoDataKey(t *testing.T, what string, raw json.RawMessage) {
+func noDataKey(t *testing.T, what string, raw json.RawMessage) {
 	t.Helper()
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {
@@ -339,12 +209,12 @@ func vtNoDataKey(t *testing.T, what string, raw json.RawMessage) {
 		t.Fatalf("%s carries a data key", what)
 	}
 	if list, ok := obj["credentials"]; ok {
-		vtNoDataKeyInList(t, what, list)
+		noDataKeyInList(t, what, list)
 	}
 }
 
-// vtNoDataKeyInList fails when an object of the JSON array raw has a "data" key.
-func vtNoDataKeyInList(t *testing.T, what string, raw json.RawMessage) {
+// noDataKeyInList fails when an object of the JSON array raw has a "data" key.
+func noDataKeyInList(t *testing.T, what string, raw json.RawMessage) {
 	t.Helper()
 	var items []map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
@@ -360,14 +230,14 @@ func vtNoDataKeyInList(t *testing.T, what string, raw json.RawMessage) {
 	}
 }
 
-// vtStore stores a credential and checks the 201 carries metadata only.
-func vtStore(t *testing.T, e *apitest.Env, bearer string, body map[string]any) vtCred {
+// storeCred stores a credential and checks the 201 carries metadata only.
+func storeCred(t *testing.T, e *apitest.Env, bearer string, body map[string]any) credJSON {
 	t.Helper()
-	r := vtDo(e, http.MethodPost, "/api/v1/credentials", bearer, body)
-	vtStatus(t, r, http.StatusCreated)
-	vtNoDataKey(t, "POST /credentials", r.Envelope.Data)
-	vtNoSecret(t, "POST /credentials", r.Body, vtSecretsOf(body["data"]))
-	var c vtCred
+	r := do(e, http.MethodPost, "/api/v1/credentials", bearer, body)
+	wantOK(t, r, http.StatusCreated, nil)
+	noDataKey(t, "POST /credentials", r.Envelope.Data)
+	noSecret(t, "POST /credentials", r.Body, secretsIn(body["data"]))
+	var c credJSON
 	r.Data(t, &c)
 	if c.ID == uuid.Nil {
 		t.Fatal("stored credential without id")
@@ -375,7 +245,7 @@ func vtStore(t *testing.T, e *apitest.Env, bearer string, body map[string]any) v
 	return c
 }
 
-func vtPath(integration string, rest ...string) string {
+func credPath(integration string, rest ...string) string {
 	p := "/api/v1/credentials/" + url.PathEscape(integration)
 	for _, s := range rest {
 		p += "/" + url.PathEscape(s)
@@ -383,12 +253,12 @@ func vtPath(integration string, rest ...string) string {
 	return p
 }
 
-// vtRead reads an integration's credentials with their data.
-func vtRead(t *testing.T, e *apitest.Env, bearer, integration string) vtIntegration {
+// readCreds reads an integration's credentials with their data.
+func readCreds(t *testing.T, e *apitest.Env, bearer, integration string) integrationJSON {
 	t.Helper()
-	r := e.Get(vtPath(integration), bearer)
-	vtStatus(t, r, http.StatusOK)
-	var out vtIntegration
+	r := e.Get(credPath(integration), bearer)
+	wantOK(t, r, http.StatusOK, nil)
+	var out integrationJSON
 	r.Data(t, &out)
 	if out.IntegrationID != integration {
 		t.Fatalf("integration_id %q, want %q", out.IntegrationID, integration)
@@ -396,19 +266,19 @@ func vtRead(t *testing.T, e *apitest.Env, bearer, integration string) vtIntegrat
 	return out
 }
 
-// vtDetails reads an integration's credentials without data.
-func vtDetails(t *testing.T, e *apitest.Env, bearer, integration string) vtIntegration {
+// readDetails reads an integration's credentials without data.
+func readDetails(t *testing.T, e *apitest.Env, bearer, integration string) integrationJSON {
 	t.Helper()
-	r := e.Get(vtPath(integration, "details"), bearer)
-	vtStatus(t, r, http.StatusOK)
-	vtNoDataKey(t, "GET details", r.Envelope.Data)
-	var out vtIntegration
+	r := e.Get(credPath(integration, "details"), bearer)
+	wantOK(t, r, http.StatusOK, nil)
+	noDataKey(t, "GET details", r.Envelope.Data)
+	var out integrationJSON
 	r.Data(t, &out)
 	return out
 }
 
-// vtFind returns the credential with id in cs.
-func vtFind(t *testing.T, cs []vtCred, id uuid.UUID) vtCred {
+// findCred returns the credential with id in cs.
+func findCred(t *testing.T, cs []credJSON, id uuid.UUID) credJSON {
 	t.Helper()
 	for _, c := range cs {
 		if c.ID == id {
@@ -416,17 +286,17 @@ func vtFind(t *testing.T, cs []vtCred, id uuid.UUID) vtCred {
 		}
 	}
 	t.Fatalf("credential %s is not in the response", id)
-	return vtCred{}
+	return credJSON{}
 }
 
-const vtGQLRead = `query($id: String!) { credential(integrationID: $id) { integrationID
+const gqlCredRead = `query($id: String!) { credential(integrationID: $id) { integrationID
   credentials { id tenantID integrationID name authType metadata status expiresAt data } } }`
 
-const vtGQLDetails = `query($id: String!) { credential(integrationID: $id) { integrationID
+const gqlCredDetails = `query($id: String!) { credential(integrationID: $id) { integrationID
   credentials { id name authType metadata status expiresAt } } }`
 
-// vtGQLCred is a credential as GraphQL shows it.
-type vtGQLCred struct {
+// gqlCredJSON is a credential as GraphQL shows it.
+type gqlCredJSON struct {
 	ID            uuid.UUID      `json:"id"`
 	TenantID      uuid.UUID      `json:"tenantID"`
 	IntegrationID string         `json:"integrationID"`
@@ -438,26 +308,17 @@ type vtGQLCred struct {
 	Data          map[string]any `json:"data"`
 }
 
-// vtGQLShow describes a GraphQL response's errors, never its data.
-func vtGQLShow(g *apitest.GraphQLResponse) string {
-	var parts []string
-	for _, e := range g.Errors {
-		parts = append(parts, fmt.Sprintf("%q at %v %v", e.Message, e.Path, e.Extensions))
-	}
-	return fmt.Sprintf("HTTP %d errors [%s]", g.Status, strings.Join(parts, "; "))
-}
-
-// vtGQLCredentials runs query (vtGQLRead or vtGQLDetails) and expects no error.
-func vtGQLCredentials(t *testing.T, e *apitest.Env, bearer, query, integration string) []vtGQLCred {
+// gqlCredentials runs query (gqlCredRead or gqlCredDetails) and expects no error.
+func gqlCredentials(t *testing.T, e *apitest.Env, bearer, query, integration string) []gqlCredJSON {
 	t.Helper()
 	g := e.GraphQL(query, map[string]any{"id": integration}, bearer)
 	if len(g.Errors) > 0 || g.Status != http.StatusOK {
-		t.Fatalf("GraphQL credential(%q): %s", integration, vtGQLShow(g))
+		t.Fatalf("GraphQL credential(%q): %s", integration, showGQL(g))
 	}
 	var out struct {
 		Credential struct {
-			IntegrationID string      `json:"integrationID"`
-			Credentials   []vtGQLCred `json:"credentials"`
+			IntegrationID string        `json:"integrationID"`
+			Credentials   []gqlCredJSON `json:"credentials"`
 		} `json:"credential"`
 	}
 	if err := json.Unmarshal(g.Data, &out); err != nil {
@@ -469,25 +330,11 @@ func vtGQLCredentials(t *testing.T, e *apitest.Env, bearer, query, integration s
 	return out.Credential.Credentials
 }
 
-// vtGQLError fails unless g's first error has code and each details pair.
-func vtGQLError(t *testing.T, g *apitest.GraphQLResponse, code string, details ...string) {
-	t.Helper()
-	if len(g.Errors) == 0 || g.Code() != code {
-		t.Fatalf("got %s, want extensions.code %s", vtGQLShow(g), code)
-	}
-	det, _ := g.Errors[0].Extensions["details"].(map[string]any)
-	for i := 0; i+1 < len(details); i += 2 {
-		if got := fmt.Sprint(det[details[i]]); got != details[i+1] {
-			t.Fatalf("extensions.details.%s = %q, want %q: %s", details[i], got, details[i+1], vtGQLShow(g))
-		}
-	}
-}
-
 // ---------------------------------------------------------------------------
 // Database
 
-// vtRows returns the tenant's credential rows, optionally of one integration.
-func vtRows(t *testing.T, e *apitest.Env, tenant uuid.UUID, integration ...string) []*ent.Credential {
+// credRows returns the tenant's credential rows, optionally of one integration.
+func credRows(t *testing.T, e *apitest.Env, tenant uuid.UUID, integration ...string) []*ent.Credential {
 	t.Helper()
 	q := e.Store.Client.Credential.Query().Where(credential.TenantID(tenant))
 	if len(integration) > 0 {
@@ -500,8 +347,8 @@ func vtRows(t *testing.T, e *apitest.Env, tenant uuid.UUID, integration ...strin
 	return rows
 }
 
-// vtRow returns one credential row, or nil when it does not exist.
-func vtRow(t *testing.T, e *apitest.Env, id uuid.UUID) *ent.Credential {
+// credRow returns one credential row, or nil when it does not exist.
+func credRow(t *testing.T, e *apitest.Env, id uuid.UUID) *ent.Credential {
 	t.Helper()
 	c, err := e.Store.Client.Credential.Get(store.Unrestricted(t.Context()), id)
 	if ent.IsNotFound(err) {
@@ -513,21 +360,8 @@ func vtRow(t *testing.T, e *apitest.Env, id uuid.UUID) *ent.Credential {
 	return c
 }
 
-// vtAudits returns the tenant's audit entries of action, after a flush.
-func vtAudits(t *testing.T, e *apitest.Env, tenant uuid.UUID, action string) []*ent.AuditLog {
-	t.Helper()
-	e.Flush()
-	rows, err := e.Store.Client.AuditLog.Query().
-		Where(auditlog.TenantID(tenant), auditlog.Action(action)).
-		Order(ent.Asc(auditlog.FieldOccurredAt)).All(store.Unrestricted(t.Context()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rows
-}
-
-// vtAuditsOf keeps the entries about resource id.
-func vtAuditsOf(entries []*ent.AuditLog, id uuid.UUID) []*ent.AuditLog {
+// entriesAbout keeps the entries about resource id.
+func entriesAbout(entries []*ent.AuditLog, id uuid.UUID) []*ent.AuditLog {
 	var out []*ent.AuditLog
 	for _, a := range entries {
 		if a.ResourceID == id.String() {
@@ -537,8 +371,8 @@ func vtAuditsOf(entries []*ent.AuditLog, id uuid.UUID) []*ent.AuditLog {
 	return out
 }
 
-// vtDataKeys returns the tenant's data_keys rows by version.
-func vtDataKeys(t *testing.T, e *apitest.Env, tenant uuid.UUID) map[int]*ent.DataKey {
+// dataKeys returns the tenant's data_keys rows by version.
+func dataKeys(t *testing.T, e *apitest.Env, tenant uuid.UUID) map[int]*ent.DataKey {
 	t.Helper()
 	rows, err := e.Store.Client.DataKey.Query().Where(datakey.TenantID(tenant)).All(store.Unrestricted(t.Context()))
 	if err != nil {
@@ -551,9 +385,9 @@ func vtDataKeys(t *testing.T, e *apitest.Env, tenant uuid.UUID) map[int]*ent.Dat
 	return out
 }
 
-// vtWrappedKeyNull reports whether the data_keys row's wrapped_key column
+// wrappedKeyNull reports whether the data_keys row's wrapped_key column
 // is NULL (ent reads NULL bytes as a pointer to a nil slice).
-func vtWrappedKeyNull(t *testing.T, e *apitest.Env, tenant uuid.UUID, version int) bool {
+func wrappedKeyNull(t *testing.T, e *apitest.Env, tenant uuid.UUID, version int) bool {
 	t.Helper()
 	null, err := e.Store.Client.DataKey.Query().
 		Where(datakey.TenantID(tenant), datakey.Version(version), datakey.WrappedKeyIsNil()).
@@ -570,46 +404,46 @@ func vtWrappedKeyNull(t *testing.T, e *apitest.Env, tenant uuid.UUID, version in
 func TestCredentialEveryAuthTypeRoundTrips(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		o := vtRegister(t, e, "Types")
-		tag := vtTag()
+		o := register(t, e, "Types")
+		tag := randTag()
 		expires := time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
-		for _, at := range vtAuthTypes {
+		for _, at := range authTypes {
 			integ := "vt-" + at.name + "-" + tag
-			minimal := vtData(at.name, tag+"-min", false)
-			full := vtData(at.name, tag+"-full", true)
+			minimal := secretData(at.name, tag+"-min", false)
+			full := secretData(at.name, tag+"-full", true)
 			md := map[string]any{"team": "payments", "n": 3.0, "tags": []any{"a", "b"}, "nested": map[string]any{"x": false}}
 
-			c1 := vtStore(t, e, o.Token, map[string]any{"integration_id": integ, "auth_type": at.name, "data": minimal})
+			c1 := storeCred(t, e, o.AccessToken, map[string]any{"integration_id": integ, "auth_type": at.name, "data": minimal})
 			if c1.IntegrationID != integ || c1.AuthType != at.name || c1.Status != "active" || c1.Name != "" ||
 				c1.TenantID != o.TenantID || c1.CreatedBy == nil || *c1.CreatedBy != o.UserID ||
 				c1.ExpiresAt != nil || c1.LastAccessedAt != nil || c1.Metadata == nil || len(c1.Metadata) != 0 {
 				t.Fatalf("%s: stored metadata %+v", at.name, c1)
 			}
-			c2 := vtStore(t, e, o.Token, map[string]any{"integration_id": integ, "name": "Full " + at.name,
+			c2 := storeCred(t, e, o.AccessToken, map[string]any{"integration_id": integ, "name": "Full " + at.name,
 				"auth_type": at.name, "data": full, "metadata": md, "expires_at": expires})
-			if c2.Name != "Full "+at.name || !vtSame(c2.Metadata, md) || c2.ExpiresAt == nil || !c2.ExpiresAt.Equal(expires) {
+			if c2.Name != "Full "+at.name || !sameJSON(c2.Metadata, md) || c2.ExpiresAt == nil || !c2.ExpiresAt.Equal(expires) {
 				t.Fatalf("%s: stored optional metadata: name %q metadata %v expires_at %v", at.name, c2.Name, c2.Metadata, c2.ExpiresAt)
 			}
 
 			// REST, decrypting.
-			got := vtRead(t, e, o.Token, integ)
+			got := readCreds(t, e, o.AccessToken, integ)
 			if len(got.Credentials) != 2 {
 				t.Fatalf("%s: GET returned %d credentials, want 2", at.name, len(got.Credentials))
 			}
 			for _, want := range []struct {
-				c    vtCred
+				c    credJSON
 				data map[string]any
 			}{{c1, minimal}, {c2, full}} {
-				g := vtFind(t, got.Credentials, want.c.ID)
-				if !vtSame(g.Data, want.data) {
+				g := findCred(t, got.Credentials, want.c.ID)
+				if !sameJSON(g.Data, want.data) {
 					t.Fatalf("%s: REST data of %s differs from what was stored (%d fields, want %d)",
 						at.name, want.c.ID, len(g.Data), len(want.data))
 				}
-				if g.AuthType != at.name || g.Name != want.c.Name || !vtSame(g.Metadata, want.c.Metadata) ||
+				if g.AuthType != at.name || g.Name != want.c.Name || !sameJSON(g.Metadata, want.c.Metadata) ||
 					g.Status != "active" || !reflect.DeepEqual(g.ExpiresAt, want.c.ExpiresAt) || g.TenantID != o.TenantID {
 					t.Fatalf("%s: REST metadata of %s: %+v", at.name, want.c.ID, g.Metadata)
 				}
-				if row := vtRow(t, e, want.c.ID); row.LastAccessedAt == nil {
+				if row := credRow(t, e, want.c.ID); row.LastAccessedAt == nil {
 					t.Fatalf("%s: last_accessed_at not set by a decrypting read", at.name)
 				}
 			}
@@ -618,15 +452,15 @@ func TestCredentialEveryAuthTypeRoundTrips(t *testing.T) {
 			}
 
 			// GraphQL, decrypting.
-			gql := vtGQLCredentials(t, e, o.Token, vtGQLRead, integ)
+			gql := gqlCredentials(t, e, o.AccessToken, gqlCredRead, integ)
 			if len(gql) != 2 {
 				t.Fatalf("%s: GraphQL returned %d credentials, want 2", at.name, len(gql))
 			}
 			for _, want := range []struct {
-				c    vtCred
+				c    credJSON
 				data map[string]any
 			}{{c1, minimal}, {c2, full}} {
-				var g *vtGQLCred
+				var g *gqlCredJSON
 				for i := range gql {
 					if gql[i].ID == want.c.ID {
 						g = &gql[i]
@@ -635,17 +469,17 @@ func TestCredentialEveryAuthTypeRoundTrips(t *testing.T) {
 				if g == nil {
 					t.Fatalf("%s: GraphQL misses credential %s", at.name, want.c.ID)
 				}
-				if !vtSame(g.Data, want.data) {
+				if !sameJSON(g.Data, want.data) {
 					t.Fatalf("%s: GraphQL data of %s differs from what was stored", at.name, want.c.ID)
 				}
 				if g.AuthType != at.name || g.Name != want.c.Name || g.IntegrationID != integ ||
-					g.TenantID != o.TenantID || !vtSame(g.Metadata, want.c.Metadata) || g.Status != "active" {
+					g.TenantID != o.TenantID || !sameJSON(g.Metadata, want.c.Metadata) || g.Status != "active" {
 					t.Fatalf("%s: GraphQL metadata of %s: authType %q name %q", at.name, want.c.ID, g.AuthType, g.Name)
 				}
 			}
 
 			// In the database: sealed under the tenant's first DEK.
-			rows := vtRows(t, e, o.TenantID, integ)
+			rows := credRows(t, e, o.TenantID, integ)
 			if len(rows) != 2 {
 				t.Fatalf("%s: %d rows, want 2", at.name, len(rows))
 			}
@@ -655,21 +489,21 @@ func TestCredentialEveryAuthTypeRoundTrips(t *testing.T) {
 				}
 			}
 		}
-		keys := vtDataKeys(t, e, o.TenantID)
+		keys := dataKeys(t, e, o.TenantID)
 		if len(keys) != 1 || keys[1] == nil || keys[1].Status != datakey.StatusActive {
 			t.Fatalf("the tenant has %d DEKs, want v1 alone and active", len(keys))
 		}
 		// The list shows every credential, metadata only.
-		r := e.Get("/api/v1/credentials?limit=200", o.Token)
-		vtStatus(t, r, http.StatusOK)
-		vtNoDataKeyInList(t, "GET /credentials", r.Envelope.Data)
-		var list []vtCred
+		r := e.Get("/api/v1/credentials?limit=200", o.AccessToken)
+		wantOK(t, r, http.StatusOK, nil)
+		noDataKeyInList(t, "GET /credentials", r.Envelope.Data)
+		var list []credJSON
 		r.Data(t, &list)
-		if len(list) != 2*len(vtAuthTypes) {
-			t.Fatalf("the list has %d credentials, want %d", len(list), 2*len(vtAuthTypes))
+		if len(list) != 2*len(authTypes) {
+			t.Fatalf("the list has %d credentials, want %d", len(list), 2*len(authTypes))
 		}
-		r = e.Get("/api/v1/credentials?auth_type=jwt", o.Token)
-		vtStatus(t, r, http.StatusOK)
+		r = e.Get("/api/v1/credentials?auth_type=jwt", o.AccessToken)
+		wantOK(t, r, http.StatusOK, nil)
 		r.Data(t, &list)
 		if len(list) != 2 || list[0].AuthType != "jwt" || list[1].AuthType != "jwt" {
 			t.Fatalf("auth_type=jwt lists %d credentials", len(list))
@@ -683,22 +517,22 @@ func TestCredentialEveryAuthTypeRoundTrips(t *testing.T) {
 func TestCredentialValidation(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		o := vtRegister(t, e, "Validation")
-		tag := vtTag()
+		o := register(t, e, "Validation")
+		tag := randTag()
 		type tc struct {
 			name          string
 			body          map[string]any
 			field, reason string
 		}
 		var cases []tc
-		for _, at := range vtAuthTypes {
+		for _, at := range authTypes {
 			for _, f := range at.required {
 				for variant, set := range map[string]func(d map[string]any){
 					"missing": func(d map[string]any) { delete(d, f) },
 					"empty":   func(d map[string]any) { d[f] = "" },
 					"null":    func(d map[string]any) { d[f] = nil },
 				} {
-					d := vtData(at.name, tag, true)
+					d := secretData(at.name, tag, true)
 					set(d)
 					field := "data." + f
 					if len(d) == 0 {
@@ -709,17 +543,17 @@ func TestCredentialValidation(t *testing.T) {
 				}
 			}
 			if at.name != "custom" {
-				d := vtData(at.name, tag, false)
-				d["not_a_field"] = vtSecret(tag, at.name, "unknown")
+				d := secretData(at.name, tag, false)
+				d["not_a_field"] = vaultSecret(tag, at.name, "unknown")
 				cases = append(cases, tc{at.name + " unknown field",
 					map[string]any{"integration_id": "v", "auth_type": at.name, "data": d}, "data.not_a_field", "unknown"})
 				// A field of another type is unknown too.
-				d = vtData(at.name, tag, false)
+				d = secretData(at.name, tag, false)
 				other := "hmac_secret"
 				if at.name != "basic_auth" {
 					other = "password"
 				}
-				d[other] = vtSecret(tag, at.name, other)
+				d[other] = vaultSecret(tag, at.name, other)
 				cases = append(cases, tc{at.name + " field of another type",
 					map[string]any{"integration_id": "v", "auth_type": at.name, "data": d}, "data." + other, "unknown"})
 			}
@@ -740,9 +574,9 @@ func TestCredentialValidation(t *testing.T) {
 			tc{"unknown body field", map[string]any{"integration_id": "v", "auth_type": "bearer_token", "data": map[string]any{"token": "x"}, "secret": "y"}, "secret", "unknown"},
 		)
 		for _, c := range cases {
-			r := vtDo(e, http.MethodPost, "/api/v1/credentials", o.Token, c.body)
+			r := do(e, http.MethodPost, "/api/v1/credentials", o.AccessToken, c.body)
 			if r.Status != http.StatusUnprocessableEntity || r.ErrorCode() != "VALIDATION_ERROR" {
-				t.Fatalf("%s: got %s, want 422 VALIDATION_ERROR", c.name, vtShow(r))
+				t.Fatalf("%s: got %s, want 422 VALIDATION_ERROR", c.name, redact(r.Body))
 			}
 			if got := fmt.Sprint(r.Envelope.Error.Details["field"]); got != c.field {
 				t.Fatalf("%s: details.field %q, want %q", c.name, got, c.field)
@@ -750,36 +584,36 @@ func TestCredentialValidation(t *testing.T) {
 			if got := fmt.Sprint(r.Envelope.Error.Details["reason"]); (c.reason != "" && got != c.reason) || got == "" || got == "<nil>" {
 				t.Fatalf("%s: details.reason %q, want %q", c.name, got, c.reason)
 			}
-			vtNoSecret(t, c.name+": the error", r.Body, vtSecretsOf(c.body["data"]))
+			noSecret(t, c.name+": the error", r.Body, secretsIn(c.body["data"]))
 		}
 
 		// GraphQL validates the same way.
 		const store = `mutation($in: StoreCredentialInput!) { storeCredential(input: $in) { id } }`
-		d := vtData("oauth2_client_credentials", tag, true)
+		d := secretData("oauth2_client_credentials", tag, true)
 		delete(d, "client_secret")
-		g := e.GraphQL(store, map[string]any{"in": map[string]any{"integrationID": "v", "authType": "oauth2_client_credentials", "data": d}}, o.Token)
-		vtGQLError(t, g, "VALIDATION_ERROR", "field", "data.client_secret", "reason", "required")
-		g = e.GraphQL(store, map[string]any{"in": map[string]any{"integrationID": "v", "authType": "custom", "data": map[string]any{}}}, o.Token)
-		vtGQLError(t, g, "VALIDATION_ERROR", "field", "data", "reason", "required")
-		d = vtData("saml", tag, false)
+		g := e.GraphQL(store, map[string]any{"in": map[string]any{"integrationID": "v", "authType": "oauth2_client_credentials", "data": d}}, o.AccessToken)
+		wantGQLError(t, g, "VALIDATION_ERROR", "field", "data.client_secret", "reason", "required")
+		g = e.GraphQL(store, map[string]any{"in": map[string]any{"integrationID": "v", "authType": "custom", "data": map[string]any{}}}, o.AccessToken)
+		wantGQLError(t, g, "VALIDATION_ERROR", "field", "data", "reason", "required")
+		d = secretData("saml", tag, false)
 		d["idp_entity"] = "x"
-		g = e.GraphQL(store, map[string]any{"in": map[string]any{"integrationID": "v", "authType": "saml", "data": d}}, o.Token)
-		vtGQLError(t, g, "VALIDATION_ERROR", "field", "data.idp_entity", "reason", "unknown")
+		g = e.GraphQL(store, map[string]any{"in": map[string]any{"integrationID": "v", "authType": "saml", "data": d}}, o.AccessToken)
+		wantGQLError(t, g, "VALIDATION_ERROR", "field", "data.idp_entity", "reason", "unknown")
 
 		// Nothing was stored, not even a DEK, and nothing was audited as created.
-		if rows := vtRows(t, e, o.TenantID); len(rows) != 0 {
+		if rows := credRows(t, e, o.TenantID); len(rows) != 0 {
 			t.Fatalf("%d credentials stored by invalid requests", len(rows))
 		}
-		if keys := vtDataKeys(t, e, o.TenantID); len(keys) != 0 {
+		if keys := dataKeys(t, e, o.TenantID); len(keys) != 0 {
 			t.Fatalf("%d DEKs created by invalid requests", len(keys))
 		}
-		if a := vtAudits(t, e, o.TenantID, "credential.create"); len(a) != 0 {
+		if a := auditEntries(t, e, o.TenantID, "credential.create", ""); len(a) != 0 {
 			t.Fatalf("%d credential.create entries for invalid requests", len(a))
 		}
 		// The same bodies, made valid, are accepted: the checks are not
 		// refusing everything.
-		for _, at := range vtAuthTypes {
-			vtStore(t, e, o.Token, map[string]any{"integration_id": "v", "auth_type": at.name, "data": vtData(at.name, tag, true)})
+		for _, at := range authTypes {
+			storeCred(t, e, o.AccessToken, map[string]any{"integration_id": "v", "auth_type": at.name, "data": secretData(at.name, tag, true)})
 		}
 	})
 }
@@ -790,25 +624,25 @@ func TestCredentialValidation(t *testing.T) {
 func TestCredentialDecryptNeedsTheDecryptScope(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		o := vtRegister(t, e, "Scopes")
-		viewer := vtUser(t, e, o, "viewer")
-		member := vtUser(t, e, o, "member")
-		tag := vtTag()
+		o := register(t, e, "Scopes")
+		viewer := o.user(t, "viewer")
+		member := o.user(t, "member")
+		tag := randTag()
 		integ := "perm-" + tag
-		d1, d2 := vtData("api_key", tag+"a", true), vtData("basic_auth", tag+"b", true)
-		secrets := append(vtSecretsOf(d1), vtSecretsOf(d2)...)
-		c1 := vtStore(t, e, o.Token, map[string]any{"integration_id": integ, "auth_type": "api_key", "data": d1, "name": "one"})
-		c2 := vtStore(t, e, o.Token, map[string]any{"integration_id": integ, "auth_type": "basic_auth", "data": d2, "name": "two"})
+		d1, d2 := secretData("api_key", tag+"a", true), secretData("basic_auth", tag+"b", true)
+		secrets := append(secretsIn(d1), secretsIn(d2)...)
+		c1 := storeCred(t, e, o.AccessToken, map[string]any{"integration_id": integ, "auth_type": "api_key", "data": d1, "name": "one"})
+		c2 := storeCred(t, e, o.AccessToken, map[string]any{"integration_id": integ, "auth_type": "basic_auth", "data": d2, "name": "two"})
 
 		// The viewer: no decrypting read, on any route.
-		for _, p := range []string{vtPath(integ), vtPath("no-such-integration-" + tag)} {
-			r := e.Get(p, viewer.Token)
-			vtError(t, r, http.StatusForbidden, "FORBIDDEN", "required_scope", "credentials:decrypt")
-			vtNoSecret(t, "viewer GET", r.Body, secrets)
+		for _, p := range []string{credPath(integ), credPath("no-such-integration-" + tag)} {
+			r := e.Get(p, viewer.AccessToken)
+			wantError(t, r, http.StatusForbidden, "FORBIDDEN", "required_scope", "credentials:decrypt")
+			noSecret(t, "viewer GET", r.Body, secrets)
 		}
-		g := e.GraphQL(vtGQLRead, map[string]any{"id": integ}, viewer.Token)
-		vtGQLError(t, g, "FORBIDDEN", "required_scope", "credentials:decrypt")
-		vtNoSecret(t, "viewer GraphQL", g.Data, secrets)
+		g := e.GraphQL(gqlCredRead, map[string]any{"id": integ}, viewer.AccessToken)
+		wantGQLError(t, g, "FORBIDDEN", "required_scope", "credentials:decrypt")
+		noSecret(t, "viewer GraphQL", g.Data, secrets)
 		var partial struct {
 			Credential *struct {
 				Credentials []struct {
@@ -829,45 +663,45 @@ func TestCredentialDecryptNeedsTheDecryptScope(t *testing.T) {
 		}
 		for _, gerr := range g.Errors {
 			if gerr.Extensions["code"] != "FORBIDDEN" {
-				t.Fatalf("viewer GraphQL: an error other than FORBIDDEN: %s", vtGQLShow(g))
+				t.Fatalf("viewer GraphQL: an error other than FORBIDDEN: %s", showGQL(g))
 			}
 		}
 		// ... nor through node(id) ...
-		g = e.GraphQL(`query($id: ID!) { node(id: $id) { id ... on Credential { name data } } }`, map[string]any{"id": c1.ID}, viewer.Token)
-		vtGQLError(t, g, "FORBIDDEN", "required_scope", "credentials:decrypt")
-		vtNoSecret(t, "viewer node()", g.Data, secrets)
+		g = e.GraphQL(`query($id: ID!) { node(id: $id) { id ... on Credential { name data } } }`, map[string]any{"id": c1.ID}, viewer.AccessToken)
+		wantGQLError(t, g, "FORBIDDEN", "required_scope", "credentials:decrypt")
+		noSecret(t, "viewer node()", g.Data, secrets)
 		if !strings.Contains(string(g.Data), `"name":"one"`) {
 			t.Fatal("viewer node(): the credential's metadata is missing")
 		}
 		// ... nor from the list query's nodes.
-		g = e.GraphQL(`{ credentials { edges { node { id data } } } }`, nil, viewer.Token)
-		vtGQLError(t, g, "FORBIDDEN", "required_scope", "credentials:decrypt")
-		vtNoSecret(t, "viewer GraphQL list", g.Data, secrets)
+		g = e.GraphQL(`{ credentials { edges { node { id data } } } }`, nil, viewer.AccessToken)
+		wantGQLError(t, g, "FORBIDDEN", "required_scope", "credentials:decrypt")
+		noSecret(t, "viewer GraphQL list", g.Data, secrets)
 
 		// But metadata, with credentials:read.
-		det := vtDetails(t, e, viewer.Token, integ)
-		if len(det.Credentials) != 2 || vtFind(t, det.Credentials, c1.ID).Name != "one" || vtFind(t, det.Credentials, c2.ID).AuthType != "basic_auth" {
+		det := readDetails(t, e, viewer.AccessToken, integ)
+		if len(det.Credentials) != 2 || findCred(t, det.Credentials, c1.ID).Name != "one" || findCred(t, det.Credentials, c2.ID).AuthType != "basic_auth" {
 			t.Fatalf("viewer details: %d credentials", len(det.Credentials))
 		}
-		r := e.Get("/api/v1/credentials?integration_id="+url.QueryEscape(integ), viewer.Token)
-		vtStatus(t, r, http.StatusOK)
-		vtNoDataKeyInList(t, "viewer list", r.Envelope.Data)
-		vtNoSecret(t, "viewer list", r.Body, secrets)
-		var list []vtCred
+		r := e.Get("/api/v1/credentials?integration_id="+url.QueryEscape(integ), viewer.AccessToken)
+		wantOK(t, r, http.StatusOK, nil)
+		noDataKeyInList(t, "viewer list", r.Envelope.Data)
+		noSecret(t, "viewer list", r.Body, secrets)
+		var list []credJSON
 		r.Data(t, &list)
 		if len(list) != 2 {
 			t.Fatalf("viewer list: %d credentials, want 2", len(list))
 		}
-		if gql := vtGQLCredentials(t, e, viewer.Token, vtGQLDetails, integ); len(gql) != 2 {
+		if gql := gqlCredentials(t, e, viewer.AccessToken, gqlCredDetails, integ); len(gql) != 2 {
 			t.Fatalf("viewer GraphQL details: %d credentials", len(gql))
 		}
 		// No writes either.
-		r = vtDo(e, http.MethodPost, "/api/v1/credentials", viewer.Token, map[string]any{"integration_id": integ, "auth_type": "bearer_token", "data": map[string]any{"token": "t"}})
-		vtError(t, r, http.StatusForbidden, "FORBIDDEN", "required_scope", "credentials:write")
+		r = do(e, http.MethodPost, "/api/v1/credentials", viewer.AccessToken, map[string]any{"integration_id": integ, "auth_type": "bearer_token", "data": map[string]any{"token": "t"}})
+		wantError(t, r, http.StatusForbidden, "FORBIDDEN", "required_scope", "credentials:write")
 
 		// Each refusal is audited as denied; the viewer decrypted nothing.
 		denied := 0
-		for _, a := range vtAudits(t, e, o.TenantID, "permission.denied") {
+		for _, a := range auditEntries(t, e, o.TenantID, "permission.denied", "") {
 			if a.ActorID == viewer.UserID.String() && a.Outcome == auditlog.OutcomeDenied && a.Details["required_scope"] == "credentials:decrypt" {
 				denied++
 			}
@@ -875,25 +709,25 @@ func TestCredentialDecryptNeedsTheDecryptScope(t *testing.T) {
 		if denied < 5 {
 			t.Fatalf("%d permission.denied entries for the viewer's decrypt attempts, want at least 5", denied)
 		}
-		for _, a := range vtAudits(t, e, o.TenantID, "credential.decrypt") {
+		for _, a := range auditEntries(t, e, o.TenantID, "credential.decrypt", "") {
 			if a.ActorID == viewer.UserID.String() {
 				t.Fatal("a credential.decrypt entry names the viewer")
 			}
 		}
 
 		// A member decrypts, over REST and GraphQL.
-		got := vtRead(t, e, member.Token, integ)
-		if !vtSame(vtFind(t, got.Credentials, c1.ID).Data, d1) || !vtSame(vtFind(t, got.Credentials, c2.ID).Data, d2) {
+		got := readCreds(t, e, member.AccessToken, integ)
+		if !sameJSON(findCred(t, got.Credentials, c1.ID).Data, d1) || !sameJSON(findCred(t, got.Credentials, c2.ID).Data, d2) {
 			t.Fatal("the member's decrypted data differ from what was stored")
 		}
-		for _, c := range vtGQLCredentials(t, e, member.Token, vtGQLRead, integ) {
+		for _, c := range gqlCredentials(t, e, member.AccessToken, gqlCredRead, integ) {
 			want := map[uuid.UUID]map[string]any{c1.ID: d1, c2.ID: d2}[c.ID]
-			if !vtSame(c.Data, want) {
+			if !sameJSON(c.Data, want) {
 				t.Fatal("the member's GraphQL data differ from what was stored")
 			}
 		}
 		byMember := 0
-		for _, a := range vtAudits(t, e, o.TenantID, "credential.decrypt") {
+		for _, a := range auditEntries(t, e, o.TenantID, "credential.decrypt", "") {
 			if a.ActorID == member.UserID.String() {
 				byMember++
 			}
@@ -902,8 +736,8 @@ func TestCredentialDecryptNeedsTheDecryptScope(t *testing.T) {
 			t.Fatalf("%d credential.decrypt entries by the member, want 4 (2 credentials, REST and GraphQL)", byMember)
 		}
 		// Anonymous: 401.
-		r = e.Get(vtPath(integ), "")
-		vtError(t, r, http.StatusUnauthorized, "UNAUTHORIZED")
+		r = e.Get(credPath(integ), "")
+		wantError(t, r, http.StatusUnauthorized, "UNAUTHORIZED")
 	})
 }
 
@@ -913,56 +747,56 @@ func TestCredentialDecryptNeedsTheDecryptScope(t *testing.T) {
 func TestCredentialTenantIsolation(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		a, b := vtRegister(t, e, "Alpha"), vtRegister(t, e, "Beta")
-		tag := vtTag()
+		a, b := register(t, e, "Alpha"), register(t, e, "Beta")
+		tag := randTag()
 		only, shared := "a-only-"+tag, "shared-"+tag
-		da, das, db := vtData("api_key", tag+"a", true), vtData("jwt", tag+"as", true), vtData("bearer_token", tag+"b", true)
-		aSecrets := append(vtSecretsOf(da), vtSecretsOf(das)...)
-		ca := vtStore(t, e, a.Token, map[string]any{"integration_id": only, "auth_type": "api_key", "data": da, "name": "a"})
-		cas := vtStore(t, e, a.Token, map[string]any{"integration_id": shared, "auth_type": "jwt", "data": das, "name": "as"})
-		cb := vtStore(t, e, b.Token, map[string]any{"integration_id": shared, "auth_type": "bearer_token", "data": db, "name": "b"})
-		before := map[uuid.UUID]*ent.Credential{ca.ID: vtRow(t, e, ca.ID), cas.ID: vtRow(t, e, cas.ID)}
+		da, das, db := secretData("api_key", tag+"a", true), secretData("jwt", tag+"as", true), secretData("bearer_token", tag+"b", true)
+		aSecrets := append(secretsIn(da), secretsIn(das)...)
+		ca := storeCred(t, e, a.AccessToken, map[string]any{"integration_id": only, "auth_type": "api_key", "data": da, "name": "a"})
+		cas := storeCred(t, e, a.AccessToken, map[string]any{"integration_id": shared, "auth_type": "jwt", "data": das, "name": "as"})
+		cb := storeCred(t, e, b.AccessToken, map[string]any{"integration_id": shared, "auth_type": "bearer_token", "data": db, "name": "b"})
+		before := map[uuid.UUID]*ent.Credential{ca.ID: credRow(t, e, ca.ID), cas.ID: credRow(t, e, cas.ID)}
 
 		// Tenant B on A's credentials: 404, exactly as for what does not exist.
 		notFound := func(what string, r *apitest.Response) {
 			t.Helper()
-			vtError(t, r, http.StatusNotFound, "NOT_FOUND")
-			vtNoSecret(t, what, r.Body, aSecrets)
+			wantError(t, r, http.StatusNotFound, "NOT_FOUND")
+			noSecret(t, what, r.Body, aSecrets)
 		}
-		notFound("GET A's integration", e.Get(vtPath(only), b.Token))
-		notFound("GET A's integration details", e.Get(vtPath(only, "details"), b.Token))
+		notFound("GET A's integration", e.Get(credPath(only), b.AccessToken))
+		notFound("GET A's integration details", e.Get(credPath(only, "details"), b.AccessToken))
 		for _, target := range [][2]string{{only, ca.ID.String()}, {shared, cas.ID.String()}, {shared, ca.ID.String()}} {
-			notFound("PATCH A's credential", vtDo(e, http.MethodPatch, vtPath(target[0], target[1]), b.Token, map[string]any{"name": "taken"}))
-			notFound("PATCH A's secret", vtDo(e, http.MethodPatch, vtPath(target[0], target[1]), b.Token,
+			notFound("PATCH A's credential", do(e, http.MethodPatch, credPath(target[0], target[1]), b.AccessToken, map[string]any{"name": "taken"}))
+			notFound("PATCH A's secret", do(e, http.MethodPatch, credPath(target[0], target[1]), b.AccessToken,
 				map[string]any{"data": map[string]any{"api_key": "replaced"}, "status": "disabled"}))
-			notFound("DELETE A's credential", vtDo(e, http.MethodDelete, vtPath(target[0], target[1]), b.Token, nil))
+			notFound("DELETE A's credential", do(e, http.MethodDelete, credPath(target[0], target[1]), b.AccessToken, nil))
 		}
-		g := e.GraphQL(vtGQLRead, map[string]any{"id": only}, b.Token)
-		vtGQLError(t, g, "NOT_FOUND")
+		g := e.GraphQL(gqlCredRead, map[string]any{"id": only}, b.AccessToken)
+		wantGQLError(t, g, "NOT_FOUND")
 		g = e.GraphQL(`mutation($i: String!, $id: ID!) { updateCredential(integrationID: $i, id: $id, input: {name: "taken"}) { id } }`,
-			map[string]any{"i": only, "id": ca.ID}, b.Token)
-		vtGQLError(t, g, "NOT_FOUND")
+			map[string]any{"i": only, "id": ca.ID}, b.AccessToken)
+		wantGQLError(t, g, "NOT_FOUND")
 		g = e.GraphQL(`mutation($i: String!, $id: ID!) { deleteCredential(integrationID: $i, id: $id) }`,
-			map[string]any{"i": only, "id": ca.ID}, b.Token)
-		vtGQLError(t, g, "NOT_FOUND")
-		g = e.GraphQL(`query($id: ID!) { node(id: $id) { id ... on Credential { name data } } }`, map[string]any{"id": ca.ID}, b.Token)
-		vtGQLError(t, g, "NOT_FOUND")
-		vtNoSecret(t, "node() of A's credential for B", g.Data, aSecrets)
+			map[string]any{"i": only, "id": ca.ID}, b.AccessToken)
+		wantGQLError(t, g, "NOT_FOUND")
+		g = e.GraphQL(`query($id: ID!) { node(id: $id) { id ... on Credential { name data } } }`, map[string]any{"id": ca.ID}, b.AccessToken)
+		wantGQLError(t, g, "NOT_FOUND")
+		noSecret(t, "node() of A's credential for B", g.Data, aSecrets)
 		if strings.Contains(string(g.Data), ca.ID.String()) {
 			t.Fatal("node() shows A's credential to B")
 		}
 		// x-tenantid naming A is refused.
-		r := e.Do(apitest.Request{Method: http.MethodGet, Path: vtPath(only), Bearer: b.Token, Header: map[string]string{"x-tenantid": a.TenantID.String()}})
-		vtError(t, r, http.StatusForbidden, "TENANT_MISMATCH")
+		r := e.Do(apitest.Request{Method: http.MethodGet, Path: credPath(only), Bearer: b.AccessToken, Header: map[string]string{"x-tenantid": a.TenantID.String()}})
+		wantError(t, r, http.StatusForbidden, "TENANT_MISMATCH")
 
 		// B sees its own credential of the shared integration id, alone.
-		got := vtRead(t, e, b.Token, shared)
-		if len(got.Credentials) != 1 || got.Credentials[0].ID != cb.ID || !vtSame(got.Credentials[0].Data, db) {
+		got := readCreds(t, e, b.AccessToken, shared)
+		if len(got.Credentials) != 1 || got.Credentials[0].ID != cb.ID || !sameJSON(got.Credentials[0].Data, db) {
 			t.Fatalf("B reads %d credentials of %q, want its own alone", len(got.Credentials), shared)
 		}
-		r = e.Get("/api/v1/credentials", b.Token)
-		vtStatus(t, r, http.StatusOK)
-		var list []vtCred
+		r = e.Get("/api/v1/credentials", b.AccessToken)
+		wantOK(t, r, http.StatusOK, nil)
+		var list []credJSON
 		r.Data(t, &list)
 		if len(list) != 1 || list[0].ID != cb.ID {
 			t.Fatalf("B lists %d credentials, want its own alone", len(list))
@@ -972,37 +806,37 @@ func TestCredentialTenantIsolation(t *testing.T) {
 		}
 
 		// What does not exist: the same 404.
-		ref := e.Get(vtPath(only), b.Token)
+		ref := e.Get(credPath(only), b.AccessToken)
 		for what, r := range map[string]*apitest.Response{
-			"unknown integration":               e.Get(vtPath("nothing-"+tag), a.Token),
-			"unknown integration details":       e.Get(vtPath("nothing-"+tag, "details"), a.Token),
-			"unknown credential id":             vtDo(e, http.MethodPatch, vtPath(only, uuid.NewString()), a.Token, map[string]any{"name": "x"}),
-			"malformed credential id":           vtDo(e, http.MethodPatch, vtPath(only, "not-a-uuid"), a.Token, map[string]any{"name": "x"}),
-			"credential of another integration": vtDo(e, http.MethodPatch, vtPath(shared, ca.ID.String()), a.Token, map[string]any{"name": "x"}),
-			"delete unknown":                    vtDo(e, http.MethodDelete, vtPath(only, uuid.NewString()), a.Token, nil),
-			"delete of another integration":     vtDo(e, http.MethodDelete, vtPath(shared, ca.ID.String()), a.Token, nil),
+			"unknown integration":               e.Get(credPath("nothing-"+tag), a.AccessToken),
+			"unknown integration details":       e.Get(credPath("nothing-"+tag, "details"), a.AccessToken),
+			"unknown credential id":             do(e, http.MethodPatch, credPath(only, uuid.NewString()), a.AccessToken, map[string]any{"name": "x"}),
+			"malformed credential id":           do(e, http.MethodPatch, credPath(only, "not-a-uuid"), a.AccessToken, map[string]any{"name": "x"}),
+			"credential of another integration": do(e, http.MethodPatch, credPath(shared, ca.ID.String()), a.AccessToken, map[string]any{"name": "x"}),
+			"delete unknown":                    do(e, http.MethodDelete, credPath(only, uuid.NewString()), a.AccessToken, nil),
+			"delete of another integration":     do(e, http.MethodDelete, credPath(shared, ca.ID.String()), a.AccessToken, nil),
 		} {
-			vtError(t, r, http.StatusNotFound, "NOT_FOUND")
+			wantError(t, r, http.StatusNotFound, "NOT_FOUND")
 			if r.Envelope.Error.Message != ref.Envelope.Error.Message && strings.HasPrefix(what, "unknown integration") {
 				t.Errorf("%s: message %q differs from another tenant's %q", what, r.Envelope.Error.Message, ref.Envelope.Error.Message)
 			}
 		}
 		// A tenant that holds no credentials at all.
-		c := vtRegister(t, e, "Empty")
-		vtError(t, e.Get(vtPath(shared), c.Token), http.StatusNotFound, "NOT_FOUND")
+		c := register(t, e, "Empty")
+		wantError(t, e.Get(credPath(shared), c.AccessToken), http.StatusNotFound, "NOT_FOUND")
 
 		// A's rows were not touched, and A still reads its data.
 		for id, was := range before {
-			now := vtRow(t, e, id)
+			now := credRow(t, e, id)
 			if now == nil || now.Name != was.Name || !bytes.Equal(now.Ciphertext, was.Ciphertext) ||
 				now.DekVersion != was.DekVersion || now.Status != was.Status || !now.UpdatedAt.Equal(was.UpdatedAt) {
 				t.Fatalf("A's credential %s changed through B's requests", id)
 			}
 		}
-		if got := vtRead(t, e, a.Token, only); !vtSame(got.Credentials[0].Data, da) {
+		if got := readCreds(t, e, a.AccessToken, only); !sameJSON(got.Credentials[0].Data, da) {
 			t.Fatal("A's data changed")
 		}
-		if n := len(vtAudits(t, e, a.TenantID, "credential.update")) + len(vtAudits(t, e, a.TenantID, "credential.delete")); n != 0 {
+		if n := len(auditEntries(t, e, a.TenantID, "credential.update", "")) + len(auditEntries(t, e, a.TenantID, "credential.delete", "")); n != 0 {
 			t.Fatalf("%d update/delete entries in A for B's refused requests", n)
 		}
 	})
@@ -1011,87 +845,9 @@ func TestCredentialTenantIsolation(t *testing.T) {
 // ---------------------------------------------------------------------------
 // 5. No plaintext at rest
 
-// vtTables lists the tables of the database the store is on.
-func vtTables(t *testing.T, e *apitest.Env) []string {
-	t.Helper()
-	q := "SELECT name FROM sqlite_master WHERE type = 'table'"
-	if e.Store.Dialect == dialect.Postgres {
-		q = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
-	}
-	rows, err := e.Store.DB.Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, n)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// vtScan reads every column of every row of every table as text or bytes
-// and returns, per needle, where it was found ("table.column"), and how
-// many rows each table had.
-func vtScan(t *testing.T, e *apitest.Env, needles []string) (found map[string][]string, rowsPer map[string]int) {
-	t.Helper()
-	found, rowsPer = map[string][]string{}, map[string]int{}
-	for _, tbl := range vtTables(t, e) {
-		rows, err := e.Store.DB.Query(`SELECT * FROM "` + tbl + `"`)
-		if err != nil {
-			t.Fatalf("read %s: %v", tbl, err)
-		}
-		cols, err := rows.Columns()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatalf("read %s: %v", tbl, err)
-			}
-			rowsPer[tbl]++
-			for i, v := range vals {
-				var s []byte
-				switch v := v.(type) {
-				case nil:
-					continue
-				case []byte:
-					s = v
-				case string:
-					s = []byte(v)
-				default:
-					s = fmt.Append(nil, v)
-				}
-				for _, n := range needles {
-					if bytes.Contains(s, []byte(n)) {
-						found[n] = append(found[n], tbl+"."+cols[i])
-					}
-				}
-			}
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		rows.Close()
-	}
-	return found, rowsPer
-}
-
-// vtEncodings are the forms a secret might take if it were stored
+// encodings are the forms a secret might take if it were stored
 // carelessly: as is, hex, base64.
-func vtEncodings(s string) []string {
+func encodings(s string) []string {
 	return []string{s, hex.EncodeToString([]byte(s)), base64.StdEncoding.EncodeToString([]byte(s)),
 		base64.RawURLEncoding.EncodeToString([]byte(s))}
 }
@@ -1099,37 +855,37 @@ func vtEncodings(s string) []string {
 func TestCredentialNoPlaintextAtRest(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		o := vtRegister(t, e, "AtRest")
-		tag := vtTag()
+		o := register(t, e, "AtRest")
+		tag := randTag()
 		visible := "vt-visible-metadata-" + tag // stored in clear on purpose: the scan's control
 		var secrets []string
 		var ids []uuid.UUID
-		for _, at := range vtAuthTypes {
-			d := vtData(at.name, tag, true)
-			secrets = append(secrets, vtSecretsOf(d)...)
-			c := vtStore(t, e, o.Token, map[string]any{"integration_id": "rest-" + at.name, "auth_type": at.name,
+		for _, at := range authTypes {
+			d := secretData(at.name, tag, true)
+			secrets = append(secrets, secretsIn(d)...)
+			c := storeCred(t, e, o.AccessToken, map[string]any{"integration_id": "rest-" + at.name, "auth_type": at.name,
 				"data": d, "name": "n-" + at.name, "metadata": map[string]any{"label": visible}})
 			ids = append(ids, c.ID)
 		}
 		// A replaced secret, and a deleted credential: their old and new
 		// plaintexts are not at rest either.
-		nd := vtData("api_key", tag+"-new", true)
-		secrets = append(secrets, vtSecretsOf(nd)...)
-		r := vtDo(e, http.MethodPatch, vtPath("rest-api_key", ids[2].String()), o.Token, map[string]any{"data": nd})
-		vtStatus(t, r, http.StatusOK)
-		dd := vtData("basic_auth", tag+"-deleted", true)
-		secrets = append(secrets, vtSecretsOf(dd)...)
-		gone := vtStore(t, e, o.Token, map[string]any{"integration_id": "rest-gone", "auth_type": "basic_auth", "data": dd})
-		vtRead(t, e, o.Token, "rest-gone")
-		vtStatus(t, vtDo(e, http.MethodDelete, vtPath("rest-gone", gone.ID.String()), o.Token, nil), http.StatusOK)
+		nd := secretData("api_key", tag+"-new", true)
+		secrets = append(secrets, secretsIn(nd)...)
+		r := do(e, http.MethodPatch, credPath("rest-api_key", ids[2].String()), o.AccessToken, map[string]any{"data": nd})
+		wantOK(t, r, http.StatusOK, nil)
+		dd := secretData("basic_auth", tag+"-deleted", true)
+		secrets = append(secrets, secretsIn(dd)...)
+		gone := storeCred(t, e, o.AccessToken, map[string]any{"integration_id": "rest-gone", "auth_type": "basic_auth", "data": dd})
+		readCreds(t, e, o.AccessToken, "rest-gone")
+		wantOK(t, do(e, http.MethodDelete, credPath("rest-gone", gone.ID.String()), o.AccessToken, nil), http.StatusOK, nil)
 		// Every credential decrypted (REST and GraphQL), so decrypt audits exist;
 		// a refused and a failed request too.
-		for _, at := range vtAuthTypes {
-			vtRead(t, e, o.Token, "rest-"+at.name)
-			vtGQLCredentials(t, e, o.Token, vtGQLRead, "rest-"+at.name)
+		for _, at := range authTypes {
+			readCreds(t, e, o.AccessToken, "rest-"+at.name)
+			gqlCredentials(t, e, o.AccessToken, gqlCredRead, "rest-"+at.name)
 		}
-		viewer := vtUser(t, e, o, "viewer")
-		vtError(t, e.Get(vtPath("rest-jwt"), viewer.Token), http.StatusForbidden, "FORBIDDEN")
+		viewer := o.user(t, "viewer")
+		wantError(t, e.Get(credPath("rest-jwt"), viewer.AccessToken), http.StatusForbidden, "FORBIDDEN")
 		e.Flush()
 		if len(secrets) < 17 {
 			t.Fatalf("only %d secret strings: the fixture is broken", len(secrets))
@@ -1137,9 +893,9 @@ func TestCredentialNoPlaintextAtRest(t *testing.T) {
 
 		var needles []string
 		for _, s := range secrets {
-			needles = append(needles, vtEncodings(s)...)
+			needles = append(needles, encodings(s)...)
 		}
-		found, rowsPer := vtScan(t, e, append(needles, visible))
+		found, rowsPer := scanDB(t, e, append(needles, visible))
 		for _, n := range needles {
 			if len(found[n]) > 0 {
 				t.Errorf("a secret (%d chars) is stored in %v", len(n), found[n])
@@ -1150,7 +906,7 @@ func TestCredentialNoPlaintextAtRest(t *testing.T) {
 		if !slices.Contains(found[visible], "credentials.metadata") {
 			t.Fatalf("the scan did not find the clear metadata marker in credentials.metadata (found in %v)", found[visible])
 		}
-		if rowsPer["credentials"] != len(vtAuthTypes) || rowsPer["audit_logs"] < 3*len(vtAuthTypes) || rowsPer["data_keys"] != 1 {
+		if rowsPer["credentials"] != len(authTypes) || rowsPer["audit_logs"] < 3*len(authTypes) || rowsPer["data_keys"] != 1 {
 			t.Fatalf("rows scanned: %v", rowsPer)
 		}
 
@@ -1177,7 +933,7 @@ func TestCredentialNoPlaintextAtRest(t *testing.T) {
 
 		// The audit entries of the vault name what happened, never a secret.
 		for _, action := range []string{"credential.create", "credential.update", "credential.decrypt", "credential.delete"} {
-			entries := vtAudits(t, e, o.TenantID, action)
+			entries := auditEntries(t, e, o.TenantID, action, "")
 			if len(entries) == 0 {
 				t.Fatalf("no %s entries", action)
 			}
@@ -1186,7 +942,7 @@ func TestCredentialNoPlaintextAtRest(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				vtNoSecret(t, action+" details", raw, secrets)
+				noSecret(t, action+" details", raw, secrets)
 				for k := range a.Details {
 					if !slices.Contains([]string{"integration_id", "auth_type", "fields"}, k) {
 						t.Errorf("%s details carry %q", action, k)
@@ -1203,14 +959,14 @@ func TestCredentialNoPlaintextAtRest(t *testing.T) {
 func TestCredentialCiphertextCopiedToAnotherRowDoesNotOpen(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		a, b := vtRegister(t, e, "Copy A"), vtRegister(t, e, "Copy B")
-		tag := vtTag()
-		dx, dy, dz := vtData("api_key", tag+"x", true), vtData("api_key", tag+"y", true), vtData("api_key", tag+"z", true)
-		secrets := slices.Concat(vtSecretsOf(dx), vtSecretsOf(dy), vtSecretsOf(dz))
-		x := vtStore(t, e, a.Token, map[string]any{"integration_id": "x-" + tag, "auth_type": "api_key", "data": dx})
-		y := vtStore(t, e, a.Token, map[string]any{"integration_id": "y-" + tag, "auth_type": "api_key", "data": dy})
-		z := vtStore(t, e, b.Token, map[string]any{"integration_id": "z-" + tag, "auth_type": "api_key", "data": dz})
-		rx, ry, rz := vtRow(t, e, x.ID), vtRow(t, e, y.ID), vtRow(t, e, z.ID)
+		a, b := register(t, e, "Copy A"), register(t, e, "Copy B")
+		tag := randTag()
+		dx, dy, dz := secretData("api_key", tag+"x", true), secretData("api_key", tag+"y", true), secretData("api_key", tag+"z", true)
+		secrets := slices.Concat(secretsIn(dx), secretsIn(dy), secretsIn(dz))
+		x := storeCred(t, e, a.AccessToken, map[string]any{"integration_id": "x-" + tag, "auth_type": "api_key", "data": dx})
+		y := storeCred(t, e, a.AccessToken, map[string]any{"integration_id": "y-" + tag, "auth_type": "api_key", "data": dy})
+		z := storeCred(t, e, b.AccessToken, map[string]any{"integration_id": "z-" + tag, "auth_type": "api_key", "data": dz})
+		rx, ry, rz := credRow(t, e, x.ID), credRow(t, e, y.ID), credRow(t, e, z.ID)
 		if rx.DekVersion != ry.DekVersion || rx.DekVersion != rz.DekVersion {
 			t.Fatalf("DEK versions %d %d %d: the copies below would differ in version too", rx.DekVersion, ry.DekVersion, rz.DekVersion)
 		}
@@ -1222,12 +978,12 @@ func TestCredentialCiphertextCopiedToAnotherRowDoesNotOpen(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		failsToOpen := func(who vtPrincipal, integration string) {
+		failsToOpen := func(who *tenantFixture, integration string) {
 			t.Helper()
-			decrypts := len(vtAudits(t, e, who.TenantID, "credential.decrypt"))
-			r := e.Get(vtPath(integration), who.Token)
-			vtError(t, r, http.StatusInternalServerError, "INTERNAL_ERROR")
-			vtNoSecret(t, "the 500", r.Body, secrets)
+			decrypts := len(auditEntries(t, e, who.TenantID, "credential.decrypt", ""))
+			r := e.Get(credPath(integration), who.AccessToken)
+			wantError(t, r, http.StatusInternalServerError, "INTERNAL_ERROR")
+			noSecret(t, "the 500", r.Body, secrets)
 			msg := strings.ToLower(r.Envelope.Error.Message)
 			for _, internal := range []string{"vault", "sealed", "cipher", "dek", "gcm", "open", "aes"} {
 				if strings.Contains(msg, internal) {
@@ -1237,15 +993,15 @@ func TestCredentialCiphertextCopiedToAnotherRowDoesNotOpen(t *testing.T) {
 			if len(r.Envelope.Error.Details) != 0 {
 				t.Fatalf("the 500 has details: %v", r.Envelope.Error.Details)
 			}
-			g := e.GraphQL(vtGQLRead, map[string]any{"id": integration}, who.Token)
-			vtGQLError(t, g, "INTERNAL_ERROR")
-			vtNoSecret(t, "the GraphQL error", g.Data, secrets)
+			g := e.GraphQL(gqlCredRead, map[string]any{"id": integration}, who.AccessToken)
+			wantGQLError(t, g, "INTERNAL_ERROR")
+			noSecret(t, "the GraphQL error", g.Data, secrets)
 			for _, ge := range g.Errors {
 				if m := strings.ToLower(ge.Message); strings.Contains(m, "vault") || strings.Contains(m, "cipher") || strings.Contains(m, "dek") {
 					t.Fatalf("the GraphQL error shows internals: %q", ge.Message)
 				}
 			}
-			if n := len(vtAudits(t, e, who.TenantID, "credential.decrypt")); n != decrypts {
+			if n := len(auditEntries(t, e, who.TenantID, "credential.decrypt", "")); n != decrypts {
 				t.Fatalf("a failed decrypt was audited as a decrypt (%d entries, were %d)", n, decrypts)
 			}
 		}
@@ -1254,12 +1010,12 @@ func TestCredentialCiphertextCopiedToAnotherRowDoesNotOpen(t *testing.T) {
 		cp(rx, ry)
 		failsToOpen(a, "y-"+tag)
 		// X itself still opens.
-		if got := vtRead(t, e, a.Token, "x-"+tag); !vtSame(got.Credentials[0].Data, dx) {
+		if got := readCreds(t, e, a.AccessToken, "x-"+tag); !sameJSON(got.Credentials[0].Data, dx) {
 			t.Fatal("X no longer reads as stored")
 		}
 		// Y's own ciphertext put back: Y opens again (the failure was the copy).
 		cp(ry, ry)
-		if got := vtRead(t, e, a.Token, "y-"+tag); !vtSame(got.Credentials[0].Data, dy) {
+		if got := readCreds(t, e, a.AccessToken, "y-"+tag); !sameJSON(got.Credentials[0].Data, dy) {
 			t.Fatal("Y does not read after its ciphertext was restored")
 		}
 
@@ -1267,27 +1023,27 @@ func TestCredentialCiphertextCopiedToAnotherRowDoesNotOpen(t *testing.T) {
 		cp(rx, rz)
 		failsToOpen(b, "z-"+tag)
 		cp(rz, rz)
-		if got := vtRead(t, e, b.Token, "z-"+tag); !vtSame(got.Credentials[0].Data, dz) {
+		if got := readCreds(t, e, b.AccessToken, "z-"+tag); !sameJSON(got.Credentials[0].Data, dz) {
 			t.Fatal("Z does not read after its ciphertext was restored")
 		}
 
 		// After a DEK rotation the binding holds on the new DEK too: X's
 		// re-sealed ciphertext copied into Y's row does not open.
-		r := vtDo(e, http.MethodPost, "/api/v1/admin/dek/rotate", a.Token, map[string]any{})
-		vtStatus(t, r, http.StatusAccepted)
+		r := do(e, http.MethodPost, "/api/v1/admin/dek/rotate", a.AccessToken, map[string]any{})
+		wantOK(t, r, http.StatusAccepted, nil)
 		var rot struct {
 			JobID uuid.UUID `json:"job_id"`
 		}
 		r.Data(t, &rot)
-		vtWaitJob(t, e, rot.JobID)
-		rx2, ry2 := vtRow(t, e, x.ID), vtRow(t, e, y.ID)
+		waitJob(t, e, rot.JobID, 30*time.Second)
+		rx2, ry2 := credRow(t, e, x.ID), credRow(t, e, y.ID)
 		if rx2.DekVersion != 2 || ry2.DekVersion != 2 {
 			t.Fatalf("X and Y are on DEK v%d and v%d after the rotation, want v2", rx2.DekVersion, ry2.DekVersion)
 		}
 		cp(rx2, ry2)
 		failsToOpen(a, "y-"+tag)
 		cp(ry2, ry2)
-		if got := vtRead(t, e, a.Token, "y-"+tag); !vtSame(got.Credentials[0].Data, dy) {
+		if got := readCreds(t, e, a.AccessToken, "y-"+tag); !sameJSON(got.Credentials[0].Data, dy) {
 			t.Fatal("Y does not read after its v2 ciphertext was restored")
 		}
 	})
@@ -1299,23 +1055,23 @@ func TestCredentialCiphertextCopiedToAnotherRowDoesNotOpen(t *testing.T) {
 func TestCredentialEveryDecryptIsAudited(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		o := vtRegister(t, e, "Audit")
-		tag := vtTag()
+		o := register(t, e, "Audit")
+		tag := randTag()
 		integ := "audit-" + tag
-		var creds []vtCred
+		var creds []credJSON
 		for i, typ := range []string{"api_key", "bearer_token", "saml"} {
-			creds = append(creds, vtStore(t, e, o.Token, map[string]any{"integration_id": integ, "auth_type": typ,
-				"data": vtData(typ, fmt.Sprint(tag, i), true)}))
+			creds = append(creds, storeCred(t, e, o.AccessToken, map[string]any{"integration_id": integ, "auth_type": typ,
+				"data": secretData(typ, fmt.Sprint(tag, i), true)}))
 		}
-		if n := len(vtAudits(t, e, o.TenantID, "credential.decrypt")); n != 0 {
+		if n := len(auditEntries(t, e, o.TenantID, "credential.decrypt", "")); n != 0 {
 			t.Fatalf("%d decrypt entries before any read", n)
 		}
-		created := vtAudits(t, e, o.TenantID, "credential.create")
+		created := auditEntries(t, e, o.TenantID, "credential.create", "")
 		if len(created) != 3 {
 			t.Fatalf("%d credential.create entries, want 3", len(created))
 		}
 		for _, c := range creds {
-			es := vtAuditsOf(created, c.ID)
+			es := entriesAbout(created, c.ID)
 			if len(es) != 1 || es[0].ActorID != o.UserID.String() || es[0].Outcome != auditlog.OutcomeSuccess ||
 				es[0].ResourceType != "credential" || es[0].Details["integration_id"] != integ || es[0].Details["auth_type"] != c.AuthType {
 				t.Fatalf("credential.create entry of %s: %d entries", c.ID, len(es))
@@ -1323,23 +1079,23 @@ func TestCredentialEveryDecryptIsAudited(t *testing.T) {
 		}
 
 		// Metadata reads are not decrypts.
-		vtDetails(t, e, o.Token, integ)
-		vtStatus(t, e.Get("/api/v1/credentials", o.Token), http.StatusOK)
-		vtGQLCredentials(t, e, o.Token, vtGQLDetails, integ)
-		if n := len(vtAudits(t, e, o.TenantID, "credential.decrypt")); n != 0 {
+		readDetails(t, e, o.AccessToken, integ)
+		wantOK(t, e.Get("/api/v1/credentials", o.AccessToken), http.StatusOK, nil)
+		gqlCredentials(t, e, o.AccessToken, gqlCredDetails, integ)
+		if n := len(auditEntries(t, e, o.TenantID, "credential.decrypt", "")); n != 0 {
 			t.Fatalf("%d decrypt entries after metadata reads, want 0", n)
 		}
 
 		// One REST read of three credentials: three entries, one per credential.
 		reqID := "vt-audit-" + tag
-		r := e.Do(apitest.Request{Method: http.MethodGet, Path: vtPath(integ), Bearer: o.Token, Header: map[string]string{"X-Request-ID": reqID}})
-		vtStatus(t, r, http.StatusOK)
-		entries := vtAudits(t, e, o.TenantID, "credential.decrypt")
+		r := e.Do(apitest.Request{Method: http.MethodGet, Path: credPath(integ), Bearer: o.AccessToken, Header: map[string]string{"X-Request-ID": reqID}})
+		wantOK(t, r, http.StatusOK, nil)
+		entries := auditEntries(t, e, o.TenantID, "credential.decrypt", "")
 		if len(entries) != 3 {
 			t.Fatalf("%d decrypt entries after one read of 3 credentials, want 3", len(entries))
 		}
 		for _, c := range creds {
-			es := vtAuditsOf(entries, c.ID)
+			es := entriesAbout(entries, c.ID)
 			if len(es) != 1 {
 				t.Fatalf("%d decrypt entries for credential %s, want 1", len(es), c.ID)
 			}
@@ -1350,22 +1106,22 @@ func TestCredentialEveryDecryptIsAudited(t *testing.T) {
 				t.Fatalf("decrypt entry of %s: actor %s/%s outcome %s resource %s request %q details %v",
 					c.ID, a.ActorType, a.ActorID, a.Outcome, a.ResourceType, a.RequestID, a.Details)
 			}
-			row := vtRow(t, e, c.ID)
+			row := credRow(t, e, c.ID)
 			if row.LastAccessedAt == nil || row.LastAccessedAt.Before(a.OccurredAt.Add(-time.Minute)) {
 				t.Fatalf("last_accessed_at of %s not set by the read", c.ID)
 			}
 		}
 		// GraphQL: three more; asking for data twice in one query is two reads.
-		vtGQLCredentials(t, e, o.Token, vtGQLRead, integ)
-		if n := len(vtAudits(t, e, o.TenantID, "credential.decrypt")); n != 6 {
+		gqlCredentials(t, e, o.AccessToken, gqlCredRead, integ)
+		if n := len(auditEntries(t, e, o.TenantID, "credential.decrypt", "")); n != 6 {
 			t.Fatalf("%d decrypt entries after a GraphQL read, want 6", n)
 		}
 		g := e.GraphQL(`query($id: String!) { a: credential(integrationID: $id) { credentials { data } }
-		  b: credential(integrationID: $id) { credentials { id data } } }`, map[string]any{"id": integ}, o.Token)
+		  b: credential(integrationID: $id) { credentials { id data } } }`, map[string]any{"id": integ}, o.AccessToken)
 		if len(g.Errors) > 0 {
-			t.Fatalf("aliased reads: %s", vtGQLShow(g))
+			t.Fatalf("aliased reads: %s", showGQL(g))
 		}
-		if n := len(vtAudits(t, e, o.TenantID, "credential.decrypt")); n != 12 {
+		if n := len(auditEntries(t, e, o.TenantID, "credential.decrypt", "")); n != 12 {
 			t.Fatalf("%d decrypt entries after two aliased reads, want 12", n)
 		}
 	})
@@ -1374,30 +1130,30 @@ func TestCredentialEveryDecryptIsAudited(t *testing.T) {
 func TestCredentialUpdate(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		o := vtRegister(t, e, "Update")
-		tag := vtTag()
+		o := register(t, e, "Update")
+		tag := randTag()
 		integ := "upd-" + tag
-		old := vtData("api_key", tag+"old", true)
-		c := vtStore(t, e, o.Token, map[string]any{"integration_id": integ, "auth_type": "api_key", "data": old,
+		old := secretData("api_key", tag+"old", true)
+		c := storeCred(t, e, o.AccessToken, map[string]any{"integration_id": integ, "auth_type": "api_key", "data": old,
 			"name": "before", "metadata": map[string]any{"env": "prod"}})
 		patch := func(body any) *apitest.Response {
-			return vtDo(e, http.MethodPatch, vtPath(integ, c.ID.String()), o.Token, body)
+			return do(e, http.MethodPatch, credPath(integ, c.ID.String()), o.AccessToken, body)
 		}
-		row0 := vtRow(t, e, c.ID)
+		row0 := credRow(t, e, c.ID)
 
 		// Metadata only: the secret is untouched, byte for byte.
 		exp := time.Date(2032, 1, 2, 3, 4, 5, 0, time.UTC)
 		r := patch(map[string]any{"name": "after", "metadata": map[string]any{"env": "staging", "owner": "team-a"},
 			"status": "disabled", "expires_at": exp})
-		vtStatus(t, r, http.StatusOK)
-		vtNoDataKey(t, "PATCH", r.Envelope.Data)
-		var u vtCred
+		wantOK(t, r, http.StatusOK, nil)
+		noDataKey(t, "PATCH", r.Envelope.Data)
+		var u credJSON
 		r.Data(t, &u)
 		if u.ID != c.ID || u.Name != "after" || u.Status != "disabled" || u.ExpiresAt == nil || !u.ExpiresAt.Equal(exp) ||
-			!vtSame(u.Metadata, map[string]any{"env": "staging", "owner": "team-a"}) || u.AuthType != "api_key" {
+			!sameJSON(u.Metadata, map[string]any{"env": "staging", "owner": "team-a"}) || u.AuthType != "api_key" {
 			t.Fatalf("PATCH answered name %q status %q expires_at %v metadata %v", u.Name, u.Status, u.ExpiresAt, u.Metadata)
 		}
-		row1 := vtRow(t, e, c.ID)
+		row1 := credRow(t, e, c.ID)
 		if row1.Name != "after" || row1.Status != credential.StatusDisabled || row1.ExpiresAt == nil || !row1.ExpiresAt.Equal(exp) ||
 			row1.Metadata["owner"] != "team-a" {
 			t.Fatalf("row after PATCH: name %q status %s", row1.Name, row1.Status)
@@ -1408,16 +1164,16 @@ func TestCredentialUpdate(t *testing.T) {
 		if !row1.UpdatedAt.After(row0.UpdatedAt) && !row1.UpdatedAt.Equal(row0.UpdatedAt) {
 			t.Fatal("updated_at went back")
 		}
-		det := vtDetails(t, e, o.Token, integ)
+		det := readDetails(t, e, o.AccessToken, integ)
 		if d := det.Credentials[0]; d.Name != "after" || d.Status != "disabled" {
 			t.Fatalf("details after PATCH: name %q status %q", d.Name, d.Status)
 		}
-		got := vtRead(t, e, o.Token, integ)
-		if !vtSame(got.Credentials[0].Data, old) {
+		got := readCreds(t, e, o.AccessToken, integ)
+		if !sameJSON(got.Credentials[0].Data, old) {
 			t.Fatal("a metadata PATCH changed the data")
 		}
-		ups := vtAuditsOf(vtAudits(t, e, o.TenantID, "credential.update"), c.ID)
-		if len(ups) != 1 || !vtSame(ups[0].Details["fields"], []any{"name", "metadata", "expires_at", "status"}) ||
+		ups := auditEntries(t, e, o.TenantID, "credential.update", c.ID.String())
+		if len(ups) != 1 || !sameJSON(ups[0].Details["fields"], []any{"name", "metadata", "expires_at", "status"}) ||
 			ups[0].ActorID != o.UserID.String() {
 			t.Fatalf("credential.update entries: %d", len(ups))
 		}
@@ -1442,66 +1198,66 @@ func TestCredentialUpdate(t *testing.T) {
 			if r.Status != http.StatusUnprocessableEntity || r.ErrorCode() != "VALIDATION_ERROR" ||
 				fmt.Sprint(r.Envelope.Error.Details["field"]) != bad.field ||
 				(bad.reason != "" && fmt.Sprint(r.Envelope.Error.Details["reason"]) != bad.reason) {
-				t.Fatalf("PATCH %v: got %s, want 422 %s %s", slices.Sorted(maps.Keys(bad.body)), vtShow(r), bad.field, bad.reason)
+				t.Fatalf("PATCH %v: got %s, want 422 %s %s", slices.Sorted(maps.Keys(bad.body)), redact(r.Body), bad.field, bad.reason)
 			}
 		}
-		row2 := vtRow(t, e, c.ID)
+		row2 := credRow(t, e, c.ID)
 		if !bytes.Equal(row2.Ciphertext, row1.Ciphertext) || row2.Name != "after" || row2.Status != credential.StatusDisabled {
 			t.Fatal("a refused PATCH changed the row")
 		}
 
 		// data replaces the secret, validated against the credential's type.
-		nd := map[string]any{"api_key": vtSecret(tag, "api_key", "replaced"), "prefix": "Token "}
+		nd := map[string]any{"api_key": vaultSecret(tag, "api_key", "replaced"), "prefix": "Token "}
 		r = patch(map[string]any{"data": nd})
-		vtStatus(t, r, http.StatusOK)
-		vtNoDataKey(t, "PATCH data", r.Envelope.Data)
-		vtNoSecret(t, "PATCH data", r.Body, vtSecretsOf(nd))
-		row3 := vtRow(t, e, c.ID)
+		wantOK(t, r, http.StatusOK, nil)
+		noDataKey(t, "PATCH data", r.Envelope.Data)
+		noSecret(t, "PATCH data", r.Body, secretsIn(nd))
+		row3 := credRow(t, e, c.ID)
 		if bytes.Equal(row3.Ciphertext, row2.Ciphertext) || row3.Name != "after" {
 			t.Fatal("PATCH data did not re-seal the secret, or changed the name")
 		}
-		got = vtRead(t, e, o.Token, integ)
-		if !vtSame(got.Credentials[0].Data, nd) {
+		got = readCreds(t, e, o.AccessToken, integ)
+		if !sameJSON(got.Credentials[0].Data, nd) {
 			t.Fatal("the replaced secret does not read back as sent (old fields must be gone)")
 		}
-		vtNoSecret(t, "GET after PATCH data", e.Get(vtPath(integ), o.Token).Body, vtSecretsOf(old))
-		ups = vtAuditsOf(vtAudits(t, e, o.TenantID, "credential.update"), c.ID)
-		if len(ups) != 2 || !vtSame(ups[1].Details["fields"], []any{"data"}) {
+		noSecret(t, "GET after PATCH data", e.Get(credPath(integ), o.AccessToken).Body, secretsIn(old))
+		ups = auditEntries(t, e, o.TenantID, "credential.update", c.ID.String())
+		if len(ups) != 2 || !sameJSON(ups[1].Details["fields"], []any{"data"}) {
 			t.Fatalf("credential.update entries after PATCH data: %d", len(ups))
 		}
 
 		// GraphQL updateCredential: the same rules.
 		g := e.GraphQL(`mutation($i: String!, $id: ID!, $in: UpdateCredentialInput!) { updateCredential(integrationID: $i, id: $id, input: $in) { id name status } }`,
-			map[string]any{"i": integ, "id": c.ID, "in": map[string]any{"name": "gql", "status": "active", "data": map[string]any{"api_key": "gql-key"}}}, o.Token)
+			map[string]any{"i": integ, "id": c.ID, "in": map[string]any{"name": "gql", "status": "active", "data": map[string]any{"api_key": "gql-key"}}}, o.AccessToken)
 		if len(g.Errors) > 0 {
-			t.Fatalf("GraphQL updateCredential: %s", vtGQLShow(g))
+			t.Fatalf("GraphQL updateCredential: %s", showGQL(g))
 		}
 		if !strings.Contains(string(g.Data), `"name":"gql"`) || !strings.Contains(string(g.Data), `"status":"active"`) {
 			t.Fatal("GraphQL updateCredential did not answer the new name and status")
 		}
-		if got := vtRead(t, e, o.Token, integ); !vtSame(got.Credentials[0].Data, map[string]any{"api_key": "gql-key"}) {
+		if got := readCreds(t, e, o.AccessToken, integ); !sameJSON(got.Credentials[0].Data, map[string]any{"api_key": "gql-key"}) {
 			t.Fatal("GraphQL updateCredential data does not read back")
 		}
 		g = e.GraphQL(`mutation($i: String!, $id: ID!) { updateCredential(integrationID: $i, id: $id, input: {data: {token: "x"}}) { id } }`,
-			map[string]any{"i": integ, "id": c.ID}, o.Token)
-		vtGQLError(t, g, "VALIDATION_ERROR", "field", "data.api_key", "reason", "required")
+			map[string]any{"i": integ, "id": c.ID}, o.AccessToken)
+		wantGQLError(t, g, "VALIDATION_ERROR", "field", "data.api_key", "reason", "required")
 	})
 }
 
 func TestCredentialDelete(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		o := vtRegister(t, e, "Delete")
-		member := vtUser(t, e, o, "member")
-		tag := vtTag()
+		o := register(t, e, "Delete")
+		member := o.user(t, "member")
+		tag := randTag()
 		integ := "del-" + tag
-		d1, d2 := vtData("oauth2_bearer", tag+"1", true), vtData("oauth2_bearer", tag+"2", true)
-		c1 := vtStore(t, e, o.Token, map[string]any{"integration_id": integ, "auth_type": "oauth2_bearer", "data": d1})
-		c2 := vtStore(t, e, o.Token, map[string]any{"integration_id": integ, "auth_type": "oauth2_bearer", "data": d2})
-		ct1 := vtRow(t, e, c1.ID).Ciphertext
+		d1, d2 := secretData("oauth2_bearer", tag+"1", true), secretData("oauth2_bearer", tag+"2", true)
+		c1 := storeCred(t, e, o.AccessToken, map[string]any{"integration_id": integ, "auth_type": "oauth2_bearer", "data": d1})
+		c2 := storeCred(t, e, o.AccessToken, map[string]any{"integration_id": integ, "auth_type": "oauth2_bearer", "data": d2})
+		ct1 := credRow(t, e, c1.ID).Ciphertext
 
-		r := vtDo(e, http.MethodDelete, vtPath(integ, c1.ID.String()), member.Token, nil)
-		vtStatus(t, r, http.StatusOK)
+		r := do(e, http.MethodDelete, credPath(integ, c1.ID.String()), member.AccessToken, nil)
+		wantOK(t, r, http.StatusOK, nil)
 		var del struct {
 			ID      uuid.UUID `json:"id"`
 			Deleted bool      `json:"deleted"`
@@ -1510,46 +1266,46 @@ func TestCredentialDelete(t *testing.T) {
 		if del.ID != c1.ID || !del.Deleted {
 			t.Fatalf("DELETE answered id %s deleted %v", del.ID, del.Deleted)
 		}
-		if vtRow(t, e, c1.ID) != nil {
+		if credRow(t, e, c1.ID) != nil {
 			t.Fatal("the deleted credential's row is still there")
 		}
 		// Its ciphertext is nowhere in the database.
-		found, _ := vtScan(t, e, []string{string(ct1)})
+		found, _ := scanDB(t, e, []string{string(ct1)})
 		if len(found[string(ct1)]) > 0 {
 			t.Fatalf("the deleted ciphertext lingers in %v", found[string(ct1)])
 		}
-		dels := vtAudits(t, e, o.TenantID, "credential.delete")
+		dels := auditEntries(t, e, o.TenantID, "credential.delete", "")
 		if len(dels) != 1 || dels[0].ResourceID != c1.ID.String() || dels[0].ActorID != member.UserID.String() ||
 			dels[0].Outcome != auditlog.OutcomeSuccess || dels[0].Details["integration_id"] != integ {
 			t.Fatalf("credential.delete entries: %d", len(dels))
 		}
-		got := vtRead(t, e, o.Token, integ)
-		if len(got.Credentials) != 1 || got.Credentials[0].ID != c2.ID || !vtSame(got.Credentials[0].Data, d2) {
+		got := readCreds(t, e, o.AccessToken, integ)
+		if len(got.Credentials) != 1 || got.Credentials[0].ID != c2.ID || !sameJSON(got.Credentials[0].Data, d2) {
 			t.Fatalf("after the delete the integration holds %d credentials, want the other one", len(got.Credentials))
 		}
 		// Twice: 404.
-		vtError(t, vtDo(e, http.MethodDelete, vtPath(integ, c1.ID.String()), o.Token, nil), http.StatusNotFound, "NOT_FOUND")
+		wantError(t, do(e, http.MethodDelete, credPath(integ, c1.ID.String()), o.AccessToken, nil), http.StatusNotFound, "NOT_FOUND")
 
 		// GraphQL deleteCredential of the last one: the integration is gone.
 		g := e.GraphQL(`mutation($i: String!, $id: ID!) { deleteCredential(integrationID: $i, id: $id) }`,
-			map[string]any{"i": integ, "id": c2.ID}, o.Token)
+			map[string]any{"i": integ, "id": c2.ID}, o.AccessToken)
 		if len(g.Errors) > 0 || !strings.Contains(string(g.Data), c2.ID.String()) {
-			t.Fatalf("GraphQL deleteCredential: %s", vtGQLShow(g))
+			t.Fatalf("GraphQL deleteCredential: %s", showGQL(g))
 		}
-		if vtRow(t, e, c2.ID) != nil {
+		if credRow(t, e, c2.ID) != nil {
 			t.Fatal("the credential deleted over GraphQL is still there")
 		}
-		vtError(t, e.Get(vtPath(integ), o.Token), http.StatusNotFound, "NOT_FOUND")
-		vtError(t, e.Get(vtPath(integ, "details"), o.Token), http.StatusNotFound, "NOT_FOUND")
-		if n := len(vtAudits(t, e, o.TenantID, "credential.delete")); n != 2 {
+		wantError(t, e.Get(credPath(integ), o.AccessToken), http.StatusNotFound, "NOT_FOUND")
+		wantError(t, e.Get(credPath(integ, "details"), o.AccessToken), http.StatusNotFound, "NOT_FOUND")
+		if n := len(auditEntries(t, e, o.TenantID, "credential.delete", "")); n != 2 {
 			t.Fatalf("%d credential.delete entries, want 2", n)
 		}
 		// A viewer may not delete.
-		viewer := vtUser(t, e, o, "viewer")
-		c3 := vtStore(t, e, o.Token, map[string]any{"integration_id": integ, "auth_type": "bearer_token", "data": map[string]any{"token": "t"}})
-		vtError(t, vtDo(e, http.MethodDelete, vtPath(integ, c3.ID.String()), viewer.Token, nil), http.StatusForbidden, "FORBIDDEN",
+		viewer := o.user(t, "viewer")
+		c3 := storeCred(t, e, o.AccessToken, map[string]any{"integration_id": integ, "auth_type": "bearer_token", "data": map[string]any{"token": "t"}})
+		wantError(t, do(e, http.MethodDelete, credPath(integ, c3.ID.String()), viewer.AccessToken, nil), http.StatusForbidden, "FORBIDDEN",
 			"required_scope", "credentials:write")
-		if vtRow(t, e, c3.ID) == nil {
+		if credRow(t, e, c3.ID) == nil {
 			t.Fatal("the viewer's refused delete removed the row")
 		}
 	})
@@ -1564,10 +1320,10 @@ func TestCredentialDelete(t *testing.T) {
 func TestCredentialIntegrationIDWithASlash(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		o := vtRegister(t, e, "Slash")
+		o := register(t, e, "Slash")
 		for _, integ := range []string{"github/acme", "a?b", "a#b", "a%2Fb"} {
-			r := vtDo(e, http.MethodPost, "/api/v1/credentials", o.Token, map[string]any{
-				"integration_id": integ, "auth_type": "api_key", "data": vtData("api_key", vtTag(), true)})
+			r := do(e, http.MethodPost, "/api/v1/credentials", o.AccessToken, map[string]any{
+				"integration_id": integ, "auth_type": "api_key", "data": secretData("api_key", randTag(), true)})
 			if r.Status != http.StatusUnprocessableEntity || r.Envelope.Error == nil || r.Envelope.Error.Details["field"] != "integration_id" {
 				t.Fatalf("integration_id %q: %d %s", integ, r.Status, r.Body)
 			}

@@ -43,23 +43,23 @@ func on(t *testing.T, e *apitest.Env) *apitest.Env {
 func checkEnvelope(t *testing.T, r *apitest.Response, status int, code string) {
 	t.Helper()
 	if r.Status != status {
-		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
+		t.Fatalf("status %d, want %d: %s", r.Status, status, redact(r.Body))
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("Content-Type %q", ct)
 	}
 	env := r.Envelope
 	if env.Success != (code == "") {
-		t.Errorf("success = %v: %s", env.Success, r.Body)
+		t.Errorf("success = %v: %s", env.Success, redact(r.Body))
 	}
 	if r.ErrorCode() != code {
-		t.Errorf("error code %q, want %q: %s", r.ErrorCode(), code, r.Body)
+		t.Errorf("error code %q, want %q: %s", r.ErrorCode(), code, redact(r.Body))
 	}
 	if code != "" && (env.Error == nil || env.Error.Message == "") {
-		t.Errorf("error without a message: %s", r.Body)
+		t.Errorf("error without a message: %s", redact(r.Body))
 	}
 	if code != "" && len(env.Data) > 0 {
-		t.Errorf("error envelope carries data: %s", r.Body)
+		t.Errorf("error envelope carries data: %s", redact(r.Body))
 	}
 	if env.Meta.RequestID == "" || env.Meta.RequestID != r.Header.Get("X-Request-ID") {
 		t.Errorf("meta.request_id %q, X-Request-ID header %q", env.Meta.RequestID, r.Header.Get("X-Request-ID"))

@@ -4,9 +4,9 @@ package apitest_test
 // the principal (me), refresh-token rotation, session-token failures, the
 // JWT against the JWKS document, x-tenantid and login abuse limits.
 //
-// Secrets never reach a failure message: bodies are printed through redact,
-// which keeps only a prefix and the length of anything that looks like a
-// token or a key.
+// Secrets never reach a failure message: bodies are printed through the
+// kit's redact, which hides secret fields and keeps only a prefix and the
+// length of anything that looks like a token or a key.
 
 import (
 	"context"
@@ -15,11 +15,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -40,234 +36,11 @@ import (
 	"github.com/credvault/credvault/internal/platform/config"
 	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/credvault/credvault/internal/platform/store/storetest"
-	"github.com/credvault/credvault/internal/vault/crypt"
 	"github.com/credvault/credvault/server"
 )
 
-// testPassword is long enough for password.MinLength.
-const testPassword = "correct-horse-battery"
-
 // ---------------------------------------------------------------------------
 // helpers shared by the identity, users and service-account tests
-
-// tenantJSON is a tenant as register and me show it.
-type tenantJSON struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-	Slug string `json:"slug"`
-}
-
-// userJSON is a user as REST shows it.
-type userJSON struct {
-	ID          string     `json:"id"`
-	TenantID    string     `json:"tenant_id"`
-	Email       string     `json:"email"`
-	Name        string     `json:"name"`
-	Role        string     `json:"role"`
-	Status      string     `json:"status"`
-	LastLoginAt *time.Time `json:"last_login_at"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
-}
-
-// sessionJSON is the data of register, login and refresh.
-type sessionJSON struct {
-	Tenant       *tenantJSON `json:"tenant"`
-	User         userJSON    `json:"user"`
-	AccessToken  string      `json:"access_token"`
-	RefreshToken string      `json:"refresh_token"`
-	TokenType    string      `json:"token_type"`
-	ExpiresIn    int         `json:"expires_in"`
-}
-
-// meJSON is the data of GET /auth/me.
-type meJSON struct {
-	PrincipalType string     `json:"principal_type"`
-	ID            string     `json:"id"`
-	Tenant        tenantJSON `json:"tenant"`
-	Scopes        []string   `json:"scopes"`
-	User          *struct {
-		ID    string `json:"id"`
-		Email string `json:"email"`
-		Name  string `json:"name"`
-		Role  string `json:"role"`
-	} `json:"user"`
-	ClientID *string `json:"client_id"`
-	APIKeyID *string `json:"api_key_id"`
-}
-
-var secretRE = regexp.MustCompile(`(eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-.]*|cvk_[0-9A-Za-z]+|cvr_[0-9A-Za-z]+)`)
-
-// redact hides tokens and keys in a body, keeping a prefix and the length.
-func redact(b []byte) string {
-	return secretRE.ReplaceAllStringFunc(string(b), func(s string) string {
-		return fmt.Sprintf("%s…(%d chars)", s[:min(6, len(s))], len(s))
-	})
-}
-
-// short describes a secret for a failure message: a prefix and its length.
-func short(s string) string {
-	return fmt.Sprintf("%q…(%d chars)", s[:min(6, len(s))], len(s))
-}
-
-// expectStatus fails unless r has status; the body is shown redacted.
-func expectStatus(t *testing.T, r *apitest.Response, status int) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("status %d, want %d: %s", r.Status, status, redact(r.Body))
-	}
-}
-
-// expectError checks an error envelope: status, success false, code, and
-// each details entry given as key, value pairs.
-func expectError(t *testing.T, r *apitest.Response, status int, code string, details ...any) {
-	t.Helper()
-	if r.Status != status || r.Envelope.Success || r.ErrorCode() != code {
-		t.Fatalf("got %d %q, want %d %q: %s", r.Status, r.ErrorCode(), status, code, redact(r.Body))
-	}
-	for i := 0; i+1 < len(details); i += 2 {
-		k := details[i].(string)
-		if got := r.Envelope.Error.Details[k]; fmt.Sprint(got) != fmt.Sprint(details[i+1]) {
-			t.Fatalf("error.details.%s = %v, want %v: %s", k, got, details[i+1], redact(r.Body))
-		}
-	}
-	if len(r.Envelope.Data) != 0 && string(r.Envelope.Data) != "null" {
-		t.Fatalf("an error envelope carries data: %s", redact(r.Body))
-	}
-}
-
-// expectUnauthorized checks a 401 with details.reason and WWW-Authenticate.
-func expectUnauthorized(t *testing.T, r *apitest.Response, reason string) {
-	t.Helper()
-	expectError(t, r, http.StatusUnauthorized, "UNAUTHORIZED", "reason", reason)
-	if !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
-		t.Fatalf("401 without a Bearer WWW-Authenticate header: %q", r.Header.Get("WWW-Authenticate"))
-	}
-}
-
-// expectGQLError checks the first GraphQL error's extensions.code and details.
-func expectGQLError(t *testing.T, g *apitest.GraphQLResponse, code string, details ...any) {
-	t.Helper()
-	if len(g.Errors) == 0 {
-		t.Fatalf("no GraphQL error, want %s (data %s)", code, redact(g.Data))
-	}
-	if g.Code() != code {
-		t.Fatalf("extensions.code %q, want %q: %+v", g.Code(), code, g.Errors)
-	}
-	det, _ := g.Errors[0].Extensions["details"].(map[string]any)
-	for i := 0; i+1 < len(details); i += 2 {
-		k := details[i].(string)
-		if got := det[k]; fmt.Sprint(got) != fmt.Sprint(details[i+1]) {
-			t.Fatalf("extensions.details.%s = %v, want %v: %+v", k, got, details[i+1], g.Errors)
-		}
-	}
-}
-
-func post(e *apitest.Env, path, bearer string, body any, header ...map[string]string) *apitest.Response {
-	e.T.Helper()
-	req := apitest.Request{Method: http.MethodPost, Path: path, Bearer: bearer, Body: body}
-	if len(header) > 0 {
-		req.Header = header[0]
-	}
-	return e.Do(req)
-}
-
-// register signs a new tenant up over REST and checks the 201.
-func register(t *testing.T, e *apitest.Env, tenantName, email string) sessionJSON {
-	t.Helper()
-	r := post(e, "/api/v1/auth/register", "", map[string]any{"tenant_name": tenantName, "email": email, "password": testPassword})
-	expectStatus(t, r, http.StatusCreated)
-	var s sessionJSON
-	r.Data(t, &s)
-	if s.Tenant == nil || s.AccessToken == "" || s.RefreshToken == "" {
-		t.Fatalf("register: incomplete session: %s", redact(r.Body))
-	}
-	return s
-}
-
-// login signs in over REST and checks the 200; tenant is the slug or "".
-func login(t *testing.T, e *apitest.Env, email, password, tenant string) sessionJSON {
-	t.Helper()
-	body := map[string]any{"email": email, "password": password}
-	if tenant != "" {
-		body["tenant"] = tenant
-	}
-	r := post(e, "/api/v1/auth/login", "", body)
-	expectStatus(t, r, http.StatusOK)
-	var s sessionJSON
-	r.Data(t, &s)
-	if s.AccessToken == "" || s.RefreshToken == "" {
-		t.Fatalf("login: incomplete session: %s", redact(r.Body))
-	}
-	return s
-}
-
-// me reads GET /auth/me with bearer and optional headers, expecting 200.
-func me(t *testing.T, e *apitest.Env, bearer string, header map[string]string) meJSON {
-	t.Helper()
-	r := e.Do(apitest.Request{Method: http.MethodGet, Path: "/api/v1/auth/me", Bearer: bearer, Header: header})
-	expectStatus(t, r, http.StatusOK)
-	var m meJSON
-	r.Data(t, &m)
-	return m
-}
-
-// createUser creates a user over REST as bearer and returns it; pw may be ""
-// and header adds request headers such as x-tenantid.
-func createUser(t *testing.T, e *apitest.Env, bearer, email, role, pw string, header ...map[string]string) userJSON {
-	t.Helper()
-	body := map[string]any{"email": email, "role": role, "name": "User " + role}
-	if pw != "" {
-		body["password"] = pw
-	}
-	r := post(e, "/api/v1/admin/users", bearer, body, header...)
-	expectStatus(t, r, http.StatusCreated)
-	var u userJSON
-	r.Data(t, &u)
-	return u
-}
-
-// uid parses an id of a response.
-func uid(t *testing.T, s string) uuid.UUID {
-	t.Helper()
-	id, err := uuid.Parse(s)
-	if err != nil {
-		t.Fatalf("not a uuid: %q", s)
-	}
-	return id
-}
-
-// unrestricted is a context that may read every tenant's rows.
-func unrestricted() context.Context { return store.Unrestricted(context.Background()) }
-
-// audits returns the audit entries of tenantID with action, oldest first.
-func audits(t *testing.T, e *apitest.Env, tenantID uuid.UUID, action string) []*ent.AuditLog {
-	t.Helper()
-	e.Flush()
-	rows, err := e.Store.Client.AuditLog.Query().
-		Where(auditlog.TenantID(tenantID), auditlog.Action(action)).
-		Order(ent.Asc(auditlog.FieldOccurredAt)).All(unrestricted())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rows
-}
-
-// oneAudit returns the only audit entry of tenantID with action and outcome.
-func oneAudit(t *testing.T, e *apitest.Env, tenantID uuid.UUID, action string, outcome auditlog.Outcome) *ent.AuditLog {
-	t.Helper()
-	e.Flush()
-	var out []*ent.AuditLog
-	for _, a := range audits(t, e, tenantID, action) {
-		if a.Outcome == outcome {
-			out = append(out, a)
-		}
-	}
-	if len(out) != 1 {
-		t.Fatalf("%d %s/%s audit entries in tenant %s, want 1", len(out), action, outcome, tenantID)
-	}
-	return out[0]
-}
 
 // dbUser reads a user row, or nil when it does not exist.
 func dbUser(t *testing.T, e *apitest.Env, id uuid.UUID) *ent.User {
@@ -280,13 +53,6 @@ func dbUser(t *testing.T, e *apitest.Env, id uuid.UUID) *ent.User {
 		t.Fatal(err)
 	}
 	return u
-}
-
-// sortedCopy returns s sorted, for comparing scope sets.
-func sortedCopy(s []string) []string {
-	c := slices.Clone(s)
-	slices.Sort(c)
-	return c
 }
 
 // ownerScopes is what an owner of an ordinary tenant holds: every scope but platform:admin.
@@ -323,33 +89,13 @@ func eachKeyed(t *testing.T, fn func(t *testing.T, e *keyedEnv), opts ...func(*c
 // keyed starts a keyed server on st and runs fn against it.
 func keyed(t *testing.T, st *store.Store, fn func(t *testing.T, e *keyedEnv), opts ...func(*config.Config)) {
 	t.Helper()
-	cfg, err := config.Load(nil, func(string) string { return "" })
+	master := newMaster(t)
+	e := apitest.Start(t, st, apitest.Config(t, opts...), server.Keys{Master: master})
+	keys, err := tokens.NewKeyring(context.Background(), st.Client, master, e.Config.PublicURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.RateLimits = "off"
-	for _, o := range opts {
-		o(cfg)
-	}
-	master, err := crypt.GenerateMasterKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := server.Bootstrap(ctx, st, cfg.AdminEmail, cfg.AdminPassword); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(ctx, cfg, st, server.Keys{Master: master}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	keys, err := tokens.NewKeyring(ctx, st.Client, master, cfg.PublicURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fn(t, &keyedEnv{Env: &apitest.Env{T: t, Store: st, Config: cfg, Server: ts}, Keys: keys})
+	fn(t, &keyedEnv{Env: e, Keys: keys})
 }
 
 // sessionClaims are claims of a session of s, valid for 15 minutes from now.
@@ -456,9 +202,10 @@ func TestRegisterLoginMeRESTAndGraphQL(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		// REST register: 201 with tenant, user and a session.
-		r := post(e, "/api/v1/auth/register", "", map[string]any{
+		r := do(e, http.MethodPost, "/api/v1/auth/register", "", map[string]any{
 			"tenant_name": "Acme Corp", "email": "Ada@Acme.test", "password": testPassword, "name": "Ada"})
-		expectStatus(t, r, http.StatusCreated)
+
+		wantStatus(t, r, http.StatusCreated)
 		if !r.Envelope.Success || r.Envelope.Meta.RequestID == "" {
 			t.Fatalf("register envelope: %s", redact(r.Body))
 		}
@@ -491,7 +238,7 @@ func TestRegisterLoginMeRESTAndGraphQL(t *testing.T) {
 			strings.Contains(u.PasswordHash, testPassword) {
 			t.Fatalf("user row missing or without an argon2id hash")
 		}
-		reg1 := oneAudit(t, e, tid, "auth.register", auditlog.OutcomeSuccess)
+		reg1 := oneAudit(t, e, tid, "auth.register", auditlog.OutcomeSuccess, "")
 		if reg1.ActorID != reg.User.ID || reg1.ResourceID != reg.Tenant.ID {
 			t.Fatalf("auth.register audit actor %q resource %q", reg1.ActorID, reg1.ResourceID)
 		}
@@ -501,16 +248,16 @@ func TestRegisterLoginMeRESTAndGraphQL(t *testing.T) {
 		if lg.User.ID != reg.User.ID || lg.TokenType != "Bearer" || lg.ExpiresIn != 900 || lg.AccessToken == reg.AccessToken {
 			t.Fatalf("login session: user %s token_type %q expires_in %d", lg.User.ID, lg.TokenType, lg.ExpiresIn)
 		}
-		restMe := me(t, e, lg.AccessToken, nil)
+		restMe := me(t, e, lg.AccessToken)
 		if restMe.PrincipalType != "user" || restMe.ID != reg.User.ID || restMe.Tenant != *reg.Tenant ||
 			restMe.User == nil || restMe.User.Email != "ada@acme.test" || restMe.User.Role != "owner" || restMe.User.Name != "Ada" {
 			t.Fatalf("REST me = %+v", restMe)
 		}
-		if !slices.Equal(sortedCopy(restMe.Scopes), sortedCopy(ownerScopes())) {
+		if !slices.Equal(sorted(restMe.Scopes), sorted(ownerScopes())) {
 			t.Fatalf("owner scopes = %v, want %v", restMe.Scopes, ownerScopes())
 		}
 		// The register token is a session as good as the login one.
-		if m := me(t, e, reg.AccessToken, nil); m.ID != reg.User.ID {
+		if m := me(t, e, reg.AccessToken); m.ID != reg.User.ID {
 			t.Fatalf("me with the register token = %s", m.ID)
 		}
 
@@ -525,7 +272,7 @@ func TestRegisterLoginMeRESTAndGraphQL(t *testing.T) {
 			t.Fatalf("GraphQL login user %+v tenant %+v", gl.Login.User, gl.Login.Tenant)
 		}
 		sameMe(t, restMe, gqlMeOf(t, e, gl.Login.AccessToken))
-		sameMe(t, me(t, e, gl.Login.AccessToken, nil), gqlMeOf(t, e, lg.AccessToken))
+		sameMe(t, me(t, e, gl.Login.AccessToken), gqlMeOf(t, e, lg.AccessToken))
 
 		// GraphQL register of a second tenant; REST login and me agree with it.
 		var gr struct {
@@ -542,13 +289,13 @@ func TestRegisterLoginMeRESTAndGraphQL(t *testing.T) {
 		if rl.User.ID != g.User.ID || rl.User.TenantID != g.Tenant.ID {
 			t.Fatalf("REST login of the GraphQL-registered user: %+v", rl.User)
 		}
-		restMe2 := me(t, e, rl.AccessToken, nil)
+		restMe2 := me(t, e, rl.AccessToken)
 		gqlMe2 := gqlMeOf(t, e, g.AccessToken)
 		sameMe(t, restMe2, gqlMe2)
 		if gqlMe2.Tenant != g.Tenant || gqlMe2.ID != g.User.ID {
 			t.Fatalf("GraphQL me %+v, want the registered user and tenant", gqlMe2)
 		}
-		if oneAudit(t, e, uid(t, g.Tenant.ID), "auth.register", auditlog.OutcomeSuccess).ActorID != g.User.ID {
+		if oneAudit(t, e, uid(t, g.Tenant.ID), "auth.register", auditlog.OutcomeSuccess, "").ActorID != g.User.ID {
 			t.Fatal("GraphQL register: audit actor is not the new owner")
 		}
 	})
@@ -557,8 +304,8 @@ func TestRegisterLoginMeRESTAndGraphQL(t *testing.T) {
 func TestRegisterSameTenantNameGetsDistinctSlugs(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		a := register(t, e, "Initech", "one@initech.test")
-		b := register(t, e, "Initech", "two@initech.test")
+		a := register(t, e, "Initech", ownedBy("one@initech.test"))
+		b := register(t, e, "Initech", ownedBy("two@initech.test"))
 		if a.Tenant.Slug != "initech" {
 			t.Fatalf("first slug %q, want initech", a.Tenant.Slug)
 		}
@@ -566,15 +313,15 @@ func TestRegisterSameTenantNameGetsDistinctSlugs(t *testing.T) {
 			t.Fatalf("second slug %q (tenant %s), want a distinct initech-… in a new tenant", b.Tenant.Slug, b.Tenant.ID)
 		}
 		// A name with nothing sluggable still gets a slug; the platform slug is never handed out.
-		c := register(t, e, "Platform", "plat@platform.test")
+		c := register(t, e, "Platform", ownedBy("plat@platform.test"))
 		if c.Tenant.Slug == server.PlatformSlug || !strings.HasPrefix(c.Tenant.Slug, "platform-") {
 			t.Fatalf("a tenant named Platform got slug %q", c.Tenant.Slug)
 		}
-		d := register(t, e, "!!! ???", "four@x.test")
+		d := register(t, e, "!!! ???", ownedBy("four@x.test"))
 		if d.Tenant.Slug != "tenant" {
 			t.Fatalf("slug of a name without letters = %q, want tenant", d.Tenant.Slug)
 		}
-		c3 := register(t, e, "Initech", "three@initech.test")
+		c3 := register(t, e, "Initech", ownedBy("three@initech.test"))
 		if c3.Tenant.Slug == a.Tenant.Slug || c3.Tenant.Slug == b.Tenant.Slug || !strings.HasPrefix(c3.Tenant.Slug, "initech-") {
 			t.Fatalf("third slug %q collides with %q or %q", c3.Tenant.Slug, a.Tenant.Slug, b.Tenant.Slug)
 		}
@@ -608,8 +355,8 @@ func TestRegisterValidation(t *testing.T) {
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				r := post(e, "/api/v1/auth/register", "", c.body)
-				expectError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", c.field, "reason", c.reason)
+				r := do(e, http.MethodPost, "/api/v1/auth/register", "", c.body)
+				wantError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", c.field, "reason", c.reason)
 				if c.reason == "too_short" {
 					if got := r.Envelope.Error.Details["min_length"]; fmt.Sprint(got) != "10" {
 						t.Fatalf("details.min_length = %v, want 10", got)
@@ -618,14 +365,14 @@ func TestRegisterValidation(t *testing.T) {
 			})
 		}
 		// A tenant name over 200 characters is refused; the error should name tenant_name.
-		r := post(e, "/api/v1/auth/register", "", map[string]any{"tenant_name": strings.Repeat("n", 201), "email": "a@b.test", "password": testPassword})
-		expectError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR")
+		r := do(e, http.MethodPost, "/api/v1/auth/register", "", map[string]any{"tenant_name": strings.Repeat("n", 201), "email": "a@b.test", "password": testPassword})
+		wantError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR")
 		t.Run("long tenant_name names its field", func(t *testing.T) {
-			expectError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "tenant_name")
+			wantError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "tenant_name")
 		})
 		// The GraphQL field refuses the same way.
 		g := e.GraphQL(`mutation { register(input: {tenantName: "T", email: "a@b.test", password: "short"}) { accessToken } }`, nil, "")
-		expectGQLError(t, g, "VALIDATION_ERROR", "field", "password", "reason", "too_short")
+		wantGQLError(t, g, "VALIDATION_ERROR", "field", "password", "reason", "too_short")
 		// Nothing was created: only the platform tenant exists.
 		n, err := e.Store.Client.Tenant.Query().Count(unrestricted())
 		if err != nil || n != 1 {
@@ -637,10 +384,10 @@ func TestRegisterValidation(t *testing.T) {
 func TestRegisterSignupDisabled(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		r := post(e, "/api/v1/auth/register", "", map[string]any{"tenant_name": "Nope", "email": "a@nope.test", "password": testPassword})
-		expectError(t, r, http.StatusForbidden, "FORBIDDEN")
+		r := do(e, http.MethodPost, "/api/v1/auth/register", "", map[string]any{"tenant_name": "Nope", "email": "a@nope.test", "password": testPassword})
+		wantError(t, r, http.StatusForbidden, "FORBIDDEN")
 		g := e.GraphQL(`mutation { register(input: {tenantName: "Nope", email: "a@nope.test", password: "`+testPassword+`"}) { accessToken } }`, nil, "")
-		expectGQLError(t, g, "FORBIDDEN")
+		wantGQLError(t, g, "FORBIDDEN")
 		n, err := e.Store.Client.Tenant.Query().Where(tenant.Platform(false)).Count(unrestricted())
 		if err != nil || n != 0 {
 			t.Fatalf("%d tenants created with signup disabled (%v)", n, err)
@@ -658,14 +405,14 @@ func TestRegisterSignupDisabled(t *testing.T) {
 func TestLoginWrongPasswordAndAudit(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		reg := register(t, e, "Hooli", "gavin@hooli.test")
+		reg := register(t, e, "Hooli", ownedBy("gavin@hooli.test"))
 		tid := uid(t, reg.Tenant.ID)
 		before := dbUser(t, e, uid(t, reg.User.ID)).LastLoginAt
 
-		r := post(e, "/api/v1/auth/login", "", map[string]any{"email": "gavin@hooli.test", "password": "wrong-password-1"})
-		expectUnauthorized(t, r, "invalid")
+		r := do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": "gavin@hooli.test", "password": "wrong-password-1"})
+		wantUnauthorized(t, r, "invalid")
 		bad := r.Envelope.Error.Message
-		fail := oneAudit(t, e, tid, "auth.login", auditlog.OutcomeFailure)
+		fail := oneAudit(t, e, tid, "auth.login", auditlog.OutcomeFailure, "")
 		if fail.ResourceID != reg.User.ID || fail.ActorType != "anonymous" || fail.Details["reason"] != "invalid_credentials" ||
 			fail.RequestID != r.Envelope.Meta.RequestID {
 			t.Fatalf("failed-login audit: resource %q actor %q details %v request %q", fail.ResourceID, fail.ActorType, fail.Details, fail.RequestID)
@@ -673,27 +420,27 @@ func TestLoginWrongPasswordAndAudit(t *testing.T) {
 		if strings.Contains(fmt.Sprint(fail.Details), "wrong-password-1") {
 			t.Fatal("the failed-login audit entry holds the password")
 		}
-		if len(audits(t, e, tid, "auth.login")) != 1 {
+		if len(auditEntries(t, e, tid, "auth.login", "")) != 1 {
 			t.Fatal("a failed login wrote a success entry")
 		}
 
 		// An unknown email fails the same way: nothing tells which of the two was wrong.
-		r = post(e, "/api/v1/auth/login", "", map[string]any{"email": "nobody@hooli.test", "password": testPassword, "tenant": reg.Tenant.Slug})
-		expectUnauthorized(t, r, "invalid")
+		r = do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": "nobody@hooli.test", "password": testPassword, "tenant": reg.Tenant.Slug})
+		wantUnauthorized(t, r, "invalid")
 		if r.Envelope.Error.Message != bad {
 			t.Fatalf("unknown email message %q differs from wrong password %q", r.Envelope.Error.Message, bad)
 		}
-		if n := len(audits(t, e, tid, "auth.login")); n != 2 {
+		if n := len(auditEntries(t, e, tid, "auth.login", "")); n != 2 {
 			t.Fatalf("%d auth.login entries after a failure for an unknown email in the named tenant, want 2", n)
 		}
 
 		// GraphQL login refuses with the same code and reason.
 		g := e.GraphQL(`mutation { login(input: {email: "gavin@hooli.test", password: "wrong-password-1"}) { accessToken } }`, nil, "")
-		expectGQLError(t, g, "UNAUTHORIZED", "reason", "invalid")
+		wantGQLError(t, g, "UNAUTHORIZED", "reason", "invalid")
 
 		// A successful login is audited as the user, and stamps last_login_at.
 		ok := login(t, e, "gavin@hooli.test", testPassword, "")
-		succ := oneAudit(t, e, tid, "auth.login", auditlog.OutcomeSuccess)
+		succ := oneAudit(t, e, tid, "auth.login", auditlog.OutcomeSuccess, "")
 		if succ.ActorType != "user" || succ.ActorID != reg.User.ID || succ.ResourceID != reg.User.ID {
 			t.Fatalf("login audit actor %s:%s resource %s", succ.ActorType, succ.ActorID, succ.ResourceID)
 		}
@@ -708,48 +455,50 @@ func TestLoginTenantSelection(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		// The same email owns two tenants.
-		a := register(t, e, "Alpha", "sam@shared.test")
-		b := register(t, e, "Beta", "sam@shared.test")
+		a := register(t, e, "Alpha", ownedBy("sam@shared.test"))
+		b := register(t, e, "Beta", ownedBy("sam@shared.test"))
 
-		r := post(e, "/api/v1/auth/login", "", map[string]any{"email": "sam@shared.test", "password": testPassword})
-		expectError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "tenant")
+		r := do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": "sam@shared.test", "password": testPassword})
+		wantError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "tenant")
 
 		// The body's tenant picks one; so does the realmname header.
 		if s := login(t, e, "sam@shared.test", testPassword, b.Tenant.Slug); s.User.ID != b.User.ID || s.User.TenantID != b.Tenant.ID {
 			t.Fatalf("login with tenant %s signed in user %s of tenant %s", b.Tenant.Slug, s.User.ID, s.User.TenantID)
 		}
-		r = post(e, "/api/v1/auth/login", "", map[string]any{"email": "sam@shared.test", "password": testPassword},
+		r = do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": "sam@shared.test", "password": testPassword},
 			map[string]string{"realmname": a.Tenant.Slug})
-		expectStatus(t, r, http.StatusOK)
+
+		wantStatus(t, r, http.StatusOK)
 		var s sessionJSON
 		r.Data(t, &s)
 		if s.User.ID != a.User.ID {
 			t.Fatalf("login with realmname %s signed in user %s, want %s", a.Tenant.Slug, s.User.ID, a.User.ID)
 		}
-		if m := me(t, e, s.AccessToken, nil); m.Tenant.ID != a.Tenant.ID {
+		if m := me(t, e, s.AccessToken); m.Tenant.ID != a.Tenant.ID {
 			t.Fatalf("me after a realmname login: tenant %s, want %s", m.Tenant.ID, a.Tenant.ID)
 		}
 		// The body wins over the header.
-		r = post(e, "/api/v1/auth/login", "", map[string]any{"email": "sam@shared.test", "password": testPassword, "tenant": b.Tenant.Slug},
+		r = do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": "sam@shared.test", "password": testPassword, "tenant": b.Tenant.Slug},
 			map[string]string{"realmname": a.Tenant.Slug})
-		expectStatus(t, r, http.StatusOK)
+
+		wantStatus(t, r, http.StatusOK)
 		r.Data(t, &s)
 		if s.User.ID != b.User.ID {
 			t.Fatal("the realmname header overrode the body's tenant")
 		}
 		// A tenant the user is not in: 401, not a hint.
-		r = post(e, "/api/v1/auth/login", "", map[string]any{"email": "sam@shared.test", "password": testPassword, "tenant": "no-such-tenant"})
-		expectUnauthorized(t, r, "invalid")
+		r = do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": "sam@shared.test", "password": testPassword, "tenant": "no-such-tenant"})
+		wantUnauthorized(t, r, "invalid")
 		// GraphQL asks for the tenant the same way.
 		g := e.GraphQL(`mutation { login(input: {email: "sam@shared.test", password: "`+testPassword+`"}) { accessToken } }`, nil, "")
-		expectGQLError(t, g, "VALIDATION_ERROR", "field", "tenant")
+		wantGQLError(t, g, "VALIDATION_ERROR", "field", "tenant")
 		// Login validation names the field.
-		r = post(e, "/api/v1/auth/login", "", map[string]any{"password": testPassword})
-		expectError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "email", "reason", "required")
-		r = post(e, "/api/v1/auth/login", "", map[string]any{"email": "sam@shared.test"})
-		expectError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "password", "reason", "required")
-		r = post(e, "/api/v1/auth/login", "", map[string]any{"email": "sam@shared.test", "password": testPassword, "realm": "x"})
-		expectError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "realm", "reason", "unknown")
+		r = do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"password": testPassword})
+		wantError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "email", "reason", "required")
+		r = do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": "sam@shared.test"})
+		wantError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "password", "reason", "required")
+		r = do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": "sam@shared.test", "password": testPassword, "realm": "x"})
+		wantError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "realm", "reason", "unknown")
 	})
 }
 
@@ -759,13 +508,13 @@ func TestLoginTenantSelection(t *testing.T) {
 func TestRefreshRotationAndReuse(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		reg := register(t, e, "Rotor", "rita@rotor.test")
+		reg := register(t, e, "Rotor", ownedBy("rita@rotor.test"))
 		tid, userID := uid(t, reg.Tenant.ID), uid(t, reg.User.ID)
 		// A second, independent session of the same user.
 		other := login(t, e, "rita@rotor.test", testPassword, "")
 
-		r := post(e, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": reg.RefreshToken})
-		expectStatus(t, r, http.StatusOK)
+		r := do(e, http.MethodPost, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": reg.RefreshToken})
+		wantStatus(t, r, http.StatusOK)
 		var s1 sessionJSON
 		r.Data(t, &s1)
 		if s1.AccessToken == "" || s1.RefreshToken == "" || s1.AccessToken == reg.AccessToken || s1.RefreshToken == reg.RefreshToken ||
@@ -773,10 +522,10 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 			t.Fatalf("refresh gave access %s refresh %s type %q expires %d user %s",
 				short(s1.AccessToken), short(s1.RefreshToken), s1.TokenType, s1.ExpiresIn, s1.User.ID)
 		}
-		if m := me(t, e, s1.AccessToken, nil); m.ID != reg.User.ID {
+		if m := me(t, e, s1.AccessToken); m.ID != reg.User.ID {
 			t.Fatalf("me with the refreshed token: %s", m.ID)
 		}
-		oneAudit(t, e, tid, "auth.refresh", auditlog.OutcomeSuccess)
+		oneAudit(t, e, tid, "auth.refresh", auditlog.OutcomeSuccess, "")
 
 		// The database: the used token is marked, the new one shares its family; only hashes are stored.
 		rows, err := e.Store.Client.RefreshToken.Query().Where(refreshtoken.UserID(userID)).
@@ -802,17 +551,17 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 		}
 
 		// A second chain step works.
-		r = post(e, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": s1.RefreshToken})
-		expectStatus(t, r, http.StatusOK)
+		r = do(e, http.MethodPost, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": s1.RefreshToken})
+		wantStatus(t, r, http.StatusOK)
 		var s2 sessionJSON
 		r.Data(t, &s2)
 
 		// Reusing the first, already used token: 401 and the whole family is revoked.
-		r = post(e, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": reg.RefreshToken})
-		expectUnauthorized(t, r, "revoked")
-		r = post(e, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": s2.RefreshToken})
-		expectUnauthorized(t, r, "revoked")
-		reuse := oneAudit(t, e, tid, "auth.refresh_reuse", auditlog.OutcomeDenied)
+		r = do(e, http.MethodPost, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": reg.RefreshToken})
+		wantUnauthorized(t, r, "revoked")
+		r = do(e, http.MethodPost, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": s2.RefreshToken})
+		wantUnauthorized(t, r, "revoked")
+		reuse := oneAudit(t, e, tid, "auth.refresh_reuse", auditlog.OutcomeDenied, "")
 		if reuse.ResourceID != reg.User.ID || reuse.Details["session_id"] == nil {
 			t.Fatalf("refresh_reuse audit resource %q details %v", reuse.ResourceID, reuse.Details)
 		}
@@ -826,17 +575,17 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 			}
 		}
 		// The other session's family is untouched.
-		r = post(e, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": other.RefreshToken})
-		expectStatus(t, r, http.StatusOK)
+		r = do(e, http.MethodPost, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": other.RefreshToken})
+		wantStatus(t, r, http.StatusOK)
 
 		// Bad input.
-		r = post(e, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": "cvr_doesnotexist"})
-		expectUnauthorized(t, r, "invalid")
-		r = post(e, "/api/v1/auth/refresh", "", map[string]any{})
-		expectError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "refresh_token", "reason", "required")
+		r = do(e, http.MethodPost, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": "cvr_doesnotexist"})
+		wantUnauthorized(t, r, "invalid")
+		r = do(e, http.MethodPost, "/api/v1/auth/refresh", "", map[string]any{})
+		wantError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "refresh_token", "reason", "required")
 		// An access token is not a refresh token.
-		r = post(e, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": s2.AccessToken})
-		expectUnauthorized(t, r, "invalid")
+		r = do(e, http.MethodPost, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": s2.AccessToken})
+		wantUnauthorized(t, r, "invalid")
 	})
 }
 
@@ -844,7 +593,7 @@ func TestRefreshSessionGraphQL(t *testing.T) {
 	t.Parallel()
 	const refresh = `mutation($t: String!) { refreshSession(input: {refreshToken: $t}) { ` + gqlSession + ` } }`
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		reg := register(t, e, "Graph Rotor", "gus@rotor.test")
+		reg := register(t, e, "Graph Rotor", ownedBy("gus@rotor.test"))
 		var out struct {
 			RefreshSession gqlSessionJSON `json:"refreshSession"`
 		}
@@ -858,11 +607,11 @@ func TestRefreshSessionGraphQL(t *testing.T) {
 			t.Fatalf("me with the refreshed token: %s", m.ID)
 		}
 		// Reuse revokes the family: the new token is refused too.
-		expectGQLError(t, e.GraphQL(refresh, map[string]any{"t": reg.RefreshToken}, ""), "UNAUTHORIZED", "reason", "revoked")
-		expectGQLError(t, e.GraphQL(refresh, map[string]any{"t": s1.RefreshToken}, ""), "UNAUTHORIZED", "reason", "revoked")
-		oneAudit(t, e, uid(t, reg.Tenant.ID), "auth.refresh_reuse", auditlog.OutcomeDenied)
+		wantGQLError(t, e.GraphQL(refresh, map[string]any{"t": reg.RefreshToken}, ""), "UNAUTHORIZED", "reason", "revoked")
+		wantGQLError(t, e.GraphQL(refresh, map[string]any{"t": s1.RefreshToken}, ""), "UNAUTHORIZED", "reason", "revoked")
+		oneAudit(t, e, uid(t, reg.Tenant.ID), "auth.refresh_reuse", auditlog.OutcomeDenied, "")
 		// REST agrees.
-		expectUnauthorized(t, post(e, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": s1.RefreshToken}), "revoked")
+		wantUnauthorized(t, do(e, http.MethodPost, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": s1.RefreshToken}), "revoked")
 	})
 }
 
@@ -872,23 +621,23 @@ func TestRefreshSessionGraphQL(t *testing.T) {
 func TestSessionTokenFailures(t *testing.T) {
 	t.Parallel()
 	eachKeyed(t, func(t *testing.T, e *keyedEnv) {
-		reg := register(t, e.Env, "Expiry", "eve@expiry.test")
+		reg := register(t, e.Env, "Expiry", ownedBy("eve@expiry.test"))
 		iss := e.Config.PublicURL
 		getMe := func(bearer string) *apitest.Response { return e.Get("/api/v1/auth/me", bearer) }
 
 		// A token our keyring signs with the server's key is accepted: the
 		// failures below are about the claims, not the signature.
-		good, err := e.Keys.Sign(sessionClaims(iss, reg), tokens.TypeSession)
+		good, err := e.Keys.Sign(sessionClaims(iss, reg.sessionJSON), tokens.TypeSession)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m := me(t, e.Env, good, nil); m.ID != reg.User.ID {
+		if m := me(t, e.Env, good); m.ID != reg.User.ID {
 			t.Fatalf("me with a token signed by the keyring: %s", m.ID)
 		}
 
 		sign := func(mut func(c *identity.SessionClaims), typ string) string {
 			t.Helper()
-			c := sessionClaims(iss, reg)
+			c := sessionClaims(iss, reg.sessionJSON)
 			mut(&c)
 			tok, err := e.Keys.Sign(c, typ)
 			if err != nil {
@@ -901,12 +650,12 @@ func TestSessionTokenFailures(t *testing.T) {
 			c.IssuedAt = jwt.NewNumericDate(past)
 			c.ExpiresAt = jwt.NewNumericDate(past.Add(identity.SessionTTL))
 		}, tokens.TypeSession)
-		expectUnauthorized(t, getMe(expired), "expired")
+		wantUnauthorized(t, getMe(expired), "expired")
 		g := e.GraphQL(gqlMe, nil, expired)
 		if g.Status != http.StatusUnauthorized {
 			t.Fatalf("GraphQL with an expired token: HTTP %d, want 401", g.Status)
 		}
-		expectGQLError(t, g, "UNAUTHORIZED", "reason", "expired")
+		wantGQLError(t, g, "UNAUTHORIZED", "reason", "expired")
 
 		cases := []struct {
 			name, token, reason string
@@ -929,7 +678,7 @@ func TestSessionTokenFailures(t *testing.T) {
 		}
 		header, _, _, _ := jwtParts(t, reg.AccessToken)
 		for _, kid := range []string{header["kid"].(string), uuid.NewString()} {
-			tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, sessionClaims(iss, reg))
+			tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, sessionClaims(iss, reg.sessionJSON))
 			tok.Header["kid"], tok.Header["typ"] = kid, tokens.TypeSession
 			s, err := tok.SignedString(foreign)
 			if err != nil {
@@ -938,7 +687,7 @@ func TestSessionTokenFailures(t *testing.T) {
 			cases = append(cases, struct{ name, token, reason string }{"foreign key, kid " + kid[:8], s, "invalid"})
 		}
 		// alg none.
-		none := jwt.NewWithClaims(jwt.SigningMethodNone, sessionClaims(iss, reg))
+		none := jwt.NewWithClaims(jwt.SigningMethodNone, sessionClaims(iss, reg.sessionJSON))
 		none.Header["kid"], none.Header["typ"] = header["kid"], tokens.TypeSession
 		noneTok, err := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
 		if err != nil {
@@ -947,7 +696,7 @@ func TestSessionTokenFailures(t *testing.T) {
 		cases = append(cases, struct{ name, token, reason string }{"alg none", noneTok, "invalid"})
 		// A real token with its payload swapped for another user's claims.
 		parts := strings.Split(reg.AccessToken, ".")
-		forged := sessionClaims(iss, reg)
+		forged := sessionClaims(iss, reg.sessionJSON)
 		forged.Subject = uuid.NewString()
 		raw, _ := json.Marshal(forged)
 		cases = append(cases, struct{ name, token, reason string }{"tampered payload",
@@ -955,23 +704,23 @@ func TestSessionTokenFailures(t *testing.T) {
 
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				expectUnauthorized(t, getMe(c.token), c.reason)
+				wantUnauthorized(t, getMe(c.token), c.reason)
 			})
 		}
 
 		// Malformed and missing headers.
 		r := e.Do(apitest.Request{Method: http.MethodGet, Path: "/api/v1/auth/me", Header: map[string]string{"Authorization": "Bearer abc"}})
-		expectUnauthorized(t, r, "malformed")
+		wantUnauthorized(t, r, "malformed")
 		r = e.Do(apitest.Request{Method: http.MethodGet, Path: "/api/v1/auth/me", Header: map[string]string{"Authorization": "Basic dXNlcjpwYXNz"}})
-		expectUnauthorized(t, r, "malformed")
+		wantUnauthorized(t, r, "malformed")
 		r = e.Do(apitest.Request{Method: http.MethodGet, Path: "/api/v1/auth/me", Header: map[string]string{"Authorization": "Bearer "}})
-		expectUnauthorized(t, r, "malformed")
-		expectUnauthorized(t, getMe(""), "missing")
-		expectUnauthorized(t, e.Get("/api/v1/admin/users", ""), "missing")
+		wantUnauthorized(t, r, "malformed")
+		wantUnauthorized(t, getMe(""), "missing")
+		wantUnauthorized(t, e.Get("/api/v1/admin/users", ""), "missing")
 		// GraphQL: no credential is anonymous, and me then says missing.
-		expectGQLError(t, e.GraphQL(gqlMe, nil, ""), "UNAUTHORIZED", "reason", "missing")
+		wantGQLError(t, e.GraphQL(gqlMe, nil, ""), "UNAUTHORIZED", "reason", "missing")
 		// And the user's own token still works after all this.
-		if m := me(t, e.Env, reg.AccessToken, nil); m.ID != reg.User.ID {
+		if m := me(t, e.Env, reg.AccessToken); m.ID != reg.User.ID {
 			t.Fatal("the real session stopped working")
 		}
 	})
@@ -983,9 +732,9 @@ func TestSessionTokenFailures(t *testing.T) {
 func TestSessionTokenVerifiesAgainstJWKS(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		reg := register(t, e, "Jwks", "jo@jwks.test")
+		reg := register(t, e, "Jwks", ownedBy("jo@jwks.test"))
 		r := e.Get("/.well-known/jwks.json", "")
-		expectStatus(t, r, http.StatusOK)
+		wantStatus(t, r, http.StatusOK)
 		var doc struct {
 			Keys []map[string]any `json:"keys"`
 		}
@@ -1068,18 +817,11 @@ func TestSessionTokenVerifiesAgainstJWKS(t *testing.T) {
 // ---------------------------------------------------------------------------
 // 7. x-tenantid, and a platform admin acting in another tenant
 
-const (
-	adminEmail = "root@platform.test"
-	adminPass  = "platform-admin-password"
-)
-
-func withAdmin(c *config.Config) { c.AdminEmail, c.AdminPassword = adminEmail, adminPass }
-
 func TestTenantHeader(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		a := register(t, e, "Tenant A", "a@a.test")
-		b := register(t, e, "Tenant B", "b@b.test")
+		a := register(t, e, "Tenant A", ownedBy("a@a.test"))
+		b := register(t, e, "Tenant B", ownedBy("b@b.test"))
 		bMember := createUser(t, e, b.AccessToken, "m@b.test", "member", "")
 		hdr := func(v string) map[string]string { return map[string]string{"x-tenantid": v} }
 
@@ -1089,17 +831,17 @@ func TestTenantHeader(t *testing.T) {
 		}
 		for _, v := range []string{b.Tenant.ID, "not-a-uuid", uuid.NewString()} {
 			r := e.Do(apitest.Request{Method: http.MethodGet, Path: "/api/v1/admin/users", Bearer: a.AccessToken, Header: hdr(v)})
-			expectError(t, r, http.StatusForbidden, "TENANT_MISMATCH")
+			wantError(t, r, http.StatusForbidden, "TENANT_MISMATCH")
 		}
 		g := e.GraphQL(gqlMe, nil, a.AccessToken, hdr(b.Tenant.ID))
 		if g.Status != http.StatusForbidden {
 			t.Fatalf("GraphQL with another tenant's x-tenantid: HTTP %d, want 403", g.Status)
 		}
-		expectGQLError(t, g, "TENANT_MISMATCH")
+		wantGQLError(t, g, "TENANT_MISMATCH")
 
 		// The platform admin signs in naming no tenant and holds platform:admin.
 		adm := login(t, e, adminEmail, adminPass, "")
-		am := me(t, e, adm.AccessToken, nil)
+		am := me(t, e, adm.AccessToken)
 		if am.Tenant.Slug != server.PlatformSlug || !slices.Contains(am.Scopes, access.PlatformAdmin) {
 			t.Fatalf("platform admin me: tenant %s scopes %v", am.Tenant.Slug, am.Scopes)
 		}
@@ -1109,7 +851,7 @@ func TestTenantHeader(t *testing.T) {
 			t.Fatalf("platform admin me in B: %+v", bm)
 		}
 		r := e.Do(apitest.Request{Method: http.MethodGet, Path: "/api/v1/admin/users", Bearer: adm.AccessToken, Header: hdr(b.Tenant.ID)})
-		expectStatus(t, r, http.StatusOK)
+		wantStatus(t, r, http.StatusOK)
 		var users []userJSON
 		r.Data(t, &users)
 		got := map[string]bool{}
@@ -1125,14 +867,14 @@ func TestTenantHeader(t *testing.T) {
 		// A change it makes there is recorded in B, with the admin as actor.
 		r = e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/admin/users", Bearer: adm.AccessToken, Header: hdr(b.Tenant.ID),
 			Body: map[string]any{"email": "new@b.test", "role": "viewer"}})
-		expectStatus(t, r, http.StatusCreated)
+		wantStatus(t, r, http.StatusCreated)
 		var created userJSON
 		r.Data(t, &created)
 		if created.TenantID != b.Tenant.ID {
 			t.Fatalf("user created by the platform admin in B landed in tenant %s", created.TenantID)
 		}
 		var ae *ent.AuditLog
-		for _, x := range audits(t, e, uid(t, b.Tenant.ID), "user.create") {
+		for _, x := range auditEntries(t, e, uid(t, b.Tenant.ID), "user.create", "") {
 			if x.ResourceID == created.ID {
 				ae = x
 			}
@@ -1142,16 +884,16 @@ func TestTenantHeader(t *testing.T) {
 		}
 		// Without the header, it is in the platform tenant: B's users are not listed.
 		r = e.Get("/api/v1/admin/users", adm.AccessToken)
-		expectStatus(t, r, http.StatusOK)
+		wantStatus(t, r, http.StatusOK)
 		r.Data(t, &users)
 		if len(users) != 1 || users[0].ID != adm.User.ID {
 			t.Fatalf("platform admin without x-tenantid lists %d users, want itself only", len(users))
 		}
 		// A tenant that does not exist is 404; a malformed id is 403.
 		r = e.Do(apitest.Request{Method: http.MethodGet, Path: "/api/v1/auth/me", Bearer: adm.AccessToken, Header: hdr(uuid.NewString())})
-		expectError(t, r, http.StatusNotFound, "NOT_FOUND")
+		wantError(t, r, http.StatusNotFound, "NOT_FOUND")
 		r = e.Do(apitest.Request{Method: http.MethodGet, Path: "/api/v1/auth/me", Bearer: adm.AccessToken, Header: hdr("tenant-b")})
-		expectError(t, r, http.StatusForbidden, "TENANT_MISMATCH")
+		wantError(t, r, http.StatusForbidden, "TENANT_MISMATCH")
 		// GraphQL honours the header the same way.
 		var out struct {
 			Users struct {
@@ -1173,16 +915,16 @@ func TestTenantHeader(t *testing.T) {
 func TestLoginRateLimitPerAccount(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		reg := register(t, e, "Brute", "bob@brute.test")
+		reg := register(t, e, "Brute", ownedBy("bob@brute.test"))
 		tid := uid(t, reg.Tenant.ID)
 		awayFromWindowEdge(15*time.Minute, 5*time.Second)
 		for i := range 10 {
-			r := post(e, "/api/v1/auth/login", "", map[string]any{"email": "bob@brute.test", "password": fmt.Sprintf("wrong-password-%d", i)})
-			expectUnauthorized(t, r, "invalid")
+			r := do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": "bob@brute.test", "password": fmt.Sprintf("wrong-password-%d", i)})
+			wantUnauthorized(t, r, "invalid")
 		}
 		// The 11th attempt is refused even with the right password.
-		r := post(e, "/api/v1/auth/login", "", map[string]any{"email": "bob@brute.test", "password": testPassword})
-		expectError(t, r, http.StatusTooManyRequests, "RATE_LIMIT_EXCEEDED")
+		r := do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": "bob@brute.test", "password": testPassword})
+		wantError(t, r, http.StatusTooManyRequests, "RATE_LIMIT_EXCEEDED")
 		retry, ok := r.Envelope.Error.Details["retry_after"].(float64)
 		if !ok || retry <= 0 || retry > 15*60 {
 			t.Fatalf("details.retry_after = %v, want 1..900 seconds", r.Envelope.Error.Details["retry_after"])
@@ -1190,14 +932,14 @@ func TestLoginRateLimitPerAccount(t *testing.T) {
 		if h := r.Header.Get("Retry-After"); h != fmt.Sprint(int(retry)) {
 			t.Fatalf("Retry-After header %q, want %d", h, int(retry))
 		}
-		if n := len(audits(t, e, tid, "auth.login")); n != 10 {
+		if n := len(auditEntries(t, e, tid, "auth.login", "")); n != 10 {
 			t.Fatalf("%d auth.login entries, want the 10 failures and no success", n)
 		}
 		// GraphQL is limited by the same counter.
 		g := e.GraphQL(`mutation { login(input: {email: "bob@brute.test", password: "`+testPassword+`"}) { accessToken } }`, nil, "")
-		expectGQLError(t, g, "RATE_LIMIT_EXCEEDED")
+		wantGQLError(t, g, "RATE_LIMIT_EXCEEDED")
 		// Another account is not affected.
-		register(t, e, "Other", "olga@other.test")
+		register(t, e, "Other", ownedBy("olga@other.test"))
 		login(t, e, "olga@other.test", testPassword, "")
 	}, func(c *config.Config) { c.RateLimits = "free=100/h" })
 }
@@ -1208,11 +950,11 @@ func TestLoginRateLimitPerIP(t *testing.T) {
 		awayFromWindowEdge(15*time.Minute, 5*time.Second)
 		// Attempts count before validation, so these cost no password hashing.
 		for i := range 30 {
-			r := post(e, "/api/v1/auth/login", "", map[string]any{"email": fmt.Sprintf("u%d@ip.test", i), "password": ""})
-			expectError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "password")
+			r := do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": fmt.Sprintf("u%d@ip.test", i), "password": ""})
+			wantError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "password")
 		}
-		r := post(e, "/api/v1/auth/login", "", map[string]any{"email": "fresh@ip.test", "password": testPassword})
-		expectError(t, r, http.StatusTooManyRequests, "RATE_LIMIT_EXCEEDED")
+		r := do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": "fresh@ip.test", "password": testPassword})
+		wantError(t, r, http.StatusTooManyRequests, "RATE_LIMIT_EXCEEDED")
 		if r.Header.Get("Retry-After") == "" {
 			t.Fatal("429 without Retry-After")
 		}
@@ -1227,8 +969,8 @@ func TestLoginNotLimitedWhenRateLimitsOff(t *testing.T) {
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		// The harness default is "off": 31 attempts from one address all reach validation.
 		for i := range 31 {
-			r := post(e, "/api/v1/auth/login", "", map[string]any{"email": fmt.Sprintf("u%d@ip.test", i), "password": ""})
-			expectError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR")
+			r := do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": fmt.Sprintf("u%d@ip.test", i), "password": ""})
+			wantError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR")
 		}
 	})
 }

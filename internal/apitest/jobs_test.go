@@ -17,11 +17,11 @@ import (
 	"github.com/credvault/credvault/internal/apitest"
 )
 
-// opsJobNames are the jobs of SPEC §9.
-var opsJobNames = []string{"audit_retention", "dek_rotation", "expire_api_keys", "purge_deleted_tenants"}
+// jobNames are the jobs of SPEC §9.
+var jobNames = []string{"audit_retention", "dek_rotation", "expire_api_keys", "purge_deleted_tenants"}
 
-// opsJobStatsJSON is the data of GET /admin/jobs/{name}/stats.
-type opsJobStatsJSON struct {
+// jobStatsJSON is the data of GET /admin/jobs/{name}/stats.
+type jobStatsJSON struct {
 	JobName   string     `json:"job_name"`
 	Pending   int        `json:"pending"`
 	Running   int        `json:"running"`
@@ -31,15 +31,15 @@ type opsJobStatsJSON struct {
 	LastRunAt *time.Time `json:"last_run_at"`
 }
 
-func opsJobStats(t *testing.T, e *apitest.Env, cred, name string) opsJobStatsJSON {
+func jobStats(t *testing.T, e *apitest.Env, cred, name string) jobStatsJSON {
 	t.Helper()
-	var s opsJobStatsJSON
-	opsOK(t, opsDo(e, http.MethodGet, "/api/v1/admin/jobs/"+name+"/stats", cred, nil), http.StatusOK, &s)
+	var s jobStatsJSON
+	wantOK(t, do(e, http.MethodGet, "/api/v1/admin/jobs/"+name+"/stats", cred, nil), http.StatusOK, &s)
 	return s
 }
 
-// opsTrigger triggers a job as cred and returns its id.
-func opsTrigger(t *testing.T, e *apitest.Env, cred, name string, args map[string]any) uuid.UUID {
+// triggerJob triggers a job as cred and returns its id.
+func triggerJob(t *testing.T, e *apitest.Env, cred, name string, args map[string]any) uuid.UUID {
 	t.Helper()
 	body := map[string]any{"job_name": name}
 	if args != nil {
@@ -48,37 +48,26 @@ func opsTrigger(t *testing.T, e *apitest.Env, cred, name string, args map[string
 	var out struct {
 		JobID uuid.UUID `json:"job_id"`
 	}
-	opsOK(t, opsDo(e, http.MethodPost, "/api/v1/admin/jobs/trigger", cred, body), http.StatusAccepted, &out)
+	wantOK(t, do(e, http.MethodPost, "/api/v1/admin/jobs/trigger", cred, body), http.StatusAccepted, &out)
 	if out.JobID == uuid.Nil {
 		t.Fatal("trigger answered no job_id")
 	}
 	return out.JobID
 }
 
-// opsWaitJob waits until the job has completed, failing if it fails.
-func opsWaitJob(t *testing.T, e *apitest.Env, id uuid.UUID) {
-	t.Helper()
-	opsEventually(t, 20*time.Second, "job "+id.String()+" completes", func() (bool, string) {
-		j, err := e.Store.Client.Job.Get(unrestricted(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if j.Status == job.StatusFailed || j.Status == job.StatusRetrying {
-			t.Fatalf("job %s (%s) is %s: %s", id, j.Name, j.Status, j.LastError)
-		}
-		return j.Status == job.StatusCompleted, j.Status.String()
-	})
-}
-
-// opsDBJobCounts counts the queue's rows of a job by status.
-func opsDBJobCounts(t *testing.T, e *apitest.Env, name string) opsJobStatsJSON {
+// dbJobCounts counts the queue's rows of a job by status: every row, or
+// the runs of tenant (args.tenant_id) when one is given, as its stats do.
+func dbJobCounts(t *testing.T, e *apitest.Env, name string, tenant ...uuid.UUID) jobStatsJSON {
 	t.Helper()
 	rows, err := e.Store.Client.Job.Query().Where(job.Name(name)).All(unrestricted())
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := opsJobStatsJSON{JobName: name}
+	s := jobStatsJSON{JobName: name}
 	for _, j := range rows {
+		if len(tenant) > 0 && j.Args["tenant_id"] != tenant[0].String() {
+			continue
+		}
 		switch j.Status {
 		case job.StatusPending:
 			s.Pending++
@@ -98,48 +87,48 @@ func opsDBJobCounts(t *testing.T, e *apitest.Env, name string) opsJobStatsJSON {
 	return s
 }
 
-func sameCounts(a, b opsJobStatsJSON) bool {
+func sameCounts(a, b jobStatsJSON) bool {
 	return a.JobName == b.JobName && a.Pending == b.Pending && a.Running == b.Running && a.Completed == b.Completed &&
 		a.Failed == b.Failed && a.Retrying == b.Retrying
 }
 
 func TestJobTriggerAndStats(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		tn := opsRegister(t, e, "Jobs")
-		owner := tn.Token
+		tn := register(t, e, "Jobs")
+		owner := tn.AccessToken
 
 		for _, name := range []string{"expire_api_keys", "audit_retention", "purge_deleted_tenants", "dek_rotation"} {
 			t.Run(name, func(t *testing.T) {
 				e := on(t, e)
 				// Wait for the runs the schedulers enqueued at start-up to settle.
-				opsEventually(t, 20*time.Second, name+" settles", func() (bool, string) {
-					s := opsDBJobCounts(t, e, name)
+				eventually(t, 20*time.Second, name+" settles", func() (bool, string) {
+					s := dbJobCounts(t, e, name)
 					return s.Pending+s.Running+s.Retrying == 0, "busy"
 				})
-				before := opsJobStats(t, e, owner, name)
+				before := jobStats(t, e, owner, name)
 				if before.JobName != name {
 					t.Fatalf("stats job_name %q", before.JobName)
 				}
-				id := opsTrigger(t, e, owner, name, nil)
+				id := triggerJob(t, e, owner, name, nil)
 				j, err := e.Store.Client.Job.Get(unrestricted(), id)
 				if err != nil || j.Name != name {
 					t.Fatalf("triggered job row: %+v, %v", j, err)
 				}
-				if name == "dek_rotation" && j.Args["tenant_id"] != tn.ID.String() {
+				if name == "dek_rotation" && j.Args["tenant_id"] != tn.TenantID.String() {
 					t.Fatalf("dek_rotation args %v, want the caller's tenant", j.Args)
 				}
-				opsWaitJob(t, e, id)
-				var after opsJobStatsJSON
-				opsEventually(t, 10*time.Second, name+" stats match the queue", func() (bool, string) {
-					after = opsJobStats(t, e, owner, name)
-					db := opsDBJobCounts(t, e, name)
+				waitJob(t, e, id, 20*time.Second)
+				var after jobStatsJSON
+				eventually(t, 10*time.Second, name+" stats match the queue", func() (bool, string) {
+					after = jobStats(t, e, owner, name)
+					db := dbJobCounts(t, e, name, tn.TenantID)
 					return sameCounts(after, db) && after.LastRunAt != nil && db.LastRunAt != nil && after.LastRunAt.Equal(*db.LastRunAt),
 						"stats differ from the queue's rows"
 				})
 				if after.Completed < before.Completed+1 {
 					t.Fatalf("completed %d after the run, %d before", after.Completed, before.Completed)
 				}
-				if a := opsAuditFor(t, e, tn.ID, "job.trigger", id.String()); len(a) != 1 || a[0].ActorID != tn.OwnerID.String() ||
+				if a := auditEntries(t, e, tn.TenantID, "job.trigger", id.String()); len(a) != 1 || a[0].ActorID != tn.UserID.String() ||
 					a[0].Details["job_name"] != name {
 					t.Fatalf("job.trigger entries = %+v", a)
 				}
@@ -150,8 +139,8 @@ func TestJobTriggerAndStats(t *testing.T) {
 
 func TestJobTriggerValidationAndScopes(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		a := opsRegister(t, e, "JobsA")
-		b := opsRegister(t, e, "JobsB")
+		a := register(t, e, "JobsA")
+		b := register(t, e, "JobsB")
 		countJobs := func() int {
 			n, err := e.Store.Client.Job.Query().Count(unrestricted())
 			if err != nil {
@@ -162,34 +151,34 @@ func TestJobTriggerValidationAndScopes(t *testing.T) {
 		jobsBefore := countJobs()
 
 		for _, body := range []map[string]any{{"job_name": "make_coffee"}, {"job_name": ""}, {}} {
-			r := opsDo(e, http.MethodPost, "/api/v1/admin/jobs/trigger", a.Token, body)
-			expectError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "job_name")
+			r := do(e, http.MethodPost, "/api/v1/admin/jobs/trigger", a.AccessToken, body)
+			wantError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "job_name")
 			allowed, _ := r.Envelope.Error.Details["allowed"].([]any)
-			if len(allowed) != len(opsJobNames) {
+			if len(allowed) != len(jobNames) {
 				t.Fatalf("details.allowed = %v, want the four jobs", r.Envelope.Error.Details["allowed"])
 			}
 		}
-		expectError(t, opsDo(e, http.MethodGet, "/api/v1/admin/jobs/make_coffee/stats", a.Token, nil),
+		wantError(t, do(e, http.MethodGet, "/api/v1/admin/jobs/make_coffee/stats", a.AccessToken, nil),
 			http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "job_name")
 
 		// jobs:write triggers, jobs:read reads stats.
-		reader := opsCreateKey(t, e, a.Token, []string{"jobs:read"})
-		writer := opsCreateKey(t, e, a.Token, []string{"jobs:write"})
-		expectError(t, opsDo(e, http.MethodPost, "/api/v1/admin/jobs/trigger", reader.Key, map[string]any{"job_name": "expire_api_keys"}),
+		reader := newKey(t, e, a.AccessToken, "jobs:read")
+		writer := newKey(t, e, a.AccessToken, "jobs:write")
+		wantError(t, do(e, http.MethodPost, "/api/v1/admin/jobs/trigger", reader.Key, map[string]any{"job_name": "expire_api_keys"}),
 			http.StatusForbidden, "FORBIDDEN", "required_scope", "jobs:write")
-		expectError(t, opsDo(e, http.MethodGet, "/api/v1/admin/jobs/expire_api_keys/stats", writer.Key, nil),
+		wantError(t, do(e, http.MethodGet, "/api/v1/admin/jobs/expire_api_keys/stats", writer.Key, nil),
 			http.StatusForbidden, "FORBIDDEN", "required_scope", "jobs:read")
-		opsJobStats(t, e, reader.Key, "expire_api_keys")
-		opsWaitJob(t, e, opsTrigger(t, e, writer.Key, "expire_api_keys", nil))
+		jobStats(t, e, reader.Key, "expire_api_keys")
+		waitJob(t, e, triggerJob(t, e, writer.Key, "expire_api_keys", nil), 20*time.Second)
 		// A viewer reads but does not trigger.
-		viewer := createUser(t, e, a.Token, "viewer-"+a.Slug+"@jobs.test", "viewer", testPassword)
+		viewer := createUser(t, e, a.AccessToken, "viewer-"+a.Slug+"@jobs.test", "viewer", testPassword)
 		vs := login(t, e, viewer.Email, testPassword, a.Slug)
-		opsJobStats(t, e, vs.AccessToken, "audit_retention")
-		expectError(t, opsDo(e, http.MethodPost, "/api/v1/admin/jobs/trigger", vs.AccessToken, map[string]any{"job_name": "audit_retention"}),
+		jobStats(t, e, vs.AccessToken, "audit_retention")
+		wantError(t, do(e, http.MethodPost, "/api/v1/admin/jobs/trigger", vs.AccessToken, map[string]any{"job_name": "audit_retention"}),
 			http.StatusForbidden, "FORBIDDEN", "required_scope", "jobs:write")
 		// A DEK rotation of another tenant needs platform:admin.
-		expectError(t, opsDo(e, http.MethodPost, "/api/v1/admin/jobs/trigger", a.Token,
-			map[string]any{"job_name": "dek_rotation", "args": map[string]any{"tenant_id": b.ID.String()}}),
+		wantError(t, do(e, http.MethodPost, "/api/v1/admin/jobs/trigger", a.AccessToken,
+			map[string]any{"job_name": "dek_rotation", "args": map[string]any{"tenant_id": b.TenantID.String()}}),
 			http.StatusForbidden, "FORBIDDEN", "required_scope", "platform:admin")
 		// Only the one accepted trigger enqueued a run (periodic runs aside).
 		if got := countJobs() - jobsBefore; got < 1 {
@@ -207,9 +196,9 @@ func TestJobTriggerValidationAndScopes(t *testing.T) {
 // errors and the run waits to retry; stats count it exactly.
 func TestJobStatsCountRetrying(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		adm := opsAdmin(t, e)
-		id := opsTrigger(t, e, adm, "dek_rotation", map[string]any{"tenant_id": "not-a-tenant"})
-		opsEventually(t, 20*time.Second, "the bad rotation waits to retry", func() (bool, string) {
+		adm := adminToken(t, e)
+		id := triggerJob(t, e, adm, "dek_rotation", map[string]any{"tenant_id": "not-a-tenant"})
+		eventually(t, 20*time.Second, "the bad rotation waits to retry", func() (bool, string) {
 			j, err := e.Store.Client.Job.Get(unrestricted(), id)
 			if err != nil {
 				t.Fatal(err)
@@ -223,19 +212,19 @@ func TestJobStatsCountRetrying(t *testing.T) {
 		if j.Attempts < 1 || !strings.Contains(j.LastError, "tenant_id") || !j.RunAt.After(*j.StartedAt) {
 			t.Fatalf("retrying run: attempts %d, last_error %q, run_at %v after started %v", j.Attempts, j.LastError, j.RunAt, j.StartedAt)
 		}
-		var s opsJobStatsJSON
-		opsEventually(t, 20*time.Second, "stats count the run retrying", func() (bool, string) {
-			s = opsJobStats(t, e, adm, "dek_rotation")
-			return sameCounts(s, opsDBJobCounts(t, e, "dek_rotation")) && s.Retrying == 1 && s.Failed == 0,
+		var s jobStatsJSON
+		eventually(t, 20*time.Second, "stats count the run retrying", func() (bool, string) {
+			s = jobStats(t, e, adm, "dek_rotation")
+			return sameCounts(s, dbJobCounts(t, e, "dek_rotation")) && s.Retrying == 1 && s.Failed == 0,
 				"retrying " + strconv.Itoa(s.Retrying) + ", running " + strconv.Itoa(s.Running)
 		})
 		// Make it the last attempt and due: it ends failed.
 		if err := e.Store.Client.Job.UpdateOneID(id).SetMaxAttempts(j.Attempts + 1).SetRunAt(time.Now().Add(-time.Second)).Exec(unrestricted()); err != nil {
 			t.Fatal(err)
 		}
-		opsTrigger(t, e, adm, "expire_api_keys", nil) // kicks the workers
-		opsEventually(t, 20*time.Second, "the bad rotation fails for good", func() (bool, string) {
-			s = opsJobStats(t, e, adm, "dek_rotation")
+		triggerJob(t, e, adm, "expire_api_keys", nil) // kicks the workers
+		eventually(t, 20*time.Second, "the bad rotation fails for good", func() (bool, string) {
+			s = jobStats(t, e, adm, "dek_rotation")
 			return s.Failed == 1 && s.Retrying == 0, "failed " + strconv.Itoa(s.Failed) + ", retrying " + strconv.Itoa(s.Retrying)
 		})
 	}, withAdmin)
@@ -243,14 +232,14 @@ func TestJobStatsCountRetrying(t *testing.T) {
 
 func TestJobsGraphQL(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		tn := opsRegister(t, e, "GraphJobs")
+		tn := register(t, e, "GraphJobs")
 		var out struct {
 			TriggerJob struct {
 				JobID uuid.UUID `json:"jobID"`
 			} `json:"triggerJob"`
 		}
-		opsGQL(t, e, tn.Token, `mutation { triggerJob(jobName: "audit_retention") { jobID } }`, nil, &out)
-		opsWaitJob(t, e, out.TriggerJob.JobID)
+		gql(t, e, tn.AccessToken, `mutation { triggerJob(jobName: "audit_retention") { jobID } }`, nil, &out)
+		waitJob(t, e, out.TriggerJob.JobID, 20*time.Second)
 		var st struct {
 			JobStats struct {
 				JobName   string     `json:"jobName"`
@@ -262,15 +251,15 @@ func TestJobsGraphQL(t *testing.T) {
 				LastRunAt *time.Time `json:"lastRunAt"`
 			} `json:"jobStats"`
 		}
-		opsEventually(t, 10*time.Second, "GraphQL jobStats match the queue", func() (bool, string) {
-			opsGQL(t, e, tn.Token, `{ jobStats(jobName: "audit_retention") { jobName pending running completed failed retrying lastRunAt } }`, nil, &st)
-			want := opsDBJobCounts(t, e, "audit_retention")
-			got := opsJobStatsJSON{JobName: st.JobStats.JobName, Pending: st.JobStats.Pending, Running: st.JobStats.Running,
+		eventually(t, 10*time.Second, "GraphQL jobStats match the queue", func() (bool, string) {
+			gql(t, e, tn.AccessToken, `{ jobStats(jobName: "audit_retention") { jobName pending running completed failed retrying lastRunAt } }`, nil, &st)
+			want := dbJobCounts(t, e, "audit_retention", tn.TenantID)
+			got := jobStatsJSON{JobName: st.JobStats.JobName, Pending: st.JobStats.Pending, Running: st.JobStats.Running,
 				Completed: st.JobStats.Completed, Failed: st.JobStats.Failed, Retrying: st.JobStats.Retrying}
 			return sameCounts(got, want) && got.Completed >= 1 && st.JobStats.LastRunAt != nil, "differ"
 		})
-		opsGQLErr(t, e, tn.Token, `mutation { triggerJob(jobName: "nope") { jobID } }`, nil, "VALIDATION_ERROR", "field", "job_name")
-		k := opsCreateKey(t, e, tn.Token, []string{"jobs:read"})
-		opsGQLErr(t, e, k.Key, `mutation { triggerJob(jobName: "audit_retention") { jobID } }`, nil, "FORBIDDEN", "required_scope", "jobs:write")
+		gqlErr(t, e, tn.AccessToken, `mutation { triggerJob(jobName: "nope") { jobID } }`, nil, "VALIDATION_ERROR", "field", "job_name")
+		k := newKey(t, e, tn.AccessToken, "jobs:read")
+		gqlErr(t, e, k.Key, `mutation { triggerJob(jobName: "audit_retention") { jobID } }`, nil, "FORBIDDEN", "required_scope", "jobs:write")
 	})
 }

@@ -9,36 +9,18 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/credvault/credvault/internal/apitest"
 	"github.com/credvault/credvault/internal/platform/config"
 )
 
-// opsScrape reads /metrics and parses it.
-func opsScrape(t *testing.T, e *apitest.Env) map[string]*dto.MetricFamily {
-	t.Helper()
-	r := e.Get("/metrics", "")
-	if r.Status != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
-		t.Fatalf("/metrics: %d %q", r.Status, r.Header.Get("Content-Type"))
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(bytes.NewReader(r.Body))
-	if err != nil {
-		t.Fatalf("parse /metrics: %v", err)
-	}
-	return fams
-}
-
-func opsLabels(m *dto.Metric) map[string]string {
+func metricLabels(m *dto.Metric) map[string]string {
 	out := map[string]string{}
 	for _, l := range m.GetLabel() {
 		out[l.GetName()] = l.GetValue()
@@ -46,14 +28,14 @@ func opsLabels(m *dto.Metric) map[string]string {
 	return out
 }
 
-// opsFind returns the metric of family name whose labels include want, or nil.
-func opsFind(fams map[string]*dto.MetricFamily, name string, want map[string]string) *dto.Metric {
+// findMetric returns the metric of family name whose labels include want, or nil.
+func findMetric(fams map[string]*dto.MetricFamily, name string, want map[string]string) *dto.Metric {
 	f := fams[name]
 	if f == nil {
 		return nil
 	}
 	for _, m := range f.GetMetric() {
-		ls := opsLabels(m)
+		ls := metricLabels(m)
 		match := true
 		for k, v := range want {
 			if ls[k] != v {
@@ -67,9 +49,9 @@ func opsFind(fams map[string]*dto.MetricFamily, name string, want map[string]str
 	return nil
 }
 
-// opsValue is a counter's or gauge's value (0 when absent).
-func opsValue(fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
-	m := opsFind(fams, name, want)
+// metricValue is a counter's or gauge's value (0 when absent).
+func metricValue(fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
+	m := findMetric(fams, name, want)
 	switch {
 	case m == nil:
 		return 0
@@ -81,35 +63,35 @@ func opsValue(fams map[string]*dto.MetricFamily, name string, want map[string]st
 	return 0
 }
 
-var opsUUIDRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 
 func TestMetrics(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		tn := opsRegister(t, e, "Metered")
-		key := opsCreateKey(t, e, tn.Token, []string{"api_keys:read", "credentials:read", "credentials:decrypt", "credentials:write"})
-		client := opsCreateClient(t, e, tn.Token, []string{"api_keys:read"})
-		token := opsToken(t, e, client)
-		opsOK(t, opsDo(e, http.MethodPost, "/api/v1/credentials", tn.Token, map[string]any{
+		tn := register(t, e, "Metered")
+		key := newKey(t, e, tn.AccessToken, "api_keys:read", "credentials:read", "credentials:decrypt", "credentials:write")
+		client := createClient(t, e, tn.AccessToken, map[string]any{"name": "client " + randTag(), "scopes": []string{"api_keys:read"}})
+		token := issueToken(t, e, client, "").AccessToken
+		wantOK(t, do(e, http.MethodPost, "/api/v1/credentials", tn.AccessToken, map[string]any{
 			"integration_id": "stripe-" + tn.Slug, "auth_type": "api_key", "data": map[string]any{"api_key": "sk_live_x"}}),
 			http.StatusCreated, nil)
 
-		before := opsScrape(t, e)
+		before := scrapeMetrics(t, e)
 		// One of each: a key read by id (session), a decrypt (API key), a
 		// call with the access token, a valid and an invalid validation, a
 		// bad key, a bad session.
-		opsOK(t, opsDo(e, http.MethodGet, "/api/v1/api-keys/"+key.ID.String(), tn.Token, nil), http.StatusOK, nil)
-		opsOK(t, opsDo(e, http.MethodGet, "/api/v1/credentials/stripe-"+tn.Slug, key.Key, nil), http.StatusOK, nil)
-		opsWorks(t, e, "access token", token)
-		opsOK(t, opsDo(e, http.MethodPost, "/api/v1/api-keys/"+key.ID.String()+"/validate", tn.Token, map[string]any{"key": key.Key}),
+		wantOK(t, do(e, http.MethodGet, "/api/v1/api-keys/"+key.ID.String(), tn.AccessToken, nil), http.StatusOK, nil)
+		wantOK(t, do(e, http.MethodGet, "/api/v1/credentials/stripe-"+tn.Slug, key.Key, nil), http.StatusOK, nil)
+		me(t, e, token)
+		wantOK(t, do(e, http.MethodPost, "/api/v1/api-keys/"+key.ID.String()+"/validate", tn.AccessToken, map[string]any{"key": key.Key}),
 			http.StatusOK, nil)
-		opsOK(t, opsDo(e, http.MethodPost, "/api/v1/api-keys/"+key.ID.String()+"/validate", tn.Token,
+		wantOK(t, do(e, http.MethodPost, "/api/v1/api-keys/"+key.ID.String()+"/validate", tn.AccessToken,
 			map[string]any{"key": "cvk_" + strings.Repeat("Z", 43)}), http.StatusOK, nil)
-		opsRefused(t, e, "a made-up key", "cvk_"+strings.Repeat("Q", 43), "invalid")
-		opsRefused(t, e, "a forged session", "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln", "invalid", "malformed")
-		after := opsScrape(t, e)
+		wantUnauthorized(t, whoami(e, "cvk_"+strings.Repeat("Q", 43)), "invalid")
+		wantUnauthorized(t, whoami(e, "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln"), "invalid", "malformed")
+		after := scrapeMetrics(t, e)
 
 		delta := func(name string, labels map[string]string) float64 {
-			return opsValue(after, name, labels) - opsValue(before, name, labels)
+			return metricValue(after, name, labels) - metricValue(before, name, labels)
 		}
 		// Requests by route template, method and status.
 		keyRoute := map[string]string{"route": "/api/v1/api-keys/{keyId}", "method": "GET", "status": "200"}
@@ -128,11 +110,11 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("credvault_http_requests_total is a %v", reqs.GetType())
 		}
 		for _, m := range reqs.GetMetric() {
-			ls := opsLabels(m)
+			ls := metricLabels(m)
 			if ls["route"] == "" || ls["method"] == "" || ls["status"] == "" {
 				t.Errorf("request series without route, method or status: %v", ls)
 			}
-			if opsUUIDRE.MatchString(ls["route"]) || strings.Contains(ls["route"], tn.Slug) {
+			if uuidRE.MatchString(ls["route"]) || strings.Contains(ls["route"], tn.Slug) {
 				t.Errorf("a raw id in a route label: %q", ls["route"])
 			}
 		}
@@ -141,7 +123,7 @@ func TestMetrics(t *testing.T) {
 		if dur.GetType() != dto.MetricType_HISTOGRAM {
 			t.Fatalf("credvault_http_request_duration_seconds is a %v", dur.GetType())
 		}
-		hm := opsFind(after, "credvault_http_request_duration_seconds", map[string]string{"route": "/api/v1/api-keys/{keyId}", "method": "GET"})
+		hm := findMetric(after, "credvault_http_request_duration_seconds", map[string]string{"route": "/api/v1/api-keys/{keyId}", "method": "GET"})
 		if hm == nil || hm.GetHistogram().GetSampleCount() < 1 || len(hm.GetHistogram().GetBucket()) == 0 || hm.GetHistogram().GetSampleSum() <= 0 {
 			t.Errorf("duration histogram for the key route = %v", hm)
 		}
@@ -160,8 +142,8 @@ func TestMetrics(t *testing.T) {
 				t.Errorf("credvault_auth_attempts_total{method=%s,result=%s} rose by %v, want %v", c.method, c.result, d, c.want)
 			}
 		}
-		if opsFind(after, "credvault_auth_attempts_total", map[string]string{"method": "session", "result": "malformed"}) == nil &&
-			opsFind(after, "credvault_auth_attempts_total", map[string]string{"method": "session", "result": "invalid"}) == nil {
+		if findMetric(after, "credvault_auth_attempts_total", map[string]string{"method": "session", "result": "malformed"}) == nil &&
+			findMetric(after, "credvault_auth_attempts_total", map[string]string{"method": "session", "result": "invalid"}) == nil {
 			t.Error("no failed session attempt counted")
 		}
 		// Key validations by result: the decrypting call and the valid validation
@@ -178,11 +160,11 @@ func TestMetrics(t *testing.T) {
 		}
 		// The connection pool, from the DBStats collector.
 		pool := map[string]string{"db_name": "credvault"}
-		if got, want := opsValue(after, "go_sql_max_open_connections", pool), float64(e.Store.DB.Stats().MaxOpenConnections); got != want || got == 0 {
+		if got, want := metricValue(after, "go_sql_max_open_connections", pool), float64(e.Store.DB.Stats().MaxOpenConnections); got != want || got == 0 {
 			t.Errorf("go_sql_max_open_connections = %v, want %v", got, want)
 		}
 		for _, name := range []string{"go_sql_open_connections", "go_sql_in_use_connections", "go_sql_idle_connections", "go_sql_wait_count_total"} {
-			if opsFind(after, name, pool) == nil {
+			if findMetric(after, name, pool) == nil {
 				t.Errorf("no %s", name)
 			}
 		}
@@ -193,14 +175,14 @@ func TestMetrics(t *testing.T) {
 		}
 		var jobs []string
 		for _, m := range qd.GetMetric() {
-			jobs = append(jobs, opsLabels(m)["job"])
+			jobs = append(jobs, metricLabels(m)["job"])
 		}
 		slices.Sort(jobs)
-		if !slices.Equal(jobs, opsJobNames) {
-			t.Errorf("credvault_job_queue_depth jobs = %v, want %v", jobs, opsJobNames)
+		if !slices.Equal(jobs, jobNames) {
+			t.Errorf("credvault_job_queue_depth jobs = %v, want %v", jobs, jobNames)
 		}
 		// Token endpoint answers, and the runtime collectors.
-		if opsValue(after, "credvault_oauth_token_requests_total", map[string]string{"result": "issued"}) < 1 {
+		if metricValue(after, "credvault_oauth_token_requests_total", map[string]string{"result": "issued"}) < 1 {
 			t.Error("no issued token counted")
 		}
 		if after["go_goroutines"] == nil {
@@ -208,7 +190,7 @@ func TestMetrics(t *testing.T) {
 		}
 		// No secret in the exposition.
 		raw := e.Get("/metrics", "").Body
-		for _, s := range []string{key.Key, token, client.Secret, tn.Token} {
+		for _, s := range []string{key.Key, token, client.ClientSecret, tn.AccessToken} {
 			if bytes.Contains(raw, []byte(s)) {
 				t.Fatal("/metrics shows a secret")
 			}
@@ -216,8 +198,8 @@ func TestMetrics(t *testing.T) {
 	})
 }
 
-// opsHealthJSON is the REST health report.
-type opsHealthJSON struct {
+// healthJSON is the REST health report.
+type healthJSON struct {
 	Status            string         `json:"status"`
 	Database          string         `json:"database"`
 	DatabaseLatencyMs float64        `json:"database_latency_ms"`
@@ -230,7 +212,7 @@ type opsHealthJSON struct {
 
 func TestAdminHealth(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		tn := opsRegister(t, e, "Healthy")
+		tn := register(t, e, "Healthy")
 		// Three rotations waiting an hour: the depth of dek_rotation is exactly 3.
 		for range 3 {
 			if _, err := e.Store.Client.Job.Create().SetName("dek_rotation").SetRunAt(time.Now().Add(time.Hour)).Save(unrestricted()); err != nil {
@@ -238,8 +220,8 @@ func TestAdminHealth(t *testing.T) {
 			}
 		}
 
-		var h opsHealthJSON
-		opsOK(t, opsDo(e, http.MethodGet, "/api/v1/admin/health", tn.Token, nil), http.StatusOK, &h)
+		var h healthJSON
+		wantOK(t, do(e, http.MethodGet, "/api/v1/admin/health", tn.AccessToken, nil), http.StatusOK, &h)
 		if h.Status != "ok" || h.Database != "ok" || h.DatabaseLatencyMs < 0 || h.Version != "dev" || h.Commit == "" ||
 			h.UptimeSeconds < 0 || h.UptimeSeconds > 600 {
 			t.Fatalf("admin health = %+v", h)
@@ -252,15 +234,15 @@ func TestAdminHealth(t *testing.T) {
 			names = append(names, n)
 		}
 		slices.Sort(names)
-		if !slices.Equal(names, opsJobNames) || h.QueueDepths["dek_rotation"] != 3 {
+		if !slices.Equal(names, jobNames) || h.QueueDepths["dek_rotation"] != 3 {
 			t.Fatalf("queue_depths = %v, want the four jobs and dek_rotation at 3", h.QueueDepths)
 		}
 
 		// tenant:read is needed.
-		k := opsCreateKey(t, e, tn.Token, []string{"api_keys:read"})
-		expectError(t, opsDo(e, http.MethodGet, "/api/v1/admin/health", k.Key, nil), http.StatusForbidden, "FORBIDDEN",
+		k := newKey(t, e, tn.AccessToken, "api_keys:read")
+		wantError(t, do(e, http.MethodGet, "/api/v1/admin/health", k.Key, nil), http.StatusForbidden, "FORBIDDEN",
 			"required_scope", "tenant:read")
-		expectError(t, opsDo(e, http.MethodGet, "/api/v1/admin/health", "", nil), http.StatusUnauthorized, "UNAUTHORIZED")
+		wantError(t, do(e, http.MethodGet, "/api/v1/admin/health", "", nil), http.StatusUnauthorized, "UNAUTHORIZED")
 
 		// GraphQL health shows the same.
 		var out struct {
@@ -275,7 +257,7 @@ func TestAdminHealth(t *testing.T) {
 				Version       string `json:"version"`
 			} `json:"health"`
 		}
-		opsGQL(t, e, tn.Token, `{ health { status schemaVersion queueDepths { jobName depth } uptimeSeconds version } }`, nil, &out)
+		gql(t, e, tn.AccessToken, `{ health { status schemaVersion queueDepths { jobName depth } uptimeSeconds version } }`, nil, &out)
 		var gnames []string
 		for _, q := range out.Health.QueueDepths {
 			gnames = append(gnames, q.JobName)
@@ -283,12 +265,12 @@ func TestAdminHealth(t *testing.T) {
 				t.Errorf("GraphQL depth of dek_rotation = %d, want 3", q.Depth)
 			}
 		}
-		if out.Health.Status != "ok" || out.Health.SchemaVersion != h.SchemaVersion || !slices.Equal(gnames, opsJobNames) ||
+		if out.Health.Status != "ok" || out.Health.SchemaVersion != h.SchemaVersion || !slices.Equal(gnames, jobNames) ||
 			out.Health.Version != "dev" {
 			t.Fatalf("GraphQL health = %+v", out.Health)
 		}
 		// The metric agrees.
-		if d := opsValue(opsScrape(t, e), "credvault_job_queue_depth", map[string]string{"job": "dek_rotation"}); d != 3 {
+		if d := metricValue(scrapeMetrics(t, e), "credvault_job_queue_depth", map[string]string{"job": "dek_rotation"}); d != 3 {
 			t.Fatalf("credvault_job_queue_depth{job=dek_rotation} = %v, want 3", d)
 		}
 
@@ -297,12 +279,12 @@ func TestAdminHealth(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := e.Get("/api/v1/health", "")
-		expectError(t, r, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "database", "unavailable")
+		wantError(t, r, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "database", "unavailable")
 	})
 }
 
-// opsUsageJSON is the data of GET /admin/usage/summary.
-type opsUsageJSON struct {
+// usageJSON is the data of GET /admin/usage/summary.
+type usageJSON struct {
 	Days  int `json:"days"`
 	Total int `json:"total_requests"`
 	Rows  []struct {
@@ -315,42 +297,42 @@ type opsUsageJSON struct {
 
 func TestDashboards(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		tn := opsRegister(t, e, "Dashboard")
-		other := opsRegister(t, e, "OtherDash")
-		opsStatsFixture(t, e, tn)
-		key := opsCreateKey(t, e, tn.Token, []string{"tenant:read"})
-		client := opsCreateClient(t, e, tn.Token, []string{"tenant:read"})
-		token := opsToken(t, e, client)
-		otherKey := opsCreateKey(t, e, other.Token, []string{"tenant:read"})
+		tn := register(t, e, "Dashboard")
+		other := register(t, e, "OtherDash")
+		statsFixture(t, e, tn)
+		key := newKey(t, e, tn.AccessToken, "tenant:read")
+		client := createClient(t, e, tn.AccessToken, map[string]any{"name": "client " + randTag(), "scopes": []string{"tenant:read"}})
+		token := issueToken(t, e, client, "").AccessToken
+		otherKey := newKey(t, e, other.AccessToken, "tenant:read")
 
 		// N requests with the key, M with the token, and some of the other tenant's.
 		const n, m = 7, 4
-		for i := range n {
-			opsWorks(t, e, "key request "+strconv.Itoa(i), key.Key)
+		for range n {
+			me(t, e, key.Key)
 		}
-		for i := range m {
-			opsWorks(t, e, "token request "+strconv.Itoa(i), token)
+		for range m {
+			me(t, e, token)
 		}
-		opsWorks(t, e, "other tenant's key", otherKey.Key)
+		me(t, e, otherKey.Key)
 		e.Flush()
 
 		// Dashboard stats: counts by kind and status, and the last 24 hours.
-		var s opsStatsJSON
-		opsOK(t, opsDo(e, http.MethodGet, "/api/v1/admin/dashboard/stats", tn.Token, nil), http.StatusOK, &s)
+		var s statsJSON
+		wantOK(t, do(e, http.MethodGet, "/api/v1/admin/dashboard/stats", tn.AccessToken, nil), http.StatusOK, &s)
 		if s.Counts["api_keys"]["total"] != 4 || s.Counts["api_keys"]["active"] != 2 || s.Counts["oauth_clients"]["total"] != 3 ||
 			s.Counts["users"]["total"] != 3 || s.Counts["credentials"]["total"] != 2 || s.Counts["service_accounts"]["total"] != 1 {
 			t.Errorf("dashboard counts = %v", s.Counts)
 		}
 		// The fixture's entries, the key's and the client's creation, and the token issued.
-		const audits = opsFixtureAudits + 3
+		const audits = fixtureAudits + 3
 		if s.RequestsLast24h < n+m || s.AuditEventsLast24h != audits {
 			t.Errorf("dashboard: requests %d (want at least %d), audit events %d (want %d)",
 				s.RequestsLast24h, n+m, s.AuditEventsLast24h, audits)
 		}
 
 		// Usage: per day per API key and client, exact, this tenant's only.
-		var u opsUsageJSON
-		opsOK(t, opsDo(e, http.MethodGet, "/api/v1/admin/usage/summary", tn.Token, nil), http.StatusOK, &u)
+		var u usageJSON
+		wantOK(t, do(e, http.MethodGet, "/api/v1/admin/usage/summary", tn.AccessToken, nil), http.StatusOK, &u)
 		byPrincipal := map[string]int{}
 		for _, row := range u.Rows {
 			if _, err := time.Parse(time.DateOnly, row.Day); err != nil {
@@ -365,26 +347,26 @@ func TestDashboards(t *testing.T) {
 		if u.Days != 30 || u.Total != n+m {
 			t.Errorf("usage summary days %d total %d, want 30 and %d", u.Days, u.Total, n+m)
 		}
-		opsOK(t, opsDo(e, http.MethodGet, "/api/v1/admin/usage/summary?days=1", tn.Token, nil), http.StatusOK, &u)
+		wantOK(t, do(e, http.MethodGet, "/api/v1/admin/usage/summary?days=1", tn.AccessToken, nil), http.StatusOK, &u)
 		if u.Days != 1 || u.Total != n+m {
 			t.Errorf("usage summary for 1 day: days %d total %d", u.Days, u.Total)
 		}
 		for _, bad := range []string{"0", "367", "-1", "abc", "1.5"} {
-			expectError(t, opsDo(e, http.MethodGet, "/api/v1/admin/usage/summary?days="+bad, tn.Token, nil),
+			wantError(t, do(e, http.MethodGet, "/api/v1/admin/usage/summary?days="+bad, tn.AccessToken, nil),
 				http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "days")
 		}
 		// More requests add up after the next flush.
-		opsWorks(t, e, "one more", key.Key)
+		me(t, e, key.Key)
 		e.Flush()
-		opsOK(t, opsDo(e, http.MethodGet, "/api/v1/admin/usage/summary?days=366", tn.Token, nil), http.StatusOK, &u)
+		wantOK(t, do(e, http.MethodGet, "/api/v1/admin/usage/summary?days=366", tn.AccessToken, nil), http.StatusOK, &u)
 		if u.Total != n+m+1 {
 			t.Errorf("usage total after one more request = %d, want %d", u.Total, n+m+1)
 		}
 
 		// tenant:read is needed for all three.
-		noRead := opsCreateKey(t, e, tn.Token, []string{"api_keys:read"})
+		noRead := newKey(t, e, tn.AccessToken, "api_keys:read")
 		for _, p := range []string{"/api/v1/admin/dashboard/stats", "/api/v1/admin/usage/summary", "/api/v1/admin/features/status"} {
-			expectError(t, opsDo(e, http.MethodGet, p, noRead.Key, nil), http.StatusForbidden, "FORBIDDEN", "required_scope", "tenant:read")
+			wantError(t, do(e, http.MethodGet, p, noRead.Key, nil), http.StatusForbidden, "FORBIDDEN", "required_scope", "tenant:read")
 		}
 
 		// GraphQL dashboardStats and usageSummary agree.
@@ -399,7 +381,7 @@ func TestDashboards(t *testing.T) {
 				Requests      int    `json:"requests"`
 			} `json:"usageSummary"`
 		}
-		opsGQL(t, e, tn.Token, `{ dashboardStats { requestsLast24h auditEventsLast24h } usageSummary(days: 7) { day principalType principalID requests } }`, nil, &gq)
+		gql(t, e, tn.AccessToken, `{ dashboardStats { requestsLast24h auditEventsLast24h } usageSummary(days: 7) { day principalType principalID requests } }`, nil, &gq)
 		total := 0
 		for _, row := range gq.UsageSummary {
 			total += row.Requests
@@ -408,12 +390,12 @@ func TestDashboards(t *testing.T) {
 		if total != n+m+1 || gq.DashboardStats.AuditEventsLast24h != audits+4 || gq.DashboardStats.RequestsLast24h < n+m+1 {
 			t.Errorf("GraphQL dashboard = %+v, usage total %d", gq.DashboardStats, total)
 		}
-		opsGQLErr(t, e, tn.Token, `{ usageSummary(days: 0) { day } }`, nil, "VALIDATION_ERROR", "field", "days")
+		gqlErr(t, e, tn.AccessToken, `{ usageSummary(days: 0) { day } }`, nil, "VALIDATION_ERROR", "field", "days")
 	})
 }
 
-// opsFeaturesJSON is the data of GET /admin/features/status.
-type opsFeaturesJSON struct {
+// featuresJSON is the data of GET /admin/features/status.
+type featuresJSON struct {
 	Signup        bool     `json:"signup"`
 	RateLimits    bool     `json:"rate_limits"`
 	TLS           bool     `json:"tls"`
@@ -426,11 +408,11 @@ func TestFeatureStatus(t *testing.T) {
 	t.Parallel()
 	t.Run("development defaults", func(t *testing.T) {
 		apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-			tn := opsRegister(t, e, "Features")
-			var f opsFeaturesJSON
-			opsOK(t, opsDo(e, http.MethodGet, "/api/v1/admin/features/status", tn.Token, nil), http.StatusOK, &f)
+			tn := register(t, e, "Features")
+			var f featuresJSON
+			wantOK(t, do(e, http.MethodGet, "/api/v1/admin/features/status", tn.AccessToken, nil), http.StatusOK, &f)
 			// apitest turns rate limits off.
-			want := opsFeaturesJSON{Signup: true, RateLimits: false, TLS: false, Introspection: true, Environment: "development", CORSOrigins: []string{}}
+			want := featuresJSON{Signup: true, RateLimits: false, TLS: false, Introspection: true, Environment: "development", CORSOrigins: []string{}}
 			if f.Signup != want.Signup || f.RateLimits != want.RateLimits || f.TLS != want.TLS || f.Introspection != want.Introspection ||
 				f.Environment != want.Environment || f.CORSOrigins == nil || len(f.CORSOrigins) != 0 {
 				t.Fatalf("features = %+v, want %+v", f, want)
@@ -439,9 +421,9 @@ func TestFeatureStatus(t *testing.T) {
 	})
 	t.Run("configured", func(t *testing.T) {
 		apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-			adm := opsAdmin(t, e)
-			var f opsFeaturesJSON
-			opsOK(t, opsDo(e, http.MethodGet, "/api/v1/admin/features/status", adm, nil), http.StatusOK, &f)
+			adm := adminToken(t, e)
+			var f featuresJSON
+			wantOK(t, do(e, http.MethodGet, "/api/v1/admin/features/status", adm, nil), http.StatusOK, &f)
 			if f.Signup || !f.RateLimits || !f.TLS || f.Introspection || f.Environment != "production" ||
 				!slices.Equal(f.CORSOrigins, []string{"https://dash.example.com"}) {
 				t.Fatalf("features = %+v", f)
@@ -455,13 +437,14 @@ func TestFeatureStatus(t *testing.T) {
 					CorsOrigins []string `json:"corsOrigins"`
 				} `json:"featureStatus"`
 			}
-			opsGQL(t, e, adm, `{ featureStatus { signup rateLimits tls environment corsOrigins } }`, nil, &out)
+			gql(t, e, adm, `{ featureStatus { signup rateLimits tls environment corsOrigins } }`, nil, &out)
 			if out.FeatureStatus.Signup || !out.FeatureStatus.RateLimits || !out.FeatureStatus.TLS || out.FeatureStatus.Environment != "production" {
 				t.Fatalf("GraphQL featureStatus = %+v", out.FeatureStatus)
 			}
 			// Signup is really off.
-			expectStatus(t, post(e, "/api/v1/auth/register", "", map[string]any{
-				"tenant_name": "Nope", "email": "nope-" + uuid.NewString()[:6] + "@x.test", "password": testPassword}), http.StatusForbidden)
+			wantStatus(t, do(e, http.MethodPost, "/api/v1/auth/register", "", map[string]any{
+				"tenant_name": "Nope", "email": "nope-" + uuid.NewString()[:6] + "@x.test", "password": testPassword}),
+				http.StatusForbidden)
 		}, withAdmin, func(c *config.Config) {
 			c.AllowSignup = false
 			c.RateLimits = "free=100000/h,pro=100000/h,enterprise=100000/h"

@@ -2,7 +2,7 @@ package apitest_test
 
 // Every mutation is audited (SPEC §8), on SQLite and PostgreSQL: the schema's
 // Mutation fields are read by introspection, and each must have an entry in
-// opsMutations that performs it over GraphQL and names the audit action it
+// auditedMutations that performs it over GraphQL and names the audit action it
 // writes, so a new mutation without an audit entry (or without a row here)
 // fails the test. A mutation's entry is written in the same transaction as
 // its change: with the entry refused by the database (a trigger), the change
@@ -23,24 +23,24 @@ import (
 	"github.com/credvault/credvault/internal/apitest"
 )
 
-// opsMutation performs one mutation over GraphQL and says where its entry
+// auditedMutation performs one mutation over GraphQL and says where its entry
 // must be: the tenant, the resource id, and the actor's id.
-type opsMutation struct {
+type auditedMutation struct {
 	action string
 	run    func(t *testing.T, e *apitest.Env) (tenantID uuid.UUID, resourceID, actorID string)
 }
 
-func opsGQLField[T any](t *testing.T, e *apitest.Env, cred, query string, vars map[string]any) T {
+func gqlResult[T any](t *testing.T, e *apitest.Env, cred, query string, vars map[string]any) T {
 	t.Helper()
 	var out T
-	opsGQL(t, e, cred, query, vars, &out)
+	gql(t, e, cred, query, vars, &out)
 	return out
 }
 
-// opsMutations names every mutation of the schema and its audit action.
-var opsMutations = map[string]opsMutation{
+// auditedMutations names every mutation of the schema and its audit action.
+var auditedMutations = map[string]auditedMutation{
 	"register": {"auth.register", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		out := opsGQLField[struct {
+		out := gqlResult[struct {
 			Register struct {
 				Tenant struct{ ID uuid.UUID }
 				User   struct{ ID string }
@@ -50,168 +50,168 @@ var opsMutations = map[string]opsMutation{
 		return out.Register.Tenant.ID, out.Register.Tenant.ID.String(), out.Register.User.ID
 	}},
 	"login": {"auth.login", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		tn := opsRegister(t, e, "Login")
-		out := opsGQLField[struct {
+		tn := register(t, e, "Login")
+		out := gqlResult[struct {
 			Login struct{ User struct{ ID string } }
 		}](t, e, "",
 			`mutation($in: LoginInput!) { login(input: $in) { user { id } accessToken } }`,
 			map[string]any{"in": map[string]any{"email": tn.Email, "password": testPassword, "tenant": tn.Slug}})
-		return tn.ID, out.Login.User.ID, tn.OwnerID.String()
+		return tn.TenantID, out.Login.User.ID, tn.UserID.String()
 	}},
 	"refreshSession": {"auth.refresh", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		tn := opsRegister(t, e, "Refresh")
-		opsGQLField[struct{}](t, e, "", `mutation($in: RefreshSessionInput!) { refreshSession(input: $in) { accessToken refreshToken } }`,
-			map[string]any{"in": map[string]any{"refreshToken": tn.Refresh}})
-		return tn.ID, tn.OwnerID.String(), tn.OwnerID.String()
+		tn := register(t, e, "Refresh")
+		gqlResult[struct{}](t, e, "", `mutation($in: RefreshSessionInput!) { refreshSession(input: $in) { accessToken refreshToken } }`,
+			map[string]any{"in": map[string]any{"refreshToken": tn.RefreshToken}})
+		return tn.TenantID, tn.UserID.String(), tn.UserID.String()
 	}},
 	"createUser": {"user.create", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		tn := opsRegister(t, e, "CreateUser")
-		out := opsGQLField[struct{ CreateUser struct{ ID string } }](t, e, tn.Token,
+		tn := register(t, e, "CreateUser")
+		out := gqlResult[struct{ CreateUser struct{ ID string } }](t, e, tn.AccessToken,
 			`mutation($in: CreateUserInput!) { createUser(input: $in) { id } }`,
 			map[string]any{"in": map[string]any{"email": "new-" + tn.Slug + "@mut.test", "role": "member"}})
-		return tn.ID, out.CreateUser.ID, tn.OwnerID.String()
+		return tn.TenantID, out.CreateUser.ID, tn.UserID.String()
 	}},
 	"updateUser": {"user.update", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		tn := opsRegister(t, e, "UpdateUser")
-		u := createUser(t, e, tn.Token, "upd-"+tn.Slug+"@mut.test", "member", "")
-		opsGQLField[struct{}](t, e, tn.Token, `mutation($id: ID!, $in: UpdateUserInput!) { updateUser(id: $id, input: $in) { id } }`,
+		tn := register(t, e, "UpdateUser")
+		u := createUser(t, e, tn.AccessToken, "upd-"+tn.Slug+"@mut.test", "member", "")
+		gqlResult[struct{}](t, e, tn.AccessToken, `mutation($id: ID!, $in: UpdateUserInput!) { updateUser(id: $id, input: $in) { id } }`,
 			map[string]any{"id": u.ID, "in": map[string]any{"name": "Renamed"}})
-		return tn.ID, u.ID, tn.OwnerID.String()
+		return tn.TenantID, u.ID, tn.UserID.String()
 	}},
 	"deleteUser": {"user.delete", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		tn := opsRegister(t, e, "DeleteUser")
-		u := createUser(t, e, tn.Token, "del-"+tn.Slug+"@mut.test", "member", "")
-		opsGQLField[struct{}](t, e, tn.Token, `mutation($id: ID!) { deleteUser(id: $id) }`, map[string]any{"id": u.ID})
-		return tn.ID, u.ID, tn.OwnerID.String()
+		tn := register(t, e, "DeleteUser")
+		u := createUser(t, e, tn.AccessToken, "del-"+tn.Slug+"@mut.test", "member", "")
+		gqlResult[struct{}](t, e, tn.AccessToken, `mutation($id: ID!) { deleteUser(id: $id) }`, map[string]any{"id": u.ID})
+		return tn.TenantID, u.ID, tn.UserID.String()
 	}},
 	"createServiceAccount": {"service_account.create", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		tn := opsRegister(t, e, "ServiceAccount")
-		out := opsGQLField[struct {
+		tn := register(t, e, "ServiceAccount")
+		out := gqlResult[struct {
 			CreateServiceAccount struct{ ServiceAccount struct{ ID string } } `json:"createServiceAccount"`
-		}](t, e, tn.Token, `mutation($in: CreateServiceAccountInput!) { createServiceAccount(input: $in) { serviceAccount { id } } }`,
+		}](t, e, tn.AccessToken, `mutation($in: CreateServiceAccountInput!) { createServiceAccount(input: $in) { serviceAccount { id } } }`,
 			map[string]any{"in": map[string]any{"name": "robot", "scopes": []string{"api_keys:read"}}})
-		return tn.ID, out.CreateServiceAccount.ServiceAccount.ID, tn.OwnerID.String()
+		return tn.TenantID, out.CreateServiceAccount.ServiceAccount.ID, tn.UserID.String()
 	}},
 	"createAPIKey": {"api_key.create", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		tn := opsRegister(t, e, "CreateKey")
-		out := opsGQLField[struct {
+		tn := register(t, e, "CreateKey")
+		out := gqlResult[struct {
 			CreateAPIKey struct{ APIKey struct{ ID string } } `json:"createAPIKey"`
-		}](t, e, tn.Token, `mutation($in: CreateAPIKeyInput!) { createAPIKey(input: $in) { key apiKey { id } } }`,
+		}](t, e, tn.AccessToken, `mutation($in: CreateAPIKeyInput!) { createAPIKey(input: $in) { key apiKey { id } } }`,
 			map[string]any{"in": map[string]any{"name": "k", "scopes": []string{"api_keys:read"}}})
-		return tn.ID, out.CreateAPIKey.APIKey.ID, tn.OwnerID.String()
+		return tn.TenantID, out.CreateAPIKey.APIKey.ID, tn.UserID.String()
 	}},
 	"validateAPIKey": {"api_key.validate", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		tn := opsRegister(t, e, "ValidateKey")
-		k := opsCreateKey(t, e, tn.Token, []string{"api_keys:read"})
-		out := opsGQLField[struct {
+		tn := register(t, e, "ValidateKey")
+		k := newKey(t, e, tn.AccessToken, "api_keys:read")
+		out := gqlResult[struct {
 			ValidateAPIKey struct{ Valid bool } `json:"validateAPIKey"`
-		}](t, e, tn.Token, `mutation($id: ID!, $key: String!) { validateAPIKey(id: $id, key: $key) { valid } }`,
+		}](t, e, tn.AccessToken, `mutation($id: ID!, $key: String!) { validateAPIKey(id: $id, key: $key) { valid } }`,
 			map[string]any{"id": k.ID, "key": k.Key})
 		if !out.ValidateAPIKey.Valid {
 			t.Fatal("validateAPIKey said the key is not valid")
 		}
 		e.Flush() // validations are audited in batches
-		return tn.ID, k.ID.String(), tn.OwnerID.String()
+		return tn.TenantID, k.ID.String(), tn.UserID.String()
 	}},
 	"rotateAPIKey": {"api_key.rotate", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		tn := opsRegister(t, e, "RotateKey")
-		k := opsCreateKey(t, e, tn.Token, []string{"api_keys:read"})
-		opsGQLField[struct{}](t, e, tn.Token, `mutation($id: ID!) { rotateAPIKey(id: $id) { key apiKey { id } } }`, map[string]any{"id": k.ID})
-		return tn.ID, k.ID.String(), tn.OwnerID.String()
+		tn := register(t, e, "RotateKey")
+		k := newKey(t, e, tn.AccessToken, "api_keys:read")
+		gqlResult[struct{}](t, e, tn.AccessToken, `mutation($id: ID!) { rotateAPIKey(id: $id) { key apiKey { id } } }`, map[string]any{"id": k.ID})
+		return tn.TenantID, k.ID.String(), tn.UserID.String()
 	}},
 	"revokeAPIKey": {"api_key.revoke", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		tn := opsRegister(t, e, "RevokeKey")
-		k := opsCreateKey(t, e, tn.Token, []string{"api_keys:read"})
-		opsGQLField[struct{}](t, e, tn.Token, `mutation($id: ID!) { revokeAPIKey(id: $id) { id status } }`, map[string]any{"id": k.ID})
-		return tn.ID, k.ID.String(), tn.OwnerID.String()
+		tn := register(t, e, "RevokeKey")
+		k := newKey(t, e, tn.AccessToken, "api_keys:read")
+		gqlResult[struct{}](t, e, tn.AccessToken, `mutation($id: ID!) { revokeAPIKey(id: $id) { id status } }`, map[string]any{"id": k.ID})
+		return tn.TenantID, k.ID.String(), tn.UserID.String()
 	}},
 	"createOAuthClient": {"oauth_client.create", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		tn := opsRegister(t, e, "CreateClient")
-		out := opsGQLField[struct {
+		tn := register(t, e, "CreateClient")
+		out := gqlResult[struct {
 			CreateOAuthClient struct {
 				OauthClient struct {
 					ClientID string `json:"clientID"`
 				} `json:"oauthClient"`
 			} `json:"createOAuthClient"`
-		}](t, e, tn.Token, `mutation($in: CreateOAuthClientInput!) { createOAuthClient(input: $in) { clientSecret oauthClient { id clientID } } }`,
+		}](t, e, tn.AccessToken, `mutation($in: CreateOAuthClientInput!) { createOAuthClient(input: $in) { clientSecret oauthClient { id clientID } } }`,
 			map[string]any{"in": map[string]any{"name": "app", "scopes": []string{"api_keys:read"}}})
-		return tn.ID, out.CreateOAuthClient.OauthClient.ClientID, tn.OwnerID.String()
+		return tn.TenantID, out.CreateOAuthClient.OauthClient.ClientID, tn.UserID.String()
 	}},
 	"updateOAuthClient": {"oauth_client.update", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		tn := opsRegister(t, e, "UpdateClient")
-		c := opsCreateClient(t, e, tn.Token, []string{"api_keys:read"})
-		opsGQLField[struct{}](t, e, tn.Token, `mutation($cid: String!, $in: UpdateOAuthClientInput!) { updateOAuthClient(clientID: $cid, input: $in) { id } }`,
+		tn := register(t, e, "UpdateClient")
+		c := createClient(t, e, tn.AccessToken, map[string]any{"name": "client " + randTag(), "scopes": []string{"api_keys:read"}})
+		gqlResult[struct{}](t, e, tn.AccessToken, `mutation($cid: String!, $in: UpdateOAuthClientInput!) { updateOAuthClient(clientID: $cid, input: $in) { id } }`,
 			map[string]any{"cid": c.ClientID, "in": map[string]any{"name": "renamed app"}})
-		return tn.ID, c.ClientID, tn.OwnerID.String()
+		return tn.TenantID, c.ClientID, tn.UserID.String()
 	}},
 	"rotateOAuthClientSecret": {"oauth_client.rotate_secret", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		tn := opsRegister(t, e, "RotateClient")
-		c := opsCreateClient(t, e, tn.Token, []string{"api_keys:read"})
-		opsGQLField[struct{}](t, e, tn.Token, `mutation($cid: String!) { rotateOAuthClientSecret(clientID: $cid) { clientSecret } }`,
+		tn := register(t, e, "RotateClient")
+		c := createClient(t, e, tn.AccessToken, map[string]any{"name": "client " + randTag(), "scopes": []string{"api_keys:read"}})
+		gqlResult[struct{}](t, e, tn.AccessToken, `mutation($cid: String!) { rotateOAuthClientSecret(clientID: $cid) { clientSecret } }`,
 			map[string]any{"cid": c.ClientID})
-		return tn.ID, c.ClientID, tn.OwnerID.String()
+		return tn.TenantID, c.ClientID, tn.UserID.String()
 	}},
 	"deleteOAuthClient": {"oauth_client.delete", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		tn := opsRegister(t, e, "DeleteClient")
-		c := opsCreateClient(t, e, tn.Token, []string{"api_keys:read"})
-		opsGQLField[struct{}](t, e, tn.Token, `mutation($cid: String!) { deleteOAuthClient(clientID: $cid) }`, map[string]any{"cid": c.ClientID})
-		return tn.ID, c.ClientID, tn.OwnerID.String()
+		tn := register(t, e, "DeleteClient")
+		c := createClient(t, e, tn.AccessToken, map[string]any{"name": "client " + randTag(), "scopes": []string{"api_keys:read"}})
+		gqlResult[struct{}](t, e, tn.AccessToken, `mutation($cid: String!) { deleteOAuthClient(clientID: $cid) }`, map[string]any{"cid": c.ClientID})
+		return tn.TenantID, c.ClientID, tn.UserID.String()
 	}},
 	"storeCredential": {"credential.create", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		tn := opsRegister(t, e, "StoreCred")
-		id := opsStoreCredentialGQL(t, e, tn)
-		return tn.ID, id, tn.OwnerID.String()
+		tn := register(t, e, "StoreCred")
+		id := storeCredentialGQL(t, e, tn)
+		return tn.TenantID, id, tn.UserID.String()
 	}},
 	"updateCredential": {"credential.update", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		tn := opsRegister(t, e, "UpdateCred")
-		id := opsStoreCredentialGQL(t, e, tn)
-		opsGQLField[struct{}](t, e, tn.Token, `mutation($iid: String!, $id: ID!, $in: UpdateCredentialInput!) {
+		tn := register(t, e, "UpdateCred")
+		id := storeCredentialGQL(t, e, tn)
+		gqlResult[struct{}](t, e, tn.AccessToken, `mutation($iid: String!, $id: ID!, $in: UpdateCredentialInput!) {
 			updateCredential(integrationID: $iid, id: $id, input: $in) { id } }`,
 			map[string]any{"iid": "github", "id": id, "in": map[string]any{"name": "renamed"}})
-		return tn.ID, id, tn.OwnerID.String()
+		return tn.TenantID, id, tn.UserID.String()
 	}},
 	"deleteCredential": {"credential.delete", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		tn := opsRegister(t, e, "DeleteCred")
-		id := opsStoreCredentialGQL(t, e, tn)
-		opsGQLField[struct{}](t, e, tn.Token, `mutation($iid: String!, $id: ID!) { deleteCredential(integrationID: $iid, id: $id) }`,
+		tn := register(t, e, "DeleteCred")
+		id := storeCredentialGQL(t, e, tn)
+		gqlResult[struct{}](t, e, tn.AccessToken, `mutation($iid: String!, $id: ID!) { deleteCredential(integrationID: $iid, id: $id) }`,
 			map[string]any{"iid": "github", "id": id})
-		return tn.ID, id, tn.OwnerID.String()
+		return tn.TenantID, id, tn.UserID.String()
 	}},
 	"rotateDEK": {"dek.rotate", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		tn := opsRegister(t, e, "RotateDEK")
-		opsStoreCredentialGQL(t, e, tn)
-		opsGQLField[struct{}](t, e, tn.Token, `mutation { rotateDEK { dekVersion jobID } }`, nil)
-		return tn.ID, tn.ID.String(), tn.OwnerID.String()
+		tn := register(t, e, "RotateDEK")
+		storeCredentialGQL(t, e, tn)
+		gqlResult[struct{}](t, e, tn.AccessToken, `mutation { rotateDEK { dekVersion jobID } }`, nil)
+		return tn.TenantID, tn.TenantID.String(), tn.UserID.String()
 	}},
 	"triggerJob": {"job.trigger", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		tn := opsRegister(t, e, "TriggerJob")
-		out := opsGQLField[struct {
+		tn := register(t, e, "TriggerJob")
+		out := gqlResult[struct {
 			TriggerJob struct {
 				JobID string `json:"jobID"`
 			} `json:"triggerJob"`
-		}](t, e, tn.Token, `mutation { triggerJob(jobName: "expire_api_keys") { jobID } }`, nil)
-		return tn.ID, out.TriggerJob.JobID, tn.OwnerID.String()
+		}](t, e, tn.AccessToken, `mutation { triggerJob(jobName: "expire_api_keys") { jobID } }`, nil)
+		return tn.TenantID, out.TriggerJob.JobID, tn.UserID.String()
 	}},
 	"updateTenant": {"tenant.update", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		tn := opsRegister(t, e, "UpdateTenant")
-		opsGQLField[struct{}](t, e, tn.Token, `mutation($id: ID!, $in: UpdateTenantInput!) { updateTenant(id: $id, input: $in) { id name } }`,
-			map[string]any{"id": tn.ID, "in": map[string]any{"name": "Renamed Tenant", "plan": "pro"}})
-		return tn.ID, tn.ID.String(), tn.OwnerID.String()
+		tn := register(t, e, "UpdateTenant")
+		gqlResult[struct{}](t, e, tn.AccessToken, `mutation($id: ID!, $in: UpdateTenantInput!) { updateTenant(id: $id, input: $in) { id name } }`,
+			map[string]any{"id": tn.TenantID, "in": map[string]any{"name": "Renamed Tenant", "plan": "pro"}})
+		return tn.TenantID, tn.TenantID.String(), tn.UserID.String()
 	}},
 	"deleteTenant": {"tenant.delete", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
-		tn := opsRegister(t, e, "DeleteTenant")
-		g := e.GraphQL(`mutation($id: ID!) { deleteTenant(id: $id) }`, map[string]any{"id": tn.ID}, tn.Token)
+		tn := register(t, e, "DeleteTenant")
+		g := e.GraphQL(`mutation($id: ID!) { deleteTenant(id: $id) }`, map[string]any{"id": tn.TenantID}, tn.AccessToken)
 		if len(g.Errors) > 0 {
 			t.Fatalf("deleteTenant: %+v", g.Errors)
 		}
 		// The tenant's own entries are purged with it: its copy in the platform tenant stays.
-		return opsPlatformID(t, e), tn.ID.String(), tn.OwnerID.String()
+		return platformTenantID(t, e), tn.TenantID.String(), tn.UserID.String()
 	}},
 }
 
-func opsStoreCredentialGQL(t *testing.T, e *apitest.Env, tn opsTenant) string {
+func storeCredentialGQL(t *testing.T, e *apitest.Env, tn *tenantFixture) string {
 	t.Helper()
-	out := opsGQLField[struct{ StoreCredential struct{ ID string } }](t, e, tn.Token,
+	out := gqlResult[struct{ StoreCredential struct{ ID string } }](t, e, tn.AccessToken,
 		`mutation($in: StoreCredentialInput!) { storeCredential(input: $in) { id } }`,
 		map[string]any{"in": map[string]any{"integrationID": "github", "authType": "bearer_token", "data": map[string]any{"token": "ghp_x"}}})
 	return out.StoreCredential.ID
@@ -219,41 +219,30 @@ func opsStoreCredentialGQL(t *testing.T, e *apitest.Env, tn opsTenant) string {
 
 func TestEveryMutationIsAudited(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		var schema struct {
-			Schema struct {
-				MutationType struct {
-					Fields []struct{ Name string }
-				} `json:"mutationType"`
-			} `json:"__schema"`
-		}
-		opsGQL(t, e, "", `{ __schema { mutationType { fields { name } } } }`, nil, &schema)
-		var fields []string
-		for _, f := range schema.Schema.MutationType.Fields {
-			fields = append(fields, f.Name)
-		}
+		fields := mutationFields(t, e, "")
 		if len(fields) < 22 {
 			t.Fatalf("introspection found %d mutations: %v", len(fields), fields)
 		}
 		for _, f := range fields {
-			if _, ok := opsMutations[f]; !ok {
-				t.Errorf("mutation %s has no entry in opsMutations: add one that performs it and names the audit action it must write", f)
+			if _, ok := auditedMutations[f]; !ok {
+				t.Errorf("mutation %s has no entry in auditedMutations: add one that performs it and names the audit action it must write", f)
 			}
 		}
-		for name := range opsMutations {
+		for name := range auditedMutations {
 			if !slices.Contains(fields, name) {
-				t.Errorf("opsMutations names %s, which the schema does not have", name)
+				t.Errorf("auditedMutations names %s, which the schema does not have", name)
 			}
 		}
 		slices.Sort(fields)
 		for _, name := range fields {
-			m, ok := opsMutations[name]
+			m, ok := auditedMutations[name]
 			if !ok {
 				continue
 			}
 			t.Run(name, func(t *testing.T) {
 				e := on(t, e)
 				tid, resource, actor := m.run(t, e)
-				entries := opsAuditFor(t, e, tid, m.action, resource)
+				entries := auditEntries(t, e, tid, m.action, resource)
 				var ok []string
 				for _, a := range entries {
 					if a.Outcome == auditlog.OutcomeSuccess && a.ActorID == actor && a.RequestID != "" {
@@ -269,9 +258,9 @@ func TestEveryMutationIsAudited(t *testing.T) {
 	}, withAdmin)
 }
 
-// opsRefuseAudits installs triggers that make the database refuse an audit
+// refuseAudits installs triggers that make the database refuse an audit
 // entry whose action, or a job whose name, is listed in ops_refused.
-func opsRefuseAudits(t *testing.T, e *apitest.Env) (refuse func(string), allow func(string)) {
+func refuseAudits(t *testing.T, e *apitest.Env) (refuse func(string), allow func(string)) {
 	t.Helper()
 	var stmts []string
 	if e.Store.Dialect == "postgres" {
@@ -334,9 +323,9 @@ func opsRefuseAudits(t *testing.T, e *apitest.Env) (refuse func(string), allow f
 // allowed again, the same mutation commits both.
 func TestMutationAndItsAuditEntryCommitTogether(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		refuse, allow := opsRefuseAudits(t, e)
-		tn := opsRegister(t, e, "Atomic")
-		member := createUser(t, e, tn.Token, "atomic-"+tn.Slug+"@mut.test", "member", "")
+		refuse, allow := refuseAudits(t, e)
+		tn := register(t, e, "Atomic")
+		member := createUser(t, e, tn.AccessToken, "atomic-"+tn.Slug+"@mut.test", "member", "")
 		ctx := unrestricted()
 		c := e.Store.Client
 
@@ -347,16 +336,16 @@ func TestMutationAndItsAuditEntryCommitTogether(t *testing.T) {
 		}{
 			{"updateTenant (an update)", "tenant.update",
 				`mutation($id: ID!, $in: UpdateTenantInput!) { updateTenant(id: $id, input: $in) { id } }`,
-				map[string]any{"id": tn.ID, "in": map[string]any{"name": "Changed Name", "plan": "enterprise"}},
+				map[string]any{"id": tn.TenantID, "in": map[string]any{"name": "Changed Name", "plan": "enterprise"}},
 				func() bool {
-					db := opsDBTenant(t, e, tn.ID)
+					db := dbTenant(t, e, tn.TenantID)
 					return db.Name == "Changed Name" || db.Plan == "enterprise"
 				}},
 			{"createAPIKey (an insert)", "api_key.create",
 				`mutation($in: CreateAPIKeyInput!) { createAPIKey(input: $in) { key } }`,
 				map[string]any{"in": map[string]any{"name": "atomic key", "scopes": []string{"api_keys:read"}}},
 				func() bool {
-					n, err := c.APIKey.Query().Where(apikey.TenantID(tn.ID), apikey.Name("atomic key")).Count(ctx)
+					n, err := c.APIKey.Query().Where(apikey.TenantID(tn.TenantID), apikey.Name("atomic key")).Count(ctx)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -366,7 +355,7 @@ func TestMutationAndItsAuditEntryCommitTogether(t *testing.T) {
 				`mutation($in: StoreCredentialInput!) { storeCredential(input: $in) { id } }`,
 				map[string]any{"in": map[string]any{"integrationID": "atomic", "authType": "bearer_token", "data": map[string]any{"token": "t"}}},
 				func() bool {
-					n, err := c.Credential.Query().Where(credential.TenantID(tn.ID)).Count(ctx)
+					n, err := c.Credential.Query().Where(credential.TenantID(tn.TenantID)).Count(ctx)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -379,9 +368,9 @@ func TestMutationAndItsAuditEntryCommitTogether(t *testing.T) {
 		for _, cs := range cases {
 			t.Run(cs.name, func(t *testing.T) {
 				e := on(t, e)
-				before := opsAuditCount(t, e, tn.ID, cs.action)
+				before := len(auditEntries(t, e, tn.TenantID, cs.action, ""))
 				refuse(cs.action)
-				g := e.GraphQL(cs.query, cs.vars, tn.Token)
+				g := e.GraphQL(cs.query, cs.vars, tn.AccessToken)
 				allow(cs.action)
 				if len(g.Errors) == 0 || g.Code() != "INTERNAL_ERROR" {
 					t.Fatalf("with its entry refused, %s answered %s / %+v, want INTERNAL_ERROR", cs.name, g.Data, g.Errors)
@@ -392,17 +381,17 @@ func TestMutationAndItsAuditEntryCommitTogether(t *testing.T) {
 				if cs.changed() {
 					t.Fatalf("%s: the change persisted without its audit entry", cs.name)
 				}
-				if n := opsAuditCount(t, e, tn.ID, cs.action); n != before {
+				if n := len(auditEntries(t, e, tn.TenantID, cs.action, "")); n != before {
 					t.Fatalf("%s: %d %s entries, want %d", cs.name, n, cs.action, before)
 				}
 				// Allowed again, the same mutation commits the change and its entry.
-				if g := e.GraphQL(cs.query, cs.vars, tn.Token); len(g.Errors) > 0 {
+				if g := e.GraphQL(cs.query, cs.vars, tn.AccessToken); len(g.Errors) > 0 {
 					t.Fatalf("%s: %+v", cs.name, g.Errors)
 				}
 				if !cs.changed() {
 					t.Fatalf("%s: no change after a successful mutation", cs.name)
 				}
-				if n := opsAuditCount(t, e, tn.ID, cs.action); n != before+1 {
+				if n := len(auditEntries(t, e, tn.TenantID, cs.action, "")); n != before+1 {
 					t.Fatalf("%s: %d %s entries after it, want %d", cs.name, n, cs.action, before+1)
 				}
 			})
@@ -413,22 +402,22 @@ func TestMutationAndItsAuditEntryCommitTogether(t *testing.T) {
 		// purge, which the database refuses here.
 		t.Run("deleteTenant (fails after its entries)", func(t *testing.T) {
 			e := on(t, e)
-			gone := opsRegister(t, e, "AtomicDelete")
+			gone := register(t, e, "AtomicDelete")
 			refuse("purge_deleted_tenants")
-			g := e.GraphQL(`mutation($id: ID!) { deleteTenant(id: $id) }`, map[string]any{"id": gone.ID}, gone.Token)
+			g := e.GraphQL(`mutation($id: ID!) { deleteTenant(id: $id) }`, map[string]any{"id": gone.TenantID}, gone.AccessToken)
 			allow("purge_deleted_tenants")
 			if len(g.Errors) == 0 {
 				t.Fatalf("deleteTenant with its purge job refused answered %s", g.Data)
 			}
-			if db := opsDBTenant(t, e, gone.ID); db == nil || db.Status != tenant.StatusActive || db.DeletedAt != nil {
+			if db := dbTenant(t, e, gone.TenantID); db == nil || db.Status != tenant.StatusActive || db.DeletedAt != nil {
 				t.Fatalf("the tenant after a failed delete: %+v", db)
 			}
-			for _, tid := range []uuid.UUID{gone.ID, opsPlatformID(t, e)} {
-				if n := len(opsAuditFor(t, e, tid, "tenant.delete", gone.ID.String())); n != 0 {
+			for _, tid := range []uuid.UUID{gone.TenantID, platformTenantID(t, e)} {
+				if n := len(auditEntries(t, e, tid, "tenant.delete", gone.TenantID.String())); n != 0 {
 					t.Fatalf("%d tenant.delete entries in %s survived the failed delete", n, tid)
 				}
 			}
-			opsWorks(t, e, "the owner of a tenant whose delete failed", gone.Token)
+			me(t, e, gone.AccessToken)
 		})
 	})
 }

@@ -11,16 +11,16 @@ import (
 	"github.com/credvault/credvault/internal/platform/store/storetest"
 )
 
-// oaBenchEnv is a server on SQLite with one tenant and one client.
-func oaBenchEnv(b *testing.B) (*apitest.Env, *oaTenant, oaClient) {
+// benchEnv is a server on SQLite with one tenant and one client.
+func benchEnv(b *testing.B) (*apitest.Env, *tenantFixture, clientJSON) {
 	b.Helper()
 	e := apitest.New(b, storetest.Open(b, "sqlite"))
-	tn := oaRegister(b, e, "Bench")
+	tn := register(b, e, "Bench")
 	c := tn.createClient(b, map[string]any{"name": "bench", "scopes": []string{"api_keys:read", "oauth_clients:read"}})
 	return e, tn, c
 }
 
-func oaServe(b *testing.B, h http.Handler, path, body string, header map[string]string) *httptest.ResponseRecorder {
+func serve(b *testing.B, h http.Handler, path, body string, header map[string]string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
 	req.RemoteAddr = "127.0.0.1:40000"
 	for k, v := range header {
@@ -37,57 +37,57 @@ func oaServe(b *testing.B, h http.Handler, path, body string, header map[string]
 // BenchmarkTokenIssuance serves POST /oauth/token (client_secret_basic)
 // through the whole handler chain without the network.
 func BenchmarkTokenIssuance(b *testing.B) {
-	e, _, c := oaBenchEnv(b)
+	e, _, c := benchEnv(b)
 	h := e.Handler()
 	body := url.Values{"grant_type": {"client_credentials"}}.Encode()
-	header := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Authorization": oaBasicHeader(c.ClientID, c.ClientSecret)}
+	header := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Authorization": basicHeader(c.ClientID, c.ClientSecret)}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		oaServe(b, h, "/oauth/token", body, header)
+		serve(b, h, "/oauth/token", body, header)
 	}
 }
 
 // BenchmarkIntrospection serves POST /oauth/introspect, authenticated by the
 // client's Basic credentials, for an active token.
 func BenchmarkIntrospection(b *testing.B) {
-	e, _, c := oaBenchEnv(b)
+	e, _, c := benchEnv(b)
 	h := e.Handler()
-	tok := oaIssue(b, e, c, "")
+	tok := issueToken(b, e, c, "")
 	body := url.Values{"token": {tok.AccessToken}}.Encode()
-	header := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Authorization": oaBasicHeader(c.ClientID, c.ClientSecret)}
-	if rec := oaServe(b, h, "/oauth/introspect", body, header); !strings.Contains(rec.Body.String(), `"active":true`) {
+	header := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Authorization": basicHeader(c.ClientID, c.ClientSecret)}
+	if rec := serve(b, h, "/oauth/introspect", body, header); !strings.Contains(rec.Body.String(), `"active":true`) {
 		b.Fatal("introspection: not active")
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		oaServe(b, h, "/oauth/introspect", body, header)
+		serve(b, h, "/oauth/introspect", body, header)
 	}
 }
 
 // BenchmarkIntrospectionAPIKey is introspection by a resource server holding
 // an API key with oauth_clients:read (the key verification is cached).
 func BenchmarkIntrospectionAPIKey(b *testing.B) {
-	e, tn, c := oaBenchEnv(b)
+	e, tn, c := benchEnv(b)
 	h := e.Handler()
-	key := tn.createAPIKey(b, "oauth_clients:read")
-	tok := oaIssue(b, e, c, "")
+	key := tn.key(b, "oauth_clients:read").Key
+	tok := issueToken(b, e, c, "")
 	body := url.Values{"token": {tok.AccessToken}}.Encode()
 	header := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "X-API-Key": key}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		oaServe(b, h, "/oauth/introspect", body, header)
+		serve(b, h, "/oauth/introspect", body, header)
 	}
 }
 
 // BenchmarkAccessTokenRoute serves GET /api/v1/auth/me with an access token:
 // the cost of an API call authenticated by OAuth, end to end in process.
 func BenchmarkAccessTokenRoute(b *testing.B) {
-	e, _, c := oaBenchEnv(b)
+	e, _, c := benchEnv(b)
 	h := e.Handler()
-	tok := oaIssue(b, e, c, "")
+	tok := issueToken(b, e, c, "")
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {

@@ -23,11 +23,11 @@ import (
 func TestOAuthInteropClientCredentials(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		tn := oaRegister(t, e, "Interop Co")
+		tn := register(t, e, "Interop Co")
 		c := tn.createClient(t, map[string]any{"name": "x/oauth2", "scopes": []string{"api_keys:read", "oauth_clients:read"}, "access_token_ttl_seconds": 300})
 		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, e.Server.Client())
 
-		me := func(t *testing.T, hc *http.Client) oaMe {
+		me := func(t *testing.T, hc *http.Client) meJSON {
 			t.Helper()
 			resp, err := hc.Get(e.Server.URL + "/api/v1/auth/me")
 			if err != nil {
@@ -36,10 +36,10 @@ func TestOAuthInteropClientCredentials(t *testing.T) {
 			defer resp.Body.Close()
 			body, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("GET /auth/me: %d %s", resp.StatusCode, oaRedact(body))
+				t.Fatalf("GET /auth/me: %d %s", resp.StatusCode, redact(body))
 			}
 			var env struct {
-				Data oaMe `json:"data"`
+				Data meJSON `json:"data"`
 			}
 			if err := json.Unmarshal(body, &env); err != nil {
 				t.Fatal(err)
@@ -72,7 +72,7 @@ func TestOAuthInteropClientCredentials(t *testing.T) {
 					t.Errorf("scope %v", got)
 				}
 				got := me(t, cfg.Client(ctx))
-				if got.PrincipalType != "oauth_client" || got.ClientID == nil || *got.ClientID != c.ClientID || got.Tenant.ID != tn.ID {
+				if got.PrincipalType != "oauth_client" || got.ClientID == nil || *got.ClientID != c.ClientID || got.Tenant.ID != tn.TenantID.String() {
 					t.Errorf("/auth/me: %+v", got)
 				}
 				if !slices.Equal(got.Scopes, []string{"oauth_clients:read"}) {
@@ -88,10 +88,10 @@ func TestOAuthInteropClientCredentials(t *testing.T) {
 			}
 			// The transport reuses its token: a second call issues none.
 			hc := cfg.Client(ctx)
-			before := oaMetric(t, e, "credvault_oauth_token_requests_total", map[string]string{"result": "issued"})
+			before := counterSum(t, e, "credvault_oauth_token_requests_total", map[string]string{"result": "issued"})
 			me(t, hc)
 			me(t, hc)
-			if after := oaMetric(t, e, "credvault_oauth_token_requests_total", map[string]string{"result": "issued"}); after != before+1 {
+			if after := counterSum(t, e, "credvault_oauth_token_requests_total", map[string]string{"result": "issued"}); after != before+1 {
 				t.Errorf("two calls through one client issued %v tokens, want 1", after-before)
 			}
 		})

@@ -19,9 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/revokedtoken"
 	"github.com/credvault/credvault/internal/apitest"
@@ -29,8 +26,8 @@ import (
 	"github.com/credvault/credvault/internal/platform/store"
 )
 
-// oaJWT is a decoded compact JWS.
-type oaJWT struct {
+// parsedJWT is a decoded compact JWS.
+type parsedJWT struct {
 	raw     string
 	header  map[string]any
 	claims  map[string]any
@@ -39,13 +36,13 @@ type oaJWT struct {
 	payload []byte
 }
 
-func oaParseJWT(t testing.TB, tok string) oaJWT {
+func parseJWT(t testing.TB, tok string) parsedJWT {
 	t.Helper()
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
 		t.Fatalf("access token has %d parts, want 3", len(parts))
 	}
-	var j oaJWT
+	var j parsedJWT
 	j.raw = tok
 	dec := func(i int) []byte {
 		b, err := base64.RawURLEncoding.DecodeString(parts[i])
@@ -68,7 +65,7 @@ func oaParseJWT(t testing.TB, tok string) oaJWT {
 	return j
 }
 
-func (j oaJWT) num(t testing.TB, name string) int64 {
+func (j parsedJWT) num(t testing.TB, name string) int64 {
 	t.Helper()
 	n, ok := j.claims[name].(json.Number)
 	if !ok {
@@ -81,8 +78,8 @@ func (j oaJWT) num(t testing.TB, name string) int64 {
 	return v
 }
 
-// oaJWKS fetches the public keys by kid.
-func oaJWKS(t testing.TB, e *apitest.Env) map[string]ed25519.PublicKey {
+// jwks fetches the public keys by kid.
+func jwks(t testing.TB, e *apitest.Env) map[string]ed25519.PublicKey {
 	t.Helper()
 	resp := e.Get("/.well-known/jwks.json", "")
 	if resp.Status != http.StatusOK {
@@ -116,13 +113,13 @@ func oaJWKS(t testing.TB, e *apitest.Env) map[string]ed25519.PublicKey {
 func TestOAuthTokenEndpoint(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		tn := oaRegister(t, e, "Token Co")
+		tn := register(t, e, "Token Co")
 		c := tn.createClient(t, map[string]any{"name": "svc", "scopes": []string{"oauth_clients:read", "api_keys:read"}, "access_token_ttl_seconds": 900})
 
-		check := func(t *testing.T, resp *apitest.Response, wantScope string) oaTokenResp {
+		check := func(t *testing.T, resp *apitest.Response, wantScope string) tokenJSON {
 			t.Helper()
 			if resp.Status != http.StatusOK {
-				t.Fatalf("token: %d %s", resp.Status, oaRedact(resp.Body))
+				t.Fatalf("token: %d %s", resp.Status, redact(resp.Body))
 			}
 			if got := resp.Header.Get("Cache-Control"); got != "no-store" {
 				t.Errorf("Cache-Control %q, want no-store", got)
@@ -145,7 +142,7 @@ func TestOAuthTokenEndpoint(t *testing.T) {
 			if _, ok := raw["refresh_token"]; ok {
 				t.Error("client_credentials must not issue a refresh token (RFC 6749 §4.4.3)")
 			}
-			tok := oaDecode(t, resp)
+			tok := decodeToken(t, resp)
 			if tok.TokenType != "Bearer" || tok.ExpiresIn != 900 || tok.Scope != wantScope || tok.AccessToken == "" {
 				t.Errorf("token_type %q expires_in %d scope %q; want Bearer 900 %q", tok.TokenType, tok.ExpiresIn, tok.Scope, wantScope)
 			}
@@ -154,40 +151,40 @@ func TestOAuthTokenEndpoint(t *testing.T) {
 		all := "api_keys:read oauth_clients:read"
 
 		t.Run("client_secret_basic", func(t *testing.T) {
-			check(t, oaClientCredentials(e, c.ClientID, c.ClientSecret, ""), all)
+			check(t, clientCredentials(e, c.ClientID, c.ClientSecret, ""), all)
 		})
 		t.Run("client_secret_post", func(t *testing.T) {
-			resp := oaForm(e, "/oauth/token", url.Values{"grant_type": {"client_credentials"},
-				"client_id": {c.ClientID}, "client_secret": {c.ClientSecret}}, oaAuth{})
+			resp := postForm(e, "/oauth/token", url.Values{"grant_type": {"client_credentials"},
+				"client_id": {c.ClientID}, "client_secret": {c.ClientSecret}}, formAuth{})
 			check(t, resp, all)
 		})
 		t.Run("basic with the same client_id in the body", func(t *testing.T) {
-			resp := oaForm(e, "/oauth/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ClientID}},
-				oaBasic(c.ClientID, c.ClientSecret))
+			resp := postForm(e, "/oauth/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ClientID}},
+				basicAuth(c.ClientID, c.ClientSecret))
 			check(t, resp, all)
 		})
 		t.Run("charset in the content type", func(t *testing.T) {
-			resp := oaForm(e, "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, oaAuth{header: map[string]string{
-				"Content-Type": "application/x-www-form-urlencoded; charset=utf-8", "Authorization": oaBasicHeader(c.ClientID, c.ClientSecret)}})
+			resp := postForm(e, "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, formAuth{header: map[string]string{
+				"Content-Type": "application/x-www-form-urlencoded; charset=utf-8", "Authorization": basicHeader(c.ClientID, c.ClientSecret)}})
 			check(t, resp, all)
 		})
 		t.Run("scope down-selection", func(t *testing.T) {
-			tok := check(t, oaClientCredentials(e, c.ClientID, c.ClientSecret, "api_keys:read"), "api_keys:read")
-			if got := oaParseJWT(t, tok.AccessToken).claims["scope"]; got != "api_keys:read" {
+			tok := check(t, clientCredentials(e, c.ClientID, c.ClientSecret, "api_keys:read"), "api_keys:read")
+			if got := parseJWT(t, tok.AccessToken).claims["scope"]; got != "api_keys:read" {
 				t.Errorf("JWT scope %v", got)
 			}
 			// Order and duplicates in the request do not matter.
-			check(t, oaClientCredentials(e, c.ClientID, c.ClientSecret, "oauth_clients:read api_keys:read oauth_clients:read"), all)
+			check(t, clientCredentials(e, c.ClientID, c.ClientSecret, "oauth_clients:read api_keys:read oauth_clients:read"), all)
 		})
 		t.Run("each token is new", func(t *testing.T) {
-			a := oaIssue(t, e, c, "")
-			b := oaIssue(t, e, c, "")
-			if a.AccessToken == b.AccessToken || oaParseJWT(t, a.AccessToken).claims["jti"] == oaParseJWT(t, b.AccessToken).claims["jti"] {
+			a := issueToken(t, e, c, "")
+			b := issueToken(t, e, c, "")
+			if a.AccessToken == b.AccessToken || parseJWT(t, a.AccessToken).claims["jti"] == parseJWT(t, b.AccessToken).claims["jti"] {
 				t.Error("two token requests got the same token or jti")
 			}
 		})
 		t.Run("audited", func(t *testing.T) {
-			oaAwaitAudit(t, e, tn.ID, "oauth.token", func(a *ent.AuditLog) bool {
+			awaitAudit(t, e, tn.TenantID, "oauth.token", func(a *ent.AuditLog) bool {
 				return a.ResourceID == c.ClientID && a.Outcome == "success" && a.Details["scope"] == "api_keys:read"
 			})
 		})
@@ -197,46 +194,46 @@ func TestOAuthTokenEndpoint(t *testing.T) {
 func TestOAuthTokenErrors(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		tn := oaRegister(t, e, "Errors Co")
+		tn := register(t, e, "Errors Co")
 		c := tn.createClient(t, map[string]any{"name": "svc", "scopes": []string{"api_keys:read", "oauth_clients:read"}})
 		other := tn.createClient(t, map[string]any{"name": "other", "scopes": []string{"api_keys:read"}})
 		cc := url.Values{"grant_type": {"client_credentials"}}
-		basicHdr := func(v string) oaAuth {
-			return oaAuth{header: map[string]string{"Authorization": v}}
+		basicHdr := func(v string) formAuth {
+			return formAuth{header: map[string]string{"Authorization": v}}
 		}
 		cases := []struct {
 			name    string
 			form    url.Values
-			auth    oaAuth
+			auth    formAuth
 			ctype   string // overrides the form content type when set
 			status  int
 			code    string
 			wwwAuth bool
 			rawBody string
 		}{
-			{name: "wrong secret (basic)", form: cc, auth: oaBasic(c.ClientID, "cvcs_wrong"), status: 401, code: "invalid_client", wwwAuth: true},
-			{name: "another client's secret", form: cc, auth: oaBasic(c.ClientID, other.ClientSecret), status: 401, code: "invalid_client", wwwAuth: true},
+			{name: "wrong secret (basic)", form: cc, auth: basicAuth(c.ClientID, "cvcs_wrong"), status: 401, code: "invalid_client", wwwAuth: true},
+			{name: "another client's secret", form: cc, auth: basicAuth(c.ClientID, other.ClientSecret), status: 401, code: "invalid_client", wwwAuth: true},
 			{name: "wrong secret (post)", form: url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ClientID}, "client_secret": {"cvcs_wrong"}}, status: 401, code: "invalid_client"},
-			{name: "unknown client", form: cc, auth: oaBasic("cvc_nosuchclient", c.ClientSecret), status: 401, code: "invalid_client", wwwAuth: true},
+			{name: "unknown client", form: cc, auth: basicAuth("cvc_nosuchclient", c.ClientSecret), status: 401, code: "invalid_client", wwwAuth: true},
 			{name: "no credentials", form: cc, status: 401, code: "invalid_client"},
 			{name: "client_id without secret", form: url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ClientID}}, status: 401, code: "invalid_client"},
-			{name: "empty secret (basic)", form: cc, auth: oaBasic(c.ClientID, ""), status: 401, code: "invalid_client", wwwAuth: true},
+			{name: "empty secret (basic)", form: cc, auth: basicAuth(c.ClientID, ""), status: 401, code: "invalid_client", wwwAuth: true},
 			{name: "malformed basic", form: cc, auth: basicHdr("Basic !!!not-base64"), status: 401, code: "invalid_client", wwwAuth: true},
 			{name: "basic without colon", form: cc, auth: basicHdr("Basic " + base64.StdEncoding.EncodeToString([]byte(c.ClientID))), status: 401, code: "invalid_client", wwwAuth: true},
-			{name: "scope not granted", form: url.Values{"grant_type": {"client_credentials"}, "scope": {"api_keys:read credentials:read"}}, auth: oaBasic(c.ClientID, c.ClientSecret), status: 400, code: "invalid_scope"},
-			{name: "unknown scope", form: url.Values{"grant_type": {"client_credentials"}, "scope": {"everything"}}, auth: oaBasic(c.ClientID, c.ClientSecret), status: 400, code: "invalid_scope"},
-			{name: "grant password", form: url.Values{"grant_type": {"password"}, "username": {"u"}, "password": {"p"}}, auth: oaBasic(c.ClientID, c.ClientSecret), status: 400, code: "unsupported_grant_type"},
-			{name: "grant authorization_code", form: url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}, auth: oaBasic(c.ClientID, c.ClientSecret), status: 400, code: "unsupported_grant_type"},
-			{name: "grant refresh_token", form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}, auth: oaBasic(c.ClientID, c.ClientSecret), status: 400, code: "unsupported_grant_type"},
-			{name: "missing grant_type", form: url.Values{"scope": {"api_keys:read"}}, auth: oaBasic(c.ClientID, c.ClientSecret), status: 400, code: "invalid_request"},
-			{name: "JSON body", rawBody: `{"grant_type":"client_credentials"}`, ctype: "application/json", auth: oaBasic(c.ClientID, c.ClientSecret), status: 400, code: "invalid_request"},
-			{name: "no content type", rawBody: "grant_type=client_credentials", ctype: "-", auth: oaBasic(c.ClientID, c.ClientSecret), status: 400, code: "invalid_request"},
-			{name: "text/plain", rawBody: "grant_type=client_credentials", ctype: "text/plain", auth: oaBasic(c.ClientID, c.ClientSecret), status: 400, code: "invalid_request"},
+			{name: "scope not granted", form: url.Values{"grant_type": {"client_credentials"}, "scope": {"api_keys:read credentials:read"}}, auth: basicAuth(c.ClientID, c.ClientSecret), status: 400, code: "invalid_scope"},
+			{name: "unknown scope", form: url.Values{"grant_type": {"client_credentials"}, "scope": {"everything"}}, auth: basicAuth(c.ClientID, c.ClientSecret), status: 400, code: "invalid_scope"},
+			{name: "grant password", form: url.Values{"grant_type": {"password"}, "username": {"u"}, "password": {"p"}}, auth: basicAuth(c.ClientID, c.ClientSecret), status: 400, code: "unsupported_grant_type"},
+			{name: "grant authorization_code", form: url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}, auth: basicAuth(c.ClientID, c.ClientSecret), status: 400, code: "unsupported_grant_type"},
+			{name: "grant refresh_token", form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}, auth: basicAuth(c.ClientID, c.ClientSecret), status: 400, code: "unsupported_grant_type"},
+			{name: "missing grant_type", form: url.Values{"scope": {"api_keys:read"}}, auth: basicAuth(c.ClientID, c.ClientSecret), status: 400, code: "invalid_request"},
+			{name: "JSON body", rawBody: `{"grant_type":"client_credentials"}`, ctype: "application/json", auth: basicAuth(c.ClientID, c.ClientSecret), status: 400, code: "invalid_request"},
+			{name: "no content type", rawBody: "grant_type=client_credentials", ctype: "-", auth: basicAuth(c.ClientID, c.ClientSecret), status: 400, code: "invalid_request"},
+			{name: "text/plain", rawBody: "grant_type=client_credentials", ctype: "text/plain", auth: basicAuth(c.ClientID, c.ClientSecret), status: 400, code: "invalid_request"},
 			{name: "basic and body secret", form: url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ClientID}, "client_secret": {c.ClientSecret}},
-				auth: oaBasic(c.ClientID, c.ClientSecret), status: 400, code: "invalid_request"},
+				auth: basicAuth(c.ClientID, c.ClientSecret), status: 400, code: "invalid_request"},
 			{name: "basic and another body client_id", form: url.Values{"grant_type": {"client_credentials"}, "client_id": {other.ClientID}},
-				auth: oaBasic(c.ClientID, c.ClientSecret), status: 400, code: "invalid_request"},
-			{name: "repeated parameter", rawBody: "grant_type=client_credentials&scope=api_keys:read&scope=oauth_clients:read", auth: oaBasic(c.ClientID, c.ClientSecret), status: 400, code: "invalid_request"},
+				auth: basicAuth(c.ClientID, c.ClientSecret), status: 400, code: "invalid_request"},
+			{name: "repeated parameter", rawBody: "grant_type=client_credentials&scope=api_keys:read&scope=oauth_clients:read", auth: basicAuth(c.ClientID, c.ClientSecret), status: 400, code: "invalid_request"},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
@@ -251,13 +248,13 @@ func TestOAuthTokenErrors(t *testing.T) {
 						h["Content-Type"] = tc.ctype
 					}
 					if tc.auth.basicID != "" {
-						h["Authorization"] = oaBasicHeader(tc.auth.basicID, tc.auth.basicSecret)
+						h["Authorization"] = basicHeader(tc.auth.basicID, tc.auth.basicSecret)
 					}
 					resp = e.Do(apitest.Request{Method: http.MethodPost, Path: "/oauth/token", Body: tc.rawBody, Header: h, NoCType: tc.ctype == "-"})
 				} else {
-					resp = oaForm(e, "/oauth/token", tc.form, tc.auth)
+					resp = postForm(e, "/oauth/token", tc.form, tc.auth)
 				}
-				out := oaWantOAuthError(t, resp, tc.status, tc.code)
+				out := wantOAuthError(t, resp, tc.status, tc.code)
 				if out.ErrorDescription == "" {
 					t.Error("no error_description")
 				}
@@ -277,14 +274,14 @@ func TestOAuthTokenErrors(t *testing.T) {
 			})
 		}
 		// Wrong secrets are audited as failed client authentications, without the secret.
-		a := oaAwaitAudit(t, e, tn.ID, "oauth.client_auth", func(a *ent.AuditLog) bool {
+		a := awaitAudit(t, e, tn.TenantID, "oauth.client_auth", func(a *ent.AuditLog) bool {
 			return a.ResourceID == c.ClientID && a.Outcome == "failure" && a.Details["reason"] == "invalid_secret"
 		})
 		if a.IP == "" {
 			t.Error("client_auth entry without the client address")
 		}
 		// The client still works after all that.
-		oaIssue(t, e, c, "")
+		issueToken(t, e, c, "")
 		// Only POST.
 		if resp := e.Get("/oauth/token", ""); resp.Status != http.StatusMethodNotAllowed {
 			t.Errorf("GET /oauth/token: %d, want 405", resp.Status)
@@ -295,18 +292,18 @@ func TestOAuthTokenErrors(t *testing.T) {
 func TestOAuthAccessTokenIsJWT(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		tn := oaRegister(t, e, "JWT Co")
+		tn := register(t, e, "JWT Co")
 		c := tn.createClient(t, map[string]any{"name": "svc", "scopes": []string{"api_keys:read", "oauth_clients:read"}, "access_token_ttl_seconds": 600})
 		before := time.Now().Add(-2 * time.Second).Unix()
-		tok := oaIssue(t, e, c, "")
+		tok := issueToken(t, e, c, "")
 		after := time.Now().Add(2 * time.Second).Unix()
-		j := oaParseJWT(t, tok.AccessToken)
+		j := parseJWT(t, tok.AccessToken)
 
 		if j.header["typ"] != "at+jwt" || j.header["alg"] != "EdDSA" {
 			t.Errorf("header typ %v alg %v, want at+jwt EdDSA", j.header["typ"], j.header["alg"])
 		}
 		kid, _ := j.header["kid"].(string)
-		keys := oaJWKS(t, e)
+		keys := jwks(t, e)
 		pub, ok := keys[kid]
 		if !ok {
 			t.Fatalf("kid %q is not in /.well-known/jwks.json", kid)
@@ -320,7 +317,7 @@ func TestOAuthAccessTokenIsJWT(t *testing.T) {
 			t.Fatal(err)
 		}
 		for name, want := range map[string]any{"iss": meta["issuer"], "sub": c.ClientID, "client_id": c.ClientID,
-			"scope": "api_keys:read oauth_clients:read", "tid": tn.ID.String()} {
+			"scope": "api_keys:read oauth_clients:read", "tid": tn.TenantID.String()} {
 			if j.claims[name] != want {
 				t.Errorf("claim %s = %v, want %v", name, j.claims[name], want)
 			}
@@ -359,32 +356,32 @@ func TestOAuthAccessTokenIsJWT(t *testing.T) {
 		claims["scope"] = "api_keys:read oauth_clients:read oauth_clients:write"
 		forged, _ := json.Marshal(claims)
 		tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString(forged) + "." + parts[2]
-		oaWantUnauthorized(t, e, tampered, "invalid")
+		wantUnauthorized(t, whoami(e, tampered), "invalid")
 		none, _ := json.Marshal(map[string]any{"typ": "at+jwt", "alg": "none", "kid": kid})
-		oaWantUnauthorized(t, e, base64.RawURLEncoding.EncodeToString(none)+"."+parts[1]+".", "invalid")
+		wantUnauthorized(t, whoami(e, base64.RawURLEncoding.EncodeToString(none)+"."+parts[1]+"."), "invalid")
 		badSig := parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(make([]byte, 64))
-		oaWantUnauthorized(t, e, badSig, "invalid")
+		wantUnauthorized(t, whoami(e, badSig), "invalid")
 		// A session token is not an access token and vice versa: the typ header decides.
-		sess := oaParseJWT(t, tn.Owner)
+		sess := parseJWT(t, tn.AccessToken)
 		if sess.header["typ"] == "at+jwt" {
 			t.Error("a session token has typ at+jwt")
 		}
 		asSession, _ := json.Marshal(map[string]any{"typ": "JWT", "alg": "EdDSA", "kid": kid})
-		oaWantUnauthorized(t, e, base64.RawURLEncoding.EncodeToString(asSession)+"."+parts[1]+"."+parts[2], "invalid")
+		wantUnauthorized(t, whoami(e, base64.RawURLEncoding.EncodeToString(asSession)+"."+parts[1]+"."+parts[2]), "invalid")
 	})
 }
 
 func TestOAuthTokenAuthenticatesAsClient(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		tn := oaRegister(t, e, "Principal Co")
-		other := oaRegister(t, e, "Principal Other")
+		tn := register(t, e, "Principal Co")
+		other := register(t, e, "Principal Other")
 		c := tn.createClient(t, map[string]any{"name": "svc", "scopes": []string{"oauth_clients:read", "api_keys:read"}})
-		tok := oaIssue(t, e, c, "oauth_clients:read")
+		tok := issueToken(t, e, c, "oauth_clients:read")
 
-		me := oaGetMe(t, e, tok.AccessToken)
-		if me.PrincipalType != "oauth_client" || me.ClientID == nil || *me.ClientID != c.ClientID || me.ID != c.ID ||
-			me.Tenant.ID != tn.ID || me.User != nil {
+		me := me(t, e, tok.AccessToken)
+		if me.PrincipalType != "oauth_client" || me.ClientID == nil || *me.ClientID != c.ClientID || me.ID != c.ID.String() ||
+			me.Tenant.ID != tn.TenantID.String() || me.User != nil {
 			t.Errorf("/auth/me: %+v", me)
 		}
 		if !slices.Equal(me.Scopes, []string{"oauth_clients:read"}) {
@@ -397,16 +394,16 @@ func TestOAuthTokenAuthenticatesAsClient(t *testing.T) {
 		}
 		// A scope the client has but the token does not.
 		resp = e.Get("/api/v1/api-keys", tok.AccessToken)
-		oaWantEnvelopeError(t, resp, http.StatusForbidden, "FORBIDDEN")
+		wantError(t, resp, http.StatusForbidden, "FORBIDDEN")
 		if got := resp.Envelope.Error.Details["required_scope"]; got != "api_keys:read" {
 			t.Errorf("required_scope %v", got)
 		}
 		// A write scope nobody gave it.
 		resp = e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/oauth-clients", Bearer: tok.AccessToken,
 			Body: map[string]any{"name": "x", "scopes": []string{"api_keys:read"}}})
-		oaWantEnvelopeError(t, resp, http.StatusForbidden, "FORBIDDEN")
+		wantError(t, resp, http.StatusForbidden, "FORBIDDEN")
 		// The full token reaches both.
-		full := oaIssue(t, e, c, "")
+		full := issueToken(t, e, c, "")
 		if resp := e.Get("/api/v1/api-keys", full.AccessToken); resp.Status != http.StatusOK {
 			t.Errorf("GET /api-keys with api_keys:read: %d", resp.Status)
 		}
@@ -424,30 +421,30 @@ func TestOAuthTokenAuthenticatesAsClient(t *testing.T) {
 		}
 		// x-tenantid of another tenant: refused.
 		resp = e.Do(apitest.Request{Method: http.MethodGet, Path: "/api/v1/auth/me", Bearer: tok.AccessToken,
-			Header: map[string]string{"x-tenantid": other.ID.String()}})
-		oaWantEnvelopeError(t, resp, http.StatusForbidden, "TENANT_MISMATCH")
+			Header: map[string]string{"x-tenantid": other.TenantID.String()}})
+		wantError(t, resp, http.StatusForbidden, "TENANT_MISMATCH")
 		// The client sees only its tenant's clients.
 		other.createClient(t, map[string]any{"name": "theirs", "scopes": []string{"api_keys:read"}})
-		var list []oaClient
+		var list []clientJSON
 		e.Get("/api/v1/oauth-clients", tok.AccessToken).Data(t, &list)
 		if len(list) != 1 || list[0].ClientID != c.ClientID {
 			t.Errorf("the client lists %d clients", len(list))
 		}
 		// Malformed bearer values.
-		oaWantUnauthorized(t, e, "not-a-jwt", "malformed")
+		wantUnauthorized(t, whoami(e, "not-a-jwt"), "malformed")
 	})
 }
 
 func TestOAuthIntrospection(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		tn := oaRegister(t, e, "Intro Co")
-		other := oaRegister(t, e, "Intro Other")
+		tn := register(t, e, "Intro Co")
+		other := register(t, e, "Intro Other")
 		c := tn.createClient(t, map[string]any{"name": "svc", "scopes": []string{"api_keys:read", "oauth_clients:read"}})
 		resource := tn.createClient(t, map[string]any{"name": "resource server", "scopes": []string{"api_keys:read"}})
 		oc := other.createClient(t, map[string]any{"name": "foreign", "scopes": []string{"api_keys:read"}})
-		tok := oaIssue(t, e, c, "api_keys:read")
-		j := oaParseJWT(t, tok.AccessToken)
+		tok := issueToken(t, e, c, "api_keys:read")
+		j := parseJWT(t, tok.AccessToken)
 
 		active := func(t *testing.T, got map[string]any) {
 			t.Helper()
@@ -474,15 +471,15 @@ func TestOAuthIntrospection(t *testing.T) {
 		}
 
 		t.Run("by the client itself (basic)", func(t *testing.T) {
-			active(t, oaIntrospect(t, e, tok.AccessToken, oaBasic(c.ClientID, c.ClientSecret)))
+			active(t, introspect(t, e, tok.AccessToken, basicAuth(c.ClientID, c.ClientSecret)))
 		})
 		t.Run("by another client of the tenant", func(t *testing.T) {
-			active(t, oaIntrospect(t, e, tok.AccessToken, oaBasic(resource.ClientID, resource.ClientSecret)))
+			active(t, introspect(t, e, tok.AccessToken, basicAuth(resource.ClientID, resource.ClientSecret)))
 		})
 		t.Run("client_secret_post", func(t *testing.T) {
-			resp := oaForm(e, "/oauth/introspect", url.Values{"token": {tok.AccessToken}, "client_id": {c.ClientID}, "client_secret": {c.ClientSecret}}, oaAuth{})
+			resp := postForm(e, "/oauth/introspect", url.Values{"token": {tok.AccessToken}, "client_id": {c.ClientID}, "client_secret": {c.ClientSecret}}, formAuth{})
 			if resp.Status != http.StatusOK {
-				t.Fatalf("%d %s", resp.Status, oaRedact(resp.Body))
+				t.Fatalf("%d %s", resp.Status, redact(resp.Body))
 			}
 			var got map[string]any
 			_ = json.Unmarshal(resp.Body, &got)
@@ -492,67 +489,67 @@ func TestOAuthIntrospection(t *testing.T) {
 			}
 		})
 		t.Run("API key with oauth_clients:read", func(t *testing.T) {
-			key := tn.createAPIKey(t, "oauth_clients:read")
-			active(t, oaIntrospect(t, e, tok.AccessToken, oaAuth{header: map[string]string{"X-API-Key": key}}))
-			active(t, oaIntrospect(t, e, tok.AccessToken, oaAuth{header: map[string]string{"Authorization": "ApiKey " + key}}))
-			active(t, oaIntrospect(t, e, tok.AccessToken, oaAuth{header: map[string]string{"Authorization": "Bearer " + key}}))
+			key := tn.key(t, "oauth_clients:read").Key
+			active(t, introspect(t, e, tok.AccessToken, formAuth{header: map[string]string{"X-API-Key": key}}))
+			active(t, introspect(t, e, tok.AccessToken, formAuth{header: map[string]string{"Authorization": "ApiKey " + key}}))
+			active(t, introspect(t, e, tok.AccessToken, formAuth{header: map[string]string{"Authorization": "Bearer " + key}}))
 		})
 		t.Run("API key without oauth_clients:read", func(t *testing.T) {
-			key := tn.createAPIKey(t, "api_keys:read")
-			resp := oaForm(e, "/oauth/introspect", url.Values{"token": {tok.AccessToken}}, oaAuth{header: map[string]string{"X-API-Key": key}})
-			oaWantOAuthError(t, resp, http.StatusForbidden, "insufficient_scope")
+			key := tn.key(t, "api_keys:read").Key
+			resp := postForm(e, "/oauth/introspect", url.Values{"token": {tok.AccessToken}}, formAuth{header: map[string]string{"X-API-Key": key}})
+			wantOAuthError(t, resp, http.StatusForbidden, "insufficient_scope")
 			if bytes.Contains(resp.Body, []byte(`"active"`)) {
 				t.Error("a refused introspection tells whether the token is active")
 			}
 		})
 		t.Run("no credentials", func(t *testing.T) {
-			resp := oaForm(e, "/oauth/introspect", url.Values{"token": {tok.AccessToken}}, oaAuth{})
-			oaWantOAuthError(t, resp, http.StatusUnauthorized, "invalid_client")
+			resp := postForm(e, "/oauth/introspect", url.Values{"token": {tok.AccessToken}}, formAuth{})
+			wantOAuthError(t, resp, http.StatusUnauthorized, "invalid_client")
 			if resp.Header.Get("WWW-Authenticate") == "" {
 				t.Error("401 without WWW-Authenticate")
 			}
 		})
 		t.Run("wrong client secret", func(t *testing.T) {
-			resp := oaForm(e, "/oauth/introspect", url.Values{"token": {tok.AccessToken}}, oaBasic(c.ClientID, "cvcs_wrong"))
-			oaWantOAuthError(t, resp, http.StatusUnauthorized, "invalid_client")
+			resp := postForm(e, "/oauth/introspect", url.Values{"token": {tok.AccessToken}}, basicAuth(c.ClientID, "cvcs_wrong"))
+			wantOAuthError(t, resp, http.StatusUnauthorized, "invalid_client")
 		})
 		t.Run("invalid API key", func(t *testing.T) {
-			resp := oaForm(e, "/oauth/introspect", url.Values{"token": {tok.AccessToken}}, oaAuth{header: map[string]string{"X-API-Key": "cvk_nosuchkey0000000000000000000000000000"}})
-			oaWantOAuthError(t, resp, http.StatusUnauthorized, "invalid_client")
+			resp := postForm(e, "/oauth/introspect", url.Values{"token": {tok.AccessToken}}, formAuth{header: map[string]string{"X-API-Key": "cvk_nosuchkey0000000000000000000000000000"}})
+			wantOAuthError(t, resp, http.StatusUnauthorized, "invalid_client")
 		})
 		t.Run("missing token", func(t *testing.T) {
-			resp := oaForm(e, "/oauth/introspect", url.Values{}, oaBasic(c.ClientID, c.ClientSecret))
-			oaWantOAuthError(t, resp, http.StatusBadRequest, "invalid_request")
+			resp := postForm(e, "/oauth/introspect", url.Values{}, basicAuth(c.ClientID, c.ClientSecret))
+			wantOAuthError(t, resp, http.StatusBadRequest, "invalid_request")
 		})
 		t.Run("not a form", func(t *testing.T) {
 			resp := e.Do(apitest.Request{Method: http.MethodPost, Path: "/oauth/introspect", Body: map[string]string{"token": tok.AccessToken},
-				Header: map[string]string{"Authorization": oaBasicHeader(c.ClientID, c.ClientSecret)}})
-			oaWantOAuthError(t, resp, http.StatusBadRequest, "invalid_request")
+				Header: map[string]string{"Authorization": basicHeader(c.ClientID, c.ClientSecret)}})
+			wantOAuthError(t, resp, http.StatusBadRequest, "invalid_request")
 		})
 		t.Run("garbage token", func(t *testing.T) {
-			for _, garbage := range []string{"garbage", "a.b.c", tn.Owner, strings.TrimSuffix(tok.AccessToken, tok.AccessToken[len(tok.AccessToken)-4:]) + "AAAA"} {
-				inactive(t, oaIntrospect(t, e, garbage, oaBasic(c.ClientID, c.ClientSecret)))
+			for _, garbage := range []string{"garbage", "a.b.c", tn.AccessToken, strings.TrimSuffix(tok.AccessToken, tok.AccessToken[len(tok.AccessToken)-4:]) + "AAAA"} {
+				inactive(t, introspect(t, e, garbage, basicAuth(c.ClientID, c.ClientSecret)))
 			}
 		})
 		t.Run("another tenant's token", func(t *testing.T) {
-			foreign := oaIssue(t, e, oc, "").AccessToken
-			inactive(t, oaIntrospect(t, e, foreign, oaBasic(c.ClientID, c.ClientSecret)))
-			key := tn.createAPIKey(t, "oauth_clients:read")
-			inactive(t, oaIntrospect(t, e, foreign, oaAuth{header: map[string]string{"X-API-Key": key}}))
+			foreign := issueToken(t, e, oc, "").AccessToken
+			inactive(t, introspect(t, e, foreign, basicAuth(c.ClientID, c.ClientSecret)))
+			key := tn.key(t, "oauth_clients:read").Key
+			inactive(t, introspect(t, e, foreign, formAuth{header: map[string]string{"X-API-Key": key}}))
 			// Its own tenant sees it active.
-			if got := oaIntrospect(t, e, foreign, oaBasic(oc.ClientID, oc.ClientSecret)); got["active"] != true {
+			if got := introspect(t, e, foreign, basicAuth(oc.ClientID, oc.ClientSecret)); got["active"] != true {
 				t.Error("the token's own tenant sees it inactive")
 			}
 		})
 		t.Run("revoked token", func(t *testing.T) {
-			victim := oaIssue(t, e, c, "").AccessToken
-			resp := oaForm(e, "/oauth/revoke", url.Values{"token": {victim}}, oaBasic(c.ClientID, c.ClientSecret))
+			victim := issueToken(t, e, c, "").AccessToken
+			resp := postForm(e, "/oauth/revoke", url.Values{"token": {victim}}, basicAuth(c.ClientID, c.ClientSecret))
 			if resp.Status != http.StatusOK {
 				t.Fatalf("revoke: %d", resp.Status)
 			}
-			inactive(t, oaIntrospect(t, e, victim, oaBasic(c.ClientID, c.ClientSecret)))
+			inactive(t, introspect(t, e, victim, basicAuth(c.ClientID, c.ClientSecret)))
 			// Others are unaffected.
-			active(t, oaIntrospect(t, e, tok.AccessToken, oaBasic(c.ClientID, c.ClientSecret)))
+			active(t, introspect(t, e, tok.AccessToken, basicAuth(c.ClientID, c.ClientSecret)))
 		})
 	})
 }
@@ -560,8 +557,8 @@ func TestOAuthIntrospection(t *testing.T) {
 func TestOAuthRevocation(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		tn := oaRegister(t, e, "Revoke Co")
-		other := oaRegister(t, e, "Revoke Other")
+		tn := register(t, e, "Revoke Co")
+		other := register(t, e, "Revoke Other")
 		c := tn.createClient(t, map[string]any{"name": "svc", "scopes": []string{"api_keys:read"}})
 		sibling := tn.createClient(t, map[string]any{"name": "sibling", "scopes": []string{"api_keys:read"}})
 		oc := other.createClient(t, map[string]any{"name": "foreign", "scopes": []string{"api_keys:read"}})
@@ -574,31 +571,31 @@ func TestOAuthRevocation(t *testing.T) {
 			}
 			return r
 		}
-		revoke := func(token string, a oaAuth) *apitest.Response {
+		revoke := func(token string, a formAuth) *apitest.Response {
 			t.Helper()
-			return oaForm(e, "/oauth/revoke", url.Values{"token": {token}, "token_type_hint": {"access_token"}}, a)
+			return postForm(e, "/oauth/revoke", url.Values{"token": {token}, "token_type_hint": {"access_token"}}, a)
 		}
 		want200 := func(resp *apitest.Response) {
 			t.Helper()
 			if resp.Status != http.StatusOK {
-				t.Fatalf("revoke: %d %s", resp.Status, oaRedact(resp.Body))
+				t.Fatalf("revoke: %d %s", resp.Status, redact(resp.Body))
 			}
 		}
 
-		tok := oaIssue(t, e, c, "")
-		keep := oaIssue(t, e, c, "")
-		j := oaParseJWT(t, tok.AccessToken)
+		tok := issueToken(t, e, c, "")
+		keep := issueToken(t, e, c, "")
+		j := parseJWT(t, tok.AccessToken)
 		jti := j.claims["jti"].(string)
-		oaGetMe(t, e, tok.AccessToken)
+		me(t, e, tok.AccessToken)
 
-		resp := revoke(tok.AccessToken, oaBasic(c.ClientID, c.ClientSecret))
+		resp := revoke(tok.AccessToken, basicAuth(c.ClientID, c.ClientSecret))
 		want200(resp)
 		if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
 			t.Errorf("Cache-Control %q", cc)
 		}
 		// At once: the very next call is refused.
-		oaWantUnauthorized(t, e, tok.AccessToken, "revoked")
-		if got := oaIntrospect(t, e, tok.AccessToken, oaBasic(c.ClientID, c.ClientSecret)); got["active"] != false {
+		wantUnauthorized(t, whoami(e, tok.AccessToken), "revoked")
+		if got := introspect(t, e, tok.AccessToken, basicAuth(c.ClientID, c.ClientSecret)); got["active"] != false {
 			t.Error("a revoked token introspects active")
 		}
 		g := e.GraphQL(`{ me { principalType } }`, nil, tok.AccessToken)
@@ -606,16 +603,16 @@ func TestOAuthRevocation(t *testing.T) {
 			t.Errorf("GraphQL with a revoked token: %d %q", g.Status, g.Code())
 		}
 		// Other tokens of the client are not affected.
-		oaGetMe(t, e, keep.AccessToken)
+		me(t, e, keep.AccessToken)
 
 		r := rows(jti)
 		if len(r) != 1 {
 			t.Fatalf("%d revoked_tokens rows for the jti, want 1", len(r))
 		}
-		if r[0].ClientID != c.ClientID || r[0].TenantID != tn.ID || r[0].ExpiresAt.Unix() != j.num(t, "exp") {
+		if r[0].ClientID != c.ClientID || r[0].TenantID != tn.TenantID || r[0].ExpiresAt.Unix() != j.num(t, "exp") {
 			t.Errorf("revoked_tokens row: client %s tenant %s expires %v", r[0].ClientID, r[0].TenantID, r[0].ExpiresAt)
 		}
-		a := oaAudit(t, e, tn.ID, "oauth.revoke")
+		a := auditEntries(t, e, tn.TenantID, "oauth.revoke", "")
 		if len(a) != 1 || a[0].ResourceID != jti || a[0].ResourceType != "oauth_token" || a[0].Details["client_id"] != c.ClientID || a[0].Outcome != "success" {
 			t.Fatalf("oauth.revoke entries: %+v", a)
 		}
@@ -624,45 +621,45 @@ func TestOAuthRevocation(t *testing.T) {
 		}
 
 		// Revoking again, or garbage, or an unknown token: 200 and nothing more.
-		want200(revoke(tok.AccessToken, oaBasic(c.ClientID, c.ClientSecret)))
-		want200(revoke("garbage", oaBasic(c.ClientID, c.ClientSecret)))
-		want200(oaForm(e, "/oauth/revoke", url.Values{"token": {"a.b.c"}}, oaBasic(c.ClientID, c.ClientSecret)))
+		want200(revoke(tok.AccessToken, basicAuth(c.ClientID, c.ClientSecret)))
+		want200(revoke("garbage", basicAuth(c.ClientID, c.ClientSecret)))
+		want200(postForm(e, "/oauth/revoke", url.Values{"token": {"a.b.c"}}, basicAuth(c.ClientID, c.ClientSecret)))
 		if n := len(rows(jti)); n != 1 {
 			t.Errorf("%d rows after revoking twice", n)
 		}
-		if n := len(oaAudit(t, e, tn.ID, "oauth.revoke")); n != 1 {
+		if n := len(auditEntries(t, e, tn.TenantID, "oauth.revoke", "")); n != 1 {
 			t.Errorf("%d oauth.revoke entries after revoking twice and garbage", n)
 		}
 
 		// Another tenant's token: 200, but it keeps working.
-		foreign := oaIssue(t, e, oc, "").AccessToken
-		want200(revoke(foreign, oaBasic(c.ClientID, c.ClientSecret)))
-		oaGetMe(t, e, foreign)
+		foreign := issueToken(t, e, oc, "").AccessToken
+		want200(revoke(foreign, basicAuth(c.ClientID, c.ClientSecret)))
+		me(t, e, foreign)
 		// Another client's token in the same tenant: not revoked either.
-		sib := oaIssue(t, e, sibling, "").AccessToken
-		want200(revoke(sib, oaBasic(c.ClientID, c.ClientSecret)))
-		oaGetMe(t, e, sib)
+		sib := issueToken(t, e, sibling, "").AccessToken
+		want200(revoke(sib, basicAuth(c.ClientID, c.ClientSecret)))
+		me(t, e, sib)
 
 		// An API key with oauth_clients:write revokes any token of its tenant.
-		writer := tn.createAPIKey(t, "oauth_clients:write")
-		want200(revoke(sib, oaAuth{header: map[string]string{"X-API-Key": writer}}))
-		oaWantUnauthorized(t, e, sib, "revoked")
+		writer := tn.key(t, "oauth_clients:write").Key
+		want200(revoke(sib, formAuth{header: map[string]string{"X-API-Key": writer}}))
+		wantUnauthorized(t, whoami(e, sib), "revoked")
 		// ...but not another tenant's.
-		want200(revoke(foreign, oaAuth{header: map[string]string{"X-API-Key": writer}}))
-		oaGetMe(t, e, foreign)
+		want200(revoke(foreign, formAuth{header: map[string]string{"X-API-Key": writer}}))
+		me(t, e, foreign)
 		// A key with only oauth_clients:read may not revoke.
-		reader := tn.createAPIKey(t, "oauth_clients:read")
-		oaWantOAuthError(t, revoke(keep.AccessToken, oaAuth{header: map[string]string{"X-API-Key": reader}}), http.StatusForbidden, "insufficient_scope")
-		oaGetMe(t, e, keep.AccessToken)
+		reader := tn.key(t, "oauth_clients:read").Key
+		wantOAuthError(t, revoke(keep.AccessToken, formAuth{header: map[string]string{"X-API-Key": reader}}), http.StatusForbidden, "insufficient_scope")
+		me(t, e, keep.AccessToken)
 		// No or wrong credentials.
-		oaWantOAuthError(t, revoke(keep.AccessToken, oaAuth{}), http.StatusUnauthorized, "invalid_client")
-		oaWantOAuthError(t, revoke(keep.AccessToken, oaBasic(c.ClientID, "cvcs_wrong")), http.StatusUnauthorized, "invalid_client")
-		oaWantOAuthError(t, oaForm(e, "/oauth/revoke", url.Values{}, oaBasic(c.ClientID, c.ClientSecret)), http.StatusBadRequest, "invalid_request")
-		oaGetMe(t, e, keep.AccessToken)
-		if n := len(oaAudit(t, e, tn.ID, "oauth.revoke")); n != 2 {
+		wantOAuthError(t, revoke(keep.AccessToken, formAuth{}), http.StatusUnauthorized, "invalid_client")
+		wantOAuthError(t, revoke(keep.AccessToken, basicAuth(c.ClientID, "cvcs_wrong")), http.StatusUnauthorized, "invalid_client")
+		wantOAuthError(t, postForm(e, "/oauth/revoke", url.Values{}, basicAuth(c.ClientID, c.ClientSecret)), http.StatusBadRequest, "invalid_request")
+		me(t, e, keep.AccessToken)
+		if n := len(auditEntries(t, e, tn.TenantID, "oauth.revoke", "")); n != 2 {
 			t.Errorf("%d oauth.revoke entries, want 2", n)
 		}
-		if n := len(oaAudit(t, e, other.ID, "oauth.revoke")); n != 0 {
+		if n := len(auditEntries(t, e, other.TenantID, "oauth.revoke", "")); n != 0 {
 			t.Errorf("%d oauth.revoke entries in the other tenant, want 0", n)
 		}
 
@@ -671,7 +668,7 @@ func TestOAuthRevocation(t *testing.T) {
 			// built from the token (Kind oauth_client, no ID): actor_id is
 			// empty, and a revocation by an API key is attributed to the
 			// token's client instead of the key.
-			entries := oaAudit(t, e, tn.ID, "oauth.revoke")
+			entries := auditEntries(t, e, tn.TenantID, "oauth.revoke", "")
 			if entries[0].ActorType != "oauth_client" || entries[0].ActorID != c.ID.String() {
 				t.Errorf("revocation by the client: actor %s/%q, want oauth_client/%s", entries[0].ActorType, entries[0].ActorID, c.ID)
 			}
@@ -687,52 +684,52 @@ func TestOAuthRevocation(t *testing.T) {
 func TestOAuthDisableAndDelete(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		tn := oaRegister(t, e, "Disable Co")
+		tn := register(t, e, "Disable Co")
 		c := tn.createClient(t, map[string]any{"name": "svc", "scopes": []string{"api_keys:read"}})
 		bystander := tn.createClient(t, map[string]any{"name": "bystander", "scopes": []string{"api_keys:read"}})
-		bt := oaIssue(t, e, bystander, "").AccessToken
+		bt := issueToken(t, e, bystander, "").AccessToken
 		patch := func(status string) {
 			t.Helper()
-			resp := e.Do(apitest.Request{Method: http.MethodPatch, Path: "/api/v1/oauth-clients/" + c.ClientID, Bearer: tn.Owner,
+			resp := e.Do(apitest.Request{Method: http.MethodPatch, Path: "/api/v1/oauth-clients/" + c.ClientID, Bearer: tn.AccessToken,
 				Body: map[string]any{"status": status}})
 			if resp.Status != http.StatusOK {
-				t.Fatalf("PATCH status %s: %d %s", status, resp.Status, oaRedact(resp.Body))
+				t.Fatalf("PATCH status %s: %d %s", status, resp.Status, redact(resp.Body))
 			}
 		}
 
-		tok := oaIssue(t, e, c, "").AccessToken
-		oaGetMe(t, e, tok) // warm the client cache
+		tok := issueToken(t, e, c, "").AccessToken
+		me(t, e, tok) // warm the client cache
 
 		patch("disabled")
-		oaWantUnauthorized(t, e, tok, "revoked")
-		oaWantOAuthError(t, oaClientCredentials(e, c.ClientID, c.ClientSecret, ""), http.StatusUnauthorized, "invalid_client")
-		if got := oaIntrospect(t, e, tok, oaBasic(bystander.ClientID, bystander.ClientSecret)); got["active"] != false {
+		wantUnauthorized(t, whoami(e, tok), "revoked")
+		wantOAuthError(t, clientCredentials(e, c.ClientID, c.ClientSecret, ""), http.StatusUnauthorized, "invalid_client")
+		if got := introspect(t, e, tok, basicAuth(bystander.ClientID, bystander.ClientSecret)); got["active"] != false {
 			t.Error("a disabled client's token introspects active")
 		}
 		// A disabled client cannot introspect or revoke either.
-		oaWantOAuthError(t, oaForm(e, "/oauth/introspect", url.Values{"token": {bt}}, oaBasic(c.ClientID, c.ClientSecret)), http.StatusUnauthorized, "invalid_client")
-		oaGetMe(t, e, bt)
-		oaAwaitAudit(t, e, tn.ID, "oauth.client_auth", func(a *ent.AuditLog) bool {
+		wantOAuthError(t, postForm(e, "/oauth/introspect", url.Values{"token": {bt}}, basicAuth(c.ClientID, c.ClientSecret)), http.StatusUnauthorized, "invalid_client")
+		me(t, e, bt)
+		awaitAudit(t, e, tn.TenantID, "oauth.client_auth", func(a *ent.AuditLog) bool {
 			return a.ResourceID == c.ClientID && a.Details["reason"] == "client_disabled"
 		})
 
 		patch("active")
 		// Disabling suspends: the token was never revoked, so it works again.
-		oaGetMe(t, e, tok)
-		fresh := oaIssue(t, e, c, "").AccessToken
-		oaGetMe(t, e, fresh)
+		me(t, e, tok)
+		fresh := issueToken(t, e, c, "").AccessToken
+		me(t, e, fresh)
 
-		resp := e.Do(apitest.Request{Method: http.MethodDelete, Path: "/api/v1/oauth-clients/" + c.ClientID, Bearer: tn.Owner})
+		resp := e.Do(apitest.Request{Method: http.MethodDelete, Path: "/api/v1/oauth-clients/" + c.ClientID, Bearer: tn.AccessToken})
 		if resp.Status != http.StatusOK {
 			t.Fatalf("DELETE: %d", resp.Status)
 		}
-		oaWantUnauthorized(t, e, tok, "revoked")
-		oaWantUnauthorized(t, e, fresh, "revoked")
-		oaWantOAuthError(t, oaClientCredentials(e, c.ClientID, c.ClientSecret, ""), http.StatusUnauthorized, "invalid_client")
-		if got := oaIntrospect(t, e, fresh, oaBasic(bystander.ClientID, bystander.ClientSecret)); got["active"] != false {
+		wantUnauthorized(t, whoami(e, tok), "revoked")
+		wantUnauthorized(t, whoami(e, fresh), "revoked")
+		wantOAuthError(t, clientCredentials(e, c.ClientID, c.ClientSecret, ""), http.StatusUnauthorized, "invalid_client")
+		if got := introspect(t, e, fresh, basicAuth(bystander.ClientID, bystander.ClientSecret)); got["active"] != false {
 			t.Error("a deleted client's token introspects active")
 		}
-		oaGetMe(t, e, bt)
+		me(t, e, bt)
 	})
 }
 
@@ -799,20 +796,11 @@ func TestOAuthMetadata(t *testing.T) {
 	})
 }
 
-// oaMetric returns the value of the counter name with the given labels
+// counterSum returns the value of the counter name with the given labels
 // (a subset of its labels), summed over the matching series.
-func oaMetric(t testing.TB, e *apitest.Env, name string, labels map[string]string) float64 {
+func counterSum(t testing.TB, e *apitest.Env, name string, labels map[string]string) float64 {
 	t.Helper()
-	resp := e.Get("/metrics", "")
-	if resp.Status != http.StatusOK {
-		t.Fatalf("/metrics: %d", resp.Status)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(bytes.NewReader(resp.Body))
-	if err != nil {
-		t.Fatalf("/metrics is not the Prometheus text format: %v", err)
-	}
-	fam, ok := families[name]
+	fam, ok := scrapeMetrics(t, e)[name]
 	if !ok {
 		return 0
 	}
@@ -838,24 +826,24 @@ func oaMetric(t testing.TB, e *apitest.Env, name string, labels map[string]strin
 func TestOAuthMetrics(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		tn := oaRegister(t, e, "Metrics Co")
+		tn := register(t, e, "Metrics Co")
 		c := tn.createClient(t, map[string]any{"name": "svc", "scopes": []string{"api_keys:read"}})
 		const tokens = "credvault_oauth_token_requests_total"
 		const auth = "credvault_auth_attempts_total"
-		if got := oaMetric(t, e, tokens, map[string]string{"result": "issued"}); got != 0 {
+		if got := counterSum(t, e, tokens, map[string]string{"result": "issued"}); got != 0 {
 			t.Fatalf("issued before any request: %v", got)
 		}
 
-		tok := oaIssue(t, e, c, "").AccessToken
-		oaWantOAuthError(t, oaClientCredentials(e, c.ClientID, "cvcs_wrong", ""), http.StatusUnauthorized, "invalid_client")
-		oaWantOAuthError(t, oaClientCredentials(e, c.ClientID, c.ClientSecret, "audit:read"), http.StatusBadRequest, "invalid_scope")
-		oaWantOAuthError(t, oaForm(e, "/oauth/token", url.Values{"grant_type": {"password"}}, oaBasic(c.ClientID, c.ClientSecret)), http.StatusBadRequest, "unsupported_grant_type")
-		oaGetMe(t, e, tok)
-		oaGetMe(t, e, tok)
-		if resp := oaForm(e, "/oauth/revoke", url.Values{"token": {tok}}, oaBasic(c.ClientID, c.ClientSecret)); resp.Status != http.StatusOK {
+		tok := issueToken(t, e, c, "").AccessToken
+		wantOAuthError(t, clientCredentials(e, c.ClientID, "cvcs_wrong", ""), http.StatusUnauthorized, "invalid_client")
+		wantOAuthError(t, clientCredentials(e, c.ClientID, c.ClientSecret, "audit:read"), http.StatusBadRequest, "invalid_scope")
+		wantOAuthError(t, postForm(e, "/oauth/token", url.Values{"grant_type": {"password"}}, basicAuth(c.ClientID, c.ClientSecret)), http.StatusBadRequest, "unsupported_grant_type")
+		me(t, e, tok)
+		me(t, e, tok)
+		if resp := postForm(e, "/oauth/revoke", url.Values{"token": {tok}}, basicAuth(c.ClientID, c.ClientSecret)); resp.Status != http.StatusOK {
 			t.Fatalf("revoke: %d", resp.Status)
 		}
-		oaWantUnauthorized(t, e, tok, "revoked")
+		wantUnauthorized(t, whoami(e, tok), "revoked")
 
 		for _, w := range []struct {
 			name   string
@@ -870,11 +858,11 @@ func TestOAuthMetrics(t *testing.T) {
 			{auth, map[string]string{"method": "access_token", "result": "revoked"}, 1},
 			{auth, map[string]string{"method": "client_credentials", "result": "invalid_secret"}, 1},
 		} {
-			if got := oaMetric(t, e, w.name, w.labels); got != w.want {
+			if got := counterSum(t, e, w.name, w.labels); got != w.want {
 				t.Errorf("%s%v = %v, want %v", w.name, w.labels, got, w.want)
 			}
 		}
-		if got := oaMetric(t, e, auth, map[string]string{"method": "client_credentials", "result": "success"}); got < 3 {
+		if got := counterSum(t, e, auth, map[string]string{"method": "client_credentials", "result": "success"}); got < 3 {
 			t.Errorf("client_credentials successes %v, want at least 3 (token, invalid_scope, revoke)", got)
 		}
 	})
@@ -887,20 +875,20 @@ func TestOAuthMetrics(t *testing.T) {
 func TestOAuthTokenRateLimit(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		tn := oaRegister(t, e, "Limit Co")
+		tn := register(t, e, "Limit Co")
 		c := tn.createClient(t, map[string]any{"name": "svc", "scopes": []string{"api_keys:read"}})
 		const perMinute = 600
 		limited := 0
 		var resp *apitest.Response
 		for i := 1; i <= 2*perMinute+1; i++ {
 			// Wrong secrets are cheapest and count the same.
-			resp = oaClientCredentials(e, c.ClientID, "cvcs_wrong", "")
+			resp = clientCredentials(e, c.ClientID, "cvcs_wrong", "")
 			if resp.Status == http.StatusTooManyRequests {
 				limited = i
 				break
 			}
 			if resp.Status != http.StatusUnauthorized {
-				t.Fatalf("request %d: %d %s", i, resp.Status, oaRedact(resp.Body))
+				t.Fatalf("request %d: %d %s", i, resp.Status, redact(resp.Body))
 			}
 		}
 		if limited == 0 {
@@ -909,7 +897,7 @@ func TestOAuthTokenRateLimit(t *testing.T) {
 		if limited <= perMinute {
 			t.Fatalf("429 at request %d, within the limit of %d", limited, perMinute)
 		}
-		out := oaWantOAuthError(t, resp, http.StatusTooManyRequests, "slow_down")
+		out := wantOAuthError(t, resp, http.StatusTooManyRequests, "slow_down")
 		if out.ErrorDescription == "" {
 			t.Error("no error_description")
 		}
@@ -917,11 +905,11 @@ func TestOAuthTokenRateLimit(t *testing.T) {
 			t.Errorf("Retry-After %q, want a positive number of seconds", ra)
 		}
 		// The correct secret is limited too: the limit is per address.
-		oaWantOAuthError(t, oaClientCredentials(e, c.ClientID, c.ClientSecret, ""), http.StatusTooManyRequests, "slow_down")
+		wantOAuthError(t, clientCredentials(e, c.ClientID, c.ClientSecret, ""), http.StatusTooManyRequests, "slow_down")
 		t.Run("counted as rate limited, not as server errors", func(t *testing.T) {
 			// oauth/server.go Token labels every error that is not an
 			// *oauthError "server_error", the per-IP limit's apperr included.
-			if got := oaMetric(t, e, "credvault_oauth_token_requests_total", map[string]string{"result": "server_error"}); got != 0 {
+			if got := counterSum(t, e, "credvault_oauth_token_requests_total", map[string]string{"result": "server_error"}); got != 0 {
 				t.Errorf("result=server_error = %v after rate-limited requests, want 0", got)
 			}
 		})

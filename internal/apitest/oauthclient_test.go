@@ -21,7 +21,7 @@ import (
 	"github.com/credvault/credvault/internal/platform/store"
 )
 
-func oaDBClient(t testing.TB, e *apitest.Env, clientID string) *ent.OAuthClient {
+func dbClient(t testing.TB, e *apitest.Env, clientID string) *ent.OAuthClient {
 	t.Helper()
 	c, err := e.Store.Client.OAuthClient.Query().Where(oauthclient.ClientID(clientID)).Only(store.Unrestricted(context.Background()))
 	if err != nil {
@@ -30,54 +30,16 @@ func oaDBClient(t testing.TB, e *apitest.Env, clientID string) *ent.OAuthClient 
 	return c
 }
 
-// oaScanClientsTable reads every column of every oauth_clients row as text.
-func oaScanClientsTable(t testing.TB, e *apitest.Env) []string {
-	t.Helper()
-	rows, err := e.Store.DB.Query("SELECT * FROM oauth_clients")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range vals {
-			switch x := v.(type) {
-			case []byte:
-				out = append(out, string(x))
-			case nil:
-			default:
-				out = append(out, fmt.Sprint(x))
-			}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 func TestOAuthClientCreate(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		tn := oaRegister(t, e, "Create Co")
-		resp := e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/oauth-clients", Bearer: tn.Owner,
+		tn := register(t, e, "Create Co")
+		resp := e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/oauth-clients", Bearer: tn.AccessToken,
 			Body: map[string]any{"name": "  Billing sync  ", "scopes": []string{"oauth_clients:read", "api_keys:read"}}})
 		if resp.Status != http.StatusCreated || !resp.Envelope.Success {
-			t.Fatalf("create: %d %s", resp.Status, oaRedact(resp.Body))
+			t.Fatalf("create: %d %s", resp.Status, redact(resp.Body))
 		}
-		var c oaClient
+		var c clientJSON
 		resp.Data(t, &c)
 		if !strings.HasPrefix(c.ClientID, "cvc_") || len(c.ClientID) < 4+16 {
 			t.Errorf("client_id %q: want cvc_ and at least 16 random characters", c.ClientID)
@@ -88,7 +50,7 @@ func TestOAuthClientCreate(t *testing.T) {
 		if c.Name != "Billing sync" {
 			t.Errorf("name %q, want it trimmed", c.Name)
 		}
-		if want := []string{"api_keys:read", "oauth_clients:read"}; !slices.Equal(oaSorted(c.Scopes), want) {
+		if want := []string{"api_keys:read", "oauth_clients:read"}; !slices.Equal(sorted(c.Scopes), want) {
 			t.Errorf("scopes %v, want %v", c.Scopes, want)
 		}
 		if !slices.Equal(c.GrantTypes, []string{"client_credentials"}) {
@@ -97,8 +59,8 @@ func TestOAuthClientCreate(t *testing.T) {
 		if c.RedirectURIs == nil || len(c.RedirectURIs) != 0 {
 			t.Errorf("redirect_uris %v, want []", c.RedirectURIs)
 		}
-		if c.AccessTokenTTLSeconds != 3600 || c.Status != "active" || c.TenantID != tn.ID {
-			t.Errorf("ttl %d status %q tenant %s: want 3600, active, %s", c.AccessTokenTTLSeconds, c.Status, c.TenantID, tn.ID)
+		if c.AccessTokenTTLSeconds != 3600 || c.Status != "active" || c.TenantID != tn.TenantID {
+			t.Errorf("ttl %d status %q tenant %s: want 3600, active, %s", c.AccessTokenTTLSeconds, c.Status, c.TenantID, tn.TenantID)
 		}
 		if c.CreatedBy == nil || *c.CreatedBy != tn.UserID.String() {
 			t.Errorf("created_by %v, want the owner %s", c.CreatedBy, tn.UserID)
@@ -120,9 +82,9 @@ func TestOAuthClientCreate(t *testing.T) {
 
 		// The secret is shown once: never by GET or the list.
 		for _, path := range []string{"/api/v1/oauth-clients/" + c.ClientID, "/api/v1/oauth-clients"} {
-			got := e.Get(path, tn.Owner)
+			got := e.Get(path, tn.AccessToken)
 			if got.Status != http.StatusOK {
-				t.Fatalf("GET %s: %d %s", path, got.Status, oaRedact(got.Body))
+				t.Fatalf("GET %s: %d %s", path, got.Status, redact(got.Body))
 			}
 			if bytes.Contains(got.Body, []byte(c.ClientSecret)) || bytes.Contains(got.Body, []byte("client_secret")) ||
 				bytes.Contains(got.Body, []byte("secret_hash")) {
@@ -131,22 +93,20 @@ func TestOAuthClientCreate(t *testing.T) {
 		}
 
 		// The database holds only the hash.
-		row := oaDBClient(t, e, c.ClientID)
+		row := dbClient(t, e, c.ClientID)
 		if !secret.Equal(row.SecretHash, secret.Hash(c.ClientSecret)) {
 			t.Error("secret_hash is not the hash of the secret shown")
 		}
-		if oaHasPrevious(row) {
+		if clientHasPrevious(row) {
 			t.Error("a new client has a previous secret")
 		}
 		random := strings.TrimPrefix(c.ClientSecret, "cvcs_")
-		for _, v := range oaScanClientsTable(t, e) {
-			if strings.Contains(v, random) {
-				t.Fatal("a column of oauth_clients holds the plaintext secret")
-			}
+		if found, _ := scanDB(t, e, []string{random}, "oauth_clients"); len(found) > 0 {
+			t.Fatal("a column of oauth_clients holds the plaintext secret")
 		}
 
 		// Audited in the tenant, by the owner, without the secret.
-		entries := oaAudit(t, e, tn.ID, "oauth_client.create")
+		entries := auditEntries(t, e, tn.TenantID, "oauth_client.create", "")
 		if len(entries) != 2 {
 			t.Fatalf("%d oauth_client.create entries, want 2", len(entries))
 		}
@@ -164,22 +124,16 @@ func TestOAuthClientCreate(t *testing.T) {
 	})
 }
 
-// oaHasPrevious tells whether a previous secret is stored (ent gives a
+// clientHasPrevious tells whether a previous secret is stored (ent gives a
 // non-nil pointer to an empty slice for a NULL bytes column).
-func oaHasPrevious(c *ent.OAuthClient) bool {
+func clientHasPrevious(c *ent.OAuthClient) bool {
 	return c.PreviousSecretHash != nil && len(*c.PreviousSecretHash) > 0
-}
-
-func oaSorted(s []string) []string {
-	out := slices.Clone(s)
-	slices.Sort(out)
-	return out
 }
 
 func TestOAuthClientValidation(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		tn := oaRegister(t, e, "Valid Co")
+		tn := register(t, e, "Valid Co")
 		ok := []string{"api_keys:read"}
 		cases := []struct {
 			name  string
@@ -204,10 +158,12 @@ func TestOAuthClientValidation(t *testing.T) {
 			{"unknown field", map[string]any{"name": "x", "scopes": ok, "client_secret": "mine"}, "client_secret"},
 		}
 		for _, tc := range cases {
-			resp := e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/oauth-clients", Bearer: tn.Owner, Body: tc.body})
-			t.Run(tc.name, func(t *testing.T) { oaWantField(t, resp, tc.field) })
+			resp := e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/oauth-clients", Bearer: tn.AccessToken, Body: tc.body})
+			t.Run(tc.name, func(t *testing.T) {
+				wantError(t, resp, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", tc.field)
+			})
 		}
-		if n := oaCount(t, e); n != 0 {
+		if n := clientCount(t, e); n != 0 {
 			t.Fatalf("%d clients stored by refused requests", n)
 		}
 
@@ -217,7 +173,7 @@ func TestOAuthClientValidation(t *testing.T) {
 		c := tn.createClient(t, map[string]any{"name": "ok2", "scopes": ok, "access_token_ttl_seconds": 86400})
 
 		// The same rules on PATCH, which then changes nothing.
-		before := oaDBClient(t, e, c.ClientID)
+		before := dbClient(t, e, c.ClientID)
 		patches := []struct {
 			name  string
 			body  map[string]any
@@ -233,27 +189,29 @@ func TestOAuthClientValidation(t *testing.T) {
 			{"mixed valid and invalid", map[string]any{"name": "renamed", "access_token_ttl_seconds": 1}, "access_token_ttl_seconds"},
 		}
 		for _, tc := range patches {
-			resp := e.Do(apitest.Request{Method: http.MethodPatch, Path: "/api/v1/oauth-clients/" + c.ClientID, Bearer: tn.Owner, Body: tc.body})
-			t.Run("patch "+tc.name, func(t *testing.T) { oaWantField(t, resp, tc.field) })
+			resp := e.Do(apitest.Request{Method: http.MethodPatch, Path: "/api/v1/oauth-clients/" + c.ClientID, Bearer: tn.AccessToken, Body: tc.body})
+			t.Run("patch "+tc.name, func(t *testing.T) {
+				wantError(t, resp, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", tc.field)
+			})
 		}
-		after := oaDBClient(t, e, c.ClientID)
+		after := dbClient(t, e, c.ClientID)
 		if after.Name != before.Name || after.AccessTokenTTLSeconds != before.AccessTokenTTLSeconds || !after.UpdatedAt.Equal(before.UpdatedAt) {
 			t.Error("a refused PATCH changed the client")
 		}
-		if n := len(oaAudit(t, e, tn.ID, "oauth_client.update")); n != 0 {
+		if n := len(auditEntries(t, e, tn.TenantID, "oauth_client.update", "")); n != 0 {
 			t.Errorf("%d oauth_client.update entries for refused PATCHes", n)
 		}
 
 		// Body checks of the REST layer.
-		resp := e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/oauth-clients", Bearer: tn.Owner,
+		resp := e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/oauth-clients", Bearer: tn.AccessToken,
 			Body: "name=x", Header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}})
-		oaWantEnvelopeError(t, resp, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE")
-		resp = e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/oauth-clients", Bearer: tn.Owner, Body: "{"})
-		oaWantEnvelopeError(t, resp, http.StatusBadRequest, "INVALID_REQUEST")
+		wantError(t, resp, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE")
+		resp = e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/oauth-clients", Bearer: tn.AccessToken, Body: "{"})
+		wantError(t, resp, http.StatusBadRequest, "INVALID_REQUEST")
 	})
 }
 
-func oaCount(t testing.TB, e *apitest.Env) int {
+func clientCount(t testing.TB, e *apitest.Env) int {
 	t.Helper()
 	n, err := e.Store.Client.OAuthClient.Query().Count(store.Unrestricted(context.Background()))
 	if err != nil {
@@ -267,18 +225,18 @@ func oaCount(t testing.TB, e *apitest.Env) int {
 func TestOAuthClientScopeCeiling(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		tn := oaRegister(t, e, "Ceiling Co")
+		tn := register(t, e, "Ceiling Co")
 
 		// A member user: every :read scope plus oauth_clients:write, never users:write.
-		resp := e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/admin/users", Bearer: tn.Owner,
+		resp := e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/admin/users", Bearer: tn.AccessToken,
 			Body: map[string]any{"email": "member@example.com", "name": "Member", "role": "member", "password": "member-password-1"}})
 		if resp.Status != http.StatusCreated {
-			t.Fatalf("create member: %d %s", resp.Status, oaRedact(resp.Body))
+			t.Fatalf("create member: %d %s", resp.Status, redact(resp.Body))
 		}
 		login := e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/auth/login",
 			Body: map[string]any{"email": "member@example.com", "password": "member-password-1", "tenant": tn.Slug}})
 		if login.Status != http.StatusOK {
-			t.Fatalf("member login: %d %s", login.Status, oaRedact(login.Body))
+			t.Fatalf("member login: %d %s", login.Status, redact(login.Body))
 		}
 		var member struct {
 			AccessToken string `json:"access_token"`
@@ -287,11 +245,11 @@ func TestOAuthClientScopeCeiling(t *testing.T) {
 
 		resp = e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/oauth-clients", Bearer: member.AccessToken,
 			Body: map[string]any{"name": "too much", "scopes": []string{"api_keys:read", "users:write"}}})
-		oaWantEnvelopeError(t, resp, http.StatusForbidden, "FORBIDDEN")
+		wantError(t, resp, http.StatusForbidden, "FORBIDDEN")
 		if got := resp.Envelope.Error.Details["required_scope"]; got != "users:write" {
 			t.Errorf("details.required_scope %v, want users:write", got)
 		}
-		mc := oaCreateClient(t, e, member.AccessToken, map[string]any{"name": "member's", "scopes": []string{"api_keys:read", "oauth_clients:write"}})
+		mc := createClient(t, e, member.AccessToken, map[string]any{"name": "member's", "scopes": []string{"api_keys:read", "oauth_clients:write"}})
 		t.Run("patch beyond the caller", func(t *testing.T) {
 			if e.Store.Dialect != "postgres" {
 				// graph/oauthclient.go UpdateOAuthClient checks the ceiling inside
@@ -301,38 +259,37 @@ func TestOAuthClientScopeCeiling(t *testing.T) {
 			}
 			resp := e.Do(apitest.Request{Method: http.MethodPatch, Path: "/api/v1/oauth-clients/" + mc.ClientID, Bearer: member.AccessToken,
 				Body: map[string]any{"scopes": []string{"tenant:write"}}})
-			oaWantEnvelopeError(t, resp, http.StatusForbidden, "FORBIDDEN")
-			if got := oaDBClient(t, e, mc.ClientID).Scopes; !slices.Equal(oaSorted(got), []string{"api_keys:read", "oauth_clients:write"}) {
+			wantError(t, resp, http.StatusForbidden, "FORBIDDEN")
+			if got := dbClient(t, e, mc.ClientID).Scopes; !slices.Equal(sorted(got), []string{"api_keys:read", "oauth_clients:write"}) {
 				t.Errorf("a refused PATCH changed scopes to %v", got)
 			}
-			if n := len(oaAudit(t, e, tn.ID, "oauth_client.update")); n != 0 {
+			if n := len(auditEntries(t, e, tn.TenantID, "oauth_client.update", "")); n != 0 {
 				t.Errorf("%d oauth_client.update entries for a refused PATCH", n)
 			}
 		})
 
 		// An API key with fewer scopes than the owner.
-		key := tn.createAPIKey(t, "oauth_clients:write", "api_keys:read")
+		key := tn.key(t, "oauth_clients:write", "api_keys:read").Key
 		resp = e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/oauth-clients", Header: map[string]string{"X-API-Key": key},
 			Body: map[string]any{"name": "by key", "scopes": []string{"credentials:read"}}})
-		oaWantEnvelopeError(t, resp, http.StatusForbidden, "FORBIDDEN")
-		oaCreateClientReq(t, e, apitest.Request{Header: map[string]string{"X-API-Key": key},
-			Body: map[string]any{"name": "by key", "scopes": []string{"api_keys:read"}}})
+		wantError(t, resp, http.StatusForbidden, "FORBIDDEN")
+		createClient(t, e, key, map[string]any{"name": "by key", "scopes": []string{"api_keys:read"}})
 
 		// An OAuth client's token: the same ceiling.
 		admin := tn.createClient(t, map[string]any{"name": "provisioner", "scopes": []string{"oauth_clients:write", "api_keys:read"}})
-		at := oaIssue(t, e, admin, "").AccessToken
+		at := issueToken(t, e, admin, "").AccessToken
 		resp = e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/oauth-clients", Bearer: at,
 			Body: map[string]any{"name": "by client", "scopes": []string{"api_keys:read", "audit:read"}}})
-		oaWantEnvelopeError(t, resp, http.StatusForbidden, "FORBIDDEN")
+		wantError(t, resp, http.StatusForbidden, "FORBIDDEN")
 		if got := resp.Envelope.Error.Details["required_scope"]; got != "audit:read" {
 			t.Errorf("details.required_scope %v, want audit:read", got)
 		}
-		byClient := oaCreateClient(t, e, at, map[string]any{"name": "by client", "scopes": []string{"api_keys:read"}})
-		if byClient.CreatedBy == nil || *byClient.CreatedBy != oaDBClient(t, e, admin.ClientID).ID.String() {
+		byClient := createClient(t, e, at, map[string]any{"name": "by client", "scopes": []string{"api_keys:read"}})
+		if byClient.CreatedBy == nil || *byClient.CreatedBy != dbClient(t, e, admin.ClientID).ID.String() {
 			t.Errorf("created_by %v, want the creating client's id", byClient.CreatedBy)
 		}
 
-		denied := oaAudit(t, e, tn.ID, "permission.denied")
+		denied := auditEntries(t, e, tn.TenantID, "permission.denied", "")
 		var required []string
 		for _, d := range denied {
 			if d.Outcome != "denied" {
@@ -345,7 +302,7 @@ func TestOAuthClientScopeCeiling(t *testing.T) {
 				t.Errorf("no permission.denied entry for %s (have %v)", want, required)
 			}
 		}
-		if n := oaCount(t, e); n != 4 {
+		if n := clientCount(t, e); n != 4 {
 			t.Errorf("%d clients stored, want 4", n)
 		}
 	})
@@ -354,36 +311,36 @@ func TestOAuthClientScopeCeiling(t *testing.T) {
 func TestOAuthClientList(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		a := oaRegister(t, e, "List A")
-		b := oaRegister(t, e, "List B")
+		a := register(t, e, "List A")
+		b := register(t, e, "List B")
 		b.createClient(t, map[string]any{"name": "b's", "scopes": []string{"api_keys:read"}})
-		var mine []oaClient
+		var mine []clientJSON
 		for i := range 3 {
 			mine = append(mine, a.createClient(t, map[string]any{"name": fmt.Sprintf("client %d", i), "scopes": []string{"api_keys:read"}}))
 		}
-		resp := e.Do(apitest.Request{Method: http.MethodPatch, Path: "/api/v1/oauth-clients/" + mine[1].ClientID, Bearer: a.Owner,
+		resp := e.Do(apitest.Request{Method: http.MethodPatch, Path: "/api/v1/oauth-clients/" + mine[1].ClientID, Bearer: a.AccessToken,
 			Body: map[string]any{"status": "disabled"}})
 		if resp.Status != http.StatusOK {
-			t.Fatalf("disable: %d %s", resp.Status, oaRedact(resp.Body))
+			t.Fatalf("disable: %d %s", resp.Status, redact(resp.Body))
 		}
 
-		list := func(query string) ([]oaClient, map[string]any) {
+		list := func(query string) ([]clientJSON, map[string]any) {
 			t.Helper()
-			resp := e.Get("/api/v1/oauth-clients"+query, a.Owner)
+			resp := e.Get("/api/v1/oauth-clients"+query, a.AccessToken)
 			if resp.Status != http.StatusOK || !resp.Envelope.Success {
-				t.Fatalf("list %s: %d %s", query, resp.Status, oaRedact(resp.Body))
+				t.Fatalf("list %s: %d %s", query, resp.Status, redact(resp.Body))
 			}
 			if bytes.Contains(resp.Body, []byte("cvcs_")) {
 				t.Fatalf("list %s shows a secret", query)
 			}
-			var out []oaClient
+			var out []clientJSON
 			resp.Data(t, &out)
 			if out == nil {
 				t.Fatalf("list %s: data is not an array", query)
 			}
 			return out, resp.Envelope.Meta.Pagination
 		}
-		ids := func(cs []oaClient) []string {
+		ids := func(cs []clientJSON) []string {
 			var out []string
 			for _, c := range cs {
 				out = append(out, c.ClientID)
@@ -429,40 +386,40 @@ func TestOAuthClientList(t *testing.T) {
 		if len(empty) != 0 || page["total"] != float64(3) {
 			t.Errorf("offset past the end: %d items, pagination %v", len(empty), page)
 		}
-		oaWantField(t, e.Get("/api/v1/oauth-clients?status=bogus", a.Owner), "status")
-		oaWantField(t, e.Get("/api/v1/oauth-clients?sort=secret_hash", a.Owner), "sort")
-		oaWantField(t, e.Get("/api/v1/oauth-clients?limit=0", a.Owner), "limit")
+		wantError(t, e.Get("/api/v1/oauth-clients?status=bogus", a.AccessToken), http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "status")
+		wantError(t, e.Get("/api/v1/oauth-clients?sort=secret_hash", a.AccessToken), http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "sort")
+		wantError(t, e.Get("/api/v1/oauth-clients?limit=0", a.AccessToken), http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "limit")
 	})
 }
 
 func TestOAuthClientGetAndPatch(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		tn := oaRegister(t, e, "Patch Co")
+		tn := register(t, e, "Patch Co")
 		c := tn.createClient(t, map[string]any{"name": "before", "scopes": []string{"api_keys:read", "oauth_clients:read"}})
 		path := "/api/v1/oauth-clients/" + c.ClientID
 
-		got := e.Get(path, tn.Owner)
+		got := e.Get(path, tn.AccessToken)
 		if got.Status != http.StatusOK {
-			t.Fatalf("GET: %d %s", got.Status, oaRedact(got.Body))
+			t.Fatalf("GET: %d %s", got.Status, redact(got.Body))
 		}
-		var g oaClient
+		var g clientJSON
 		got.Data(t, &g)
 		if g.ClientID != c.ClientID || g.ID != c.ID || g.Name != "before" || g.ClientSecret != "" {
 			t.Errorf("GET: %+v", g)
 		}
-		oaWantEnvelopeError(t, e.Get("/api/v1/oauth-clients/cvc_doesnotexist", tn.Owner), http.StatusNotFound, "NOT_FOUND")
+		wantError(t, e.Get("/api/v1/oauth-clients/cvc_doesnotexist", tn.AccessToken), http.StatusNotFound, "NOT_FOUND")
 
 		// A token before the change, to see the change take effect on it.
-		before := oaIssue(t, e, c, "").AccessToken
+		before := issueToken(t, e, c, "").AccessToken
 
-		resp := e.Do(apitest.Request{Method: http.MethodPatch, Path: path, Bearer: tn.Owner, Body: map[string]any{
+		resp := e.Do(apitest.Request{Method: http.MethodPatch, Path: path, Bearer: tn.AccessToken, Body: map[string]any{
 			"name": "after", "scopes": []string{"api_keys:read"}, "grant_types": []string{"client_credentials"},
 			"redirect_uris": []string{"https://app.example.com/cb"}, "access_token_ttl_seconds": 120}})
 		if resp.Status != http.StatusOK || !resp.Envelope.Success {
-			t.Fatalf("PATCH: %d %s", resp.Status, oaRedact(resp.Body))
+			t.Fatalf("PATCH: %d %s", resp.Status, redact(resp.Body))
 		}
-		var p oaClient
+		var p clientJSON
 		resp.Data(t, &p)
 		if p.Name != "after" || !slices.Equal(p.Scopes, []string{"api_keys:read"}) || p.AccessTokenTTLSeconds != 120 ||
 			!slices.Equal(p.RedirectURIs, []string{"https://app.example.com/cb"}) || p.Status != "active" || p.ClientSecret != "" {
@@ -471,7 +428,7 @@ func TestOAuthClientGetAndPatch(t *testing.T) {
 		if !p.UpdatedAt.After(g.UpdatedAt) && !p.UpdatedAt.Equal(g.UpdatedAt) {
 			t.Errorf("updated_at went back: %v < %v", p.UpdatedAt, g.UpdatedAt)
 		}
-		row := oaDBClient(t, e, c.ClientID)
+		row := dbClient(t, e, c.ClientID)
 		if row.Name != "after" || !slices.Equal(row.Scopes, []string{"api_keys:read"}) || row.AccessTokenTTLSeconds != 120 ||
 			!slices.Equal(row.RedirectUris, []string{"https://app.example.com/cb"}) {
 			t.Errorf("DB after PATCH: %+v", row)
@@ -479,45 +436,45 @@ func TestOAuthClientGetAndPatch(t *testing.T) {
 		if !secret.Equal(row.SecretHash, secret.Hash(c.ClientSecret)) {
 			t.Error("PATCH changed the secret")
 		}
-		var again oaClient
-		e.Get(path, tn.Owner).Data(t, &again)
+		var again clientJSON
+		e.Get(path, tn.AccessToken).Data(t, &again)
 		if again.Name != "after" || again.AccessTokenTTLSeconds != 120 {
 			t.Errorf("GET after PATCH: %+v", again)
 		}
 
 		// The token issued before loses the removed scope at once; new tokens
 		// have the new lifetime.
-		me := oaGetMe(t, e, before)
+		me := me(t, e, before)
 		if !slices.Equal(me.Scopes, []string{"api_keys:read"}) {
 			t.Errorf("old token's scopes after PATCH: %v, want [api_keys:read]", me.Scopes)
 		}
-		oaWantEnvelopeError(t, e.Get("/api/v1/oauth-clients", before), http.StatusForbidden, "FORBIDDEN")
-		if tok := oaIssue(t, e, c, ""); tok.ExpiresIn != 120 || tok.Scope != "api_keys:read" {
+		wantError(t, e.Get("/api/v1/oauth-clients", before), http.StatusForbidden, "FORBIDDEN")
+		if tok := issueToken(t, e, c, ""); tok.ExpiresIn != 120 || tok.Scope != "api_keys:read" {
 			t.Errorf("new token: expires_in %d scope %q, want 120, api_keys:read", tok.ExpiresIn, tok.Scope)
 		}
-		oaWantOAuthError(t, oaClientCredentials(e, c.ClientID, c.ClientSecret, "oauth_clients:read"), http.StatusBadRequest, "invalid_scope")
+		wantOAuthError(t, clientCredentials(e, c.ClientID, c.ClientSecret, "oauth_clients:read"), http.StatusBadRequest, "invalid_scope")
 		t.Run("introspection agrees with the API on the old token's scopes", func(t *testing.T) {
 			// oauth/server.go Introspect answers the token's scope claim as
 			// issued, while VerifyAccessToken keeps only the scopes the client
 			// still holds: a resource server that introspects grants what the
 			// API itself refuses.
-			got := oaIntrospect(t, e, before, oaBasic(c.ClientID, c.ClientSecret))
+			got := introspect(t, e, before, basicAuth(c.ClientID, c.ClientSecret))
 			if got["active"] != true || got["scope"] != "api_keys:read" {
 				t.Errorf("introspection: active %v scope %v, want true, api_keys:read (as /auth/me)", got["active"], got["scope"])
 			}
 		})
 
 		// Status alone; a PATCH with no field changes nothing but is fine.
-		resp = e.Do(apitest.Request{Method: http.MethodPatch, Path: path, Bearer: tn.Owner, Body: map[string]any{"status": "disabled"}})
+		resp = e.Do(apitest.Request{Method: http.MethodPatch, Path: path, Bearer: tn.AccessToken, Body: map[string]any{"status": "disabled"}})
 		resp.Data(t, &p)
 		if resp.Status != http.StatusOK || p.Status != "disabled" || p.Name != "after" {
 			t.Errorf("PATCH status: %d %+v", resp.Status, p)
 		}
-		if row := oaDBClient(t, e, c.ClientID); row.Status != oauthclient.StatusDisabled {
+		if row := dbClient(t, e, c.ClientID); row.Status != oauthclient.StatusDisabled {
 			t.Errorf("DB status %s", row.Status)
 		}
 
-		entries := oaAudit(t, e, tn.ID, "oauth_client.update")
+		entries := auditEntries(t, e, tn.TenantID, "oauth_client.update", "")
 		if len(entries) != 2 {
 			t.Fatalf("%d oauth_client.update entries, want 2", len(entries))
 		}
@@ -531,24 +488,24 @@ func TestOAuthClientGetAndPatch(t *testing.T) {
 			t.Errorf("second update entry: %+v", entries[1])
 		}
 
-		oaWantEnvelopeError(t, e.Do(apitest.Request{Method: http.MethodPatch, Path: "/api/v1/oauth-clients/cvc_doesnotexist",
-			Bearer: tn.Owner, Body: map[string]any{"name": "x"}}), http.StatusNotFound, "NOT_FOUND")
+		wantError(t, e.Do(apitest.Request{Method: http.MethodPatch, Path: "/api/v1/oauth-clients/cvc_doesnotexist",
+			Bearer: tn.AccessToken, Body: map[string]any{"name": "x"}}), http.StatusNotFound, "NOT_FOUND")
 	})
 }
 
 func TestOAuthClientRotateSecret(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		tn := oaRegister(t, e, "Rotate Co")
+		tn := register(t, e, "Rotate Co")
 		c := tn.createClient(t, map[string]any{"name": "rotating", "scopes": []string{"api_keys:read"}})
-		rotate := func(body any) oaClient {
+		rotate := func(body any) clientJSON {
 			t.Helper()
 			resp := e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/oauth-clients/" + c.ClientID + "/rotate-secret",
-				Bearer: tn.Owner, Body: body})
+				Bearer: tn.AccessToken, Body: body})
 			if resp.Status != http.StatusOK || !resp.Envelope.Success {
-				t.Fatalf("rotate: %d %s", resp.Status, oaRedact(resp.Body))
+				t.Fatalf("rotate: %d %s", resp.Status, redact(resp.Body))
 			}
-			var r oaClient
+			var r clientJSON
 			resp.Data(t, &r)
 			if r.ClientID != c.ClientID || !strings.HasPrefix(r.ClientSecret, "cvcs_") {
 				t.Fatalf("rotate: client_id %q, secret prefix ok=%v", r.ClientID, strings.HasPrefix(r.ClientSecret, "cvcs_"))
@@ -557,14 +514,14 @@ func TestOAuthClientRotateSecret(t *testing.T) {
 		}
 		works := func(sec string) bool {
 			t.Helper()
-			resp := oaClientCredentials(e, c.ClientID, sec, "")
+			resp := clientCredentials(e, c.ClientID, sec, "")
 			if resp.Status == http.StatusOK {
 				return true
 			}
-			oaWantOAuthError(t, resp, http.StatusUnauthorized, "invalid_client")
+			wantOAuthError(t, resp, http.StatusUnauthorized, "invalid_client")
 			return false
 		}
-		tok := oaIssue(t, e, c, "").AccessToken
+		tok := issueToken(t, e, c, "").AccessToken
 
 		// No grace period (no body at all): the old secret stops at once.
 		r1 := rotate(nil)
@@ -577,16 +534,16 @@ func TestOAuthClientRotateSecret(t *testing.T) {
 		if !works(r1.ClientSecret) {
 			t.Error("the new secret does not work")
 		}
-		row := oaDBClient(t, e, c.ClientID)
-		if !secret.Equal(row.SecretHash, secret.Hash(r1.ClientSecret)) || oaHasPrevious(row) {
+		row := dbClient(t, e, c.ClientID)
+		if !secret.Equal(row.SecretHash, secret.Hash(r1.ClientSecret)) || clientHasPrevious(row) {
 			t.Error("DB after rotation without grace: want the new hash and no previous secret")
 		}
 		// Tokens already issued are not affected by a rotation.
-		if me := oaGetMe(t, e, tok); me.PrincipalType != "oauth_client" {
+		if me := me(t, e, tok); me.PrincipalType != "oauth_client" {
 			t.Errorf("token after rotation: %s", me.PrincipalType)
 		}
 		// The secret is not shown again.
-		if body := e.Get("/api/v1/oauth-clients/"+c.ClientID, tn.Owner).Body; bytes.Contains(body, []byte(r1.ClientSecret)) {
+		if body := e.Get("/api/v1/oauth-clients/"+c.ClientID, tn.AccessToken).Body; bytes.Contains(body, []byte(r1.ClientSecret)) {
 			t.Error("GET shows the rotated secret")
 		}
 
@@ -602,8 +559,8 @@ func TestOAuthClientRotateSecret(t *testing.T) {
 		if !works(r2.ClientSecret) || !works(r3.ClientSecret) {
 			t.Fatal("within the grace period both secrets must work")
 		}
-		row = oaDBClient(t, e, c.ClientID)
-		if !oaHasPrevious(row) || !secret.Equal(*row.PreviousSecretHash, secret.Hash(r2.ClientSecret)) || row.PreviousSecretExpiresAt == nil {
+		row = dbClient(t, e, c.ClientID)
+		if !clientHasPrevious(row) || !secret.Equal(*row.PreviousSecretHash, secret.Hash(r2.ClientSecret)) || row.PreviousSecretExpiresAt == nil {
 			t.Fatal("DB: the previous secret's hash and expiry are not kept")
 		}
 		if d := row.PreviousSecretExpiresAt.Sub(start); d < time.Second || d > 4*time.Second {
@@ -626,23 +583,23 @@ func TestOAuthClientRotateSecret(t *testing.T) {
 			t.Error("the new secret stopped working")
 		}
 		// The failed attempts with stale secrets are audited as client_auth failures.
-		oaAwaitAudit(t, e, tn.ID, "oauth.client_auth", func(a *ent.AuditLog) bool {
+		awaitAudit(t, e, tn.TenantID, "oauth.client_auth", func(a *ent.AuditLog) bool {
 			return a.Outcome == "failure" && a.ResourceID == c.ClientID && a.Details["reason"] == "invalid_secret"
 		})
 
 		// Validation.
 		for _, g := range []any{-1, 30*24*3600 + 1, "soon"} {
 			resp := e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/oauth-clients/" + c.ClientID + "/rotate-secret",
-				Bearer: tn.Owner, Body: map[string]any{"grace_period_seconds": g}})
-			oaWantField(t, resp, "grace_period_seconds")
+				Bearer: tn.AccessToken, Body: map[string]any{"grace_period_seconds": g}})
+			wantError(t, resp, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "grace_period_seconds")
 		}
 		if !works(r3.ClientSecret) {
 			t.Error("a refused rotation changed the secret")
 		}
-		oaWantEnvelopeError(t, e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/oauth-clients/cvc_doesnotexist/rotate-secret",
-			Bearer: tn.Owner}), http.StatusNotFound, "NOT_FOUND")
+		wantError(t, e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/oauth-clients/cvc_doesnotexist/rotate-secret",
+			Bearer: tn.AccessToken}), http.StatusNotFound, "NOT_FOUND")
 
-		entries := oaAudit(t, e, tn.ID, "oauth_client.rotate_secret")
+		entries := auditEntries(t, e, tn.TenantID, "oauth_client.rotate_secret", "")
 		if len(entries) != 3 {
 			t.Fatalf("%d rotate_secret entries, want 3", len(entries))
 		}
@@ -663,14 +620,14 @@ func TestOAuthClientRotateSecret(t *testing.T) {
 func TestOAuthClientDelete(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		tn := oaRegister(t, e, "Delete Co")
+		tn := register(t, e, "Delete Co")
 		c := tn.createClient(t, map[string]any{"name": "doomed", "scopes": []string{"api_keys:read"}})
 		keep := tn.createClient(t, map[string]any{"name": "kept", "scopes": []string{"api_keys:read"}})
 		path := "/api/v1/oauth-clients/" + c.ClientID
 
-		resp := e.Do(apitest.Request{Method: http.MethodDelete, Path: path, Bearer: tn.Owner})
+		resp := e.Do(apitest.Request{Method: http.MethodDelete, Path: path, Bearer: tn.AccessToken})
 		if resp.Status != http.StatusOK || !resp.Envelope.Success {
-			t.Fatalf("DELETE: %d %s", resp.Status, oaRedact(resp.Body))
+			t.Fatalf("DELETE: %d %s", resp.Status, redact(resp.Body))
 		}
 		var d struct {
 			ClientID string `json:"client_id"`
@@ -680,17 +637,17 @@ func TestOAuthClientDelete(t *testing.T) {
 		if d.ClientID != c.ClientID || !d.Deleted {
 			t.Errorf("DELETE answer %+v", d)
 		}
-		oaWantEnvelopeError(t, e.Get(path, tn.Owner), http.StatusNotFound, "NOT_FOUND")
-		oaWantEnvelopeError(t, e.Do(apitest.Request{Method: http.MethodDelete, Path: path, Bearer: tn.Owner}), http.StatusNotFound, "NOT_FOUND")
+		wantError(t, e.Get(path, tn.AccessToken), http.StatusNotFound, "NOT_FOUND")
+		wantError(t, e.Do(apitest.Request{Method: http.MethodDelete, Path: path, Bearer: tn.AccessToken}), http.StatusNotFound, "NOT_FOUND")
 		n, err := e.Store.Client.OAuthClient.Query().Where(oauthclient.ClientID(c.ClientID)).Count(store.Unrestricted(context.Background()))
 		if err != nil || n != 0 {
 			t.Fatalf("deleted client still in the DB (%d, %v)", n, err)
 		}
-		oaDBClient(t, e, keep.ClientID)
-		oaWantOAuthError(t, oaClientCredentials(e, c.ClientID, c.ClientSecret, ""), http.StatusUnauthorized, "invalid_client")
-		oaIssue(t, e, keep, "")
+		dbClient(t, e, keep.ClientID)
+		wantOAuthError(t, clientCredentials(e, c.ClientID, c.ClientSecret, ""), http.StatusUnauthorized, "invalid_client")
+		issueToken(t, e, keep, "")
 
-		entries := oaAudit(t, e, tn.ID, "oauth_client.delete")
+		entries := auditEntries(t, e, tn.TenantID, "oauth_client.delete", "")
 		if len(entries) != 1 || entries[0].ResourceID != c.ClientID || entries[0].Details["name"] != "doomed" || entries[0].ActorID != tn.UserID.String() {
 			t.Fatalf("oauth_client.delete entries: %+v", entries)
 		}
@@ -701,10 +658,10 @@ func TestOAuthClientDelete(t *testing.T) {
 func TestOAuthClientRouteScopes(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		tn := oaRegister(t, e, "Scopes Co")
+		tn := register(t, e, "Scopes Co")
 		c := tn.createClient(t, map[string]any{"name": "c", "scopes": []string{"api_keys:read"}})
-		reader := tn.createAPIKey(t, "oauth_clients:read")
-		other := tn.createAPIKey(t, "api_keys:read")
+		reader := tn.key(t, "oauth_clients:read").Key
+		other := tn.key(t, "api_keys:read").Key
 		withKey := func(method, path, key string, body any) *apitest.Response {
 			return e.Do(apitest.Request{Method: method, Path: path, Body: body, Header: map[string]string{"X-API-Key": key}})
 		}
@@ -726,12 +683,12 @@ func TestOAuthClientRouteScopes(t *testing.T) {
 				key = reader
 			}
 			resp := withKey(r.method, r.path, key, r.body)
-			oaWantEnvelopeError(t, resp, http.StatusForbidden, "FORBIDDEN")
+			wantError(t, resp, http.StatusForbidden, "FORBIDDEN")
 			if got := resp.Envelope.Error.Details["required_scope"]; got != r.need {
 				t.Errorf("%s %s: required_scope %v, want %s", r.method, r.path, got, r.need)
 			}
 			anon := e.Do(apitest.Request{Method: r.method, Path: r.path, Body: r.body})
-			oaWantEnvelopeError(t, anon, http.StatusUnauthorized, "UNAUTHORIZED")
+			wantError(t, anon, http.StatusUnauthorized, "UNAUTHORIZED")
 			if anon.Header.Get("WWW-Authenticate") == "" {
 				t.Errorf("%s %s: 401 without WWW-Authenticate", r.method, r.path)
 			}
@@ -740,7 +697,7 @@ func TestOAuthClientRouteScopes(t *testing.T) {
 			t.Errorf("GET with oauth_clients:read: %d", resp.Status)
 		}
 		// Nothing changed.
-		row := oaDBClient(t, e, c.ClientID)
+		row := dbClient(t, e, c.ClientID)
 		if row.Name != "c" || !secret.Equal(row.SecretHash, secret.Hash(c.ClientSecret)) {
 			t.Error("a refused request changed the client")
 		}
@@ -752,15 +709,15 @@ func TestOAuthClientRouteScopes(t *testing.T) {
 func TestOAuthClientTenantIsolation(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		a := oaRegister(t, e, "Iso A")
-		b := oaRegister(t, e, "Iso B")
+		a := register(t, e, "Iso A")
+		b := register(t, e, "Iso B")
 		bc := b.createClient(t, map[string]any{"name": "b's client", "scopes": []string{"api_keys:read"}})
-		before := oaDBClient(t, e, bc.ClientID)
-		aKey := a.createAPIKey(t, "oauth_clients:read", "oauth_clients:write")
+		before := dbClient(t, e, bc.ClientID)
+		aKey := a.key(t, "oauth_clients:read", "oauth_clients:write").Key
 
 		for _, id := range []string{bc.ClientID, "cvc_doesnotexist"} {
 			path := "/api/v1/oauth-clients/" + id
-			for _, auth := range []apitest.Request{{Bearer: a.Owner}, {Header: map[string]string{"X-API-Key": aKey}}} {
+			for _, auth := range []apitest.Request{{Bearer: a.AccessToken}, {Header: map[string]string{"X-API-Key": aKey}}} {
 				for _, r := range []apitest.Request{
 					{Method: http.MethodGet, Path: path},
 					{Method: http.MethodPatch, Path: path, Body: map[string]any{"name": "hijacked", "status": "disabled"}},
@@ -769,12 +726,12 @@ func TestOAuthClientTenantIsolation(t *testing.T) {
 				} {
 					r.Bearer, r.Header = auth.Bearer, auth.Header
 					resp := e.Do(r)
-					oaWantEnvelopeError(t, resp, http.StatusNotFound, "NOT_FOUND")
+					wantError(t, resp, http.StatusNotFound, "NOT_FOUND")
 				}
 			}
 		}
-		var listed []oaClient
-		e.Get("/api/v1/oauth-clients", a.Owner).Data(t, &listed)
+		var listed []clientJSON
+		e.Get("/api/v1/oauth-clients", a.AccessToken).Data(t, &listed)
 		if len(listed) != 0 {
 			t.Errorf("A lists %d clients, want 0", len(listed))
 		}
@@ -788,9 +745,9 @@ func TestOAuthClientTenantIsolation(t *testing.T) {
 			{"rotateOAuthClientSecret", `mutation($id: String!) { rotateOAuthClientSecret(clientID: $id) { clientSecret } }`, map[string]any{"id": bc.ClientID}},
 			{"deleteOAuthClient", `mutation($id: String!) { deleteOAuthClient(clientID: $id) }`, map[string]any{"id": bc.ClientID}},
 		} {
-			g := e.GraphQL(q.query, q.vars, a.Owner)
+			g := e.GraphQL(q.query, q.vars, a.AccessToken)
 			if g.Code() != "NOT_FOUND" {
-				t.Errorf("GraphQL %s on B's client: code %q, errors %d, data %s", q.name, g.Code(), len(g.Errors), oaRedact(g.Data))
+				t.Errorf("GraphQL %s on B's client: code %q, errors %d, data %s", q.name, g.Code(), len(g.Errors), redact(g.Data))
 			}
 			if bytes.Contains(g.Data, []byte("cvcs_")) || bytes.Contains(g.Data, []byte("b's client")) {
 				t.Errorf("GraphQL %s leaks B's client", q.name)
@@ -801,19 +758,19 @@ func TestOAuthClientTenantIsolation(t *testing.T) {
 				TotalCount int `json:"totalCount"`
 			} `json:"oauthClients"`
 		}
-		e.GraphQL(`{ oauthClients { totalCount } }`, nil, a.Owner).Decode(t, &conn)
+		e.GraphQL(`{ oauthClients { totalCount } }`, nil, a.AccessToken).Decode(t, &conn)
 		if conn.OauthClients.TotalCount != 0 {
 			t.Errorf("GraphQL oauthClients counts %d of B's", conn.OauthClients.TotalCount)
 		}
 
-		after := oaDBClient(t, e, bc.ClientID)
+		after := dbClient(t, e, bc.ClientID)
 		if after.Name != before.Name || after.Status != before.Status || !after.UpdatedAt.Equal(before.UpdatedAt) ||
-			!secret.Equal(after.SecretHash, before.SecretHash) || oaHasPrevious(after) {
+			!secret.Equal(after.SecretHash, before.SecretHash) || clientHasPrevious(after) {
 			t.Error("B's client changed")
 		}
-		oaIssue(t, e, bc, "")
+		issueToken(t, e, bc, "")
 		for _, action := range []string{"oauth_client.update", "oauth_client.rotate_secret", "oauth_client.delete"} {
-			if n := len(oaAudit(t, e, a.ID, action)) + len(oaAudit(t, e, b.ID, action)); n != 0 {
+			if n := len(auditEntries(t, e, a.TenantID, action, "")) + len(auditEntries(t, e, b.TenantID, action, "")); n != 0 {
 				t.Errorf("%d %s entries for refused requests", n, action)
 			}
 		}
@@ -824,7 +781,7 @@ func TestOAuthClientTenantIsolation(t *testing.T) {
 func TestOAuthClientGraphQLAndREST(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		tn := oaRegister(t, e, "Graph Co")
+		tn := register(t, e, "Graph Co")
 		var created struct {
 			CreateOAuthClient struct {
 				ClientSecret string `json:"clientSecret"`
@@ -843,7 +800,7 @@ func TestOAuthClientGraphQLAndREST(t *testing.T) {
 		e.GraphQL(`mutation($in: CreateOAuthClientInput!) {
 			createOAuthClient(input: $in) { clientSecret oauthClient { id clientID name scopes grantTypes redirectUris accessTokenTTLSeconds status } } }`,
 			map[string]any{"in": map[string]any{"name": "from graphql", "scopes": []string{"api_keys:read", "oauth_clients:read"},
-				"redirectURIs": []string{"https://app.example.com/cb"}, "accessTokenTTLSeconds": 300}}, tn.Owner).Decode(t, &created)
+				"redirectURIs": []string{"https://app.example.com/cb"}, "accessTokenTTLSeconds": 300}}, tn.AccessToken).Decode(t, &created)
 		gc := created.CreateOAuthClient
 		if !strings.HasPrefix(gc.OauthClient.ClientID, "cvc_") || !strings.HasPrefix(gc.ClientSecret, "cvcs_") ||
 			gc.OauthClient.Status != "active" || gc.OauthClient.AccessTokenTTLSeconds != 300 {
@@ -851,8 +808,8 @@ func TestOAuthClientGraphQLAndREST(t *testing.T) {
 		}
 
 		// Read through REST.
-		var rc oaClient
-		resp := e.Get("/api/v1/oauth-clients/"+gc.OauthClient.ClientID, tn.Owner)
+		var rc clientJSON
+		resp := e.Get("/api/v1/oauth-clients/"+gc.OauthClient.ClientID, tn.AccessToken)
 		if resp.Status != http.StatusOK {
 			t.Fatalf("REST GET of a GraphQL client: %d", resp.Status)
 		}
@@ -862,7 +819,7 @@ func TestOAuthClientGraphQLAndREST(t *testing.T) {
 			rc.AccessTokenTTLSeconds != 300 || rc.Status != "active" {
 			t.Errorf("REST view %+v differs from GraphQL %+v", rc, gc.OauthClient)
 		}
-		if tok := oaIssue(t, e, oaClient{ClientID: gc.OauthClient.ClientID, ClientSecret: gc.ClientSecret}, ""); tok.ExpiresIn != 300 {
+		if tok := issueToken(t, e, clientJSON{ClientID: gc.OauthClient.ClientID, ClientSecret: gc.ClientSecret}, ""); tok.ExpiresIn != 300 {
 			t.Errorf("token of the GraphQL client: expires_in %d", tok.ExpiresIn)
 		}
 
@@ -878,8 +835,8 @@ func TestOAuthClientGraphQLAndREST(t *testing.T) {
 			} `json:"oauthClient"`
 		}
 		e.GraphQL(`query($id: String!) { oauthClient(clientID: $id) { id clientID name scopes tenantID } }`,
-			map[string]any{"id": r.ClientID}, tn.Owner).Decode(t, &one)
-		if one.OauthClient.ID != r.ID.String() || one.OauthClient.Name != "from rest" || one.OauthClient.TenantID != tn.ID.String() ||
+			map[string]any{"id": r.ClientID}, tn.AccessToken).Decode(t, &one)
+		if one.OauthClient.ID != r.ID.String() || one.OauthClient.Name != "from rest" || one.OauthClient.TenantID != tn.TenantID.String() ||
 			!slices.Equal(one.OauthClient.Scopes, r.Scopes) {
 			t.Errorf("GraphQL view %+v differs from REST %+v", one.OauthClient, r)
 		}
@@ -893,7 +850,7 @@ func TestOAuthClientGraphQLAndREST(t *testing.T) {
 				} `json:"edges"`
 			} `json:"oauthClients"`
 		}
-		e.GraphQL(`{ oauthClients(first: 10) { totalCount edges { node { clientID } } } }`, nil, tn.Owner).Decode(t, &list)
+		e.GraphQL(`{ oauthClients(first: 10) { totalCount edges { node { clientID } } } }`, nil, tn.AccessToken).Decode(t, &list)
 		if list.OauthClients.TotalCount != 2 || len(list.OauthClients.Edges) != 2 {
 			t.Errorf("GraphQL list: %d of %d", len(list.OauthClients.Edges), list.OauthClients.TotalCount)
 		}
@@ -906,20 +863,20 @@ func TestOAuthClientGraphQLAndREST(t *testing.T) {
 			} `json:"updateOAuthClient"`
 		}
 		e.GraphQL(`mutation($id: String!) { updateOAuthClient(clientID: $id, input: {name: "renamed", status: disabled}) { name status } }`,
-			map[string]any{"id": r.ClientID}, tn.Owner).Decode(t, &upd)
-		var after oaClient
-		e.Get("/api/v1/oauth-clients/"+r.ClientID, tn.Owner).Data(t, &after)
+			map[string]any{"id": r.ClientID}, tn.AccessToken).Decode(t, &upd)
+		var after clientJSON
+		e.Get("/api/v1/oauth-clients/"+r.ClientID, tn.AccessToken).Data(t, &after)
 		if upd.UpdateOAuthClient.Name != "renamed" || after.Name != "renamed" || after.Status != "disabled" {
 			t.Errorf("after GraphQL update: GraphQL %+v, REST %s %s", upd.UpdateOAuthClient, after.Name, after.Status)
 		}
 		// The same validation through GraphQL.
 		g := e.GraphQL(`mutation($id: String!) { updateOAuthClient(clientID: $id, input: {grantTypes: ["password"]}) { name } }`,
-			map[string]any{"id": r.ClientID}, tn.Owner)
+			map[string]any{"id": r.ClientID}, tn.AccessToken)
 		if g.Code() != "VALIDATION_ERROR" {
 			t.Errorf("GraphQL grantTypes password: code %q", g.Code())
 		}
 		g = e.GraphQL(`mutation { createOAuthClient(input: {name: "x", scopes: ["users:write"]}) { clientSecret } }`, nil,
-			tn.createAPIKey(t, "oauth_clients:write", "api_keys:read"))
+			tn.key(t, "oauth_clients:write", "api_keys:read").Key)
 		if g.Code() != "FORBIDDEN" {
 			t.Errorf("GraphQL create beyond the caller's scopes: code %q", g.Code())
 		}
@@ -934,26 +891,26 @@ func TestOAuthClientGraphQLAndREST(t *testing.T) {
 			} `json:"rotateOAuthClientSecret"`
 		}
 		e.GraphQL(`mutation($id: String!) { rotateOAuthClientSecret(clientID: $id) { clientSecret oauthClient { clientID } } }`,
-			map[string]any{"id": gc.OauthClient.ClientID}, tn.Owner).Decode(t, &rot)
+			map[string]any{"id": gc.OauthClient.ClientID}, tn.AccessToken).Decode(t, &rot)
 		if rot.RotateOAuthClientSecret.OauthClient.ClientID != gc.OauthClient.ClientID || rot.RotateOAuthClientSecret.ClientSecret == gc.ClientSecret {
 			t.Fatal("rotateOAuthClientSecret: same client, new secret expected")
 		}
-		oaWantOAuthError(t, oaClientCredentials(e, gc.OauthClient.ClientID, gc.ClientSecret, ""), http.StatusUnauthorized, "invalid_client")
-		oaIssue(t, e, oaClient{ClientID: gc.OauthClient.ClientID, ClientSecret: rot.RotateOAuthClientSecret.ClientSecret}, "")
+		wantOAuthError(t, clientCredentials(e, gc.OauthClient.ClientID, gc.ClientSecret, ""), http.StatusUnauthorized, "invalid_client")
+		issueToken(t, e, clientJSON{ClientID: gc.OauthClient.ClientID, ClientSecret: rot.RotateOAuthClientSecret.ClientSecret}, "")
 
 		// Deleted through GraphQL, gone from REST.
 		var del struct {
 			DeleteOAuthClient string `json:"deleteOAuthClient"`
 		}
-		e.GraphQL(`mutation($id: String!) { deleteOAuthClient(clientID: $id) }`, map[string]any{"id": gc.OauthClient.ClientID}, tn.Owner).Decode(t, &del)
+		e.GraphQL(`mutation($id: String!) { deleteOAuthClient(clientID: $id) }`, map[string]any{"id": gc.OauthClient.ClientID}, tn.AccessToken).Decode(t, &del)
 		if del.DeleteOAuthClient != gc.OauthClient.ClientID {
 			t.Errorf("deleteOAuthClient returned %q", del.DeleteOAuthClient)
 		}
-		oaWantEnvelopeError(t, e.Get("/api/v1/oauth-clients/"+gc.OauthClient.ClientID, tn.Owner), http.StatusNotFound, "NOT_FOUND")
+		wantError(t, e.Get("/api/v1/oauth-clients/"+gc.OauthClient.ClientID, tn.AccessToken), http.StatusNotFound, "NOT_FOUND")
 
 		// Every change, whichever way it came, is audited the same.
 		for action, want := range map[string]int{"oauth_client.create": 2, "oauth_client.update": 1, "oauth_client.rotate_secret": 1, "oauth_client.delete": 1} {
-			if n := len(oaAudit(t, e, tn.ID, action)); n != want {
+			if n := len(auditEntries(t, e, tn.TenantID, action, "")); n != want {
 				t.Errorf("%d %s entries, want %d", n, action, want)
 			}
 		}

@@ -36,7 +36,7 @@ func rlBurst(t *testing.T, e *apitest.Env, n int, req apitest.Request) []rlAnswe
 	for range 10 {
 		wg.Go(func() {
 			for i := range jobs {
-				resp, err := e.Server.Client().Do(ctHTTPRequest(t, e, req))
+				resp, err := e.Server.Client().Do(e.HTTPRequest(req))
 				if err != nil {
 					t.Error(err)
 					continue
@@ -128,7 +128,7 @@ func TestRateLimitPlanHoldsUnderABurst(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		c := ctLoad(t, e)
-		owner := register(t, e, "Burst", "burst@rl.test").AccessToken
+		owner := register(t, e, "Burst", ownedBy("burst@rl.test")).AccessToken
 		// Ten times the plan's limit at once: exactly the limit gets through.
 		me := apitest.Request{Method: http.MethodGet, Path: "/api/v1/auth/me", Bearer: owner}
 		accepted, limited := 0, 0
@@ -155,7 +155,7 @@ func TestRateLimitPlanHoldsUnderABurst(t *testing.T) {
 
 		// Another tenant's user has a count of its own: successes and errors,
 		// REST and GraphQL, all carry the headers.
-		other := register(t, e, "Calm", "calm@rl.test").AccessToken
+		other := register(t, e, "Calm", ownedBy("calm@rl.test")).AccessToken
 		g := e.Do(apitest.Request{Method: http.MethodPost, Path: "/graphql", Bearer: other, Body: map[string]any{"query": "{ me { id } }"}})
 		if g.Status != http.StatusOK {
 			t.Fatalf("GraphQL under the limit: %d %s", g.Status, redact(g.Body))
@@ -201,7 +201,7 @@ func TestRateLimitAnonymousByAddress(t *testing.T) {
 func TestRateLimitKeyOwnLimitOverridesPlan(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		owner := register(t, e, "Keys", "keys@rl.test").AccessToken
+		owner := register(t, e, "Keys", ownedBy("keys@rl.test")).AccessToken
 		create := func(path string, body map[string]any, v any) {
 			t.Helper()
 			r := e.Do(apitest.Request{Method: http.MethodPost, Path: path, Bearer: owner, Body: body})
@@ -265,13 +265,13 @@ func TestRateLimitLoginAndTokenPerAddress(t *testing.T) {
 		// 30 login attempts per address in 15 minutes, REST and GraphQL together.
 		awayFromWindowEdge(15*time.Minute, 5*time.Second)
 		for i := range 30 {
-			r := post(e, "/api/v1/auth/login", "", map[string]any{"email": fmt.Sprintf("u%d@ip.test", i), "password": ""})
-			expectError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR")
+			r := do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": fmt.Sprintf("u%d@ip.test", i), "password": ""})
+			wantError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR")
 		}
 		g := e.GraphQL(`mutation { login(input: {email: "x@ip.test", password: "whatever-password"}) { accessToken } }`, nil, "")
-		expectGQLError(t, g, "RATE_LIMIT_EXCEEDED")
-		r := post(e, "/api/v1/auth/login", "", map[string]any{"email": "x@ip.test", "password": "whatever-password"})
-		expectError(t, r, http.StatusTooManyRequests, "RATE_LIMIT_EXCEEDED")
+		wantGQLError(t, g, "RATE_LIMIT_EXCEEDED")
+		r := do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": "x@ip.test", "password": "whatever-password"})
+		wantError(t, r, http.StatusTooManyRequests, "RATE_LIMIT_EXCEEDED")
 		rlRetry(t, r.Header, r.Envelope.Error.Details, 15*time.Minute)
 
 		// 600 token requests per address a minute, in the RFC's error format.
@@ -297,7 +297,7 @@ func TestRateLimitsOff(t *testing.T) {
 		if e.Config.RateLimits != "off" {
 			t.Fatalf("RateLimits %q", e.Config.RateLimits)
 		}
-		owner := register(t, e, "Unlimited", "free@rl.test").AccessToken
+		owner := register(t, e, "Unlimited", ownedBy("free@rl.test")).AccessToken
 		requests := map[string]apitest.Request{
 			"user":    {Method: http.MethodGet, Path: "/api/v1/auth/me", Bearer: owner},
 			"graphql": {Method: http.MethodPost, Path: "/graphql", Body: map[string]any{"query": "{ health { status } }"}},

@@ -6,7 +6,6 @@ package apitest_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -44,67 +43,29 @@ type createdKeyJSON struct {
 	UserID           *string  `json:"user_id"`
 }
 
-// scanTable returns every value of every row of table as text.
-func scanTable(t *testing.T, e *apitest.Env, table string) []string {
-	t.Helper()
-	rows, err := e.Store.DB.Query("SELECT * FROM " + table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range vals {
-			if b, ok := v.([]byte); ok {
-				out = append(out, string(b))
-			} else {
-				out = append(out, fmt.Sprint(v))
-			}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // expectNoSecretStored fails when key, or its part after the display
 // prefix, appears in any column of the API-key or audit tables.
 func expectNoSecretStored(t *testing.T, e *apitest.Env, key string) {
 	t.Helper()
 	rest := key[len("cvk_")+8:]
-	for _, table := range []string{apikey.Table, auditlog.Table, serviceaccount.Table} {
-		for _, v := range scanTable(t, e, table) {
-			if strings.Contains(v, key) || strings.Contains(v, rest) {
-				t.Fatalf("table %s stores the API key %s in plaintext", table, short(key))
-			}
-		}
+	found, _ := scanDB(t, e, []string{key, rest}, apikey.Table, auditlog.Table, serviceaccount.Table)
+	for _, where := range found {
+		t.Fatalf("%v stores the API key %s in plaintext", where, short(key))
 	}
 }
 
 func TestServiceAccountCreate(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		o := register(t, e, "Robots", "owner@robots.test")
+		o := register(t, e, "Robots", ownedBy("owner@robots.test"))
 		tid := uid(t, o.Tenant.ID)
 		scopes := []string{access.CredentialsRead, access.APIKeysRead, access.UsersRead}
 
 		// Without a key.
-		r := post(e, "/api/v1/admin/service-account/create", o.AccessToken, map[string]any{
+		r := do(e, http.MethodPost, "/api/v1/admin/service-account/create", o.AccessToken, map[string]any{
 			"name": "ci-bot", "description": "runs CI", "scopes": scopes})
-		expectStatus(t, r, http.StatusCreated)
+
+		wantStatus(t, r, http.StatusCreated)
 		var plain map[string]json.RawMessage
 		r.Data(t, &plain)
 		if _, ok := plain["api_key"]; ok {
@@ -115,25 +76,26 @@ func TestServiceAccountCreate(t *testing.T) {
 			t.Fatal(err)
 		}
 		if sa.Name != "ci-bot" || sa.Description != "runs CI" || sa.Status != "active" || sa.TenantID != o.Tenant.ID ||
-			sa.CreatedBy == nil || *sa.CreatedBy != o.User.ID || !slices.Equal(sortedCopy(sa.Scopes), sortedCopy(scopes)) {
+			sa.CreatedBy == nil || *sa.CreatedBy != o.User.ID || !slices.Equal(sorted(sa.Scopes), sorted(scopes)) {
 			t.Fatalf("service account %+v", sa)
 		}
 		row, err := e.Store.Client.ServiceAccount.Get(unrestricted(), uid(t, sa.ID))
-		if err != nil || row.TenantID != tid || !slices.Equal(sortedCopy(row.Scopes), sortedCopy(scopes)) {
+		if err != nil || row.TenantID != tid || !slices.Equal(sorted(row.Scopes), sorted(scopes)) {
 			t.Fatalf("service account row: %v", err)
 		}
 		if n, err := e.Store.Client.APIKey.Query().Count(unrestricted()); err != nil || n != 0 {
 			t.Fatalf("%d API keys after a create without one (%v)", n, err)
 		}
-		a := oneAudit(t, e, tid, "service_account.create", auditlog.OutcomeSuccess)
+		a := oneAudit(t, e, tid, "service_account.create", auditlog.OutcomeSuccess, "")
 		if a.ResourceID != sa.ID || a.ActorID != o.User.ID || a.ResourceType != "service_account" || a.Details["name"] != "ci-bot" {
 			t.Fatalf("service_account.create audit: resource %s:%s actor %s details %v", a.ResourceType, a.ResourceID, a.ActorID, a.Details)
 		}
 
 		// create_api_key: false is the same as leaving it out.
-		r = post(e, "/api/v1/admin/service-account/create", o.AccessToken, map[string]any{
+		r = do(e, http.MethodPost, "/api/v1/admin/service-account/create", o.AccessToken, map[string]any{
 			"name": "no-key", "scopes": []string{}, "create_api_key": false})
-		expectStatus(t, r, http.StatusCreated)
+
+		wantStatus(t, r, http.StatusCreated)
 		r.Data(t, &plain)
 		if _, ok := plain["api_key"]; ok {
 			t.Fatal("create_api_key false returned a key")
@@ -143,9 +105,10 @@ func TestServiceAccountCreate(t *testing.T) {
 		}
 
 		// With a key: shown once, cvk_ + base62, prefix = the 8 characters after cvk_.
-		r = post(e, "/api/v1/admin/service-account/create", o.AccessToken, map[string]any{
+		r = do(e, http.MethodPost, "/api/v1/admin/service-account/create", o.AccessToken, map[string]any{
 			"name": "deployer", "scopes": []string{access.APIKeysRead}, "create_api_key": true})
-		expectStatus(t, r, http.StatusCreated)
+
+		wantStatus(t, r, http.StatusCreated)
 		var withKey struct {
 			ServiceAccount serviceAccountJSON `json:"service_account"`
 			APIKey         *createdKeyJSON    `json:"api_key"`
@@ -175,11 +138,11 @@ func TestServiceAccountCreate(t *testing.T) {
 			t.Fatal("the api_keys row is not a hash of the key owned by the service account")
 		}
 		expectNoSecretStored(t, e, k.Key)
-		ka := oneAudit(t, e, tid, "api_key.create", auditlog.OutcomeSuccess)
+		ka := oneAudit(t, e, tid, "api_key.create", auditlog.OutcomeSuccess, "")
 		if ka.ResourceID != k.ID || ka.Details["prefix"] != k.Prefix {
 			t.Fatalf("api_key.create audit resource %s details %v", ka.ResourceID, ka.Details)
 		}
-		if n := len(audits(t, e, tid, "service_account.create")); n != 3 {
+		if n := len(auditEntries(t, e, tid, "service_account.create", "")); n != 3 {
 			t.Fatalf("%d service_account.create entries, want 3", n)
 		}
 
@@ -194,25 +157,25 @@ func TestServiceAccountCreate(t *testing.T) {
 			{map[string]any{"name": "x", "scopes": "users:read"}, "scopes", "must be an array"},
 			{map[string]any{"name": "x", "scopes": []string{}, "owner": "me"}, "owner", "unknown"},
 		} {
-			r = post(e, "/api/v1/admin/service-account/create", o.AccessToken, c.body)
-			expectError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", c.field, "reason", c.reason)
+			r = do(e, http.MethodPost, "/api/v1/admin/service-account/create", o.AccessToken, c.body)
+			wantError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", c.field, "reason", c.reason)
 		}
 		if n, err := e.Store.Client.ServiceAccount.Query().Count(unrestricted()); err != nil || n != 3 {
 			t.Fatalf("%d service accounts after refused creates (%v), want 3", n, err)
 		}
 		// Anonymous: 401.
-		expectUnauthorized(t, post(e, "/api/v1/admin/service-account/create", "", map[string]any{"name": "x", "scopes": []string{}}), "missing")
+		wantUnauthorized(t, do(e, http.MethodPost, "/api/v1/admin/service-account/create", "", map[string]any{"name": "x", "scopes": []string{}}), "missing")
 	})
 }
 
 func TestServiceAccountsGraphQL(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		o := register(t, e, "GraphRobots", "owner@grobots.test")
-		other := register(t, e, "Elsewhere", "owner@elsewhere.test")
+		o := register(t, e, "GraphRobots", ownedBy("owner@grobots.test"))
+		other := register(t, e, "Elsewhere", ownedBy("owner@elsewhere.test"))
 		tid := uid(t, o.Tenant.ID)
-		r := post(e, "/api/v1/admin/service-account/create", o.AccessToken, map[string]any{"name": "rest-bot", "scopes": []string{access.UsersRead}})
-		expectStatus(t, r, http.StatusCreated)
+		r := do(e, http.MethodPost, "/api/v1/admin/service-account/create", o.AccessToken, map[string]any{"name": "rest-bot", "scopes": []string{access.UsersRead}})
+		wantStatus(t, r, http.StatusCreated)
 
 		var out struct {
 			CreateServiceAccount struct {
@@ -238,7 +201,7 @@ func TestServiceAccountsGraphQL(t *testing.T) {
 				"scopes": []string{access.CredentialsRead, access.AuditRead}, "createAPIKey": true}}, o.AccessToken).Decode(t, &out)
 		c := out.CreateServiceAccount
 		if c.ServiceAccount.Name != "gql-bot" || c.ServiceAccount.TenantID != o.Tenant.ID ||
-			!slices.Equal(sortedCopy(c.ServiceAccount.Scopes), []string{access.AuditRead, access.CredentialsRead}) {
+			!slices.Equal(sorted(c.ServiceAccount.Scopes), []string{access.AuditRead, access.CredentialsRead}) {
 			t.Fatalf("GraphQL createServiceAccount: %+v", c.ServiceAccount)
 		}
 		if c.APIKey == nil || !strings.HasPrefix(c.APIKey.Key, "cvk_") || c.APIKey.APIKey.Prefix != c.APIKey.Key[4:12] ||
@@ -246,7 +209,7 @@ func TestServiceAccountsGraphQL(t *testing.T) {
 			t.Fatal("GraphQL createServiceAccount: no key, or one not owned by the account or with a wrong prefix")
 		}
 		expectNoSecretStored(t, e, c.APIKey.Key)
-		sa := oneAuditFor(t, e, tid, "service_account.create", c.ServiceAccount.ID)
+		sa := oneAudit(t, e, tid, "service_account.create", "", c.ServiceAccount.ID)
 		if sa.ActorID != o.User.ID {
 			t.Fatalf("service_account.create actor %s", sa.ActorID)
 		}
@@ -311,11 +274,11 @@ func TestServiceAccountsGraphQL(t *testing.T) {
 			t.Fatalf("another tenant sees %d service accounts", empty.ServiceAccounts.TotalCount)
 		}
 		// Validation through GraphQL.
-		expectGQLError(t, e.GraphQL(`mutation { createServiceAccount(input: {name: "", scopes: []}) { serviceAccount { id } } }`, nil, o.AccessToken),
+		wantGQLError(t, e.GraphQL(`mutation { createServiceAccount(input: {name: "", scopes: []}) { serviceAccount { id } } }`, nil, o.AccessToken),
 			"VALIDATION_ERROR", "field", "name")
-		expectGQLError(t, e.GraphQL(`mutation { createServiceAccount(input: {name: "x", scopes: ["nope"]}) { serviceAccount { id } } }`, nil, o.AccessToken),
+		wantGQLError(t, e.GraphQL(`mutation { createServiceAccount(input: {name: "x", scopes: ["nope"]}) { serviceAccount { id } } }`, nil, o.AccessToken),
 			"VALIDATION_ERROR", "field", "scopes")
-		expectGQLError(t, e.GraphQL(`query { serviceAccounts { totalCount } }`, nil, ""), "UNAUTHORIZED", "reason", "missing")
+		wantGQLError(t, e.GraphQL(`query { serviceAccounts { totalCount } }`, nil, ""), "UNAUTHORIZED", "reason", "missing")
 	})
 }
 
@@ -324,7 +287,7 @@ func oneAuditFor(t *testing.T, e *apitest.Env, tenantID uuid.UUID, action, resou
 	t.Helper()
 	e.Flush()
 	var found []*ent.AuditLog
-	for _, a := range audits(t, e, tenantID, action) {
+	for _, a := range auditEntries(t, e, tenantID, action, "") {
 		if a.ResourceID == resourceID {
 			found = append(found, a)
 		}

@@ -29,8 +29,8 @@ import (
 	"github.com/credvault/credvault/server"
 )
 
-// opsTenantJSON is a tenant as REST shows it.
-type opsTenantJSON struct {
+// tenantAdminJSON is a tenant as REST shows it.
+type tenantAdminJSON struct {
 	ID       uuid.UUID `json:"id"`
 	Name     string    `json:"name"`
 	Slug     string    `json:"slug"`
@@ -46,21 +46,21 @@ type opsTenantJSON struct {
 	UpdatedAt time.Time  `json:"updated_at"`
 }
 
-func opsTenantPath(id uuid.UUID) string { return "/api/v1/admin/tenants/" + id.String() }
+func tenantPath(id uuid.UUID) string { return "/api/v1/admin/tenants/" + id.String() }
 
-func opsGetTenant(t *testing.T, e *apitest.Env, cred string, id uuid.UUID) opsTenantJSON {
+func getTenant(t *testing.T, e *apitest.Env, cred string, id uuid.UUID) tenantAdminJSON {
 	t.Helper()
-	var tn opsTenantJSON
-	opsOK(t, opsDo(e, http.MethodGet, opsTenantPath(id), cred, nil), http.StatusOK, &tn)
+	var tn tenantAdminJSON
+	wantOK(t, do(e, http.MethodGet, tenantPath(id), cred, nil), http.StatusOK, &tn)
 	return tn
 }
 
-func opsPatchTenant(e *apitest.Env, cred string, id uuid.UUID, body any) *apitest.Response {
+func patchTenant(e *apitest.Env, cred string, id uuid.UUID, body any) *apitest.Response {
 	e.T.Helper()
-	return opsDo(e, http.MethodPatch, opsTenantPath(id), cred, body)
+	return do(e, http.MethodPatch, tenantPath(id), cred, body)
 }
 
-func opsDBTenant(t *testing.T, e *apitest.Env, id uuid.UUID) *ent.Tenant {
+func dbTenant(t *testing.T, e *apitest.Env, id uuid.UUID) *ent.Tenant {
 	t.Helper()
 	tn, err := e.Store.Client.Tenant.Get(unrestricted(), id)
 	if ent.IsNotFound(err) {
@@ -74,12 +74,12 @@ func opsDBTenant(t *testing.T, e *apitest.Env, id uuid.UUID) *ent.Tenant {
 
 func TestTenantGet(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		a := opsRegister(t, e, "Alpha")
-		b := opsRegister(t, e, "Beta")
+		a := register(t, e, "Alpha")
+		b := register(t, e, "Beta")
 
 		// The owner reads its own tenant, settings included.
-		got := opsGetTenant(t, e, a.Token, a.ID)
-		if got.ID != a.ID || got.Slug != a.Slug || got.Name != a.Name || got.Plan != "free" || got.Status != "active" ||
+		got := getTenant(t, e, a.AccessToken, a.TenantID)
+		if got.ID != a.TenantID || got.Slug != a.Slug || got.Name != a.Name || got.Plan != "free" || got.Status != "active" ||
 			got.Platform || got.DeletedAt != nil || got.CreatedAt.IsZero() {
 			t.Fatalf("own tenant = %+v", got)
 		}
@@ -87,32 +87,32 @@ func TestTenantGet(t *testing.T) {
 			t.Fatalf("own tenant settings = %+v, want an empty allowlist and 365 days", got.Settings)
 		}
 		// A viewer holds tenant:read too.
-		viewer := createUser(t, e, a.Token, "viewer-"+a.Slug+"@alpha.test", "viewer", testPassword)
+		viewer := createUser(t, e, a.AccessToken, "viewer-"+a.Slug+"@alpha.test", "viewer", testPassword)
 		vs := login(t, e, viewer.Email, testPassword, a.Slug)
-		if v := opsGetTenant(t, e, vs.AccessToken, a.ID); v.ID != a.ID {
+		if v := getTenant(t, e, vs.AccessToken, a.TenantID); v.ID != a.TenantID {
 			t.Fatalf("viewer reads tenant %s", v.ID)
 		}
 
 		// Another tenant's id is 404, exactly like one that does not exist.
-		for _, id := range []string{b.ID.String(), uuid.NewString(), "not-a-uuid"} {
-			r := opsDo(e, http.MethodGet, "/api/v1/admin/tenants/"+id, a.Token, nil)
-			expectError(t, r, http.StatusNotFound, "NOT_FOUND")
+		for _, id := range []string{b.TenantID.String(), uuid.NewString(), "not-a-uuid"} {
+			r := do(e, http.MethodGet, "/api/v1/admin/tenants/"+id, a.AccessToken, nil)
+			wantError(t, r, http.StatusNotFound, "NOT_FOUND")
 		}
-		g := e.GraphQL(`query($id: ID!) { tenant(id: $id) { id } }`, map[string]any{"id": b.ID}, a.Token)
-		expectGQLError(t, g, "NOT_FOUND")
+		g := e.GraphQL(`query($id: ID!) { tenant(id: $id) { id } }`, map[string]any{"id": b.TenantID}, a.AccessToken)
+		wantGQLError(t, g, "NOT_FOUND")
 
 		// A key without tenant:read is refused with the scope named.
-		k := opsCreateKey(t, e, a.Token, []string{"api_keys:read"})
-		expectError(t, opsDo(e, http.MethodGet, opsTenantPath(a.ID), k.Key, nil), http.StatusForbidden, "FORBIDDEN",
+		k := newKey(t, e, a.AccessToken, "api_keys:read")
+		wantError(t, do(e, http.MethodGet, tenantPath(a.TenantID), k.Key, nil), http.StatusForbidden, "FORBIDDEN",
 			"required_scope", "tenant:read")
 
 		// The platform admin reads any tenant, without x-tenantid.
-		adm := opsAdmin(t, e)
-		if tb := opsGetTenant(t, e, adm, b.ID); tb.ID != b.ID || tb.Slug != b.Slug {
+		adm := adminToken(t, e)
+		if tb := getTenant(t, e, adm, b.TenantID); tb.ID != b.TenantID || tb.Slug != b.Slug {
 			t.Fatalf("platform admin reads B as %+v", tb)
 		}
-		pid := opsPlatformID(t, e)
-		if pt := opsGetTenant(t, e, adm, pid); !pt.Platform || pt.Slug != server.PlatformSlug {
+		pid := platformTenantID(t, e)
+		if pt := getTenant(t, e, adm, pid); !pt.Platform || pt.Slug != server.PlatformSlug {
 			t.Fatalf("platform tenant = %+v", pt)
 		}
 
@@ -129,9 +129,9 @@ func TestTenantGet(t *testing.T) {
 				}
 			}
 		}
-		opsGQL(t, e, a.Token, `query($id: ID!) { tenant(id: $id) { id slug plan status settings { ipAllowlist auditRetentionDays } } }`,
-			map[string]any{"id": a.ID}, &out)
-		if out.Tenant.ID != a.ID || out.Tenant.Slug != a.Slug || out.Tenant.Status != "active" || out.Tenant.Settings.AuditRetentionDays != 365 {
+		gql(t, e, a.AccessToken, `query($id: ID!) { tenant(id: $id) { id slug plan status settings { ipAllowlist auditRetentionDays } } }`,
+			map[string]any{"id": a.TenantID}, &out)
+		if out.Tenant.ID != a.TenantID || out.Tenant.Slug != a.Slug || out.Tenant.Status != "active" || out.Tenant.Settings.AuditRetentionDays != 365 {
 			t.Fatalf("GraphQL tenant = %+v", out.Tenant)
 		}
 	}, withAdmin)
@@ -139,21 +139,21 @@ func TestTenantGet(t *testing.T) {
 
 func TestTenantUpdate(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		a := opsRegister(t, e, "Alpha")
-		b := opsRegister(t, e, "Beta")
+		a := register(t, e, "Alpha")
+		b := register(t, e, "Beta")
 		updates := 0
 
-		ok := func(cred string, id uuid.UUID, body map[string]any) opsTenantJSON {
+		ok := func(cred string, id uuid.UUID, body map[string]any) tenantAdminJSON {
 			t.Helper()
-			var tn opsTenantJSON
-			opsOK(t, opsPatchTenant(e, cred, id, body), http.StatusOK, &tn)
+			var tn tenantAdminJSON
+			wantOK(t, patchTenant(e, cred, id, body), http.StatusOK, &tn)
 			return tn
 		}
 		invalid := func(body map[string]any, field string) {
 			t.Helper()
-			before := opsDBTenant(t, e, a.ID)
-			expectError(t, opsPatchTenant(e, a.Token, a.ID, body), http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", field)
-			after := opsDBTenant(t, e, a.ID)
+			before := dbTenant(t, e, a.TenantID)
+			wantError(t, patchTenant(e, a.AccessToken, a.TenantID, body), http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", field)
+			after := dbTenant(t, e, a.TenantID)
 			if !after.UpdatedAt.Equal(before.UpdatedAt) || after.Name != before.Name || after.Plan != before.Plan ||
 				after.Status != before.Status || !slices.Equal(after.Settings.IPAllowlist, before.Settings.IPAllowlist) ||
 				after.Settings.AuditRetentionDays != before.Settings.AuditRetentionDays {
@@ -162,7 +162,7 @@ func TestTenantUpdate(t *testing.T) {
 		}
 
 		// name
-		if tn := ok(a.Token, a.ID, map[string]any{"name": "  Alpha Renamed  "}); tn.Name != "Alpha Renamed" || tn.Slug != a.Slug {
+		if tn := ok(a.AccessToken, a.TenantID, map[string]any{"name": "  Alpha Renamed  "}); tn.Name != "Alpha Renamed" || tn.Slug != a.Slug {
 			t.Fatalf("renamed tenant = %+v (the name is trimmed, the slug kept)", tn)
 		}
 		updates++
@@ -170,10 +170,10 @@ func TestTenantUpdate(t *testing.T) {
 
 		// plan: free, pro or enterprise
 		for _, plan := range []string{"pro", "enterprise", "free"} {
-			if tn := ok(a.Token, a.ID, map[string]any{"plan": plan}); tn.Plan != plan {
+			if tn := ok(a.AccessToken, a.TenantID, map[string]any{"plan": plan}); tn.Plan != plan {
 				t.Fatalf("plan %s: got %s", plan, tn.Plan)
 			}
-			if db := opsDBTenant(t, e, a.ID); db.Plan != plan {
+			if db := dbTenant(t, e, a.TenantID); db.Plan != plan {
 				t.Fatalf("plan %s: stored %s", plan, db.Plan)
 			}
 			updates++
@@ -187,7 +187,7 @@ func TestTenantUpdate(t *testing.T) {
 		invalid(map[string]any{"status": "archived"}, "status")
 
 		// settings.ip_allowlist: CIDRs or addresses, stored masked.
-		tn := ok(a.Token, a.ID, map[string]any{"settings": map[string]any{"ip_allowlist": []string{"127.0.0.1/8", "::1"}}})
+		tn := ok(a.AccessToken, a.TenantID, map[string]any{"settings": map[string]any{"ip_allowlist": []string{"127.0.0.1/8", "::1"}}})
 		if !slices.Equal(tn.Settings.IPAllowlist, []string{"127.0.0.0/8", "::1/128"}) || tn.Settings.AuditRetentionDays != 365 {
 			t.Fatalf("settings after the allowlist = %+v", tn.Settings)
 		}
@@ -198,7 +198,7 @@ func TestTenantUpdate(t *testing.T) {
 
 		// settings.audit_retention_days: 1 to 3650; the allowlist is kept.
 		for _, days := range []int{1, 3650, 90} {
-			tn = ok(a.Token, a.ID, map[string]any{"settings": map[string]any{"audit_retention_days": days}})
+			tn = ok(a.AccessToken, a.TenantID, map[string]any{"settings": map[string]any{"audit_retention_days": days}})
 			if tn.Settings.AuditRetentionDays != days || len(tn.Settings.IPAllowlist) != 2 {
 				t.Fatalf("settings after retention %d = %+v", days, tn.Settings)
 			}
@@ -208,23 +208,23 @@ func TestTenantUpdate(t *testing.T) {
 			invalid(map[string]any{"settings": map[string]any{"audit_retention_days": days}}, "settings.audit_retention_days")
 		}
 		// An empty allowlist clears it.
-		if tn = ok(a.Token, a.ID, map[string]any{"settings": map[string]any{"ip_allowlist": []string{}}}); len(tn.Settings.IPAllowlist) != 0 {
+		if tn = ok(a.AccessToken, a.TenantID, map[string]any{"settings": map[string]any{"ip_allowlist": []string{}}}); len(tn.Settings.IPAllowlist) != 0 {
 			t.Fatalf("allowlist not cleared: %v", tn.Settings.IPAllowlist)
 		}
 		updates++
-		db := opsDBTenant(t, e, a.ID)
+		db := dbTenant(t, e, a.TenantID)
 		if db.Name != "Alpha Renamed" || db.Plan != "free" || db.Settings.AuditRetentionDays != 90 || len(db.Settings.IPAllowlist) != 0 {
 			t.Fatalf("stored tenant = %+v", db)
 		}
 
 		// Each successful update wrote one tenant.update entry, by the owner,
 		// naming the fields; refused ones wrote none.
-		entries := opsAuditFor(t, e, a.ID, "tenant.update", a.ID.String())
+		entries := auditEntries(t, e, a.TenantID, "tenant.update", a.TenantID.String())
 		if len(entries) != updates {
 			t.Fatalf("%d tenant.update entries, want %d (one per successful update)", len(entries), updates)
 		}
 		first := entries[0]
-		if first.ActorType != "user" || first.ActorID != a.OwnerID.String() || first.Outcome != auditlog.OutcomeSuccess ||
+		if first.ActorType != "user" || first.ActorID != a.UserID.String() || first.Outcome != auditlog.OutcomeSuccess ||
 			first.ResourceType != "tenant" || first.RequestID == "" || first.IP == "" {
 			t.Fatalf("tenant.update entry = %+v", first)
 		}
@@ -233,41 +233,41 @@ func TestTenantUpdate(t *testing.T) {
 		}
 
 		// Roles: an admin holds tenant:write, a member does not.
-		admin := createUser(t, e, a.Token, "admin-"+a.Slug+"@alpha.test", "admin", testPassword)
+		admin := createUser(t, e, a.AccessToken, "admin-"+a.Slug+"@alpha.test", "admin", testPassword)
 		as := login(t, e, admin.Email, testPassword, a.Slug)
-		if tn := ok(as.AccessToken, a.ID, map[string]any{"name": "By Admin"}); tn.Name != "By Admin" {
+		if tn := ok(as.AccessToken, a.TenantID, map[string]any{"name": "By Admin"}); tn.Name != "By Admin" {
 			t.Fatalf("admin rename = %+v", tn)
 		}
-		member := createUser(t, e, a.Token, "member-"+a.Slug+"@alpha.test", "member", testPassword)
+		member := createUser(t, e, a.AccessToken, "member-"+a.Slug+"@alpha.test", "member", testPassword)
 		ms := login(t, e, member.Email, testPassword, a.Slug)
-		expectError(t, opsPatchTenant(e, ms.AccessToken, a.ID, map[string]any{"name": "By Member"}),
+		wantError(t, patchTenant(e, ms.AccessToken, a.TenantID, map[string]any{"name": "By Member"}),
 			http.StatusForbidden, "FORBIDDEN", "required_scope", "tenant:write")
 
 		// Another tenant is 404 to an owner; the platform admin may change it,
 		// and the entry lands in that tenant with the admin as actor.
-		expectError(t, opsPatchTenant(e, a.Token, b.ID, map[string]any{"name": "Hijacked"}), http.StatusNotFound, "NOT_FOUND")
-		if db := opsDBTenant(t, e, b.ID); db.Name == "Hijacked" {
+		wantError(t, patchTenant(e, a.AccessToken, b.TenantID, map[string]any{"name": "Hijacked"}), http.StatusNotFound, "NOT_FOUND")
+		if db := dbTenant(t, e, b.TenantID); db.Name == "Hijacked" {
 			t.Fatal("an owner renamed another tenant")
 		}
-		adm := opsAdmin(t, e)
-		if tn := ok(adm, b.ID, map[string]any{"plan": "enterprise"}); tn.Plan != "enterprise" || tn.ID != b.ID {
+		adm := adminToken(t, e)
+		if tn := ok(adm, b.TenantID, map[string]any{"plan": "enterprise"}); tn.Plan != "enterprise" || tn.ID != b.TenantID {
 			t.Fatalf("platform admin update of B = %+v", tn)
 		}
-		be := opsAuditFor(t, e, b.ID, "tenant.update", b.ID.String())
-		if len(be) != 1 || be[0].ActorType != "user" || be[0].ActorID == b.OwnerID.String() {
+		be := auditEntries(t, e, b.TenantID, "tenant.update", b.TenantID.String())
+		if len(be) != 1 || be[0].ActorType != "user" || be[0].ActorID == b.UserID.String() {
 			t.Fatalf("B's tenant.update entries = %+v, want one by the platform admin", be)
 		}
 		// The platform tenant is never suspended.
-		pid := opsPlatformID(t, e)
-		expectError(t, opsPatchTenant(e, adm, pid, map[string]any{"status": "suspended"}), http.StatusConflict, "CONFLICT")
-		if db := opsDBTenant(t, e, pid); db.Status != tenant.StatusActive {
+		pid := platformTenantID(t, e)
+		wantError(t, patchTenant(e, adm, pid, map[string]any{"status": "suspended"}), http.StatusConflict, "CONFLICT")
+		if db := dbTenant(t, e, pid); db.Status != tenant.StatusActive {
 			t.Fatalf("platform tenant status %s", db.Status)
 		}
 	}, withAdmin)
 }
 
-// opsTenantRows counts every row a tenant owns, by table.
-func opsTenantRows(t *testing.T, e *apitest.Env, id uuid.UUID) map[string]int {
+// tenantRows counts every row a tenant owns, by table.
+func tenantRows(t *testing.T, e *apitest.Env, id uuid.UUID) map[string]int {
 	t.Helper()
 	ctx := unrestricted()
 	c := e.Store.Client
@@ -299,26 +299,26 @@ func opsTenantRows(t *testing.T, e *apitest.Env, id uuid.UUID) map[string]int {
 	return out
 }
 
-// opsPopulate gives a tenant one of each kind of row.
-func opsPopulate(t *testing.T, e *apitest.Env, tn opsTenant) {
+// populate gives a tenant one of each kind of row.
+func populate(t *testing.T, e *apitest.Env, tn *tenantFixture) {
 	t.Helper()
-	createUser(t, e, tn.Token, "member-"+tn.Slug+"@pop.test", "member", "")
-	opsCreateKey(t, e, tn.Token, []string{"api_keys:read"})
-	opsCreateClient(t, e, tn.Token, []string{"api_keys:read"})
-	opsOK(t, opsDo(e, http.MethodPost, "/api/v1/credentials", tn.Token, map[string]any{
+	createUser(t, e, tn.AccessToken, "member-"+tn.Slug+"@pop.test", "member", "")
+	newKey(t, e, tn.AccessToken, "api_keys:read")
+	createClient(t, e, tn.AccessToken, map[string]any{"name": "client " + randTag(), "scopes": []string{"api_keys:read"}})
+	wantOK(t, do(e, http.MethodPost, "/api/v1/credentials", tn.AccessToken, map[string]any{
 		"integration_id": "stripe", "auth_type": "api_key", "data": map[string]any{"api_key": "sk_test_123"}}), http.StatusCreated, nil)
-	opsOK(t, opsDo(e, http.MethodPost, "/api/v1/admin/service-account/create", tn.Token, map[string]any{
+	wantOK(t, do(e, http.MethodPost, "/api/v1/admin/service-account/create", tn.AccessToken, map[string]any{
 		"name": "ci", "scopes": []string{"api_keys:read"}}), http.StatusCreated, nil)
 }
 
 func TestTenantDelete(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		keep := opsRegister(t, e, "Keeper")
-		gone := opsRegister(t, e, "Goner")
-		opsPopulate(t, e, keep)
-		opsPopulate(t, e, gone)
-		keepBefore := opsTenantRows(t, e, keep.ID)
-		goneBefore := opsTenantRows(t, e, gone.ID)
+		keep := register(t, e, "Keeper")
+		gone := register(t, e, "Goner")
+		populate(t, e, keep)
+		populate(t, e, gone)
+		keepBefore := tenantRows(t, e, keep.TenantID)
+		goneBefore := tenantRows(t, e, gone.TenantID)
 		for kind, n := range goneBefore {
 			if n == 0 {
 				t.Fatalf("setup: the tenant to delete has no %s", kind)
@@ -326,20 +326,20 @@ func TestTenantDelete(t *testing.T) {
 		}
 
 		// An admin lacks tenant:delete; another tenant's owner gets 404.
-		admin := createUser(t, e, gone.Token, "admin-"+gone.Slug+"@goner.test", "admin", testPassword)
+		admin := createUser(t, e, gone.AccessToken, "admin-"+gone.Slug+"@goner.test", "admin", testPassword)
 		as := login(t, e, admin.Email, testPassword, gone.Slug)
-		expectError(t, opsDo(e, http.MethodDelete, opsTenantPath(gone.ID), as.AccessToken, nil),
+		wantError(t, do(e, http.MethodDelete, tenantPath(gone.TenantID), as.AccessToken, nil),
 			http.StatusForbidden, "FORBIDDEN", "required_scope", "tenant:delete")
-		expectError(t, opsDo(e, http.MethodDelete, opsTenantPath(gone.ID), keep.Token, nil), http.StatusNotFound, "NOT_FOUND")
-		if db := opsDBTenant(t, e, gone.ID); db == nil || db.Status != tenant.StatusActive {
+		wantError(t, do(e, http.MethodDelete, tenantPath(gone.TenantID), keep.AccessToken, nil), http.StatusNotFound, "NOT_FOUND")
+		if db := dbTenant(t, e, gone.TenantID); db == nil || db.Status != tenant.StatusActive {
 			t.Fatal("a refused delete changed the tenant")
 		}
 
 		// The platform tenant cannot be deleted, not even by the platform admin.
-		adm := opsAdmin(t, e)
-		pid := opsPlatformID(t, e)
-		expectError(t, opsDo(e, http.MethodDelete, opsTenantPath(pid), adm, nil), http.StatusConflict, "CONFLICT")
-		if db := opsDBTenant(t, e, pid); db == nil || db.Status != tenant.StatusActive || db.DeletedAt != nil {
+		adm := adminToken(t, e)
+		pid := platformTenantID(t, e)
+		wantError(t, do(e, http.MethodDelete, tenantPath(pid), adm, nil), http.StatusConflict, "CONFLICT")
+		if db := dbTenant(t, e, pid); db == nil || db.Status != tenant.StatusActive || db.DeletedAt != nil {
 			t.Fatal("the platform tenant was changed by a refused delete")
 		}
 
@@ -349,20 +349,20 @@ func TestTenantDelete(t *testing.T) {
 			ID      uuid.UUID `json:"id"`
 			Deleted bool      `json:"deleted"`
 		}
-		opsOK(t, opsDo(e, http.MethodDelete, opsTenantPath(gone.ID), gone.Token, nil), http.StatusOK, &out)
-		if out.ID != gone.ID || !out.Deleted {
+		wantOK(t, do(e, http.MethodDelete, tenantPath(gone.TenantID), gone.AccessToken, nil), http.StatusOK, &out)
+		if out.ID != gone.TenantID || !out.Deleted {
 			t.Fatalf("delete answered %+v", out)
 		}
 		// Marked deleted (or already purged: the purge job is kicked at once).
-		if db := opsDBTenant(t, e, gone.ID); db != nil && (db.Status != tenant.StatusDeleted || db.DeletedAt == nil) {
+		if db := dbTenant(t, e, gone.TenantID); db != nil && (db.Status != tenant.StatusDeleted || db.DeletedAt == nil) {
 			t.Fatalf("after DELETE the tenant is %s (deleted_at %v), want deleted", db.Status, db.DeletedAt)
 		}
 		// Its credentials stop at once: the owner's session is refused.
-		opsRefused(t, e, "the deleted tenant's owner session", gone.Token, "revoked", "invalid")
+		wantUnauthorized(t, whoami(e, gone.AccessToken), "revoked", "invalid")
 
 		// The purge job removes every row of the tenant, and nothing of the other.
-		opsEventually(t, 30*time.Second, "the purge job removes the deleted tenant's rows", func() (bool, string) {
-			rows := opsTenantRows(t, e, gone.ID)
+		eventually(t, 30*time.Second, "the purge job removes the deleted tenant's rows", func() (bool, string) {
+			rows := tenantRows(t, e, gone.TenantID)
 			for _, n := range rows {
 				if n != 0 {
 					return false, strconv.Quote(formatCounts(rows))
@@ -370,17 +370,17 @@ func TestTenantDelete(t *testing.T) {
 			}
 			return true, ""
 		})
-		if after := opsTenantRows(t, e, keep.ID); formatCounts(after) != formatCounts(keepBefore) {
+		if after := tenantRows(t, e, keep.TenantID); formatCounts(after) != formatCounts(keepBefore) {
 			t.Fatalf("the other tenant's rows changed: %v, were %v", after, keepBefore)
 		}
 		// The trail of the deletion survives in the platform tenant.
-		if pe := opsAuditFor(t, e, pid, "tenant.delete", gone.ID.String()); len(pe) != 1 || pe[0].ActorID != gone.OwnerID.String() {
+		if pe := auditEntries(t, e, pid, "tenant.delete", gone.TenantID.String()); len(pe) != 1 || pe[0].ActorID != gone.UserID.String() {
 			t.Fatalf("platform copy of tenant.delete = %+v, want one by the owner", pe)
 		}
 
 		// A deleted tenant is gone for the platform admin too.
-		expectError(t, opsDo(e, http.MethodGet, opsTenantPath(gone.ID), adm, nil), http.StatusNotFound, "NOT_FOUND")
-		expectError(t, opsDo(e, http.MethodDelete, opsTenantPath(gone.ID), adm, nil), http.StatusNotFound, "NOT_FOUND")
+		wantError(t, do(e, http.MethodGet, tenantPath(gone.TenantID), adm, nil), http.StatusNotFound, "NOT_FOUND")
+		wantError(t, do(e, http.MethodDelete, tenantPath(gone.TenantID), adm, nil), http.StatusNotFound, "NOT_FOUND")
 	}, withAdmin)
 }
 
@@ -397,8 +397,8 @@ func formatCounts(m map[string]int) string {
 	return s
 }
 
-// opsStatsJSON is the data of GET /admin/tenants/{id}/stats and the dashboard.
-type opsStatsJSON struct {
+// statsJSON is the data of GET /admin/tenants/{id}/stats and the dashboard.
+type statsJSON struct {
 	TenantID           *uuid.UUID                `json:"tenant_id"`
 	Counts             map[string]map[string]int `json:"counts"`
 	RequestsLast24h    int                       `json:"requests_last_24h"`
@@ -406,46 +406,46 @@ type opsStatsJSON struct {
 	LastActivityAt     *time.Time                `json:"last_activity_at"`
 }
 
-// opsStatsFixture gives a tenant 2 more users (1 disabled), 3 API keys (1
+// statsFixture gives a tenant 2 more users (1 disabled), 3 API keys (1
 // revoked, 1 expired), 2 OAuth clients (1 disabled), 2 credentials and 1
 // service account, and returns how many audit entries that wrote.
-func opsStatsFixture(t *testing.T, e *apitest.Env, tn opsTenant) (keyID uuid.UUID, key string) {
+func statsFixture(t *testing.T, e *apitest.Env, tn *tenantFixture) (keyID uuid.UUID, key string) {
 	t.Helper()
-	createUser(t, e, tn.Token, "m1-"+tn.Slug+"@stats.test", "member", "")
-	u2 := createUser(t, e, tn.Token, "m2-"+tn.Slug+"@stats.test", "viewer", "")
-	opsOK(t, opsDo(e, http.MethodPatch, "/api/v1/admin/users/"+u2.ID, tn.Token, map[string]any{"status": "disabled"}), http.StatusOK, nil)
+	createUser(t, e, tn.AccessToken, "m1-"+tn.Slug+"@stats.test", "member", "")
+	u2 := createUser(t, e, tn.AccessToken, "m2-"+tn.Slug+"@stats.test", "viewer", "")
+	wantOK(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+u2.ID, tn.AccessToken, map[string]any{"status": "disabled"}), http.StatusOK, nil)
 
-	active := opsCreateKey(t, e, tn.Token, []string{"tenant:read", "api_keys:read"})
-	revoked := opsCreateKey(t, e, tn.Token, []string{"api_keys:read"})
-	opsOK(t, opsDo(e, http.MethodDelete, "/api/v1/api-keys/"+revoked.ID.String(), tn.Token, nil), http.StatusOK, nil)
-	expired := opsCreateKey(t, e, tn.Token, []string{"api_keys:read"})
+	active := newKey(t, e, tn.AccessToken, "tenant:read", "api_keys:read")
+	revoked := newKey(t, e, tn.AccessToken, "api_keys:read")
+	wantOK(t, do(e, http.MethodDelete, "/api/v1/api-keys/"+revoked.ID.String(), tn.AccessToken, nil), http.StatusOK, nil)
+	expired := newKey(t, e, tn.AccessToken, "api_keys:read")
 	// Make it expired as time would: its expiry passed (no API sets a past one).
 	if err := e.Store.Client.APIKey.UpdateOneID(expired.ID).SetExpiresAt(time.Now().Add(-time.Minute)).Exec(unrestricted()); err != nil {
 		t.Fatal(err)
 	}
 
-	opsCreateClient(t, e, tn.Token, []string{"api_keys:read"})
-	disabled := opsCreateClient(t, e, tn.Token, []string{"api_keys:read"})
-	opsOK(t, opsDo(e, http.MethodPatch, "/api/v1/oauth-clients/"+disabled.ClientID, tn.Token, map[string]any{"status": "disabled"}),
+	createClient(t, e, tn.AccessToken, map[string]any{"name": "client " + randTag(), "scopes": []string{"api_keys:read"}})
+	disabled := createClient(t, e, tn.AccessToken, map[string]any{"name": "client " + randTag(), "scopes": []string{"api_keys:read"}})
+	wantOK(t, do(e, http.MethodPatch, "/api/v1/oauth-clients/"+disabled.ClientID, tn.AccessToken, map[string]any{"status": "disabled"}),
 		http.StatusOK, nil)
 
 	for _, integ := range []string{"stripe", "github"} {
-		opsOK(t, opsDo(e, http.MethodPost, "/api/v1/credentials", tn.Token, map[string]any{
+		wantOK(t, do(e, http.MethodPost, "/api/v1/credentials", tn.AccessToken, map[string]any{
 			"integration_id": integ, "auth_type": "bearer_token", "data": map[string]any{"token": "t-" + integ}}), http.StatusCreated, nil)
 	}
-	opsOK(t, opsDo(e, http.MethodPost, "/api/v1/admin/service-account/create", tn.Token, map[string]any{
+	wantOK(t, do(e, http.MethodPost, "/api/v1/admin/service-account/create", tn.AccessToken, map[string]any{
 		"name": "deployer", "scopes": []string{"api_keys:read"}}), http.StatusCreated, nil)
 	return active.ID, active.Key
 }
 
-// opsFixtureAudits is how many entries register plus opsStatsFixture write:
+// fixtureAudits is how many entries register plus statsFixture write:
 // auth.register, 2 user.create, 1 user.update, 3 api_key.create,
 // 1 api_key.revoke, 2 oauth_client.create, 1 oauth_client.update,
 // 2 credential.create, 1 service_account.create.
-const opsFixtureAudits = 14
+const fixtureAudits = 14
 
-// opsCheckCounts checks the counts of opsStatsFixture (owner included).
-func opsCheckCounts(t *testing.T, counts map[string]map[string]int) {
+// checkCounts checks the counts of statsFixture (owner included).
+func checkCounts(t *testing.T, counts map[string]map[string]int) {
 	t.Helper()
 	want := map[string]map[string]int{
 		"users":            {"total": 3, "active": 2, "disabled": 1},
@@ -473,21 +473,21 @@ func opsCheckCounts(t *testing.T, counts map[string]map[string]int) {
 
 func TestTenantStats(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		tn := opsRegister(t, e, "Stats")
-		other := opsRegister(t, e, "Noise")
-		_, key := opsStatsFixture(t, e, tn)
-		opsStatsFixture(t, e, other) // another tenant's rows never count
+		tn := register(t, e, "Stats")
+		other := register(t, e, "Noise")
+		_, key := statsFixture(t, e, tn)
+		statsFixture(t, e, other) // another tenant's rows never count
 
-		path := opsTenantPath(tn.ID) + "/stats"
+		path := tenantPath(tn.TenantID) + "/stats"
 		e.Flush()
-		var s opsStatsJSON
-		opsOK(t, opsDo(e, http.MethodGet, path, tn.Token, nil), http.StatusOK, &s)
-		if s.TenantID == nil || *s.TenantID != tn.ID {
-			t.Fatalf("stats tenant_id = %v, want %s", s.TenantID, tn.ID)
+		var s statsJSON
+		wantOK(t, do(e, http.MethodGet, path, tn.AccessToken, nil), http.StatusOK, &s)
+		if s.TenantID == nil || *s.TenantID != tn.TenantID {
+			t.Fatalf("stats tenant_id = %v, want %s", s.TenantID, tn.TenantID)
 		}
-		opsCheckCounts(t, s.Counts)
-		if s.AuditEventsLast24h != opsFixtureAudits {
-			t.Errorf("audit_events_last_24h = %d, want %d", s.AuditEventsLast24h, opsFixtureAudits)
+		checkCounts(t, s.Counts)
+		if s.AuditEventsLast24h != fixtureAudits {
+			t.Errorf("audit_events_last_24h = %d, want %d", s.AuditEventsLast24h, fixtureAudits)
 		}
 		if s.LastActivityAt == nil || time.Since(*s.LastActivityAt) > time.Minute {
 			t.Errorf("last_activity_at = %v, want just now", s.LastActivityAt)
@@ -497,29 +497,29 @@ func TestTenantStats(t *testing.T) {
 		// (with the key and the session), flushed, add exactly N. The
 		// platform admin reads the stats: its requests count in its own
 		// tenant, not in this one.
-		adm := opsAdmin(t, e)
+		adm := adminToken(t, e)
 		e.Flush()
-		var before opsStatsJSON
-		opsOK(t, opsDo(e, http.MethodGet, path, adm, nil), http.StatusOK, &before)
+		var before statsJSON
+		wantOK(t, do(e, http.MethodGet, path, adm, nil), http.StatusOK, &before)
 		if before.RequestsLast24h < 10 {
 			t.Errorf("requests_last_24h = %d before, want the setup's requests counted", before.RequestsLast24h)
 		}
-		opsCheckCounts(t, before.Counts)
+		checkCounts(t, before.Counts)
 		const n = 5
 		for i := range n {
 			cred := key
 			if i%2 == 0 {
-				cred = tn.Token
+				cred = tn.AccessToken
 			}
-			opsWorks(t, e, "request "+strconv.Itoa(i), cred)
+			me(t, e, cred)
 		}
 		e.Flush()
-		opsOK(t, opsDo(e, http.MethodGet, path, adm, nil), http.StatusOK, &s)
+		wantOK(t, do(e, http.MethodGet, path, adm, nil), http.StatusOK, &s)
 		if s.RequestsLast24h != before.RequestsLast24h+n {
 			t.Errorf("requests_last_24h = %d after %d more requests, want %d", s.RequestsLast24h, n, before.RequestsLast24h+n)
 		}
-		if s.AuditEventsLast24h != opsFixtureAudits {
-			t.Errorf("audit_events_last_24h = %d after reads only, want still %d", s.AuditEventsLast24h, opsFixtureAudits)
+		if s.AuditEventsLast24h != fixtureAudits {
+			t.Errorf("audit_events_last_24h = %d after reads only, want still %d", s.AuditEventsLast24h, fixtureAudits)
 		}
 
 		// GraphQL tenantStats shows the same.
@@ -538,8 +538,8 @@ func TestTenantStats(t *testing.T) {
 				RequestsLast24h    int `json:"requestsLast24h"`
 			} `json:"tenantStats"`
 		}
-		opsGQL(t, e, tn.Token, `query($id: ID!) { tenantStats(id: $id) { tenantID counts { kind total byStatus { status count } }
-			auditEventsLast24h requestsLast24h lastActivityAt } }`, map[string]any{"id": tn.ID}, &out)
+		gql(t, e, tn.AccessToken, `query($id: ID!) { tenantStats(id: $id) { tenantID counts { kind total byStatus { status count } }
+			auditEventsLast24h requestsLast24h lastActivityAt } }`, map[string]any{"id": tn.TenantID}, &out)
 		gc := map[string]map[string]int{}
 		for _, k := range out.TenantStats.Counts {
 			gc[k.Kind] = map[string]int{"total": k.Total}
@@ -547,43 +547,43 @@ func TestTenantStats(t *testing.T) {
 				gc[k.Kind][b.Status] = b.Count
 			}
 		}
-		opsCheckCounts(t, gc)
-		if out.TenantStats.TenantID != tn.ID || out.TenantStats.AuditEventsLast24h != opsFixtureAudits ||
+		checkCounts(t, gc)
+		if out.TenantStats.TenantID != tn.TenantID || out.TenantStats.AuditEventsLast24h != fixtureAudits ||
 			out.TenantStats.RequestsLast24h < s.RequestsLast24h {
 			t.Errorf("GraphQL tenantStats = %+v", out.TenantStats)
 		}
 
 		// Another tenant's stats are 404.
-		expectError(t, opsDo(e, http.MethodGet, opsTenantPath(other.ID)+"/stats", tn.Token, nil), http.StatusNotFound, "NOT_FOUND")
+		wantError(t, do(e, http.MethodGet, tenantPath(other.TenantID)+"/stats", tn.AccessToken, nil), http.StatusNotFound, "NOT_FOUND")
 	}, withAdmin)
 }
 
 func TestTenantListIsForThePlatformAdminOnly(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		adm := opsAdmin(t, e)
-		var ts []opsTenant
+		adm := adminToken(t, e)
+		var ts []*tenantFixture
 		for i := range 5 {
-			ts = append(ts, opsRegister(t, e, "Listed"+strconv.Itoa(i)))
+			ts = append(ts, register(t, e, "Listed"+strconv.Itoa(i)))
 		}
 		// Plans: 2 pro, 1 enterprise; one suspended.
 		for i, body := range []map[string]any{{"plan": "pro"}, {"plan": "pro", "status": "suspended"}, {"plan": "enterprise"}} {
-			opsOK(t, opsPatchTenant(e, adm, ts[i].ID, body), http.StatusOK, nil)
+			wantOK(t, patchTenant(e, adm, ts[i].TenantID, body), http.StatusOK, nil)
 		}
 
 		// A tenant owner is refused, with the scope named, and the refusal audited.
 		owner := ts[4]
-		expectError(t, opsDo(e, http.MethodGet, "/api/v1/admin/tenants", owner.Token, nil), http.StatusForbidden, "FORBIDDEN",
+		wantError(t, do(e, http.MethodGet, "/api/v1/admin/tenants", owner.AccessToken, nil), http.StatusForbidden, "FORBIDDEN",
 			"required_scope", "platform:admin")
-		if n := len(audits(t, e, owner.ID, "permission.denied")); n != 1 {
+		if n := len(auditEntries(t, e, owner.TenantID, "permission.denied", "")); n != 1 {
 			t.Fatalf("%d permission.denied entries for the refused list, want 1", n)
 		}
-		opsGQLErr(t, e, owner.Token, `{ tenants { totalCount } }`, nil, "FORBIDDEN", "required_scope", "platform:admin")
+		gqlErr(t, e, owner.AccessToken, `{ tenants { totalCount } }`, nil, "FORBIDDEN", "required_scope", "platform:admin")
 
-		list := func(query string) ([]opsTenantJSON, map[string]any) {
+		list := func(query string) ([]tenantAdminJSON, map[string]any) {
 			t.Helper()
-			r := opsDo(e, http.MethodGet, "/api/v1/admin/tenants"+query, adm, nil)
-			var out []opsTenantJSON
-			opsOK(t, r, http.StatusOK, &out)
+			r := do(e, http.MethodGet, "/api/v1/admin/tenants"+query, adm, nil)
+			var out []tenantAdminJSON
+			wantOK(t, r, http.StatusOK, &out)
 			if r.Envelope.Meta.Pagination == nil {
 				t.Fatalf("%s: no meta.pagination", query)
 			}
@@ -605,20 +605,20 @@ func TestTenantListIsForThePlatformAdminOnly(t *testing.T) {
 			}
 		}
 		for _, tn := range ts {
-			if !seen[tn.ID] {
-				t.Fatalf("tenant %s missing from the pages", tn.ID)
+			if !seen[tn.TenantID] {
+				t.Fatalf("tenant %s missing from the pages", tn.TenantID)
 			}
 		}
-		if !seen[opsPlatformID(t, e)] {
+		if !seen[platformTenantID(t, e)] {
 			t.Fatal("the platform tenant is missing from the list")
 		}
 
 		filters := map[string][]uuid.UUID{
-			"?status=suspended":              {ts[1].ID},
-			"?plan=pro":                      {ts[0].ID, ts[1].ID},
-			"?plan=pro&status=active":        {ts[0].ID},
-			"?plan=enterprise&status=active": {ts[2].ID, opsPlatformID(t, e)},
-			"?plan=free":                     {ts[3].ID, ts[4].ID},
+			"?status=suspended":              {ts[1].TenantID},
+			"?plan=pro":                      {ts[0].TenantID, ts[1].TenantID},
+			"?plan=pro&status=active":        {ts[0].TenantID},
+			"?plan=enterprise&status=active": {ts[2].TenantID, platformTenantID(t, e)},
+			"?plan=free":                     {ts[3].TenantID, ts[4].TenantID},
 			"?status=deleted":                {},
 		}
 		for q, want := range filters {
@@ -633,7 +633,7 @@ func TestTenantListIsForThePlatformAdminOnly(t *testing.T) {
 				t.Errorf("%s: got %v (total %v), want %v", q, ids, meta["total"], want)
 			}
 		}
-		expectError(t, opsDo(e, http.MethodGet, "/api/v1/admin/tenants?status=gone", adm, nil),
+		wantError(t, do(e, http.MethodGet, "/api/v1/admin/tenants?status=gone", adm, nil),
 			http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "status")
 
 		// GraphQL tenants: the same rule, a connection, and where filters.
@@ -653,16 +653,16 @@ func TestTenantListIsForThePlatformAdminOnly(t *testing.T) {
 				} `json:"pageInfo"`
 			}
 		}
-		opsGQL(t, e, adm, `{ tenants(first: 2) { totalCount edges { node { id plan status } } pageInfo { hasNextPage endCursor } } }`, nil, &out)
+		gql(t, e, adm, `{ tenants(first: 2) { totalCount edges { node { id plan status } } pageInfo { hasNextPage endCursor } } }`, nil, &out)
 		if out.Tenants.TotalCount != total || len(out.Tenants.Edges) != 2 || !out.Tenants.PageInfo.HasNextPage {
 			t.Fatalf("GraphQL tenants(first: 2) = %+v", out.Tenants)
 		}
-		opsGQL(t, e, adm, `query($w: TenantWhereInput) { tenants(where: $w) { totalCount edges { node { id plan status } } } }`,
+		gql(t, e, adm, `query($w: TenantWhereInput) { tenants(where: $w) { totalCount edges { node { id plan status } } } }`,
 			map[string]any{"w": map[string]any{"status": "suspended"}}, &out)
-		if out.Tenants.TotalCount != 1 || out.Tenants.Edges[0].Node.ID != ts[1].ID {
+		if out.Tenants.TotalCount != 1 || out.Tenants.Edges[0].Node.ID != ts[1].TenantID {
 			t.Fatalf("GraphQL tenants(where: suspended) = %+v", out.Tenants)
 		}
-		opsGQL(t, e, adm, `query($w: TenantWhereInput) { tenants(where: $w) { totalCount } }`,
+		gql(t, e, adm, `query($w: TenantWhereInput) { tenants(where: $w) { totalCount } }`,
 			map[string]any{"w": map[string]any{"plan": "pro"}}, &out)
 		if out.Tenants.TotalCount != 2 {
 			t.Fatalf("GraphQL tenants(where: plan pro) total %d, want 2", out.Tenants.TotalCount)
@@ -672,61 +672,61 @@ func TestTenantListIsForThePlatformAdminOnly(t *testing.T) {
 
 func compareUUID(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) }
 
-// opsPrincipals is a tenant's three kinds of credential, each used once
+// threePrincipals is a tenant's three kinds of credential, each used once
 // already (so the API key and the client are cached).
-type opsPrincipals struct {
+type threePrincipals struct {
 	session, key, token string
 }
 
-func opsThreeCredentials(t *testing.T, e *apitest.Env, tn opsTenant) opsPrincipals {
+func threeCredentials(t *testing.T, e *apitest.Env, tn *tenantFixture) threePrincipals {
 	t.Helper()
-	k := opsCreateKey(t, e, tn.Token, []string{"tenant:read"})
-	c := opsCreateClient(t, e, tn.Token, []string{"tenant:read"})
-	p := opsPrincipals{session: tn.Token, key: k.Key, token: opsToken(t, e, c)}
+	k := newKey(t, e, tn.AccessToken, "tenant:read")
+	c := createClient(t, e, tn.AccessToken, map[string]any{"name": "client " + randTag(), "scopes": []string{"tenant:read"}})
+	p := threePrincipals{session: tn.AccessToken, key: k.Key, token: issueToken(t, e, c, "").AccessToken}
 	p.allWork(t, e)
 	return p
 }
 
-func (p opsPrincipals) allWork(t *testing.T, e *apitest.Env) {
+func (p threePrincipals) allWork(t *testing.T, e *apitest.Env) {
 	t.Helper()
-	opsWorks(t, e, "session", p.session)
-	opsWorks(t, e, "API key", p.key)
-	opsWorks(t, e, "OAuth access token", p.token)
+	me(t, e, p.session)
+	me(t, e, p.key)
+	me(t, e, p.token)
 }
 
-func (p opsPrincipals) allRefused(t *testing.T, e *apitest.Env, reasons ...string) {
+func (p threePrincipals) allRefused(t *testing.T, e *apitest.Env, reasons ...string) {
 	t.Helper()
-	opsRefused(t, e, "session", p.session, reasons...)
-	opsRefused(t, e, "API key", p.key, reasons...)
-	opsRefused(t, e, "OAuth access token", p.token, reasons...)
+	wantUnauthorized(t, whoami(e, p.session), reasons...)
+	wantUnauthorized(t, whoami(e, p.key), reasons...)
+	wantUnauthorized(t, whoami(e, p.token), reasons...)
 }
 
 func TestSuspendedTenantIsRefusedAtOnce(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		tn := opsRegister(t, e, "Suspendable")
-		bystander := opsRegister(t, e, "Bystander")
-		p := opsThreeCredentials(t, e, tn)
-		bp := opsThreeCredentials(t, e, bystander)
-		adm := opsAdmin(t, e)
+		tn := register(t, e, "Suspendable")
+		bystander := register(t, e, "Bystander")
+		p := threeCredentials(t, e, tn)
+		bp := threeCredentials(t, e, bystander)
+		adm := adminToken(t, e)
 
-		var got opsTenantJSON
-		opsOK(t, opsPatchTenant(e, tn.Token, tn.ID, map[string]any{"status": "suspended"}), http.StatusOK, &got)
+		var got tenantAdminJSON
+		wantOK(t, patchTenant(e, tn.AccessToken, tn.TenantID, map[string]any{"status": "suspended"}), http.StatusOK, &got)
 		if got.Status != "suspended" {
 			t.Fatalf("status after suspending = %s", got.Status)
 		}
 		p.allRefused(t, e, "revoked")
 		bp.allWork(t, e) // only that tenant
 		// No new session or token either.
-		expectError(t, post(e, "/api/v1/auth/login", "", map[string]any{"email": tn.Email, "password": testPassword, "tenant": tn.Slug}),
+		wantError(t, do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": tn.Email, "password": testPassword, "tenant": tn.Slug}),
 			http.StatusUnauthorized, "UNAUTHORIZED")
 
 		// Reactivated (by the platform admin: the owner is locked out), everything works again.
-		opsOK(t, opsPatchTenant(e, adm, tn.ID, map[string]any{"status": "active"}), http.StatusOK, &got)
+		wantOK(t, patchTenant(e, adm, tn.TenantID, map[string]any{"status": "active"}), http.StatusOK, &got)
 		if got.Status != "active" {
 			t.Fatalf("status after reactivating = %s", got.Status)
 		}
 		p.allWork(t, e)
-		if n := len(opsAuditFor(t, e, tn.ID, "tenant.update", tn.ID.String())); n != 2 {
+		if n := len(auditEntries(t, e, tn.TenantID, "tenant.update", tn.TenantID.String())); n != 2 {
 			t.Fatalf("%d tenant.update entries for suspend and reactivate, want 2", n)
 		}
 
@@ -735,15 +735,15 @@ func TestSuspendedTenantIsRefusedAtOnce(t *testing.T) {
 
 func TestDeletedTenantIsRefusedAtOnceAndForGood(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		tn := opsRegister(t, e, "Deletable")
-		bystander := opsRegister(t, e, "Bystander")
-		p := opsThreeCredentials(t, e, tn)
-		bp := opsThreeCredentials(t, e, bystander)
-		adm := opsAdmin(t, e)
-		opsOK(t, opsDo(e, http.MethodDelete, opsTenantPath(tn.ID), tn.Token, nil), http.StatusOK, nil)
+		tn := register(t, e, "Deletable")
+		bystander := register(t, e, "Bystander")
+		p := threeCredentials(t, e, tn)
+		bp := threeCredentials(t, e, bystander)
+		adm := adminToken(t, e)
+		wantOK(t, do(e, http.MethodDelete, tenantPath(tn.TenantID), tn.AccessToken, nil), http.StatusOK, nil)
 		p.allRefused(t, e, "revoked", "invalid")
 		// No reactivation: the tenant is gone, even for the platform admin.
-		expectError(t, opsPatchTenant(e, adm, tn.ID, map[string]any{"status": "active"}), http.StatusNotFound, "NOT_FOUND")
+		wantError(t, patchTenant(e, adm, tn.TenantID, map[string]any{"status": "active"}), http.StatusNotFound, "NOT_FOUND")
 		p.allRefused(t, e, "revoked", "invalid")
 		bp.allWork(t, e)
 	}, withAdmin)
@@ -751,17 +751,17 @@ func TestDeletedTenantIsRefusedAtOnceAndForGood(t *testing.T) {
 
 func TestTenantIPAllowlistAppliesToEveryCredential(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
-		tn := opsRegister(t, e, "Fenced")
-		p := opsThreeCredentials(t, e, tn)
-		adm := opsAdmin(t, e)
+		tn := register(t, e, "Fenced")
+		p := threeCredentials(t, e, tn)
+		adm := adminToken(t, e)
 
 		// A list that holds the client (127.0.0.1) changes nothing.
-		opsOK(t, opsPatchTenant(e, tn.Token, tn.ID, map[string]any{"settings": map[string]any{"ip_allowlist": []string{"127.0.0.0/8"}}}),
+		wantOK(t, patchTenant(e, tn.AccessToken, tn.TenantID, map[string]any{"settings": map[string]any{"ip_allowlist": []string{"127.0.0.0/8"}}}),
 			http.StatusOK, nil)
 		p.allWork(t, e)
 
 		// One that does not refuses all three at once.
-		opsOK(t, opsPatchTenant(e, tn.Token, tn.ID, map[string]any{"settings": map[string]any{"ip_allowlist": []string{"10.0.0.0/8"}}}),
+		wantOK(t, patchTenant(e, tn.AccessToken, tn.TenantID, map[string]any{"settings": map[string]any{"ip_allowlist": []string{"10.0.0.0/8"}}}),
 			http.StatusOK, nil)
 		p.allRefused(t, e, "ip_not_allowed")
 		// The GraphQL endpoint shares the middleware.
@@ -770,7 +770,7 @@ func TestTenantIPAllowlistAppliesToEveryCredential(t *testing.T) {
 		}
 
 		// The platform admin lifts it; all three work again.
-		opsOK(t, opsPatchTenant(e, adm, tn.ID, map[string]any{"settings": map[string]any{"ip_allowlist": []string{}}}), http.StatusOK, nil)
+		wantOK(t, patchTenant(e, adm, tn.TenantID, map[string]any{"settings": map[string]any{"ip_allowlist": []string{}}}), http.StatusOK, nil)
 		p.allWork(t, e)
 	}, withAdmin)
 }

@@ -21,32 +21,12 @@ import (
 	"github.com/credvault/credvault/internal/apitest"
 )
 
-func patch(e *apitest.Env, path, bearer string, body any, header ...map[string]string) *apitest.Response {
-	e.T.Helper()
-	req := apitest.Request{Method: http.MethodPatch, Path: path, Bearer: bearer, Body: body}
-	if len(header) > 0 {
-		req.Header = header[0]
-	}
-	return e.Do(req)
-}
-
-func del(e *apitest.Env, path, bearer string, header ...map[string]string) *apitest.Response {
-	e.T.Helper()
-	req := apitest.Request{Method: http.MethodDelete, Path: path, Bearer: bearer}
-	if len(header) > 0 {
-		req.Header = header[0]
-	}
-	return e.Do(req)
-}
-
 // listUsers lists the users a bearer sees with query, expecting 200.
 func listUsers(t *testing.T, e *apitest.Env, bearer, query string) ([]userJSON, map[string]any) {
 	t.Helper()
-	r := e.Get("/api/v1/admin/users"+query, bearer)
-	expectStatus(t, r, http.StatusOK)
 	var users []userJSON
-	r.Data(t, &users)
-	return users, r.Envelope.Meta.Pagination
+	page := listPage(t, e, bearer, "/api/v1/admin/users"+query, &users)
+	return users, page
 }
 
 func emails(us []userJSON) []string {
@@ -73,7 +53,7 @@ func userCount(t *testing.T, e *apitest.Env, email string) int {
 func TestRolesAgainstUserAndServiceAccountWrites(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		owner := register(t, e, "Roles", "owner@roles.test")
+		owner := register(t, e, "Roles", ownedBy("owner@roles.test"))
 		tid := uid(t, owner.Tenant.ID)
 		tok := map[string]string{"owner": owner.AccessToken}
 		ids := map[string]string{"owner": owner.User.ID}
@@ -87,8 +67,8 @@ func TestRolesAgainstUserAndServiceAccountWrites(t *testing.T) {
 		}
 		// Each session holds exactly its role's scopes.
 		for _, role := range access.Roles {
-			m := me(t, e, tok[role], nil)
-			if m.User == nil || m.User.Role != role || !slices.Equal(sortedCopy(m.Scopes), sortedCopy(access.ForRole(role, false).List())) {
+			m := me(t, e, tok[role])
+			if m.User == nil || m.User.Role != role || !slices.Equal(sorted(m.Scopes), sorted(access.ForRole(role, false).List())) {
 				t.Fatalf("%s session: role %v scopes %v", role, m.User, m.Scopes)
 			}
 		}
@@ -103,13 +83,13 @@ func TestRolesAgainstUserAndServiceAccountWrites(t *testing.T) {
 		// Viewer and member may not create, change or delete users.
 		for _, role := range []string{"viewer", "member"} {
 			email := "by-" + role + "@roles.test"
-			r := post(e, "/api/v1/admin/users", tok[role], map[string]any{"email": email, "role": "viewer"})
-			expectError(t, r, http.StatusForbidden, "FORBIDDEN", "required_scope", access.UsersWrite)
+			r := do(e, http.MethodPost, "/api/v1/admin/users", tok[role], map[string]any{"email": email, "role": "viewer"})
+			wantError(t, r, http.StatusForbidden, "FORBIDDEN", "required_scope", access.UsersWrite)
 			if userCount(t, e, email) != 0 {
 				t.Fatalf("a refused create by a %s made a user", role)
 			}
 			denied := 0
-			for _, a := range audits(t, e, tid, "permission.denied") {
+			for _, a := range auditEntries(t, e, tid, "permission.denied", "") {
 				if a.ActorID == ids[role] && a.Outcome == auditlog.OutcomeDenied && a.Details["required_scope"] == access.UsersWrite {
 					denied++
 				}
@@ -117,40 +97,40 @@ func TestRolesAgainstUserAndServiceAccountWrites(t *testing.T) {
 			if denied != 1 {
 				t.Fatalf("%d permission.denied entries for the %s, want 1", denied, role)
 			}
-			expectError(t, patch(e, "/api/v1/admin/users/"+ids["viewer"], tok[role], map[string]any{"name": "x"}),
+			wantError(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+ids["viewer"], tok[role], map[string]any{"name": "x"}),
 				http.StatusForbidden, "FORBIDDEN", "required_scope", access.UsersWrite)
-			expectError(t, del(e, "/api/v1/admin/users/"+ids["viewer"], tok[role]),
+			wantError(t, do(e, http.MethodDelete, "/api/v1/admin/users/"+ids["viewer"], tok[role], nil),
 				http.StatusForbidden, "FORBIDDEN", "required_scope", access.UsersWrite)
-			r = post(e, "/api/v1/admin/service-account/create", tok[role], map[string]any{"name": "sa", "scopes": []string{}})
-			expectError(t, r, http.StatusForbidden, "FORBIDDEN", "required_scope", access.ServiceAccountsWrite)
+			r = do(e, http.MethodPost, "/api/v1/admin/service-account/create", tok[role], map[string]any{"name": "sa", "scopes": []string{}})
+			wantError(t, r, http.StatusForbidden, "FORBIDDEN", "required_scope", access.ServiceAccountsWrite)
 		}
 		if v := dbUser(t, e, uid(t, ids["viewer"])); v == nil || v.Name != "User viewer" {
 			t.Fatal("a refused update or delete changed the viewer")
 		}
 		// GraphQL refuses the same way.
 		g := e.GraphQL(`mutation { createUser(input: {email: "gql@roles.test", role: viewer}) { id } }`, nil, tok["viewer"])
-		expectGQLError(t, g, "FORBIDDEN", "required_scope", access.UsersWrite)
+		wantGQLError(t, g, "FORBIDDEN", "required_scope", access.UsersWrite)
 
 		// Admin: may create a member and an admin, not an owner; may not touch an owner.
 		m2 := createUser(t, e, tok["admin"], "member2@roles.test", "member", "")
 		createUser(t, e, tok["admin"], "admin2@roles.test", "admin", "")
-		r := post(e, "/api/v1/admin/users", tok["admin"], map[string]any{"email": "boss@roles.test", "role": "owner"})
-		expectError(t, r, http.StatusForbidden, "FORBIDDEN", "required_scope", access.TenantDelete)
+		r := do(e, http.MethodPost, "/api/v1/admin/users", tok["admin"], map[string]any{"email": "boss@roles.test", "role": "owner"})
+		wantError(t, r, http.StatusForbidden, "FORBIDDEN", "required_scope", access.TenantDelete)
 		if userCount(t, e, "boss@roles.test") != 0 {
 			t.Fatal("an admin created an owner")
 		}
 		// (An admin changing or deleting an owner: TestAdminCannotChangeAnOwner.)
-		expectStatus(t, patch(e, "/api/v1/admin/users/"+m2.ID, tok["admin"], map[string]any{"role": "viewer"}), http.StatusOK)
-		expectStatus(t, del(e, "/api/v1/admin/users/"+m2.ID, tok["admin"]), http.StatusOK)
+		wantStatus(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+m2.ID, tok["admin"], map[string]any{"role": "viewer"}), http.StatusOK)
+		wantStatus(t, do(e, http.MethodDelete, "/api/v1/admin/users/"+m2.ID, tok["admin"], nil), http.StatusOK)
 		// Service accounts: never beyond the caller's scopes.
-		r = post(e, "/api/v1/admin/service-account/create", tok["admin"], map[string]any{"name": "too much", "scopes": []string{access.UsersRead, access.TenantDelete}})
-		expectError(t, r, http.StatusForbidden, "FORBIDDEN", "required_scope", access.TenantDelete)
-		r = post(e, "/api/v1/admin/service-account/create", tok["admin"], map[string]any{"name": "fine", "scopes": []string{access.UsersRead}})
-		expectStatus(t, r, http.StatusCreated)
-		r = post(e, "/api/v1/admin/service-account/create", tok["owner"], map[string]any{"name": "godlike", "scopes": []string{access.PlatformAdmin}})
-		expectError(t, r, http.StatusForbidden, "FORBIDDEN", "required_scope", access.PlatformAdmin)
+		r = do(e, http.MethodPost, "/api/v1/admin/service-account/create", tok["admin"], map[string]any{"name": "too much", "scopes": []string{access.UsersRead, access.TenantDelete}})
+		wantError(t, r, http.StatusForbidden, "FORBIDDEN", "required_scope", access.TenantDelete)
+		r = do(e, http.MethodPost, "/api/v1/admin/service-account/create", tok["admin"], map[string]any{"name": "fine", "scopes": []string{access.UsersRead}})
+		wantStatus(t, r, http.StatusCreated)
+		r = do(e, http.MethodPost, "/api/v1/admin/service-account/create", tok["owner"], map[string]any{"name": "godlike", "scopes": []string{access.PlatformAdmin}})
+		wantError(t, r, http.StatusForbidden, "FORBIDDEN", "required_scope", access.PlatformAdmin)
 		g = e.GraphQL(`mutation { createServiceAccount(input: {name: "x", scopes: ["tenant:delete"]}) { serviceAccount { id } } }`, nil, tok["admin"])
-		expectGQLError(t, g, "FORBIDDEN", "required_scope", access.TenantDelete)
+		wantGQLError(t, g, "FORBIDDEN", "required_scope", access.TenantDelete)
 		n, err := e.Store.Client.ServiceAccount.Query().Count(unrestricted())
 		if err != nil || n != 1 {
 			t.Fatalf("%d service accounts (%v), want only the allowed one", n, err)
@@ -158,9 +138,9 @@ func TestRolesAgainstUserAndServiceAccountWrites(t *testing.T) {
 
 		// Owner: may create an owner, change and delete an admin, delete another owner.
 		o2 := createUser(t, e, tok["owner"], "owner2@roles.test", "owner", "")
-		expectStatus(t, patch(e, "/api/v1/admin/users/"+ids["admin"], tok["owner"], map[string]any{"role": "member"}), http.StatusOK)
-		expectStatus(t, del(e, "/api/v1/admin/users/"+ids["admin"], tok["owner"]), http.StatusOK)
-		expectStatus(t, del(e, "/api/v1/admin/users/"+o2.ID, tok["owner"]), http.StatusOK)
+		wantStatus(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+ids["admin"], tok["owner"], map[string]any{"role": "member"}), http.StatusOK)
+		wantStatus(t, do(e, http.MethodDelete, "/api/v1/admin/users/"+ids["admin"], tok["owner"], nil), http.StatusOK)
+		wantStatus(t, do(e, http.MethodDelete, "/api/v1/admin/users/"+o2.ID, tok["owner"], nil), http.StatusOK)
 		if dbUser(t, e, uid(t, o2.ID)) != nil || dbUser(t, e, uid(t, ids["admin"])) != nil {
 			t.Fatal("deleted users are still in the database")
 		}
@@ -177,20 +157,20 @@ func TestAdminCannotChangeAnOwner(t *testing.T) {
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		if strings.HasSuffix(t.Name(), "/sqlite") {
 		}
-		owner := register(t, e, "Ceiling", "owner@ceil.test")
+		owner := register(t, e, "Ceiling", ownedBy("owner@ceil.test"))
 		tid := uid(t, owner.Tenant.ID)
 		admin := createUser(t, e, owner.AccessToken, "admin@ceil.test", "admin", testPassword)
 		as := login(t, e, "admin@ceil.test", testPassword, "").AccessToken
 		m := createUser(t, e, owner.AccessToken, "m@ceil.test", "member", "")
 
-		expectError(t, del(e, "/api/v1/admin/users/"+owner.User.ID, as), http.StatusForbidden, "FORBIDDEN", "required_scope", access.TenantDelete)
-		expectError(t, patch(e, "/api/v1/admin/users/"+owner.User.ID, as, map[string]any{"status": "disabled"}),
+		wantError(t, do(e, http.MethodDelete, "/api/v1/admin/users/"+owner.User.ID, as, nil), http.StatusForbidden, "FORBIDDEN", "required_scope", access.TenantDelete)
+		wantError(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+owner.User.ID, as, map[string]any{"status": "disabled"}),
 			http.StatusForbidden, "FORBIDDEN", "required_scope", access.TenantDelete)
-		expectError(t, patch(e, "/api/v1/admin/users/"+m.ID, as, map[string]any{"role": "owner"}),
+		wantError(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+m.ID, as, map[string]any{"role": "owner"}),
 			http.StatusForbidden, "FORBIDDEN", "required_scope", access.TenantDelete)
-		expectError(t, patch(e, "/api/v1/admin/users/"+admin.ID, as, map[string]any{"role": "owner"}),
+		wantError(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+admin.ID, as, map[string]any{"role": "owner"}),
 			http.StatusForbidden, "FORBIDDEN", "required_scope", access.TenantDelete)
-		expectGQLError(t, e.GraphQL(`mutation($id: ID!) { deleteUser(id: $id) }`, map[string]any{"id": owner.User.ID}, as),
+		wantGQLError(t, e.GraphQL(`mutation($id: ID!) { deleteUser(id: $id) }`, map[string]any{"id": owner.User.ID}, as),
 			"FORBIDDEN", "required_scope", access.TenantDelete)
 		if o := dbUser(t, e, uid(t, owner.User.ID)); o == nil || o.Status != user.StatusActive || o.Role != user.RoleOwner {
 			t.Fatal("an admin changed the owner")
@@ -202,7 +182,7 @@ func TestAdminCannotChangeAnOwner(t *testing.T) {
 			t.Fatalf("an admin promoted itself to %s", u.Role)
 		}
 		denied := 0
-		for _, a := range audits(t, e, tid, "permission.denied") {
+		for _, a := range auditEntries(t, e, tid, "permission.denied", "") {
 			if a.ActorID == admin.ID && a.Details["required_scope"] == access.TenantDelete {
 				denied++
 			}
@@ -210,7 +190,7 @@ func TestAdminCannotChangeAnOwner(t *testing.T) {
 		if denied != 5 {
 			t.Fatalf("%d permission.denied entries for the admin, want 5", denied)
 		}
-		me(t, e, owner.AccessToken, nil)
+		me(t, e, owner.AccessToken)
 	})
 }
 
@@ -220,26 +200,26 @@ func TestAdminCannotChangeAnOwner(t *testing.T) {
 func TestUsersOfAnotherTenantAreNotFound(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		a := register(t, e, "Tenant A", "a@a.test")
-		b := register(t, e, "Tenant B", "b@b.test")
+		a := register(t, e, "Tenant A", ownedBy("a@a.test"))
+		b := register(t, e, "Tenant B", ownedBy("b@b.test"))
 		bm := createUser(t, e, b.AccessToken, "member@b.test", "member", "")
 		createUser(t, e, a.AccessToken, "member@a.test", "member", "")
 		before := dbUser(t, e, uid(t, bm.ID))
 
 		// A nonexistent id is the reference answer; B's ids must look exactly like it.
-		ref := patch(e, "/api/v1/admin/users/"+uuid.NewString(), a.AccessToken, map[string]any{"name": "x"})
-		expectError(t, ref, http.StatusNotFound, "NOT_FOUND")
+		ref := do(e, http.MethodPatch, "/api/v1/admin/users/"+uuid.NewString(), a.AccessToken, map[string]any{"name": "x"})
+		wantError(t, ref, http.StatusNotFound, "NOT_FOUND")
 		for _, id := range []string{bm.ID, b.User.ID} {
-			r := patch(e, "/api/v1/admin/users/"+id, a.AccessToken, map[string]any{"name": "pwned", "role": "viewer", "status": "disabled"})
-			expectError(t, r, http.StatusNotFound, "NOT_FOUND")
+			r := do(e, http.MethodPatch, "/api/v1/admin/users/"+id, a.AccessToken, map[string]any{"name": "pwned", "role": "viewer", "status": "disabled"})
+			wantError(t, r, http.StatusNotFound, "NOT_FOUND")
 			if r.Envelope.Error.Message != ref.Envelope.Error.Message {
 				t.Fatalf("another tenant's id answers %q, a missing one %q", r.Envelope.Error.Message, ref.Envelope.Error.Message)
 			}
-			expectError(t, del(e, "/api/v1/admin/users/"+id, a.AccessToken), http.StatusNotFound, "NOT_FOUND")
+			wantError(t, do(e, http.MethodDelete, "/api/v1/admin/users/"+id, a.AccessToken, nil), http.StatusNotFound, "NOT_FOUND")
 		}
 		for _, bad := range []string{"not-a-uuid", "1", "%20"} {
-			expectError(t, patch(e, "/api/v1/admin/users/"+bad, a.AccessToken, map[string]any{"name": "x"}), http.StatusNotFound, "NOT_FOUND")
-			expectError(t, del(e, "/api/v1/admin/users/"+bad, a.AccessToken), http.StatusNotFound, "NOT_FOUND")
+			wantError(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+bad, a.AccessToken, map[string]any{"name": "x"}), http.StatusNotFound, "NOT_FOUND")
+			wantError(t, do(e, http.MethodDelete, "/api/v1/admin/users/"+bad, a.AccessToken, nil), http.StatusNotFound, "NOT_FOUND")
 		}
 		after := dbUser(t, e, uid(t, bm.ID))
 		if after == nil || after.Name != before.Name || after.Role != before.Role || after.Status != before.Status || !after.UpdatedAt.Equal(before.UpdatedAt) {
@@ -267,9 +247,9 @@ func TestUsersOfAnotherTenantAreNotFound(t *testing.T) {
 
 		// GraphQL: the same 404s, and the connection counts A's users only.
 		g := e.GraphQL(`mutation($id: ID!) { updateUser(id: $id, input: {name: "pwned"}) { id } }`, map[string]any{"id": bm.ID}, a.AccessToken)
-		expectGQLError(t, g, "NOT_FOUND")
+		wantGQLError(t, g, "NOT_FOUND")
 		g = e.GraphQL(`mutation($id: ID!) { deleteUser(id: $id) }`, map[string]any{"id": bm.ID}, a.AccessToken)
-		expectGQLError(t, g, "NOT_FOUND")
+		wantGQLError(t, g, "NOT_FOUND")
 		var out struct {
 			Users struct {
 				TotalCount int `json:"totalCount"`
@@ -303,7 +283,7 @@ func TestUsersOfAnotherTenantAreNotFound(t *testing.T) {
 		if after := dbUser(t, e, uid(t, bm.ID)); after == nil || after.Status != user.StatusActive {
 			t.Fatal("B's user changed")
 		}
-		if n := len(audits(t, e, uid(t, b.Tenant.ID), "user.update")) + len(audits(t, e, uid(t, b.Tenant.ID), "user.delete")); n != 0 {
+		if n := len(auditEntries(t, e, uid(t, b.Tenant.ID), "user.update", "")) + len(auditEntries(t, e, uid(t, b.Tenant.ID), "user.delete", "")); n != 0 {
 			t.Fatalf("%d user.update/delete entries in B", n)
 		}
 	})
@@ -315,10 +295,10 @@ func TestUsersOfAnotherTenantAreNotFound(t *testing.T) {
 func TestUsersCreate(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		o := register(t, e, "Create", "owner@create.test")
+		o := register(t, e, "Create", ownedBy("owner@create.test"))
 		tid := uid(t, o.Tenant.ID)
-		r := post(e, "/api/v1/admin/users", o.AccessToken, map[string]any{"email": "New.User@Create.test", "name": "New", "role": "member"})
-		expectStatus(t, r, http.StatusCreated)
+		r := do(e, http.MethodPost, "/api/v1/admin/users", o.AccessToken, map[string]any{"email": "New.User@Create.test", "name": "New", "role": "member"})
+		wantStatus(t, r, http.StatusCreated)
 		var u userJSON
 		r.Data(t, &u)
 		if u.Email != "new.user@create.test" || u.Name != "New" || u.Role != "member" || u.Status != "active" ||
@@ -329,17 +309,17 @@ func TestUsersCreate(t *testing.T) {
 		if row == nil || row.TenantID != tid || row.PasswordHash != "" {
 			t.Fatal("user row missing, in another tenant, or with a password hash though none was given")
 		}
-		a := oneAudit(t, e, tid, "user.create", auditlog.OutcomeSuccess)
+		a := oneAudit(t, e, tid, "user.create", auditlog.OutcomeSuccess, "")
 		if a.ActorID != o.User.ID || a.ResourceID != u.ID || a.ResourceType != "user" || a.Details["email"] != u.Email || a.Details["role"] != "member" {
 			t.Fatalf("user.create audit actor %s resource %s:%s details %v", a.ActorID, a.ResourceType, a.ResourceID, a.Details)
 		}
 
 		// Duplicate email, in any case: 409, nothing written.
 		for _, email := range []string{"new.user@create.test", "NEW.USER@create.test", "owner@create.test"} {
-			r = post(e, "/api/v1/admin/users", o.AccessToken, map[string]any{"email": email, "role": "viewer"})
-			expectError(t, r, http.StatusConflict, "CONFLICT")
+			r = do(e, http.MethodPost, "/api/v1/admin/users", o.AccessToken, map[string]any{"email": email, "role": "viewer"})
+			wantError(t, r, http.StatusConflict, "CONFLICT")
 		}
-		if n := len(audits(t, e, tid, "user.create")); n != 1 {
+		if n := len(auditEntries(t, e, tid, "user.create", "")); n != 1 {
 			t.Fatalf("%d user.create entries after refused duplicates, want 1", n)
 		}
 
@@ -351,7 +331,7 @@ func TestUsersCreate(t *testing.T) {
 		if s := login(t, e, "pw@create.test", testPassword, o.Tenant.Slug); s.User.ID != pwUser.ID {
 			t.Fatal("the created user signed in as someone else")
 		}
-		for _, a := range audits(t, e, tid, "user.create") {
+		for _, a := range auditEntries(t, e, tid, "user.create", "") {
 			for k, v := range a.Details {
 				if k == "password" || fmt.Sprint(v) == testPassword {
 					t.Fatal("a user.create audit entry holds the password")
@@ -372,8 +352,8 @@ func TestUsersCreate(t *testing.T) {
 			{map[string]any{"email": "x@create.test", "role": "member", "tenant_id": o.Tenant.ID}, "tenant_id", "unknown"},
 		}
 		for _, c := range cases {
-			r = post(e, "/api/v1/admin/users", o.AccessToken, c.body)
-			expectError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", c.field, "reason", c.reason)
+			r = do(e, http.MethodPost, "/api/v1/admin/users", o.AccessToken, c.body)
+			wantError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", c.field, "reason", c.reason)
 		}
 		if userCount(t, e, "x@create.test") != 0 {
 			t.Fatal("an invalid create made a user")
@@ -384,13 +364,13 @@ func TestUsersCreate(t *testing.T) {
 func TestUsersListPagingAndFilters(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		o := register(t, e, "Lister", "owner@list.test")
+		o := register(t, e, "Lister", ownedBy("owner@list.test"))
 		created := map[string]userJSON{}
 		for i, role := range []string{"admin", "member", "member", "viewer", "viewer", "viewer"} {
 			u := createUser(t, e, o.AccessToken, fmt.Sprintf("u%d@list.test", i), role, "")
 			created[u.Email] = u
 		}
-		expectStatus(t, patch(e, "/api/v1/admin/users/"+created["u5@list.test"].ID, o.AccessToken, map[string]any{"status": "disabled"}), http.StatusOK)
+		wantStatus(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+created["u5@list.test"].ID, o.AccessToken, map[string]any{"status": "disabled"}), http.StatusOK)
 
 		all, page := listUsers(t, e, o.AccessToken, "")
 		if len(all) != 7 || fmt.Sprint(page["total"]) != "7" || page["has_next"] != false {
@@ -428,8 +408,8 @@ func TestUsersListPagingAndFilters(t *testing.T) {
 		check := func(q string, want ...string) {
 			t.Helper()
 			us, page := listUsers(t, e, o.AccessToken, q)
-			got := sortedCopy(emails(us))
-			if !slices.Equal(got, sortedCopy(want)) || fmt.Sprint(page["total"]) != fmt.Sprint(len(want)) {
+			got := sorted(emails(us))
+			if !slices.Equal(got, sorted(want)) || fmt.Sprint(page["total"]) != fmt.Sprint(len(want)) {
 				t.Fatalf("%s: %v (total %v), want %v", q, got, page["total"], want)
 			}
 		}
@@ -443,9 +423,9 @@ func TestUsersListPagingAndFilters(t *testing.T) {
 		if len(us) != 1 || us[0].Email != "u5@list.test" || fmt.Sprint(page["total"]) != "3" || page["has_next"] != true {
 			t.Fatalf("?role=viewer&limit=1: %v, pagination %v", emails(us), page)
 		}
-		expectError(t, e.Get("/api/v1/admin/users?role=root", o.AccessToken), http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "role")
-		expectError(t, e.Get("/api/v1/admin/users?status=gone", o.AccessToken), http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "status")
-		expectError(t, e.Get("/api/v1/admin/users?sort=password_hash", o.AccessToken), http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "sort")
+		wantError(t, e.Get("/api/v1/admin/users?role=root", o.AccessToken), http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "role")
+		wantError(t, e.Get("/api/v1/admin/users?status=gone", o.AccessToken), http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "status")
+		wantError(t, e.Get("/api/v1/admin/users?sort=password_hash", o.AccessToken), http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "sort")
 
 		// Sorting by email.
 		us, _ = listUsers(t, e, o.AccessToken, "?sort=email&order=asc")
@@ -473,12 +453,12 @@ func TestUsersListPagingAndFilters(t *testing.T) {
 func TestUserUpdate(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		o := register(t, e, "Updater", "owner@upd.test")
+		o := register(t, e, "Updater", ownedBy("owner@upd.test"))
 		tid := uid(t, o.Tenant.ID)
 		u := createUser(t, e, o.AccessToken, "u@upd.test", "viewer", "")
 
-		r := patch(e, "/api/v1/admin/users/"+u.ID, o.AccessToken, map[string]any{"name": "Renamed", "role": "member"})
-		expectStatus(t, r, http.StatusOK)
+		r := do(e, http.MethodPatch, "/api/v1/admin/users/"+u.ID, o.AccessToken, map[string]any{"name": "Renamed", "role": "member"})
+		wantStatus(t, r, http.StatusOK)
 		var got userJSON
 		r.Data(t, &got)
 		if got.ID != u.ID || got.Name != "Renamed" || got.Role != "member" || got.Status != "active" || got.Email != u.Email {
@@ -487,19 +467,19 @@ func TestUserUpdate(t *testing.T) {
 		if row := dbUser(t, e, uid(t, u.ID)); row.Name != "Renamed" || row.Role != user.RoleMember {
 			t.Fatalf("row after update: %s %s", row.Name, row.Role)
 		}
-		a := oneAudit(t, e, tid, "user.update", auditlog.OutcomeSuccess)
+		a := oneAudit(t, e, tid, "user.update", auditlog.OutcomeSuccess, "")
 		if a.ResourceID != u.ID || a.ActorID != o.User.ID || fmt.Sprint(a.Details["fields"]) != "[name role]" {
 			t.Fatalf("user.update audit resource %s actor %s details %v", a.ResourceID, a.ActorID, a.Details)
 		}
 
-		r = patch(e, "/api/v1/admin/users/"+u.ID, o.AccessToken, map[string]any{"status": "disabled"})
-		expectStatus(t, r, http.StatusOK)
+		r = do(e, http.MethodPatch, "/api/v1/admin/users/"+u.ID, o.AccessToken, map[string]any{"status": "disabled"})
+		wantStatus(t, r, http.StatusOK)
 		r.Data(t, &got)
 		if got.Status != "disabled" {
 			t.Fatalf("status after disabling: %s", got.Status)
 		}
 		var fields []string
-		for _, a := range audits(t, e, tid, "user.update") {
+		for _, a := range auditEntries(t, e, tid, "user.update", "") {
 			fields = append(fields, fmt.Sprint(a.Details["fields"]))
 		}
 		if !slices.Equal(fields, []string{"[name role]", "[status]"}) {
@@ -516,8 +496,8 @@ func TestUserUpdate(t *testing.T) {
 			{map[string]any{"password": "short"}, "password", "too_short"},
 			{map[string]any{"email": "other@upd.test"}, "email", "unknown"},
 		} {
-			r = patch(e, "/api/v1/admin/users/"+u.ID, o.AccessToken, c.body)
-			expectError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", c.field, "reason", c.reason)
+			r = do(e, http.MethodPatch, "/api/v1/admin/users/"+u.ID, o.AccessToken, c.body)
+			wantError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", c.field, "reason", c.reason)
 		}
 		if row := dbUser(t, e, uid(t, u.ID)); row.Role != user.RoleMember || row.Status != user.StatusDisabled || row.Email != "u@upd.test" {
 			t.Fatal("an invalid update changed the user")
@@ -535,7 +515,7 @@ func TestUserUpdate(t *testing.T) {
 		if out.UpdateUser.Name != "Again" || out.UpdateUser.Status != "active" {
 			t.Fatalf("GraphQL updateUser: %+v", out.UpdateUser)
 		}
-		if n := len(audits(t, e, tid, "user.update")); n != 3 {
+		if n := len(auditEntries(t, e, tid, "user.update", "")); n != 3 {
 			t.Fatalf("%d user.update entries, want 3", n)
 		}
 	})
@@ -544,15 +524,15 @@ func TestUserUpdate(t *testing.T) {
 func TestDisablingAUserEndsItsSessions(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		o := register(t, e, "Disabler", "owner@dis.test")
+		o := register(t, e, "Disabler", ownedBy("owner@dis.test"))
 		u := createUser(t, e, o.AccessToken, "u@dis.test", "member", testPassword)
 		s := login(t, e, "u@dis.test", testPassword, "")
-		me(t, e, s.AccessToken, nil)
+		me(t, e, s.AccessToken)
 
-		expectStatus(t, patch(e, "/api/v1/admin/users/"+u.ID, o.AccessToken, map[string]any{"status": "disabled"}), http.StatusOK)
+		wantStatus(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+u.ID, o.AccessToken, map[string]any{"status": "disabled"}), http.StatusOK)
 		// The session token stops at once, over REST and GraphQL.
-		expectUnauthorized(t, e.Get("/api/v1/auth/me", s.AccessToken), "revoked")
-		expectGQLError(t, e.GraphQL(gqlMe, nil, s.AccessToken), "UNAUTHORIZED", "reason", "revoked")
+		wantUnauthorized(t, e.Get("/api/v1/auth/me", s.AccessToken), "revoked")
+		wantGQLError(t, e.GraphQL(gqlMe, nil, s.AccessToken), "UNAUTHORIZED", "reason", "revoked")
 		// Its refresh tokens are revoked in the database and refused.
 		rows, err := e.Store.Client.RefreshToken.Query().Where(refreshtoken.UserID(uid(t, u.ID))).All(unrestricted())
 		if err != nil || len(rows) == 0 {
@@ -563,31 +543,31 @@ func TestDisablingAUserEndsItsSessions(t *testing.T) {
 				t.Fatal("a refresh token of the disabled user is not revoked")
 			}
 		}
-		expectUnauthorized(t, post(e, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": s.RefreshToken}), "revoked")
+		wantUnauthorized(t, do(e, http.MethodPost, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": s.RefreshToken}), "revoked")
 		// It cannot sign in, and the answer says no more than a wrong password would.
-		expectUnauthorized(t, post(e, "/api/v1/auth/login", "", map[string]any{"email": "u@dis.test", "password": testPassword}), "invalid")
+		wantUnauthorized(t, do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": "u@dis.test", "password": testPassword}), "invalid")
 
 		// Enabled again, it signs in afresh; the old refresh token stays dead.
-		expectStatus(t, patch(e, "/api/v1/admin/users/"+u.ID, o.AccessToken, map[string]any{"status": "active"}), http.StatusOK)
+		wantStatus(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+u.ID, o.AccessToken, map[string]any{"status": "active"}), http.StatusOK)
 		s2 := login(t, e, "u@dis.test", testPassword, "")
-		me(t, e, s2.AccessToken, nil)
-		expectUnauthorized(t, post(e, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": s.RefreshToken}), "revoked")
+		me(t, e, s2.AccessToken)
+		wantUnauthorized(t, do(e, http.MethodPost, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": s.RefreshToken}), "revoked")
 		// The owner is untouched throughout.
-		me(t, e, o.AccessToken, nil)
+		me(t, e, o.AccessToken)
 	})
 }
 
 func TestDeletingAUser(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		o := register(t, e, "Deleter", "owner@del.test")
+		o := register(t, e, "Deleter", ownedBy("owner@del.test"))
 		tid := uid(t, o.Tenant.ID)
 		u := createUser(t, e, o.AccessToken, "u@del.test", "admin", testPassword)
 		s := login(t, e, "u@del.test", testPassword, "")
-		me(t, e, s.AccessToken, nil)
+		me(t, e, s.AccessToken)
 
-		r := del(e, "/api/v1/admin/users/"+u.ID, o.AccessToken)
-		expectStatus(t, r, http.StatusOK)
+		r := do(e, http.MethodDelete, "/api/v1/admin/users/"+u.ID, o.AccessToken, nil)
+		wantStatus(t, r, http.StatusOK)
 		var d struct {
 			ID      string `json:"id"`
 			Deleted bool   `json:"deleted"`
@@ -599,25 +579,25 @@ func TestDeletingAUser(t *testing.T) {
 		if dbUser(t, e, uid(t, u.ID)) != nil {
 			t.Fatal("the user row survived the delete")
 		}
-		a := oneAudit(t, e, tid, "user.delete", auditlog.OutcomeSuccess)
+		a := oneAudit(t, e, tid, "user.delete", auditlog.OutcomeSuccess, "")
 		if a.ResourceID != u.ID || a.ActorID != o.User.ID {
 			t.Fatalf("user.delete audit resource %s actor %s", a.ResourceID, a.ActorID)
 		}
 		// Its session stops at once; its refresh token is refused; it cannot sign in.
-		expectUnauthorized(t, e.Get("/api/v1/auth/me", s.AccessToken), "revoked")
-		expectUnauthorized(t, e.Get("/api/v1/admin/users", s.AccessToken), "revoked")
-		expectUnauthorized(t, post(e, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": s.RefreshToken}), "revoked")
-		expectUnauthorized(t, post(e, "/api/v1/auth/login", "", map[string]any{"email": "u@del.test", "password": testPassword}), "invalid")
+		wantUnauthorized(t, e.Get("/api/v1/auth/me", s.AccessToken), "revoked")
+		wantUnauthorized(t, e.Get("/api/v1/admin/users", s.AccessToken), "revoked")
+		wantUnauthorized(t, do(e, http.MethodPost, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": s.RefreshToken}), "revoked")
+		wantUnauthorized(t, do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": "u@del.test", "password": testPassword}), "invalid")
 		// Deleting it again: 404.
-		expectError(t, del(e, "/api/v1/admin/users/"+u.ID, o.AccessToken), http.StatusNotFound, "NOT_FOUND")
+		wantError(t, do(e, http.MethodDelete, "/api/v1/admin/users/"+u.ID, o.AccessToken, nil), http.StatusNotFound, "NOT_FOUND")
 
 		// Nobody deletes themselves, even with another owner to keep the tenant.
 		createUser(t, e, o.AccessToken, "owner2@del.test", "owner", "")
-		expectError(t, del(e, "/api/v1/admin/users/"+o.User.ID, o.AccessToken), http.StatusConflict, "CONFLICT")
+		wantError(t, do(e, http.MethodDelete, "/api/v1/admin/users/"+o.User.ID, o.AccessToken, nil), http.StatusConflict, "CONFLICT")
 		if dbUser(t, e, uid(t, o.User.ID)) == nil {
 			t.Fatal("the owner deleted itself")
 		}
-		me(t, e, o.AccessToken, nil)
+		me(t, e, o.AccessToken)
 		// GraphQL deleteUser returns the id and has the same effect.
 		v := createUser(t, e, o.AccessToken, "v@del.test", "viewer", "")
 		var out struct {
@@ -627,37 +607,37 @@ func TestDeletingAUser(t *testing.T) {
 		if out.DeleteUser != v.ID || dbUser(t, e, uid(t, v.ID)) != nil {
 			t.Fatalf("GraphQL deleteUser returned %s; row still there: %v", out.DeleteUser, dbUser(t, e, uid(t, v.ID)) != nil)
 		}
-		expectGQLError(t, e.GraphQL(`mutation($id: ID!) { deleteUser(id: $id) }`, map[string]any{"id": o.User.ID}, o.AccessToken), "CONFLICT")
+		wantGQLError(t, e.GraphQL(`mutation($id: ID!) { deleteUser(id: $id) }`, map[string]any{"id": o.User.ID}, o.AccessToken), "CONFLICT")
 	})
 }
 
 func TestTenantKeepsAnActiveOwner(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		o := register(t, e, "Owned", "owner@own.test")
+		o := register(t, e, "Owned", ownedBy("owner@own.test"))
 		adm := login(t, e, adminEmail, adminPass, "")
 		inT := map[string]string{"x-tenantid": o.Tenant.ID}
 
 		// The only owner cannot demote or disable itself.
-		expectError(t, patch(e, "/api/v1/admin/users/"+o.User.ID, o.AccessToken, map[string]any{"role": "admin"}), http.StatusConflict, "CONFLICT")
-		expectError(t, patch(e, "/api/v1/admin/users/"+o.User.ID, o.AccessToken, map[string]any{"status": "disabled"}), http.StatusConflict, "CONFLICT")
+		wantError(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+o.User.ID, o.AccessToken, map[string]any{"role": "admin"}), http.StatusConflict, "CONFLICT")
+		wantError(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+o.User.ID, o.AccessToken, map[string]any{"status": "disabled"}), http.StatusConflict, "CONFLICT")
 		// Nor can a platform admin acting in the tenant demote, disable or delete it.
-		expectError(t, patch(e, "/api/v1/admin/users/"+o.User.ID, adm.AccessToken, map[string]any{"role": "member"}, inT), http.StatusConflict, "CONFLICT")
-		expectError(t, patch(e, "/api/v1/admin/users/"+o.User.ID, adm.AccessToken, map[string]any{"status": "disabled"}, inT), http.StatusConflict, "CONFLICT")
-		expectError(t, del(e, "/api/v1/admin/users/"+o.User.ID, adm.AccessToken, inT), http.StatusConflict, "CONFLICT")
+		wantError(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+o.User.ID, adm.AccessToken, map[string]any{"role": "member"}, inT), http.StatusConflict, "CONFLICT")
+		wantError(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+o.User.ID, adm.AccessToken, map[string]any{"status": "disabled"}, inT), http.StatusConflict, "CONFLICT")
+		wantError(t, do(e, http.MethodDelete, "/api/v1/admin/users/"+o.User.ID, adm.AccessToken, nil, inT), http.StatusConflict, "CONFLICT")
 		if row := dbUser(t, e, uid(t, o.User.ID)); row == nil || row.Role != user.RoleOwner || row.Status != user.StatusActive {
 			t.Fatal("the last owner was changed")
 		}
-		me(t, e, o.AccessToken, nil)
+		me(t, e, o.AccessToken)
 
 		// With a second active owner, the first may step down; then the second is the last.
 		o2 := createUser(t, e, o.AccessToken, "owner2@own.test", "owner", "")
-		expectStatus(t, patch(e, "/api/v1/admin/users/"+o.User.ID, o.AccessToken, map[string]any{"role": "admin"}), http.StatusOK)
-		expectError(t, patch(e, "/api/v1/admin/users/"+o2.ID, adm.AccessToken, map[string]any{"status": "disabled"}, inT), http.StatusConflict, "CONFLICT")
+		wantStatus(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+o.User.ID, o.AccessToken, map[string]any{"role": "admin"}), http.StatusOK)
+		wantError(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+o2.ID, adm.AccessToken, map[string]any{"status": "disabled"}, inT), http.StatusConflict, "CONFLICT")
 		// A disabled owner does not count as one.
 		o4 := createUser(t, e, adm.AccessToken, "owner4@own.test", "owner", "", inT)
-		expectStatus(t, patch(e, "/api/v1/admin/users/"+o4.ID, adm.AccessToken, map[string]any{"status": "disabled"}, inT), http.StatusOK)
-		expectError(t, del(e, "/api/v1/admin/users/"+o2.ID, adm.AccessToken, inT), http.StatusConflict, "CONFLICT")
+		wantStatus(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+o4.ID, adm.AccessToken, map[string]any{"status": "disabled"}, inT), http.StatusOK)
+		wantError(t, do(e, http.MethodDelete, "/api/v1/admin/users/"+o2.ID, adm.AccessToken, nil, inT), http.StatusConflict, "CONFLICT")
 		if dbUser(t, e, uid(t, o2.ID)) == nil {
 			t.Fatal("the last active owner was deleted")
 		}
@@ -670,11 +650,11 @@ func TestTenantKeepsAnActiveOwner(t *testing.T) {
 func TestPasswordlessUserCannotSignIn(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		o := register(t, e, "Invites", "owner@inv.test")
+		o := register(t, e, "Invites", ownedBy("owner@inv.test"))
 		createUser(t, e, o.AccessToken, "invited@inv.test", "admin", "")
 		for _, pw := range []string{"credvault-no-such-user", testPassword} {
-			r := post(e, "/api/v1/auth/login", "", map[string]any{"email": "invited@inv.test", "password": pw})
-			expectUnauthorized(t, r, "invalid")
+			r := do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": "invited@inv.test", "password": pw})
+			wantUnauthorized(t, r, "invalid")
 		}
 	})
 }
@@ -685,12 +665,12 @@ func TestPasswordlessUserCannotSignIn(t *testing.T) {
 func TestPasswordChangeEndsSessions(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		o := register(t, e, "Passwords", "owner@pw.test")
+		o := register(t, e, "Passwords", ownedBy("owner@pw.test"))
 		u := createUser(t, e, o.AccessToken, "u@pw.test", "member", testPassword)
 		s := login(t, e, "u@pw.test", testPassword, "")
 		const newPassword = "a-brand-new-password"
-		expectStatus(t, patch(e, "/api/v1/admin/users/"+u.ID, o.AccessToken, map[string]any{"password": newPassword}), http.StatusOK)
-		a := oneAudit(t, e, uid(t, o.Tenant.ID), "user.update", auditlog.OutcomeSuccess)
+		wantStatus(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+u.ID, o.AccessToken, map[string]any{"password": newPassword}), http.StatusOK)
+		a := oneAudit(t, e, uid(t, o.Tenant.ID), "user.update", auditlog.OutcomeSuccess, "")
 		if fmt.Sprint(a.Details["fields"]) != "[password]" || fmt.Sprint(a.Details) == "" {
 			t.Fatalf("user.update details %v, want fields [password]", a.Details)
 		}
@@ -700,12 +680,12 @@ func TestPasswordChangeEndsSessions(t *testing.T) {
 			}
 		}
 		// The old password no longer works, the new one does; the old refresh token is dead.
-		expectUnauthorized(t, post(e, "/api/v1/auth/login", "", map[string]any{"email": "u@pw.test", "password": testPassword}), "invalid")
+		wantUnauthorized(t, do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": "u@pw.test", "password": testPassword}), "invalid")
 		login(t, e, "u@pw.test", newPassword, "")
-		expectUnauthorized(t, post(e, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": s.RefreshToken}), "revoked")
+		wantUnauthorized(t, do(e, http.MethodPost, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": s.RefreshToken}), "revoked")
 
 		t.Run("old session token", func(t *testing.T) {
-			expectUnauthorized(t, e.Get("/api/v1/auth/me", s.AccessToken), "revoked")
+			wantUnauthorized(t, e.Get("/api/v1/auth/me", s.AccessToken), "revoked")
 		})
 	})
 }
@@ -725,7 +705,7 @@ type usersConnection struct {
 func TestUsersGraphQL(t *testing.T) {
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		o := register(t, e, "GraphUsers", "owner@gu.test")
+		o := register(t, e, "GraphUsers", ownedBy("owner@gu.test"))
 		tid := uid(t, o.Tenant.ID)
 		var cu struct {
 			CreateUser struct {
@@ -741,11 +721,11 @@ func TestUsersGraphQL(t *testing.T) {
 		if cu.CreateUser.Email != "g@gu.test" || cu.CreateUser.Role != "member" || cu.CreateUser.TenantID != o.Tenant.ID || cu.CreateUser.Status != "active" {
 			t.Fatalf("GraphQL createUser: %+v", cu.CreateUser)
 		}
-		if oneAudit(t, e, tid, "user.create", auditlog.OutcomeSuccess).ResourceID != cu.CreateUser.ID {
+		if oneAudit(t, e, tid, "user.create", auditlog.OutcomeSuccess, "").ResourceID != cu.CreateUser.ID {
 			t.Fatal("GraphQL createUser: audit resource is not the new user")
 		}
-		expectGQLError(t, e.GraphQL(`mutation { createUser(input: {email: "g@gu.test", role: viewer}) { id } }`, nil, o.AccessToken), "CONFLICT")
-		expectGQLError(t, e.GraphQL(`mutation { createUser(input: {email: "bad", role: viewer}) { id } }`, nil, o.AccessToken),
+		wantGQLError(t, e.GraphQL(`mutation { createUser(input: {email: "g@gu.test", role: viewer}) { id } }`, nil, o.AccessToken), "CONFLICT")
+		wantGQLError(t, e.GraphQL(`mutation { createUser(input: {email: "bad", role: viewer}) { id } }`, nil, o.AccessToken),
 			"VALIDATION_ERROR", "field", "email")
 
 		// The connection lists both, REST ids equal GraphQL ids, and orderBy works.
@@ -767,7 +747,7 @@ func TestUsersGraphQL(t *testing.T) {
 			t.Fatalf("GraphQL users where owner: %+v", out.Users)
 		}
 		// users needs a credential.
-		expectGQLError(t, e.GraphQL(`query { users { totalCount } }`, nil, ""), "UNAUTHORIZED", "reason", "missing")
+		wantGQLError(t, e.GraphQL(`query { users { totalCount } }`, nil, ""), "UNAUTHORIZED", "reason", "missing")
 		// A user id is a node of the graph.
 		var node struct {
 			Node struct {
