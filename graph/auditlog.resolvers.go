@@ -9,10 +9,9 @@ import (
 	"context"
 
 	"entgo.io/contrib/entgql"
-	"github.com/google/uuid"
-
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/audit"
+	"github.com/google/uuid"
 )
 
 // AuditLogs is the resolver for the auditLogs field.

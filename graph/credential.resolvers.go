@@ -9,11 +9,10 @@ import (
 	"context"
 
 	"entgo.io/contrib/entgql"
-	"github.com/google/uuid"
-
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/credvault/credvault/internal/vault"
+	"github.com/google/uuid"
 )
 
 // Data is the resolver for the data field.

@@ -9,11 +9,10 @@ import (
 	"context"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/internal/apikeys"
+	"github.com/google/uuid"
 )
 
 // Status is the resolver for the status field.

@@ -16,10 +16,6 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
-	"github.com/google/uuid"
-	gqlparser "github.com/vektah/gqlparser/v2"
-	"github.com/vektah/gqlparser/v2/ast"
-
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/ent/auditlog"
@@ -37,6 +33,9 @@ import (
 	"github.com/credvault/credvault/internal/oauth"
 	"github.com/credvault/credvault/internal/tenancy"
 	"github.com/credvault/credvault/internal/vault"
+	"github.com/google/uuid"
+	gqlparser "github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // region    ***************************** api!.gotpl *****************************

@@ -4,8 +4,6 @@
 package graph
 
 import (
-	"time"
-
 	"github.com/credvault/credvault/internal/access/authz"
 	"github.com/credvault/credvault/internal/health"
 	"github.com/credvault/credvault/internal/oauth"
@@ -18,10 +16,7 @@ import (
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/identity"
 	"github.com/credvault/credvault/internal/jobs"
-	"github.com/credvault/credvault/internal/platform/invalidate"
-	"github.com/credvault/credvault/internal/platform/metrics"
 	"github.com/credvault/credvault/internal/platform/store"
-	"github.com/credvault/credvault/internal/vault/dek"
 )
 
 // Resolver holds what every resolver needs: the domain services first.
@@ -35,20 +30,12 @@ type Resolver struct {
 	JobRuns      *jobs.Service
 	Health       *health.Service
 	Guard        *authz.Guard
-
-	Store    *store.Store
+	// Identity signs up, logs in and refreshes sessions.
 	Identity *identity.Service
-	Keys     *apikeys.Verifier
-	Bus      *invalidate.Bus
-	// AuditBatch records high-volume entries of reads, such as validations.
-	AuditBatch *audit.Batcher
-	DEKs       *dek.Manager
-	Jobs       *jobs.Queue
-	Metrics    *metrics.Metrics
-	// Features is what this server has enabled, as featureStatus shows it.
-	Features tenancy.FeatureStatus
-	Version  string
-	Started  time.Time
+	// Store is read by node(id), which looks an id up in every table.
+	Store *store.Store
+	// Version is the build's, for the OpenAPI document.
+	Version string
 }
 
 // NewSchema returns the executable schema served at /graphql.

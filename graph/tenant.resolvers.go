@@ -9,10 +9,9 @@ import (
 	"context"
 
 	"entgo.io/contrib/entgql"
-	"github.com/google/uuid"
-
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/tenancy"
+	"github.com/google/uuid"
 )
 
 // UpdateTenant is the resolver for the updateTenant field.

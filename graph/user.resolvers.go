@@ -8,13 +8,11 @@ package graph
 import (
 	"context"
 
-	"github.com/credvault/credvault/internal/platform/paging"
-
 	"entgo.io/contrib/entgql"
-	"github.com/google/uuid"
-
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/identity"
+	"github.com/credvault/credvault/internal/platform/paging"
+	"github.com/google/uuid"
 )
 
 // CreateUser is the resolver for the createUser field.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/credential"
+	"github.com/credvault/credvault/ent/migrate"
 	"github.com/credvault/credvault/internal/access"
 )
 
@@ -85,34 +86,13 @@ func (a *API) credentialRoutes() []Route {
 				}
 				return toCredentialJSON(c), nil
 			}),
-		HandleList(Route{Method: http.MethodGet, Path: "/credentials", Op: access.ListCredentials,
+		HandleWhere(Route{Method: http.MethodGet, Path: "/credentials", Op: access.ListCredentials,
 			Summary: "List credential metadata; filters integration_id, auth_type, status", Status: http.StatusOK, Message: "credentials",
 			Sort: []string{"created_at", "updated_at", "integration_id", "name", "auth_type", "status", "expires_at"},
-			Filters: []Filter{{Name: "integration_id"},
-				{Name: "auth_type", Enum: []string{"oauth2_bearer", "oauth2_client_credentials", "api_key", "basic_auth", "bearer_token", "jwt", "saml", "custom"}},
-				{Name: "status", Enum: []string{"active", "disabled", "expired"}}}},
-			func(ctx context.Context, c *Call) ([]*credentialJSON, int, error) {
-				where := &ent.CredentialWhereInput{}
-				if v := c.Query("integration_id"); v != "" {
-					where.IntegrationID = &v
-				}
-				if v := c.Query("auth_type"); v != "" {
-					t := credential.AuthType(v)
-					if credential.AuthTypeValidator(t) != nil {
-						return nil, 0, invalidFilter("auth_type")
-					}
-					where.AuthType = &t
-				}
-				if v := c.Query("status"); v != "" {
-					s := credential.Status(v)
-					if credential.StatusValidator(s) != nil {
-						return nil, 0, invalidFilter("status")
-					}
-					where.Status = &s
-				}
-				rows, total, err := a.Resolver.Vault.List(ctx, where, c.Window())
-				return mapSlice(rows, toCredentialJSON), total, err
-			}),
+			Filters: []Filter{{Name: "integration_id", Field: "IntegrationID"},
+				{Name: "auth_type", Field: "AuthType", Enum: enumOf(migrate.CredentialsTable, credential.FieldAuthType)},
+				{Name: "status", Field: "Status", Enum: enumOf(migrate.CredentialsTable, credential.FieldStatus)}}},
+			a.Resolver.Vault.List, toCredentialJSON),
 		Handle(Route{Method: http.MethodGet, Path: "/credentials/{integrationId}", Op: access.DecryptCredential,
 			Summary: "The integration's credentials with their decrypted data; every read is audited", Status: http.StatusOK, Message: "credentials"},
 			func(ctx context.Context, c *Call) (*integrationJSON, error) {

@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/credvault/credvault/internal/access"
+
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/internal/platform/apperr"
@@ -348,7 +350,7 @@ func (g *generator) responses(rt Route, hasPathParams bool) object {
 	if rt.list {
 		statuses = append(statuses, http.StatusUnprocessableEntity)
 	}
-	if hasPathParams {
+	if hasPathParams || rt.Op.Tenant == access.NamedTenant {
 		statuses = append(statuses, http.StatusNotFound)
 	}
 	for _, s := range statuses {

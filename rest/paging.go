@@ -155,6 +155,3 @@ func (p Paging) Pagination(total int) *Pagination {
 	}
 	return out
 }
-
-// invalidFilter is the 422 of a filter parameter with a value outside its set.
-func invalidFilter(name string) error { return apperr.Invalid(name, "invalid") }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/credential"
-	"github.com/credvault/credvault/graph"
 	"github.com/credvault/credvault/internal/apikeys"
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/jobs"
@@ -30,24 +29,24 @@ const (
 
 // registerJobs names the jobs of SPEC §9 and schedules the periodic ones.
 func registerJobs(q *jobs.Queue, db *ent.Client, deks *dek.Manager) {
-	q.Register(graph.JobDEKRotation, func(ctx context.Context, j *ent.Job) error {
+	q.Register(jobs.DEKRotation, func(ctx context.Context, j *ent.Job) error {
 		return rotateDEKs(ctx, db, deks, j.Args)
 	})
-	q.Register(graph.JobExpireAPIKeys, func(ctx context.Context, _ *ent.Job) error {
+	q.Register(jobs.ExpireAPIKeys, func(ctx context.Context, _ *ent.Job) error {
 		_, err := apikeys.ExpireKeys(ctx, db)
 		return err
 	})
-	q.Register(graph.JobAuditRetention, func(ctx context.Context, _ *ent.Job) error {
+	q.Register(jobs.AuditRetention, func(ctx context.Context, _ *ent.Job) error {
 		_, err := audit.Prune(ctx, db)
 		return err
 	})
-	q.Register(graph.JobPurgeDeletedTenants, func(ctx context.Context, _ *ent.Job) error {
+	q.Register(jobs.PurgeDeletedTenants, func(ctx context.Context, _ *ent.Job) error {
 		_, err := tenancy.PurgeDeleted(ctx, db)
 		return err
 	})
-	q.Every(graph.JobExpireAPIKeys, expireKeysEvery)
-	q.Every(graph.JobAuditRetention, auditRetentionEvery)
-	q.Every(graph.JobPurgeDeletedTenants, purgeTenantsEvery)
+	q.Every(jobs.ExpireAPIKeys, expireKeysEvery)
+	q.Every(jobs.AuditRetention, auditRetentionEvery)
+	q.Every(jobs.PurgeDeletedTenants, purgeTenantsEvery)
 }
 
 // rotateDEKs re-encrypts the credentials of the tenant named in args, or of

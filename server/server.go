@@ -164,8 +164,10 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 		JobRuns:      &jobs.Service{Client: st.Client, Guard: authorize, Queue: queue},
 		Health:       &health.Service{Client: st.Client, Guard: authorize, Store: st, Queue: queue, Version: Version, Started: time.Now()},
 		Guard:        authorize,
-		Store:        st, Identity: ids, Keys: verifier, Bus: s.bus, AuditBatch: batch,
-		DEKs: deks, Jobs: queue, Metrics: s.metrics, Version: Version, Started: time.Now()}
+		Identity:     ids,
+		Store:        st,
+		Version:      Version,
+	}
 	api := &rest.API{Resolver: resolver}
 
 	r := chi.NewRouter()

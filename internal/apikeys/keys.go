@@ -2,7 +2,6 @@ package apikeys
 
 import (
 	"context"
-	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -27,9 +26,6 @@ const keyBytes = 32
 // displayPrefixLen is how many characters after cvk_ are kept for display.
 const displayPrefixLen = 8
 
-// maxGraceSeconds bounds a rotation's grace period: 30 days.
-const maxGraceSeconds = 30 * 24 * 3600
-
 // Spec is a key to issue. Scopes nil means the issuing principal's.
 type Spec struct {
 	Name             string
@@ -48,7 +44,7 @@ func (s *Service) Create(ctx context.Context, input CreateAPIKeyInput) (*Created
 		return nil, err
 	}
 	var out *CreatedAPIKey
-	k, err := s.write(ctx, func(ctx context.Context, tx *ent.Client) (*ent.APIKey, error) {
+	k, err := store.Write(ctx, s.Client, func(ctx context.Context, tx *ent.Client) (*ent.APIKey, error) {
 		var err error
 		out, err = s.Issue(ctx, tx, p, Spec{Name: input.Name, Scopes: input.Scopes, ExpiresAt: input.ExpiresAt,
 			ServiceAccountID: input.ServiceAccountID, IPAllowlist: input.IPAllowlist, RateLimit: input.RateLimit})
@@ -78,9 +74,9 @@ func (s *Service) Issue(ctx context.Context, tx *ent.Client, p *access.Principal
 	if spec.ExpiresAt != nil && !spec.ExpiresAt.After(time.Now()) {
 		return nil, apperr.Invalid("expires_at", "must be in the future")
 	}
-	allow, err := normalizeCIDRs(spec.IPAllowlist)
-	if err != nil {
-		return nil, err
+	allow, err := ipallow.Normalize(spec.IPAllowlist)
+	if bad, ok := err.(*ipallow.BadEntryError); ok {
+		return nil, apperr.Invalid("ip_allowlist", "invalid").With("value", bad.Value)
 	}
 	scopes := spec.Scopes
 	if scopes == nil {
@@ -177,15 +173,16 @@ func (s *Service) Rotate(ctx context.Context, id uuid.UUID, input *RotateAPIKeyI
 	if err != nil {
 		return nil, err
 	}
-	grace := 0
-	if input != nil && input.GracePeriodSeconds != nil {
-		grace = *input.GracePeriodSeconds
+	var seconds *int
+	if input != nil {
+		seconds = input.GracePeriodSeconds
 	}
-	if grace < 0 || grace > maxGraceSeconds {
-		return nil, apperr.Invalid("grace_period_seconds", "out of range").With("max", maxGraceSeconds)
+	grace, err := secret.GraceSeconds(seconds)
+	if err != nil {
+		return nil, err
 	}
 	var key string
-	k, err := s.write(ctx, func(ctx context.Context, tx *ent.Client) (*ent.APIKey, error) {
+	k, err := store.Write(ctx, s.Client, func(ctx context.Context, tx *ent.Client) (*ent.APIKey, error) {
 		k, err := tx.APIKey.Get(ctx, id)
 		if err != nil {
 			return nil, err
@@ -237,7 +234,7 @@ func (s *Service) Revoke(ctx context.Context, id uuid.UUID) (*ent.APIKey, error)
 	if _, err := s.Guard.Require(ctx, access.RevokeAPIKey); err != nil {
 		return nil, err
 	}
-	return s.write(ctx, func(ctx context.Context, tx *ent.Client) (*ent.APIKey, error) {
+	return store.Write(ctx, s.Client, func(ctx context.Context, tx *ent.Client) (*ent.APIKey, error) {
 		k, err := tx.APIKey.Get(ctx, id)
 		if err != nil {
 			return nil, err
@@ -291,27 +288,6 @@ func (s *Service) List(ctx context.Context, where *ent.APIKeyWhereInput, w pagin
 	return paging.Fetch(ctx, q, w, func(q *ent.APIKeyQuery) *ent.APIKeyQuery { return q.Order(w.Term(), w.Tie()) })
 }
 
-// write runs fn in a transaction and answers the key fn wrote. When write
-// opened the transaction itself, the key is rebound to the client once it
-// has committed, so that a payload's edges (user, tenant, service account)
-// still load after the transaction is gone.
-func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *ent.Client) (*ent.APIKey, error)) (*ent.APIKey, error) {
-	own := ent.TxFromContext(ctx) == nil
-	var k *ent.APIKey
-	err := store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
-		var err error
-		k, err = fn(ctx, tx)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if own {
-		k = k.Unwrap()
-	}
-	return k, nil
-}
-
 // newKey returns a new key and its display prefix.
 func newKey() (key, prefix string, err error) {
 	key, err = secret.New(Prefix, keyBytes)
@@ -319,30 +295,6 @@ func newKey() (key, prefix string, err error) {
 		return "", "", err
 	}
 	return key, key[len(Prefix) : len(Prefix)+displayPrefixLen], nil
-}
-
-// normalizeCIDRs checks an IP allowlist, CIDRs or single addresses, and
-// returns it as stored: each entry a masked CIDR.
-func normalizeCIDRs(list []string) ([]string, error) {
-	out := make([]string, 0, len(list))
-	for _, s := range list {
-		s = strings.TrimSpace(s)
-		var p netip.Prefix
-		var err error
-		if strings.Contains(s, "/") {
-			p, err = netip.ParsePrefix(s)
-		} else {
-			var a netip.Addr
-			if a, err = netip.ParseAddr(s); err == nil {
-				p = netip.PrefixFrom(a, a.BitLen())
-			}
-		}
-		if err != nil {
-			return nil, apperr.Invalid("ip_allowlist", "invalid").With("value", s)
-		}
-		out = append(out, p.Masked().String())
-	}
-	return out, nil
 }
 
 // utc is t in UTC microseconds, as stored, so answers match later reads.

@@ -350,7 +350,7 @@ var ctCases = map[string][]ctCase{
 	},
 	"POST /admin/dek/rotate": {
 		ok("own tenant", 202, func(f *ctFixture) apitest.Request { return f.as("POST", "/admin/dek/rotate", map[string]any{}) }),
-		bad("another tenant", 403, func(f *ctFixture) apitest.Request {
+		bad("another tenant", 404, func(f *ctFixture) apitest.Request {
 			return f.as("POST", "/admin/dek/rotate", map[string]any{"tenant_id": randomID})
 		}),
 	},

@@ -474,7 +474,8 @@ func TestOAuthIntrospection(t *testing.T) {
 			active(t, introspect(t, e, tok.AccessToken, basicAuth(c.ClientID, c.ClientSecret)))
 		})
 		t.Run("by another client of the tenant", func(t *testing.T) {
-			active(t, introspect(t, e, tok.AccessToken, basicAuth(resource.ClientID, resource.ClientSecret)))
+			// RFC 7662 §2.2: a client learns nothing of another client's tokens.
+			inactive(t, introspect(t, e, tok.AccessToken, basicAuth(resource.ClientID, resource.ClientSecret)))
 		})
 		t.Run("client_secret_post", func(t *testing.T) {
 			resp := postForm(e, "/oauth/introspect", url.Values{"token": {tok.AccessToken}, "client_id": {c.ClientID}, "client_secret": {c.ClientSecret}}, formAuth{})

@@ -28,7 +28,6 @@ func (s *Users) CreateServiceAccount(ctx context.Context, in CreateServiceAccoun
 	if err := s.Guard.Ceiling(ctx, p, in.Scopes); err != nil {
 		return nil, err
 	}
-	opened := ent.TxFromContext(ctx) == nil
 	out := &CreateServiceAccountPayload{}
 	err = store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
 		sa, err := tx.ServiceAccount.Create().SetName(name).SetDescription(deref(in.Description)).
@@ -50,9 +49,9 @@ func (s *Users) CreateServiceAccount(ctx context.Context, in CreateServiceAccoun
 	if err != nil {
 		return nil, err
 	}
-	out.ServiceAccount = committed(opened, out.ServiceAccount)
+	out.ServiceAccount = store.Detach(ctx, out.ServiceAccount)
 	if out.APIKey != nil {
-		out.APIKey.APIKey = committed(opened, out.APIKey.APIKey)
+		out.APIKey.APIKey = store.Detach(ctx, out.APIKey.APIKey)
 	}
 	return out, nil
 }

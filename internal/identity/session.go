@@ -84,7 +84,6 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*Session, err
 		return nil, err
 	}
 	ctx = store.Unrestricted(ctx)
-	opened := ent.TxFromContext(ctx) == nil
 	var sess *Session
 	err = store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
 		slug, err := uniqueSlug(ctx, tx, name)
@@ -111,7 +110,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*Session, err
 	if err != nil {
 		return nil, err
 	}
-	return sess.committed(opened), nil
+	return sess.detach(ctx), nil
 }
 
 // LoginInput is a password login; Tenant is the tenant's slug, or "" to
@@ -239,7 +238,6 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 		return nil, apperr.Invalid("refresh_token", "required")
 	}
 	ctx = store.Unrestricted(ctx)
-	opened := ent.TxFromContext(ctx) == nil
 	var (
 		sess  *Session
 		reuse *ent.RefreshToken
@@ -294,13 +292,13 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 	if reuse != nil {
 		return nil, s.revokeFamily(ctx, reuse)
 	}
-	return sess.committed(opened), nil
+	return sess.detach(ctx), nil
 }
 
-// committed rebinds the session's user and tenant, read in the transaction
-// that started it, once that transaction has committed (see committed).
-func (s *Session) committed(opened bool) *Session {
-	s.User, s.Tenant = committed(opened, s.User), committed(opened, s.Tenant)
+// detach rebinds the session's user and tenant, read in the transaction
+// that started it, once that transaction has committed (see store.Detach).
+func (s *Session) detach(ctx context.Context) *Session {
+	s.User, s.Tenant = store.Detach(ctx, s.User), store.Detach(ctx, s.Tenant)
 	return s
 }
 

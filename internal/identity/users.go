@@ -52,7 +52,6 @@ func (s *Users) Create(ctx context.Context, in CreateUserInput) (*ent.User, erro
 			return nil, err
 		}
 	}
-	opened := ent.TxFromContext(ctx) == nil
 	var u *ent.User
 	err = store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
 		taken, err := tx.User.Query().Where(user.Email(email)).Exist(ctx)
@@ -73,7 +72,7 @@ func (s *Users) Create(ctx context.Context, in CreateUserInput) (*ent.User, erro
 	if err != nil {
 		return nil, err
 	}
-	return committed(opened, u), nil
+	return store.Detach(ctx, u), nil
 }
 
 // Update changes a user's name, role, status or password. The caller must
@@ -85,7 +84,6 @@ func (s *Users) Update(ctx context.Context, id uuid.UUID, in UpdateUserInput) (*
 	if err != nil {
 		return nil, err
 	}
-	opened := ent.TxFromContext(ctx) == nil
 	var u *ent.User
 	err = store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
 		if u, err = tx.User.Get(ctx, id); err != nil {
@@ -160,7 +158,7 @@ func (s *Users) Update(ctx context.Context, id uuid.UUID, in UpdateUserInput) (*
 	if err != nil {
 		return nil, err
 	}
-	return committed(opened, u), nil
+	return store.Detach(ctx, u), nil
 }
 
 // Delete removes a user; its sessions and keys stop at once. Nobody deletes
@@ -261,17 +259,6 @@ func (s *Users) endUserAccess(ctx context.Context, tx *ent.Client, id uuid.UUID)
 		}
 	}
 	return nil
-}
-
-// committed rebinds v, saved or loaded in a transaction, to the plain
-// client once that transaction has committed, so the payload's edges
-// resolve after it. Only the call that opened the transaction (opened)
-// may: an outer transaction is still running.
-func committed[T interface{ Unwrap() T }](opened bool, v T) T {
-	if opened {
-		return v.Unwrap()
-	}
-	return v
 }
 
 // deref returns *s, or "" for nil.

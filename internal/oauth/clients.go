@@ -42,10 +42,6 @@ const (
 	defaultTokenTTL = 3600
 )
 
-// maxGraceSeconds bounds how long a rotated-out secret keeps working: 30 days,
-// as for API keys.
-const maxGraceSeconds = 30 * 24 * 3600
-
 // Create registers a client of the caller's tenant with scopes the caller
 // holds, and returns it with its secret, shown this once.
 func (s *Clients) Create(ctx context.Context, in CreateOAuthClientInput) (*CreatedOAuthClient, error) {
@@ -83,7 +79,7 @@ func (s *Clients) Create(ctx context.Context, in CreateOAuthClientInput) (*Creat
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.inTx(ctx, func(ctx context.Context, tx *ent.Client) (*ent.OAuthClient, error) {
+	c, err := store.Write(ctx, s.Client, func(ctx context.Context, tx *ent.Client) (*ent.OAuthClient, error) {
 		c, err := tx.OAuthClient.Create().SetClientID(id).SetName(name).SetSecretHash(secret.Hash(sec)).
 			SetScopes(access.NewSet(in.Scopes...).List()).SetGrantTypes(grants).SetRedirectUris(uris).
 			SetAccessTokenTTLSeconds(ttl).SetCreatedBy(p.ID).Save(ctx)
@@ -110,7 +106,7 @@ func (s *Clients) Update(ctx context.Context, clientID string, in UpdateOAuthCli
 	if err != nil {
 		return nil, err
 	}
-	return s.inTx(ctx, func(ctx context.Context, tx *ent.Client) (*ent.OAuthClient, error) {
+	return store.Write(ctx, s.Client, func(ctx context.Context, tx *ent.Client) (*ent.OAuthClient, error) {
 		c, err := tx.OAuthClient.Query().Where(oauthclient.ClientID(clientID)).Only(ctx)
 		if err != nil {
 			return nil, err
@@ -197,18 +193,19 @@ func (s *Clients) RotateSecret(ctx context.Context, clientID string, in *RotateO
 	if err != nil {
 		return nil, err
 	}
-	grace := 0
-	if in != nil && in.GracePeriodSeconds != nil {
-		grace = *in.GracePeriodSeconds
+	var seconds *int
+	if in != nil {
+		seconds = in.GracePeriodSeconds
 	}
-	if grace < 0 || grace > maxGraceSeconds {
-		return nil, apperr.Invalid("grace_period_seconds", "out of range").With("max", maxGraceSeconds)
+	grace, err := secret.GraceSeconds(seconds)
+	if err != nil {
+		return nil, err
 	}
 	sec, err := NewClientSecret()
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.inTx(ctx, func(ctx context.Context, tx *ent.Client) (*ent.OAuthClient, error) {
+	c, err := store.Write(ctx, s.Client, func(ctx context.Context, tx *ent.Client) (*ent.OAuthClient, error) {
 		c, err := tx.OAuthClient.Query().Where(oauthclient.ClientID(clientID)).Only(ctx)
 		if err != nil {
 			return nil, err
@@ -240,7 +237,7 @@ func (s *Clients) Delete(ctx context.Context, clientID string) (string, error) {
 	if _, err := s.Guard.Require(ctx, access.DeleteOAuthClient); err != nil {
 		return "", err
 	}
-	_, err := s.inTx(ctx, func(ctx context.Context, tx *ent.Client) (*ent.OAuthClient, error) {
+	_, err := store.Write(ctx, s.Client, func(ctx context.Context, tx *ent.Client) (*ent.OAuthClient, error) {
 		c, err := tx.OAuthClient.Query().Where(oauthclient.ClientID(clientID)).Only(ctx)
 		if err != nil {
 			return nil, err
@@ -285,26 +282,6 @@ func (s *Clients) List(ctx context.Context, where *ent.OAuthClientWhereInput, w 
 	_, err := s.Guard.Require(ctx, access.ListOAuthClients)
 	return paging.List(ctx, s.Client.OAuthClient.Query(), err, where, w,
 		func(q *ent.OAuthClientQuery) *ent.OAuthClientQuery { return q.Order(w.Term(), w.Tie()) })
-}
-
-// inTx runs fn in a transaction and returns the client fn saved. When this
-// call opened the transaction, the client is rebound to the database once
-// it commits, so that a mutation's payload can still load its edges.
-func (s *Clients) inTx(ctx context.Context, fn func(context.Context, *ent.Client) (*ent.OAuthClient, error)) (*ent.OAuthClient, error) {
-	outer := ent.TxFromContext(ctx) == nil
-	var c *ent.OAuthClient
-	err := store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
-		var err error
-		c, err = fn(ctx, tx)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if outer {
-		c = c.Unwrap()
-	}
-	return c, nil
 }
 
 // checkGrantTypes accepts the supported grant types only.

@@ -2,7 +2,6 @@ package tenancy
 
 import (
 	"context"
-	"net/netip"
 	"slices"
 	"strings"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/credvault/credvault/internal/jobs"
 	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/invalidate"
+	"github.com/credvault/credvault/internal/platform/ipallow"
 	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/credvault/credvault/internal/platform/store"
 )
@@ -114,7 +114,7 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, input UpdateTenantIn
 		if in := input.Settings; in != nil {
 			settings := t.Settings
 			if in.IPAllowlist != nil {
-				allow, err := normalizeCIDRs(in.IPAllowlist)
+				allow, err := ipallow.Normalize(in.IPAllowlist)
 				if err != nil {
 					return apperr.Invalid("settings.ip_allowlist", "invalid")
 				}
@@ -227,28 +227,4 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
 		return uuid.Nil, err
 	}
 	return id, nil
-}
-
-// normalizeCIDRs checks an IP allowlist — CIDRs, or single addresses —
-// and returns it masked, as stored.
-func normalizeCIDRs(list []string) ([]string, error) {
-	out := make([]string, 0, len(list))
-	for _, s := range list {
-		s = strings.TrimSpace(s)
-		var p netip.Prefix
-		var err error
-		if strings.Contains(s, "/") {
-			p, err = netip.ParsePrefix(s)
-		} else {
-			var a netip.Addr
-			if a, err = netip.ParseAddr(s); err == nil {
-				p = netip.PrefixFrom(a, a.BitLen())
-			}
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p.Masked().String())
-	}
-	return out, nil
 }

@@ -90,7 +90,7 @@ func (s *Service) Store(ctx context.Context, input StoreCredentialInput) (*ent.C
 		t := input.ExpiresAt.UTC()
 		expires = &t
 	}
-	return s.commit(ctx, func(ctx context.Context, tx *ent.Client) (*ent.Credential, error) {
+	return store.Write(ctx, s.Client, func(ctx context.Context, tx *ent.Client) (*ent.Credential, error) {
 		id := uuid.New()
 		create := tx.Credential.Create().SetID(id).SetTenantID(p.TenantID).SetIntegrationID(integration).
 			SetName(name).SetAuthType(input.AuthType).SetMetadata(metadata).
@@ -114,7 +114,7 @@ func (s *Service) Update(ctx context.Context, integrationID string, id uuid.UUID
 	if _, err := s.Guard.Require(ctx, access.UpdateCredential); err != nil {
 		return nil, err
 	}
-	return s.commit(ctx, func(ctx context.Context, tx *ent.Client) (*ent.Credential, error) {
+	return store.Write(ctx, s.Client, func(ctx context.Context, tx *ent.Client) (*ent.Credential, error) {
 		c, err := tx.Credential.Query().Where(credential.ID(id), credential.IntegrationID(integrationID)).Only(ctx)
 		if err != nil {
 			return nil, err
@@ -183,25 +183,4 @@ func (s *Service) Delete(ctx context.Context, integrationID string, id uuid.UUID
 		return uuid.Nil, err
 	}
 	return id, nil
-}
-
-// commit runs fn in a transaction (the caller's, when there is one) and
-// returns its credential ready for a payload: when the transaction was
-// opened here, the entity is rebound to the client once it has committed,
-// so that its fields and edges still resolve.
-func (s *Service) commit(ctx context.Context, fn func(ctx context.Context, tx *ent.Client) (*ent.Credential, error)) (*ent.Credential, error) {
-	own := ent.TxFromContext(ctx) == nil
-	var c *ent.Credential
-	err := store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
-		var err error
-		c, err = fn(ctx, tx)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if own {
-		c = c.Unwrap()
-	}
-	return c, nil
 }

@@ -5,7 +5,9 @@ package ipallow
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/credvault/credvault/internal/platform/reqinfo"
 )
@@ -46,4 +48,36 @@ func (l List) Allows(ip netip.Addr) bool {
 func ClientIP(ctx context.Context) netip.Addr {
 	ip, _ := netip.ParseAddr(reqinfo.FromContext(ctx).IP)
 	return ip
+}
+
+// Normalize checks an allowlist as a client writes it — CIDRs, or single
+// addresses — and returns it as stored: each entry a masked CIDR. The
+// error of an entry that is neither names the entry.
+func Normalize(list []string) ([]string, error) {
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		var p netip.Prefix
+		var err error
+		if strings.Contains(s, "/") {
+			p, err = netip.ParsePrefix(s)
+		} else {
+			var a netip.Addr
+			if a, err = netip.ParseAddr(s); err == nil {
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+		}
+		if err != nil {
+			return nil, &BadEntryError{Value: s}
+		}
+		out = append(out, p.Masked().String())
+	}
+	return out, nil
+}
+
+// BadEntryError is an allowlist entry that is neither a CIDR nor an address.
+type BadEntryError struct{ Value string }
+
+func (e *BadEntryError) Error() string {
+	return fmt.Sprintf("ipallow: %q is not a CIDR or an address", e.Value)
 }

@@ -191,3 +191,30 @@ func WithTx(ctx context.Context, client *ent.Client, fn func(ctx context.Context
 	}
 	return nil
 }
+
+// Write runs fn in a transaction, as WithTx, and returns its entity ready
+// to be read after the commit (see Detach).
+func Write[T interface{ Unwrap() T }](ctx context.Context, client *ent.Client, fn func(ctx context.Context, tx *ent.Client) (T, error)) (T, error) {
+	var v T
+	err := WithTx(ctx, client, func(ctx context.Context, tx *ent.Client) error {
+		var err error
+		v, err = fn(ctx, tx)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return Detach(ctx, v), nil
+}
+
+// Detach rebinds v, saved or loaded in a transaction that has committed, to
+// the client's own driver, so that a mutation's payload resolves its edges
+// after the commit. ctx is the caller's, from before the transaction: when
+// it carries one, the caller only joined it and v stays bound to it.
+func Detach[T interface{ Unwrap() T }](ctx context.Context, v T) T {
+	if ent.TxFromContext(ctx) != nil {
+		return v
+	}
+	return v.Unwrap()
+}
