@@ -2,6 +2,7 @@ package rest
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -44,7 +45,7 @@ func (a *API) Routes() []Route {
 func (a *API) Router(authenticate, limit func(http.Handler) http.Handler) http.Handler {
 	r := chi.NewRouter()
 	r.NotFound(NotFound)
-	r.MethodNotAllowed(MethodNotAllowed)
+	r.MethodNotAllowed(Allowing(r))
 	r.Get("/openapi.json", a.openAPIHandler())
 	for _, rt := range a.Routes() {
 		var h http.Handler = rt
@@ -62,6 +63,31 @@ func (a *API) Router(authenticate, limit func(http.Handler) http.Handler) http.H
 // NotFound answers an unknown path with 404 NOT_FOUND in the envelope.
 func NotFound(w http.ResponseWriter, r *http.Request) {
 	WriteError(w, r, apperr.New(apperr.NotFound, "no route for "+r.Method+" "+r.URL.Path))
+}
+
+// methods are the HTTP methods in the order an Allow header lists them.
+var methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+	http.MethodPatch, http.MethodDelete, http.MethodOptions}
+
+// Allowing returns the 405 handler of mux: MethodNotAllowed with the Allow
+// header RFC 9110 §15.5.6 requires, listing the methods that mux (its route
+// table) routes for the request's path.
+func Allowing(mux chi.Routes) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		path := r.URL.Path
+		if rctx := chi.RouteContext(r.Context()); rctx != nil && rctx.RoutePath != "" {
+			// Under a mount, the path that mux routes is the rest of it.
+			path = rctx.RoutePath
+		}
+		var allow []string
+		for _, m := range methods {
+			if mux.Match(chi.NewRouteContext(), m, path) {
+				allow = append(allow, m)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		MethodNotAllowed(w, r)
+	}
 }
 
 // MethodNotAllowed answers a known path with the wrong method with 405.

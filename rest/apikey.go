@@ -95,7 +95,7 @@ var apiKeyFilters = []Filter{{Name: "status", Field: "Status", Enum: enumOf(migr
 // the seed 002 clients (create, list and revoke).
 func (a *API) apiKeyRoutes(base string, full bool) []Route {
 	routes := []Route{
-		HandleBody(Route{Method: http.MethodPost, Path: base, Op: access.CreateAPIKey,
+		HandleBody(Route{Method: http.MethodPost, Path: base, Op: access.CreateAPIKey, Secret: true,
 			Summary: "Create an API key; the key is shown once", Status: http.StatusCreated, Message: "API key created"},
 			func(ctx context.Context, _ *Call, in *createAPIKeyBody) (*apiKeyJSON, error) {
 				input := apikeys.CreateAPIKeyInput{Name: in.Name, Scopes: in.Scopes, ExpiresAt: in.ExpiresAt,
@@ -157,7 +157,7 @@ func (a *API) apiKeyRoutes(base string, full bool) []Route {
 				}
 				return &validationJSON{Valid: v.Valid, Reason: v.Reason, KeyID: v.KeyID, Scopes: orEmpty(v.Scopes), ExpiresAt: v.ExpiresAt}, nil
 			}),
-		HandleBody(Route{Method: http.MethodPost, Path: base + "/{keyId}/rotate", Op: access.RotateAPIKey,
+		HandleBody(Route{Method: http.MethodPost, Path: base + "/{keyId}/rotate", Op: access.RotateAPIKey, Secret: true,
 			Summary: "Rotate an API key: same id, new key shown once; the old one works through the grace period",
 			Status:  http.StatusOK, Message: "API key rotated"},
 			func(ctx context.Context, c *Call, in *rotateBody) (*apiKeyJSON, error) {

@@ -69,7 +69,7 @@ type userRef struct {
 
 func (a *API) authRoutes() []Route {
 	return []Route{
-		HandleBody(Route{Method: http.MethodPost, Path: "/auth/register", Op: access.Register,
+		HandleBody(Route{Method: http.MethodPost, Path: "/auth/register", Op: access.Register, Secret: true,
 			Summary: "Create a tenant and its owner, and sign the owner in", Status: http.StatusCreated, Message: "tenant registered"},
 			func(ctx context.Context, _ *Call, in *registerBody) (*session, error) {
 				p, err := a.Resolver.Mutation().Register(ctx, model.RegisterInput{TenantName: in.TenantName, Email: in.Email, Password: in.Password, Name: in.Name})
@@ -79,13 +79,13 @@ func (a *API) authRoutes() []Route {
 				}
 				return s, err
 			}),
-		HandleBody(Route{Method: http.MethodPost, Path: "/auth/login", Op: access.Login,
+		HandleBody(Route{Method: http.MethodPost, Path: "/auth/login", Op: access.Login, Secret: true,
 			Summary: "Sign in with email and password", Status: http.StatusOK, Message: "login successful"},
 			func(ctx context.Context, _ *Call, in *loginBody) (*session, error) {
 				p, err := a.Resolver.Mutation().Login(ctx, model.LoginInput{Email: in.Email, Password: in.Password, Tenant: in.Tenant})
 				return sessionJSON(p), err
 			}),
-		HandleBody(Route{Method: http.MethodPost, Path: "/auth/refresh", Op: access.RefreshSession,
+		HandleBody(Route{Method: http.MethodPost, Path: "/auth/refresh", Op: access.RefreshSession, Secret: true,
 			Summary: "Exchange a refresh token for a new session", Status: http.StatusOK, Message: "session refreshed"},
 			func(ctx context.Context, _ *Call, in *refreshBody) (*session, error) {
 				p, err := a.Resolver.Mutation().RefreshSession(ctx, identity.RefreshSessionInput{RefreshToken: in.RefreshToken})

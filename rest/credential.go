@@ -93,7 +93,7 @@ func (a *API) credentialRoutes() []Route {
 				{Name: "auth_type", Field: "AuthType", Enum: enumOf(migrate.CredentialsTable, credential.FieldAuthType)},
 				{Name: "status", Field: "Status", Enum: enumOf(migrate.CredentialsTable, credential.FieldStatus)}}},
 			a.Resolver.Vault.List, toCredentialJSON),
-		Handle(Route{Method: http.MethodGet, Path: "/credentials/{integrationId}", Op: access.DecryptCredential,
+		Handle(Route{Method: http.MethodGet, Path: "/credentials/{integrationId}", Op: access.DecryptCredential, Secret: true,
 			Summary: "The integration's credentials with their decrypted data; every read is audited", Status: http.StatusOK, Message: "credentials"},
 			func(ctx context.Context, c *Call) (*integrationJSON, error) {
 				rows, data, err := a.Resolver.Vault.Decrypted(ctx, c.Param("integrationId"))

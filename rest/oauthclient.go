@@ -64,7 +64,7 @@ func toCreatedOAuthClientJSON(c *oauth.CreatedOAuthClient) *oauthClientJSON {
 
 func (a *API) oauthClientRoutes() []Route {
 	return []Route{
-		HandleBody(Route{Method: http.MethodPost, Path: "/oauth-clients", Op: access.CreateOAuthClient,
+		HandleBody(Route{Method: http.MethodPost, Path: "/oauth-clients", Op: access.CreateOAuthClient, Secret: true,
 			Summary: "Create an OAuth client; client_secret is shown once", Status: http.StatusCreated, Message: "OAuth client created"},
 			func(ctx context.Context, _ *Call, in *createOAuthClientBody) (*oauthClientJSON, error) {
 				c, err := a.Resolver.Mutation().CreateOAuthClient(ctx, oauth.CreateOAuthClientInput{Name: in.Name, Scopes: orEmpty(in.Scopes),
@@ -103,7 +103,7 @@ func (a *API) oauthClientRoutes() []Route {
 				}
 				return toOAuthClientJSON(oc), nil
 			}),
-		HandleBody(Route{Method: http.MethodPost, Path: "/oauth-clients/{clientId}/rotate-secret", Op: access.RotateOAuthClientSecret, Summary: "Issue a new client secret, shown once", Status: http.StatusOK, Message: "client secret rotated"},
+		HandleBody(Route{Method: http.MethodPost, Path: "/oauth-clients/{clientId}/rotate-secret", Op: access.RotateOAuthClientSecret, Secret: true, Summary: "Issue a new client secret, shown once", Status: http.StatusOK, Message: "client secret rotated"},
 			func(ctx context.Context, c *Call, in *rotateBody) (*oauthClientJSON, error) {
 				oc, err := a.Resolver.Mutation().RotateOAuthClientSecret(ctx, c.Param("clientId"),
 					&oauth.RotateOAuthClientSecretInput{GracePeriodSeconds: in.GracePeriodSeconds})

@@ -116,6 +116,8 @@ func responseHeaders() object {
 		"RateLimitRemaining": integer("Requests left in the window."),
 		"RateLimitReset":     integer("Unix time (seconds) at which the current window ends."),
 		"RetryAfter":         integer("Seconds to wait before retrying; also error.details.retry_after."),
+		"CacheControl": object{"description": "no-store: the answer holds a secret that no cache may keep.",
+			"schema": object{"type": "string", "const": "no-store"}},
 	}
 }
 
@@ -312,6 +314,9 @@ func (g *generator) responses(rt Route, hasPathParams bool) object {
 		for _, h := range rateLimitHeaders {
 			headers[h[0]] = ref("headers", h[1])
 		}
+	}
+	if rt.Secret {
+		headers["Cache-Control"] = ref("headers", "CacheControl")
 	}
 	out := object{
 		fmt.Sprint(rt.Status): object{

@@ -29,7 +29,11 @@ type Route struct {
 	// Unlimited routes are not rate limited: health checks, which load
 	// balancers poll from one address.
 	Unlimited bool
-	Summary   string
+	// Secret routes answer a secret (a key, client secret, session token or
+	// decrypted credential): their answers carry Cache-Control: no-store, so
+	// no browser or proxy keeps a copy.
+	Secret  bool
+	Summary string
 	// Status and Message are the success status and envelope message.
 	Status  int
 	Message string
@@ -132,6 +136,9 @@ func HandleList[Item any](r Route, fn func(ctx context.Context, c *Call) ([]Item
 
 // ServeHTTP runs the route and writes its envelope.
 func (r Route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if r.Secret {
+		w.Header().Set("Cache-Control", "no-store")
+	}
 	data, page, err := r.serve(req.Context(), &Call{Request: req, route: &r})
 	if err != nil {
 		WriteError(w, req, err)

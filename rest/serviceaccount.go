@@ -39,7 +39,7 @@ type createdServiceAccount struct {
 
 func (a *API) serviceAccountRoutes() []Route {
 	return []Route{
-		HandleBody(Route{Method: http.MethodPost, Path: "/admin/service-account/create", Op: access.CreateServiceAccount, Summary: "Create a service account, optionally with its first API key (shown once)",
+		HandleBody(Route{Method: http.MethodPost, Path: "/admin/service-account/create", Op: access.CreateServiceAccount, Secret: true, Summary: "Create a service account, optionally with its first API key (shown once)",
 			Status: http.StatusCreated, Message: "service account created"},
 			func(ctx context.Context, _ *Call, in *createServiceAccountBody) (*createdServiceAccount, error) {
 				p, err := a.Resolver.Users.CreateServiceAccount(ctx, identity.CreateServiceAccountInput{

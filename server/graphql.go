@@ -21,6 +21,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/credvault/credvault/graph"
 	"github.com/credvault/credvault/internal/platform/apperr"
@@ -44,6 +45,11 @@ func newGraphQL(resolver *graph.Resolver, introspection bool) *handler.Server {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	if introspection {
 		srv.Use(extension.Introspection{})
+	} else {
+		// "Did you mean …?" would spell out, name by name, the schema that
+		// introspection hides.
+		srv.SetDisableSuggestion(true)
+		srv.SetValidationRulesFn(rulesWithoutSuggestions)
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(extension.FixedComplexityLimit(maxComplexity))
@@ -54,6 +60,27 @@ func newGraphQL(resolver *graph.Resolver, introspection bool) *handler.Server {
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverResolver)
 	return srv
+}
+
+// rulesWithoutSuggestions are gqlparser's default rules with none that
+// suggests names of arguments, types or input fields and enum values; the
+// executor's own switch (SetDisableSuggestion) covers fields and leaves.
+func rulesWithoutSuggestions() *rules.Rules {
+	r := rules.NewDefaultRules()
+	r.ReplaceRule(rules.KnownArgumentNamesRule.Name, rules.KnownArgumentNamesRuleWithoutSuggestions.RuleFunc)
+	r.ReplaceRule(rules.KnownTypeNamesRule.Name, rules.KnownTypeNamesRuleWithoutSuggestions.RuleFunc)
+	r.ReplaceRule(rules.ValuesOfCorrectTypeRule.Name, rules.ValuesOfCorrectTypeRuleWithoutSuggestions.RuleFunc)
+	return r
+}
+
+// noStore marks every /graphql answer Cache-Control: no-store: any
+// document may select a secret (a new key or client secret, a session's
+// tokens, decrypted credential data).
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // presentError maps every error once into extensions.code (and

@@ -183,7 +183,7 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	}
 	r.Use(limitBody, middleware.Timeout(requestTimeout))
 	r.NotFound(rest.NotFound)
-	r.MethodNotAllowed(rest.MethodNotAllowed)
+	r.MethodNotAllowed(rest.Allowing(r))
 
 	r.Get("/health", s.liveness)
 	r.Handle("/metrics", s.metrics.Handler())
@@ -193,7 +193,7 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	r.Post("/oauth/introspect", as.Introspect)
 	r.Post("/oauth/revoke", as.Revoke)
 	r.Mount("/api/v1", api.Router(authn.Middleware(false, rest.WriteError), plans.Middleware(rest.WriteError)))
-	r.With(graphqlTransport, authn.Middleware(true, graphqlAuthError), plans.Middleware(graphqlAuthError)).
+	r.With(noStore, graphqlTransport, authn.Middleware(true, graphqlAuthError), plans.Middleware(graphqlAuthError)).
 		Handle("/graphql", newGraphQL(resolver, cfg.GraphQLIntrospection))
 	r.Mount("/playground", playground.Handler("CredVault", "/graphql"))
 	r.Mount("/api-docs", apiDocs())

@@ -160,5 +160,7 @@ func servePage(w http.ResponseWriter, r *http.Request, title, endpoint string) {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Content-Type-Options", "nosniff")
+	// frame-ancestors 'none' for browsers too old to read it from the CSP.
+	h.Set("X-Frame-Options", "DENY")
 	w.Write(buf.Bytes())
 }
