@@ -10,7 +10,6 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/credvault/credvault/internal/vault"
 	"github.com/google/uuid"
 )
@@ -42,12 +41,7 @@ func (r *mutationResolver) RotateDek(ctx context.Context, tenantID *uuid.UUID) (
 
 // Credentials is the resolver for the credentials field.
 func (r *queryResolver) Credentials(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.CredentialOrder, where *ent.CredentialWhereInput) (*ent.CredentialConnection, error) {
-	q, err := r.Vault.Query(ctx)
-	if err != nil {
-		return nil, err
-	}
-	first, last = paging.Size(first, last)
-	return q.Paginate(ctx, after, first, before, last, ent.WithCredentialOrder(orderBy), ent.WithCredentialFilter(where.Filter))
+	return r.Vault.Page(ctx, after, first, before, last, orderBy, where)
 }
 
 // Credential is the resolver for the credential field.

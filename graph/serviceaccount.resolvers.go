@@ -11,7 +11,6 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/identity"
-	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/google/uuid"
 )
 
@@ -22,10 +21,5 @@ func (r *mutationResolver) CreateServiceAccount(ctx context.Context, input ident
 
 // ServiceAccounts is the resolver for the serviceAccounts field.
 func (r *queryResolver) ServiceAccounts(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.ServiceAccountOrder, where *ent.ServiceAccountWhereInput) (*ent.ServiceAccountConnection, error) {
-	q, err := r.Resolver.Users.ServiceAccountsQuery(ctx)
-	if err != nil {
-		return nil, err
-	}
-	first, last = paging.Size(first, last)
-	return q.Paginate(ctx, after, first, before, last, ent.WithServiceAccountOrder(orderBy), ent.WithServiceAccountFilter(where.Filter))
+	return r.Resolver.Users.ServiceAccountsPage(ctx, after, first, before, last, orderBy, where)
 }

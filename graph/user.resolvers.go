@@ -11,7 +11,6 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/identity"
-	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/google/uuid"
 )
 
@@ -32,10 +31,5 @@ func (r *mutationResolver) DeleteUser(ctx context.Context, id uuid.UUID) (uuid.U
 
 // Users is the resolver for the users field.
 func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error) {
-	q, err := r.Resolver.Users.Query(ctx)
-	if err != nil {
-		return nil, err
-	}
-	first, last = paging.Size(first, last)
-	return q.Paginate(ctx, after, first, before, last, ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
+	return r.Resolver.Users.Page(ctx, after, first, before, last, orderBy, where)
 }

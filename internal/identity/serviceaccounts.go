@@ -4,6 +4,9 @@ import (
 	"context"
 	"strings"
 
+	"entgo.io/contrib/entgql"
+	"github.com/google/uuid"
+
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/apikeys"
@@ -63,6 +66,18 @@ func (s *Users) ServiceAccountsQuery(ctx context.Context) (*ent.ServiceAccountQu
 		return nil, err
 	}
 	return s.Client.ServiceAccount.Query(), nil
+}
+
+// ServiceAccountsPage is one connection page of the tenant's service
+// accounts, as GraphQL lists them.
+func (s *Users) ServiceAccountsPage(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int,
+	orderBy *ent.ServiceAccountOrder, where *ent.ServiceAccountWhereInput) (*ent.ServiceAccountConnection, error) {
+	q, err := s.ServiceAccountsQuery(ctx)
+	if err != nil {
+		return nil, err
+	}
+	first, last = paging.Size(first, last)
+	return q.Paginate(ctx, after, first, before, last, ent.WithServiceAccountOrder(orderBy), ent.WithServiceAccountFilter(where.Filter))
 }
 
 // ListServiceAccounts is one offset page of the tenant's service accounts.

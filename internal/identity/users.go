@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 
+	"entgo.io/contrib/entgql"
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
@@ -24,6 +25,17 @@ func (s *Users) Query(ctx context.Context) (*ent.UserQuery, error) {
 		return nil, err
 	}
 	return s.Client.User.Query(), nil
+}
+
+// Page is one connection page of the tenant's users, as GraphQL lists them.
+func (s *Users) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int,
+	orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error) {
+	q, err := s.Query(ctx)
+	if err != nil {
+		return nil, err
+	}
+	first, last = paging.Size(first, last)
+	return q.Paginate(ctx, after, first, before, last, ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
 }
 
 // List is one offset page of the tenant's users, as REST lists them.

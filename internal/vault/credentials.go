@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"entgo.io/contrib/entgql"
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
@@ -23,6 +24,18 @@ func (s *Service) Query(ctx context.Context) (*ent.CredentialQuery, error) {
 		return nil, err
 	}
 	return s.Client.Credential.Query(), nil
+}
+
+// Page is one connection page of the tenant's credential metadata, as
+// GraphQL lists it.
+func (s *Service) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int,
+	orderBy *ent.CredentialOrder, where *ent.CredentialWhereInput) (*ent.CredentialConnection, error) {
+	q, err := s.Query(ctx)
+	if err != nil {
+		return nil, err
+	}
+	first, last = paging.Size(first, last)
+	return q.Paginate(ctx, after, first, before, last, ent.WithCredentialOrder(orderBy), ent.WithCredentialFilter(where.Filter))
 }
 
 // List is one offset page of the tenant's credential metadata, filtered by
