@@ -7,6 +7,7 @@ package dek
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -58,14 +59,9 @@ func New(db *ent.Client, master, previous *crypt.MasterKey) *Manager {
 // the writer, so re-encryption always sees what the writer sealed.
 func (m *Manager) Active(ctx context.Context, tx *ent.Client, tenant uuid.UUID) (int, crypt.DEK, error) {
 	ctx = store.Unrestricted(ctx)
-	q := tx.DataKey.Query().Where(datakey.TenantID(tenant), datakey.StatusEQ(datakey.StatusActive)).
-		Order(ent.Desc(datakey.FieldVersion))
-	if m.lock {
-		q = q.ForShare()
-	}
-	row, err := q.First(ctx)
+	row, err := m.active(ctx, tx, tenant)
 	if ent.IsNotFound(err) {
-		return m.create(ctx, tx, tenant, 1)
+		return m.first(ctx, tx, tenant)
 	}
 	if err != nil {
 		return 0, nil, err
@@ -74,13 +70,51 @@ func (m *Manager) Active(ctx context.Context, tx *ent.Client, tenant uuid.UUID) 
 	return row.Version, k, err
 }
 
-// create makes version of the tenant's DEK, active.
-func (m *Manager) create(ctx context.Context, tx *ent.Client, tenant uuid.UUID, version int) (int, crypt.DEK, error) {
-	k, err := crypt.NewDEK()
+// active reads the tenant's active DEK row, FOR SHARE with row locks on.
+func (m *Manager) active(ctx context.Context, tx *ent.Client, tenant uuid.UUID) (*ent.DataKey, error) {
+	q := tx.DataKey.Query().Where(datakey.TenantID(tenant), datakey.StatusEQ(datakey.StatusActive)).
+		Order(ent.Desc(datakey.FieldVersion))
+	if m.lock {
+		q = q.ForShare()
+	}
+	return q.First(ctx)
+}
+
+// first creates the tenant's version 1 DEK, or takes the one a concurrent
+// first writer stored, so that every first writer of a tenant succeeds
+// under the same key. The insert does nothing on a conflict instead of
+// failing, so it never aborts tx; on PostgreSQL it waits until the other
+// writer's transaction ends, whose row the next read then sees (or, had it
+// rolled back, the insert is ours). A key not inserted is never returned.
+func (m *Manager) first(ctx context.Context, tx *ent.Client, tenant uuid.UUID) (int, crypt.DEK, error) {
+	k, wrapped, err := m.newKey(tenant, 1)
 	if err != nil {
 		return 0, nil, err
 	}
-	wrapped, err := m.master.WrapDEK(k, tenant, version)
+	err = tx.DataKey.Create().SetTenantID(tenant).SetVersion(1).SetWrappedKey(wrapped).
+		OnConflictColumns(datakey.FieldTenantID, datakey.FieldVersion).DoNothing().Exec(ctx)
+	if err == nil {
+		// Not cached: tx may still roll back. The first read caches it.
+		return 1, k, nil
+	}
+	clear(k)
+	if !errors.Is(err, sql.ErrNoRows) { // ent's answer when nothing was inserted
+		return 0, nil, fmt.Errorf("dek: create version 1: %w", err)
+	}
+	row, err := m.active(ctx, tx, tenant)
+	if ent.IsNotFound(err) {
+		return 0, nil, fmt.Errorf("dek: tenant %s has DEKs but none active", tenant)
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	k, err = m.unwrap(row)
+	return row.Version, k, err
+}
+
+// create makes version of the tenant's DEK, active.
+func (m *Manager) create(ctx context.Context, tx *ent.Client, tenant uuid.UUID, version int) (int, crypt.DEK, error) {
+	k, wrapped, err := m.newKey(tenant, version)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -89,6 +123,20 @@ func (m *Manager) create(ctx context.Context, tx *ent.Client, tenant uuid.UUID, 
 	}
 	// Not cached: tx may still roll back. The first read caches it.
 	return version, k, nil
+}
+
+// newKey generates a DEK for version of the tenant and wraps it under the
+// master key.
+func (m *Manager) newKey(tenant uuid.UUID, version int) (crypt.DEK, []byte, error) {
+	k, err := crypt.NewDEK()
+	if err != nil {
+		return nil, nil, err
+	}
+	wrapped, err := m.master.WrapDEK(k, tenant, version)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k, wrapped, nil
 }
 
 // Key returns the tenant's DEK of version, to open what it sealed.

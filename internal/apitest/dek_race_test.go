@@ -1,0 +1,87 @@
+package apitest_test
+
+// The first-DEK race: a new tenant's first credential writes, arriving at
+// once, all succeed under the one version 1 DEK they share (no 409 from the
+// race to create it), and every credential opens to what was stored.
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/credvault/credvault/ent/datakey"
+	"github.com/credvault/credvault/internal/apitest"
+)
+
+func TestDEKConcurrentFirstCredentialWrites(t *testing.T) {
+	t.Parallel()
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		const tenants, writers = 10, 8
+		failed := map[string]int{} // status and error code → count, over every tenant
+		for range tenants {
+			tn := register(t, e, "DEK Race")
+			integ := "race-" + randTag()
+			type write struct {
+				data   map[string]any
+				status int
+				code   string
+				id     uuid.UUID
+			}
+			writes := make([]write, writers)
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for i := range writers {
+				writes[i].data = secretData("api_key", fmt.Sprintf("%s-%d", integ, i), true)
+				wg.Go(func() {
+					<-start
+					w := &writes[i]
+					r := do(e, http.MethodPost, "/api/v1/credentials", tn.AccessToken, map[string]any{
+						"integration_id": integ, "auth_type": "api_key", "name": fmt.Sprintf("writer %d", i), "data": w.data})
+					w.status, w.code = r.Status, r.ErrorCode()
+					if r.Status == http.StatusCreated {
+						var c credJSON
+						if err := json.Unmarshal(r.Envelope.Data, &c); err == nil {
+							w.id = c.ID
+						}
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			for _, w := range writes {
+				if w.status != http.StatusCreated {
+					failed[fmt.Sprintf("%d %s", w.status, w.code)]++
+				}
+			}
+			if len(failed) > 0 {
+				continue
+			}
+
+			got := readCreds(t, e, tn.AccessToken, integ)
+			if len(got.Credentials) != writers {
+				t.Fatalf("tenant %s: %d credentials read, want %d", tn.Slug, len(got.Credentials), writers)
+			}
+			for i, w := range writes {
+				c := findCred(t, got.Credentials, w.id)
+				if fmt.Sprint(c.Data) != fmt.Sprint(w.data) {
+					t.Fatalf("tenant %s: writer %d's credential opens to other data than it stored", tn.Slug, i)
+				}
+			}
+			rows, err := e.Store.Client.DataKey.Query().Where(datakey.TenantID(tn.TenantID)).All(unrestricted())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 1 || rows[0].Version != 1 || rows[0].Status != datakey.StatusActive {
+				t.Fatalf("tenant %s: %d data_keys rows, want one: version 1, active", tn.Slug, len(rows))
+			}
+		}
+		if len(failed) > 0 {
+			t.Fatalf("%d tenants × %d concurrent first writes: failures by status and code %v, want every write 201",
+				tenants, writers, failed)
+		}
+	})
+}
