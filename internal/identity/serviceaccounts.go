@@ -79,9 +79,3 @@ func (s *Users) ServiceAccountsPage(ctx context.Context, after *entgql.Cursor[uu
 	first, last = paging.Size(first, last)
 	return q.Paginate(ctx, after, first, before, last, ent.WithServiceAccountOrder(orderBy), ent.WithServiceAccountFilter(where.Filter))
 }
-
-// ListServiceAccounts is one offset page of the tenant's service accounts.
-func (s *Users) ListServiceAccounts(ctx context.Context, where *ent.ServiceAccountWhereInput, w paging.Window) ([]*ent.ServiceAccount, int, error) {
-	q, err := s.ServiceAccountsQuery(ctx)
-	return paging.List(ctx, q, err, where, w, func(q *ent.ServiceAccountQuery) *ent.ServiceAccountQuery { return q.Order(w.Term(), w.Tie()) })
-}
