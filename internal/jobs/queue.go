@@ -2,9 +2,12 @@
 // database so that no extra service is needed. Workers run in the server
 // process; on PostgreSQL several instances share the queue safely (jobs are
 // claimed with FOR UPDATE SKIP LOCKED), on SQLite one instance serialises
-// claims through the database's write lock. A claimed job holds a lease
-// that its worker renews; a job whose worker died is claimed again, so
-// delivery is at least once and handlers must be idempotent.
+// claims through the database's write lock. A claimed job holds a short
+// lease that its worker renews while the handler runs; a job whose worker
+// died is claimed again once the lease lapses, so delivery is at least once
+// and handlers must be idempotent. A worker that cannot renew, or finds the
+// job claimed by another, cancels its handler before the lease lapses: two
+// live workers never run one job at once.
 //
 // River was considered: its SQLite driver is early-stage and wants a single
 // connection, enqueuing inside an ent transaction needs the *sql.Tx that ent
@@ -15,6 +18,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -40,13 +44,26 @@ type Handler func(ctx context.Context, j *ent.Job) error
 type Options struct {
 	// Workers is how many jobs run at once in this process.
 	Workers int
-	// Poll is how often an idle worker looks for due jobs.
+	// Poll is how often an idle worker looks for due jobs, so also how
+	// long after its lease lapsed a dead worker's job may wait.
 	Poll time.Duration
-	// Lease is how long a claim lasts without renewal.
+	// Lease is how long a claim lasts without renewal: a dead worker's job
+	// is taken over within Lease + Poll.
 	Lease time.Duration
+	// Renew is how often a running job's lease is renewed: a quarter of
+	// Lease by default, and never more than half of it, so that a renewal
+	// or two may fail without the job being lost.
+	Renew time.Duration
 	// Backoff is the delay before retry n (1-based).
 	Backoff func(attempt int) time.Duration
 }
+
+// The default timings: a job whose worker died is running again within
+// DefaultLease + DefaultPoll (7 s); its lease is renewed every 1.5 s.
+const (
+	DefaultPoll  = time.Second
+	DefaultLease = 6 * time.Second
+)
 
 // ExponentialBackoff waits 2^attempt seconds, at most an hour.
 func ExponentialBackoff(attempt int) time.Duration {
@@ -72,10 +89,13 @@ func New(db *ent.Client, dia string, opts Options, logger *slog.Logger) *Queue {
 		opts.Workers = 2
 	}
 	if opts.Poll <= 0 {
-		opts.Poll = time.Second
+		opts.Poll = DefaultPoll
 	}
 	if opts.Lease <= 0 {
-		opts.Lease = time.Minute
+		opts.Lease = DefaultLease
+	}
+	if opts.Renew <= 0 || opts.Renew > opts.Lease/2 {
+		opts.Renew = opts.Lease / 4
 	}
 	if opts.Backoff == nil {
 		opts.Backoff = ExponentialBackoff
@@ -200,30 +220,77 @@ func (q *Queue) claim(ctx context.Context) (*ent.Job, error) {
 	return claimed, err
 }
 
+// Why a handler's context ends when the claim is no longer surely its own.
+var (
+	errLeaseTaken  = errors.New("job lease taken over by another worker")
+	errLeaseLapsed = errors.New("job lease not renewed in time")
+)
+
 // runWithLease runs h, renewing the job's lease while it works. A panic in
 // a handler fails the attempt rather than the process.
 func (q *Queue) runWithLease(ctx context.Context, j *ent.Job, h Handler) (err error) {
+	hctx, lose := context.WithCancelCause(ctx)
+	defer lose(nil)
 	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		t := time.NewTicker(q.opts.Lease / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = q.db.Job.UpdateOneID(j.ID).Where(job.LockedBy(q.worker)).
-					SetLockedUntil(store.Now().Add(q.opts.Lease)).Exec(store.Unrestricted(ctx))
-			}
-		}
-	}()
+	var renewing sync.WaitGroup
+	renewing.Go(func() { q.keepLease(ctx, j, lose, done) })
 	defer func() {
+		close(done)
+		renewing.Wait()
 		if v := recover(); v != nil {
 			err = fmt.Errorf("job panicked: %v", v)
 		}
+		// While the queue runs, only a lost lease ends the handler's context.
+		if cause := context.Cause(hctx); err != nil && ctx.Err() == nil && cause != nil {
+			err = fmt.Errorf("%w: %w", cause, err)
+		}
 	}()
-	return h(ctx, j)
+	return h(hctx, j)
+}
+
+// keepLease renews j's lease every Renew until done. It cancels the
+// handler (lose) as soon as the job may not be this worker's: a renewal
+// found it claimed by another (or gone), or no renewal succeeded and the
+// lease lapses within one renewal period — another worker may claim it at
+// the lapse, and the handler needs that period to stop.
+func (q *Queue) keepLease(ctx context.Context, j *ent.Job, lose context.CancelCauseFunc, done <-chan struct{}) {
+	ctx = store.Unrestricted(ctx)
+	giveUpAt := j.LockedUntil.Add(-q.opts.Renew)
+	giveUp := time.NewTimer(time.Until(giveUpAt))
+	defer giveUp.Stop()
+	tick := time.NewTicker(q.opts.Renew)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-giveUp.C:
+			q.logger.Warn("job stopped: its lease could not be renewed", "job", j.Name, "id", j.ID)
+			lose(errLeaseLapsed)
+			return
+		case <-tick.C:
+		}
+		until := store.Now().Add(q.opts.Lease)
+		// A renewal stuck past the give-up time is abandoned, so that the
+		// give-up is never late.
+		rctx, cancel := context.WithDeadline(ctx, giveUpAt)
+		n, err := q.db.Job.Update().Where(job.ID(j.ID), job.StatusEQ(job.StatusRunning),
+			job.LockedBy(q.worker), job.Attempts(j.Attempts)).SetLockedUntil(until).Save(rctx)
+		cancel()
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				q.logger.Warn("job lease renewal", "job", j.Name, "id", j.ID, "err", err)
+			}
+		case n == 0:
+			q.logger.Warn("job stopped: another worker took it over", "job", j.Name, "id", j.ID)
+			lose(errLeaseTaken)
+			return
+		default:
+			giveUpAt = until.Add(-q.opts.Renew)
+			giveUp.Reset(time.Until(giveUpAt))
+		}
+	}
 }
 
 // finish records the outcome: completed, retrying after backoff, or failed
@@ -231,7 +298,10 @@ func (q *Queue) runWithLease(ctx context.Context, j *ent.Job, h Handler) (err er
 func (q *Queue) finish(ctx context.Context, j *ent.Job, runErr error) error {
 	ctx = store.Unrestricted(ctx)
 	now := store.Now()
-	upd := q.db.Job.UpdateOneID(j.ID).Where(job.LockedBy(q.worker)).ClearLockedUntil().SetLockedBy("")
+	// The claim is this worker's and this attempt's: not one taken over,
+	// even by this worker again.
+	upd := q.db.Job.UpdateOneID(j.ID).Where(job.StatusEQ(job.StatusRunning), job.LockedBy(q.worker), job.Attempts(j.Attempts)).
+		ClearLockedUntil().SetLockedBy("")
 	switch {
 	case runErr == nil:
 		upd.SetStatus(job.StatusCompleted).SetFinishedAt(now).SetLastError("")
