@@ -2,20 +2,26 @@ package rest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/inputs"
 )
 
 // decodeBody reads the JSON object of r into dst, turning each way a body can
 // be wrong into the code SPEC §5 gives it: 415 not JSON, 413 too large, 400
-// malformed, 422 an unknown field or a value of the wrong type, named.
+// malformed, 422 an unknown field, a value of the wrong type, or a value the
+// inputs rules refuse (a NUL character, a time past year 9999), named.
 func decodeBody(r *http.Request, dst any) error {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -45,7 +51,64 @@ func decodeBody(r *http.Request, dst any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return apperr.New(apperr.InvalidRequest, "request body must hold a single JSON object")
 	}
+	return checkValues(reflect.ValueOf(dst), "")
+}
+
+// checkValues applies the inputs rules to every string and time decoded
+// into v (map keys included), naming the offending field by its JSON path,
+// such as rate_limit.window_seconds or metadata.note.
+func checkValues(v reflect.Value, path string) error {
+	if v.Type() == reflect.TypeFor[time.Time]() {
+		return inputs.Time(path, v.Interface().(time.Time))
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return checkValues(v.Elem(), path)
+	case reflect.String:
+		return inputs.String(path, v.String())
+	case reflect.Struct:
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			sub := path
+			if !f.Anonymous || name != "" {
+				sub = join(path, cmp.Or(name, f.Name))
+			}
+			if err := checkValues(v.Field(i), sub); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if err := checkValues(v.Index(i), path+"["+strconv.Itoa(i)+"]"); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			sub := join(path, fmt.Sprint(it.Key().Interface()))
+			if err := checkValues(it.Key(), sub); err != nil {
+				return err
+			}
+			if err := checkValues(it.Value(), sub); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
 }
 
 // failingField finds the top-level field whose value does not decode into

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/inputs"
 	"github.com/credvault/credvault/internal/platform/paging"
 )
 
@@ -40,9 +41,11 @@ func (f Filter) check(v string) error {
 			return apperr.Invalid(f.Name, "must be a UUID")
 		}
 	case f.Format == "date-time":
-		if _, err := time.Parse(time.RFC3339Nano, v); err != nil {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
 			return apperr.Invalid(f.Name, "must be an RFC 3339 time")
 		}
+		return inputs.Time(f.Name, t)
 	}
 	return nil
 }

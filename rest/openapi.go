@@ -262,8 +262,8 @@ func listParameters(rt Route) []any {
 	params := []any{
 		query("limit", fmt.Sprintf("Page size (default %d); above %d it is clamped to %d.", DefaultLimit, MaxLimit, MaxLimit),
 			object{"type": "integer", "minimum": 1, "default": DefaultLimit}),
-		query("offset", "Items to skip; not with page or cursor.", object{"type": "integer", "minimum": 0, "default": 0}),
-		query("page", "Page number, from 1; with per_page instead of limit and offset.", object{"type": "integer", "minimum": 1}),
+		query("offset", "Items to skip; not with page or cursor.", object{"type": "integer", "minimum": 0, "maximum": MaxOffset, "default": 0}),
+		query("page", "Page number, from 1; with per_page instead of limit and offset.", object{"type": "integer", "minimum": 1, "maximum": MaxPage}),
 		query("per_page", fmt.Sprintf("Page size with page (default %d); above %d it is clamped to %d.", DefaultPerPage, MaxPerPage, MaxPerPage),
 			object{"type": "integer", "minimum": 1}),
 		query("cursor", "The opaque meta.pagination.next_cursor of the previous page of this list.", object{"type": "string"}),

@@ -3,9 +3,11 @@ package rest
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/credvault/credvault/internal/platform/apperr"
 )
@@ -16,6 +18,10 @@ const (
 	MaxLimit       = 200
 	DefaultPerPage = 20
 	MaxPerPage     = 100
+	// MaxPage and MaxOffset bound where a window may start, so its offset
+	// never overflows: past them is 422, no list is that long.
+	MaxPage   = 1_000_000
+	MaxOffset = 1_000_000_000
 )
 
 // Paging is a list request's window and order, parsed from the query string:
@@ -61,14 +67,14 @@ func ParsePaging(q url.Values, list string, sortable []string) (Paging, error) {
 	if p.Limit, err = intParam(q, "limit", DefaultLimit, 1, MaxLimit); err != nil {
 		return p, err
 	}
-	if p.Offset, err = intParam(q, "offset", 0, 0, -1); err != nil {
+	if p.Offset, err = boundedParam(q, "offset", 0, 0, MaxOffset); err != nil {
 		return p, err
 	}
 	if q.Has("page") || q.Has("per_page") {
 		if q.Has("offset") || q.Has("limit") {
 			return p, apperr.Invalid("page", "not combinable with limit or offset")
 		}
-		if p.Page, err = intParam(q, "page", 1, 1, -1); err != nil {
+		if p.Page, err = boundedParam(q, "page", 1, 1, MaxPage); err != nil {
 			return p, err
 		}
 		perPage, err := intParam(q, "per_page", DefaultPerPage, 1, MaxPerPage)
@@ -85,9 +91,11 @@ func ParsePaging(q url.Values, list string, sortable []string) (Paging, error) {
 		if !ok || cur.List != list {
 			return p, apperr.Invalid("cursor", "invalid")
 		}
+		// The cursor is not signed: its position is bounded like offset, and
+		// its page size is only a default, bounded like limit.
 		p.Offset = cur.Offset
 		if !q.Has("limit") {
-			p.Limit = cur.Limit
+			p.Limit = min(cur.Limit, MaxLimit)
 		}
 	}
 	if s := q.Get("sort"); s != "" {
@@ -108,21 +116,36 @@ func ParsePaging(q url.Values, list string, sortable []string) (Paging, error) {
 	return p, nil
 }
 
-// intParam parses an integer parameter within [min, max]; max < 0 means no
-// upper bound, and a value over max is clamped to it, as clients expect of page sizes.
-func intParam(q url.Values, name string, def, min, max int) (int, error) {
+// intParam parses a page size within [lo, hi]; a value over hi (however
+// large) is clamped to it, as clients expect of page sizes.
+func intParam(q url.Values, name string, def, lo, hi int) (int, error) {
 	if !q.Has(name) {
 		return def, nil
 	}
 	v, err := strconv.Atoi(q.Get(name))
+	if errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(q.Get(name), "-") {
+		return hi, nil
+	}
 	if err != nil {
 		return 0, apperr.Invalid(name, "must be an integer")
 	}
-	if v < min {
-		return 0, apperr.Invalid(name, "must be at least "+strconv.Itoa(min))
+	if v < lo {
+		return 0, apperr.Invalid(name, "must be at least "+strconv.Itoa(lo))
 	}
-	if max >= 0 && v > max {
-		v = max
+	return min(v, hi), nil
+}
+
+// boundedParam parses a window position within [lo, hi]: 422 outside it.
+func boundedParam(q url.Values, name string, def, lo, hi int) (int, error) {
+	if !q.Has(name) {
+		return def, nil
+	}
+	v, err := strconv.Atoi(q.Get(name))
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return 0, apperr.Invalid(name, "must be an integer")
+	}
+	if err != nil || v < lo || v > hi {
+		return 0, apperr.Invalid(name, "must be between "+strconv.Itoa(lo)+" and "+strconv.Itoa(hi))
 	}
 	return v, nil
 }
@@ -130,7 +153,7 @@ func intParam(q url.Values, name string, def, min, max int) (int, error) {
 func decodeCursor(s string) (cursor, bool) {
 	var c cursor
 	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(raw, &c) != nil || c.Offset < 0 || c.Limit < 1 {
+	if err != nil || json.Unmarshal(raw, &c) != nil || c.Offset < 0 || c.Offset > MaxOffset || c.Limit < 1 {
 		return c, false
 	}
 	return c, true

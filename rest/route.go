@@ -15,6 +15,7 @@ import (
 
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/inputs"
 )
 
 // Route is one REST endpoint.
@@ -139,10 +140,37 @@ func (r Route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if r.Secret {
 		w.Header().Set("Cache-Control", "no-store")
 	}
+	if err := checkParams(req); err != nil {
+		WriteError(w, req, err)
+		return
+	}
 	data, page, err := r.serve(req.Context(), &Call{Request: req, route: &r})
 	if err != nil {
 		WriteError(w, req, err)
 		return
 	}
 	WriteSuccess(w, req, r.Status, r.Message, data, page)
+}
+
+// checkParams refuses a path or query parameter whose name or value the
+// inputs rules refuse, before any route reads it.
+func checkParams(req *http.Request) error {
+	if rc := chi.RouteContext(req.Context()); rc != nil {
+		for i, name := range rc.URLParams.Keys {
+			if err := inputs.String(name, rc.URLParams.Values[i]); err != nil {
+				return err
+			}
+		}
+	}
+	for name, values := range req.URL.Query() {
+		if err := inputs.String("query parameter", name); err != nil {
+			return err
+		}
+		for _, v := range values {
+			if err := inputs.String(name, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -54,6 +54,7 @@ func newGraphQL(resolver *graph.Resolver, introspection bool) *handler.Server {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(extension.FixedComplexityLimit(maxComplexity))
 	srv.Use(depthLimit{max: maxDepth})
+	srv.Use(&inputCheck{})
 	srv.AroundOperations(graph.TrackEdgeDenials)
 	srv.AroundFields(graph.SignedIn)
 	srv.AroundFields(resolver.GuardEdges)

@@ -153,7 +153,7 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	authorize := &authz.Guard{Client: st.Client, Batch: batch}
 	features := tenancy.FeatureStatus{Signup: cfg.AllowSignup, RateLimits: limits, TLS: cfg.TLSCert != "",
 		Introspection: cfg.GraphQLIntrospection, Environment: cfg.Env, CorsOrigins: cfg.CORSOrigins}
-	apiKeys := &apikeys.Service{Client: st.Client, Guard: authorize, Bus: s.bus, Batch: batch, Keys: verifier}
+	apiKeys := &apikeys.Service{Client: st.Client, Guard: authorize, Bus: s.bus, Batch: batch, Keys: verifier, Plans: plans}
 	resolver := &graph.Resolver{
 		APIKeys:      apiKeys,
 		OAuthClients: &oauth.Clients{Client: st.Client, Guard: authorize, Bus: s.bus},

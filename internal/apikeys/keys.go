@@ -3,6 +3,7 @@ package apikeys
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -92,11 +93,8 @@ func (s *Service) Issue(ctx context.Context, tx *ent.Client, p *access.Principal
 	create := tx.APIKey.Create().SetName(name).SetPrefix(prefix).SetKeyHash(secret.Hash(key)).
 		SetScopes(access.NewSet(scopes...).List()).SetIPAllowlist(allow).SetNillableExpiresAt(utc(spec.ExpiresAt)).SetCreatedBy(p.ID)
 	if rl := spec.RateLimit; rl != nil {
-		if rl.Requests < 1 {
-			return nil, apperr.Invalid("rate_limit.requests", "must be at least 1")
-		}
-		if rl.WindowSeconds < 1 {
-			return nil, apperr.Invalid("rate_limit.window_seconds", "must be at least 1")
+		if err := s.checkRateLimit(ctx, tx, p, rl); err != nil {
+			return nil, err
 		}
 		create.SetRateLimitRequests(rl.Requests).SetRateLimitWindowSeconds(rl.WindowSeconds)
 	}
@@ -127,6 +125,42 @@ func (s *Service) Issue(ctx context.Context, tx *ent.Client, p *access.Principal
 	err = audit.Record(ctx, tx, audit.Entry{Action: "api_key.create", ResourceType: "api_key", ResourceID: k.ID.String(),
 		Details: map[string]any{"name": k.Name, "prefix": k.Prefix, "scopes": k.Scopes}})
 	return &CreatedAPIKey{Key: key, APIKey: k}, err
+}
+
+// Bounds of a key's own rate limit: a window longer than a day could
+// overflow the limiter's clock arithmetic, and no plan allows more requests.
+const (
+	MaxRateLimitWindowSeconds = 86_400
+	MaxRateLimitRequests      = 1_000_000_000
+)
+
+// checkRateLimit refuses a key's own rate limit outside its bounds or faster
+// than its tenant's plan allows (requests per second), which it would
+// otherwise override.
+func (s *Service) checkRateLimit(ctx context.Context, tx *ent.Client, p *access.Principal, rl *RateLimitInput) error {
+	switch {
+	case rl.Requests < 1:
+		return apperr.Invalid("rate_limit.requests", "must be at least 1")
+	case rl.Requests > MaxRateLimitRequests:
+		return apperr.Invalid("rate_limit.requests", "must be at most "+strconv.Itoa(MaxRateLimitRequests))
+	case rl.WindowSeconds < 1:
+		return apperr.Invalid("rate_limit.window_seconds", "must be at least 1")
+	case rl.WindowSeconds > MaxRateLimitWindowSeconds:
+		return apperr.Invalid("rate_limit.window_seconds", "must be at most "+strconv.Itoa(MaxRateLimitWindowSeconds))
+	}
+	if s.Plans == nil {
+		return nil
+	}
+	t, err := tx.Tenant.Get(ctx, p.TenantID)
+	if err != nil {
+		return err
+	}
+	plan, ok := s.Plans.Of(t.Plan)
+	if ok && float64(rl.Requests)/float64(rl.WindowSeconds) > float64(plan.Requests)/plan.Window.Seconds() {
+		return apperr.Invalid("rate_limit", "exceeds the tenant's plan").
+			With("plan_requests", plan.Requests).With("plan_window_seconds", int(plan.Window.Seconds()))
+	}
+	return nil
 }
 
 // Validate checks a secret against the key id. A bad secret is an answer

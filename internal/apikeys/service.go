@@ -5,6 +5,7 @@ import (
 	"github.com/credvault/credvault/internal/access/authz"
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/platform/invalidate"
+	"github.com/credvault/credvault/internal/platform/ratelimit"
 )
 
 // Service creates, validates, rotates, revokes and lists API keys.
@@ -17,4 +18,7 @@ type Service struct {
 	Bus    *invalidate.Bus
 	Batch  *audit.Batcher
 	Keys   *Verifier
+	// Plans bounds a key's own rate limit by its tenant's plan; nil when
+	// rate limits are off.
+	Plans *ratelimit.Plans
 }

@@ -1522,12 +1522,13 @@ func TestAPIKeyExpiredStatusAgreesAcrossAPIs(t *testing.T) {
 }
 
 // A key's own rate_limit overrides the plan's (SPEC §5): past it, 429 with
-// the limit headers and details.retry_after.
+// the limit headers and details.retry_after. 2 per 120 s is within the free
+// plan's 100 per hour, as a key's own limit must be.
 func TestAPIKeyOwnRateLimitIsEnforced(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		ten := register(t, e, "Acme")
-		k := createKey(t, e, ten.AccessToken, map[string]any{"name": "limited", "rate_limit": map[string]any{"requests": 2, "window_seconds": 60}})
+		k := createKey(t, e, ten.AccessToken, map[string]any{"name": "limited", "rate_limit": map[string]any{"requests": 2, "window_seconds": 120}})
 		for i := range 2 {
 			r := whoami(e, k.Key)
 			wantOK(t, r, http.StatusOK, nil)

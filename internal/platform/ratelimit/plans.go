@@ -96,11 +96,21 @@ func (p *Plans) limitOf(r *http.Request) (rate access.RateLimit, key string, ok 
 	if who.RateLimit != nil {
 		return *who.RateLimit, key, true
 	}
-	if rate, ok = p.plans[who.Plan]; ok {
-		return rate, key, true
+	rate, ok = p.Of(who.Plan)
+	return rate, key, ok
+}
+
+// Of returns the limit of plan (the default plan's when plan is not listed);
+// ok is false when neither is limited, as with a nil Plans.
+func (p *Plans) Of(plan string) (rate access.RateLimit, ok bool) {
+	if p == nil {
+		return rate, false
+	}
+	if rate, ok = p.plans[plan]; ok {
+		return rate, true
 	}
 	rate, ok = p.plans[p.defaultPlan]
-	return rate, key, ok
+	return rate, ok
 }
 
 // limiter returns the httprate limiter of window, making it on first use.
