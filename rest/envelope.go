@@ -47,13 +47,16 @@ func WriteSuccess(w http.ResponseWriter, r *http.Request, status int, message st
 }
 
 // WriteError writes err in the error envelope with the status of its code.
-// An internal error is logged with its cause; the client sees a generic message.
+// An internal error is logged with its cause; the client sees a generic
+// message. An unavailable database is a WARN line, and a 503 with
+// Retry-After.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	e := apperr.From(err)
 	if e.Code == apperr.Internal {
 		slog.ErrorContext(r.Context(), "internal error", "err", err,
 			"request_id", reqinfo.FromContext(r.Context()).RequestID)
 	}
+	apperr.LogUnavailable(r.Context(), e)
 	if e.Code == apperr.Unauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="credvault"`)
 	}

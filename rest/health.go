@@ -52,14 +52,14 @@ func toHealth(h *health.Health) *healthJSON {
 }
 
 // readiness is 200 with the health report, or 503 SERVICE_UNAVAILABLE naming
-// the failed check when the database does not answer.
+// the failed check, with Retry-After, when the database does not answer.
 func (a *API) readiness(ctx context.Context, _ *Call) (*healthJSON, error) {
 	h, err := a.Resolver.Health.Public(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if h.Status != "ok" {
-		return nil, apperr.New(apperr.Unavailable, "service is not ready").With("database", h.Database)
+		return nil, apperr.ServiceUnavailable("service is not ready").With("database", h.Database)
 	}
 	return toHealth(h), nil
 }

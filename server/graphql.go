@@ -85,13 +85,16 @@ func noStore(next http.Handler) http.Handler {
 }
 
 // presentError maps every error once into extensions.code (and
-// extensions.details), with the codes REST uses.
+// extensions.details), with the codes REST uses. An unavailable database
+// stays HTTP 200 (GraphQL over HTTP) with SERVICE_UNAVAILABLE and
+// details.retry_after.
 func presentError(ctx context.Context, err error) *gqlerror.Error {
 	gerr := graphql.DefaultErrorPresenter(ctx, err)
 	var ge *gqlerror.Error
 	e, known := apperr.Known(err)
 	switch {
 	case known:
+		apperr.LogUnavailable(ctx, e)
 	case errors.As(err, &ge) && ge.Err == nil:
 		// Raised by gqlgen itself: the document did not parse or validate.
 		e = protocolError(ge)
@@ -209,12 +212,17 @@ func selectionDepth(set ast.SelectionSet, depth int) int {
 }
 
 // graphqlAuthError answers a request refused before execution — bad
-// credentials (401, or 403 for x-tenantid), or a bad transport — in the
-// GraphQL response format with the error's status.
+// credentials (401, or 403 for x-tenantid), a bad transport, or a database
+// that cannot authenticate it (503 with Retry-After) — in the GraphQL
+// response format with the error's status.
 func graphqlAuthError(w http.ResponseWriter, r *http.Request, err error) {
 	e := apperr.From(err)
+	apperr.LogUnavailable(r.Context(), e)
 	if e.Code == apperr.Unauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="credvault"`)
+	}
+	if retry, ok := e.Details["retry_after"]; ok {
+		w.Header().Set("Retry-After", fmt.Sprint(retry))
 	}
 	ext := map[string]any{"code": e.Code}
 	if len(e.Details) > 0 {

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -224,7 +225,10 @@ func TestPresentError(t *testing.T) {
 		{name: "ent constraint", err: conflict, code: "CONFLICT", hidden: "UNIQUE"},
 		{name: "ent validation", err: invalid, code: "VALIDATION_ERROR", details: map[string]any{"field": "name", "reason": "invalid"}},
 		{name: "privacy deny", err: denied, code: "FORBIDDEN", hidden: "no tenant"},
-		{name: "deadline", err: context.DeadlineExceeded, code: "SERVICE_UNAVAILABLE"},
+		{name: "deadline", err: context.DeadlineExceeded, code: "SERVICE_UNAVAILABLE",
+			details: map[string]any{"retry_after": apperr.RetryAfterSeconds}},
+		{name: "database unavailable", err: fmt.Errorf("query: %w", sql.ErrConnDone), code: "SERVICE_UNAVAILABLE",
+			details: map[string]any{"retry_after": apperr.RetryAfterSeconds}, hidden: "sql"},
 		{name: "plain error", err: errors.New("boom secret"), code: "INTERNAL_ERROR",
 			message: "internal server error", hidden: "secret"},
 		{name: "parse error", err: parseErr, code: "INVALID_REQUEST", message: parseErr.Message},

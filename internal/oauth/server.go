@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -108,7 +109,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeError(w http.ResponseWriter, err error) {
+// writeError answers err as RFC 6749 §5.2 does. An unavailable database is
+// 503 temporarily_unavailable with Retry-After (the code §4.1.2.1 gives the
+// authorization endpoint): the client should retry, not give up.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var oe *oauthError
 	if !errors.As(err, &oe) {
 		e := apperr.From(err)
@@ -116,7 +120,13 @@ func writeError(w http.ResponseWriter, err error) {
 		case apperr.RateLimited:
 			w.Header().Set("Retry-After", toString(e.Details["retry_after"]))
 			oe = failure(http.StatusTooManyRequests, "slow_down", e.Message)
+		case apperr.Unavailable:
+			apperr.LogUnavailable(r.Context(), e)
+			w.Header().Set("Retry-After", toString(e.Details["retry_after"]))
+			oe = failure(http.StatusServiceUnavailable, "temporarily_unavailable", e.Message)
 		default:
+			slog.ErrorContext(r.Context(), "internal error", "err", err,
+				"request_id", reqinfo.FromContext(r.Context()).RequestID)
 			oe = failure(http.StatusInternalServerError, "server_error", "internal server error")
 		}
 	}
@@ -230,9 +240,11 @@ func (s *Server) Token(w http.ResponseWriter, r *http.Request) {
 			result = oe.Code
 		case apperr.Is(err, apperr.RateLimited):
 			result = "slow_down"
+		case apperr.IsUnavailable(err):
+			result = "temporarily_unavailable"
 		}
 		s.metrics.TokensIssued.WithLabelValues(result).Inc()
-		writeError(w, err)
+		writeError(w, r, err)
 		return
 	}
 	s.metrics.TokensIssued.WithLabelValues("issued").Inc()
@@ -305,39 +317,44 @@ func (s *Server) token(r *http.Request) (*tokenResponse, error) {
 
 // inspect verifies an access token and tells whether it is active now:
 // signed by us, unexpired, not revoked, its client active.
-func (s *Server) inspect(ctx context.Context, token string) (*AccessClaims, *client, string) {
+func (s *Server) inspect(ctx context.Context, token string) (*AccessClaims, *client, string, error) {
 	var c AccessClaims
 	if err := s.keys.Parse(ctx, token, &c, tokens.TypeAccess, s.Audience()); err != nil {
 		switch err {
 		case tokens.ErrExpired:
-			return nil, nil, "expired"
+			return nil, nil, "expired", nil
 		case tokens.ErrMalformed:
-			return nil, nil, "malformed"
+			return nil, nil, "malformed", nil
 		}
-		return nil, nil, "invalid"
+		return nil, nil, "invalid", nil
 	}
 	if s.revoked.has(c.ID) {
-		return &c, nil, "revoked"
+		return &c, nil, "revoked", nil
 	}
 	cl, err := s.clients.get(ctx, c.ClientID)
 	switch {
 	case err != nil:
-		return &c, nil, "invalid"
+		// The database did not answer: no verdict on the token.
+		return &c, nil, "", err
 	case !cl.found || !cl.active || !cl.tenantActive:
-		return &c, cl, "revoked"
+		return &c, cl, "revoked", nil
 	case cl.tenantID.String() != c.TenantID:
-		return &c, cl, "invalid"
+		return &c, cl, "invalid", nil
 	case !cl.tenantAllow.Allows(ipallow.ClientIP(ctx)):
-		return &c, cl, "ip_not_allowed"
+		return &c, cl, "ip_not_allowed", nil
 	}
-	return &c, cl, ""
+	return &c, cl, "", nil
 }
 
 // VerifyAccessToken authenticates an API call made with an access token:
 // the principal is the client, with the token's scopes that the client
 // still holds.
 func (s *Server) VerifyAccessToken(ctx context.Context, token string) (*access.Principal, error) {
-	c, cl, reason := s.inspect(ctx, token)
+	c, cl, reason, err := s.inspect(ctx, token)
+	if err != nil {
+		s.metrics.AuthAttempts.WithLabelValues("access_token", "error").Inc()
+		return nil, err
+	}
 	s.metrics.AuthAttempts.WithLabelValues("access_token", metrics.Result(reason)).Inc()
 	if reason != "" {
 		return nil, apperr.Unauthenticated(reason)
@@ -363,6 +380,9 @@ func (s *Server) caller(r *http.Request, need access.Scope) (*access.Principal, 
 			TenantID: c.TenantID, HomeTenantID: c.TenantID, Scopes: access.NewSet(c.Scopes...)}, nil
 	}
 	p, err := s.authenticate(ctx, r)
+	if apperr.IsUnavailable(err) {
+		return nil, err
+	}
 	if err != nil || p == nil {
 		return nil, &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Description: "authenticate with client credentials or an API key"}
 	}
@@ -393,10 +413,14 @@ func (s *Server) tokenRequest(r *http.Request, need access.Scope) (*access.Princ
 func (s *Server) Introspect(w http.ResponseWriter, r *http.Request) {
 	caller, token, err := s.tokenRequest(r, access.OAuthClientsRead)
 	if err != nil {
-		writeError(w, err)
+		writeError(w, r, err)
 		return
 	}
-	c, cl, reason := s.inspect(r.Context(), token)
+	c, cl, reason, err := s.inspect(r.Context(), token)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
 	if reason != "" || !sees(caller, c) {
 		writeJSON(w, http.StatusOK, map[string]any{"active": false})
 		return
@@ -416,7 +440,7 @@ func (s *Server) Revoke(w http.ResponseWriter, r *http.Request) {
 		err = s.revoke(r.Context(), token, caller)
 	}
 	if err != nil {
-		writeError(w, err)
+		writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")

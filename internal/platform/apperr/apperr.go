@@ -85,13 +85,19 @@ func (e *Error) With(key string, value any) *Error {
 	return &c
 }
 
-// Wrap returns an INTERNAL_ERROR that keeps err for logs and shows a generic message.
+// Wrap returns an INTERNAL_ERROR that keeps err for logs and shows a generic
+// message — or SERVICE_UNAVAILABLE when err says the database is
+// unavailable: an outage is no bug, and the client should retry.
 func Wrap(err error) *Error {
+	if unavailable(err) {
+		return databaseDown(err)
+	}
 	return &Error{Code: Internal, Message: "internal server error", cause: err}
 }
 
 // From returns the client's view of err: an *Error as it is, a data-layer
-// error by its kind (not found, conflict, invalid field, denied), anything
+// error by its kind (not found, conflict, invalid field, denied, database
+// unavailable: SERVICE_UNAVAILABLE with details.retry_after), anything
 // else as an INTERNAL_ERROR that shows nothing of the cause. Both the GraphQL
 // error presenter and the REST envelope call it, so codes never diverge.
 func From(err error) *Error {

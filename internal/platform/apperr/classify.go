@@ -17,6 +17,8 @@ func classify(err error) (*Error, bool) {
 		ve *ent.ValidationError
 	)
 	switch {
+	case unavailable(err):
+		return databaseDown(err), true
 	case errors.As(err, &nf):
 		return &Error{Code: NotFound, Message: "resource not found", cause: err}, true
 	case errors.As(err, &ce):
@@ -32,7 +34,9 @@ func classify(err error) (*Error, bool) {
 	case errors.Is(err, privacy.Deny):
 		return &Error{Code: Forbidden, Message: "access denied", cause: err}, true
 	case errors.Is(err, context.DeadlineExceeded):
-		return &Error{Code: Unavailable, Message: "the request timed out", cause: err}, true
+		e := ServiceUnavailable("the request timed out")
+		e.cause = err
+		return e, true
 	}
 	return nil, false
 }
