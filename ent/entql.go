@@ -181,6 +181,8 @@ var schemaGraph = func() *sqlgraph.Schema {
 			oauthclient.FieldAccessTokenTTLSeconds:   {Type: field.TypeInt, Column: oauthclient.FieldAccessTokenTTLSeconds},
 			oauthclient.FieldStatus:                  {Type: field.TypeEnum, Column: oauthclient.FieldStatus},
 			oauthclient.FieldCreatedBy:               {Type: field.TypeUUID, Column: oauthclient.FieldCreatedBy},
+			oauthclient.FieldSecretVersion:           {Type: field.TypeInt, Column: oauthclient.FieldSecretVersion},
+			oauthclient.FieldTokensNotBefore:         {Type: field.TypeTime, Column: oauthclient.FieldTokensNotBefore},
 		},
 	}
 	graph.Nodes[6] = &sqlgraph.Node{
@@ -1290,6 +1292,16 @@ func (f *OAuthClientFilter) WhereStatus(p entql.StringP) {
 // WhereCreatedBy applies the entql [16]byte predicate on the created_by field.
 func (f *OAuthClientFilter) WhereCreatedBy(p entql.ValueP) {
 	f.Where(p.Field(oauthclient.FieldCreatedBy))
+}
+
+// WhereSecretVersion applies the entql int predicate on the secret_version field.
+func (f *OAuthClientFilter) WhereSecretVersion(p entql.IntP) {
+	f.Where(p.Field(oauthclient.FieldSecretVersion))
+}
+
+// WhereTokensNotBefore applies the entql time.Time predicate on the tokens_not_before field.
+func (f *OAuthClientFilter) WhereTokensNotBefore(p entql.TimeP) {
+	f.Where(p.Field(oauthclient.FieldTokensNotBefore))
 }
 
 // WhereHasTenant applies a predicate to check if query has an edge tenant.

@@ -5828,6 +5828,9 @@ type OAuthClientMutation struct {
 	addaccess_token_ttl_seconds *int
 	status                      *oauthclient.Status
 	created_by                  *uuid.UUID
+	secret_version              *int
+	addsecret_version           *int
+	tokens_not_before           *time.Time
 	clearedFields               map[string]struct{}
 	tenant                      *uuid.UUID
 	clearedtenant               bool
@@ -6548,6 +6551,111 @@ func (m *OAuthClientMutation) ResetCreatedBy() {
 	delete(m.clearedFields, oauthclient.FieldCreatedBy)
 }
 
+// SetSecretVersion sets the "secret_version" field.
+func (m *OAuthClientMutation) SetSecretVersion(i int) {
+	m.secret_version = &i
+	m.addsecret_version = nil
+}
+
+// SecretVersion returns the value of the "secret_version" field in the mutation.
+func (m *OAuthClientMutation) SecretVersion() (r int, exists bool) {
+	v := m.secret_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSecretVersion returns the old "secret_version" field's value of the OAuthClient entity.
+// If the OAuthClient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OAuthClientMutation) OldSecretVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSecretVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSecretVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSecretVersion: %w", err)
+	}
+	return oldValue.SecretVersion, nil
+}
+
+// AddSecretVersion adds i to the "secret_version" field.
+func (m *OAuthClientMutation) AddSecretVersion(i int) {
+	if m.addsecret_version != nil {
+		*m.addsecret_version += i
+	} else {
+		m.addsecret_version = &i
+	}
+}
+
+// AddedSecretVersion returns the value that was added to the "secret_version" field in this mutation.
+func (m *OAuthClientMutation) AddedSecretVersion() (r int, exists bool) {
+	v := m.addsecret_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSecretVersion resets all changes to the "secret_version" field.
+func (m *OAuthClientMutation) ResetSecretVersion() {
+	m.secret_version = nil
+	m.addsecret_version = nil
+}
+
+// SetTokensNotBefore sets the "tokens_not_before" field.
+func (m *OAuthClientMutation) SetTokensNotBefore(t time.Time) {
+	m.tokens_not_before = &t
+}
+
+// TokensNotBefore returns the value of the "tokens_not_before" field in the mutation.
+func (m *OAuthClientMutation) TokensNotBefore() (r time.Time, exists bool) {
+	v := m.tokens_not_before
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTokensNotBefore returns the old "tokens_not_before" field's value of the OAuthClient entity.
+// If the OAuthClient object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OAuthClientMutation) OldTokensNotBefore(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTokensNotBefore is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTokensNotBefore requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTokensNotBefore: %w", err)
+	}
+	return oldValue.TokensNotBefore, nil
+}
+
+// ClearTokensNotBefore clears the value of the "tokens_not_before" field.
+func (m *OAuthClientMutation) ClearTokensNotBefore() {
+	m.tokens_not_before = nil
+	m.clearedFields[oauthclient.FieldTokensNotBefore] = struct{}{}
+}
+
+// TokensNotBeforeCleared returns if the "tokens_not_before" field was cleared in this mutation.
+func (m *OAuthClientMutation) TokensNotBeforeCleared() bool {
+	_, ok := m.clearedFields[oauthclient.FieldTokensNotBefore]
+	return ok
+}
+
+// ResetTokensNotBefore resets all changes to the "tokens_not_before" field.
+func (m *OAuthClientMutation) ResetTokensNotBefore() {
+	m.tokens_not_before = nil
+	delete(m.clearedFields, oauthclient.FieldTokensNotBefore)
+}
+
 // ClearTenant clears the "tenant" edge to the Tenant entity.
 func (m *OAuthClientMutation) ClearTenant() {
 	m.clearedtenant = true
@@ -6609,7 +6717,7 @@ func (m *OAuthClientMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OAuthClientMutation) Fields() []string {
-	fields := make([]string, 0, 14)
+	fields := make([]string, 0, 16)
 	if m.created_at != nil {
 		fields = append(fields, oauthclient.FieldCreatedAt)
 	}
@@ -6652,6 +6760,12 @@ func (m *OAuthClientMutation) Fields() []string {
 	if m.created_by != nil {
 		fields = append(fields, oauthclient.FieldCreatedBy)
 	}
+	if m.secret_version != nil {
+		fields = append(fields, oauthclient.FieldSecretVersion)
+	}
+	if m.tokens_not_before != nil {
+		fields = append(fields, oauthclient.FieldTokensNotBefore)
+	}
 	return fields
 }
 
@@ -6688,6 +6802,10 @@ func (m *OAuthClientMutation) Field(name string) (ent.Value, bool) {
 		return m.Status()
 	case oauthclient.FieldCreatedBy:
 		return m.CreatedBy()
+	case oauthclient.FieldSecretVersion:
+		return m.SecretVersion()
+	case oauthclient.FieldTokensNotBefore:
+		return m.TokensNotBefore()
 	}
 	return nil, false
 }
@@ -6725,6 +6843,10 @@ func (m *OAuthClientMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldStatus(ctx)
 	case oauthclient.FieldCreatedBy:
 		return m.OldCreatedBy(ctx)
+	case oauthclient.FieldSecretVersion:
+		return m.OldSecretVersion(ctx)
+	case oauthclient.FieldTokensNotBefore:
+		return m.OldTokensNotBefore(ctx)
 	}
 	return nil, fmt.Errorf("unknown OAuthClient field %s", name)
 }
@@ -6832,6 +6954,20 @@ func (m *OAuthClientMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetCreatedBy(v)
 		return nil
+	case oauthclient.FieldSecretVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSecretVersion(v)
+		return nil
+	case oauthclient.FieldTokensNotBefore:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTokensNotBefore(v)
+		return nil
 	}
 	return fmt.Errorf("unknown OAuthClient field %s", name)
 }
@@ -6843,6 +6979,9 @@ func (m *OAuthClientMutation) AddedFields() []string {
 	if m.addaccess_token_ttl_seconds != nil {
 		fields = append(fields, oauthclient.FieldAccessTokenTTLSeconds)
 	}
+	if m.addsecret_version != nil {
+		fields = append(fields, oauthclient.FieldSecretVersion)
+	}
 	return fields
 }
 
@@ -6853,6 +6992,8 @@ func (m *OAuthClientMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case oauthclient.FieldAccessTokenTTLSeconds:
 		return m.AddedAccessTokenTTLSeconds()
+	case oauthclient.FieldSecretVersion:
+		return m.AddedSecretVersion()
 	}
 	return nil, false
 }
@@ -6868,6 +7009,13 @@ func (m *OAuthClientMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddAccessTokenTTLSeconds(v)
+		return nil
+	case oauthclient.FieldSecretVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSecretVersion(v)
 		return nil
 	}
 	return fmt.Errorf("unknown OAuthClient numeric field %s", name)
@@ -6885,6 +7033,9 @@ func (m *OAuthClientMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(oauthclient.FieldCreatedBy) {
 		fields = append(fields, oauthclient.FieldCreatedBy)
+	}
+	if m.FieldCleared(oauthclient.FieldTokensNotBefore) {
+		fields = append(fields, oauthclient.FieldTokensNotBefore)
 	}
 	return fields
 }
@@ -6908,6 +7059,9 @@ func (m *OAuthClientMutation) ClearField(name string) error {
 		return nil
 	case oauthclient.FieldCreatedBy:
 		m.ClearCreatedBy()
+		return nil
+	case oauthclient.FieldTokensNotBefore:
+		m.ClearTokensNotBefore()
 		return nil
 	}
 	return fmt.Errorf("unknown OAuthClient nullable field %s", name)
@@ -6958,6 +7112,12 @@ func (m *OAuthClientMutation) ResetField(name string) error {
 		return nil
 	case oauthclient.FieldCreatedBy:
 		m.ResetCreatedBy()
+		return nil
+	case oauthclient.FieldSecretVersion:
+		m.ResetSecretVersion()
+		return nil
+	case oauthclient.FieldTokensNotBefore:
+		m.ResetTokensNotBefore()
 		return nil
 	}
 	return fmt.Errorf("unknown OAuthClient field %s", name)

@@ -48,6 +48,10 @@ type OAuthClient struct {
 	Status oauthclient.Status `json:"status,omitempty"`
 	// CreatedBy holds the value of the "created_by" field.
 	CreatedBy *uuid.UUID `json:"created_by,omitempty"`
+	// counts rotations: an access token carries the version of the secret that obtained it and ends with that secret
+	SecretVersion int `json:"secret_version,omitempty"`
+	// access tokens issued before this time are refused: set when the client is disabled, so enabling it does not revive them
+	TokensNotBefore *time.Time `json:"tokens_not_before,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the OAuthClientQuery when eager-loading is set.
 	Edges        OAuthClientEdges `json:"edges"`
@@ -85,11 +89,11 @@ func (*OAuthClient) scanValues(columns []string) ([]any, error) {
 			values[i] = &sql.NullScanner{S: new(uuid.UUID)}
 		case oauthclient.FieldSecretHash, oauthclient.FieldPreviousSecretHash, oauthclient.FieldScopes, oauthclient.FieldGrantTypes, oauthclient.FieldRedirectUris:
 			values[i] = new([]byte)
-		case oauthclient.FieldAccessTokenTTLSeconds:
+		case oauthclient.FieldAccessTokenTTLSeconds, oauthclient.FieldSecretVersion:
 			values[i] = new(sql.NullInt64)
 		case oauthclient.FieldClientID, oauthclient.FieldName, oauthclient.FieldStatus:
 			values[i] = new(sql.NullString)
-		case oauthclient.FieldCreatedAt, oauthclient.FieldUpdatedAt, oauthclient.FieldPreviousSecretExpiresAt:
+		case oauthclient.FieldCreatedAt, oauthclient.FieldUpdatedAt, oauthclient.FieldPreviousSecretExpiresAt, oauthclient.FieldTokensNotBefore:
 			values[i] = new(sql.NullTime)
 		case oauthclient.FieldID, oauthclient.FieldTenantID:
 			values[i] = new(uuid.UUID)
@@ -206,6 +210,19 @@ func (_m *OAuthClient) assignValues(columns []string, values []any) error {
 				_m.CreatedBy = new(uuid.UUID)
 				*_m.CreatedBy = *value.S.(*uuid.UUID)
 			}
+		case oauthclient.FieldSecretVersion:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field secret_version", values[i])
+			} else if value.Valid {
+				_m.SecretVersion = int(value.Int64)
+			}
+		case oauthclient.FieldTokensNotBefore:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field tokens_not_before", values[i])
+			} else if value.Valid {
+				_m.TokensNotBefore = new(time.Time)
+				*_m.TokensNotBefore = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -289,6 +306,14 @@ func (_m *OAuthClient) String() string {
 	if v := _m.CreatedBy; v != nil {
 		builder.WriteString("created_by=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("secret_version=")
+	builder.WriteString(fmt.Sprintf("%v", _m.SecretVersion))
+	builder.WriteString(", ")
+	if v := _m.TokensNotBefore; v != nil {
+		builder.WriteString("tokens_not_before=")
+		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteByte(')')
 	return builder.String()

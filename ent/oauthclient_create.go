@@ -157,6 +157,34 @@ func (_c *OAuthClientCreate) SetNillableCreatedBy(v *uuid.UUID) *OAuthClientCrea
 	return _c
 }
 
+// SetSecretVersion sets the "secret_version" field.
+func (_c *OAuthClientCreate) SetSecretVersion(v int) *OAuthClientCreate {
+	_c.mutation.SetSecretVersion(v)
+	return _c
+}
+
+// SetNillableSecretVersion sets the "secret_version" field if the given value is not nil.
+func (_c *OAuthClientCreate) SetNillableSecretVersion(v *int) *OAuthClientCreate {
+	if v != nil {
+		_c.SetSecretVersion(*v)
+	}
+	return _c
+}
+
+// SetTokensNotBefore sets the "tokens_not_before" field.
+func (_c *OAuthClientCreate) SetTokensNotBefore(v time.Time) *OAuthClientCreate {
+	_c.mutation.SetTokensNotBefore(v)
+	return _c
+}
+
+// SetNillableTokensNotBefore sets the "tokens_not_before" field if the given value is not nil.
+func (_c *OAuthClientCreate) SetNillableTokensNotBefore(v *time.Time) *OAuthClientCreate {
+	if v != nil {
+		_c.SetTokensNotBefore(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *OAuthClientCreate) SetID(v uuid.UUID) *OAuthClientCreate {
 	_c.mutation.SetID(v)
@@ -247,6 +275,10 @@ func (_c *OAuthClientCreate) defaults() error {
 		v := oauthclient.DefaultStatus
 		_c.mutation.SetStatus(v)
 	}
+	if _, ok := _c.mutation.SecretVersion(); !ok {
+		v := oauthclient.DefaultSecretVersion
+		_c.mutation.SetSecretVersion(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if oauthclient.DefaultID == nil {
 			return fmt.Errorf("ent: uninitialized oauthclient.DefaultID (forgotten import ent/runtime?)")
@@ -310,6 +342,14 @@ func (_c *OAuthClientCreate) check() error {
 	if v, ok := _c.mutation.Status(); ok {
 		if err := oauthclient.StatusValidator(v); err != nil {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "OAuthClient.status": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.SecretVersion(); !ok {
+		return &ValidationError{Name: "secret_version", err: errors.New(`ent: missing required field "OAuthClient.secret_version"`)}
+	}
+	if v, ok := _c.mutation.SecretVersion(); ok {
+		if err := oauthclient.SecretVersionValidator(v); err != nil {
+			return &ValidationError{Name: "secret_version", err: fmt.Errorf(`ent: validator failed for field "OAuthClient.secret_version": %w`, err)}
 		}
 	}
 	if len(_c.mutation.TenantIDs()) == 0 {
@@ -402,6 +442,14 @@ func (_c *OAuthClientCreate) createSpec() (*OAuthClient, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.CreatedBy(); ok {
 		_spec.SetField(oauthclient.FieldCreatedBy, field.TypeUUID, value)
 		_node.CreatedBy = &value
+	}
+	if value, ok := _c.mutation.SecretVersion(); ok {
+		_spec.SetField(oauthclient.FieldSecretVersion, field.TypeInt, value)
+		_node.SecretVersion = value
+	}
+	if value, ok := _c.mutation.TokensNotBefore(); ok {
+		_spec.SetField(oauthclient.FieldTokensNotBefore, field.TypeTime, value)
+		_node.TokensNotBefore = &value
 	}
 	if nodes := _c.mutation.TenantIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -607,6 +655,42 @@ func (u *OAuthClientUpsert) SetStatus(v oauthclient.Status) *OAuthClientUpsert {
 // UpdateStatus sets the "status" field to the value that was provided on create.
 func (u *OAuthClientUpsert) UpdateStatus() *OAuthClientUpsert {
 	u.SetExcluded(oauthclient.FieldStatus)
+	return u
+}
+
+// SetSecretVersion sets the "secret_version" field.
+func (u *OAuthClientUpsert) SetSecretVersion(v int) *OAuthClientUpsert {
+	u.Set(oauthclient.FieldSecretVersion, v)
+	return u
+}
+
+// UpdateSecretVersion sets the "secret_version" field to the value that was provided on create.
+func (u *OAuthClientUpsert) UpdateSecretVersion() *OAuthClientUpsert {
+	u.SetExcluded(oauthclient.FieldSecretVersion)
+	return u
+}
+
+// AddSecretVersion adds v to the "secret_version" field.
+func (u *OAuthClientUpsert) AddSecretVersion(v int) *OAuthClientUpsert {
+	u.Add(oauthclient.FieldSecretVersion, v)
+	return u
+}
+
+// SetTokensNotBefore sets the "tokens_not_before" field.
+func (u *OAuthClientUpsert) SetTokensNotBefore(v time.Time) *OAuthClientUpsert {
+	u.Set(oauthclient.FieldTokensNotBefore, v)
+	return u
+}
+
+// UpdateTokensNotBefore sets the "tokens_not_before" field to the value that was provided on create.
+func (u *OAuthClientUpsert) UpdateTokensNotBefore() *OAuthClientUpsert {
+	u.SetExcluded(oauthclient.FieldTokensNotBefore)
+	return u
+}
+
+// ClearTokensNotBefore clears the value of the "tokens_not_before" field.
+func (u *OAuthClientUpsert) ClearTokensNotBefore() *OAuthClientUpsert {
+	u.SetNull(oauthclient.FieldTokensNotBefore)
 	return u
 }
 
@@ -828,6 +912,48 @@ func (u *OAuthClientUpsertOne) SetStatus(v oauthclient.Status) *OAuthClientUpser
 func (u *OAuthClientUpsertOne) UpdateStatus() *OAuthClientUpsertOne {
 	return u.Update(func(s *OAuthClientUpsert) {
 		s.UpdateStatus()
+	})
+}
+
+// SetSecretVersion sets the "secret_version" field.
+func (u *OAuthClientUpsertOne) SetSecretVersion(v int) *OAuthClientUpsertOne {
+	return u.Update(func(s *OAuthClientUpsert) {
+		s.SetSecretVersion(v)
+	})
+}
+
+// AddSecretVersion adds v to the "secret_version" field.
+func (u *OAuthClientUpsertOne) AddSecretVersion(v int) *OAuthClientUpsertOne {
+	return u.Update(func(s *OAuthClientUpsert) {
+		s.AddSecretVersion(v)
+	})
+}
+
+// UpdateSecretVersion sets the "secret_version" field to the value that was provided on create.
+func (u *OAuthClientUpsertOne) UpdateSecretVersion() *OAuthClientUpsertOne {
+	return u.Update(func(s *OAuthClientUpsert) {
+		s.UpdateSecretVersion()
+	})
+}
+
+// SetTokensNotBefore sets the "tokens_not_before" field.
+func (u *OAuthClientUpsertOne) SetTokensNotBefore(v time.Time) *OAuthClientUpsertOne {
+	return u.Update(func(s *OAuthClientUpsert) {
+		s.SetTokensNotBefore(v)
+	})
+}
+
+// UpdateTokensNotBefore sets the "tokens_not_before" field to the value that was provided on create.
+func (u *OAuthClientUpsertOne) UpdateTokensNotBefore() *OAuthClientUpsertOne {
+	return u.Update(func(s *OAuthClientUpsert) {
+		s.UpdateTokensNotBefore()
+	})
+}
+
+// ClearTokensNotBefore clears the value of the "tokens_not_before" field.
+func (u *OAuthClientUpsertOne) ClearTokensNotBefore() *OAuthClientUpsertOne {
+	return u.Update(func(s *OAuthClientUpsert) {
+		s.ClearTokensNotBefore()
 	})
 }
 
@@ -1216,6 +1342,48 @@ func (u *OAuthClientUpsertBulk) SetStatus(v oauthclient.Status) *OAuthClientUpse
 func (u *OAuthClientUpsertBulk) UpdateStatus() *OAuthClientUpsertBulk {
 	return u.Update(func(s *OAuthClientUpsert) {
 		s.UpdateStatus()
+	})
+}
+
+// SetSecretVersion sets the "secret_version" field.
+func (u *OAuthClientUpsertBulk) SetSecretVersion(v int) *OAuthClientUpsertBulk {
+	return u.Update(func(s *OAuthClientUpsert) {
+		s.SetSecretVersion(v)
+	})
+}
+
+// AddSecretVersion adds v to the "secret_version" field.
+func (u *OAuthClientUpsertBulk) AddSecretVersion(v int) *OAuthClientUpsertBulk {
+	return u.Update(func(s *OAuthClientUpsert) {
+		s.AddSecretVersion(v)
+	})
+}
+
+// UpdateSecretVersion sets the "secret_version" field to the value that was provided on create.
+func (u *OAuthClientUpsertBulk) UpdateSecretVersion() *OAuthClientUpsertBulk {
+	return u.Update(func(s *OAuthClientUpsert) {
+		s.UpdateSecretVersion()
+	})
+}
+
+// SetTokensNotBefore sets the "tokens_not_before" field.
+func (u *OAuthClientUpsertBulk) SetTokensNotBefore(v time.Time) *OAuthClientUpsertBulk {
+	return u.Update(func(s *OAuthClientUpsert) {
+		s.SetTokensNotBefore(v)
+	})
+}
+
+// UpdateTokensNotBefore sets the "tokens_not_before" field to the value that was provided on create.
+func (u *OAuthClientUpsertBulk) UpdateTokensNotBefore() *OAuthClientUpsertBulk {
+	return u.Update(func(s *OAuthClientUpsert) {
+		s.UpdateTokensNotBefore()
+	})
+}
+
+// ClearTokensNotBefore clears the value of the "tokens_not_before" field.
+func (u *OAuthClientUpsertBulk) ClearTokensNotBefore() *OAuthClientUpsertBulk {
+	return u.Update(func(s *OAuthClientUpsert) {
+		s.ClearTokensNotBefore()
 	})
 }
 

@@ -159,6 +159,47 @@ func (_u *OAuthClientUpdate) SetNillableStatus(v *oauthclient.Status) *OAuthClie
 	return _u
 }
 
+// SetSecretVersion sets the "secret_version" field.
+func (_u *OAuthClientUpdate) SetSecretVersion(v int) *OAuthClientUpdate {
+	_u.mutation.ResetSecretVersion()
+	_u.mutation.SetSecretVersion(v)
+	return _u
+}
+
+// SetNillableSecretVersion sets the "secret_version" field if the given value is not nil.
+func (_u *OAuthClientUpdate) SetNillableSecretVersion(v *int) *OAuthClientUpdate {
+	if v != nil {
+		_u.SetSecretVersion(*v)
+	}
+	return _u
+}
+
+// AddSecretVersion adds value to the "secret_version" field.
+func (_u *OAuthClientUpdate) AddSecretVersion(v int) *OAuthClientUpdate {
+	_u.mutation.AddSecretVersion(v)
+	return _u
+}
+
+// SetTokensNotBefore sets the "tokens_not_before" field.
+func (_u *OAuthClientUpdate) SetTokensNotBefore(v time.Time) *OAuthClientUpdate {
+	_u.mutation.SetTokensNotBefore(v)
+	return _u
+}
+
+// SetNillableTokensNotBefore sets the "tokens_not_before" field if the given value is not nil.
+func (_u *OAuthClientUpdate) SetNillableTokensNotBefore(v *time.Time) *OAuthClientUpdate {
+	if v != nil {
+		_u.SetTokensNotBefore(*v)
+	}
+	return _u
+}
+
+// ClearTokensNotBefore clears the value of the "tokens_not_before" field.
+func (_u *OAuthClientUpdate) ClearTokensNotBefore() *OAuthClientUpdate {
+	_u.mutation.ClearTokensNotBefore()
+	return _u
+}
+
 // Mutation returns the OAuthClientMutation object of the builder.
 func (_u *OAuthClientUpdate) Mutation() *OAuthClientMutation {
 	return _u.mutation
@@ -221,6 +262,11 @@ func (_u *OAuthClientUpdate) check() error {
 	if v, ok := _u.mutation.Status(); ok {
 		if err := oauthclient.StatusValidator(v); err != nil {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "OAuthClient.status": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.SecretVersion(); ok {
+		if err := oauthclient.SecretVersionValidator(v); err != nil {
+			return &ValidationError{Name: "secret_version", err: fmt.Errorf(`ent: validator failed for field "OAuthClient.secret_version": %w`, err)}
 		}
 	}
 	if _u.mutation.TenantCleared() && len(_u.mutation.TenantIDs()) > 0 {
@@ -303,6 +349,18 @@ func (_u *OAuthClientUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	}
 	if _u.mutation.CreatedByCleared() {
 		_spec.ClearField(oauthclient.FieldCreatedBy, field.TypeUUID)
+	}
+	if value, ok := _u.mutation.SecretVersion(); ok {
+		_spec.SetField(oauthclient.FieldSecretVersion, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedSecretVersion(); ok {
+		_spec.AddField(oauthclient.FieldSecretVersion, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.TokensNotBefore(); ok {
+		_spec.SetField(oauthclient.FieldTokensNotBefore, field.TypeTime, value)
+	}
+	if _u.mutation.TokensNotBeforeCleared() {
+		_spec.ClearField(oauthclient.FieldTokensNotBefore, field.TypeTime)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
@@ -455,6 +513,47 @@ func (_u *OAuthClientUpdateOne) SetNillableStatus(v *oauthclient.Status) *OAuthC
 	return _u
 }
 
+// SetSecretVersion sets the "secret_version" field.
+func (_u *OAuthClientUpdateOne) SetSecretVersion(v int) *OAuthClientUpdateOne {
+	_u.mutation.ResetSecretVersion()
+	_u.mutation.SetSecretVersion(v)
+	return _u
+}
+
+// SetNillableSecretVersion sets the "secret_version" field if the given value is not nil.
+func (_u *OAuthClientUpdateOne) SetNillableSecretVersion(v *int) *OAuthClientUpdateOne {
+	if v != nil {
+		_u.SetSecretVersion(*v)
+	}
+	return _u
+}
+
+// AddSecretVersion adds value to the "secret_version" field.
+func (_u *OAuthClientUpdateOne) AddSecretVersion(v int) *OAuthClientUpdateOne {
+	_u.mutation.AddSecretVersion(v)
+	return _u
+}
+
+// SetTokensNotBefore sets the "tokens_not_before" field.
+func (_u *OAuthClientUpdateOne) SetTokensNotBefore(v time.Time) *OAuthClientUpdateOne {
+	_u.mutation.SetTokensNotBefore(v)
+	return _u
+}
+
+// SetNillableTokensNotBefore sets the "tokens_not_before" field if the given value is not nil.
+func (_u *OAuthClientUpdateOne) SetNillableTokensNotBefore(v *time.Time) *OAuthClientUpdateOne {
+	if v != nil {
+		_u.SetTokensNotBefore(*v)
+	}
+	return _u
+}
+
+// ClearTokensNotBefore clears the value of the "tokens_not_before" field.
+func (_u *OAuthClientUpdateOne) ClearTokensNotBefore() *OAuthClientUpdateOne {
+	_u.mutation.ClearTokensNotBefore()
+	return _u
+}
+
 // Mutation returns the OAuthClientMutation object of the builder.
 func (_u *OAuthClientUpdateOne) Mutation() *OAuthClientMutation {
 	return _u.mutation
@@ -530,6 +629,11 @@ func (_u *OAuthClientUpdateOne) check() error {
 	if v, ok := _u.mutation.Status(); ok {
 		if err := oauthclient.StatusValidator(v); err != nil {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "OAuthClient.status": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.SecretVersion(); ok {
+		if err := oauthclient.SecretVersionValidator(v); err != nil {
+			return &ValidationError{Name: "secret_version", err: fmt.Errorf(`ent: validator failed for field "OAuthClient.secret_version": %w`, err)}
 		}
 	}
 	if _u.mutation.TenantCleared() && len(_u.mutation.TenantIDs()) > 0 {
@@ -629,6 +733,18 @@ func (_u *OAuthClientUpdateOne) sqlSave(ctx context.Context) (_node *OAuthClient
 	}
 	if _u.mutation.CreatedByCleared() {
 		_spec.ClearField(oauthclient.FieldCreatedBy, field.TypeUUID)
+	}
+	if value, ok := _u.mutation.SecretVersion(); ok {
+		_spec.SetField(oauthclient.FieldSecretVersion, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedSecretVersion(); ok {
+		_spec.AddField(oauthclient.FieldSecretVersion, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.TokensNotBefore(); ok {
+		_spec.SetField(oauthclient.FieldTokensNotBefore, field.TypeTime, value)
+	}
+	if _u.mutation.TokensNotBeforeCleared() {
+		_spec.ClearField(oauthclient.FieldTokensNotBefore, field.TypeTime)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &OAuthClient{config: _u.config}

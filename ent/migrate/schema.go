@@ -277,6 +277,8 @@ var (
 		{Name: "access_token_ttl_seconds", Type: field.TypeInt, Default: 3600},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"active", "disabled"}, Default: "active"},
 		{Name: "created_by", Type: field.TypeUUID, Nullable: true},
+		{Name: "secret_version", Type: field.TypeInt, Default: 0},
+		{Name: "tokens_not_before", Type: field.TypeTime, Nullable: true},
 		{Name: "tenant_id", Type: field.TypeUUID},
 	}
 	// OauthClientsTable holds the schema information for the "oauth_clients" table.
@@ -287,7 +289,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "oauth_clients_tenants_oauth_clients",
-				Columns:    []*schema.Column{OauthClientsColumns[14]},
+				Columns:    []*schema.Column{OauthClientsColumns[16]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -296,12 +298,12 @@ var (
 			{
 				Name:    "oauthclient_tenant_id_status_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{OauthClientsColumns[14], OauthClientsColumns[12], OauthClientsColumns[1]},
+				Columns: []*schema.Column{OauthClientsColumns[16], OauthClientsColumns[12], OauthClientsColumns[1]},
 			},
 			{
 				Name:    "oauthclient_tenant_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{OauthClientsColumns[14], OauthClientsColumns[1]},
+				Columns: []*schema.Column{OauthClientsColumns[16], OauthClientsColumns[1]},
 			},
 		},
 	}

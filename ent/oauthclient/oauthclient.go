@@ -47,6 +47,10 @@ const (
 	FieldStatus = "status"
 	// FieldCreatedBy holds the string denoting the created_by field in the database.
 	FieldCreatedBy = "created_by"
+	// FieldSecretVersion holds the string denoting the secret_version field in the database.
+	FieldSecretVersion = "secret_version"
+	// FieldTokensNotBefore holds the string denoting the tokens_not_before field in the database.
+	FieldTokensNotBefore = "tokens_not_before"
 	// EdgeTenant holds the string denoting the tenant edge name in mutations.
 	EdgeTenant = "tenant"
 	// Table holds the table name of the oauthclient in the database.
@@ -77,6 +81,8 @@ var Columns = []string{
 	FieldAccessTokenTTLSeconds,
 	FieldStatus,
 	FieldCreatedBy,
+	FieldSecretVersion,
+	FieldTokensNotBefore,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -117,6 +123,10 @@ var (
 	DefaultAccessTokenTTLSeconds int
 	// AccessTokenTTLSecondsValidator is a validator for the "access_token_ttl_seconds" field. It is called by the builders before save.
 	AccessTokenTTLSecondsValidator func(int) error
+	// DefaultSecretVersion holds the default value on creation for the "secret_version" field.
+	DefaultSecretVersion int
+	// SecretVersionValidator is a validator for the "secret_version" field. It is called by the builders before save.
+	SecretVersionValidator func(int) error
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() uuid.UUID
 )
@@ -198,6 +208,16 @@ func ByStatus(opts ...sql.OrderTermOption) OrderOption {
 // ByCreatedBy orders the results by the created_by field.
 func ByCreatedBy(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCreatedBy, opts...).ToFunc()
+}
+
+// BySecretVersion orders the results by the secret_version field.
+func BySecretVersion(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSecretVersion, opts...).ToFunc()
+}
+
+// ByTokensNotBefore orders the results by the tokens_not_before field.
+func ByTokensNotBefore(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTokensNotBefore, opts...).ToFunc()
 }
 
 // ByTenantField orders the results by tenant field.

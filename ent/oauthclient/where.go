@@ -106,6 +106,16 @@ func CreatedBy(v uuid.UUID) predicate.OAuthClient {
 	return predicate.OAuthClient(sql.FieldEQ(FieldCreatedBy, v))
 }
 
+// SecretVersion applies equality check predicate on the "secret_version" field. It's identical to SecretVersionEQ.
+func SecretVersion(v int) predicate.OAuthClient {
+	return predicate.OAuthClient(sql.FieldEQ(FieldSecretVersion, v))
+}
+
+// TokensNotBefore applies equality check predicate on the "tokens_not_before" field. It's identical to TokensNotBeforeEQ.
+func TokensNotBefore(v time.Time) predicate.OAuthClient {
+	return predicate.OAuthClient(sql.FieldEQ(FieldTokensNotBefore, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.OAuthClient {
 	return predicate.OAuthClient(sql.FieldEQ(FieldCreatedAt, v))
@@ -584,6 +594,96 @@ func CreatedByIsNil() predicate.OAuthClient {
 // CreatedByNotNil applies the NotNil predicate on the "created_by" field.
 func CreatedByNotNil() predicate.OAuthClient {
 	return predicate.OAuthClient(sql.FieldNotNull(FieldCreatedBy))
+}
+
+// SecretVersionEQ applies the EQ predicate on the "secret_version" field.
+func SecretVersionEQ(v int) predicate.OAuthClient {
+	return predicate.OAuthClient(sql.FieldEQ(FieldSecretVersion, v))
+}
+
+// SecretVersionNEQ applies the NEQ predicate on the "secret_version" field.
+func SecretVersionNEQ(v int) predicate.OAuthClient {
+	return predicate.OAuthClient(sql.FieldNEQ(FieldSecretVersion, v))
+}
+
+// SecretVersionIn applies the In predicate on the "secret_version" field.
+func SecretVersionIn(vs ...int) predicate.OAuthClient {
+	return predicate.OAuthClient(sql.FieldIn(FieldSecretVersion, vs...))
+}
+
+// SecretVersionNotIn applies the NotIn predicate on the "secret_version" field.
+func SecretVersionNotIn(vs ...int) predicate.OAuthClient {
+	return predicate.OAuthClient(sql.FieldNotIn(FieldSecretVersion, vs...))
+}
+
+// SecretVersionGT applies the GT predicate on the "secret_version" field.
+func SecretVersionGT(v int) predicate.OAuthClient {
+	return predicate.OAuthClient(sql.FieldGT(FieldSecretVersion, v))
+}
+
+// SecretVersionGTE applies the GTE predicate on the "secret_version" field.
+func SecretVersionGTE(v int) predicate.OAuthClient {
+	return predicate.OAuthClient(sql.FieldGTE(FieldSecretVersion, v))
+}
+
+// SecretVersionLT applies the LT predicate on the "secret_version" field.
+func SecretVersionLT(v int) predicate.OAuthClient {
+	return predicate.OAuthClient(sql.FieldLT(FieldSecretVersion, v))
+}
+
+// SecretVersionLTE applies the LTE predicate on the "secret_version" field.
+func SecretVersionLTE(v int) predicate.OAuthClient {
+	return predicate.OAuthClient(sql.FieldLTE(FieldSecretVersion, v))
+}
+
+// TokensNotBeforeEQ applies the EQ predicate on the "tokens_not_before" field.
+func TokensNotBeforeEQ(v time.Time) predicate.OAuthClient {
+	return predicate.OAuthClient(sql.FieldEQ(FieldTokensNotBefore, v))
+}
+
+// TokensNotBeforeNEQ applies the NEQ predicate on the "tokens_not_before" field.
+func TokensNotBeforeNEQ(v time.Time) predicate.OAuthClient {
+	return predicate.OAuthClient(sql.FieldNEQ(FieldTokensNotBefore, v))
+}
+
+// TokensNotBeforeIn applies the In predicate on the "tokens_not_before" field.
+func TokensNotBeforeIn(vs ...time.Time) predicate.OAuthClient {
+	return predicate.OAuthClient(sql.FieldIn(FieldTokensNotBefore, vs...))
+}
+
+// TokensNotBeforeNotIn applies the NotIn predicate on the "tokens_not_before" field.
+func TokensNotBeforeNotIn(vs ...time.Time) predicate.OAuthClient {
+	return predicate.OAuthClient(sql.FieldNotIn(FieldTokensNotBefore, vs...))
+}
+
+// TokensNotBeforeGT applies the GT predicate on the "tokens_not_before" field.
+func TokensNotBeforeGT(v time.Time) predicate.OAuthClient {
+	return predicate.OAuthClient(sql.FieldGT(FieldTokensNotBefore, v))
+}
+
+// TokensNotBeforeGTE applies the GTE predicate on the "tokens_not_before" field.
+func TokensNotBeforeGTE(v time.Time) predicate.OAuthClient {
+	return predicate.OAuthClient(sql.FieldGTE(FieldTokensNotBefore, v))
+}
+
+// TokensNotBeforeLT applies the LT predicate on the "tokens_not_before" field.
+func TokensNotBeforeLT(v time.Time) predicate.OAuthClient {
+	return predicate.OAuthClient(sql.FieldLT(FieldTokensNotBefore, v))
+}
+
+// TokensNotBeforeLTE applies the LTE predicate on the "tokens_not_before" field.
+func TokensNotBeforeLTE(v time.Time) predicate.OAuthClient {
+	return predicate.OAuthClient(sql.FieldLTE(FieldTokensNotBefore, v))
+}
+
+// TokensNotBeforeIsNil applies the IsNil predicate on the "tokens_not_before" field.
+func TokensNotBeforeIsNil() predicate.OAuthClient {
+	return predicate.OAuthClient(sql.FieldIsNull(FieldTokensNotBefore))
+}
+
+// TokensNotBeforeNotNil applies the NotNil predicate on the "tokens_not_before" field.
+func TokensNotBeforeNotNil() predicate.OAuthClient {
+	return predicate.OAuthClient(sql.FieldNotNull(FieldTokensNotBefore))
 }
 
 // HasTenant applies the HasEdge predicate on the "tenant" edge.

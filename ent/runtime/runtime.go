@@ -397,6 +397,12 @@ func init() {
 	oauthclient.DefaultAccessTokenTTLSeconds = oauthclientDescAccessTokenTTLSeconds.Default.(int)
 	// oauthclient.AccessTokenTTLSecondsValidator is a validator for the "access_token_ttl_seconds" field. It is called by the builders before save.
 	oauthclient.AccessTokenTTLSecondsValidator = oauthclientDescAccessTokenTTLSeconds.Validators[0].(func(int) error)
+	// oauthclientDescSecretVersion is the schema descriptor for secret_version field.
+	oauthclientDescSecretVersion := oauthclientFields[11].Descriptor()
+	// oauthclient.DefaultSecretVersion holds the default value on creation for the secret_version field.
+	oauthclient.DefaultSecretVersion = oauthclientDescSecretVersion.Default.(int)
+	// oauthclient.SecretVersionValidator is a validator for the "secret_version" field. It is called by the builders before save.
+	oauthclient.SecretVersionValidator = oauthclientDescSecretVersion.Validators[0].(func(int) error)
 	// oauthclientDescID is the schema descriptor for id field.
 	oauthclientDescID := oauthclientMixinFields0[0].Descriptor()
 	// oauthclient.DefaultID holds the default value on creation for the id field.

@@ -37,6 +37,12 @@ func (OAuthClient) Fields() []ent.Field {
 		field.Enum("status").Values("active", "disabled").Default("active").
 			Annotations(entgql.OrderField("STATUS")),
 		field.UUID("created_by", uuid.UUID{}).Optional().Nillable().Immutable(),
+		field.Int("secret_version").Default(0).NonNegative().
+			Comment("counts rotations: an access token carries the version of the secret that obtained it and ends with that secret").
+			Annotations(entgql.Skip()),
+		field.Time("tokens_not_before").Optional().Nillable().
+			Comment("access tokens issued before this time are refused: set when the client is disabled, so enabling it does not revive them").
+			Annotations(entgql.Skip()),
 	}
 }
 

@@ -715,8 +715,9 @@ func TestOAuthDisableAndDelete(t *testing.T) {
 		})
 
 		patch("active")
-		// Disabling suspends: the token was never revoked, so it works again.
-		me(t, e, tok)
+		// Enabled again, the client needs new tokens: the old one stays ended
+		// (token_end_test.go).
+		wantUnauthorized(t, whoami(e, tok), "revoked")
 		fresh := issueToken(t, e, c, "").AccessToken
 		me(t, e, fresh)
 

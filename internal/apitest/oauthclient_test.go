@@ -538,10 +538,8 @@ func TestOAuthClientRotateSecret(t *testing.T) {
 		if !secret.Equal(row.SecretHash, secret.Hash(r1.ClientSecret)) || clientHasPrevious(row) {
 			t.Error("DB after rotation without grace: want the new hash and no previous secret")
 		}
-		// Tokens already issued are not affected by a rotation.
-		if me := me(t, e, tok); me.PrincipalType != "oauth_client" {
-			t.Errorf("token after rotation: %s", me.PrincipalType)
-		}
+		// A token ends with the secret that obtained it (token_end_test.go).
+		wantUnauthorized(t, whoami(e, tok), "revoked")
 		// The secret is not shown again.
 		if body := e.Get("/api/v1/oauth-clients/"+c.ClientID, tn.AccessToken).Body; bytes.Contains(body, []byte(r1.ClientSecret)) {
 			t.Error("GET shows the rotated secret")

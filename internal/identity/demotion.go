@@ -72,7 +72,7 @@ func (s *Users) cutCredentials(ctx context.Context, tx *ent.Client, u *ent.User,
 		upd := tx.OAuthClient.UpdateOne(c).SetScopes(kept)
 		fields := []string{"scopes"}
 		if len(kept) == 0 && c.Status != oauthclient.StatusDisabled {
-			upd.SetStatus(oauthclient.StatusDisabled)
+			upd.SetStatus(oauthclient.StatusDisabled).SetTokensNotBefore(now)
 			fields = append(fields, "status")
 		}
 		if err := upd.Exec(ctx); err != nil {

@@ -10,7 +10,11 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
+	"entgo.io/ent/dialect/sql"
+
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/predicate"
+	"github.com/credvault/credvault/ent/refreshtoken"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/user"
 	"github.com/credvault/credvault/internal/access"
@@ -63,8 +67,9 @@ type SessionClaims struct {
 }
 
 // VerifySession checks a session token and returns its principal. The user
-// and its tenant are read on every request, so a deleted or disabled user, or
-// a suspended tenant, stops working at once.
+// and its tenant are read on every request, so a deleted or disabled user, a
+// suspended tenant, or a revoked session family stops working at once, on
+// every instance.
 func (s *Service) VerifySession(ctx context.Context, token string) (*access.Principal, error) {
 	var claims SessionClaims
 	if err := s.Keys.Parse(ctx, token, &claims, tokens.TypeSession, Audience); err != nil {
@@ -74,7 +79,11 @@ func (s *Service) VerifySession(ctx context.Context, token string) (*access.Prin
 	if err != nil {
 		return nil, apperr.Unauthenticated("invalid")
 	}
-	u, err := s.Client.User.Query().Where(user.ID(uid)).WithTenant().Only(store.Unrestricted(ctx))
+	family, err := uuid.Parse(claims.SessionID)
+	if err != nil {
+		return nil, apperr.Unauthenticated("invalid")
+	}
+	u, err := s.Client.User.Query().Where(user.ID(uid), familyLive(family)).WithTenant().Only(store.Unrestricted(ctx))
 	switch {
 	case ent.IsNotFound(err), err == nil && u.Edges.Tenant == nil:
 		return nil, apperr.Unauthenticated("revoked")
@@ -90,6 +99,18 @@ func (s *Service) VerifySession(ctx context.Context, token string) (*access.Prin
 		return nil, apperr.Unauthenticated("ip_not_allowed")
 	}
 	return userPrincipal(u, u.Edges.Tenant), nil
+}
+
+// familyLive holds while no refresh token of the session family is revoked.
+// A family is revoked whole (reuse detected, sessions ended), and its
+// session tokens with it: read in the query that reads the user, a revoked
+// family is no user, answered "revoked".
+func familyLive(family uuid.UUID) predicate.User {
+	return func(s *sql.Selector) {
+		t := sql.Table(refreshtoken.Table)
+		s.Where(sql.NotExists(sql.Select(t.C(refreshtoken.FieldID)).From(t).Where(sql.And(
+			sql.EQ(t.C(refreshtoken.FieldFamilyID), family), sql.NotNull(t.C(refreshtoken.FieldRevokedAt))))))
+	}
 }
 
 // userPrincipal is the principal of a signed-in user.

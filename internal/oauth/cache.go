@@ -28,8 +28,15 @@ type client struct {
 	tenantAllow ipallow.List
 	scopes      access.Set
 	// plan is the tenant's plan, which limits the client's requests.
-	plan   string
-	loaded time.Time
+	plan string
+	// secretVersion is the current secret's; tokens of the previous secret
+	// live until previousUntil (zero when it has none).
+	secretVersion int
+	previousUntil time.Time
+	// notBefore refuses tokens issued before it, in microseconds since the
+	// epoch (0: none): set when the client is disabled.
+	notBefore int64
+	loaded    time.Time
 }
 
 // clientTTL bounds staleness should an invalidation be lost.
@@ -86,6 +93,13 @@ func (c *clientCache) get(ctx context.Context, clientID string) (*client, error)
 		cl.tenantAllow = ipallow.Parse(row.Edges.Tenant.Settings.IPAllowlist)
 		cl.scopes = access.NewSet(row.Scopes...)
 		cl.plan = row.Edges.Tenant.Plan
+		cl.secretVersion = row.SecretVersion
+		if row.PreviousSecretHash != nil && row.PreviousSecretExpiresAt != nil {
+			cl.previousUntil = *row.PreviousSecretExpiresAt
+		}
+		if row.TokensNotBefore != nil {
+			cl.notBefore = row.TokensNotBefore.UnixMicro()
+		}
 	}
 	c.mu.Lock()
 	if gen == c.gen {
@@ -93,6 +107,26 @@ func (c *clientCache) get(ctx context.Context, clientID string) (*client, error)
 	}
 	c.mu.Unlock()
 	return cl, nil
+}
+
+// ended tells whether the token of claims c has ended with its cause: the
+// secret that obtained it was rotated out (at once, or when its grace
+// ended), or the client was disabled after issuing it.
+func (cl *client) ended(c *AccessClaims, now time.Time) bool {
+	iat := c.IssuedAtMicros
+	if iat == 0 && c.IssuedAt != nil {
+		iat = c.IssuedAt.UnixMicro()
+	}
+	if iat < cl.notBefore {
+		return true
+	}
+	switch c.SecretVersion {
+	case cl.secretVersion:
+		return false
+	case cl.secretVersion - 1:
+		return !now.Before(cl.previousUntil)
+	}
+	return true
 }
 
 // current is the part of a token's scope the client still holds: a scope

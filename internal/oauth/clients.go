@@ -175,7 +175,13 @@ func (s *Clients) changes(ctx context.Context, p *access.Principal, in UpdateOAu
 		if err := oauthclient.StatusValidator(status); err != nil {
 			return nil, nil, apperr.Invalid("status", "invalid").With("allowed", []string{"active", "disabled"})
 		}
-		add("status", func(u *ent.OAuthClientUpdateOne) { u.SetStatus(status) })
+		add("status", func(u *ent.OAuthClientUpdateOne) {
+			u.SetStatus(status)
+			// Tokens issued until now stay refused once the client is enabled again.
+			if status == oauthclient.StatusDisabled {
+				u.SetTokensNotBefore(store.Now())
+			}
+		})
 	}
 	return func(u *ent.OAuthClientUpdateOne) {
 		for _, f := range sets {
@@ -185,9 +191,11 @@ func (s *Clients) changes(ctx context.Context, p *access.Principal, in UpdateOAu
 }
 
 // RotateSecret issues the client a new secret, shown this once; the old
-// one keeps working for the grace period, if any. Whoever rotates obtains
-// the secret, hence every scope the client holds: the caller must hold
-// them all (the ceiling), or it would gain scopes by rotating.
+// one, and the access tokens it obtained, keep working for the grace
+// period, if any, and stop on every instance when it ends. Whoever
+// rotates obtains the secret, hence every scope the client holds: the
+// caller must hold them all (the ceiling), or it would gain scopes by
+// rotating.
 func (s *Clients) RotateSecret(ctx context.Context, clientID string, in *RotateOAuthClientSecretInput) (*CreatedOAuthClient, error) {
 	p, err := s.Guard.Require(ctx, access.RotateOAuthClientSecret)
 	if err != nil {
@@ -213,7 +221,7 @@ func (s *Clients) RotateSecret(ctx context.Context, clientID string, in *RotateO
 		if err := s.Guard.Ceiling(ctx, p, c.Scopes); err != nil {
 			return nil, err
 		}
-		upd := tx.OAuthClient.UpdateOne(c).SetSecretHash(secret.Hash(sec))
+		upd := tx.OAuthClient.UpdateOne(c).SetSecretHash(secret.Hash(sec)).AddSecretVersion(1)
 		if grace > 0 {
 			upd.SetPreviousSecretHash(c.SecretHash).SetPreviousSecretExpiresAt(store.Now().Add(time.Duration(grace) * time.Second))
 		} else {
@@ -222,8 +230,11 @@ func (s *Clients) RotateSecret(ctx context.Context, clientID string, in *RotateO
 		if c, err = upd.Save(ctx); err != nil {
 			return nil, err
 		}
-		return c, audit.Record(ctx, tx, audit.Entry{Action: "oauth_client.rotate_secret", ResourceType: "oauth_client",
-			ResourceID: c.ClientID, Details: map[string]any{"grace_period_seconds": grace}})
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "oauth_client.rotate_secret", ResourceType: "oauth_client",
+			ResourceID: c.ClientID, Details: map[string]any{"grace_period_seconds": grace}}); err != nil {
+			return nil, err
+		}
+		return c, s.Bus.Publish(ctx, tx, invalidate.For(invalidate.OAuthClient, c.ClientID))
 	})
 	if err != nil {
 		return nil, err

@@ -41,6 +41,12 @@ type AccessClaims struct {
 	ClientID string `json:"client_id"`
 	Scope    string `json:"scope"`
 	TenantID string `json:"tid"`
+	// IssuedAtMicros is iat to the microsecond: a token issued in the same
+	// second as its client was disabled must be told from one issued after.
+	IssuedAtMicros int64 `json:"iat_us,omitempty"`
+	// SecretVersion is the version of the client secret that obtained the
+	// token: the token ends when that secret does.
+	SecretVersion int `json:"sv"`
 }
 
 // Server is the authorization server.
@@ -190,24 +196,27 @@ func clientCredentials(r *http.Request) (id, sec string, basic bool, err error) 
 
 // authenticateClient checks a client's secret (or its rotated-out secret
 // within the grace period) and that the client and its tenant are active.
-func (s *Server) authenticateClient(ctx context.Context, id, sec string, basic bool) (*ent.OAuthClient, error) {
+// It returns the version of the secret presented.
+func (s *Server) authenticateClient(ctx context.Context, id, sec string, basic bool) (*ent.OAuthClient, int, error) {
 	invalid := &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Description: "client authentication failed", basic: basic}
 	if id == "" || sec == "" {
 		invalid.Description = "client credentials are required"
-		return nil, invalid
+		return nil, 0, invalid
 	}
 	ctx = store.Unrestricted(ctx)
 	c, err := s.db.OAuthClient.Query().Where(oauthclient.ClientID(id)).WithTenant().Only(ctx)
 	if ent.IsNotFound(err) || (err == nil && c.Edges.Tenant == nil) {
-		return nil, invalid
+		return nil, 0, invalid
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	h := secret.Hash(sec)
-	ok := secret.Equal(h, c.SecretHash) ||
-		(c.PreviousSecretHash != nil && c.PreviousSecretExpiresAt != nil &&
-			time.Now().Before(*c.PreviousSecretExpiresAt) && secret.Equal(h, *c.PreviousSecretHash))
+	ok, version := secret.Equal(h, c.SecretHash), c.SecretVersion
+	if !ok && c.PreviousSecretHash != nil && c.PreviousSecretExpiresAt != nil &&
+		time.Now().Before(*c.PreviousSecretExpiresAt) && secret.Equal(h, *c.PreviousSecretHash) {
+		ok, version = true, c.SecretVersion-1
+	}
 	reason := ""
 	switch {
 	case !ok:
@@ -223,10 +232,10 @@ func (s *Server) authenticateClient(ctx context.Context, id, sec string, basic b
 		s.metrics.AuthAttempts.WithLabelValues("client_credentials", reason).Inc()
 		s.audit.Tally(ctx, audit.Entry{Action: "oauth.client_auth", ResourceType: "oauth_client", ResourceID: c.ClientID,
 			Outcome: audit.Failure, TenantID: c.TenantID, Details: map[string]any{"reason": reason}})
-		return nil, invalid
+		return nil, 0, invalid
 	}
 	s.metrics.AuthAttempts.WithLabelValues("client_credentials", "success").Inc()
-	return c, nil
+	return c, version, nil
 }
 
 // Token is POST /oauth/token: the client_credentials grant.
@@ -280,7 +289,10 @@ func (s *Server) token(r *http.Request) (*tokenResponse, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.authenticateClient(ctx, id, sec, basic)
+	// Issued before the client is read: should a disable commit after the
+	// read, the token is older than the client's tokens_not_before.
+	now := store.Now()
+	c, version, err := s.authenticateClient(ctx, id, sec, basic)
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +308,6 @@ func (s *Server) token(r *http.Request) (*tokenResponse, error) {
 		}
 		granted = access.NewSet(requested...).List()
 	}
-	now := store.Now()
 	ttl := time.Duration(c.AccessTokenTTLSeconds) * time.Second
 	claims := AccessClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -305,6 +316,7 @@ func (s *Server) token(r *http.Request) (*tokenResponse, error) {
 			ID: uuid.NewString(),
 		},
 		ClientID: c.ClientID, Scope: strings.Join(granted, " "), TenantID: c.TenantID.String(),
+		IssuedAtMicros: now.UnixMicro(), SecretVersion: version,
 	}
 	at, err := s.keys.Sign(claims, tokens.TypeAccess)
 	if err != nil {
@@ -316,7 +328,8 @@ func (s *Server) token(r *http.Request) (*tokenResponse, error) {
 }
 
 // inspect verifies an access token and tells whether it is active now:
-// signed by us, unexpired, not revoked, its client active.
+// signed by us, unexpired, not revoked, its client active and its secret
+// and status unchanged since the token was issued.
 func (s *Server) inspect(ctx context.Context, token string) (*AccessClaims, *client, string, error) {
 	var c AccessClaims
 	if err := s.keys.Parse(ctx, token, &c, tokens.TypeAccess, s.Audience()); err != nil {
@@ -336,7 +349,7 @@ func (s *Server) inspect(ctx context.Context, token string) (*AccessClaims, *cli
 	case err != nil:
 		// The database did not answer: no verdict on the token.
 		return &c, nil, "", err
-	case !cl.found || !cl.active || !cl.tenantActive:
+	case !cl.found || !cl.active || !cl.tenantActive || cl.ended(&c, time.Now()):
 		return &c, cl, "revoked", nil
 	case cl.tenantID.String() != c.TenantID:
 		return &c, cl, "invalid", nil
@@ -372,7 +385,7 @@ func (s *Server) caller(r *http.Request, need access.Scope) (*access.Principal, 
 		if err != nil {
 			return nil, err
 		}
-		c, err := s.authenticateClient(ctx, id, sec, basic)
+		c, _, err := s.authenticateClient(ctx, id, sec, basic)
 		if err != nil {
 			return nil, err
 		}
