@@ -40,11 +40,15 @@ type healthJSON struct {
 	Version           string         `json:"version"`
 	Commit            string         `json:"commit"`
 	UptimeSeconds     int            `json:"uptime_seconds"`
+	// RateLimitStore is in the detailed report only: local, redis, or
+	// local (redis unreachable).
+	RateLimitStore string `json:"rate_limit_store,omitempty"`
 }
 
 func toHealth(h *health.Health) *healthJSON {
 	out := &healthJSON{Status: h.Status, Database: h.Database, DatabaseLatencyMs: h.DatabaseLatencyMs, SchemaVersion: h.SchemaVersion,
-		QueueDepths: map[string]int{}, Version: h.Version, Commit: h.Commit, UptimeSeconds: h.UptimeSeconds}
+		QueueDepths: map[string]int{}, Version: h.Version, Commit: h.Commit, UptimeSeconds: h.UptimeSeconds,
+		RateLimitStore: h.RateLimitStore}
 	for _, q := range h.QueueDepths {
 		out.QueueDepths[q.JobName] = q.Depth
 	}

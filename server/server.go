@@ -66,6 +66,8 @@ type Server struct {
 	handler http.Handler
 	bus     *invalidate.Bus
 	metrics *metrics.Metrics
+	// counters are the Redis rate limit counters, nil without Redis.
+	counters *ratelimit.Counters
 	// tasks run in the background while the server serves.
 	tasks []func(ctx context.Context)
 	flush func(ctx context.Context) error
@@ -114,10 +116,19 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	var guard *identity.LoginGuard
 	var tokenLimit *ratelimit.Limiter
 	var plans *ratelimit.Plans
+	var counters *ratelimit.Counters
+	var limitStore func() string
 	if limits {
-		guard = identity.NewLoginGuard(loginAttemptsPerIP, loginFailuresPerUser, loginLimitWindow)
-		tokenLimit = ratelimit.NewLimiter(tokenRequestsPerIP, tokenLimitWindow)
-		plans = ratelimit.NewPlans(rateLimits.Plans, cfg.DefaultPlan)
+		if cfg.RedisURL != "" {
+			if counters, err = ratelimit.NewRedisCounters(cfg.RedisURL, cfg.RedisPrefix, logger); err != nil {
+				return nil, err
+			}
+			s.counters = counters
+		}
+		limitStore = counters.Store
+		guard = identity.NewLoginGuard(loginAttemptsPerIP, loginFailuresPerUser, loginLimitWindow, counters)
+		tokenLimit = ratelimit.NewLimiter("token-ip", tokenRequestsPerIP, tokenLimitWindow, counters)
+		plans = ratelimit.NewPlans(rateLimits.Plans, cfg.DefaultPlan, counters)
 	}
 	ids := identity.New(st.Client, keyring, cfg.AllowSignup, cfg.DefaultPlan, guard)
 	if s.bus, err = invalidate.New(st.Dialect, st.URL, logger); err != nil {
@@ -149,6 +160,7 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	registerJobs(queue, st.Client, deks)
 	s.tasks = append(s.tasks, queue.Run, func(ctx context.Context) { requests.Run(ctx, usageFlushInterval) })
 	s.metrics.WatchDB(st.DB)
+	s.metrics.WatchRateLimitStore(counters.FallingBack)
 	s.metrics.WatchQueue(queue.Depth)
 	authorize := &authz.Guard{Client: st.Client, Batch: batch}
 	features := tenancy.FeatureStatus{Signup: cfg.AllowSignup, RateLimits: limits, TLS: cfg.TLSCert != "",
@@ -162,7 +174,7 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 		Tenants:      &tenancy.Service{Client: st.Client, Guard: authorize, Bus: s.bus, Jobs: queue, Features: features},
 		Audit:        &audit.Trail{Client: st.Client, Guard: authorize},
 		JobRuns:      &jobs.Service{Client: st.Client, Guard: authorize, Queue: queue},
-		Health:       &health.Service{Client: st.Client, Guard: authorize, Store: st, Queue: queue, Version: Version, Started: time.Now()},
+		Health:       &health.Service{Client: st.Client, Guard: authorize, Store: st, Queue: queue, Version: Version, Started: time.Now(), RateLimitStore: limitStore},
 		Guard:        authorize,
 		Identity:     ids,
 		Store:        st,
@@ -250,6 +262,9 @@ func (s *Server) Start() (stop func()) {
 		tasks.Wait()
 		if err := s.bus.Close(); err != nil {
 			s.logger.Warn("closing the invalidation listener", "err", err)
+		}
+		if err := s.counters.Close(); err != nil {
+			s.logger.Warn("closing the rate limit counters", "err", err)
 		}
 	}
 }

@@ -18,6 +18,10 @@ type Health struct {
 	Version       string        `json:"version"`
 	Commit        string        `json:"commit"`
 	UptimeSeconds int           `json:"uptimeSeconds"`
+	// Where rate limits are counted: local, redis, or local (redis
+	// unreachable); set by Detailed alone, for REST (the GraphQL type has
+	// no such field).
+	RateLimitStore string `json:"rateLimitStore,omitempty"`
 }
 
 type QueueDepth struct {

@@ -28,6 +28,9 @@ type Service struct {
 	// Version is the build's version; Started is when the server started.
 	Version string
 	Started time.Time
+	// RateLimitStore says where rate limits are counted (see
+	// ratelimit.Counters.Store); nil when they are off.
+	RateLimitStore func() string
 }
 
 // Public is the health report anyone may read: readiness for load
@@ -65,7 +68,11 @@ func (s *Service) Detailed(ctx context.Context) (*Health, error) {
 	if _, err := s.Guard.Require(ctx, access.AdminHealth); err != nil {
 		return nil, err
 	}
-	return s.Public(ctx)
+	h, err := s.Public(ctx)
+	if err == nil && s.RateLimitStore != nil {
+		h.RateLimitStore = s.RateLimitStore()
+	}
+	return h, err
 }
 
 // schemaVersion digests the tables and columns this build migrates to: two

@@ -15,9 +15,11 @@ type LoginGuard struct {
 }
 
 // NewLoginGuard limits ipLimit attempts per address and accountFailures
-// failed attempts per account within window.
-func NewLoginGuard(ipLimit, accountFailures int, window time.Duration) *LoginGuard {
-	return &LoginGuard{perIP: ratelimit.NewLimiter(ipLimit, window), perAccount: ratelimit.NewLimiter(accountFailures, window)}
+// failed attempts per account within window, counted in counters (nil: in
+// memory).
+func NewLoginGuard(ipLimit, accountFailures int, window time.Duration, counters *ratelimit.Counters) *LoginGuard {
+	return &LoginGuard{perIP: ratelimit.NewLimiter("login-ip", ipLimit, window, counters),
+		perAccount: ratelimit.NewLimiter("login-account", accountFailures, window, counters)}
 }
 
 // Attempt counts one login attempt from ip and refuses it when the address

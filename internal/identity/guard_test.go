@@ -37,7 +37,7 @@ func TestLoginGuardPerAddress(t *testing.T) {
 	t.Parallel()
 	const window = time.Hour
 	awayFromWindowEdge(window, 5*time.Second)
-	g := identity.NewLoginGuard(3, 2, window)
+	g := identity.NewLoginGuard(3, 2, window, nil)
 	for i := range 3 {
 		if err := g.Attempt("203.0.113.7"); err != nil {
 			t.Fatalf("attempt %d: %v", i+1, err)
@@ -65,7 +65,7 @@ func TestLoginGuardPerAccount(t *testing.T) {
 	t.Parallel()
 	const window = time.Hour
 	awayFromWindowEdge(window, 5*time.Second)
-	g := identity.NewLoginGuard(100, 2, window)
+	g := identity.NewLoginGuard(100, 2, window, nil)
 	if err := g.CheckAccount("acme|a@acme.test"); err != nil {
 		t.Fatal(err)
 	}

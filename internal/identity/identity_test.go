@@ -320,7 +320,7 @@ func TestLoginGuardCountsFailuresOnly(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		awayFromWindowEdge(time.Hour, 5*time.Second)
-		s := newService(t, st, identity.NewLoginGuard(100, 2, time.Hour))
+		s := newService(t, st, identity.NewLoginGuard(100, 2, time.Hour, nil))
 		register(t, s, "Guarded", "g@guard.test")
 		ok := func() error {
 			_, err := s.Login(context.Background(), identity.LoginInput{Email: "g@guard.test", Password: pw})
@@ -401,7 +401,7 @@ func TestLoginGuardCountsAnAccountOnce(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		awayFromWindowEdge(time.Hour, 5*time.Second)
-		s := newService(t, st, identity.NewLoginGuard(100, 2, time.Hour))
+		s := newService(t, st, identity.NewLoginGuard(100, 2, time.Hour, nil))
 		sess := register(t, s, "Twice", "t@twice.test")
 		for range 2 {
 			if _, err := s.Login(context.Background(), identity.LoginInput{Email: "t@twice.test", Password: "wrong-password"}); reason(err) != "invalid" {

@@ -34,6 +34,10 @@ type Config struct {
 	GraphQLIntrospection bool
 	// PublicURL is where clients reach the server; it is the issuer of tokens.
 	PublicURL string
+	// RedisURL, when set, is where rate limits are counted, shared by every
+	// instance; RedisPrefix starts their keys.
+	RedisURL    string
+	RedisPrefix string
 }
 
 // Production reports whether CREDVAULT_ENV is production.
@@ -59,6 +63,8 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	fs.StringVar(&c.AdminPassword, "admin-password", getenv("CREDVAULT_ADMIN_PASSWORD"), "password of the platform admin")
 	signup := fs.String("allow-signup", getenv("CREDVAULT_ALLOW_SIGNUP"), "allow POST /api/v1/auth/register (default: true in development)")
 	fs.StringVar(&c.RateLimits, "rate-limits", env("CREDVAULT_RATE_LIMITS", "free=100/h,pro=1000/h,enterprise=10000/h"), "per-plan limits, or off")
+	fs.StringVar(&c.RedisURL, "redis-url", getenv("CREDVAULT_REDIS_URL"), "redis://… where rate limits are counted for every instance (default: in memory, per instance)")
+	fs.StringVar(&c.RedisPrefix, "redis-prefix", env("CREDVAULT_REDIS_PREFIX", "credvault:ratelimit"), "start of the Redis keys of rate limits")
 	fs.StringVar(&c.DefaultPlan, "default-plan", env("CREDVAULT_DEFAULT_PLAN", "free"), "plan of a newly registered tenant")
 	cors := fs.String("cors-origins", getenv("CREDVAULT_CORS_ORIGINS"), "comma-separated origins allowed by CORS")
 	proxies := fs.String("trusted-proxies", getenv("CREDVAULT_TRUSTED_PROXIES"), "comma-separated CIDRs whose X-Forwarded-For is believed")
@@ -105,6 +111,10 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	}
 	if _, err := ParseRateLimits(c.RateLimits); err != nil {
 		return nil, fmt.Errorf("config: CREDVAULT_RATE_LIMITS: %w", err)
+	}
+	// Not quoted back: a Redis URL may hold a password.
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		return nil, fmt.Errorf("config: CREDVAULT_REDIS_URL must be a redis:// or rediss:// URL")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return nil, fmt.Errorf("config: CREDVAULT_TLS_CERT and CREDVAULT_TLS_KEY go together")

@@ -103,6 +103,21 @@ func (m *Metrics) WatchQueue(depth func(context.Context) (map[string]int, error)
 	m.Registry.MustRegister(&queueCollector{depth: depth})
 }
 
+// WatchRateLimitStore exports credvault_rate_limit_redis_fallback, read at
+// every scrape: 1 while limits shared in Redis are counted in memory because
+// Redis does not answer, 0 otherwise.
+func (m *Metrics) WatchRateLimitStore(fallingBack func() bool) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "credvault_rate_limit_redis_fallback",
+		Help: "1 while rate limits are counted in memory because the configured Redis does not answer.",
+	}, func() float64 {
+		if fallingBack() {
+			return 1
+		}
+		return 0
+	}))
+}
+
 var queueDepthDesc = prometheus.NewDesc("credvault_job_queue_depth", "Runs waiting (pending or retrying) by job.", []string{"job"}, nil)
 
 type queueCollector struct {

@@ -1,13 +1,11 @@
 // Package ratelimit limits requests with github.com/go-chi/httprate's
-// sliding-window counters. Counters are in memory: each instance limits on
-// its own.
+// sliding-window counters: in memory, each instance limiting on its own, or
+// in Redis, shared by every instance (see Counters).
 package ratelimit
 
 import (
 	"math"
 	"time"
-
-	"github.com/go-chi/httprate"
 
 	"github.com/credvault/credvault/internal/platform/apperr"
 )
@@ -15,16 +13,15 @@ import (
 // Limiter is an httprate limiter driven by hand, for limits whose key is
 // known only inside a handler (an account from a login body, a client).
 type Limiter struct {
-	rl     *httprate.RateLimiter
-	limit  int
-	window time.Duration
+	counter *counter
+	limit   int
+	window  time.Duration
 }
 
-// NewLimiter allows limit events per key within a sliding window.
-func NewLimiter(limit int, window time.Duration) *Limiter {
-	// An explicit counter keeps windows aligned to the clock, as Add assumes.
-	rl := httprate.NewRateLimiter(limit, window, httprate.WithLimitCounter(httprate.NewLocalLimitCounter(window)))
-	return &Limiter{rl: rl, limit: limit, window: window}
+// NewLimiter allows limit events per key within a sliding window, counted
+// in counters (nil: in memory) under name, which no other limiter may use.
+func NewLimiter(name string, limit int, window time.Duration, counters *Counters) *Limiter {
+	return &Limiter{counter: counters.counter(name, window), limit: limit, window: window}
 }
 
 // Check returns 429 RATE_LIMIT_EXCEEDED, with details.retry_after in
@@ -32,7 +29,7 @@ func NewLimiter(limit int, window time.Duration) *Limiter {
 func (l *Limiter) Check(key string) error {
 	now := time.Now().UTC()
 	start := now.Truncate(l.window)
-	curr, prev, err := l.rl.Counter().Get(key, start, start.Add(-l.window))
+	curr, prev, err := l.counter.Get(key, start, start.Add(-l.window))
 	if err != nil {
 		return err
 	}
@@ -68,7 +65,7 @@ func retryAfter(prev, curr int, threshold float64, window, elapsed time.Duration
 
 // Add counts one event for key.
 func (l *Limiter) Add(key string) {
-	_ = l.rl.Counter().Increment(key, time.Now().UTC().Truncate(l.window))
+	_ = l.counter.Increment(key, time.Now().UTC().Truncate(l.window))
 }
 
 // Allow checks key and, when it is under its limit, counts one event.

@@ -1,12 +1,12 @@
 package ratelimit
 
 import (
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/go-chi/httprate"
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/internal/access"
@@ -19,23 +19,25 @@ import (
 // or by the key's own rate_limit when it has one; an anonymous caller by its
 // client address, at the default plan's limit. A nil Plans limits nothing.
 //
-// Counters are httprate's sliding windows, in memory: each instance counts
-// on its own (see the README for sharing them).
+// Counts are httprate's sliding windows, kept in Counters: in memory, each
+// instance counting on its own, or in Redis, shared by all.
 type Plans struct {
 	plans       map[string]access.RateLimit
 	defaultPlan string
+	counters    *Counters
 
 	mu sync.Mutex
-	// byWindow holds one httprate limiter per window length; the request
-	// limit is given per request, so plans and keys of one window share it.
-	byWindow map[time.Duration]*httprate.RateLimiter
+	// byWindow holds one counter per window length; the request limit is
+	// given per request, so plans and keys of one window share it.
+	byWindow map[time.Duration]*counter
 }
 
-// NewPlans limits requests by the limits of plans; a principal whose plan is
-// not listed gets the limit of defaultPlan, and so do anonymous callers. When
-// defaultPlan is not listed either, such callers are not limited.
-func NewPlans(plans map[string]access.RateLimit, defaultPlan string) *Plans {
-	return &Plans{plans: plans, defaultPlan: defaultPlan, byWindow: map[time.Duration]*httprate.RateLimiter{}}
+// NewPlans limits requests by the limits of plans, counted in counters (nil:
+// in memory); a principal whose plan is not listed gets the limit of
+// defaultPlan, and so do anonymous callers. When defaultPlan is not listed
+// either, such callers are not limited.
+func NewPlans(plans map[string]access.RateLimit, defaultPlan string, counters *Counters) *Plans {
+	return &Plans{plans: plans, defaultPlan: defaultPlan, counters: counters, byWindow: map[time.Duration]*counter{}}
 }
 
 // Middleware limits each request after authentication, so it runs after the
@@ -55,23 +57,39 @@ func (p *Plans) Middleware(fail func(http.ResponseWriter, *http.Request, error))
 				next.ServeHTTP(w, r)
 				return
 			}
-			rl := p.limiter(rate.Window)
-			ctx := httprate.WithRequestLimit(r.Context(), rate.Requests)
-			// OnLimit also reports a counter error as limited, but the local
-			// counter never fails.
-			if !rl.OnLimit(w, r.WithContext(ctx), key) {
+			c := p.counter(rate.Window)
+			now := time.Now().UTC()
+			start := now.Truncate(rate.Window)
+			// Count first, then look: of concurrent requests, on this
+			// instance or another sharing the counters, no more than the
+			// limit see themselves within it (checking first would let
+			// several pass on the same last slot).
+			curr, prev := c.add(key, start, start.Add(-rate.Window), 1)
+			// httprate's sliding rate, this request included, rounded as
+			// httprate rounds it.
+			share := float64(rate.Window-now.Sub(start)) / float64(rate.Window)
+			used := int(math.Round(float64(prev)*share + float64(curr)))
+			h := w.Header()
+			h.Set("X-RateLimit-Limit", strconv.Itoa(rate.Requests))
+			h.Set("X-RateLimit-Reset", strconv.FormatInt(start.Add(rate.Window).Unix(), 10))
+			if used <= rate.Requests {
+				h.Set("X-RateLimit-Remaining", strconv.Itoa(rate.Requests-used))
 				next.ServeHTTP(w, r)
 				return
 			}
-			now := time.Now().UTC()
-			start := now.Truncate(rate.Window)
-			curr, prev, _ := rl.Counter().Get(key, start, start.Add(-rate.Window))
-			// httprate admits a request while round(rate)+1 <= limit. At least
-			// a second: the window may have turned since OnLimit counted.
+			// A refused request does not count, so that refusals do not
+			// prolong the wait; once the window has turned, its count is
+			// left alone (the in-memory counter has moved on).
+			if time.Now().UTC().Truncate(rate.Window).Equal(start) {
+				_ = c.IncrementBy(key, start, -1)
+				curr--
+			}
+			// A request is admitted while round(rate)+1 <= limit. At least a
+			// second: the window may have turned since it was counted.
 			wait := max(1, retryAfter(prev, curr, float64(rate.Requests)-0.5, rate.Window, now.Sub(start)))
 			seconds := strconv.Itoa(wait)
-			w.Header().Set("X-RateLimit-Remaining", "0")
-			w.Header().Set("Retry-After", seconds)
+			h.Set("X-RateLimit-Remaining", "0")
+			h.Set("Retry-After", seconds)
 			fail(w, r, apperr.New(apperr.RateLimited, "too many requests; try again later").With("retry_after", wait))
 		})
 	}
@@ -113,16 +131,16 @@ func (p *Plans) Of(plan string) (rate access.RateLimit, ok bool) {
 	return rate, ok
 }
 
-// limiter returns the httprate limiter of window, making it on first use.
-// Its counter is given explicitly so windows align to the clock
-// (now.Truncate(window)), which retryAfter relies on.
-func (p *Plans) limiter(window time.Duration) *httprate.RateLimiter {
+// counter returns the counter of window, making it on first use. Its
+// windows align to the clock (now.Truncate(window)), which retryAfter
+// relies on and instances sharing Redis agree on.
+func (p *Plans) counter(window time.Duration) *counter {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	rl := p.byWindow[window]
-	if rl == nil {
-		rl = httprate.NewRateLimiter(1, window, httprate.WithLimitCounter(httprate.NewLocalLimitCounter(window)))
-		p.byWindow[window] = rl
+	c := p.byWindow[window]
+	if c == nil {
+		c = p.counters.counter("plan:"+window.String(), window)
+		p.byWindow[window] = c
 	}
-	return rl
+	return c
 }

@@ -74,7 +74,7 @@ func testPlans() *Plans {
 	return NewPlans(map[string]access.RateLimit{
 		"free": {Requests: 3, Window: time.Hour},
 		"pro":  {Requests: 5, Window: time.Hour},
-	}, "free")
+	}, "free", nil)
 }
 
 func user(plan string) *access.Principal {
@@ -201,7 +201,7 @@ func TestNilPlansLimitNothing(t *testing.T) {
 		}
 	}
 	// No default plan limit: anonymous callers are not limited.
-	open := NewPlans(map[string]access.RateLimit{"pro": {Requests: 1, Window: time.Hour}}, "free")
+	open := NewPlans(map[string]access.RateLimit{"pro": {Requests: 1, Window: time.Hour}}, "free", nil)
 	for range 3 {
 		if a := send(open, caller{ip: "192.0.2.1"}); a.status != http.StatusOK || a.header.Get("X-RateLimit-Limit") != "" {
 			t.Fatalf("anonymous without a default plan limit: %d, X-RateLimit-Limit %q", a.status, a.header.Get("X-RateLimit-Limit"))
