@@ -14,7 +14,9 @@ import (
 type APIKey struct{ ent.Schema }
 
 // Mixin of the APIKey.
-func (APIKey) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{}, TimeMixin{}, TenantMixin{Ref: "api_keys"}} }
+func (APIKey) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{}, TimeMixin{}, TenantMixin{Ref: "api_keys"}}
+}
 
 // Fields of the APIKey.
 func (APIKey) Fields() []ent.Field {

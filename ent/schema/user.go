@@ -13,7 +13,9 @@ import (
 type User struct{ ent.Schema }
 
 // Mixin of the User.
-func (User) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{}, TimeMixin{}, TenantMixin{Ref: "users"}} }
+func (User) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{}, TimeMixin{}, TenantMixin{Ref: "users"}}
+}
 
 // Fields of the User.
 func (User) Fields() []ent.Field {
