@@ -9,14 +9,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"github.com/credvault/credvault/internal/apitest"
 	"github.com/credvault/credvault/internal/platform/config"
@@ -313,19 +310,13 @@ func TestNoGraphQLSuggestionsInProduction(t *testing.T) {
 // break no rule (the Swagger UI "Try it out" runs in
 // TestSwaggerUITryItOutInChromium).
 func TestBrowserPagesKeepTheirPolicy(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skip(chromiumPath + " is not installed (apt-get install chromium): skipping the browser test")
-	}
+	needChromium(t)
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		// Two pages on a busy machine: Swagger UI alone can take a minute.
 		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 		defer cancel()
-		browser, err := dialCDP(ctx, startChromium(t))
-		if err != nil {
-			t.Fatalf("connect to chromium: %v", err)
-		}
-		defer browser.conn.Close(websocket.StatusNormalClosure, "")
+		browser := openBrowser(t, ctx)
 		for _, c := range []struct{ path, rendered string }{
 			{"/api-docs", `document.querySelectorAll('.opblock').length > 20 &&
 				(document.querySelector('#operations-health-health .opblock-summary-control').click(), true)`},

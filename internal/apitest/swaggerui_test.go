@@ -213,19 +213,33 @@ func startChromium(t *testing.T) string {
 	return ""
 }
 
-func TestSwaggerUITryItOutInChromium(t *testing.T) {
+// needChromium skips t when Chromium is not installed (CI installs it).
+func needChromium(t *testing.T) {
+	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skip(chromiumPath + " is not installed (apt-get install chromium): skipping the browser test")
 	}
+}
+
+// openBrowser starts headless Chromium and connects to it; ctx bounds the
+// whole browser session, and the connection closes when t ends.
+func openBrowser(t *testing.T, ctx context.Context) *cdp {
+	t.Helper()
+	browser, err := dialCDP(ctx, startChromium(t))
+	if err != nil {
+		t.Fatalf("connect to chromium: %v", err)
+	}
+	t.Cleanup(func() { browser.conn.Close(websocket.StatusNormalClosure, "") })
+	return browser
+}
+
+func TestSwaggerUITryItOutInChromium(t *testing.T) {
+	needChromium(t)
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
-		browser, err := dialCDP(ctx, startChromium(t))
-		if err != nil {
-			t.Fatalf("connect to chromium: %v", err)
-		}
-		defer browser.conn.Close(websocket.StatusNormalClosure, "")
+		browser := openBrowser(t, ctx)
 		var target struct {
 			TargetID string `json:"targetId"`
 		}
