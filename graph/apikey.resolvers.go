@@ -11,7 +11,6 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/apikeys"
-	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/google/uuid"
 )
 
@@ -37,12 +36,7 @@ func (r *mutationResolver) RevokeAPIKey(ctx context.Context, id uuid.UUID) (*ent
 
 // APIKeys is the resolver for the apiKeys field.
 func (r *queryResolver) APIKeys(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.APIKeyOrder, where *ent.APIKeyWhereInput) (*ent.APIKeyConnection, error) {
-	q, err := r.Resolver.APIKeys.Query(ctx, where)
-	if err != nil {
-		return nil, err
-	}
-	first, last = paging.Size(first, last)
-	return q.Paginate(ctx, after, first, before, last, ent.WithAPIKeyOrder(orderBy))
+	return r.Resolver.APIKeys.Page(ctx, after, first, before, last, orderBy, where)
 }
 
 // APIKey is the resolver for the apiKey field.

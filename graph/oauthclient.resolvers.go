@@ -36,7 +36,7 @@ func (r *mutationResolver) DeleteOAuthClient(ctx context.Context, clientID strin
 
 // OauthClients is the resolver for the oauthClients field.
 func (r *queryResolver) OauthClients(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.OAuthClientOrder, where *ent.OAuthClientWhereInput) (*ent.OAuthClientConnection, error) {
-	return r.OAuthClients.Query(ctx, after, first, before, last, orderBy, where)
+	return r.OAuthClients.Page(ctx, after, first, before, last, orderBy, where)
 }
 
 // OauthClient is the resolver for the oauthClient field.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"entgo.io/contrib/entgql"
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
@@ -311,6 +312,18 @@ func (s *Service) Query(ctx context.Context, where *ent.APIKeyWhereInput) (*ent.
 		where = &rest
 	}
 	return where.Filter(q)
+}
+
+// Page is one connection page of the tenant's keys filtered as Query
+// filters, as GraphQL lists them.
+func (s *Service) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int,
+	orderBy *ent.APIKeyOrder, where *ent.APIKeyWhereInput) (*ent.APIKeyConnection, error) {
+	q, err := s.Query(ctx, where)
+	if err != nil {
+		return nil, err
+	}
+	first, last = paging.Size(first, last)
+	return q.Paginate(ctx, after, first, before, last, ent.WithAPIKeyOrder(orderBy))
 }
 
 // List is one offset window of the tenant's keys filtered as Query filters.

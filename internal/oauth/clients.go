@@ -276,8 +276,8 @@ func (s *Clients) Get(ctx context.Context, clientID string) (*ent.OAuthClient, e
 	return s.Client.OAuthClient.Query().Where(oauthclient.ClientID(clientID)).Only(ctx)
 }
 
-// Query is a page of the tenant's clients as a GraphQL connection.
-func (s *Clients) Query(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int,
+// Page is a page of the tenant's clients as a GraphQL connection.
+func (s *Clients) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int,
 	orderBy *ent.OAuthClientOrder, where *ent.OAuthClientWhereInput) (*ent.OAuthClientConnection, error) {
 	if _, err := s.Guard.Require(ctx, access.ListOAuthClients); err != nil {
 		return nil, err
