@@ -169,8 +169,8 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	resolver := &graph.Resolver{
 		APIKeys:      apiKeys,
 		OAuthClients: &oauth.Clients{Client: st.Client, Guard: authorize, Bus: s.bus},
-		Users:        &identity.Users{Client: st.Client, Guard: authorize, Bus: s.bus, Keys: apiKeys},
-		Vault:        &vault.Service{Client: st.Client, Guard: authorize, DEKs: deks, Jobs: queue, Metrics: s.metrics},
+		Users:        &identity.Users{Client: st.Client, Guard: authorize, Bus: s.bus, Keys: apiKeys, Tenants: tenancy.NewCache(st.Client, s.bus)},
+		Vault:        &vault.Service{Client: st.Client, Guard: authorize, DEKs: deks, Jobs: queue, Cache: vault.NewCache(s.bus), Metrics: s.metrics},
 		Tenants:      &tenancy.Service{Client: st.Client, Guard: authorize, Bus: s.bus, Jobs: queue, Features: features},
 		Audit:        &audit.Trail{Client: st.Client, Guard: authorize},
 		JobRuns:      &jobs.Service{Client: st.Client, Guard: authorize, Queue: queue},

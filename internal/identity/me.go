@@ -17,7 +17,7 @@ func (s *Users) Me(ctx context.Context) (*Me, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.Client.Tenant.Get(ctx, p.TenantID)
+	t, err := s.Tenants.Of(ctx, p)
 	if err != nil {
 		return nil, err
 	}

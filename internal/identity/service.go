@@ -1,7 +1,10 @@
 package identity
 
 import (
+	"context"
+
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/access/authz"
 	"github.com/credvault/credvault/internal/apikeys"
 	"github.com/credvault/credvault/internal/platform/invalidate"
@@ -18,4 +21,8 @@ type Users struct {
 	// Keys issues a service account's first API key in the account's
 	// transaction.
 	Keys *apikeys.Service
+	// Tenants reads the tenant a principal acts in, cached (tenancy.Cache).
+	Tenants interface {
+		Of(ctx context.Context, p *access.Principal) (*ent.Tenant, error)
+	}
 }

@@ -14,16 +14,25 @@ import (
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/platform/invalidate"
 	"github.com/credvault/credvault/internal/platform/ipallow"
+	"github.com/credvault/credvault/internal/platform/secret"
 	"github.com/credvault/credvault/internal/platform/store"
 )
 
-// client is what token verification needs of a client, cached.
+// client is what client authentication, token issuance and token
+// verification need of a client, cached.
 type client struct {
 	found        bool
 	id           uuid.UUID
+	clientID     string
 	tenantID     uuid.UUID
 	active       bool
 	tenantActive bool
+	// secretHash is the current secret's hash; previousHash, when set, the
+	// rotated-out secret's, which authenticates until previousUntil.
+	secretHash   []byte
+	previousHash []byte
+	grantTypes   []string
+	tokenTTL     time.Duration
 	// tenantAllow is the tenant's allowlist, applied to every credential.
 	tenantAllow ipallow.List
 	scopes      access.Set
@@ -39,8 +48,14 @@ type client struct {
 	loaded    time.Time
 }
 
-// clientTTL bounds staleness should an invalidation be lost.
-const clientTTL = time.Minute
+// Cache bounds: every change of a client or its tenant drops it on every
+// instance, so the TTL only bounds staleness should an invalidation be
+// lost; an unknown client_id is remembered briefly.
+const (
+	clientTTL        = time.Minute
+	unknownClientTTL = 10 * time.Second
+	maxCachedClients = 10_000
+)
 
 // clientCache maps client_id to the client's state; the bus drops entries
 // when a client or its tenant changes.
@@ -77,7 +92,7 @@ func (c *clientCache) get(ctx context.Context, clientID string) (*client, error)
 	c.mu.RLock()
 	cl, gen := c.m[clientID], c.gen
 	c.mu.RUnlock()
-	if cl != nil && time.Since(cl.loaded) < clientTTL {
+	if cl != nil && time.Since(cl.loaded) < cl.ttl() {
 		return cl, nil
 	}
 	row, err := c.db.OAuthClient.Query().Where(oauthclient.ClientID(clientID)).WithTenant().Only(store.Unrestricted(ctx))
@@ -87,7 +102,9 @@ func (c *clientCache) get(ctx context.Context, clientID string) (*client, error)
 	case err != nil:
 		return nil, err
 	default:
-		cl.found, cl.id, cl.tenantID = true, row.ID, row.TenantID
+		cl.found, cl.id, cl.clientID, cl.tenantID = true, row.ID, row.ClientID, row.TenantID
+		cl.secretHash, cl.grantTypes = row.SecretHash, row.GrantTypes
+		cl.tokenTTL = time.Duration(row.AccessTokenTTLSeconds) * time.Second
 		cl.active = row.Status == oauthclient.StatusActive
 		cl.tenantActive = row.Edges.Tenant.Status == tenant.StatusActive
 		cl.tenantAllow = ipallow.Parse(row.Edges.Tenant.Settings.IPAllowlist)
@@ -95,7 +112,7 @@ func (c *clientCache) get(ctx context.Context, clientID string) (*client, error)
 		cl.plan = row.Edges.Tenant.Plan
 		cl.secretVersion = row.SecretVersion
 		if row.PreviousSecretHash != nil && row.PreviousSecretExpiresAt != nil {
-			cl.previousUntil = *row.PreviousSecretExpiresAt
+			cl.previousHash, cl.previousUntil = *row.PreviousSecretHash, *row.PreviousSecretExpiresAt
 		}
 		if row.TokensNotBefore != nil {
 			cl.notBefore = row.TokensNotBefore.UnixMicro()
@@ -103,10 +120,34 @@ func (c *clientCache) get(ctx context.Context, clientID string) (*client, error)
 	}
 	c.mu.Lock()
 	if gen == c.gen {
+		if len(c.m) >= maxCachedClients {
+			// Full: start over rather than track recency on the hot path.
+			c.m = map[string]*client{}
+		}
 		c.m[clientID] = cl
 	}
 	c.mu.Unlock()
 	return cl, nil
+}
+
+func (cl *client) ttl() time.Duration {
+	if cl.found {
+		return clientTTL
+	}
+	return unknownClientTTL
+}
+
+// secretVersionOf returns the version of the client secret whose hash is
+// h, the rotated-out one only within its grace period; ok is false when h
+// is neither.
+func (cl *client) secretVersionOf(h []byte, now time.Time) (version int, ok bool) {
+	switch {
+	case secret.Equal(h, cl.secretHash):
+		return cl.secretVersion, true
+	case cl.previousHash != nil && now.Before(cl.previousUntil) && secret.Equal(h, cl.previousHash):
+		return cl.secretVersion - 1, true
+	}
+	return 0, false
 }
 
 // ended tells whether the token of claims c has ended with its cause: the

@@ -19,9 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
-	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/revokedtoken"
-	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/identity/tokens"
@@ -195,43 +193,38 @@ func clientCredentials(r *http.Request) (id, sec string, basic bool, err error) 
 }
 
 // authenticateClient checks a client's secret (or its rotated-out secret
-// within the grace period) and that the client and its tenant are active.
-// It returns the version of the secret presented.
-func (s *Server) authenticateClient(ctx context.Context, id, sec string, basic bool) (*ent.OAuthClient, int, error) {
+// within the grace period) and that the client and its tenant are active,
+// from the client cache. It returns the version of the secret presented.
+func (s *Server) authenticateClient(ctx context.Context, id, sec string, basic bool) (*client, int, error) {
 	invalid := &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Description: "client authentication failed", basic: basic}
 	if id == "" || sec == "" {
 		invalid.Description = "client credentials are required"
 		return nil, 0, invalid
 	}
 	ctx = store.Unrestricted(ctx)
-	c, err := s.db.OAuthClient.Query().Where(oauthclient.ClientID(id)).WithTenant().Only(ctx)
-	if ent.IsNotFound(err) || (err == nil && c.Edges.Tenant == nil) {
-		return nil, 0, invalid
-	}
+	c, err := s.clients.get(ctx, id)
 	if err != nil {
 		return nil, 0, err
 	}
-	h := secret.Hash(sec)
-	ok, version := secret.Equal(h, c.SecretHash), c.SecretVersion
-	if !ok && c.PreviousSecretHash != nil && c.PreviousSecretExpiresAt != nil &&
-		time.Now().Before(*c.PreviousSecretExpiresAt) && secret.Equal(h, *c.PreviousSecretHash) {
-		ok, version = true, c.SecretVersion-1
+	if !c.found {
+		return nil, 0, invalid
 	}
+	version, ok := c.secretVersionOf(secret.Hash(sec), time.Now())
 	reason := ""
 	switch {
 	case !ok:
 		reason = "invalid_secret"
-	case c.Status != oauthclient.StatusActive:
+	case !c.active:
 		reason = "client_disabled"
-	case c.Edges.Tenant.Status != tenant.StatusActive:
+	case !c.tenantActive:
 		reason = "tenant_inactive"
-	case !ipallow.Parse(c.Edges.Tenant.Settings.IPAllowlist).Allows(ipallow.ClientIP(ctx)):
+	case !c.tenantAllow.Allows(ipallow.ClientIP(ctx)):
 		reason = "ip_not_allowed"
 	}
 	if reason != "" {
 		s.metrics.AuthAttempts.WithLabelValues("client_credentials", reason).Inc()
-		s.audit.Tally(ctx, audit.Entry{Action: "oauth.client_auth", ResourceType: "oauth_client", ResourceID: c.ClientID,
-			Outcome: audit.Failure, TenantID: c.TenantID, Details: map[string]any{"reason": reason}})
+		s.audit.Tally(ctx, audit.Entry{Action: "oauth.client_auth", ResourceType: "oauth_client", ResourceID: c.clientID,
+			Outcome: audit.Failure, TenantID: c.tenantID, Details: map[string]any{"reason": reason}})
 		return nil, 0, invalid
 	}
 	s.metrics.AuthAttempts.WithLabelValues("client_credentials", "success").Inc()
@@ -296,34 +289,34 @@ func (s *Server) token(r *http.Request) (*tokenResponse, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !slices.Contains(c.GrantTypes, GrantClientCredentials) {
+	if !slices.Contains(c.grantTypes, GrantClientCredentials) {
 		return nil, failure(http.StatusBadRequest, "unauthorized_client", "the client may not use client_credentials")
 	}
-	granted := c.Scopes
+	granted := c.scopes.List()
 	if requested := strings.Fields(r.PostForm.Get("scope")); len(requested) > 0 {
 		for _, sc := range requested {
-			if !slices.Contains(c.Scopes, sc) {
+			if !c.scopes.Has(sc) {
 				return nil, failure(http.StatusBadRequest, "invalid_scope", "scope "+sc+" is not granted to the client")
 			}
 		}
 		granted = access.NewSet(requested...).List()
 	}
-	ttl := time.Duration(c.AccessTokenTTLSeconds) * time.Second
+	ttl := c.tokenTTL
 	claims := AccessClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer: s.keys.Issuer(), Subject: c.ClientID, Audience: jwt.ClaimStrings{s.Audience()},
+			Issuer: s.keys.Issuer(), Subject: c.clientID, Audience: jwt.ClaimStrings{s.Audience()},
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 			ID: uuid.NewString(),
 		},
-		ClientID: c.ClientID, Scope: strings.Join(granted, " "), TenantID: c.TenantID.String(),
+		ClientID: c.clientID, Scope: strings.Join(granted, " "), TenantID: c.tenantID.String(),
 		IssuedAtMicros: now.UnixMicro(), SecretVersion: version,
 	}
 	at, err := s.keys.Sign(claims, tokens.TypeAccess)
 	if err != nil {
 		return nil, err
 	}
-	s.audit.Tally(store.Unrestricted(ctx), audit.Entry{Action: "oauth.token", ResourceType: "oauth_client", ResourceID: c.ClientID,
-		TenantID: c.TenantID, Details: map[string]any{"grant_type": GrantClientCredentials, "scope": claims.Scope}})
+	s.audit.Tally(store.Unrestricted(ctx), audit.Entry{Action: "oauth.token", ResourceType: "oauth_client", ResourceID: c.clientID,
+		TenantID: c.tenantID, Details: map[string]any{"grant_type": GrantClientCredentials, "scope": claims.Scope}})
 	return &tokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: int(ttl.Seconds()), Scope: claims.Scope}, nil
 }
 
@@ -389,8 +382,8 @@ func (s *Server) caller(r *http.Request, need access.Scope) (*access.Principal, 
 		if err != nil {
 			return nil, err
 		}
-		return &access.Principal{Kind: access.KindOAuthClient, ID: c.ID, ClientID: c.ClientID,
-			TenantID: c.TenantID, HomeTenantID: c.TenantID, Scopes: access.NewSet(c.Scopes...)}, nil
+		return &access.Principal{Kind: access.KindOAuthClient, ID: c.id, ClientID: c.clientID,
+			TenantID: c.tenantID, HomeTenantID: c.tenantID, Scopes: c.scopes}, nil
 	}
 	p, err := s.authenticate(ctx, r)
 	if apperr.IsUnavailable(err) {

@@ -64,9 +64,9 @@ func (s *Service) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], fir
 }
 
 // Update changes tenant id's name, plan, status and settings. Plan and
-// status are the owner's to change (a platform admin's for any tenant); a
-// status change or a new allowlist drops every cached credential of the
-// tenant, on every instance.
+// status are the owner's to change (a platform admin's for any tenant);
+// any change drops the tenant and every cached credential of it, on every
+// instance.
 func (s *Service) Update(ctx context.Context, id uuid.UUID, input UpdateTenantInput) (*ent.Tenant, error) {
 	ctx, p, err := s.Guard.InTenant(ctx, access.UpdateTenant, id)
 	if err != nil {
@@ -83,7 +83,6 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, input UpdateTenantIn
 		}
 		upd := tx.Tenant.UpdateOne(t)
 		var changed []string
-		revoke := false
 		if input.Name != nil {
 			name := strings.TrimSpace(*input.Name)
 			if name == "" || len(name) > 200 {
@@ -109,7 +108,7 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, input UpdateTenantIn
 				return apperr.New(apperr.Conflict, "the platform tenant cannot be suspended")
 			}
 			upd.SetStatus(*input.Status)
-			changed, revoke = append(changed, "status"), true
+			changed = append(changed, "status")
 		}
 		if in := input.Settings; in != nil {
 			settings := t.Settings
@@ -118,7 +117,7 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, input UpdateTenantIn
 				if err != nil {
 					return apperr.Invalid("settings.ip_allowlist", "invalid")
 				}
-				settings.IPAllowlist, revoke = allow, true
+				settings.IPAllowlist = allow
 			}
 			if in.AuditRetentionDays != nil {
 				if d := *in.AuditRetentionDays; d < 1 || d > maxRetentionDays {
@@ -136,10 +135,8 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, input UpdateTenantIn
 			Details: map[string]any{"fields": changed}}); err != nil {
 			return err
 		}
-		if !revoke {
-			return nil
-		}
-		// Status and allowlist are cached with every key and client: drop them everywhere.
+		// The tenant is cached, and its status, plan and allowlist with every
+		// key and client: drop them everywhere.
 		return s.Bus.Publish(ctx, tx, invalidate.For(invalidate.Tenant, id.String()))
 	})
 	if err != nil {

@@ -49,17 +49,22 @@ func (s *Service) List(ctx context.Context, where *ent.CredentialWhereInput, w p
 // first; 404 when it holds none. withData says whether the caller reads
 // their data too: the data read needs credentials:decrypt and that scope
 // alone suffices for the whole read (SPEC §5), while metadata alone needs
-// credentials:read. The data itself is opened by Decrypt, row by row.
+// credentials:read. The data itself is opened by Decrypt, row by row. The
+// rows come from the cache while no change of the tenant's credentials
+// dropped them.
 func (s *Service) ByIntegration(ctx context.Context, integrationID string, withData bool) (*IntegrationCredentials, error) {
 	op := access.ReadCredential
 	if withData {
 		op = access.DecryptCredential
 	}
-	if _, err := s.Guard.Require(ctx, op); err != nil {
+	p, err := s.Guard.Require(ctx, op)
+	if err != nil {
 		return nil, err
 	}
-	rows, err := s.Client.Credential.Query().Where(credential.IntegrationID(integrationID)).
-		Order(ent.Asc(credential.FieldCreatedAt), ent.Asc(credential.FieldID)).Limit(paging.MaxSize).All(ctx)
+	rows, err := s.Cache.integration(ctx, p.TenantID, integrationID, func() ([]*ent.Credential, error) {
+		return s.Client.Credential.Query().Where(credential.IntegrationID(integrationID)).
+			Order(ent.Asc(credential.FieldCreatedAt), ent.Asc(credential.FieldID)).Limit(paging.MaxSize).All(ctx)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -115,6 +120,9 @@ func (s *Service) Store(ctx context.Context, input StoreCredentialInput) (*ent.C
 		if err != nil {
 			return nil, err
 		}
+		if err := s.Cache.changed(ctx, tx, p.TenantID); err != nil {
+			return nil, err
+		}
 		return c, audit.Record(ctx, tx, audit.Entry{Action: "credential.create", ResourceType: "credential", ResourceID: c.ID.String(),
 			Details: map[string]any{"integration_id": integration, "auth_type": input.AuthType}})
 	})
@@ -165,6 +173,9 @@ func (s *Service) Update(ctx context.Context, integrationID string, id uuid.UUID
 		if c, err = upd.Save(ctx); err != nil {
 			return nil, err
 		}
+		if err := s.Cache.changed(ctx, tx, c.TenantID); err != nil {
+			return nil, err
+		}
 		return c, audit.Record(ctx, tx, audit.Entry{Action: "credential.update", ResourceType: "credential", ResourceID: c.ID.String(),
 			Details: map[string]any{"integration_id": integrationID, "fields": changed}})
 	})
@@ -187,6 +198,9 @@ func (s *Service) Delete(ctx context.Context, integrationID string, id uuid.UUID
 			return err
 		}
 		if err := tx.Credential.DeleteOne(c).Exec(ctx); err != nil {
+			return err
+		}
+		if err := s.Cache.changed(ctx, tx, c.TenantID); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Entry{Action: "credential.delete", ResourceType: "credential", ResourceID: c.ID.String(),

@@ -90,11 +90,17 @@ func (s *Service) seal(ctx context.Context, tx *ent.Client, m *ent.CredentialMut
 	return nil
 }
 
-// open decrypts c's secret.
+// open decrypts c's secret. A row that does not open may have been
+// re-sealed by a DEK rotation since it was cached: the tenant's cached rows
+// go, and the next read finds the new ones.
 func (s *Service) open(ctx context.Context, c *ent.Credential) ([]byte, error) {
 	key, err := s.DEKs.Key(ctx, c.TenantID, c.DekVersion)
-	if err != nil {
-		return nil, err
+	var pt []byte
+	if err == nil {
+		pt, err = crypt.OpenCredential(key, c.Ciphertext, c.TenantID, c.ID, c.DekVersion)
 	}
-	return crypt.OpenCredential(key, c.Ciphertext, c.TenantID, c.ID, c.DekVersion)
+	if err != nil {
+		s.Cache.drop(c.TenantID)
+	}
+	return pt, err
 }

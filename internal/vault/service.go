@@ -21,6 +21,8 @@ type Service struct {
 	Guard  *authz.Guard
 	DEKs   *dek.Manager
 	Jobs   *jobs.Queue
+	// Cache keeps integrations' credential rows; writes here drop them.
+	Cache *Cache
 	// Metrics counts decryptions.
 	Metrics *metrics.Metrics
 }

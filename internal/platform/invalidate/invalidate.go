@@ -35,6 +35,9 @@ const (
 	Tenant      = "tenant"
 	OAuthClient = "oauth_client"
 	Token       = "token"
+	// Credential names a tenant whose credentials changed: its cached
+	// credential rows go.
+	Credential = "credential"
 	// All means every cache must be dropped: notifications may have been missed.
 	All = "all"
 )

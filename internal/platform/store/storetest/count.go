@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"database/sql"
 	"sync"
 
 	"entgo.io/ent/dialect"
@@ -97,4 +98,22 @@ func (t *countingTx) Commit() error {
 func (t *countingTx) Rollback() error {
 	t.s.add(t.ctx, "ROLLBACK")
 	return t.Tx.Rollback()
+}
+
+// execContext is the raw statement method of ent's drivers and
+// transactions, which the invalidation bus's NOTIFY goes through.
+type execContext interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// ExecContext counts a raw statement and sends it.
+func (d *countingDriver) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	d.s.add(ctx, query)
+	return d.Driver.(execContext).ExecContext(ctx, query, args...)
+}
+
+// ExecContext counts a raw statement of the transaction and sends it.
+func (t *countingTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	t.s.add(ctx, query)
+	return t.Tx.(execContext).ExecContext(ctx, query, args...)
 }
