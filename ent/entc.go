@@ -21,6 +21,10 @@ func main() {
 	if err != nil {
 		log.Fatalf("creating entgql extension: %v", err)
 	}
+	// Overrides entgql's Paginate body (see the template): added after
+	// entgql's own templates, it replaces their helper of the same name.
+	paginate := gen.MustParse(gen.NewTemplate("paginate").Funcs(entgql.TemplateFuncs).
+		ParseFiles("ent/template/paginate.tmpl"))
 	err = entc.Generate("./ent/schema", &gen.Config{
 		Features: []gen.Feature{
 			gen.FeaturePrivacy,
@@ -30,7 +34,10 @@ func main() {
 			gen.FeatureModifier,
 			gen.FeatureExecQuery,
 		},
-	}, entc.Extensions(ex))
+	}, entc.Extensions(ex), func(cfg *gen.Config) error {
+		cfg.Templates = append(cfg.Templates, paginate)
+		return nil
+	})
 	if err != nil {
 		log.Fatalf("running ent codegen: %v", err)
 	}

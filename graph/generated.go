@@ -210,6 +210,7 @@ type ComplexityRoot struct {
 		Database          func(childComplexity int) int
 		DatabaseLatencyMs func(childComplexity int) int
 		QueueDepths       func(childComplexity int) int
+		RateLimitStoreOf  func(childComplexity int) int
 		SchemaVersion     func(childComplexity int) int
 		Status            func(childComplexity int) int
 		UptimeSeconds     func(childComplexity int) int
@@ -1143,6 +1144,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Health.QueueDepths(childComplexity), true
+	case "Health.rateLimitStore":
+		if e.ComplexityRoot.Health.RateLimitStoreOf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Health.RateLimitStoreOf(childComplexity), true
 	case "Health.schemaVersion":
 		if e.ComplexityRoot.Health.SchemaVersion == nil {
 			break
@@ -2821,6 +2828,8 @@ func (ec *executionContext) childFields_Health(ctx context.Context, field graphq
 		return ec.fieldContext_Health_commit(ctx, field)
 	case "uptimeSeconds":
 		return ec.fieldContext_Health_uptimeSeconds(ctx, field)
+	case "rateLimitStore":
+		return ec.fieldContext_Health_rateLimitStore(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Health", field.Name)
 }
@@ -7480,6 +7489,29 @@ func (ec *executionContext) _Health_uptimeSeconds(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Health_uptimeSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Health", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Health_rateLimitStore(ctx context.Context, field graphql.CollectedField, obj *health.Health) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Health_rateLimitStore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RateLimitStoreOf(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Health_rateLimitStore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Health", field, true, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _IntegrationCredentials_integrationID(ctx context.Context, field graphql.CollectedField, obj *vault.IntegrationCredentials) (ret graphql.Marshaler) {
@@ -20926,43 +20958,81 @@ func (ec *executionContext) _Health(ctx context.Context, sel ast.SelectionSet, o
 		case "status":
 			out.Values[i] = ec._Health_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "database":
 			out.Values[i] = ec._Health_database(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "databaseLatencyMs":
 			out.Values[i] = ec._Health_databaseLatencyMs(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "schemaVersion":
 			out.Values[i] = ec._Health_schemaVersion(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "queueDepths":
 			out.Values[i] = ec._Health_queueDepths(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "version":
 			out.Values[i] = ec._Health_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "commit":
 			out.Values[i] = ec._Health_commit(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "uptimeSeconds":
 			out.Values[i] = ec._Health_uptimeSeconds(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "rateLimitStore":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Health_rateLimitStore(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

@@ -93,12 +93,11 @@ func filterValue(t reflect.Type, v string) reflect.Value {
 // declared filters decode into the where input W, the paging into the
 // window, and toJSON shapes each row.
 func HandleWhere[W, T, Item any](r Route, list func(context.Context, *W, paging.Window) ([]T, int, error), toJSON func(T) Item) Route {
-	return HandleList(r, func(ctx context.Context, c *Call) ([]Item, int, error) {
+	return HandleList(r, func(ctx context.Context, c *Call, w paging.Window) ([]T, int, error) {
 		where, err := Where[W](c)
 		if err != nil {
 			return nil, 0, err
 		}
-		rows, total, err := list(ctx, where, c.Window())
-		return mapSlice(rows, toJSON), total, err
-	})
+		return list(ctx, where, w)
+	}, toJSON)
 }

@@ -9,7 +9,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/paging"
 )
 
 // Paging limits.
@@ -37,26 +40,43 @@ type Paging struct {
 	Desc bool
 	// list names the list a cursor belongs to, so a cursor of another list is refused.
 	list string
+	// after is the cursor's position, when the page follows a cursor.
+	after *cursor
 }
 
 // Pagination is meta.pagination of a list response.
 type Pagination struct {
-	Limit       int     `json:"limit"`
-	Offset      int     `json:"offset"`
-	Total       int     `json:"total"`
-	HasNext     bool    `json:"has_next"`
-	NextCursor  *string `json:"next_cursor"`
-	Page        *int    `json:"page,omitempty"`
-	PerPage     *int    `json:"per_page,omitempty"`
-	TotalPages  *int    `json:"total_pages,omitempty"`
-	HasPrevious *bool   `json:"has_previous,omitempty"`
+	Limit  int `json:"limit"`
+	Offset int `json:"offset"`
+	Total  int `json:"total"`
+	// TotalIsLowerBound is set (true) when the list runs on more than
+	// paging.TotalCap items past the page's start: total is then a lower
+	// bound, not a count.
+	TotalIsLowerBound bool    `json:"total_is_lower_bound,omitempty"`
+	HasNext           bool    `json:"has_next"`
+	NextCursor        *string `json:"next_cursor"`
+	Page              *int    `json:"page,omitempty"`
+	PerPage           *int    `json:"per_page,omitempty"`
+	TotalPages        *int    `json:"total_pages,omitempty"`
+	HasPrevious       *bool   `json:"has_previous,omitempty"`
 }
 
-// cursor is what an opaque cursor holds.
+// cursor is what an opaque cursor holds: the position of the last item of
+// a page in its list's order (sort and direction, the item's sort value and
+// id), where the next page seeks to. It is not signed: Offset only says how
+// many items came before, for meta.pagination, and Limit is only the next
+// page's default size, bounded like limit.
 type cursor struct {
-	List   string `json:"l"`
-	Offset int    `json:"o"`
-	Limit  int    `json:"n"`
+	List string `json:"l"`
+	Sort string `json:"s"`
+	Desc bool   `json:"d,omitempty"`
+	// Value is the sort value as paging.Column.Format wrote it; Null is set
+	// when the item had none.
+	Value  string    `json:"v,omitempty"`
+	Null   bool      `json:"z,omitempty"`
+	ID     uuid.UUID `json:"i"`
+	Offset int       `json:"o"`
+	Limit  int       `json:"n"`
 }
 
 // ParsePaging reads the paging parameters of a list named list, allowing the
@@ -88,12 +108,10 @@ func ParsePaging(q url.Values, list string, sortable []string) (Paging, error) {
 			return p, apperr.Invalid("cursor", "not combinable with offset or page")
 		}
 		cur, ok := decodeCursor(c)
-		if !ok || cur.List != list {
+		if !ok || cur.List != list || !slices.Contains(sortable, cur.Sort) {
 			return p, apperr.Invalid("cursor", "invalid")
 		}
-		// The cursor is not signed: its position is bounded like offset, and
-		// its page size is only a default, bounded like limit.
-		p.Offset = cur.Offset
+		p.Offset, p.after = cur.Offset, &cur
 		if !q.Has("limit") {
 			p.Limit = min(cur.Limit, MaxLimit)
 		}
@@ -112,6 +130,14 @@ func ParsePaging(q url.Values, list string, sortable []string) (Paging, error) {
 		p.Desc = false
 	default:
 		return p, apperr.Invalid("order", "must be asc or desc")
+	}
+	// A cursor is a position in one order: its own, which sort and order
+	// may repeat but not change.
+	if cur := p.after; cur != nil {
+		if q.Has("sort") && p.Sort != cur.Sort || q.Has("order") && p.Desc != cur.Desc {
+			return p, apperr.Invalid("cursor", "not of this sort and order")
+		}
+		p.Sort, p.Desc = cur.Sort, cur.Desc
 	}
 	return p, nil
 }
@@ -153,7 +179,7 @@ func boundedParam(q url.Values, name string, def, lo, hi int) (int, error) {
 func decodeCursor(s string) (cursor, bool) {
 	var c cursor
 	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(raw, &c) != nil || c.Offset < 0 || c.Offset > MaxOffset || c.Limit < 1 {
+	if err != nil || json.Unmarshal(raw, &c) != nil || c.Offset < 0 || c.Offset > MaxOffset || c.Limit < 1 || (c.Null && c.Value != "") {
 		return c, false
 	}
 	return c, true
@@ -164,11 +190,30 @@ func encodeCursor(c cursor) string {
 	return base64.RawURLEncoding.EncodeToString(raw)
 }
 
-// Pagination describes the window p over a list of total items.
-func (p Paging) Pagination(total int) *Pagination {
-	out := &Pagination{Limit: p.Limit, Offset: p.Offset, Total: total, HasNext: p.Offset+p.Limit < total}
+// Window is the page p asks for, as the lists' services take it: col is
+// the sort column, which reads the cursor's value (422 when it does not).
+func (p Paging) Window(col paging.Column) (paging.Window, error) {
+	w := paging.Window{Offset: p.Offset, Limit: p.Limit, Sort: p.Sort, Desc: p.Desc, Nullable: col.Nullable()}
+	if cur := p.after; cur != nil {
+		v, err := col.Parse(cur.Value, cur.Null)
+		if err != nil {
+			return w, apperr.Invalid("cursor", "invalid")
+		}
+		w.After = &paging.Position{Value: v, ID: cur.ID}
+	}
+	return w, nil
+}
+
+// Pagination describes the page p of a list counted as total (as
+// paging.Fetch counts, lowerBound when it stopped counting), whose last
+// item is at last (nil on an empty page).
+func (p Paging) Pagination(total int, lowerBound bool, last *paging.Position) *Pagination {
+	out := &Pagination{Limit: p.Limit, Offset: p.Offset, Total: total, TotalIsLowerBound: lowerBound,
+		HasNext: p.Offset+p.Limit < total && last != nil}
 	if out.HasNext {
-		next := encodeCursor(cursor{List: p.list, Offset: p.Offset + p.Limit, Limit: p.Limit})
+		value, null := paging.Format(last.Value)
+		next := encodeCursor(cursor{List: p.list, Sort: p.Sort, Desc: p.Desc, Value: value, Null: null, ID: last.ID,
+			Offset: p.Offset + p.Limit, Limit: p.Limit})
 		out.NextCursor = &next
 	}
 	if p.ByPage {

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/credvault/credvault/internal/platform/reqinfo"
 	"github.com/credvault/credvault/rest"
 )
@@ -69,7 +71,10 @@ type widget struct {
 }
 
 type item struct {
-	N int `json:"n"`
+	N         int       `json:"n"`
+	ID        uuid.UUID `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	Name      string    `json:"name"`
 }
 
 const requestID = "req-test-1"
@@ -99,23 +104,27 @@ func widgetRoute() rest.Route {
 	})
 }
 
-// items is a list of n items; the list route pages over it.
+// items is a list of n items; the list route pages over it in the order
+// of N, whatever the sort, and a cursor page starts past its cursor's item.
 func itemsRoute(n int) rest.Route {
 	all := make([]item, n)
 	for i := range all {
-		all[i] = item{N: i + 1}
+		all[i] = item{N: i + 1, ID: uuid.New(), CreatedAt: time.Unix(int64(i), 0).UTC(), Name: fmt.Sprint("item ", i+1)}
 	}
 	return rest.HandleList(rest.Route{
 		Method: http.MethodGet, Path: "/items", Status: http.StatusOK, Message: "items",
 		Sort: []string{"created_at", "name"},
-	}, func(_ context.Context, c *rest.Call) ([]item, int, error) {
+	}, func(_ context.Context, _ *rest.Call, w paging.Window) ([]item, int, error) {
 		if n == 0 {
 			return nil, 0, nil // a nil page must still be an array
 		}
-		lo := min(c.Paging.Offset, n)
-		hi := min(lo+c.Paging.Limit, n)
+		lo := min(w.Offset, n)
+		if w.After != nil {
+			lo = slices.IndexFunc(all, func(it item) bool { return it.ID == w.After.ID }) + 1
+		}
+		hi := min(lo+w.Limit, n)
 		return all[lo:hi], n, nil
-	})
+	}, func(it item) item { return it })
 }
 
 func serve(t *testing.T, h http.Handler, req *http.Request) *response {
@@ -616,11 +625,11 @@ func TestParsePagingErrors(t *testing.T) {
 func nextCursor(t *testing.T, list, query string) string {
 	t.Helper()
 	q, _ := url.ParseQuery(query)
-	p, err := rest.ParsePaging(q, list, nil)
+	p, err := rest.ParsePaging(q, list, []string{"created_at"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pg := p.Pagination(1000)
+	pg := p.Pagination(1000, false, &paging.Position{Value: time.Now(), ID: uuid.New()})
 	if pg.NextCursor == nil {
 		t.Fatal("no next cursor")
 	}
@@ -629,6 +638,7 @@ func nextCursor(t *testing.T, list, query string) string {
 
 func TestCursorRoundTrip(t *testing.T) {
 	t.Parallel()
+	sortable := []string{"created_at", "name"}
 	for _, tc := range []struct {
 		query      string
 		nextOffset int
@@ -640,15 +650,15 @@ func TestCursorRoundTrip(t *testing.T) {
 		{"page=3&per_page=7", 21, 7},
 	} {
 		q, _ := url.ParseQuery(tc.query)
-		p, err := rest.ParsePaging(q, "GET /items", nil)
+		p, err := rest.ParsePaging(q, "GET /items", sortable)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pg := p.Pagination(1000)
+		pg := p.Pagination(1000, false, &paging.Position{Value: "a name", ID: uuid.New()})
 		if !pg.HasNext || pg.NextCursor == nil {
 			t.Fatalf("%q: no next page of 1000", tc.query)
 		}
-		next, err := rest.ParsePaging(url.Values{"cursor": {*pg.NextCursor}}, "GET /items", nil)
+		next, err := rest.ParsePaging(url.Values{"cursor": {*pg.NextCursor}}, "GET /items", sortable)
 		if err != nil {
 			t.Fatalf("%q: the next cursor does not parse: %v", tc.query, err)
 		}
@@ -657,7 +667,7 @@ func TestCursorRoundTrip(t *testing.T) {
 				next.Offset, next.Limit, next.ByPage, tc.nextOffset, tc.nextLimit)
 		}
 		// An explicit limit wins over the cursor's.
-		next, err = rest.ParsePaging(url.Values{"cursor": {*pg.NextCursor}, "limit": {"3"}}, "GET /items", nil)
+		next, err = rest.ParsePaging(url.Values{"cursor": {*pg.NextCursor}, "limit": {"3"}}, "GET /items", sortable)
 		if err != nil || next.Limit != 3 || next.Offset != tc.nextOffset {
 			t.Errorf("%q: cursor with limit=3: %+v, %v", tc.query, next, err)
 		}
@@ -687,7 +697,7 @@ func TestPagination(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pg := p.Pagination(tc.total)
+		pg := p.Pagination(tc.total, false, &paging.Position{ID: uuid.New()})
 		if pg.Total != tc.total || pg.HasNext != tc.hasNext || (pg.NextCursor != nil) != tc.hasNext ||
 			pg.Limit != p.Limit || pg.Offset != p.Offset {
 			t.Errorf("%q of %d: %+v", tc.query, tc.total, pg)

@@ -6,6 +6,7 @@ package rest
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/credvault/credvault/internal/platform/paging"
@@ -76,11 +77,6 @@ func (c *Call) IDParam(name string) (uuid.UUID, error) {
 	return id, nil
 }
 
-// Window is the call's paging as the resolvers' offset window.
-func (c *Call) Window() paging.Window {
-	return paging.Window{Offset: c.Paging.Offset, Limit: c.Paging.Limit, Sort: c.Paging.Sort, Desc: c.Paging.Desc}
-}
-
 // Query returns the query parameter name.
 func (c *Call) Query(name string) string { return c.Request.URL.Query().Get(name) }
 
@@ -113,9 +109,20 @@ func HandleBody[In, Out any](r Route, fn func(ctx context.Context, c *Call, in *
 	return r
 }
 
-// HandleList makes a list route: fn gets the parsed paging and returns one
-// page of items and the total; data is always an array.
-func HandleList[Item any](r Route, fn func(ctx context.Context, c *Call) ([]Item, int, error)) Route {
+// HandleList makes a list route: fn gets the parsed paging and its window
+// and returns the window's rows and the total as paging.Fetch counts it;
+// toJSON shapes each row, and data is always an array. Every field of
+// r.Sort must be a column of T (see paging.ColumnOf): the next page's
+// cursor holds the last row's value of it.
+func HandleList[T, Item any](r Route, fn func(ctx context.Context, c *Call, w paging.Window) ([]T, int, error), toJSON func(T) Item) Route {
+	columns := make(map[string]paging.Column, len(r.Sort))
+	for _, s := range r.Sort {
+		col, ok := paging.ColumnOf[T](s)
+		if !ok {
+			panic(fmt.Sprintf("rest: sort %s of %s %s: %T has no such column, or no id", s, r.Method, r.Path, *new(T)))
+		}
+		columns[s] = col
+	}
 	r.Result, r.list = []Item{}, true
 	r.serve = func(ctx context.Context, c *Call) (any, *Pagination, error) {
 		p, err := ParsePaging(c.Request.URL.Query(), r.Method+" "+r.Path, r.Sort)
@@ -123,14 +130,21 @@ func HandleList[Item any](r Route, fn func(ctx context.Context, c *Call) ([]Item
 			return nil, nil, err
 		}
 		c.Paging = p
-		items, total, err := fn(ctx, c)
+		col := columns[p.Sort]
+		w, err := p.Window(col)
 		if err != nil {
 			return nil, nil, err
 		}
-		if items == nil {
-			items = []Item{}
+		rows, total, err := fn(ctx, c, w)
+		if err != nil {
+			return nil, nil, err
 		}
-		return items, p.Pagination(total), nil
+		var last *paging.Position
+		if len(rows) > 0 {
+			at := col.Position(rows[len(rows)-1])
+			last = &at
+		}
+		return mapSlice(rows, toJSON), p.Pagination(total, w.TotalIsLowerBound(total), last), nil
 	}
 	return r
 }

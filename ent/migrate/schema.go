@@ -63,24 +63,54 @@ var (
 				Columns: []*schema.Column{APIKeysColumns[6]},
 			},
 			{
-				Name:    "apikey_tenant_id_status_created_at",
-				Unique:  false,
-				Columns: []*schema.Column{APIKeysColumns[18], APIKeysColumns[9], APIKeysColumns[1]},
-			},
-			{
-				Name:    "apikey_tenant_id_service_account_id",
-				Unique:  false,
-				Columns: []*schema.Column{APIKeysColumns[18], APIKeysColumns[17]},
-			},
-			{
 				Name:    "apikey_status_expires_at",
 				Unique:  false,
 				Columns: []*schema.Column{APIKeysColumns[9], APIKeysColumns[10]},
 			},
 			{
-				Name:    "apikey_tenant_id_created_at",
+				Name:    "apikey_tenant_id_id",
 				Unique:  false,
-				Columns: []*schema.Column{APIKeysColumns[18], APIKeysColumns[1]},
+				Columns: []*schema.Column{APIKeysColumns[18], APIKeysColumns[0]},
+			},
+			{
+				Name:    "apikey_tenant_id_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{APIKeysColumns[18], APIKeysColumns[1], APIKeysColumns[0]},
+			},
+			{
+				Name:    "apikey_tenant_id_updated_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{APIKeysColumns[18], APIKeysColumns[2], APIKeysColumns[0]},
+			},
+			{
+				Name:    "apikey_tenant_id_name_id",
+				Unique:  false,
+				Columns: []*schema.Column{APIKeysColumns[18], APIKeysColumns[3], APIKeysColumns[0]},
+			},
+			{
+				Name:    "apikey_tenant_id_status_id",
+				Unique:  false,
+				Columns: []*schema.Column{APIKeysColumns[18], APIKeysColumns[9], APIKeysColumns[0]},
+			},
+			{
+				Name:    "apikey_tenant_id_expires_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{APIKeysColumns[18], APIKeysColumns[10], APIKeysColumns[0]},
+			},
+			{
+				Name:    "apikey_tenant_id_last_used_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{APIKeysColumns[18], APIKeysColumns[12], APIKeysColumns[0]},
+			},
+			{
+				Name:    "apikey_tenant_id_status_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{APIKeysColumns[18], APIKeysColumns[9], APIKeysColumns[1], APIKeysColumns[0]},
+			},
+			{
+				Name:    "apikey_tenant_id_service_account_id_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{APIKeysColumns[18], APIKeysColumns[17], APIKeysColumns[1], APIKeysColumns[0]},
 			},
 		},
 	}
@@ -115,29 +145,49 @@ var (
 		},
 		Indexes: []*schema.Index{
 			{
-				Name:    "auditlog_tenant_id_occurred_at",
-				Unique:  false,
-				Columns: []*schema.Column{AuditLogsColumns[12], AuditLogsColumns[1]},
-			},
-			{
-				Name:    "auditlog_tenant_id_action_occurred_at",
-				Unique:  false,
-				Columns: []*schema.Column{AuditLogsColumns[12], AuditLogsColumns[4], AuditLogsColumns[1]},
-			},
-			{
-				Name:    "auditlog_tenant_id_actor_id_occurred_at",
-				Unique:  false,
-				Columns: []*schema.Column{AuditLogsColumns[12], AuditLogsColumns[3], AuditLogsColumns[1]},
-			},
-			{
-				Name:    "auditlog_tenant_id_resource_type_resource_id",
-				Unique:  false,
-				Columns: []*schema.Column{AuditLogsColumns[12], AuditLogsColumns[5], AuditLogsColumns[6]},
-			},
-			{
 				Name:    "auditlog_occurred_at",
 				Unique:  false,
 				Columns: []*schema.Column{AuditLogsColumns[1]},
+			},
+			{
+				Name:    "auditlog_tenant_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{AuditLogsColumns[12], AuditLogsColumns[0]},
+			},
+			{
+				Name:    "auditlog_tenant_id_occurred_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{AuditLogsColumns[12], AuditLogsColumns[1], AuditLogsColumns[0]},
+			},
+			{
+				Name:    "auditlog_tenant_id_action_id",
+				Unique:  false,
+				Columns: []*schema.Column{AuditLogsColumns[12], AuditLogsColumns[4], AuditLogsColumns[0]},
+			},
+			{
+				Name:    "auditlog_tenant_id_action_occurred_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{AuditLogsColumns[12], AuditLogsColumns[4], AuditLogsColumns[1], AuditLogsColumns[0]},
+			},
+			{
+				Name:    "auditlog_tenant_id_actor_id_occurred_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{AuditLogsColumns[12], AuditLogsColumns[3], AuditLogsColumns[1], AuditLogsColumns[0]},
+			},
+			{
+				Name:    "auditlog_tenant_id_actor_type_occurred_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{AuditLogsColumns[12], AuditLogsColumns[2], AuditLogsColumns[1], AuditLogsColumns[0]},
+			},
+			{
+				Name:    "auditlog_tenant_id_resource_type_resource_id_occurred_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{AuditLogsColumns[12], AuditLogsColumns[5], AuditLogsColumns[6], AuditLogsColumns[1], AuditLogsColumns[0]},
+			},
+			{
+				Name:    "auditlog_tenant_id_outcome_occurred_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{AuditLogsColumns[12], AuditLogsColumns[7], AuditLogsColumns[1], AuditLogsColumns[0]},
 			},
 		},
 	}
@@ -173,24 +223,64 @@ var (
 		},
 		Indexes: []*schema.Index{
 			{
-				Name:    "credential_tenant_id_integration_id_created_at",
-				Unique:  false,
-				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[3], CredentialsColumns[1]},
-			},
-			{
-				Name:    "credential_tenant_id_auth_type",
-				Unique:  false,
-				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[5]},
-			},
-			{
 				Name:    "credential_tenant_id_dek_version",
 				Unique:  false,
 				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[7]},
 			},
 			{
-				Name:    "credential_tenant_id_created_at",
+				Name:    "credential_tenant_id_id",
 				Unique:  false,
-				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[1]},
+				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[0]},
+			},
+			{
+				Name:    "credential_tenant_id_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[1], CredentialsColumns[0]},
+			},
+			{
+				Name:    "credential_tenant_id_updated_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[2], CredentialsColumns[0]},
+			},
+			{
+				Name:    "credential_tenant_id_integration_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[3], CredentialsColumns[0]},
+			},
+			{
+				Name:    "credential_tenant_id_name_id",
+				Unique:  false,
+				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[4], CredentialsColumns[0]},
+			},
+			{
+				Name:    "credential_tenant_id_auth_type_id",
+				Unique:  false,
+				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[5], CredentialsColumns[0]},
+			},
+			{
+				Name:    "credential_tenant_id_status_id",
+				Unique:  false,
+				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[9], CredentialsColumns[0]},
+			},
+			{
+				Name:    "credential_tenant_id_expires_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[10], CredentialsColumns[0]},
+			},
+			{
+				Name:    "credential_tenant_id_integration_id_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[3], CredentialsColumns[1], CredentialsColumns[0]},
+			},
+			{
+				Name:    "credential_tenant_id_auth_type_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[5], CredentialsColumns[1], CredentialsColumns[0]},
+			},
+			{
+				Name:    "credential_tenant_id_status_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[9], CredentialsColumns[1], CredentialsColumns[0]},
 			},
 		},
 	}
@@ -296,14 +386,39 @@ var (
 		},
 		Indexes: []*schema.Index{
 			{
-				Name:    "oauthclient_tenant_id_status_created_at",
+				Name:    "oauthclient_tenant_id_id",
 				Unique:  false,
-				Columns: []*schema.Column{OauthClientsColumns[16], OauthClientsColumns[12], OauthClientsColumns[1]},
+				Columns: []*schema.Column{OauthClientsColumns[16], OauthClientsColumns[0]},
 			},
 			{
-				Name:    "oauthclient_tenant_id_created_at",
+				Name:    "oauthclient_tenant_id_created_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{OauthClientsColumns[16], OauthClientsColumns[1]},
+				Columns: []*schema.Column{OauthClientsColumns[16], OauthClientsColumns[1], OauthClientsColumns[0]},
+			},
+			{
+				Name:    "oauthclient_tenant_id_updated_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{OauthClientsColumns[16], OauthClientsColumns[2], OauthClientsColumns[0]},
+			},
+			{
+				Name:    "oauthclient_tenant_id_name_id",
+				Unique:  false,
+				Columns: []*schema.Column{OauthClientsColumns[16], OauthClientsColumns[4], OauthClientsColumns[0]},
+			},
+			{
+				Name:    "oauthclient_tenant_id_client_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{OauthClientsColumns[16], OauthClientsColumns[3], OauthClientsColumns[0]},
+			},
+			{
+				Name:    "oauthclient_tenant_id_status_id",
+				Unique:  false,
+				Columns: []*schema.Column{OauthClientsColumns[16], OauthClientsColumns[12], OauthClientsColumns[0]},
+			},
+			{
+				Name:    "oauthclient_tenant_id_status_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{OauthClientsColumns[16], OauthClientsColumns[12], OauthClientsColumns[1], OauthClientsColumns[0]},
 			},
 		},
 	}
@@ -409,14 +524,29 @@ var (
 		},
 		Indexes: []*schema.Index{
 			{
-				Name:    "serviceaccount_tenant_id_name",
+				Name:    "serviceaccount_tenant_id_id",
 				Unique:  false,
-				Columns: []*schema.Column{ServiceAccountsColumns[8], ServiceAccountsColumns[3]},
+				Columns: []*schema.Column{ServiceAccountsColumns[8], ServiceAccountsColumns[0]},
 			},
 			{
-				Name:    "serviceaccount_tenant_id_created_at",
+				Name:    "serviceaccount_tenant_id_created_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{ServiceAccountsColumns[8], ServiceAccountsColumns[1]},
+				Columns: []*schema.Column{ServiceAccountsColumns[8], ServiceAccountsColumns[1], ServiceAccountsColumns[0]},
+			},
+			{
+				Name:    "serviceaccount_tenant_id_updated_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{ServiceAccountsColumns[8], ServiceAccountsColumns[2], ServiceAccountsColumns[0]},
+			},
+			{
+				Name:    "serviceaccount_tenant_id_name_id",
+				Unique:  false,
+				Columns: []*schema.Column{ServiceAccountsColumns[8], ServiceAccountsColumns[3], ServiceAccountsColumns[0]},
+			},
+			{
+				Name:    "serviceaccount_tenant_id_status_id",
+				Unique:  false,
+				Columns: []*schema.Column{ServiceAccountsColumns[8], ServiceAccountsColumns[6], ServiceAccountsColumns[0]},
 			},
 		},
 	}
@@ -464,14 +594,49 @@ var (
 		PrimaryKey: []*schema.Column{TenantsColumns[0]},
 		Indexes: []*schema.Index{
 			{
-				Name:    "tenant_status_created_at",
+				Name:    "tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{TenantsColumns[6], TenantsColumns[1]},
+				Columns: []*schema.Column{TenantsColumns[0]},
 			},
 			{
-				Name:    "tenant_created_at",
+				Name:    "tenant_created_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{TenantsColumns[1]},
+				Columns: []*schema.Column{TenantsColumns[1], TenantsColumns[0]},
+			},
+			{
+				Name:    "tenant_updated_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{TenantsColumns[2], TenantsColumns[0]},
+			},
+			{
+				Name:    "tenant_name_id",
+				Unique:  false,
+				Columns: []*schema.Column{TenantsColumns[3], TenantsColumns[0]},
+			},
+			{
+				Name:    "tenant_slug_id",
+				Unique:  false,
+				Columns: []*schema.Column{TenantsColumns[4], TenantsColumns[0]},
+			},
+			{
+				Name:    "tenant_plan_id",
+				Unique:  false,
+				Columns: []*schema.Column{TenantsColumns[5], TenantsColumns[0]},
+			},
+			{
+				Name:    "tenant_status_id",
+				Unique:  false,
+				Columns: []*schema.Column{TenantsColumns[6], TenantsColumns[0]},
+			},
+			{
+				Name:    "tenant_status_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{TenantsColumns[6], TenantsColumns[1], TenantsColumns[0]},
+			},
+			{
+				Name:    "tenant_plan_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{TenantsColumns[5], TenantsColumns[1], TenantsColumns[0]},
 			},
 		},
 	}
@@ -550,9 +715,49 @@ var (
 				Columns: []*schema.Column{UsersColumns[3]},
 			},
 			{
-				Name:    "user_tenant_id_created_at",
+				Name:    "user_tenant_id_id",
 				Unique:  false,
-				Columns: []*schema.Column{UsersColumns[10], UsersColumns[1]},
+				Columns: []*schema.Column{UsersColumns[10], UsersColumns[0]},
+			},
+			{
+				Name:    "user_tenant_id_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[10], UsersColumns[1], UsersColumns[0]},
+			},
+			{
+				Name:    "user_tenant_id_updated_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[10], UsersColumns[2], UsersColumns[0]},
+			},
+			{
+				Name:    "user_tenant_id_email_id",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[10], UsersColumns[3], UsersColumns[0]},
+			},
+			{
+				Name:    "user_tenant_id_name_id",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[10], UsersColumns[4], UsersColumns[0]},
+			},
+			{
+				Name:    "user_tenant_id_role_id",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[10], UsersColumns[5], UsersColumns[0]},
+			},
+			{
+				Name:    "user_tenant_id_status_id",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[10], UsersColumns[7], UsersColumns[0]},
+			},
+			{
+				Name:    "user_tenant_id_role_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[10], UsersColumns[5], UsersColumns[1], UsersColumns[0]},
+			},
+			{
+				Name:    "user_tenant_id_status_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[10], UsersColumns[7], UsersColumns[1], UsersColumns[0]},
 			},
 		},
 	}

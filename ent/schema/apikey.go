@@ -60,13 +60,12 @@ func (APIKey) Edges() []ent.Edge {
 
 // Indexes of the APIKey.
 func (APIKey) Indexes() []ent.Index {
-	return []ent.Index{
+	return append(append([]ent.Index{
 		index.Fields("previous_key_hash"),
-		index.Fields("tenant_id", "status", "created_at"),
-		index.Fields("tenant_id", "service_account_id"),
 		index.Fields("status", "expires_at"),
-		index.Fields("tenant_id", "created_at"),
-	}
+	},
+		pageIndexes(tenantScope, "created_at", "updated_at", "name", "status", "expires_at", "last_used_at")...),
+		filterIndexes(tenantScope, "created_at", []string{"status"}, []string{"service_account_id"})...)
 }
 
 // Annotations of the APIKey.

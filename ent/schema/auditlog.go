@@ -35,13 +35,10 @@ func (AuditLog) Fields() []ent.Field {
 
 // Indexes of the AuditLog: the read API filters these, newest first.
 func (AuditLog) Indexes() []ent.Index {
-	return []ent.Index{
-		index.Fields("tenant_id", "occurred_at"),
-		index.Fields("tenant_id", "action", "occurred_at"),
-		index.Fields("tenant_id", "actor_id", "occurred_at"),
-		index.Fields("tenant_id", "resource_type", "resource_id"),
-		index.Fields("occurred_at"),
-	}
+	return append(append([]ent.Index{index.Fields("occurred_at")},
+		pageIndexes(tenantScope, "occurred_at", "action")...),
+		filterIndexes(tenantScope, "occurred_at", []string{"action"}, []string{"actor_id"}, []string{"actor_type"},
+			[]string{"resource_type", "resource_id"}, []string{"outcome"})...)
 }
 
 // Annotations of the AuditLog.

@@ -44,12 +44,9 @@ func (Credential) Fields() []ent.Field {
 
 // Indexes of the Credential.
 func (Credential) Indexes() []ent.Index {
-	return []ent.Index{
-		index.Fields("tenant_id", "integration_id", "created_at"),
-		index.Fields("tenant_id", "auth_type"),
-		index.Fields("tenant_id", "dek_version"),
-		index.Fields("tenant_id", "created_at"),
-	}
+	return append(append([]ent.Index{index.Fields("tenant_id", "dek_version")},
+		pageIndexes(tenantScope, "created_at", "updated_at", "integration_id", "name", "auth_type", "status", "expires_at")...),
+		filterIndexes(tenantScope, "created_at", []string{"integration_id"}, []string{"auth_type"}, []string{"status"})...)
 }
 
 // Annotations of the Credential.

@@ -5,7 +5,6 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
-	"entgo.io/ent/schema/index"
 	"github.com/google/uuid"
 )
 
@@ -48,7 +47,8 @@ func (OAuthClient) Fields() []ent.Field {
 
 // Indexes of the OAuthClient.
 func (OAuthClient) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("tenant_id", "status", "created_at"), index.Fields("tenant_id", "created_at")}
+	return append(pageIndexes(tenantScope, "created_at", "updated_at", "name", "client_id", "status"),
+		filterIndexes(tenantScope, "created_at", []string{"status"})...)
 }
 
 // Annotations of the OAuthClient.

@@ -6,7 +6,6 @@ import (
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
-	"entgo.io/ent/schema/index"
 	"github.com/google/uuid"
 )
 
@@ -38,7 +37,7 @@ func (ServiceAccount) Edges() []ent.Edge {
 
 // Indexes of the ServiceAccount.
 func (ServiceAccount) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("tenant_id", "name"), index.Fields("tenant_id", "created_at")}
+	return pageIndexes(tenantScope, "created_at", "updated_at", "name", "status")
 }
 
 // Annotations of the ServiceAccount.

@@ -6,7 +6,6 @@ import (
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
-	"entgo.io/ent/schema/index"
 
 	"github.com/credvault/credvault/ent/schema/schematype"
 )
@@ -38,7 +37,8 @@ func (Tenant) Fields() []ent.Field {
 
 // Indexes of the Tenant.
 func (Tenant) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("status", "created_at"), index.Fields("created_at")}
+	return append(pageIndexes(nil, "created_at", "updated_at", "name", "slug", "plan", "status"),
+		filterIndexes(nil, "created_at", []string{"status"}, []string{"plan"})...)
 }
 
 // Annotations of the Tenant.

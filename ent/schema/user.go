@@ -39,7 +39,9 @@ func (User) Fields() []ent.Field {
 
 // Indexes of the User.
 func (User) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("tenant_id", "email").Unique(), index.Fields("email"), index.Fields("tenant_id", "created_at")}
+	return append(append([]ent.Index{index.Fields("tenant_id", "email").Unique(), index.Fields("email")},
+		pageIndexes(tenantScope, "created_at", "updated_at", "email", "name", "role", "status")...),
+		filterIndexes(tenantScope, "created_at", []string{"role"}, []string{"status"})...)
 }
 
 // Annotations of the User.

@@ -1,5 +1,7 @@
 package health
 
+import "context"
+
 // The types of this package that the GraphQL schema names (bound in
 // gqlgen.yml): the service takes and returns them, the resolvers pass them on.
 
@@ -19,9 +21,18 @@ type Health struct {
 	Commit        string        `json:"commit"`
 	UptimeSeconds int           `json:"uptimeSeconds"`
 	// Where rate limits are counted: local, redis, or local (redis
-	// unreachable); set by Detailed alone, for REST (the GraphQL type has
-	// no such field).
+	// unreachable); set by Detailed alone, for REST (GraphQL asks
+	// RateLimitStoreOf, which checks the caller's scope).
 	RateLimitStore string `json:"rateLimitStore,omitempty"`
+
+	// service made the report.
+	service *Service
+}
+
+// RateLimitStoreOf is the GraphQL field rateLimitStore: where rate limits
+// are counted, for a principal holding tenant:read (see Service.RateLimitStoreOf).
+func (h *Health) RateLimitStoreOf(ctx context.Context) (*string, error) {
+	return h.service.RateLimitStoreOf(ctx)
 }
 
 type QueueDepth struct {

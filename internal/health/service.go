@@ -47,6 +47,7 @@ func (s *Service) Public(ctx context.Context) (*Health, error) {
 		Version:           s.Version,
 		Commit:            commit,
 		UptimeSeconds:     int(time.Since(s.Started).Seconds()),
+		service:           s,
 	}
 	if pingErr != nil {
 		h.Status, h.Database = "unavailable", "unavailable"
@@ -73,6 +74,19 @@ func (s *Service) Detailed(ctx context.Context) (*Health, error) {
 		h.RateLimitStore = s.RateLimitStore()
 	}
 	return h, err
+}
+
+// RateLimitStoreOf is where rate limits are counted, for a principal
+// holding tenant:read, as Detailed reports it; nil when rate limits are off.
+func (s *Service) RateLimitStoreOf(ctx context.Context) (*string, error) {
+	if _, err := s.Guard.Require(ctx, access.AdminHealth); err != nil {
+		return nil, err
+	}
+	if s.RateLimitStore == nil {
+		return nil, nil
+	}
+	store := s.RateLimitStore()
+	return &store, nil
 }
 
 // schemaVersion digests the tables and columns this build migrates to: two

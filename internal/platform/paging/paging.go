@@ -1,11 +1,12 @@
 // Package paging pages lists: GraphQL connections by cursor (sizes bounded
-// here) and REST lists by offset window, over any ent query.
+// here) and REST lists by window, over any ent query.
 package paging
 
 import (
 	"context"
 
 	"entgo.io/ent/dialect/sql"
+	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
 )
@@ -34,24 +35,51 @@ func Size(first, last *int) (*int, *int) {
 	return first, last
 }
 
-// Window is an offset page of a list, sorted by one column: how the REST
-// API pages, where GraphQL uses cursors.
+// TotalCap bounds how far a REST list counts past the start of a page: a
+// list with more rows than that after the start reports a total of
+// start + TotalCap + 1, a lower bound (see Window.TotalIsLowerBound), so a
+// page never costs a count of a large table.
+const TotalCap = 10_000
+
+// Window is a page of a list sorted by one column, then by id: how the
+// REST API pages, where GraphQL uses connections.
 type Window struct {
+	// Offset is where the page starts, or, on a cursor page, how many rows
+	// preceded the cursor when it was made: reported, never skipped.
 	Offset int
 	Limit  int
 	// Sort is a column of the listed table, checked by the caller.
 	Sort string
 	Desc bool
+	// After is set on a cursor page: the page starts just past this
+	// position, which the query seeks to on the (sort, id) index.
+	After *Position
+	// Nullable says the sort column may be NULL.
+	Nullable bool
 }
 
-// Term is the window's sort. Empty values sort as the largest (last when
-// ascending, first when descending), PostgreSQL's rule, which SQLite is told
-// explicitly so both agree. Tie breaks ties so pages never overlap.
+// Position is where a row stands in a window's order: its value of the
+// sort column (a time.Time, a string, or nil for NULL) and its id.
+type Position struct {
+	Value any
+	ID    uuid.UUID
+}
+
+// Term is the window's sort and, on a cursor page, its start. Empty values
+// sort as the largest (last when ascending, first when descending),
+// PostgreSQL's rule, which SQLite is told explicitly so both agree.
 func (w Window) Term() func(*sql.Selector) {
+	order := sql.OrderByField(w.Sort, sql.OrderNullsLast()).ToFunc()
 	if w.Desc {
-		return sql.OrderByField(w.Sort, sql.OrderDesc(), sql.OrderNullsFirst()).ToFunc()
+		order = sql.OrderByField(w.Sort, sql.OrderDesc(), sql.OrderNullsFirst()).ToFunc()
 	}
-	return sql.OrderByField(w.Sort, sql.OrderNullsLast()).ToFunc()
+	if w.After == nil {
+		return order
+	}
+	return func(s *sql.Selector) {
+		s.Where(w.seek(s))
+		order(s)
+	}
 }
 
 // Tie orders rows equal on the sort column by id, in the same direction.
@@ -62,27 +90,69 @@ func (w Window) Tie() func(*sql.Selector) {
 	return ent.Asc("id")
 }
 
-// listQuery is what every ent query offers for an offset page.
+// seek selects the rows past w.After in the window's order, as a row
+// comparison that the (sort, id) index answers by seeking. NULLs come last
+// ascending and first descending, as Term orders them.
+func (w Window) seek(s *sql.Selector) *sql.Predicate {
+	col, id, at := s.C(w.Sort), s.C("id"), w.After
+	switch {
+	case at.Value == nil && w.Desc:
+		return sql.Or(sql.And(sql.IsNull(col), sql.LT(id, at.ID)), sql.NotNull(col))
+	case at.Value == nil:
+		return sql.And(sql.IsNull(col), sql.GT(id, at.ID))
+	case w.Desc:
+		return sql.CompositeLT([]string{col, id}, at.Value, at.ID)
+	case w.Nullable:
+		return sql.Or(sql.CompositeGT([]string{col, id}, at.Value, at.ID), sql.IsNull(col))
+	default:
+		return sql.CompositeGT([]string{col, id}, at.Value, at.ID)
+	}
+}
+
+// TotalIsLowerBound reports whether total, as Fetch counted it for w, is a
+// lower bound (the list runs on past TotalCap rows after the start) rather
+// than the exact number of rows.
+func (w Window) TotalIsLowerBound(total int) bool { return total-w.Offset > TotalCap }
+
+// listQuery is what every ent query offers for a page.
 type listQuery[Q any, T any] interface {
 	Clone() Q
 	Count(context.Context) (int, error)
+	Exist(context.Context) (bool, error)
 	Offset(int) Q
 	Limit(int) Q
 	All(context.Context) ([]T, error)
 }
 
-// Fetch counts the rows of q and loads the window's page of them;
-// order applies w.Term and w.Tie to q (its option type differs per table).
+// Fetch loads the window's page of q and counts the list, as far as
+// TotalCap rows past the page's start; order applies w.Term and w.Tie to q
+// (its option type differs per table). A page that ends the list costs one
+// statement; a full page also checks for a row TotalCap past its start and,
+// when there is none, counts the rest.
 func Fetch[Q listQuery[Q, T], T any](ctx context.Context, q Q, w Window, order func(Q) Q) ([]T, int, error) {
-	total, err := q.Clone().Count(ctx)
+	skip := w.Offset
+	if w.After != nil {
+		skip = 0
+	}
+	rows, err := order(q.Clone()).Offset(skip).Limit(w.Limit).All(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
-	if w.Offset >= total {
-		return []T{}, total, nil
+	if len(rows) < w.Limit && (len(rows) > 0 || skip == 0) {
+		return rows, w.Offset + len(rows), nil
 	}
-	rows, err := order(q).Offset(w.Offset).Limit(w.Limit).All(ctx)
-	return rows, total, err
+	if len(rows) == w.Limit {
+		beyond, err := order(q.Clone()).Offset(skip + TotalCap).Exist(ctx)
+		if err != nil || beyond {
+			return rows, w.Offset + TotalCap + 1, err
+		}
+	}
+	// Counted with the cursor's seek, a cursor page counts the rest.
+	n, err := order(q.Clone()).Count(ctx)
+	if w.After != nil {
+		n += w.Offset
+	}
+	return rows, n, err
 }
 
 // whereInput is an entgql where input of the query type Q.
