@@ -109,16 +109,23 @@ func TestKillDuringDEKRotation(t *testing.T) {
 	// A manager of its own reads the DEKs as the database has them now.
 	deks := dek.New(st.Client, mk, nil)
 	opened := 0
+	var wrong []string
 	for _, c := range rows {
 		got, err := openCredential(ctx, deks, c)
 		switch {
 		case c.DekVersion != rot.DEKVersion:
-			t.Errorf("credential %s is on DEK v%d after the rotation to v%d", c.ID, c.DekVersion, rot.DEKVersion)
+			wrong = append(wrong, fmt.Sprintf("%s is on DEK v%d", c.ID, c.DekVersion))
 		case err != nil || !maps.Equal(got, want[c.ID]):
-			t.Errorf("credential %s does not decrypt to what was stored (%v)", c.ID, err)
+			wrong = append(wrong, fmt.Sprintf("%s does not decrypt to what was stored (%v)", c.ID, err))
 		default:
 			opened++
 		}
+	}
+	if len(wrong) > 0 {
+		t.Errorf("%d credentials are not on DEK v%d or do not decrypt, the first: %s", len(wrong), rot.DEKVersion, wrong[0])
+	}
+	if opened != len(want) {
+		t.Errorf("%d of %d credentials decrypt to their original values on DEK v%d (%d rows)", opened, len(want), rot.DEKVersion, len(rows))
 	}
 	keys, err := st.Client.DataKey.Query().Where(datakey.TenantID(owner.tenant)).All(ctx)
 	if err != nil {

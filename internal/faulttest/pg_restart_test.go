@@ -52,7 +52,9 @@ const (
 func TestPostgreSQLRestartUnderLoad(t *testing.T) {
 	pg := startPostgres(t)
 	// Thousands of requests answer 503 below, each logged at WARN.
+	logger := slog.Default()
 	slog.SetDefault(slog.New(slog.DiscardHandler))
+	t.Cleanup(func() { slog.SetDefault(logger) })
 	st := pg.Open()
 	mk, err := crypt.GenerateMasterKey()
 	if err != nil {
@@ -77,31 +79,14 @@ func TestPostgreSQLRestartUnderLoad(t *testing.T) {
 		len(before), len(during), upAt.Sub(stoppedAt).Round(time.Millisecond), len(after))
 	t.Logf("during the outage: %s", statusCounts(during))
 	t.Logf("after PostgreSQL was back: %s", statusCounts(after))
-	for _, a := range before {
-		if !a.ok() {
-			t.Errorf("before the outage %s answered %s, want success", a.op, a.outcome())
-		}
-	}
-	unavailable := 0
-	for _, a := range during {
-		switch {
-		case a.unavailable():
-			unavailable++
-		case !a.ok():
-			t.Errorf("during the outage %s answered %s, want success or 503 SERVICE_UNAVAILABLE with Retry-After", a.op, a.outcome())
-		}
-	}
-	if unavailable == 0 {
+	wantAnswers(t, "before the outage", before, false)
+	if unavailable := wantAnswers(t, "during the outage", during, true); unavailable == 0 {
 		t.Errorf("no answer during the outage was SERVICE_UNAVAILABLE (%d answers): the database was not missed", len(during))
 	}
+	wantAnswers(t, "after the outage", after, true)
 	recovery, lastFailure := recoveryOf(after, upAt)
 	t.Logf("seconds to recovery: %d (the first second, counted from PostgreSQL accepting connections again, from which every answer succeeded; %s)",
 		recovery, lastFailure)
-	for _, a := range after {
-		if !a.ok() && !a.unavailable() {
-			t.Errorf("after the outage %s answered %s, want success (or 503 while the pool recovers)", a.op, a.outcome())
-		}
-	}
 	if time.Duration(recovery)*time.Second > recoveryLimit {
 		t.Errorf("full service returned %d s after PostgreSQL, want at most %v", recovery, recoveryLimit)
 	}
@@ -114,6 +99,31 @@ func TestPostgreSQLRestartUnderLoad(t *testing.T) {
 	e.Flush()
 	l.checkWrites(st, mk)
 	l.checkAudit(st)
+}
+
+// wantAnswers fails when an answer of a phase is neither a success nor,
+// when unavailable is allowed, a correct outage answer; it returns how
+// many were outage answers.
+func wantAnswers(t *testing.T, phase string, as []answer, unavailableAllowed bool) (unavailable int) {
+	t.Helper()
+	var wrong []answer
+	for _, a := range as {
+		switch {
+		case a.ok():
+		case unavailableAllowed && a.unavailable():
+			unavailable++
+		default:
+			wrong = append(wrong, a)
+		}
+	}
+	if len(wrong) > 0 {
+		want := "a success"
+		if unavailableAllowed {
+			want += " or SERVICE_UNAVAILABLE (REST: 503 with Retry-After)"
+		}
+		t.Errorf("%s, %d answers were not %s: %s (the first to %s)", phase, len(wrong), want, statusCounts(wrong), wrong[0].op)
+	}
+	return unavailable
 }
 
 // answer is one request's outcome.
