@@ -73,8 +73,8 @@ type Server struct {
 	flush func(ctx context.Context) error
 }
 
-// How often batched writes happen: API key last_used_at times, and audit
-// entries of validations and refused keys.
+// How often batched writes happen: API key last_used_at and credential
+// last_accessed_at times, and audit entries of validations and refused keys.
 const (
 	usageFlushInterval = 5 * time.Second
 	auditFlushInterval = time.Second
@@ -137,12 +137,18 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	keyUsage := apikeys.NewUsage(st.Client, logger)
 	batch := audit.NewBatcher(st.Client, logger)
 	requests := usage.New(st.Client, logger)
+	decrypts := audit.NewCommitter(st.Client, logger)
+	accessed := vault.NewAccessed(st.Client, logger)
+	for _, b := range []interface{ Instrument(*metrics.Metrics) }{keyUsage, batch, requests, decrypts, accessed} {
+		b.Instrument(s.metrics)
+	}
 	s.flush = func(ctx context.Context) error {
-		return errors.Join(batch.Flush(ctx), keyUsage.Flush(ctx), requests.Flush(ctx))
+		return errors.Join(batch.Flush(ctx), keyUsage.Flush(ctx), requests.Flush(ctx), accessed.Flush(ctx))
 	}
 	verifier := apikeys.NewVerifier(st.Client, s.bus, keyUsage, batch, s.metrics)
 	s.tasks = append(s.tasks,
 		func(ctx context.Context) { keyUsage.Run(ctx, usageFlushInterval) },
+		func(ctx context.Context) { accessed.Run(ctx, usageFlushInterval) },
 		func(ctx context.Context) { batch.Run(ctx, auditFlushInterval) })
 	authn := &auth.Authenticator{Client: st.Client, Metrics: s.metrics, Usage: requests,
 		Sessions: auth.VerifierFunc(ids.VerifySession), APIKeys: verifier}
@@ -170,7 +176,7 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 		APIKeys:      apiKeys,
 		OAuthClients: &oauth.Clients{Client: st.Client, Guard: authorize, Bus: s.bus},
 		Users:        &identity.Users{Client: st.Client, Guard: authorize, Bus: s.bus, Keys: apiKeys, Tenants: tenancy.NewCache(st.Client, s.bus)},
-		Vault:        &vault.Service{Client: st.Client, Guard: authorize, DEKs: deks, Jobs: queue, Cache: vault.NewCache(s.bus), Metrics: s.metrics},
+		Vault:        &vault.Service{Client: st.Client, Guard: authorize, DEKs: deks, Jobs: queue, Cache: vault.NewCache(s.bus), Metrics: s.metrics, Audit: decrypts, Accessed: accessed},
 		Tenants:      &tenancy.Service{Client: st.Client, Guard: authorize, Bus: s.bus, Jobs: queue, Features: features},
 		Audit:        &audit.Trail{Client: st.Client, Guard: authorize},
 		JobRuns:      &jobs.Service{Client: st.Client, Guard: authorize, Queue: queue},

@@ -398,13 +398,13 @@ func TestVerifyReturnsThePrincipal(t *testing.T) {
 			t.Errorf("service account key principal = %+v", *p)
 		}
 
-		// Both uses are noted for the next flush.
-		f.usage.mu.Lock()
-		_, touchedU := f.usage.seen[uk.ID]
-		_, touchedS := f.usage.seen[sk.ID]
-		f.usage.mu.Unlock()
-		if !touchedU || !touchedS {
-			t.Errorf("usage noted: user key %v, service account key %v; want both", touchedU, touchedS)
+		// Both uses are noted, and written by the next flush.
+		if err := f.usage.Flush(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if f.lastUsed(t, uk.ID) == nil || f.lastUsed(t, sk.ID) == nil {
+			t.Errorf("last_used_at after a flush: user key %v, service account key %v; want both set",
+				f.lastUsed(t, uk.ID), f.lastUsed(t, sk.ID))
 		}
 	})
 }
@@ -455,10 +455,7 @@ func TestVerifyRefusalIsUnauthorizedAndAudited(t *testing.T) {
 		if after != before {
 			t.Errorf("unknown keys wrote %d audit entries, want none", after-before)
 		}
-		f.usage.mu.Lock()
-		n := len(f.usage.seen)
-		f.usage.mu.Unlock()
-		if n != 0 {
+		if n := f.usage.Queued(); n != 0 {
 			t.Errorf("refused keys were noted as used (%d)", n)
 		}
 	})

@@ -425,8 +425,9 @@ func TestCredentialEveryAuthTypeRoundTrips(t *testing.T) {
 				t.Fatalf("%s: stored optional metadata: name %q metadata %v expires_at %v", at.name, c2.Name, c2.Metadata, c2.ExpiresAt)
 			}
 
-			// REST, decrypting.
+			// REST, decrypting; last_accessed_at follows at the next flush.
 			got := readCreds(t, e, o.AccessToken, integ)
+			e.Flush()
 			if len(got.Credentials) != 2 {
 				t.Fatalf("%s: GET returned %d credentials, want 2", at.name, len(got.Credentials))
 			}

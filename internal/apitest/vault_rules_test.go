@@ -162,6 +162,7 @@ func TestVaultDecryptScopeAloneReadsTheData(t *testing.T) {
 		// The database: each decrypt stamped last_accessed_at, and the audit
 		// trail has every decrypt (2 rows × REST and GraphQL) by the decrypting
 		// key, none by the reader, and each refusal.
+		e.Flush()
 		for id := range secrets {
 			c, err := e.Store.Client.Credential.Get(unrestricted(), id)
 			if err != nil {

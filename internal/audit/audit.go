@@ -40,12 +40,24 @@ type Entry struct {
 // Record writes e with client: pass the transactional client of the change
 // being recorded. The entry's actor is the principal in ctx, or "anonymous".
 func Record(ctx context.Context, client *ent.Client, e Entry) error {
-	info := reqinfo.FromContext(ctx)
 	actorType, actorID := actorOf(ctx)
 	if e.Outcome == "" {
 		e.Outcome = Success
 	}
-	create := client.AuditLog.Create().
+	create := newCreate(client, actorType, actorID, reqinfo.FromContext(ctx), e)
+	if e.TenantID != uuid.Nil {
+		create.SetTenantID(e.TenantID)
+		ctx = store.Unrestricted(ctx)
+	}
+	if err := create.Exec(ctx); err != nil {
+		return fmt.Errorf("audit: record %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// newCreate is the insert of e by the actor in the request info describes.
+func newCreate(client *ent.Client, actorType, actorID string, info *reqinfo.Info, e Entry) *ent.AuditLogCreate {
+	return client.AuditLog.Create().
 		SetAction(e.Action).
 		SetResourceType(e.ResourceType).
 		SetResourceID(e.ResourceID).
@@ -56,14 +68,6 @@ func Record(ctx context.Context, client *ent.Client, e Entry) error {
 		SetIP(info.IP).
 		SetUserAgent(truncate(info.UserAgent, 512)).
 		SetDetails(scrub(e.Details))
-	if e.TenantID != uuid.Nil {
-		create.SetTenantID(e.TenantID)
-		ctx = store.Unrestricted(ctx)
-	}
-	if err := create.Exec(ctx); err != nil {
-		return fmt.Errorf("audit: record %s: %w", e.Action, err)
-	}
-	return nil
 }
 
 // actorOf returns the type and id of the principal in ctx, or "anonymous".

@@ -2,21 +2,27 @@ package audit_test
 
 // The audit batcher on SQLite and PostgreSQL: entries wait in memory until a
 // flush, identical tallied entries merge into one row with their count,
-// added ones keep a row each, and a flush never loses one tenant's entries
-// because of another's.
+// added ones keep a row each, a flush never loses one tenant's entries
+// because of another's, an entry leaves the queue only once written, and a
+// full queue fails Add closed.
 
 import (
 	"context"
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/metrics"
 	"github.com/credvault/credvault/internal/platform/reqinfo"
 	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/credvault/credvault/internal/platform/store/storetest"
@@ -51,8 +57,8 @@ func TestBatcherTallyMergesAndAddKeepsRows(t *testing.T) {
 		}
 		bt.Tally(ctx, audit.Entry{Action: "api_key.validate", ResourceType: "api_key", ResourceID: keyID.String(),
 			Outcome: audit.Failure, Details: map[string]any{"reason": "revoked"}})
-		bt.Add(ctx, audit.Entry{Action: "permission.denied", Outcome: audit.Denied})
-		bt.Add(ctx, audit.Entry{Action: "permission.denied", Outcome: audit.Denied})
+		mustAdd(t, bt, ctx, audit.Entry{Action: "permission.denied", Outcome: audit.Denied})
+		mustAdd(t, bt, ctx, audit.Entry{Action: "permission.denied", Outcome: audit.Denied})
 		// Another tenant named explicitly; and one with no tenant at all, dropped.
 		bt.Tally(ctx, audit.Entry{Action: "api_key.verify", TenantID: b, Outcome: audit.Failure})
 		bt.Tally(context.Background(), audit.Entry{Action: "orphan"})
@@ -104,7 +110,7 @@ func TestBatcherTallyMergesAndAddKeepsRows(t *testing.T) {
 // TestBatcherFlushKeepsEntriesWhenAnotherTenantIsGone: refusals of a
 // deleted tenant's key are tallied in that tenant; when the purge removes
 // the tenant before the flush, the other tenants' entries in the same batch
-// must still be written.
+// must still be written, and only the purged tenant's are dropped, counted.
 func TestBatcherFlushKeepsEntriesWhenAnotherTenantIsGone(t *testing.T) {
 	t.Parallel()
 	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
@@ -113,12 +119,158 @@ func TestBatcherFlushKeepsEntriesWhenAnotherTenantIsGone(t *testing.T) {
 		gone := uuid.New() // purged: no such tenant any more
 		ctx := access.NewContext(context.Background(), access.System(a))
 		bt := audit.NewBatcher(c, quiet)
-		bt.Add(ctx, audit.Entry{Action: "kept.entry"})
+		m := metrics.New()
+		bt.Instrument(m)
+		for range 5 {
+			mustAdd(t, bt, ctx, audit.Entry{Action: "kept.entry"})
+		}
 		bt.Tally(context.Background(), audit.Entry{Action: "api_key.verify", TenantID: gone, Outcome: audit.Failure})
-		err := bt.Flush(context.Background())
-		kept := byAction(t, c, a, "kept.entry")
-		if len(kept) != 1 {
-			t.Fatalf("%d entries of tenant A written (flush error: %v), want 1", len(kept), err)
+		bt.Tally(context.Background(), audit.Entry{Action: "api_key.verify", TenantID: gone, Outcome: audit.Failure})
+		mustAdd(t, bt, ctx, audit.Entry{Action: "permission.denied", TenantID: gone})
+		if err := bt.Flush(context.Background()); err != nil {
+			t.Fatalf("flush with a purged tenant's entries: %v", err)
+		}
+		if kept := byAction(t, c, a, "kept.entry"); len(kept) != 5 {
+			t.Fatalf("%d entries of tenant A written, want 5", len(kept))
+		}
+		if n := counted(t, m.BatchDropped.WithLabelValues("audit")); n != 3 {
+			t.Fatalf("credvault_batch_dropped_total{kind=audit} = %v, want 3 (the purged tenant's entries)", n)
+		}
+		if n := bt.Queued(); n != 0 {
+			t.Fatalf("%d entries still queued after the flush", n)
+		}
+	})
+}
+
+// counted reads a counter.
+func counted(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}
+
+func mustAdd(t *testing.T, bt *audit.Batcher, ctx context.Context, e audit.Entry) {
+	t.Helper()
+	if err := bt.Add(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBatcherKeepsEntriesUntilTheirWriteCommits: while the database refuses
+// the inserts, a flush fails and keeps every entry (more than one
+// statement's worth, and tallies still merging); Run retries with backoff,
+// counted, and once the database accepts them again every entry is written
+// exactly once.
+func TestBatcherKeepsEntriesUntilTheirWriteCommits(t *testing.T) {
+	t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
+		c := st.Client
+		a := newTenant(t, c, "A")
+		refusal := storetest.RefuseInserts(t, st, "audit_logs")
+		ctx := access.NewContext(context.Background(), access.System(a))
+		bt := audit.NewBatcher(c, quiet)
+		m := metrics.New()
+		bt.Instrument(m)
+		const added = 1200 // more than two statements' worth
+		for range added {
+			mustAdd(t, bt, ctx, audit.Entry{Action: "kept.entry"})
+		}
+		for range 5 {
+			bt.Tally(ctx, audit.Entry{Action: "kept.tally"})
+		}
+		refusal.On()
+		if err := bt.Flush(context.Background()); err == nil {
+			t.Fatal("a flush the database refused returned no error")
+		}
+		if n := bt.Queued(); n != added+1 {
+			t.Fatalf("%d entries queued after a failed flush, want %d", n, added+1)
+		}
+		bt.Tally(ctx, audit.Entry{Action: "kept.tally"})
+		bt.Tally(ctx, audit.Entry{Action: "kept.tally"})
+
+		runCtx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { bt.Run(runCtx, 20*time.Millisecond); close(done) }()
+		defer func() { stop(); <-done }()
+		retries := func() float64 { return counted(t, m.BatchRetries.WithLabelValues("audit")) }
+		for deadline := time.Now().Add(10 * time.Second); retries() < 2; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%v retries within 10 s, want 2", retries())
+			}
+		}
+		if es := byAction(t, c, a, "kept.entry"); len(es) != 0 {
+			t.Fatalf("%d entries written while the database refused them", len(es))
+		}
+		refusal.Off()
+		for deadline := time.Now().Add(10 * time.Second); bt.Queued() > 0; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d entries still queued 10 s after the database came back", bt.Queued())
+			}
+		}
+		if es := byAction(t, c, a, "kept.entry"); len(es) != added {
+			t.Fatalf("%d entries written, want %d", len(es), added)
+		}
+		tally := byAction(t, c, a, "kept.tally")
+		if len(tally) != 1 || tally[0].Details["count"] != float64(7) {
+			t.Fatalf("tallied rows = %d (%v), want one counting 7", len(tally), tally)
+		}
+		if n := counted(t, m.BatchDropped.WithLabelValues("audit")); n != 0 {
+			t.Fatalf("%v entries dropped, want none", n)
+		}
+	})
+}
+
+// TestBatcherFullQueueWaitsThenFailsClosed: with the queue full, Add waits
+// for a flush to make room and fails with 503 when none does within its
+// bound; a tally merging with a queued entry still counts, a new one is
+// dropped and counted.
+func TestBatcherFullQueueWaitsThenFailsClosed(t *testing.T) {
+	t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
+		c := st.Client
+		a := newTenant(t, c, "A")
+		ctx := access.NewContext(context.Background(), access.System(a))
+		bt := audit.NewBatcher(c, quiet)
+		m := metrics.New()
+		bt.Instrument(m)
+		audit.SetMaxQueued(bt, 3)
+		mustAdd(t, bt, ctx, audit.Entry{Action: "queued.entry"})
+		mustAdd(t, bt, ctx, audit.Entry{Action: "queued.entry"})
+		bt.Tally(ctx, audit.Entry{Action: "queued.tally"})
+
+		start := time.Now()
+		err := bt.Add(ctx, audit.Entry{Action: "queued.entry"})
+		if !apperr.Is(err, apperr.Unavailable) {
+			t.Fatalf("Add to a full queue = %v, want SERVICE_UNAVAILABLE", err)
+		}
+		if waited := time.Since(start); waited < 900*time.Millisecond {
+			t.Fatalf("Add to a full queue failed after %v, want it to wait about a second first", waited)
+		}
+		bt.Tally(ctx, audit.Entry{Action: "queued.tally"})
+		bt.Tally(ctx, audit.Entry{Action: "other.tally"})
+		if n := counted(t, m.BatchDropped.WithLabelValues("audit")); n != 1 {
+			t.Fatalf("dropped = %v, want 1 (the new tally)", n)
+		}
+
+		// A flush while Add waits makes room: the Add succeeds.
+		go func() {
+			time.Sleep(200 * time.Millisecond)
+			if err := bt.Flush(context.Background()); err != nil {
+				t.Error(err)
+			}
+		}()
+		mustAdd(t, bt, ctx, audit.Entry{Action: "queued.entry"})
+		if err := bt.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if es := byAction(t, c, a, "queued.entry"); len(es) != 3 {
+			t.Fatalf("%d entries written, want 3 (the one refused is not)", len(es))
+		}
+		if es := byAction(t, c, a, "queued.tally"); len(es) != 1 || es[0].Details["count"] != float64(2) {
+			t.Fatalf("tallied rows = %v, want one counting 2", es)
 		}
 	})
 }

@@ -3,17 +3,24 @@ package vault
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/credential"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/platform/apperr"
-	"github.com/credvault/credvault/internal/platform/store"
+	"github.com/credvault/credvault/internal/platform/flush"
 )
 
 // Decrypt opens a credential's secret for a principal holding
-// credentials:decrypt, auditing the read in the same transaction as its
-// last_accessed_at. The plaintext never reaches a log or an error.
+// credentials:decrypt. The answer waits for the read's audit entry to
+// commit, through the group commit of s.Audit, and fails closed (503, no
+// plaintext) without it; last_accessed_at follows in a batch. The
+// plaintext never reaches a log or an error.
 func (s *Service) Decrypt(ctx context.Context, c *ent.Credential) (map[string]any, error) {
 	if _, err := s.Guard.Require(ctx, access.DecryptCredential); err != nil {
 		return nil, err
@@ -35,18 +42,25 @@ func (s *Service) Decrypt(ctx context.Context, c *ent.Credential) (map[string]an
 	if err := json.Unmarshal(pt, &data); err != nil {
 		return nil, apperr.Wrap(err)
 	}
-	err = store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
-		if err := tx.Credential.UpdateOneID(c.ID).SetLastAccessedAt(store.Now()).Exec(ctx); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "credential.decrypt", ResourceType: "credential",
-			ResourceID: c.ID.String(), Details: map[string]any{"integration_id": c.IntegrationID, "auth_type": c.AuthType}})
-	})
+	err = s.Audit.Write(ctx, audit.Entry{Action: "credential.decrypt", ResourceType: "credential",
+		ResourceID: c.ID.String(), Details: map[string]any{"integration_id": c.IntegrationID, "auth_type": c.AuthType}})
 	if err != nil {
 		return nil, err
 	}
+	s.Accessed.Touch(c.ID, time.Now())
 	s.Metrics.Decrypts.Inc()
 	return data, nil
+}
+
+// NewAccessed returns the batcher of credentials' last_accessed_at, which
+// never moves backwards.
+func NewAccessed(client *ent.Client, logger *slog.Logger) *flush.Latest {
+	return flush.NewLatest("credential_last_accessed", client, logger,
+		func(ctx context.Context, tx *ent.Client, id uuid.UUID, t time.Time) error {
+			return tx.Credential.Update().
+				Where(credential.ID(id), credential.Or(credential.LastAccessedAtIsNil(), credential.LastAccessedAtLT(t))).
+				SetLastAccessedAt(t).Exec(ctx)
+		})
 }
 
 // Decrypted is the tenant's credentials for an integration with their

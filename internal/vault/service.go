@@ -3,7 +3,9 @@ package vault
 import (
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/access/authz"
+	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/jobs"
+	"github.com/credvault/credvault/internal/platform/flush"
 	"github.com/credvault/credvault/internal/platform/metrics"
 	"github.com/credvault/credvault/internal/vault/dek"
 )
@@ -25,4 +27,8 @@ type Service struct {
 	Cache *Cache
 	// Metrics counts decryptions.
 	Metrics *metrics.Metrics
+	// Audit writes each decrypt's entry before its answer leaves.
+	Audit *audit.Committer
+	// Accessed collects last_accessed_at, written in batches.
+	Accessed *flush.Latest
 }

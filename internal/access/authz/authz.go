@@ -54,7 +54,9 @@ func (g *Guard) Deny(ctx context.Context, sc access.Scope) error {
 		Details: map[string]any{"required_scope": sc},
 	}
 	if ent.TxFromContext(ctx) != nil {
-		g.Batch.Add(ctx, e)
+		if err := g.Batch.Add(ctx, e); err != nil {
+			return err
+		}
 		return apperr.Denied(sc)
 	}
 	if err := audit.Record(ctx, g.Client, e); err != nil {

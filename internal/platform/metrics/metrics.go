@@ -32,6 +32,12 @@ type Metrics struct {
 	TokensIssued *prometheus.CounterVec
 	// Decrypts counts credential decryptions.
 	Decrypts prometheus.Counter
+	// BatchRetries counts failed writes of batched entries by kind, each
+	// retried with backoff.
+	BatchRetries *prometheus.CounterVec
+	// BatchDropped counts batched entries given up by kind: a row that
+	// fails on its own (its tenant purged), or one refused by a full queue.
+	BatchDropped *prometheus.CounterVec
 
 	series sync.Map // requestKey → *requestSeries
 }
@@ -59,8 +65,15 @@ func New() *Metrics {
 		Decrypts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "credvault_credential_decrypts_total", Help: "Credential decryptions.",
 		}),
+		BatchRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credvault_batch_retries_total", Help: "Failed writes of batched entries, retried with backoff, by kind.",
+		}, []string{"kind"}),
+		BatchDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credvault_batch_dropped_total", Help: "Batched entries given up (a row failing alone, or a full queue) by kind.",
+		}, []string{"kind"}),
 	}
 	m.Registry.MustRegister(m.Requests, m.Duration, m.AuthAttempts, m.KeyValidations, m.TokensIssued, m.Decrypts,
+		m.BatchRetries, m.BatchDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -116,6 +129,15 @@ func (m *Metrics) WatchRateLimitStore(fallingBack func() bool) {
 		}
 		return 0
 	}))
+}
+
+// WatchBatch exports credvault_batch_queue_length{kind}, read at every
+// scrape: the entries of a batcher waiting to be written, in flight included.
+func (m *Metrics) WatchBatch(kind string, queued func() int) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "credvault_batch_queue_length", Help: "Batched entries waiting to be written, by kind.",
+		ConstLabels: prometheus.Labels{"kind": kind},
+	}, func() float64 { return float64(queued()) }))
 }
 
 var queueDepthDesc = prometheus.NewDesc("credvault_job_queue_depth", "Runs waiting (pending or retrying) by job.", []string{"job"}, nil)

@@ -15,14 +15,12 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
-	"github.com/google/uuid"
 	_ "github.com/lib/pq"  // the PostgreSQL driver, registered as "postgres"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/privacy"
 	_ "github.com/credvault/credvault/ent/runtime" // schema hooks and privacy policies
-	"github.com/credvault/credvault/ent/tenant"
 )
 
 // Store is an open database: the ent client and the *sql.DB beneath it.
@@ -140,20 +138,6 @@ func (s *Store) Migrate(ctx context.Context) error {
 // Now is the time to store: UTC in microseconds, as PostgreSQL keeps it, so
 // a value reads back the same on both databases.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-
-// LiveTenants returns which of ids are tenants still in the database, so
-// a batched write can skip the rows of a tenant purged meanwhile.
-func LiveTenants(ctx context.Context, client *ent.Client, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
-	found, err := client.Tenant.Query().Where(tenant.IDIn(ids...)).IDs(Unrestricted(ctx))
-	if err != nil {
-		return nil, err
-	}
-	live := make(map[uuid.UUID]bool, len(found))
-	for _, id := range found {
-		live[id] = true
-	}
-	return live, nil
-}
 
 // Unrestricted marks ctx as crossing tenants on purpose: tenant policies are
 // skipped. Only bootstrap, credential look-ups by secret hash and background

@@ -6,6 +6,8 @@ package usage
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,20 +27,34 @@ type key struct {
 	id     string
 }
 
-// Counter counts requests.
+// Counter counts requests. A count leaves memory only once the transaction
+// adding it has committed (see package flush): a failed flush keeps it for
+// the next, and the counts of a tenant purged meanwhile are dropped alone.
 type Counter struct {
+	flush.Batch
 	db      *ent.Client
-	logger  *slog.Logger
 	mu      sync.Mutex
 	pending map[key]int64
+	// writing counts the rows taken by a flush not yet committed.
+	writing int
 }
 
 // New returns a counter writing with db.
 func New(db *ent.Client, logger *slog.Logger) *Counter {
-	return &Counter{db: db, logger: logger, pending: map[key]int64{}}
+	c := &Counter{db: db, pending: map[key]int64{}}
+	c.Batch = flush.Batch{Kind: "usage_counts", Logger: logger, Queued: c.queued}
+	return c
 }
 
-// Count notes one request by p, in its home tenant.
+func (c *Counter) queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending) + c.writing
+}
+
+// Count notes one request by p, in its home tenant. A principal new to a
+// full queue is not counted (and the drop is) rather than making the
+// request wait.
 func (c *Counter) Count(p *access.Principal) {
 	k := key{tenant: p.HomeTenantID, day: time.Now().UTC().Format(time.DateOnly), kind: string(p.Kind), id: p.ID.String()}
 	if p.APIKeyID != uuid.Nil {
@@ -48,43 +64,61 @@ func (c *Counter) Count(p *access.Principal) {
 		k.id = p.ClientID
 	}
 	c.mu.Lock()
+	if _, ok := c.pending[k]; !ok && len(c.pending)+c.writing >= flush.MaxQueued {
+		c.mu.Unlock()
+		c.Drop(1, "queue full")
+		return
+	}
 	c.pending[k]++
 	c.mu.Unlock()
 }
 
-// Flush adds the pending counts to the database in one transaction.
+// Flush adds the pending counts to the database, flush.Chunk rows per
+// transaction. The counts of a failed transaction, and those after it, wait
+// for the next flush.
 func (c *Counter) Flush(ctx context.Context) error {
 	c.mu.Lock()
 	pending := c.pending
 	c.pending = map[key]int64{}
+	c.writing += len(pending)
 	c.mu.Unlock()
 	if len(pending) == 0 {
 		return nil
 	}
+	keys := slices.Collect(maps.Keys(pending))
 	ctx = store.Unrestricted(ctx)
-	err := c.write(ctx, pending)
-	if ent.IsConstraintError(err) {
-		// A tenant was purged between the check and the write: check again.
-		err = c.write(ctx, pending)
+	var unwritten []key
+	var err error
+	for start := 0; start < len(keys); start += flush.Chunk {
+		end := min(start+flush.Chunk, len(keys))
+		var dropped []key
+		dropped, unwritten, err = flush.Isolate(keys[start:end], func(ks []key) error {
+			return c.write(ctx, ks, pending)
+		}, flush.RowsOwn)
+		var n int64
+		for _, k := range dropped {
+			n += pending[k]
+		}
+		c.Drop(int(n), "refused by the database (tenant purged)")
+		if err != nil {
+			unwritten = append(unwritten, keys[end:]...)
+			break
+		}
 	}
+	c.mu.Lock()
+	c.writing -= len(pending)
+	for _, k := range unwritten {
+		c.pending[k] += pending[k]
+	}
+	c.mu.Unlock()
 	return err
 }
 
-// write adds the pending counts of the tenants still there.
-func (c *Counter) write(ctx context.Context, pending map[key]int64) error {
-	tenants := make([]uuid.UUID, 0, len(pending))
-	for k := range pending {
-		tenants = append(tenants, k.tenant)
-	}
-	live, err := store.LiveTenants(ctx, c.db, tenants)
-	if err != nil {
-		return err
-	}
+// write adds the counts of keys in one transaction.
+func (c *Counter) write(ctx context.Context, keys []key, counts map[key]int64) error {
 	return store.WithTx(ctx, c.db, func(ctx context.Context, tx *ent.Client) error {
-		for k, n := range pending {
-			if !live[k.tenant] {
-				continue // purged meanwhile
-			}
+		for _, k := range keys {
+			n := counts[k]
 			err := tx.UsageCounter.Create().SetTenantID(k.tenant).SetDay(k.day).SetPrincipalType(k.kind).
 				SetPrincipalID(k.id).SetCount(n).
 				OnConflictColumns(usagecounter.FieldTenantID, usagecounter.FieldDay, usagecounter.FieldPrincipalType, usagecounter.FieldPrincipalID).
@@ -100,5 +134,5 @@ func (c *Counter) write(ctx context.Context, pending map[key]int64) error {
 
 // Run flushes every interval until ctx ends, then once more.
 func (c *Counter) Run(ctx context.Context, interval time.Duration) {
-	flush.Every(ctx, interval, nil, c.logger, "usage counts", c.Flush)
+	c.Batch.Run(ctx, interval, nil, c.Flush)
 }

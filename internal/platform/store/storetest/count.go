@@ -16,7 +16,8 @@ import (
 // Statements counts the SQL statements a store's client sends on behalf of
 // each request id, as entgql's own tests count queries: a list or a nested
 // query must cost a bounded number of statements whatever its row count.
-// Background work (jobs, flushes) carries no request id and is not counted.
+// Background work (jobs, flushes) carries no request id: it is counted
+// under the id "".
 type Statements struct {
 	mu  sync.Mutex
 	n   map[string]int
@@ -40,9 +41,6 @@ func (s *Statements) Of(requestID string) (int, []string) {
 
 func (s *Statements) add(ctx context.Context, query string) {
 	id := reqinfo.FromContext(ctx).RequestID
-	if id == "" {
-		return
-	}
 	s.mu.Lock()
 	s.n[id]++
 	s.sql[id] = append(s.sql[id], query)
