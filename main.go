@@ -98,11 +98,17 @@ func run(args []string) error {
 	if err := server.Bootstrap(ctx, st, cfg.AdminEmail, cfg.AdminPassword); err != nil {
 		return err
 	}
-	srv, err := server.New(ctx, cfg, st, keys, logger)
+	// Listen first: a public URL derived from the address needs the port.
+	ln, err := server.Listen(cfg)
 	if err != nil {
 		return err
 	}
-	return srv.Run(ctx)
+	srv, err := server.New(ctx, cfg, st, keys, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	return srv.Serve(ctx, ln)
 }
 
 // defaultGCPercent is the GOGC the server runs with when none is set.

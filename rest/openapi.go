@@ -147,6 +147,7 @@ var errorExamples = map[int]object{
 	http.StatusForbidden:           {"required_scope": "api_keys:write"},
 	http.StatusUnprocessableEntity: {"field": "name", "reason": "required"},
 	http.StatusTooManyRequests:     {"retry_after": 42},
+	http.StatusServiceUnavailable:  {"retry_after": apperr.RetryAfterSeconds},
 }
 
 // errorResponses are the responses components: the error envelope with the
@@ -176,6 +177,8 @@ func errorResponses() object {
 			for _, h := range rateLimitHeaders {
 				headers[h[0]] = ref("headers", h[1])
 			}
+		case http.StatusServiceUnavailable:
+			headers["Retry-After"] = ref("headers", "RetryAfter")
 		}
 		out[name] = object{
 			"description": http.StatusText(status),
@@ -337,7 +340,9 @@ func (g *generator) responses(rt Route, hasPathParams bool) object {
 		"default": object{"description": "An error, in the error envelope.",
 			"content": object{"application/json": object{"schema": ref("schemas", "Error")}}},
 	}
-	statuses := []int{http.StatusInternalServerError}
+	// Every route reads the database (to authenticate, or as its work), so
+	// every route answers 503 when it does not answer.
+	statuses := []int{http.StatusInternalServerError, http.StatusServiceUnavailable}
 	if !rt.Unlimited {
 		statuses = append(statuses, http.StatusTooManyRequests)
 	}
@@ -629,7 +634,7 @@ func (g *generator) components() object {
 				"code":    object{"type": "string", "enum": codes},
 				"message": object{"type": "string"},
 				"details": object{"type": "object", "description": "Such as field and reason (422), " +
-					"reason (401), required_scope (403) or retry_after in seconds (429)."},
+					"reason (401), required_scope (403) or retry_after in seconds (429, 503)."},
 			}},
 			"meta":      ref("schemas", "Meta"),
 			"timestamp": object{"type": "string", "format": "date-time"},

@@ -102,7 +102,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		if rt.List() != data.Type.Is("array") {
 			t.Errorf("%s: list %v, data type %v", name, rt.List(), data.Type)
 		}
-		expect := map[int]bool{http.StatusInternalServerError: true, http.StatusTooManyRequests: !rt.Unlimited,
+		expect := map[int]bool{http.StatusInternalServerError: true, http.StatusServiceUnavailable: true, http.StatusTooManyRequests: !rt.Unlimited,
 			http.StatusUnauthorized: !rt.Op.Open, http.StatusForbidden: !rt.Op.Open,
 			http.StatusUnsupportedMediaType: rt.Body != nil, http.StatusRequestEntityTooLarge: rt.Body != nil,
 			http.StatusUnprocessableEntity: rt.Body != nil || rt.List(), http.StatusNotFound: strings.Contains(rt.Path, "{") || rt.Op.Tenant == access.NamedTenant}
@@ -175,6 +175,39 @@ var specEndpoints = [][3]string{
 	{"POST", "/admin/api-keys", "createAPIKeyAdmin"}, {"GET", "/admin/api-keys", "apiKeysAdmin"},
 	{"DELETE", "/admin/api-keys/{id}", "revokeAPIKeyAdmin"},
 	{"GET", "/health", "health"},
+}
+
+// TestOpenAPIRetryAfter checks that every answer telling the client to
+// come back later declares when: each route's 503 (the database does not
+// answer) and 429 carry Retry-After, in seconds.
+func TestOpenAPIRetryAfter(t *testing.T) {
+	t.Parallel()
+	routes := tableRoutes()
+	doc := load(t, routes)
+	for _, rt := range routes {
+		name := rt.Method + " " + rt.Path
+		op := doc.Paths.Find(rt.Path).GetOperation(rt.Method)
+		statuses := []int{http.StatusServiceUnavailable}
+		if !rt.Unlimited {
+			statuses = append(statuses, http.StatusTooManyRequests)
+		}
+		for _, status := range statuses {
+			resp := op.Responses.Status(status)
+			if resp == nil {
+				t.Errorf("%s: no %d response", name, status)
+				continue
+			}
+			h := resp.Value.Headers["Retry-After"]
+			if h == nil || h.Value == nil || h.Value.Schema == nil || !h.Value.Schema.Value.Type.Is("integer") {
+				t.Errorf("%s: the %d response declares no integer Retry-After header", name, status)
+			}
+			codes := resp.Value.Content.Get("application/json").Schema.Value.AllOf[1].Value.
+				Properties["error"].Value.Properties["code"].Value.Enum
+			if status == http.StatusServiceUnavailable && (len(codes) != 1 || codes[0] != "SERVICE_UNAVAILABLE") {
+				t.Errorf("%s: the 503 response's codes are %v, want SERVICE_UNAVAILABLE", name, codes)
+			}
+		}
+	}
 }
 
 func TestOpenAPIListsTheSpecEndpoints(t *testing.T) {

@@ -245,14 +245,15 @@ func clientIP(trusted []netip.Prefix) func(http.Handler) http.Handler {
 	return middleware.ClientIPFromXFF(cidrs...)
 }
 
-// Run serves until ctx is cancelled, then stops accepting connections and
-// drains in-flight requests for up to 30 seconds.
-func (s *Server) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.cfg.Addr)
+// Listen opens the listener of cfg.Addr and tells cfg its address, so that
+// a public URL derived from it names the port (one chosen for port 0 too).
+func Listen(cfg *config.Config) (net.Listener, error) {
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("server: listen on %s: %w", s.cfg.Addr, err)
+		return nil, fmt.Errorf("server: listen on %s: %w", cfg.Addr, err)
 	}
-	return s.Serve(ctx, ln)
+	cfg.Listening(ln.Addr())
+	return ln, nil
 }
 
 // Start runs the background tasks (flushing key usage, listening for
@@ -275,7 +276,8 @@ func (s *Server) Start() (stop func()) {
 	}
 }
 
-// Serve is Run on a listener the caller opened.
+// Serve serves on ln until ctx is cancelled, then stops accepting
+// connections and drains in-flight requests for up to 30 seconds.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.handler,

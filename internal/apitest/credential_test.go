@@ -535,12 +535,9 @@ func TestCredentialValidation(t *testing.T) {
 				} {
 					d := secretData(at.name, tag, true)
 					set(d)
-					field := "data." + f
-					if len(d) == 0 {
-						field = "data" // nothing left: the whole secret is missing
-					}
+					// Even with nothing left, the missing field is named.
 					cases = append(cases, tc{at.name + " " + f + " " + variant,
-						map[string]any{"integration_id": "v", "auth_type": at.name, "data": d}, field, "required"})
+						map[string]any{"integration_id": "v", "auth_type": at.name, "data": d}, "data." + f, "required"})
 				}
 			}
 			if at.name != "custom" {
@@ -558,8 +555,13 @@ func TestCredentialValidation(t *testing.T) {
 				cases = append(cases, tc{at.name + " field of another type",
 					map[string]any{"integration_id": "v", "auth_type": at.name, "data": d}, "data." + other, "unknown"})
 			}
+			// An empty object names the first field it lacks (custom has none).
+			emptyField := "data"
+			if len(at.required) > 0 {
+				emptyField = "data." + at.required[0]
+			}
 			cases = append(cases,
-				tc{at.name + " empty data", map[string]any{"integration_id": "v", "auth_type": at.name, "data": map[string]any{}}, "data", "required"},
+				tc{at.name + " empty data", map[string]any{"integration_id": "v", "auth_type": at.name, "data": map[string]any{}}, emptyField, "required"},
 				tc{at.name + " no data", map[string]any{"integration_id": "v", "auth_type": at.name}, "data", "required"})
 		}
 		cases = append(cases,
@@ -596,6 +598,8 @@ func TestCredentialValidation(t *testing.T) {
 		wantGQLError(t, g, "VALIDATION_ERROR", "field", "data.client_secret", "reason", "required")
 		g = e.GraphQL(store, map[string]any{"in": map[string]any{"integrationID": "v", "authType": "custom", "data": map[string]any{}}}, o.AccessToken)
 		wantGQLError(t, g, "VALIDATION_ERROR", "field", "data", "reason", "required")
+		g = e.GraphQL(store, map[string]any{"in": map[string]any{"integrationID": "v", "authType": "bearer_token", "data": map[string]any{}}}, o.AccessToken)
+		wantGQLError(t, g, "VALIDATION_ERROR", "field", "data.token", "reason", "required")
 		d = secretData("saml", tag, false)
 		d["idp_entity"] = "x"
 		g = e.GraphQL(store, map[string]any{"in": map[string]any{"integrationID": "v", "authType": "saml", "data": d}}, o.AccessToken)
@@ -1189,7 +1193,7 @@ func TestCredentialUpdate(t *testing.T) {
 			{map[string]any{"data": map[string]any{"api_key": "k", "password": "p"}}, "data.password", "unknown"},
 			// Another type's secret: the missing field is named first.
 			{map[string]any{"data": map[string]any{"username": "u", "password": "p"}}, "data.api_key", "required"},
-			{map[string]any{"data": map[string]any{}}, "data", "required"},
+			{map[string]any{"data": map[string]any{}}, "data.api_key", "required"},
 			{map[string]any{"status": "deleted"}, "status", "invalid"},
 			{map[string]any{"auth_type": "basic_auth"}, "auth_type", "unknown"},
 			{map[string]any{"integration_id": "elsewhere"}, "integration_id", "unknown"},

@@ -720,12 +720,23 @@ func TestSuspendedTenantIsRefusedAtOnce(t *testing.T) {
 		wantError(t, do(e, http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": tn.Email, "password": testPassword, "tenant": tn.Slug}),
 			http.StatusUnauthorized, "UNAUTHORIZED")
 
-		// Reactivated (by the platform admin: the owner is locked out), everything works again.
+		// Reactivated (by the platform admin: the owner is locked out), the
+		// API key works again; the sessions and access tokens issued before
+		// the suspension stay dead, the refresh token too: new ones work.
 		wantOK(t, patchTenant(e, adm, tn.TenantID, map[string]any{"status": "active"}), http.StatusOK, &got)
 		if got.Status != "active" {
 			t.Fatalf("status after reactivating = %s", got.Status)
 		}
-		p.allWork(t, e)
+		me(t, e, p.key)
+		wantUnauthorized(t, whoami(e, p.session), "revoked")
+		wantUnauthorized(t, whoami(e, p.token), "revoked")
+		wantError(t, do(e, http.MethodPost, "/api/v1/auth/refresh", "", map[string]any{"refresh_token": tn.RefreshToken}),
+			http.StatusUnauthorized, "UNAUTHORIZED")
+		owner := login(t, e, tn.Email, testPassword, tn.Slug)
+		me(t, e, owner.AccessToken)
+		c := createClient(t, e, owner.AccessToken, map[string]any{"name": "after " + randTag(), "scopes": []string{"tenant:read"}})
+		me(t, e, issueToken(t, e, c, "").AccessToken)
+		bp.allWork(t, e)
 		if n := len(auditEntries(t, e, tn.TenantID, "tenant.update", tn.TenantID.String())); n != 2 {
 			t.Fatalf("%d tenant.update entries for suspend and reactivate, want 2", n)
 		}

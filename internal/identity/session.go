@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/predicate"
 	"github.com/credvault/credvault/ent/refreshtoken"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/user"
@@ -322,11 +323,21 @@ func (s *Service) revokeFamily(ctx context.Context, rt *ent.RefreshToken) error 
 // RevokeSessions ends every session of a user, with tx: its refresh tokens
 // are revoked and its session tokens issued until now are refused.
 func RevokeSessions(ctx context.Context, tx *ent.Client, userID uuid.UUID, now time.Time) error {
-	if err := tx.RefreshToken.Update().Where(refreshtoken.UserID(userID), refreshtoken.RevokedAtIsNil()).
-		SetRevokedAt(now).Exec(ctx); err != nil {
+	return revokeSessions(ctx, tx, refreshtoken.UserID(userID), user.ID(userID), now)
+}
+
+// RevokeTenantSessions ends every session of every user of a tenant, with
+// tx, as RevokeSessions does: none comes back when the tenant is active
+// again.
+func RevokeTenantSessions(ctx context.Context, tx *ent.Client, tenantID uuid.UUID, now time.Time) error {
+	return revokeSessions(ctx, tx, refreshtoken.TenantID(tenantID), user.TenantID(tenantID), now)
+}
+
+func revokeSessions(ctx context.Context, tx *ent.Client, tokens predicate.RefreshToken, users predicate.User, now time.Time) error {
+	if err := tx.RefreshToken.Update().Where(tokens, refreshtoken.RevokedAtIsNil()).SetRevokedAt(now).Exec(ctx); err != nil {
 		return err
 	}
-	return tx.User.Update().Where(user.ID(userID)).SetSessionsNotBefore(now).Exec(ctx)
+	return tx.User.Update().Where(users).SetSessionsNotBefore(now).Exec(ctx)
 }
 
 // startSession signs a session token and stores a new refresh token of family.

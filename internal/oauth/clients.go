@@ -295,6 +295,14 @@ func (s *Clients) List(ctx context.Context, where *ent.OAuthClientWhereInput, w 
 		func(q *ent.OAuthClientQuery) *ent.OAuthClientQuery { return q.Order(w.Term(), w.Tie()) })
 }
 
+// EndTenantTokens ends, with tx, every access token the clients of a
+// tenant were issued until now, as disabling each would: none comes back
+// when the tenant is active again. The caller invalidates the tenant, which
+// drops the clients from every instance's cache.
+func EndTenantTokens(ctx context.Context, tx *ent.Client, tenantID uuid.UUID, now time.Time) error {
+	return tx.OAuthClient.Update().Where(oauthclient.TenantID(tenantID)).SetTokensNotBefore(now).Exec(ctx)
+}
+
 // checkGrantTypes accepts the supported grant types only.
 func checkGrantTypes(grants []string) ([]string, error) {
 	if len(grants) == 0 {

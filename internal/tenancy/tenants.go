@@ -13,7 +13,9 @@ import (
 	"github.com/credvault/credvault/ent/user"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/identity"
 	"github.com/credvault/credvault/internal/jobs"
+	"github.com/credvault/credvault/internal/oauth"
 	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/invalidate"
 	"github.com/credvault/credvault/internal/platform/ipallow"
@@ -109,6 +111,11 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, input UpdateTenantIn
 			}
 			upd.SetStatus(*input.Status)
 			changed = append(changed, "status")
+			if *input.Status == tenant.StatusSuspended {
+				if err := endTokens(ctx, tx, id); err != nil {
+					return err
+				}
+			}
 		}
 		if in := input.Settings; in != nil {
 			settings := t.Settings
@@ -148,6 +155,17 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, input UpdateTenantIn
 		t = t.Unwrap()
 	}
 	return t, nil
+}
+
+// endTokens ends every session and OAuth access token of tenant id issued
+// until now, so that reactivating the tenant does not revive them; API
+// keys, long-lived credentials the tenant manages, work again.
+func endTokens(ctx context.Context, tx *ent.Client, id uuid.UUID) error {
+	now := store.Now()
+	if err := identity.RevokeTenantSessions(ctx, tx, id, now); err != nil {
+		return err
+	}
+	return oauth.EndTenantTokens(ctx, tx, id, now)
 }
 
 // ownerOnly refuses a plan or status in input unless the principal is the

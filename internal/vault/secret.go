@@ -45,10 +45,12 @@ func checkSecret(t credential.AuthType, data map[string]any) error {
 	if err := credential.AuthTypeValidator(t); err != nil {
 		return apperr.Invalid("auth_type", "invalid").With("allowed", authTypes)
 	}
-	if len(data) == 0 {
+	shape, typed := secretShapes[t]
+	// An empty object of a typed secret names the field it lacks; only a
+	// missing secret, or an empty custom one, names data itself.
+	if data == nil || (!typed && len(data) == 0) {
 		return apperr.Invalid("data", "required")
 	}
-	shape, typed := secretShapes[t]
 	if !typed {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"strconv"
@@ -32,12 +33,45 @@ type Config struct {
 	LogLevel             slog.Level
 	LogFormat            string
 	GraphQLIntrospection bool
-	// PublicURL is where clients reach the server; it is the issuer of tokens.
+	// PublicURL is where clients reach the server: the issuer of tokens and
+	// of the OAuth metadata. Unset, it is derived from the listen address
+	// (Listening).
 	PublicURL string
 	// RedisURL, when set, is where rate limits are counted, shared by every
 	// instance; RedisPrefix starts their keys.
 	RedisURL    string
 	RedisPrefix string
+	// derivedURL is whether PublicURL was derived from Addr.
+	derivedURL bool
+}
+
+// Listening tells the configuration the address the server listens on,
+// once it does: a public URL derived from Addr takes the port chosen for a
+// port 0.
+func (c *Config) Listening(addr net.Addr) {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !c.derivedURL || !ok {
+		return
+	}
+	host, _, _ := net.SplitHostPort(c.Addr)
+	c.PublicURL, _ = c.localURL(net.JoinHostPort(host, strconv.Itoa(tcp.Port)))
+}
+
+// localURL is the URL a client on this machine reaches a server listening
+// on addr at: localhost when addr names no host or every interface.
+func (c *Config) localURL(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("config: CREDVAULT_ADDR: %w", err)
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	scheme := "http"
+	if c.TLSCert != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port), nil
 }
 
 // Production reports whether CREDVAULT_ENV is production.
@@ -68,7 +102,7 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	fs.StringVar(&c.DefaultPlan, "default-plan", env("CREDVAULT_DEFAULT_PLAN", "free"), "plan of a newly registered tenant")
 	cors := fs.String("cors-origins", getenv("CREDVAULT_CORS_ORIGINS"), "comma-separated origins allowed by CORS")
 	proxies := fs.String("trusted-proxies", getenv("CREDVAULT_TRUSTED_PROXIES"), "comma-separated CIDRs whose X-Forwarded-For is believed")
-	fs.StringVar(&c.PublicURL, "public-url", env("CREDVAULT_PUBLIC_URL", "http://localhost:8080"), "the server's external URL, the iss of its tokens")
+	fs.StringVar(&c.PublicURL, "public-url", getenv("CREDVAULT_PUBLIC_URL"), "the server's external URL, the iss of its tokens (default: http://localhost:PORT of --addr, https with TLS)")
 	fs.StringVar(&c.TLSCert, "tls-cert", getenv("CREDVAULT_TLS_CERT"), "TLS certificate file")
 	fs.StringVar(&c.TLSKey, "tls-key", getenv("CREDVAULT_TLS_KEY"), "TLS key file")
 	level := fs.String("log-level", env("CREDVAULT_LOG_LEVEL", "info"), "debug, info, warn or error")
@@ -101,6 +135,12 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("config: CREDVAULT_LOG_FORMAT must be text or json, not %q", c.LogFormat)
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.PublicURL == "" {
+		if c.PublicURL, err = c.localURL(c.Addr); err != nil {
+			return nil, err
+		}
+		c.derivedURL = true
+	}
 	c.CORSOrigins = splitList(*cors)
 	for _, p := range splitList(*proxies) {
 		prefix, err := parsePrefix(p)

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"log/slog"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -51,6 +52,7 @@ func TestDefaults(t *testing.T) {
 		{"LogLevel", c.LogLevel, slog.LevelInfo},
 		{"LogFormat", c.LogFormat, "text"},
 		{"GraphQLIntrospection", c.GraphQLIntrospection, true},
+		{"PublicURL", c.PublicURL, "http://localhost:8080"},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -229,6 +231,7 @@ func TestErrors(t *testing.T) {
 		{"bad log format", nil, map[string]string{"CREDVAULT_LOG_FORMAT": "xml"}, "CREDVAULT_LOG_FORMAT"},
 		{"unknown flag", []string{"--no-such-flag"}, nil, "no-such-flag"},
 		{"stray argument", []string{"extra"}, nil, "extra"},
+		{"address without a port", nil, map[string]string{"CREDVAULT_ADDR": "localhost"}, "CREDVAULT_ADDR"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -240,5 +243,53 @@ func TestErrors(t *testing.T) {
 				t.Errorf("error %q does not mention %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestPublicURLFromAddr checks the issuer a server has when no public URL
+// is set: the URL a client on this machine reaches its listen address at.
+func TestPublicURLFromAddr(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		vars map[string]string
+		want string
+	}{
+		{map[string]string{"CREDVAULT_ADDR": ":9090"}, "http://localhost:9090"},
+		{map[string]string{"CREDVAULT_ADDR": "0.0.0.0:9090"}, "http://localhost:9090"},
+		{map[string]string{"CREDVAULT_ADDR": "[::]:9090"}, "http://localhost:9090"},
+		{map[string]string{"CREDVAULT_ADDR": "127.0.0.1:9090"}, "http://127.0.0.1:9090"},
+		{map[string]string{"CREDVAULT_ADDR": "[::1]:9090"}, "http://[::1]:9090"},
+		{map[string]string{"CREDVAULT_ADDR": "vault.internal:9090"}, "http://vault.internal:9090"},
+		{map[string]string{"CREDVAULT_ADDR": ":8443", "CREDVAULT_TLS_CERT": "c.pem", "CREDVAULT_TLS_KEY": "k.pem"}, "https://localhost:8443"},
+		{map[string]string{"CREDVAULT_ADDR": ":9090", "CREDVAULT_PUBLIC_URL": "https://vault.example.com/"}, "https://vault.example.com"},
+	} {
+		if got := load(t, nil, tc.vars).PublicURL; got != tc.want {
+			t.Errorf("%v: PublicURL = %q, want %q", tc.vars, got, tc.want)
+		}
+	}
+	if got := load(t, []string{"--addr", ":7070"}, nil).PublicURL; got != "http://localhost:7070" {
+		t.Errorf("--addr :7070: PublicURL = %q", got)
+	}
+}
+
+// TestListeningNamesTheChosenPort checks that a derived public URL takes
+// the port the listener got, as for port 0, and that a set one stays.
+func TestListeningNamesTheChosenPort(t *testing.T) {
+	t.Parallel()
+	chosen := &net.TCPAddr{IP: net.IPv6unspecified, Port: 43210}
+	c := load(t, nil, map[string]string{"CREDVAULT_ADDR": ":0"})
+	c.Listening(chosen)
+	if c.PublicURL != "http://localhost:43210" {
+		t.Errorf("derived from :0, PublicURL = %q, want http://localhost:43210", c.PublicURL)
+	}
+	c = load(t, nil, map[string]string{"CREDVAULT_ADDR": "127.0.0.1:0"})
+	c.Listening(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 43210})
+	if c.PublicURL != "http://127.0.0.1:43210" {
+		t.Errorf("derived from 127.0.0.1:0, PublicURL = %q", c.PublicURL)
+	}
+	c = load(t, nil, map[string]string{"CREDVAULT_ADDR": ":0", "CREDVAULT_PUBLIC_URL": "https://vault.example.com"})
+	c.Listening(chosen)
+	if c.PublicURL != "https://vault.example.com" {
+		t.Errorf("a set public URL became %q", c.PublicURL)
 	}
 }
