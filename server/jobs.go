@@ -17,9 +17,6 @@ import (
 	"github.com/credvault/credvault/internal/vault/dek"
 )
 
-// reencryptBatch is how many credentials one DEK-rotation transaction moves.
-const reencryptBatch = 500
-
 // How often the periodic jobs run.
 const (
 	expireKeysEvery     = time.Minute
@@ -66,7 +63,7 @@ func rotateDEKs(ctx context.Context, db *ent.Client, deks *dek.Manager, args map
 		}
 	}
 	for _, t := range tenants {
-		remaining, err := deks.Reencrypt(ctx, t, reencryptBatch, 0)
+		remaining, err := deks.Reencrypt(ctx, t, dek.BatchSize, 0)
 		if err != nil {
 			return err
 		}

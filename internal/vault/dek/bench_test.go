@@ -10,11 +10,11 @@ import (
 )
 
 // BenchmarkReencrypt100k times the re-encryption of one tenant's 100,000
-// credentials after a DEK rotation, in batches of 500 (the server's batch
-// size), on PostgreSQL. Setup (inserting and sealing the credentials, and
-// the rotation itself) is not timed. Run it with
+// credentials after a DEK rotation, in batches of dek.BatchSize written
+// concurrently (as the server's job), on PostgreSQL. Setup (inserting and
+// sealing the credentials, and the rotation itself) is not timed. Run it with
 //
-//	CREDVAULT_TEST_DATABASE_URL=postgres://… go test ./dek -run x -bench Reencrypt100k -benchtime 1x
+//	CREDVAULT_TEST_DATABASE_URL=postgres://… go test ./internal/vault/dek -run x -bench Reencrypt100k -benchtime 1x
 func BenchmarkReencrypt100k(b *testing.B) {
 	if os.Getenv(storetest.EnvURL) == "" {
 		b.Skip(storetest.EnvURL + " is not set: this benchmark runs on PostgreSQL")
@@ -36,10 +36,10 @@ func BenchmarkReencrypt100k(b *testing.B) {
 			b.Fatal(err)
 		}
 		// A fresh manager, as the job of a (re)started server has.
-		m := dek.New(st.Client, mk, nil)
+		m := serverManager(st, mk)
 		b.StartTimer()
 		start := time.Now()
-		remaining, err := m.Reencrypt(ctx, tenant, 500, 0)
+		remaining, err := m.Reencrypt(ctx, tenant, dek.BatchSize, 0)
 		elapsed += time.Since(start)
 		if err != nil || remaining != 0 {
 			b.Fatalf("Reencrypt: remaining %d, err %v", remaining, err)

@@ -10,16 +10,35 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/credential"
 	"github.com/credvault/credvault/ent/datakey"
+	"github.com/credvault/credvault/ent/predicate"
 	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/credvault/credvault/internal/vault/crypt"
 )
+
+// BatchSize is how many credentials one re-encryption transaction moves:
+// large enough that the per-batch round trips and the scan for the next
+// batch stay small against the rows' own work.
+const BatchSize = 2000
+
+// serialBatchSize caps batches without row locks (SQLite), where a batch
+// holds the database's one write lock that every other writer (requests,
+// job lease renewals) waits for.
+const serialBatchSize = 500
+
+// MaxBatchSize caps a batch so that its one UPDATE stays within both
+// databases' limits on parameters (three a row).
+const MaxBatchSize = 5000
 
 // ErrDestroyed is returned for a DEK version that no longer exists.
 var ErrDestroyed = errors.New("dek: key version destroyed")
@@ -37,12 +56,13 @@ type Manager struct {
 	mu               sync.RWMutex
 	cache            map[cacheKey]crypt.DEK
 	// lock takes row locks on the active DEK (PostgreSQL; SQLite serialises
-	// writers anyway): see Active.
+	// writers anyway), see Active, and writes re-encryption batches
+	// concurrently, see Reencrypt.
 	lock bool
 }
 
 // LockRows makes the manager lock DEK rows, for PostgreSQL, where writers
-// and rotations run concurrently.
+// and rotations run concurrently (re-encryption batches too).
 func (m *Manager) LockRows() *Manager {
 	m.lock = true
 	return m
@@ -207,17 +227,26 @@ func (m *Manager) Rotate(ctx context.Context, tx *ent.Client, tenant uuid.UUID) 
 // transaction; maxBatches <= 0 means until none is left. It returns how many
 // credentials still wait, and destroys the old DEKs once nothing uses them.
 // Each batch reads the active version afresh, so a rotation started meanwhile
-// is followed, never undone.
+// is followed, never undone. With row locks on (PostgreSQL), one batch per
+// core is written at a time: the database's index upkeep is most of the
+// cost, and each batch's backend does its own.
 func (m *Manager) Reencrypt(ctx context.Context, tenant uuid.UUID, batchSize, maxBatches int) (remaining int, err error) {
 	ctx = store.Unrestricted(ctx)
-	for batch := 0; maxBatches <= 0 || batch < maxBatches; batch++ {
-		n, err := m.reencryptBatch(ctx, tenant, batchSize)
-		if err != nil {
-			return 0, err
-		}
-		if n == 0 {
-			break
-		}
+	r := &reencryption{m: m, tenant: tenant, size: min(batchSize, MaxBatchSize), left: maxBatches}
+	workers := 1
+	if m.lock {
+		workers = runtime.GOMAXPROCS(0)
+	} else {
+		r.size = min(r.size, serialBatchSize)
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() { errs[w] = r.run(ctx) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return 0, err
 	}
 	version, _, err := m.Active(ctx, m.db, tenant)
 	if err != nil {
@@ -230,44 +259,175 @@ func (m *Manager) Reencrypt(ctx context.Context, tenant uuid.UUID, batchSize, ma
 	return 0, m.destroyUnused(ctx, tenant)
 }
 
-// reencryptBatch re-seals one batch under the active DEK, in one
-// transaction, and returns how many credentials it moved.
-func (m *Manager) reencryptBatch(ctx context.Context, tenant uuid.UUID, size int) (int, error) {
-	moved := 0
-	err := store.WithTx(ctx, m.db, func(ctx context.Context, tx *ent.Client) error {
-		version, newKey, err := m.Active(ctx, tx, tenant)
+// reencryption is one Reencrypt call, shared by its workers. Batches are
+// claimed in id order under mu: the claiming worker reads the next rows
+// past the cursor, in the transaction that later writes them, so every
+// batch seeks past the one before instead of scanning moved rows again.
+type reencryption struct {
+	m      *Manager
+	tenant uuid.UUID
+	size   int
+
+	mu      sync.Mutex
+	left    int // batches still allowed; <= 0 at the start means no limit
+	done    bool
+	version int       // the active version the cursor belongs to
+	after   uuid.UUID // the last id claimed under version
+}
+
+// run writes batches until none is left, the limit is reached, or a batch
+// fails, which stops the other workers after their current batch.
+func (r *reencryption) run(ctx context.Context) error {
+	for {
+		more, err := r.batch(ctx)
+		if err != nil {
+			r.mu.Lock()
+			r.done = true
+			r.mu.Unlock()
+			return err
+		}
+		if !more {
+			return nil
+		}
+	}
+}
+
+// batch re-seals one batch under the active DEK in one transaction: the
+// rows claimed, sealed anew across the cores, written in one statement. It
+// reports whether there may be more.
+func (r *reencryption) batch(ctx context.Context) (more bool, err error) {
+	err = store.WithTx(ctx, r.m.db, func(ctx context.Context, tx *ent.Client) error {
+		version, key, rows, dia, err := r.claim(ctx, tx)
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		more = true
+		sealed, err := r.m.reseal(ctx, r.tenant, version, key, rows)
 		if err != nil {
 			return err
 		}
-		rows, err := tx.Credential.Query().Where(credential.TenantID(tenant), credential.DekVersionLT(version)).
-			Order(ent.Asc(credential.FieldID)).Limit(size).All(ctx)
-		if err != nil {
-			return err
-		}
-		for _, c := range rows {
-			old, err := m.Key(ctx, tenant, c.DekVersion)
-			if err != nil {
-				return err
-			}
-			pt, err := crypt.OpenCredential(old, c.Ciphertext, tenant, c.ID, c.DekVersion)
-			if err != nil {
-				return fmt.Errorf("dek: open credential %s: %w", c.ID, err)
-			}
-			ct, err := crypt.SealCredential(newKey, pt, tenant, c.ID, version)
-			clear(pt)
-			if err != nil {
-				return err
-			}
-			err = tx.Credential.Update().Where(credential.ID(c.ID), credential.DekVersion(c.DekVersion)).
-				SetCiphertext(ct).SetDekVersion(version).Exec(ctx)
-			if err != nil {
-				return err
-			}
-		}
-		moved = len(rows)
-		return nil
+		query, args := batchUpdate(dia, r.tenant, version, rows, sealed)
+		_, err = tx.ExecContext(ctx, query, args...)
+		return err
 	})
-	return moved, err
+	return more, err
+}
+
+// claim reads the next batch in tx, under the active DEK's share lock. A
+// new active version (a rotation meanwhile) starts the cursor over: every
+// row is then old again.
+func (r *reencryption) claim(ctx context.Context, tx *ent.Client) (int, crypt.DEK, []*ent.Credential, string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return 0, nil, nil, "", nil
+	}
+	version, key, err := r.m.Active(ctx, tx, r.tenant)
+	if err != nil {
+		return 0, nil, nil, "", err
+	}
+	if version != r.version {
+		r.version, r.after = version, uuid.Nil
+	}
+	var dia string
+	rows, err := tx.Credential.Query().
+		Where(credential.TenantID(r.tenant), credential.IDGT(r.after), credential.DekVersionLT(version), dialectOf(&dia)).
+		Order(ent.Asc(credential.FieldID)).Limit(r.size).
+		Select(credential.FieldID, credential.FieldDekVersion, credential.FieldCiphertext).All(ctx)
+	if err != nil {
+		return 0, nil, nil, "", err
+	}
+	if len(rows) == 0 {
+		r.done = true
+		return 0, nil, nil, "", nil
+	}
+	r.after = rows[len(rows)-1].ID
+	if r.left--; r.left == 0 {
+		r.done = true
+	}
+	return version, key, rows, dia, nil
+}
+
+// dialectOf is a predicate that adds no condition: it records the SQL
+// dialect of the query it is part of, which the raw batch UPDATE needs.
+func dialectOf(dia *string) predicate.Credential {
+	return func(s *entsql.Selector) { *dia = s.Dialect() }
+}
+
+// reseal opens each credential with the DEK it was sealed under and seals
+// it under key (version), the rows split across the cores.
+func (m *Manager) reseal(ctx context.Context, tenant uuid.UUID, version int, key crypt.DEK, rows []*ent.Credential) ([][]byte, error) {
+	old := map[int]crypt.DEK{}
+	for _, c := range rows {
+		if _, ok := old[c.DekVersion]; ok {
+			continue
+		}
+		k, err := m.Key(ctx, tenant, c.DekVersion)
+		if err != nil {
+			return nil, err
+		}
+		old[c.DekVersion] = k
+	}
+	sealed := make([][]byte, len(rows))
+	workers := min(runtime.GOMAXPROCS(0), len(rows))
+	per := (len(rows) + workers - 1) / workers
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w * per; i < min((w+1)*per, len(rows)); i++ {
+				c := rows[i]
+				pt, err := crypt.OpenCredential(old[c.DekVersion], c.Ciphertext, tenant, c.ID, c.DekVersion)
+				if err != nil {
+					errs[w] = fmt.Errorf("dek: open credential %s: %w", c.ID, err)
+					return
+				}
+				sealed[i], err = crypt.SealCredential(key, pt, tenant, c.ID, version)
+				clear(pt)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return sealed, nil
+}
+
+// batchUpdate is one UPDATE … FROM (VALUES …) statement writing the
+// re-sealed rows of tenant under version. A row whose dek_version changed
+// since the batch read it is left alone: a writer has sealed it under the
+// active DEK. The batch's id range, redundant with the join, lets
+// PostgreSQL read just those rows by index rather than join the whole
+// table.
+func batchUpdate(dia string, tenant uuid.UUID, version int, rows []*ent.Credential, sealed [][]byte) (string, []any) {
+	// PostgreSQL types the VALUES columns from the first row's casts.
+	first := "($%d::uuid, $%d::bytea, $%d::bigint)"
+	if dia != dialect.Postgres {
+		first = "($%d, $%d, $%d)"
+	}
+	var b strings.Builder
+	b.WriteString("UPDATE credentials SET ciphertext = v.column2, dek_version = $1, updated_at = $2 FROM (VALUES ")
+	args := make([]any, 0, 5+3*len(rows))
+	args = append(args, version, store.Now(), tenant, rows[0].ID, rows[len(rows)-1].ID)
+	for i, c := range rows {
+		n := len(args)
+		if i == 0 {
+			fmt.Fprintf(&b, first, n+1, n+2, n+3)
+		} else {
+			fmt.Fprintf(&b, ", ($%d, $%d, $%d)", n+1, n+2, n+3)
+		}
+		args = append(args, c.ID, sealed[i], c.DekVersion)
+	}
+	b.WriteString(") AS v WHERE credentials.id = v.column1 AND credentials.dek_version = v.column3" +
+		" AND credentials.tenant_id = $3 AND credentials.id >= $4 AND credentials.id <= $5")
+	return b.String(), args
 }
 
 // destroyUnused destroys the tenant's retired DEKs that no credential uses:
