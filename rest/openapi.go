@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/paging"
 )
 
 // object is a JSON object of the document.
@@ -269,7 +270,8 @@ func listParameters(rt Route) []any {
 		query("page", "Page number, from 1; with per_page instead of limit and offset.", object{"type": "integer", "minimum": 1, "maximum": MaxPage}),
 		query("per_page", fmt.Sprintf("Page size with page (default %d); above %d it is clamped to %d.", DefaultPerPage, MaxPerPage, MaxPerPage),
 			object{"type": "integer", "minimum": 1}),
-		query("cursor", "The opaque meta.pagination.next_cursor of the previous page of this list.", object{"type": "string"}),
+		query("cursor", "The opaque meta.pagination.next_cursor of the previous page of this list: the next page seeks past "+
+			"that page's last item, however deep, and keeps its sort and order (another is 422). Not with offset or page.", object{"type": "string"}),
 	}
 	if len(rt.Sort) > 0 {
 		params = append(params, query("sort", "Field to sort by; another is 422 VALIDATION_ERROR.",
@@ -617,6 +619,10 @@ func componentName(t reflect.Type) string {
 // components are the schemas the routes refer to, plus the envelope's.
 func (g *generator) components() object {
 	g.schema(reflect.TypeFor[Pagination]())
+	page := g.schemas["Pagination"].(object)["properties"].(object)
+	page["total"] = object{"type": "integer", "description": fmt.Sprintf("The number of items, counted only as far as %d "+
+		"past the page's start: a longer list reports start + %d, a lower bound, with total_is_lower_bound.", paging.TotalCap, paging.TotalCap+1)}
+	page["total_is_lower_bound"] = object{"type": "boolean", "description": "Present, and true, only when total is a lower bound rather than a count."}
 	g.schemas["Meta"] = object{"type": "object", "required": []any{"request_id"},
 		"properties": object{"request_id": object{"type": "string"}, "pagination": ref("schemas", "Pagination")}}
 	g.schemas["ListMeta"] = object{"type": "object", "required": []any{"request_id", "pagination"},
