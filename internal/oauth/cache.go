@@ -45,7 +45,8 @@ type client struct {
 	// notBefore refuses tokens issued before it, in microseconds since the
 	// epoch (0: none): set when the client is disabled.
 	notBefore int64
-	loaded    time.Time
+	// loaded is when the row was read, at the latest.
+	loaded time.Time
 }
 
 // Cache bounds: every change of a client or its tenant drops it on every
@@ -95,8 +96,9 @@ func (c *clientCache) get(ctx context.Context, clientID string) (*client, error)
 	if cl != nil && time.Since(cl.loaded) < cl.ttl() {
 		return cl, nil
 	}
+	// Taken before the read: no change committed after it is in the row.
+	cl = &client{loaded: store.Now()}
 	row, err := c.db.OAuthClient.Query().Where(oauthclient.ClientID(clientID)).WithTenant().Only(store.Unrestricted(ctx))
-	cl = &client{loaded: time.Now()}
 	switch {
 	case ent.IsNotFound(err), err == nil && row.Edges.Tenant == nil:
 	case err != nil:

@@ -78,3 +78,27 @@ func TestVerifyAccessTokenCacheFillRace(t *testing.T) {
 		t.Errorf("in %d of %d rounds a disabled client's token still verified after the disable committed", stale, rounds)
 	}
 }
+
+// A token issued from a cached client state read before the client was
+// disabled, in the moment before the invalidation arrives, ends with the
+// disable as any older token does: enabling the client again does not
+// make it valid.
+func TestTokenIssuedOnAStaleClientEndsWithTheDisable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	benchToken(t, f.s, f.id, f.sec) // the client is cached, active
+	// Disabled as the resolver does, but with no invalidation yet.
+	ctx := store.Unrestricted(context.Background())
+	if err := f.st.Client.OAuthClient.Update().Where(oauthclient.ClientID(f.id)).
+		SetStatus(oauthclient.StatusDisabled).SetTokensNotBefore(store.Now()).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stale := benchToken(t, f.s, f.id, f.sec)
+	f.setStatus(t, oauthclient.StatusActive)
+	if _, err := f.s.VerifyAccessToken(ctx, stale); err == nil {
+		t.Fatal("a token issued on the client's state from before its disable verifies once it is enabled")
+	}
+	if _, err := f.s.VerifyAccessToken(ctx, benchToken(t, f.s, f.id, f.sec)); err != nil {
+		t.Fatalf("a token issued after the client was enabled is refused: %v", err)
+	}
+}

@@ -39,8 +39,10 @@ type AccessClaims struct {
 	ClientID string `json:"client_id"`
 	Scope    string `json:"scope"`
 	TenantID string `json:"tid"`
-	// IssuedAtMicros is iat to the microsecond: a token issued in the same
-	// second as its client was disabled must be told from one issued after.
+	// IssuedAtMicros is when, to the microsecond, the client state the
+	// token was issued under was read (at most iat): a token issued on a
+	// state read before its client was disabled must be told from one
+	// issued after, however briefly the cache held the old state.
 	IssuedAtMicros int64 `json:"iat_us,omitempty"`
 	// SecretVersion is the version of the client secret that obtained the
 	// token: the token ends when that secret does.
@@ -282,8 +284,6 @@ func (s *Server) token(r *http.Request) (*tokenResponse, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Issued before the client is read: should a disable commit after the
-	// read, the token is older than the client's tokens_not_before.
 	now := store.Now()
 	c, version, err := s.authenticateClient(ctx, id, sec, basic)
 	if err != nil {
@@ -309,7 +309,7 @@ func (s *Server) token(r *http.Request) (*tokenResponse, error) {
 			ID: uuid.NewString(),
 		},
 		ClientID: c.clientID, Scope: strings.Join(granted, " "), TenantID: c.tenantID.String(),
-		IssuedAtMicros: now.UnixMicro(), SecretVersion: version,
+		IssuedAtMicros: c.loaded.UnixMicro(), SecretVersion: version,
 	}
 	at, err := s.keys.Sign(claims, tokens.TypeAccess)
 	if err != nil {
