@@ -61,11 +61,24 @@ func (r *Resolver) noder(ctx context.Context, id uuid.UUID) (ent.Noder, error) {
 	return r.Store.Client.Noder(ctx, id, ent.WithNodeType(r.nodeType))
 }
 
-// noders loads ids for nodes(ids), for an authenticated principal only,
-// each under the read scope of its type.
+// maxNodeIDs bounds nodes(ids): each id probes up to one table per node
+// kind.
+const maxNodeIDs = 100
+
+// nodesComplexity counts nodes(ids) once per id, as node(id) counts, so the
+// complexity limit refuses a long list before anything runs.
+func nodesComplexity(childComplexity int, ids []uuid.UUID) int {
+	return len(ids) * (1 + childComplexity)
+}
+
+// noders loads ids for nodes(ids), at most maxNodeIDs, for an authenticated
+// principal only, each under the read scope of its type.
 func (r *Resolver) noders(ctx context.Context, ids []uuid.UUID) ([]ent.Noder, error) {
 	if _, err := r.Guard.Require(ctx, access.Nodes); err != nil {
 		return nil, err
+	}
+	if len(ids) > maxNodeIDs {
+		return nil, apperr.Invalid("ids", "too_long").With("max", maxNodeIDs)
 	}
 	return r.Store.Client.Noders(ctx, ids, ent.WithNodeType(r.nodeType))
 }

@@ -40,5 +40,7 @@ type Resolver struct {
 
 // NewSchema returns the executable schema served at /graphql.
 func NewSchema(r *Resolver) graphql.ExecutableSchema {
-	return NewExecutableSchema(Config{Resolvers: r})
+	c := Config{Resolvers: r}
+	c.Complexity.Query.Nodes = nodesComplexity
+	return NewExecutableSchema(c)
 }

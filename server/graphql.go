@@ -28,21 +28,16 @@ import (
 	"github.com/credvault/credvault/internal/platform/reqinfo"
 )
 
-// Limits of one GraphQL operation.
-const (
-	maxComplexity = 1000
-	maxDepth      = 12
-)
-
 // newGraphQL builds the /graphql handler: POST and GET transports, a parsed
-// query cache, persisted queries, complexity and depth limits, and errors
-// carrying the same codes as REST in extensions.code.
+// query cache, persisted queries, the document limits (graphqlcost.go), and
+// errors carrying the same codes as REST in extensions.code.
 func newGraphQL(resolver *graph.Resolver, introspection bool) *handler.Server {
 	srv := handler.New(graph.NewSchema(resolver))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	parsed := lru.New[*ast.QueryDocument](1000)
+	srv.SetQueryCache(parsed)
 	if introspection {
 		srv.Use(extension.Introspection{})
 	} else {
@@ -51,9 +46,11 @@ func newGraphQL(resolver *graph.Resolver, introspection bool) *handler.Server {
 		srv.SetDisableSuggestion(true)
 		srv.SetValidationRulesFn(rulesWithoutSuggestions)
 	}
+	// Before persisted queries, so that only a document within the limits
+	// is stored.
+	srv.Use(documentLimits{parsed: parsed})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(extension.FixedComplexityLimit(maxComplexity))
-	srv.Use(depthLimit{max: maxDepth})
 	srv.Use(&inputCheck{})
 	srv.AroundOperations(graph.TrackEdgeDenials)
 	srv.AroundFields(graph.SignedIn)
@@ -84,6 +81,10 @@ func noStore(next http.Handler) http.Handler {
 	})
 }
 
+// persistedQueryNotFound is the extensions.code of a persisted query hash
+// that is not stored (any more): Apollo's name, which gqlgen sets.
+const persistedQueryNotFound = "PERSISTED_QUERY_NOT_FOUND"
+
 // presentError maps every error once into extensions.code (and
 // extensions.details), with the codes REST uses. An unavailable database
 // stays HTTP 200 (GraphQL over HTTP) with SERVICE_UNAVAILABLE and
@@ -95,6 +96,10 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	switch {
 	case known:
 		apperr.LogUnavailable(ctx, e)
+	case errors.As(err, &ge) && ge.Err == nil && ge.Extensions["code"] == persistedQueryNotFound:
+		// gqlgen's own message and code, which Apollo clients answer by
+		// sending the document with its hash.
+		return gerr
 	case errors.As(err, &ge) && ge.Err == nil:
 		// Raised by gqlgen itself: the document did not parse or validate.
 		e = protocolError(ge)
@@ -163,52 +168,6 @@ func recoverResolver(ctx context.Context, v any) error {
 	slog.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(v), "stack", string(debug.Stack()),
 		"request_id", reqinfo.FromContext(ctx).RequestID)
 	return apperr.New(apperr.Internal, "internal server error")
-}
-
-// depthLimit refuses operations nested deeper than max. Introspection
-// fields are not counted: GraphiQL's own schema query is deep.
-type depthLimit struct{ max int }
-
-var _ interface {
-	graphql.HandlerExtension
-	graphql.OperationContextMutator
-} = depthLimit{}
-
-func (depthLimit) ExtensionName() string                   { return "DepthLimit" }
-func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
-
-func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	if oc.Operation == nil {
-		return nil
-	}
-	if depth := selectionDepth(oc.Operation.SelectionSet, 0); depth > d.max {
-		err := gqlerror.Errorf("operation has depth %d, more than the limit of %d", depth, d.max)
-		errcode.Set(err, errcode.ValidationFailed)
-		return err
-	}
-	return nil
-}
-
-func selectionDepth(set ast.SelectionSet, depth int) int {
-	deepest := depth
-	for _, sel := range set {
-		var d int
-		switch s := sel.(type) {
-		case *ast.Field:
-			if strings.HasPrefix(s.Name, "__") {
-				continue
-			}
-			d = selectionDepth(s.SelectionSet, depth+1)
-		case *ast.InlineFragment:
-			d = selectionDepth(s.SelectionSet, depth)
-		case *ast.FragmentSpread:
-			if s.Definition != nil {
-				d = selectionDepth(s.Definition.SelectionSet, depth)
-			}
-		}
-		deepest = max(deepest, d)
-	}
-	return deepest
 }
 
 // graphqlAuthError answers a request refused before execution — bad

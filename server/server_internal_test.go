@@ -19,7 +19,6 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -27,7 +26,6 @@ import (
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/user"
-	"github.com/credvault/credvault/graph"
 	"github.com/credvault/credvault/internal/identity/password"
 	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/config"
@@ -287,31 +285,6 @@ func TestRecoverResolver(t *testing.T) {
 	}
 	if log := defaultLog.String(); !strings.Contains(log, rid) || !strings.Contains(log, "hunter2") {
 		t.Error("the panic is not logged with its request id")
-	}
-}
-
-func TestSelectionDepth(t *testing.T) {
-	t.Parallel()
-	schema := graph.NewSchema(&graph.Resolver{}).Schema()
-	for _, tc := range []struct {
-		query string
-		depth int
-	}{
-		{`{ health { status } }`, 2},
-		{`{ __typename }`, 0},
-		{`{ __schema { types { fields { type { ofType { name } } } } } }`, 0},
-		{`{ node(id: "x") { id } }`, 2},
-		{`{ node(id: "x") { ... on ServiceAccount { apiKeys { edges { node { id } } } } } }`, 5},
-		{`{ node(id: "x") { ...SA } } fragment SA on ServiceAccount { apiKeys { totalCount } }`, 3},
-		{`{ a: health { status } b: node(id: "x") { ... on APIKey { serviceAccount { apiKeys { edges { cursor } } } } } }`, 5},
-	} {
-		doc, err := gqlparser.LoadQuery(schema, tc.query)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.query, err)
-		}
-		if got := selectionDepth(doc.Operations[0].SelectionSet, 0); got != tc.depth {
-			t.Errorf("%s: depth %d, want %d", tc.query, got, tc.depth)
-		}
 	}
 }
 
