@@ -39,15 +39,3 @@ func BenchmarkAuthMeAPIKey(b *testing.B) {
 		return "/api/v1/auth/me", tn.key(b, "api_keys:read").Key
 	})
 }
-
-// BenchmarkDecryptRoute serves GET /api/v1/credentials/{integration} with
-// one credential: the rows and the DEK come from the caches, the audit
-// entry goes through the group commit.
-func BenchmarkDecryptRoute(b *testing.B) {
-	benchGet(b, func(b *testing.B, e *apitest.Env, tn *tenantFixture) (string, string) {
-		integration := "bench-" + randTag()
-		wantStatus(b, do(e, http.MethodPost, "/api/v1/credentials", tn.AccessToken, map[string]any{"integration_id": integration,
-			"auth_type": "bearer_token", "data": map[string]any{"token": "bench-secret-" + randTag()}}), http.StatusCreated)
-		return credPath(integration), tn.key(b, "credentials:decrypt").Key
-	})
-}
