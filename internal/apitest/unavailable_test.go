@@ -162,6 +162,8 @@ func TestDatabaseUnavailableIs503Everywhere(t *testing.T) {
 		uncached := tn.key(t)
 		client := tn.createClient(t, map[string]any{"name": "svc", "scopes": []string{"api_keys:read"}})
 		token := issueToken(t, e, client, "")
+		// Never used: its state is not cached.
+		fresh := tn.createClient(t, map[string]any{"name": "fresh", "scopes": []string{"api_keys:read"}})
 		// The cached key has been verified once, so only the work behind
 		// authentication needs the database.
 		me(t, e, cached.Key)
@@ -193,15 +195,18 @@ func TestDatabaseUnavailableIs503Everywhere(t *testing.T) {
 			map[string]any{"in": map[string]any{"email": tn.Email, "password": tn.Password, "tenant": tn.Slug}}, ids.header())
 		wantUnavailableGQL(t, "GraphQL login", g, http.StatusOK)
 
+		// The token endpoint needs the database for a client it has not
+		// cached; a cached client is served from memory.
 		t.Run("POST /oauth/token", func(t *testing.T) {
 			form := url.Values{"grant_type": {"client_credentials"}}
-			r := postForm(e, "/oauth/token", form, formAuth{basicID: client.ClientID, basicSecret: client.ClientSecret, header: ids.header()})
+			r := postForm(e, "/oauth/token", form, formAuth{basicID: fresh.ClientID, basicSecret: fresh.ClientSecret, header: ids.header()})
 			wantOAuthError(t, r, http.StatusServiceUnavailable, "temporarily_unavailable")
 			wantRetryAfter(t, "/oauth/token", r.Header)
+			issueToken(t, e, client, "")
 		})
 		t.Run("POST /oauth/introspect", func(t *testing.T) {
 			h := ids.header()
-			h["X-API-Key"] = cached.Key
+			h["X-API-Key"] = uncached.Key
 			r := postForm(e, "/oauth/introspect", url.Values{"token": {token.AccessToken}}, formAuth{header: h})
 			wantOAuthError(t, r, http.StatusServiceUnavailable, "temporarily_unavailable")
 			wantRetryAfter(t, "/oauth/introspect", r.Header)
