@@ -14,10 +14,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/usagecounter"
 	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/platform/metrics"
 	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/credvault/credvault/internal/platform/store/storetest"
 	"github.com/credvault/credvault/internal/tenancy/usage"
@@ -127,10 +130,58 @@ func TestCounterFlushKeepsCountsWhenAnotherTenantIsGone(t *testing.T) {
 		kept := &access.Principal{Kind: access.KindUser, ID: uuid.New(), TenantID: a, HomeTenantID: a}
 		u.Count(kept)
 		u.Count(&access.Principal{Kind: access.KindUser, ID: uuid.New(), TenantID: gone, HomeTenantID: gone})
-		err := u.Flush(context.Background())
-		got := counts(t, c, a)["user:"+kept.ID.String()]
-		if got != 1 {
-			t.Fatalf("A's count = %d (flush error: %v), want 1", got, err)
+		m := metrics.New()
+		u.Instrument(m)
+		if err := u.Flush(context.Background()); err != nil {
+			t.Fatalf("flush with a purged tenant's count: %v", err)
+		}
+		if got := counts(t, c, a)["user:"+kept.ID.String()]; got != 1 {
+			t.Fatalf("A's count = %d, want 1", got)
+		}
+		if n := counted(t, m.BatchDropped.WithLabelValues("usage_counts")); n != 1 {
+			t.Fatalf("dropped = %v, want 1 (the purged tenant's count)", n)
 		}
 	})
+}
+
+// TestCounterKeepsCountsUntilTheirWriteCommits: a flush the database
+// refuses keeps every count, and counts keep adding up meanwhile; the next
+// flush that commits writes them all, once.
+func TestCounterKeepsCountsUntilTheirWriteCommits(t *testing.T) {
+	t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
+		c := st.Client
+		a := newTenant(t, c, "A")
+		refusal := storetest.RefuseInserts(t, st, "usage_counters")
+		u := usage.New(c, quiet)
+		p := &access.Principal{Kind: access.KindUser, ID: uuid.New(), TenantID: a, HomeTenantID: a}
+		for range 3 {
+			u.Count(p)
+		}
+		refusal.On()
+		if err := u.Flush(context.Background()); err == nil {
+			t.Fatal("a flush the database refused returned no error")
+		}
+		if n := u.Queued(); n != 1 {
+			t.Fatalf("%d counters queued after a failed flush, want 1", n)
+		}
+		u.Count(p)
+		refusal.Off()
+		if err := u.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := counts(t, c, a)["user:"+p.ID.String()]; got != 4 {
+			t.Fatalf("count = %d, want 4", got)
+		}
+	})
+}
+
+// counted reads a counter.
+func counted(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
 }
