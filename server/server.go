@@ -166,6 +166,7 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	registerJobs(queue, st.Client, deks)
 	s.tasks = append(s.tasks, queue.Run, func(ctx context.Context) { requests.Run(ctx, usageFlushInterval) })
 	s.metrics.WatchDB(st.DB)
+	s.metrics.WatchStatements(st.Statements)
 	s.metrics.WatchRateLimitStore(counters.FallingBack)
 	s.metrics.WatchQueue(queue.Depth)
 	authorize := &authz.Guard{Client: st.Client, Batch: batch}

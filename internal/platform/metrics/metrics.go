@@ -111,6 +111,15 @@ func (m *Metrics) WatchDB(db *sql.DB) {
 	m.Registry.MustRegister(collectors.NewDBStatsCollector(db, "credvault"))
 }
 
+// WatchStatements exports credvault_db_statements_total, read at every
+// scrape from count (the store's statements sent).
+func (m *Metrics) WatchStatements(count func() uint64) {
+	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "credvault_db_statements_total",
+		Help: "SQL statements sent to the database, each transaction's begin and end included.",
+	}, func() float64 { return float64(count()) }))
+}
+
 // WatchQueue exports the runs waiting of each job, read at every scrape.
 func (m *Metrics) WatchQueue(depth func(context.Context) (map[string]int, error)) {
 	m.Registry.MustRegister(&queueCollector{depth: depth})

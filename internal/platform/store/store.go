@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -30,6 +31,8 @@ type Store struct {
 	Dialect string
 	// URL is the database URL the store was opened with.
 	URL string
+
+	statements atomic.Uint64
 }
 
 // sqlitePragmas make SQLite safe for a server: foreign keys enforced, WAL for
@@ -66,8 +69,9 @@ func Open(url string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", dia, err)
 	}
-	drvr := entsql.OpenDB(dia, db)
-	return &Store{Client: ent.NewClient(ent.Driver(drvr)), DB: db, Dialect: dia, URL: url}, nil
+	st := &Store{DB: db, Dialect: dia, URL: url}
+	st.Client = ent.NewClient(ent.Driver(&countingDriver{Driver: entsql.OpenDB(dia, db), n: &st.statements}))
+	return st, nil
 }
 
 func parseURL(url string) (driver, dsn, dia string, err error) {
