@@ -41,6 +41,7 @@ func main() {
 	audit := flag.Int("audit", 2_000_000, "audit entries to add to the tenant")
 	n := flag.Int("n", 200, "requests timed per measurement")
 	explain := flag.Bool("explain", true, "print the PostgreSQL plans of the list queries")
+	seed := flag.Bool("seed", true, "seed the database; false: time a database seeded before (with the same CREDVAULT_MASTER_KEY)")
 	flag.Parse()
 	if *dbURL == "" || !strings.HasPrefix(*dbURL, "postgres") {
 		log.Fatal("seed: -database-url must name a PostgreSQL database")
@@ -57,18 +58,21 @@ func main() {
 	srv := start(ctx, st)
 	defer srv.Close()
 
-	tenant, token := register(srv.URL)
-	start := time.Now()
-	seedKeys(ctx, st, tenant, *keys)
-	log.Printf("seed: %d keys in %s", *keys, time.Since(start).Round(time.Millisecond))
-	start = time.Now()
-	seedAudit(ctx, st, tenant, *audit)
-	log.Printf("seed: %d audit entries in %s", *audit, time.Since(start).Round(time.Millisecond))
-	start = time.Now()
-	exec(ctx, st, "VACUUM ANALYZE api_keys")
-	exec(ctx, st, "VACUUM ANALYZE audit_logs")
-	log.Printf("seed: vacuum analyze in %s", time.Since(start).Round(time.Millisecond))
-
+	if *seed {
+		tenant := register(srv.URL)
+		start := time.Now()
+		seedKeys(ctx, st, tenant, *keys)
+		log.Printf("seed: %d keys in %s", *keys, time.Since(start).Round(time.Millisecond))
+		start = time.Now()
+		seedAudit(ctx, st, tenant, *audit)
+		log.Printf("seed: %d audit entries in %s", *audit, time.Since(start).Round(time.Millisecond))
+		start = time.Now()
+		exec(ctx, st, "VACUUM ANALYZE api_keys")
+		exec(ctx, st, "VACUUM ANALYZE audit_logs")
+		log.Printf("seed: vacuum analyze in %s", time.Since(start).Round(time.Millisecond))
+	}
+	// Signed in only now: seeding outlasts a session token.
+	tenant, token := login(srv.URL)
 	c := client{base: srv.URL, token: token}
 	deep := c.page("/api/v1/api-keys?limit=50&offset=100000")
 	firstAudit := c.page("/api/v1/admin/audit-logs?limit=50")
@@ -124,7 +128,11 @@ func start(ctx context.Context, st *store.Store) *httptest.Server {
 	if err := server.Bootstrap(ctx, st, cfg.AdminEmail, cfg.AdminPassword); err != nil {
 		log.Fatal(err)
 	}
+	// A later run with -seed=false needs the key of the run that seeded.
 	master, err := crypt.GenerateMasterKey()
+	if k := os.Getenv("CREDVAULT_MASTER_KEY"); k != "" {
+		master, err = crypt.ParseMasterKey(k)
+	}
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -136,26 +144,48 @@ func start(ctx context.Context, st *store.Store) *httptest.Server {
 	return httptest.NewServer(srv.Handler())
 }
 
-// register creates the tenant and returns its id and its owner's token.
-func register(base string) (tenant, token string) {
-	body := fmt.Sprintf(`{"tenant_name":"Scale","email":"owner-%d@scale.test","password":"correct horse battery staple"}`, time.Now().UnixNano())
-	resp, err := http.Post(base+"/api/v1/auth/register", "application/json", strings.NewReader(body))
+// The owner of the seeded tenant. The database is a throwaway one.
+const (
+	ownerEmail    = "owner@scale.test"
+	ownerPassword = "correct horse battery staple"
+)
+
+// register creates the tenant and returns its id.
+func register(base string) string {
+	var out struct {
+		Tenant struct {
+			ID string `json:"id"`
+		} `json:"tenant"`
+	}
+	post(base+"/api/v1/auth/register", `{"tenant_name":"Scale","email":"`+ownerEmail+`","password":"`+ownerPassword+`"}`, &out)
+	return out.Tenant.ID
+}
+
+// login returns the tenant's id and a session token of its owner.
+func login(base string) (tenant, token string) {
+	var out struct {
+		AccessToken string `json:"access_token"`
+		User        struct {
+			TenantID string `json:"tenant_id"`
+		} `json:"user"`
+	}
+	post(base+"/api/v1/auth/login", `{"email":"`+ownerEmail+`","password":"`+ownerPassword+`"}`, &out)
+	return out.User.TenantID, out.AccessToken
+}
+
+// post sends body to url and decodes the envelope's data into data.
+func post(url, body string, data any) {
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var env struct {
-		Data struct {
-			Tenant struct {
-				ID string `json:"id"`
-			} `json:"tenant"`
-			AccessToken string `json:"access_token"`
-		} `json:"data"`
+	env := struct {
+		Data any `json:"data"`
+	}{Data: data}
+	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil || resp.StatusCode >= 300 {
+		log.Fatalf("seed: POST %s: %d %v", url, resp.StatusCode, err)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil || resp.StatusCode != http.StatusCreated {
-		log.Fatalf("seed: register: %d %v", resp.StatusCode, err)
-	}
-	return env.Data.Tenant.ID, env.Data.AccessToken
 }
 
 // chunk is how many rows one INSERT … SELECT adds.
