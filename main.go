@@ -63,9 +63,13 @@ func run(args []string) error {
 	// Request ids are UUIDs: draw their randomness in blocks, not a system call each.
 	uuid.EnableRandPool()
 	// A server's heap is small and short-lived per request: trade memory for
-	// less collection, unless the operator set GOGC.
+	// less collection, unless the operator set GOGC; the soft memory limit
+	// then bounds what that trade may cost, unless GOMEMLIMIT is set.
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -113,6 +117,11 @@ func run(args []string) error {
 
 // defaultGCPercent is the GOGC the server runs with when none is set.
 const defaultGCPercent = 400
+
+// defaultMemoryLimit is the GOMEMLIMIT the server runs with when none is
+// set: the Go heap is collected before it passes it, keeping the process
+// (heap, stacks, SQLite's caches) under 100 MiB under load.
+const defaultMemoryLimit = 48 << 20
 
 // logFlushInterval bounds how long a log line waits in the buffer.
 const logFlushInterval = 200 * time.Millisecond
