@@ -158,7 +158,7 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 		return nil, err
 	}
 	authn.AccessTokens = auth.VerifierFunc(as.VerifyAccessToken)
-	deks := dek.New(st.Client, keys.Master, keys.Previous)
+	deks := dek.New(st.Client, keys.Master, keys.Previous).Listen(s.bus)
 	if st.Dialect == entdialect.Postgres {
 		deks.LockRows()
 	}

@@ -11,10 +11,10 @@ import (
 	"github.com/credvault/credvault/internal/platform/invalidate"
 )
 
-// Cache bounds: every credential change drops its tenant's rows on every
-// instance through the bus, so the TTL only bounds staleness should a
-// notification be lost (or a DEK rotation re-seal rows, which still open
-// under the old DEK until it is destroyed).
+// Cache bounds: every credential change, and the end of a DEK rotation,
+// drops its tenant's rows on every instance through the bus, so the TTL
+// only bounds staleness should a notification be lost (rows re-sealed
+// meanwhile still open under the old DEK until it is destroyed).
 const (
 	credentialTTL     = time.Minute
 	maxCachedRowCount = 10_000
@@ -53,7 +53,7 @@ func NewCache(bus *invalidate.Bus) *Cache {
 func (c *Cache) invalidate(t invalidate.Topic) {
 	kind, id := t.Split()
 	switch kind {
-	case invalidate.Credential, invalidate.Tenant:
+	case invalidate.Credential, invalidate.Tenant, invalidate.DEK:
 		if u, err := uuid.Parse(id); err == nil {
 			c.drop(u)
 		}

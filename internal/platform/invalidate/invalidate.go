@@ -38,6 +38,9 @@ const (
 	// Credential names a tenant whose credentials changed: its cached
 	// credential rows go.
 	Credential = "credential"
+	// DEK names a tenant whose retired DEKs were destroyed: its unwrapped
+	// DEKs and credential rows go.
+	DEK = "dek"
 	// All means every cache must be dropped: notifications may have been missed.
 	All = "all"
 )

@@ -22,6 +22,7 @@ import (
 	"github.com/credvault/credvault/ent/credential"
 	"github.com/credvault/credvault/ent/datakey"
 	"github.com/credvault/credvault/ent/predicate"
+	"github.com/credvault/credvault/internal/platform/invalidate"
 	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/credvault/credvault/internal/vault/crypt"
 )
@@ -55,6 +56,8 @@ type Manager struct {
 	master, previous *crypt.MasterKey
 	mu               sync.RWMutex
 	cache            map[cacheKey]crypt.DEK
+	// bus announces destroyed DEKs to every instance; nil announces nothing.
+	bus *invalidate.Bus
 	// lock takes row locks on the active DEK (PostgreSQL; SQLite serialises
 	// writers anyway), see Active, and writes re-encryption batches
 	// concurrently, see Reencrypt.
@@ -196,6 +199,10 @@ func (m *Manager) unwrap(row *ent.DataKey) (crypt.DEK, error) {
 
 func (m *Manager) put(tenant uuid.UUID, version int, k crypt.DEK) {
 	m.mu.Lock()
+	if len(m.cache) >= maxCachedDEKs {
+		// Full: start over rather than track recency on the hot path.
+		m.cache = map[cacheKey]crypt.DEK{}
+	}
 	m.cache[cacheKey{tenant, version}] = k
 	m.mu.Unlock()
 }
@@ -456,7 +463,10 @@ func (m *Manager) destroyUnused(ctx context.Context, tenant uuid.UUID) error {
 			if err != nil || used {
 				return err
 			}
-			return tx.DataKey.UpdateOne(row).ClearWrappedKey().SetStatus(datakey.StatusDestroyed).Exec(ctx)
+			if err := tx.DataKey.UpdateOne(row).ClearWrappedKey().SetStatus(datakey.StatusDestroyed).Exec(ctx); err != nil {
+				return err
+			}
+			return m.destroyed(ctx, tx, tenant)
 		})
 		if err != nil {
 			return err
