@@ -120,6 +120,15 @@ func (s *fuzzServer) keepTenant(t *testing.T) {
 	}
 }
 
+// wantListsAnswer fails unless every list still answers after what an
+// input changed: a value stored but unreadable breaks its list.
+func (s *fuzzServer) wantListsAnswer(t *testing.T, after string) {
+	t.Helper()
+	for _, rt := range listRoutes {
+		wantEnvelope(t, "GET "+rt.Path+" after "+after, s.serve(http.MethodGet, "/api/v1"+rt.Path, "", "", nil, false))
+	}
+}
+
 // wantEnvelope fails on a 5xx, and on an answer of /api/v1 that is not the
 // envelope its status calls for.
 func wantEnvelope(t *testing.T, what string, rec *httptest.ResponseRecorder) {
@@ -223,8 +232,13 @@ func FuzzRoute(f *testing.F) {
 			if len(body) > 0 {
 				ctype = "application/json"
 			}
-			wantEnvelope(t, rt.Method+" "+path+"?"+query, s.serve(rt.Method, path, query, ctype, body, false))
+			what := rt.Method + " " + path + "?" + query
+			rec := s.serve(rt.Method, path, query, ctype, body, false)
+			wantEnvelope(t, what, rec)
 			if rt.Method != http.MethodGet {
+				if rec.Code < 300 {
+					s.wantListsAnswer(t, what)
+				}
 				s.keepTenant(t)
 			}
 		}
@@ -390,6 +404,7 @@ func FuzzGraphQL(f *testing.F) {
 		for _, s := range servers {
 			wantGraphQLAnswered(t, query, s.serve(http.MethodPost, "/graphql", "", "application/json", graphQLBody(query, variables), anonymous))
 			if strings.Contains(query, "mutation") {
+				s.wantListsAnswer(t, query)
 				s.keepTenant(t)
 			}
 		}
