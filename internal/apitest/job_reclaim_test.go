@@ -23,9 +23,9 @@ import (
 )
 
 // TestInterruptedDEKRotationResumesOnAnotherServer: server A, on a
-// connection pool of its own, rotates the DEK of a tenant with 1,500
-// credentials (three batches of the job) and loses its database once the
-// first batch is re-encrypted — its pool closed, as in a crash: the job
+// connection pool of its own, rotates the DEK of a tenant with 10,000
+// credentials (five batches of the job on PostgreSQL, written two at a
+// time, twenty on SQLite) and loses its database once the first batch is re-encrypted — its pool closed, as in a crash: the job
 // row stays running under A's lease. Server B, started then on the same
 // database, finishes the rotation within 10 s; every credential opens.
 func TestInterruptedDEKRotationResumesOnAnotherServer(t *testing.T) {
@@ -37,13 +37,13 @@ func TestInterruptedDEKRotationResumesOnAnotherServer(t *testing.T) {
 		o := register(t, ea, "Reclaim")
 		ctx := store.Unrestricted(t.Context())
 
-		// 1,500 credentials in 15 integrations (a read returns up to 200),
+		// 10,000 credentials in 100 integrations (a read returns up to 200),
 		// sealed as the server does, inserted directly.
 		v, k, err := dek.New(st.Client, mk, nil).Active(ctx, st.Client, o.TenantID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		const integrations = 15
+		const integrations = 100
 		want := map[uuid.UUID]map[string]any{}
 		for i := range integrations {
 			var batch []*ent.CredentialCreate
