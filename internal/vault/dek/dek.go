@@ -28,8 +28,9 @@ import (
 )
 
 // BatchSize is how many credentials one re-encryption transaction moves:
-// large enough that the per-batch round trips and the scan for the next
-// batch stay small against the rows' own work.
+// enough that a batch's few round trips are small against its rows' work
+// (each batch seeks past the last, never rescanning), few enough that a
+// batch holds its rows' locks only briefly.
 const BatchSize = 2000
 
 // serialBatchSize caps batches without row locks (SQLite), where a batch
