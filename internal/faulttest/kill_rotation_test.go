@@ -30,16 +30,17 @@ import (
 )
 
 const (
-	// killCredentials are re-encrypted 500 a transaction: 20 batches.
-	killCredentials  = 10_000
-	killIntegrations = 50
+	// killCredentials are re-encrypted in batches of dek.BatchSize: enough
+	// that at full speed the first process is still mid-way when killed.
+	killCredentials  = 60_000
+	killIntegrations = 300
 	// killAfter is how many credentials the first process re-encrypts
-	// before it is killed: two batches.
-	killAfter = 1_000
+	// before it is killed: one batch.
+	killAfter = dek.BatchSize
 	// rotationLimit bounds the rotation's end after the kill: the dead
 	// worker's lease (6 s) runs out, the new process starts and moves the
-	// remaining 9,000 credentials, on a loaded machine.
-	rotationLimit = 30 * time.Second
+	// remaining credentials, on a loaded machine.
+	rotationLimit = 90 * time.Second
 )
 
 func TestKillDuringDEKRotation(t *testing.T) {
@@ -69,7 +70,7 @@ func TestKillDuringDEKRotation(t *testing.T) {
 		}
 		return n
 	}
-	within(t, rotationLimit, "the first process re-encrypts two batches", func() (bool, string) {
+	within(t, rotationLimit, "the first process re-encrypts a batch", func() (bool, string) {
 		n := moved()
 		return n >= killAfter, fmt.Sprintf("%d moved", n)
 	})
