@@ -17,7 +17,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -36,7 +35,7 @@ func newGraphQL(resolver *graph.Resolver, introspection bool) *handler.Server {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	parsed := lru.New[*ast.QueryDocument](1000)
+	parsed := newDocumentCache(1000, func(query string, _ *ast.QueryDocument) string { return query })
 	srv.SetQueryCache(parsed)
 	if introspection {
 		srv.Use(extension.Introspection{})
@@ -49,7 +48,7 @@ func newGraphQL(resolver *graph.Resolver, introspection bool) *handler.Server {
 	// Before persisted queries, so that only a document within the limits
 	// is stored.
 	srv.Use(documentLimits{parsed: parsed})
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: newDocumentCache(1000, func(_, query string) string { return query })})
 	srv.Use(extension.FixedComplexityLimit(maxComplexity))
 	srv.Use(&inputCheck{})
 	srv.AroundOperations(graph.TrackEdgeDenials)

@@ -229,5 +229,13 @@ func TestGraphQLPersistedQueryNotFound(t *testing.T) {
 		r, _ := send(costly, hash(costly))
 		wantRefused(t, "costly document with its hash", r, "times in one selection set")
 		wantNotFound("hash of a refused document", hash(costly))
+
+		// A document within the limits but long (a 100 KiB comment)
+		// runs and is not kept: a thousand of them would fill a gigabyte.
+		long := `query Long` + randTag() + ` { health { status } n: health { status } } # ` + strings.Repeat("x", 100<<10)
+		if r, g := send(long, hash(long)); r.Status != http.StatusOK || len(g.Errors) > 0 {
+			t.Fatalf("long document with its hash: %d %.300s", r.Status, r.Body)
+		}
+		wantNotFound("hash of a document over 64 KiB", hash(long))
 	})
 }

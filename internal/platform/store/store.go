@@ -20,6 +20,7 @@ import (
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/migrate"
 	"github.com/credvault/credvault/ent/privacy"
 	_ "github.com/credvault/credvault/ent/runtime" // schema hooks and privacy policies
 )
@@ -133,7 +134,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLock) //nolint:errcheck // the lock also ends with the session
 	}
-	if err := s.Client.Schema.Create(ctx); err != nil {
+	// Indexes the schema no longer declares are dropped: a list index that
+	// was replaced would otherwise cost every write and help no read.
+	if err := s.Client.Schema.Create(ctx, migrate.WithDropIndex(true)); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	return nil

@@ -366,3 +366,45 @@ func TestPingFailsWhenClosed(t *testing.T) {
 		}
 	})
 }
+
+func TestMigrateDropsIndexesTheSchemaNoLongerDeclares(t *testing.T) {
+	t.Parallel()
+	for _, backend := range storetest.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st, err := store.Open(storetest.URL(t, backend))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			if err := st.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			// An index of an earlier release, replaced since.
+			if _, err := st.DB.ExecContext(ctx, "CREATE INDEX apikey_stale_name ON api_keys (name)"); err != nil {
+				t.Fatal(err)
+			}
+			exists := func() bool {
+				q := "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'apikey_stale_name'"
+				if st.Dialect == dialect.Postgres {
+					q = "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'apikey_stale_name'"
+				}
+				var n int
+				if err := st.DB.QueryRowContext(ctx, q).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n > 0
+			}
+			if !exists() {
+				t.Fatal("the stale index was not created")
+			}
+			if err := st.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if exists() {
+				t.Error("the index the schema does not declare is still there after migrating")
+			}
+		})
+	}
+}
