@@ -1,0 +1,62 @@
+package apitest_test
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/credvault/credvault/internal/apitest"
+	"github.com/credvault/credvault/internal/platform/store/storetest"
+)
+
+// benchPost serves POST path with an X-API-Key and the body bodyOf(i) gives
+// the i-th request, through e's whole handler chain without the network, b.N
+// times on each database.
+func benchPost(b *testing.B, path, scope string, want int, setup func(b *testing.B, tn *tenantFixture), bodyOf func(i int) string) {
+	for _, backend := range storetest.Backends() {
+		b.Run(backend, func(b *testing.B) {
+			e := apitest.New(b, storetest.Open(b, backend))
+			tn := register(b, e, "Bench")
+			key := tn.key(b, scope).Key
+			if setup != nil {
+				setup(b, tn)
+			}
+			h := e.Handler()
+			b.ReportAllocs()
+			b.ResetTimer()
+			i := 0
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodPost, path, bytes.NewBufferString(bodyOf(i)))
+				req.Header.Set("X-API-Key", key)
+				req.Header.Set("Content-Type", "application/json")
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != want || bytes.Contains(rec.Body.Bytes(), []byte(`"errors"`)) {
+					b.Fatalf("%s: status %d: %.300s", path, rec.Code, rec.Body)
+				}
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkStoreCredentialRoute serves POST /api/v1/credentials, a new
+// integration each time: seal, insert and audit in one transaction.
+func BenchmarkStoreCredentialRoute(b *testing.B) {
+	benchPost(b, "/api/v1/credentials", "credentials:write", http.StatusCreated, nil, func(i int) string {
+		return fmt.Sprintf(`{"integration_id":"bench-%d","auth_type":"bearer_token","data":{"token":"t-%d"}}`, i, i)
+	})
+}
+
+// BenchmarkAPIKeysConnection serves the GraphQL apiKeys(first: 50) page of a
+// tenant holding 50 keys.
+func BenchmarkAPIKeysConnection(b *testing.B) {
+	query := `{"query":"{ apiKeys(first: 50) { edges { node { id name prefix scopes status createdAt lastUsedAt expiresAt } } pageInfo { hasNextPage endCursor } } }"}`
+	benchPost(b, "/graphql", "api_keys:read", http.StatusOK, func(b *testing.B, tn *tenantFixture) {
+		for range 49 {
+			tn.key(b, "api_keys:read")
+		}
+	}, func(int) string { return query })
+}
