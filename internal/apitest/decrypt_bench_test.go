@@ -16,23 +16,10 @@ import (
 // as under load.
 func BenchmarkDecryptRoute(b *testing.B) {
 	e := apitest.New(b, storetest.Open(b, "sqlite"))
-	reg := e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/auth/register",
-		Body: map[string]string{"tenant_name": "Bench", "email": "bench@example.com", "password": "bench-password-1"}})
-	var session struct {
-		AccessToken string `json:"access_token"`
-	}
-	reg.Data(b, &session)
-	stored := e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/credentials", Bearer: session.AccessToken,
-		Body: map[string]any{"integration_id": "bench", "auth_type": "bearer_token", "data": map[string]any{"token": "bench-token"}}})
-	if stored.Status != http.StatusCreated {
-		b.Fatalf("store: status %d", stored.Status)
-	}
-	created := e.Do(apitest.Request{Method: http.MethodPost, Path: "/api/v1/api-keys", Bearer: session.AccessToken,
-		Body: map[string]any{"name": "bench", "scopes": []string{"credentials:decrypt"}}})
-	var key struct {
-		Key string `json:"key"`
-	}
-	created.Data(b, &key)
+	tn := register(b, e, "Bench")
+	wantStatus(b, do(e, http.MethodPost, "/api/v1/credentials", tn.AccessToken,
+		map[string]any{"integration_id": "bench", "auth_type": "bearer_token", "data": map[string]any{"token": "bench-token"}}), http.StatusCreated)
+	key := tn.key(b, "credentials:decrypt")
 	h := e.Handler()
 	b.ReportAllocs()
 	b.SetParallelism(16)
