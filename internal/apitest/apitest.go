@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/credvault/credvault/internal/platform/config"
 	"github.com/credvault/credvault/internal/platform/store"
@@ -268,5 +269,23 @@ func (g *GraphQLResponse) Decode(t testing.TB, v any) {
 	}
 	if err := json.Unmarshal(g.Data, v); err != nil {
 		t.Fatalf("decode %s: %v", g.Data, err)
+	}
+}
+
+// Eventually polls cond every 20 ms until it holds and returns how long it
+// took; it fails the test when cond does not hold within, with cond's last
+// description of the state.
+func Eventually(t testing.TB, within time.Duration, what string, cond func() (bool, string)) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		ok, state := cond()
+		if ok {
+			return time.Since(start)
+		}
+		if time.Since(start) > within {
+			t.Fatalf("%s: not within %v (last: %s)", what, within, state)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

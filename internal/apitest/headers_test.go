@@ -343,8 +343,8 @@ func TestBrowserPagesKeepTheirPolicy(t *testing.T) {
 	})
 }
 
-// openPage opens a blank tab in browser with script run before each
-// document's own, and returns its session.
+// openPage opens a blank tab in browser, with script (if any) run before
+// each document's own, and returns its session.
 func openPage(t *testing.T, ctx context.Context, browser *cdp, script string) string {
 	t.Helper()
 	var target struct {
@@ -360,10 +360,13 @@ func openPage(t *testing.T, ctx context.Context, browser *cdp, script string) st
 		t.Fatal(err)
 	}
 	page := attached.SessionID
-	for _, domain := range []string{"Page.enable", "Runtime.enable"} {
+	for _, domain := range []string{"Network.enable", "Page.enable", "Runtime.enable"} {
 		if err := browser.call(ctx, page, domain, map[string]any{}, nil); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if script == "" {
+		return page
 	}
 	if err := browser.call(ctx, page, "Page.addScriptToEvaluateOnNewDocument", map[string]any{"source": script}, nil); err != nil {
 		t.Fatal(err)

@@ -923,23 +923,8 @@ func scanDB(t testing.TB, e *apitest.Env, needles []string, tables ...string) (f
 // ---------------------------------------------------------------------------
 // Time and small things
 
-// eventually polls cond every 20 ms until it holds and returns how long it
-// took; it fails the test when cond does not hold within, with cond's last
-// description of the state.
-func eventually(t testing.TB, within time.Duration, what string, cond func() (bool, string)) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for {
-		ok, state := cond()
-		if ok {
-			return time.Since(start)
-		}
-		if time.Since(start) > within {
-			t.Fatalf("%s: not within %v (last: %s)", what, within, state)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// eventually is apitest.Eventually, under the short name the tests use.
+var eventually = apitest.Eventually
 
 // randTag is a short random marker that makes names and secrets unique.
 func randTag() string { return strings.ReplaceAll(uuid.NewString(), "-", "")[:12] }

@@ -240,24 +240,7 @@ func TestSwaggerUITryItOutInChromium(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
 		browser := openBrowser(t, ctx)
-		var target struct {
-			TargetID string `json:"targetId"`
-		}
-		if err := browser.call(ctx, "", "Target.createTarget", map[string]any{"url": "about:blank"}, &target); err != nil {
-			t.Fatal(err)
-		}
-		var attached struct {
-			SessionID string `json:"sessionId"`
-		}
-		if err := browser.call(ctx, "", "Target.attachToTarget", map[string]any{"targetId": target.TargetID, "flatten": true}, &attached); err != nil {
-			t.Fatal(err)
-		}
-		page := attached.SessionID
-		for _, domain := range []string{"Network.enable", "Page.enable", "Runtime.enable"} {
-			if err := browser.call(ctx, page, domain, map[string]any{}, nil); err != nil {
-				t.Fatal(err)
-			}
-		}
+		page := openPage(t, ctx, browser, "")
 		if err := browser.call(ctx, page, "Page.navigate", map[string]any{"url": e.Server.URL + "/api-docs"}, nil); err != nil {
 			t.Fatal(err)
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/credvault/credvault/ent/credential"
 	"github.com/credvault/credvault/ent/datakey"
 	"github.com/credvault/credvault/ent/job"
+	"github.com/credvault/credvault/internal/apitest"
 	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/credvault/credvault/internal/vault/crypt"
 	"github.com/credvault/credvault/internal/vault/dek"
@@ -70,7 +71,7 @@ func TestKillDuringDEKRotation(t *testing.T) {
 		}
 		return n
 	}
-	within(t, rotationLimit, "the first process re-encrypts a batch", func() (bool, string) {
+	apitest.Eventually(t, rotationLimit, "the first process re-encrypts a batch", func() (bool, string) {
 		n := moved()
 		return n >= killAfter, fmt.Sprintf("%d moved", n)
 	})
@@ -89,7 +90,7 @@ func TestKillDuringDEKRotation(t *testing.T) {
 
 	second := startServer(t, bin, pg.URL(), mk)
 	var resumed time.Duration
-	within(t, rotationLimit, "the rotation finishes after the kill", func() (bool, string) {
+	apitest.Eventually(t, rotationLimit, "the rotation finishes after the kill", func() (bool, string) {
 		if resumed == 0 && moved() > atKill {
 			resumed = time.Since(killed)
 		}
@@ -227,7 +228,7 @@ func startServer(t *testing.T, bin, dbURL string, mk *crypt.MasterKey) *serverPr
 		close(p.done)
 	}()
 	t.Cleanup(p.kill)
-	within(t, 30*time.Second, "the server process answers /health", func() (bool, string) {
+	apitest.Eventually(t, 30*time.Second, "the server process answers /health", func() (bool, string) {
 		select {
 		case <-p.done:
 			out, _ := os.ReadFile(p.log)

@@ -19,7 +19,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/credvault/credvault/internal/platform/store/storetest"
@@ -196,21 +195,4 @@ func freePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// within polls cond every 50 ms until it holds, failing after limit; it
-// returns how long it took.
-func within(t testing.TB, limit time.Duration, what string, cond func() (bool, string)) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for {
-		ok, state := cond()
-		if ok {
-			return time.Since(start)
-		}
-		if time.Since(start) > limit {
-			t.Fatalf("%s: not within %v (last: %s)", what, limit, state)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
