@@ -22,6 +22,9 @@ type Statements struct {
 	mu  sync.Mutex
 	n   map[string]int
 	sql map[string][]string
+	// hold, when set, picks the next statement to wait on gate.
+	hold func(query string) bool
+	gate chan struct{}
 }
 
 // CountStatements rebinds st's client to a driver that counts its
@@ -39,12 +42,31 @@ func (s *Statements) Of(requestID string) (int, []string) {
 	return s.n[requestID], append([]string(nil), s.sql[requestID]...)
 }
 
+// HoldNext makes the next statement match picks wait, counted but not
+// sent, until release is called: a test lines work up behind it instead of
+// hoping the scheduler does.
+func (s *Statements) HoldNext(match func(query string) bool) (release func()) {
+	gate := make(chan struct{})
+	s.mu.Lock()
+	s.hold, s.gate = match, gate
+	s.mu.Unlock()
+	var once sync.Once
+	return func() { once.Do(func() { close(gate) }) }
+}
+
 func (s *Statements) add(ctx context.Context, query string) {
 	id := reqinfo.FromContext(ctx).RequestID
 	s.mu.Lock()
 	s.n[id]++
 	s.sql[id] = append(s.sql[id], query)
+	var gate chan struct{}
+	if s.hold != nil && s.hold(query) {
+		gate, s.hold = s.gate, nil
+	}
 	s.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
 }
 
 type countingDriver struct {
