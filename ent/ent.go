@@ -25,6 +25,9 @@ import (
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/usagecounter"
 	"github.com/credvault/credvault/ent/user"
+	"github.com/credvault/credvault/ent/webhook"
+	"github.com/credvault/credvault/ent/webhookdelivery"
+	"github.com/credvault/credvault/ent/webhookevent"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -85,19 +88,22 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apikey.Table:         apikey.ValidColumn,
-			auditlog.Table:       auditlog.ValidColumn,
-			credential.Table:     credential.ValidColumn,
-			datakey.Table:        datakey.ValidColumn,
-			job.Table:            job.ValidColumn,
-			oauthclient.Table:    oauthclient.ValidColumn,
-			refreshtoken.Table:   refreshtoken.ValidColumn,
-			revokedtoken.Table:   revokedtoken.ValidColumn,
-			serviceaccount.Table: serviceaccount.ValidColumn,
-			signingkey.Table:     signingkey.ValidColumn,
-			tenant.Table:         tenant.ValidColumn,
-			usagecounter.Table:   usagecounter.ValidColumn,
-			user.Table:           user.ValidColumn,
+			apikey.Table:          apikey.ValidColumn,
+			auditlog.Table:        auditlog.ValidColumn,
+			credential.Table:      credential.ValidColumn,
+			datakey.Table:         datakey.ValidColumn,
+			job.Table:             job.ValidColumn,
+			oauthclient.Table:     oauthclient.ValidColumn,
+			refreshtoken.Table:    refreshtoken.ValidColumn,
+			revokedtoken.Table:    revokedtoken.ValidColumn,
+			serviceaccount.Table:  serviceaccount.ValidColumn,
+			signingkey.Table:      signingkey.ValidColumn,
+			tenant.Table:          tenant.ValidColumn,
+			usagecounter.Table:    usagecounter.ValidColumn,
+			user.Table:            user.ValidColumn,
+			webhook.Table:         webhook.ValidColumn,
+			webhookdelivery.Table: webhookdelivery.ValidColumn,
+			webhookevent.Table:    webhookevent.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

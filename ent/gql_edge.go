@@ -211,6 +211,27 @@ func (_m *Tenant) AuditLogs(
 	return _m.QueryAuditLogs().Paginate(ctx, after, first, before, last, opts...)
 }
 
+func (_m *Tenant) Webhooks(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *WebhookOrder, where *WebhookWhereInput,
+) (*WebhookConnection, error) {
+	opts := []WebhookPaginateOption{
+		WithWebhookOrder(orderBy),
+		WithWebhookFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[6][alias]
+	if nodes, err := _m.NamedWebhooks(alias); err == nil || hasTotalCount {
+		pager, err := newWebhookPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &WebhookConnection{Edges: []*WebhookEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryWebhooks().Paginate(ctx, after, first, before, last, opts...)
+}
+
 func (_m *User) Tenant(ctx context.Context) (*Tenant, error) {
 	result, err := _m.Edges.TenantOrErr()
 	if IsNotLoaded(err) {
@@ -238,4 +259,41 @@ func (_m *User) APIKeys(
 		return conn, nil
 	}
 	return _m.QueryAPIKeys().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *Webhook) Tenant(ctx context.Context) (*Tenant, error) {
+	result, err := _m.Edges.TenantOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryTenant().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Webhook) Deliveries(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *WebhookDeliveryOrder, where *WebhookDeliveryWhereInput,
+) (*WebhookDeliveryConnection, error) {
+	opts := []WebhookDeliveryPaginateOption{
+		WithWebhookDeliveryOrder(orderBy),
+		WithWebhookDeliveryFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[1][alias]
+	if nodes, err := _m.NamedDeliveries(alias); err == nil || hasTotalCount {
+		pager, err := newWebhookDeliveryPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &WebhookDeliveryConnection{Edges: []*WebhookDeliveryEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryDeliveries().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *WebhookDelivery) Webhook(ctx context.Context) (*Webhook, error) {
+	result, err := _m.Edges.WebhookOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryWebhook().Only(ctx)
+	}
+	return result, err
 }

@@ -58,11 +58,13 @@ type TenantEdges struct {
 	Credentials []*Credential `json:"credentials,omitempty"`
 	// AuditLogs holds the value of the audit_logs edge.
 	AuditLogs []*AuditLog `json:"audit_logs,omitempty"`
+	// Webhooks holds the value of the webhooks edge.
+	Webhooks []*Webhook `json:"webhooks,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [6]bool
+	loadedTypes [7]bool
 	// totalCount holds the count of the edges above.
-	totalCount [6]map[string]int
+	totalCount [7]map[string]int
 
 	namedUsers           map[string][]*User
 	namedServiceAccounts map[string][]*ServiceAccount
@@ -70,6 +72,7 @@ type TenantEdges struct {
 	namedOauthClients    map[string][]*OAuthClient
 	namedCredentials     map[string][]*Credential
 	namedAuditLogs       map[string][]*AuditLog
+	namedWebhooks        map[string][]*Webhook
 }
 
 // UsersOrErr returns the Users value or an error if the edge
@@ -124,6 +127,15 @@ func (e TenantEdges) AuditLogsOrErr() ([]*AuditLog, error) {
 		return e.AuditLogs, nil
 	}
 	return nil, &NotLoadedError{edge: "audit_logs"}
+}
+
+// WebhooksOrErr returns the Webhooks value or an error if the edge
+// was not loaded in eager-loading.
+func (e TenantEdges) WebhooksOrErr() ([]*Webhook, error) {
+	if e.loadedTypes[6] {
+		return e.Webhooks, nil
+	}
+	return nil, &NotLoadedError{edge: "webhooks"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -260,6 +272,11 @@ func (_m *Tenant) QueryCredentials() *CredentialQuery {
 // QueryAuditLogs queries the "audit_logs" edge of the Tenant entity.
 func (_m *Tenant) QueryAuditLogs() *AuditLogQuery {
 	return NewTenantClient(_m.config).QueryAuditLogs(_m)
+}
+
+// QueryWebhooks queries the "webhooks" edge of the Tenant entity.
+func (_m *Tenant) QueryWebhooks() *WebhookQuery {
+	return NewTenantClient(_m.config).QueryWebhooks(_m)
 }
 
 // Update returns a builder for updating this Tenant.
@@ -458,6 +475,30 @@ func (_m *Tenant) appendNamedAuditLogs(name string, edges ...*AuditLog) {
 		_m.Edges.namedAuditLogs[name] = []*AuditLog{}
 	} else {
 		_m.Edges.namedAuditLogs[name] = append(_m.Edges.namedAuditLogs[name], edges...)
+	}
+}
+
+// NamedWebhooks returns the Webhooks named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Tenant) NamedWebhooks(name string) ([]*Webhook, error) {
+	if _m.Edges.namedWebhooks == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedWebhooks[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Tenant) appendNamedWebhooks(name string, edges ...*Webhook) {
+	if _m.Edges.namedWebhooks == nil {
+		_m.Edges.namedWebhooks = make(map[string][]*Webhook)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedWebhooks[name] = []*Webhook{}
+	} else {
+		_m.Edges.namedWebhooks[name] = append(_m.Edges.namedWebhooks[name], edges...)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/user"
+	"github.com/credvault/credvault/ent/webhook"
 	"github.com/google/uuid"
 )
 
@@ -38,6 +39,7 @@ type TenantQuery struct {
 	withOauthClients         *OAuthClientQuery
 	withCredentials          *CredentialQuery
 	withAuditLogs            *AuditLogQuery
+	withWebhooks             *WebhookQuery
 	loadTotal                []func(context.Context, []*Tenant) error
 	modifiers                []func(*sql.Selector)
 	withNamedUsers           map[string]*UserQuery
@@ -46,6 +48,7 @@ type TenantQuery struct {
 	withNamedOauthClients    map[string]*OAuthClientQuery
 	withNamedCredentials     map[string]*CredentialQuery
 	withNamedAuditLogs       map[string]*AuditLogQuery
+	withNamedWebhooks        map[string]*WebhookQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -207,6 +210,28 @@ func (_q *TenantQuery) QueryAuditLogs() *AuditLogQuery {
 			sqlgraph.From(tenant.Table, tenant.FieldID, selector),
 			sqlgraph.To(auditlog.Table, auditlog.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, tenant.AuditLogsTable, tenant.AuditLogsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryWebhooks chains the current query on the "webhooks" edge.
+func (_q *TenantQuery) QueryWebhooks() *WebhookQuery {
+	query := (&WebhookClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(tenant.Table, tenant.FieldID, selector),
+			sqlgraph.To(webhook.Table, webhook.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, tenant.WebhooksTable, tenant.WebhooksColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -412,6 +437,7 @@ func (_q *TenantQuery) Clone() *TenantQuery {
 		withOauthClients:    _q.withOauthClients.Clone(),
 		withCredentials:     _q.withCredentials.Clone(),
 		withAuditLogs:       _q.withAuditLogs.Clone(),
+		withWebhooks:        _q.withWebhooks.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -482,6 +508,17 @@ func (_q *TenantQuery) WithAuditLogs(opts ...func(*AuditLogQuery)) *TenantQuery 
 		opt(query)
 	}
 	_q.withAuditLogs = query
+	return _q
+}
+
+// WithWebhooks tells the query-builder to eager-load the nodes that are connected to
+// the "webhooks" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *TenantQuery) WithWebhooks(opts ...func(*WebhookQuery)) *TenantQuery {
+	query := (&WebhookClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withWebhooks = query
 	return _q
 }
 
@@ -569,13 +606,14 @@ func (_q *TenantQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Tenan
 	var (
 		nodes       = []*Tenant{}
 		_spec       = _q.querySpec()
-		loadedTypes = [6]bool{
+		loadedTypes = [7]bool{
 			_q.withUsers != nil,
 			_q.withServiceAccounts != nil,
 			_q.withAPIKeys != nil,
 			_q.withOauthClients != nil,
 			_q.withCredentials != nil,
 			_q.withAuditLogs != nil,
+			_q.withWebhooks != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -641,6 +679,13 @@ func (_q *TenantQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Tenan
 			return nil, err
 		}
 	}
+	if query := _q.withWebhooks; query != nil {
+		if err := _q.loadWebhooks(ctx, query, nodes,
+			func(n *Tenant) { n.Edges.Webhooks = []*Webhook{} },
+			func(n *Tenant, e *Webhook) { n.Edges.Webhooks = append(n.Edges.Webhooks, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedUsers {
 		if err := _q.loadUsers(ctx, query, nodes,
 			func(n *Tenant) { n.appendNamedUsers(name) },
@@ -680,6 +725,13 @@ func (_q *TenantQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Tenan
 		if err := _q.loadAuditLogs(ctx, query, nodes,
 			func(n *Tenant) { n.appendNamedAuditLogs(name) },
 			func(n *Tenant, e *AuditLog) { n.appendNamedAuditLogs(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedWebhooks {
+		if err := _q.loadWebhooks(ctx, query, nodes,
+			func(n *Tenant) { n.appendNamedWebhooks(name) },
+			func(n *Tenant, e *Webhook) { n.appendNamedWebhooks(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -856,6 +908,36 @@ func (_q *TenantQuery) loadAuditLogs(ctx context.Context, query *AuditLogQuery, 
 	}
 	query.Where(predicate.AuditLog(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(tenant.AuditLogsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.TenantID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "tenant_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *TenantQuery) loadWebhooks(ctx context.Context, query *WebhookQuery, nodes []*Tenant, init func(*Tenant), assign func(*Tenant, *Webhook)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[uuid.UUID]*Tenant)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(webhook.FieldTenantID)
+	}
+	query.Where(predicate.Webhook(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(tenant.WebhooksColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -1072,6 +1154,20 @@ func (_q *TenantQuery) WithNamedAuditLogs(name string, opts ...func(*AuditLogQue
 		_q.withNamedAuditLogs = make(map[string]*AuditLogQuery)
 	}
 	_q.withNamedAuditLogs[name] = query
+	return _q
+}
+
+// WithNamedWebhooks tells the query-builder to eager-load the nodes that are connected to the "webhooks"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *TenantQuery) WithNamedWebhooks(name string, opts ...func(*WebhookQuery)) *TenantQuery {
+	query := (&WebhookClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedWebhooks == nil {
+		_q.withNamedWebhooks = make(map[string]*WebhookQuery)
+	}
+	_q.withNamedWebhooks[name] = query
 	return _q
 }
 

@@ -38,3 +38,8 @@ func (r *queryResolver) AuditLogs(ctx context.Context, after *entgql.Cursor[uuid
 func (r *userResolver) AuditLogs(ctx context.Context, obj *ent.User, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error) {
 	return r.Audit.Page(ctx, after, first, before, last, orderBy, where, audit.ByUser(obj))
 }
+
+// AuditLogs is the resolver for the auditLogs field.
+func (r *webhookResolver) AuditLogs(ctx context.Context, obj *ent.Webhook, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error) {
+	return r.Audit.Page(ctx, after, first, before, last, orderBy, where, audit.AboutWebhook(obj))
+}

@@ -48,6 +48,9 @@ func (r *Resolver) Tenant() TenantResolver { return &tenantResolver{r} }
 // User returns UserResolver implementation.
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
 
+// Webhook returns WebhookResolver implementation.
+func (r *Resolver) Webhook() WebhookResolver { return &webhookResolver{r} }
+
 type (
 	aPIKeyResolver      struct{ *Resolver }
 	credentialResolver  struct{ *Resolver }
@@ -55,4 +58,5 @@ type (
 	queryResolver       struct{ *Resolver }
 	tenantResolver      struct{ *Resolver }
 	userResolver        struct{ *Resolver }
+	webhookResolver     struct{ *Resolver }
 )

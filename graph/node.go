@@ -13,6 +13,8 @@ import (
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/user"
+	"github.com/credvault/credvault/ent/webhook"
+	"github.com/credvault/credvault/ent/webhookdelivery"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/platform/apperr"
 )
@@ -49,6 +51,12 @@ var nodeKinds = []nodeKind{
 	}},
 	{auditlog.Table, "AuditLog", func(ctx context.Context, c *ent.Client, id uuid.UUID) (bool, error) {
 		return c.AuditLog.Query().Where(auditlog.ID(id)).Exist(ctx)
+	}},
+	{webhook.Table, "Webhook", func(ctx context.Context, c *ent.Client, id uuid.UUID) (bool, error) {
+		return c.Webhook.Query().Where(webhook.ID(id)).Exist(ctx)
+	}},
+	{webhookdelivery.Table, "WebhookDelivery", func(ctx context.Context, c *ent.Client, id uuid.UUID) (bool, error) {
+		return c.WebhookDelivery.Query().Where(webhookdelivery.ID(id)).Exist(ctx)
 	}},
 }
 

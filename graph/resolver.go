@@ -9,6 +9,7 @@ import (
 	"github.com/credvault/credvault/internal/oauth"
 	"github.com/credvault/credvault/internal/tenancy"
 	"github.com/credvault/credvault/internal/vault"
+	"github.com/credvault/credvault/internal/webhooks"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -29,6 +30,7 @@ type Resolver struct {
 	Audit        *audit.Trail
 	JobRuns      *jobs.Service
 	Health       *health.Service
+	Webhooks     *webhooks.Service
 	Guard        *authz.Guard
 	// Identity signs up, logs in and refreshes sessions.
 	Identity *identity.Service

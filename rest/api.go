@@ -35,6 +35,7 @@ func (a *API) Routes() []Route {
 	routes = append(routes, a.userRoutes()...)
 	routes = append(routes, a.jobRoutes()...)
 	routes = append(routes, a.dashboardRoutes()...)
+	routes = append(routes, a.webhookRoutes()...)
 	return routes
 }
 

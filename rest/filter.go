@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -83,6 +84,9 @@ func filterValue(t reflect.Type, v string) reflect.Value {
 	case reflect.TypeFor[time.Time]():
 		tm, _ := time.Parse(time.RFC3339Nano, v)
 		p.Elem().Set(reflect.ValueOf(tm))
+	case reflect.TypeFor[bool]():
+		b, _ := strconv.ParseBool(v)
+		p.Elem().SetBool(b)
 	default:
 		p.Elem().SetString(v) // a string, or an ent enum of string kind
 	}

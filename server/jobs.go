@@ -15,6 +15,7 @@ import (
 	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/credvault/credvault/internal/tenancy"
 	"github.com/credvault/credvault/internal/vault/dek"
+	"github.com/credvault/credvault/internal/webhooks"
 )
 
 // How often the periodic jobs run.
@@ -25,9 +26,9 @@ const (
 )
 
 // registerJobs names the jobs of SPEC §9 and schedules the periodic ones.
-func registerJobs(q *jobs.Queue, db *ent.Client, deks *dek.Manager) {
+func registerJobs(q *jobs.Queue, db *ent.Client, deks *dek.Manager, events *webhooks.Outbox) {
 	q.Register(jobs.DEKRotation, func(ctx context.Context, j *ent.Job) error {
-		return rotateDEKs(ctx, db, deks, j.Args)
+		return rotateDEKs(ctx, db, deks, events, j)
 	})
 	q.Register(jobs.ExpireAPIKeys, func(ctx context.Context, _ *ent.Job) error {
 		_, err := apikeys.ExpireKeys(ctx, db)
@@ -46,11 +47,13 @@ func registerJobs(q *jobs.Queue, db *ent.Client, deks *dek.Manager) {
 	q.Every(jobs.PurgeDeletedTenants, purgeTenantsEvery)
 }
 
-// rotateDEKs re-encrypts the credentials of the tenant named in args, or of
-// every tenant with credentials on a retired DEK when none is named.
-func rotateDEKs(ctx context.Context, db *ent.Client, deks *dek.Manager, args map[string]any) error {
+// rotateDEKs re-encrypts the credentials of the tenant named in the job's
+// args, or of every tenant with credentials on a retired DEK when none is
+// named; a named tenant hears of the end by a dek.rotation_completed event.
+func rotateDEKs(ctx context.Context, db *ent.Client, deks *dek.Manager, events *webhooks.Outbox, j *ent.Job) error {
 	var tenants []uuid.UUID
-	if s, ok := args["tenant_id"].(string); ok && s != "" {
+	s, named := j.Args["tenant_id"].(string)
+	if named = named && s != ""; named {
 		id, err := uuid.Parse(s)
 		if err != nil {
 			return fmt.Errorf("dek_rotation: tenant_id: %w", err)
@@ -69,6 +72,20 @@ func rotateDEKs(ctx context.Context, db *ent.Client, deks *dek.Manager, args map
 		}
 		if remaining > 0 {
 			return fmt.Errorf("dek_rotation: %d credentials of tenant %s still on an old DEK", remaining, t)
+		}
+		if !named {
+			continue
+		}
+		err = store.WithTx(store.Unrestricted(ctx), db, func(ctx context.Context, tx *ent.Client) error {
+			version, _, err := deks.Active(ctx, tx, t)
+			if err != nil {
+				return err
+			}
+			return events.Emit(ctx, tx, t, webhooks.DEKRotationCompleted,
+				map[string]any{"tenant_id": t, "dek_version": version, "job_id": j.ID})
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil

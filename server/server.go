@@ -17,6 +17,7 @@ import (
 	"github.com/credvault/credvault/internal/health"
 	"github.com/credvault/credvault/internal/tenancy"
 	"github.com/credvault/credvault/internal/vault"
+	"github.com/credvault/credvault/internal/webhooks"
 
 	entdialect "entgo.io/ent/dialect"
 	"github.com/go-chi/chi/v5"
@@ -163,7 +164,13 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 		deks.LockRows()
 	}
 	queue := jobs.New(st.Client, st.Dialect, jobs.Options{}, logger)
-	registerJobs(queue, st.Client, deks)
+	targets := webhooks.Targets{HTTPSOnly: cfg.Production(), AllowPrivate: cfg.WebhookAllowPrivate}
+	dispatcher := webhooks.NewDispatcher(st.Client, st.Dialect, deks, s.bus, s.metrics, logger,
+		webhooks.DispatchOptions{Timeout: cfg.WebhookTimeout, Schedule: cfg.WebhookRetrySchedule, Targets: targets})
+	events := webhooks.NewOutbox(s.bus, rest.EventData)
+	events.Kick = dispatcher.Kick
+	s.tasks = append(s.tasks, dispatcher.Run)
+	registerJobs(queue, st.Client, deks, events)
 	s.tasks = append(s.tasks, queue.Run, func(ctx context.Context) { requests.Run(ctx, usageFlushInterval) })
 	s.metrics.WatchDB(st.DB)
 	s.metrics.WatchStatements(st.Statements)
@@ -172,13 +179,14 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	authorize := &authz.Guard{Client: st.Client, Batch: batch}
 	features := tenancy.FeatureStatus{Signup: cfg.AllowSignup, RateLimits: limits, TLS: cfg.TLSCert != "",
 		Introspection: cfg.GraphQLIntrospection, Environment: cfg.Env, CorsOrigins: cfg.CORSOrigins}
-	apiKeys := &apikeys.Service{Client: st.Client, Guard: authorize, Bus: s.bus, Batch: batch, Keys: verifier, Plans: plans}
+	apiKeys := &apikeys.Service{Client: st.Client, Guard: authorize, Bus: s.bus, Batch: batch, Keys: verifier, Plans: plans, Events: events}
 	resolver := &graph.Resolver{
 		APIKeys:      apiKeys,
-		OAuthClients: &oauth.Clients{Client: st.Client, Guard: authorize, Bus: s.bus},
-		Users:        &identity.Users{Client: st.Client, Guard: authorize, Bus: s.bus, Keys: apiKeys, Tenants: tenancy.NewCache(st.Client, s.bus)},
-		Vault:        &vault.Service{Client: st.Client, Guard: authorize, DEKs: deks, Jobs: queue, Cache: vault.NewCache(s.bus), Metrics: s.metrics, Audit: decrypts, Accessed: accessed},
-		Tenants:      &tenancy.Service{Client: st.Client, Guard: authorize, Bus: s.bus, Jobs: queue, Features: features},
+		OAuthClients: &oauth.Clients{Client: st.Client, Guard: authorize, Bus: s.bus, Events: events},
+		Users:        &identity.Users{Client: st.Client, Guard: authorize, Bus: s.bus, Keys: apiKeys, Tenants: tenancy.NewCache(st.Client, s.bus), Events: events},
+		Vault:        &vault.Service{Client: st.Client, Guard: authorize, DEKs: deks, Jobs: queue, Cache: vault.NewCache(s.bus), Metrics: s.metrics, Audit: decrypts, Accessed: accessed, Events: events},
+		Tenants:      &tenancy.Service{Client: st.Client, Guard: authorize, Bus: s.bus, Jobs: queue, Features: features, Events: events},
+		Webhooks:     &webhooks.Service{Client: st.Client, Guard: authorize, Bus: s.bus, DEKs: deks, Outbox: events, Targets: targets},
 		Audit:        &audit.Trail{Client: st.Client, Guard: authorize},
 		JobRuns:      &jobs.Service{Client: st.Client, Guard: authorize, Queue: queue},
 		Health:       &health.Service{Client: st.Client, Guard: authorize, Store: st, Queue: queue, Version: Version, Started: time.Now(), RateLimitStore: limitStore},

@@ -56,5 +56,6 @@ func (Tenant) Edges() []ent.Edge {
 		edge.To("oauth_clients", OAuthClient.Type).Annotations(entgql.RelayConnection()),
 		edge.To("credentials", Credential.Type).Annotations(entgql.RelayConnection()),
 		edge.To("audit_logs", AuditLog.Type).Annotations(entgql.RelayConnection()),
+		edge.To("webhooks", Webhook.Type).Annotations(entgql.RelayConnection()),
 	}
 }

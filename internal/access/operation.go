@@ -88,6 +88,17 @@ var (
 	ListAuditLogs     = Operation{Field: "auditLogs", Scope: AuditRead}
 	TriggerJob        = Operation{Field: "triggerJob", Scope: JobsWrite}
 	ReadJobStats      = Operation{Field: "jobStats", Scope: JobsRead}
+
+	ListWebhooks          = Operation{Field: "webhooks", Scope: WebhooksRead}
+	ReadWebhook           = Operation{Field: "webhook", Scope: WebhooksRead}
+	ListWebhookEventTypes = Operation{Field: "webhookEventTypes", Scope: WebhooksRead}
+	CreateWebhook         = Operation{Field: "createWebhook", Scope: WebhooksWrite}
+	UpdateWebhook         = Operation{Field: "updateWebhook", Scope: WebhooksWrite}
+	DeleteWebhook         = Operation{Field: "deleteWebhook", Scope: WebhooksWrite}
+	RotateWebhookSecret   = Operation{Field: "rotateWebhookSecret", Scope: WebhooksWrite}
+	TestWebhook           = Operation{Field: "testWebhook", Scope: WebhooksWrite}
+	ListWebhookDeliveries = Operation{Field: "webhookDeliveries", Scope: WebhooksRead}
+	RetryWebhookDelivery  = Operation{Field: "retryWebhookDelivery", Scope: WebhooksWrite}
 )
 
 // Operations maps each GraphQL root field to its operation. A field with two
@@ -103,6 +114,8 @@ var Operations = func() map[string]Operation {
 		ListOAuthClients, ReadOAuthClient, CreateOAuthClient, UpdateOAuthClient, RotateOAuthClientSecret, DeleteOAuthClient,
 		ListCredentials, ReadCredential, StoreCredential, UpdateCredential, DeleteCredential, RotateDEK,
 		ListAuditLogs, TriggerJob, ReadJobStats,
+		ListWebhooks, ReadWebhook, ListWebhookEventTypes, CreateWebhook, UpdateWebhook, DeleteWebhook,
+		RotateWebhookSecret, TestWebhook, ListWebhookDeliveries, RetryWebhookDelivery,
 	} {
 		m[op.Field] = op
 	}
@@ -112,14 +125,16 @@ var Operations = func() map[string]Operation {
 // typeScopes is the scope that reads each tenant-owned GraphQL type: a root
 // list, node(id) and every edge leading to the type need it alike.
 var typeScopes = map[string]Scope{
-	"Tenant":         TenantRead,
-	"TenantStats":    TenantRead,
-	"User":           UsersRead,
-	"ServiceAccount": ServiceAccountsRead,
-	"APIKey":         APIKeysRead,
-	"OAuthClient":    OAuthClientsRead,
-	"Credential":     CredentialsRead,
-	"AuditLog":       AuditRead,
+	"Tenant":          TenantRead,
+	"TenantStats":     TenantRead,
+	"User":            UsersRead,
+	"ServiceAccount":  ServiceAccountsRead,
+	"APIKey":          APIKeysRead,
+	"OAuthClient":     OAuthClientsRead,
+	"Credential":      CredentialsRead,
+	"AuditLog":        AuditRead,
+	"Webhook":         WebhooksRead,
+	"WebhookDelivery": WebhooksRead,
 }
 
 // ReadScope returns the scope that reads GraphQL type name (a type, or its

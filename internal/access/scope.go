@@ -31,6 +31,8 @@ const (
 	JobsWrite            Scope = "jobs:write"
 	VaultAdmin           Scope = "vault:admin"
 	PlatformAdmin        Scope = "platform:admin"
+	WebhooksRead         Scope = "webhooks:read"
+	WebhooksWrite        Scope = "webhooks:write"
 )
 
 // All lists every scope in a stable order.
@@ -39,6 +41,7 @@ var All = []Scope{
 	ServiceAccountsRead, ServiceAccountsWrite, APIKeysRead, APIKeysWrite,
 	OAuthClientsRead, OAuthClientsWrite, CredentialsRead, CredentialsWrite, CredentialsDecrypt,
 	AuditRead, JobsRead, JobsWrite, VaultAdmin, PlatformAdmin,
+	WebhooksRead, WebhooksWrite,
 }
 
 // Role is a user's role within its tenant.

@@ -15,10 +15,11 @@ var (
 		"service_accounts:read", "service_accounts:write", "api_keys:read", "api_keys:write",
 		"oauth_clients:read", "oauth_clients:write", "credentials:read", "credentials:write",
 		"credentials:decrypt", "audit:read", "jobs:read", "jobs:write", "vault:admin", "platform:admin",
+		"webhooks:read", "webhooks:write",
 	}
 	readScopes = []string{
 		"tenant:read", "users:read", "service_accounts:read", "api_keys:read",
-		"oauth_clients:read", "credentials:read", "audit:read", "jobs:read",
+		"oauth_clients:read", "credentials:read", "audit:read", "jobs:read", "webhooks:read",
 	}
 )
 

@@ -20,6 +20,7 @@ import (
 	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/credvault/credvault/internal/platform/secret"
 	"github.com/credvault/credvault/internal/platform/store"
+	"github.com/credvault/credvault/internal/webhooks"
 )
 
 // keyBytes is the entropy of a key: 32 random bytes, 43 base62 characters.
@@ -125,7 +126,10 @@ func (s *Service) Issue(ctx context.Context, tx *ent.Client, p *access.Principal
 	}
 	err = audit.Record(ctx, tx, audit.Entry{Action: "api_key.create", ResourceType: "api_key", ResourceID: k.ID.String(),
 		Details: map[string]any{"name": k.Name, "prefix": k.Prefix, "scopes": k.Scopes}})
-	return &CreatedAPIKey{Key: key, APIKey: k}, err
+	if err != nil {
+		return nil, err
+	}
+	return &CreatedAPIKey{Key: key, APIKey: k}, s.Events.Emit(ctx, tx, k.TenantID, webhooks.APIKeyCreated, k)
 }
 
 // Bounds of a key's own rate limit: a window longer than a day could
@@ -255,6 +259,9 @@ func (s *Service) Rotate(ctx context.Context, id uuid.UUID, input *RotateAPIKeyI
 			Details: map[string]any{"prefix": prefix, "grace_period_seconds": grace}}); err != nil {
 			return nil, err
 		}
+		if err := s.Events.Emit(ctx, tx, k.TenantID, webhooks.APIKeyRotated, k); err != nil {
+			return nil, err
+		}
 		return k, s.Bus.Publish(ctx, tx, invalidate.For(invalidate.APIKey, k.ID.String()))
 	})
 	if err != nil {
@@ -278,6 +285,9 @@ func (s *Service) Revoke(ctx context.Context, id uuid.UUID) (*ent.APIKey, error)
 			k, err = tx.APIKey.UpdateOne(k).SetStatus(apikey.StatusRevoked).SetRevokedAt(store.Now()).
 				ClearPreviousKeyHash().ClearPreviousKeyExpiresAt().Save(ctx)
 			if err != nil {
+				return nil, err
+			}
+			if err := s.Events.Emit(ctx, tx, k.TenantID, webhooks.APIKeyRevoked, k); err != nil {
 				return nil, err
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/platform/invalidate"
 	"github.com/credvault/credvault/internal/platform/ratelimit"
+	"github.com/credvault/credvault/internal/webhooks"
 )
 
 // Service creates, validates, rotates, revokes and lists API keys.
@@ -21,4 +22,6 @@ type Service struct {
 	// Plans bounds a key's own rate limit by its tenant's plan; nil when
 	// rate limits are off.
 	Plans *ratelimit.Plans
+	// Events records the webhook events of the changes.
+	Events *webhooks.Outbox
 }

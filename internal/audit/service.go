@@ -75,6 +75,9 @@ func AboutOAuthClient(c *ent.OAuthClient) predicate.AuditLog {
 // AboutCredential narrows the trail to what was done to credential c.
 func AboutCredential(c *ent.Credential) predicate.AuditLog { return about("credential", c.ID.String()) }
 
+// AboutWebhook narrows the trail to what was done to endpoint w.
+func AboutWebhook(w *ent.Webhook) predicate.AuditLog { return about("webhook", w.ID.String()) }
+
 func about(resourceType, id string) predicate.AuditLog {
 	return auditlog.And(auditlog.ResourceTypeEQ(resourceType), auditlog.ResourceIDEQ(id))
 }

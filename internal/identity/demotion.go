@@ -12,6 +12,7 @@ import (
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/platform/invalidate"
 	"github.com/credvault/credvault/internal/platform/store"
+	"github.com/credvault/credvault/internal/webhooks"
 )
 
 // cutReason names, in the audit entries of the cut, why scopes went.
@@ -52,12 +53,18 @@ func (s *Users) cutCredentials(ctx context.Context, tx *ent.Client, u *ent.User,
 			upd.SetStatus(apikey.StatusRevoked).SetRevokedAt(now)
 			action = "api_key.revoke"
 		}
-		if err := upd.Exec(ctx); err != nil {
+		k, err := upd.Save(ctx)
+		if err != nil {
 			return 0, err
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{Action: action, ResourceType: "api_key", ResourceID: k.ID.String(),
 			Details: cutDetails(u, kept, removed, "scopes")}); err != nil {
 			return 0, err
+		}
+		if k.Status == apikey.StatusRevoked {
+			if err := s.Events.Emit(ctx, tx, k.TenantID, webhooks.APIKeyRevoked, k); err != nil {
+				return 0, err
+			}
 		}
 		if err := s.Bus.Publish(ctx, tx, invalidate.For(invalidate.APIKey, k.ID.String())); err != nil {
 			return 0, err
@@ -75,11 +82,15 @@ func (s *Users) cutCredentials(ctx context.Context, tx *ent.Client, u *ent.User,
 			upd.SetStatus(oauthclient.StatusDisabled).SetTokensNotBefore(now)
 			fields = append(fields, "status")
 		}
-		if err := upd.Exec(ctx); err != nil {
+		c, err := upd.Save(ctx)
+		if err != nil {
 			return 0, err
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{Action: "oauth_client.update", ResourceType: "oauth_client",
 			ResourceID: c.ClientID, Details: cutDetails(u, kept, removed, fields...)}); err != nil {
+			return 0, err
+		}
+		if err := s.Events.Emit(ctx, tx, c.TenantID, webhooks.OAuthClientUpdated, c); err != nil {
 			return 0, err
 		}
 		if err := s.Bus.Publish(ctx, tx, invalidate.For(invalidate.OAuthClient, c.ClientID)); err != nil {

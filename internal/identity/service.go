@@ -8,6 +8,7 @@ import (
 	"github.com/credvault/credvault/internal/access/authz"
 	"github.com/credvault/credvault/internal/apikeys"
 	"github.com/credvault/credvault/internal/platform/invalidate"
+	"github.com/credvault/credvault/internal/webhooks"
 )
 
 // Users manages a tenant's users and service accounts.
@@ -25,4 +26,6 @@ type Users struct {
 	Tenants interface {
 		Of(ctx context.Context, p *access.Principal) (*ent.Tenant, error)
 	}
+	// Events records the webhook events of the changes.
+	Events *webhooks.Outbox
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/credvault/credvault/internal/platform/store"
+	"github.com/credvault/credvault/internal/webhooks"
 )
 
 // CreateServiceAccount creates a service account holding no scope the
@@ -41,6 +42,9 @@ func (s *Users) CreateServiceAccount(ctx context.Context, in CreateServiceAccoun
 		out.ServiceAccount = sa
 		if err := audit.Record(ctx, tx, audit.Entry{Action: "service_account.create", ResourceType: "service_account",
 			ResourceID: sa.ID.String(), Details: map[string]any{"name": name, "scopes": sa.Scopes}}); err != nil {
+			return err
+		}
+		if err := s.Events.Emit(ctx, tx, sa.TenantID, webhooks.ServiceAccountCreated, sa); err != nil {
 			return err
 		}
 		if in.CreateAPIKey == nil || !*in.CreateAPIKey {

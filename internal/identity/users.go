@@ -16,6 +16,7 @@ import (
 	"github.com/credvault/credvault/internal/platform/invalidate"
 	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/credvault/credvault/internal/platform/store"
+	"github.com/credvault/credvault/internal/webhooks"
 )
 
 // Query is the tenant's users, for a principal holding users:read: the
@@ -78,8 +79,11 @@ func (s *Users) Create(ctx context.Context, in CreateUserInput) (*ent.User, erro
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "user.create", ResourceType: "user", ResourceID: u.ID.String(),
-			Details: map[string]any{"email": email, "role": in.Role}})
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "user.create", ResourceType: "user", ResourceID: u.ID.String(),
+			Details: map[string]any{"email": email, "role": in.Role}}); err != nil {
+			return err
+		}
+		return s.Events.Emit(ctx, tx, u.TenantID, webhooks.UserCreated, u)
 	})
 	if err != nil {
 		return nil, err
@@ -164,8 +168,11 @@ func (s *Users) Update(ctx context.Context, id uuid.UUID, in UpdateUserInput) (*
 				return err
 			}
 		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "user.update", ResourceType: "user", ResourceID: u.ID.String(),
-			Details: details})
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "user.update", ResourceType: "user", ResourceID: u.ID.String(),
+			Details: details}); err != nil {
+			return err
+		}
+		return s.Events.Emit(ctx, tx, u.TenantID, webhooks.UserUpdated, u)
 	})
 	if err != nil {
 		return nil, err
@@ -200,8 +207,11 @@ func (s *Users) Delete(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
 		if err := tx.User.DeleteOne(u).Exec(ctx); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "user.delete", ResourceType: "user", ResourceID: u.ID.String(),
-			Details: map[string]any{"email": u.Email}})
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "user.delete", ResourceType: "user", ResourceID: u.ID.String(),
+			Details: map[string]any{"email": u.Email}}); err != nil {
+			return err
+		}
+		return s.Events.Emit(ctx, tx, u.TenantID, webhooks.UserDeleted, u)
 	})
 	if err != nil {
 		return uuid.Nil, err

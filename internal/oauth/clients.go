@@ -18,6 +18,7 @@ import (
 	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/credvault/credvault/internal/platform/secret"
 	"github.com/credvault/credvault/internal/platform/store"
+	"github.com/credvault/credvault/internal/webhooks"
 )
 
 // Prefixes of client ids and secrets.
@@ -86,8 +87,11 @@ func (s *Clients) Create(ctx context.Context, in CreateOAuthClientInput) (*Creat
 		if err != nil {
 			return nil, err
 		}
-		return c, audit.Record(ctx, tx, audit.Entry{Action: "oauth_client.create", ResourceType: "oauth_client",
-			ResourceID: c.ClientID, Details: map[string]any{"name": name, "scopes": c.Scopes}})
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "oauth_client.create", ResourceType: "oauth_client",
+			ResourceID: c.ClientID, Details: map[string]any{"name": name, "scopes": c.Scopes}}); err != nil {
+			return nil, err
+		}
+		return c, s.Events.Emit(ctx, tx, c.TenantID, webhooks.OAuthClientCreated, c)
 	})
 	if err != nil {
 		return nil, err
@@ -118,6 +122,9 @@ func (s *Clients) Update(ctx context.Context, clientID string, in UpdateOAuthCli
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{Action: "oauth_client.update", ResourceType: "oauth_client",
 			ResourceID: c.ClientID, Details: map[string]any{"fields": changed}}); err != nil {
+			return nil, err
+		}
+		if err := s.Events.Emit(ctx, tx, c.TenantID, webhooks.OAuthClientUpdated, c); err != nil {
 			return nil, err
 		}
 		return c, s.Bus.Publish(ctx, tx, invalidate.For(invalidate.OAuthClient, c.ClientID))
@@ -234,6 +241,9 @@ func (s *Clients) RotateSecret(ctx context.Context, clientID string, in *RotateO
 			ResourceID: c.ClientID, Details: map[string]any{"grace_period_seconds": grace}}); err != nil {
 			return nil, err
 		}
+		if err := s.Events.Emit(ctx, tx, c.TenantID, webhooks.OAuthClientSecretRotated, c); err != nil {
+			return nil, err
+		}
 		return c, s.Bus.Publish(ctx, tx, invalidate.For(invalidate.OAuthClient, c.ClientID))
 	})
 	if err != nil {
@@ -258,6 +268,9 @@ func (s *Clients) Delete(ctx context.Context, clientID string) (string, error) {
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{Action: "oauth_client.delete", ResourceType: "oauth_client",
 			ResourceID: c.ClientID, Details: map[string]any{"name": c.Name}}); err != nil {
+			return nil, err
+		}
+		if err := s.Events.Emit(ctx, tx, c.TenantID, webhooks.OAuthClientDeleted, c); err != nil {
 			return nil, err
 		}
 		return c, s.Bus.Publish(ctx, tx, invalidate.For(invalidate.OAuthClient, c.ClientID))

@@ -10,6 +10,7 @@ import (
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/access/authz"
 	"github.com/credvault/credvault/internal/platform/invalidate"
+	"github.com/credvault/credvault/internal/webhooks"
 )
 
 // Clients creates, updates, rotates, deletes and lists OAuth clients.
@@ -20,4 +21,6 @@ type Clients struct {
 	Client *ent.Client
 	Guard  *authz.Guard
 	Bus    *invalidate.Bus
+	// Events records the webhook events of the changes.
+	Events *webhooks.Outbox
 }

@@ -20,6 +20,9 @@ import (
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/usagecounter"
 	"github.com/credvault/credvault/ent/user"
+	"github.com/credvault/credvault/ent/webhook"
+	"github.com/credvault/credvault/ent/webhookdelivery"
+	"github.com/credvault/credvault/ent/webhookevent"
 	"github.com/credvault/credvault/internal/platform/store"
 )
 
@@ -43,6 +46,9 @@ func PurgeDeleted(ctx context.Context, db *ent.Client) (int, error) {
 // credentials' ciphertexts and its DEKs go with them.
 func purge(ctx context.Context, tx *ent.Client, id uuid.UUID) error {
 	steps := []func() (int, error){
+		func() (int, error) { return tx.WebhookDelivery.Delete().Where(webhookdelivery.TenantID(id)).Exec(ctx) },
+		func() (int, error) { return tx.WebhookEvent.Delete().Where(webhookevent.TenantID(id)).Exec(ctx) },
+		func() (int, error) { return tx.Webhook.Delete().Where(webhook.TenantID(id)).Exec(ctx) },
 		func() (int, error) { return tx.Credential.Delete().Where(credential.TenantID(id)).Exec(ctx) },
 		func() (int, error) { return tx.DataKey.Delete().Where(datakey.TenantID(id)).Exec(ctx) },
 		func() (int, error) { return tx.APIKey.Delete().Where(apikey.TenantID(id)).Exec(ctx) },

@@ -5,6 +5,7 @@ import (
 	"github.com/credvault/credvault/internal/access/authz"
 	"github.com/credvault/credvault/internal/jobs"
 	"github.com/credvault/credvault/internal/platform/invalidate"
+	"github.com/credvault/credvault/internal/webhooks"
 )
 
 // Service reads, updates and deletes tenants and counts what they hold.
@@ -19,4 +20,6 @@ type Service struct {
 	Jobs *jobs.Queue
 	// Features is what this server has enabled, as FeatureStatus shows it.
 	Features FeatureStatus
+	// Events records the webhook events of the changes.
+	Events *webhooks.Outbox
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/credvault/credvault/internal/platform/ipallow"
 	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/credvault/credvault/internal/platform/store"
+	"github.com/credvault/credvault/internal/webhooks"
 )
 
 // Plans a tenant may be on.
@@ -140,6 +141,9 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, input UpdateTenantIn
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{Action: "tenant.update", ResourceType: "tenant", ResourceID: id.String(),
 			Details: map[string]any{"fields": changed}}); err != nil {
+			return err
+		}
+		if err := s.Events.Emit(ctx, tx, id, webhooks.TenantUpdated, t); err != nil {
 			return err
 		}
 		// The tenant is cached, and its status, plan and allowlist with every

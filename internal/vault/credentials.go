@@ -15,6 +15,7 @@ import (
 	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/credvault/credvault/internal/platform/store"
+	"github.com/credvault/credvault/internal/webhooks"
 )
 
 // Query is the tenant's credentials (metadata), for a principal holding
@@ -123,8 +124,11 @@ func (s *Service) Store(ctx context.Context, input StoreCredentialInput) (*ent.C
 		if err := s.Cache.changed(ctx, tx, p.TenantID); err != nil {
 			return nil, err
 		}
-		return c, audit.Record(ctx, tx, audit.Entry{Action: "credential.create", ResourceType: "credential", ResourceID: c.ID.String(),
-			Details: map[string]any{"integration_id": integration, "auth_type": input.AuthType}})
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "credential.create", ResourceType: "credential", ResourceID: c.ID.String(),
+			Details: map[string]any{"integration_id": integration, "auth_type": input.AuthType}}); err != nil {
+			return nil, err
+		}
+		return c, s.Events.Emit(ctx, tx, c.TenantID, webhooks.CredentialCreated, c)
 	})
 }
 
@@ -176,8 +180,11 @@ func (s *Service) Update(ctx context.Context, integrationID string, id uuid.UUID
 		if err := s.Cache.changed(ctx, tx, c.TenantID); err != nil {
 			return nil, err
 		}
-		return c, audit.Record(ctx, tx, audit.Entry{Action: "credential.update", ResourceType: "credential", ResourceID: c.ID.String(),
-			Details: map[string]any{"integration_id": integrationID, "fields": changed}})
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "credential.update", ResourceType: "credential", ResourceID: c.ID.String(),
+			Details: map[string]any{"integration_id": integrationID, "fields": changed}}); err != nil {
+			return nil, err
+		}
+		return c, s.Events.Emit(ctx, tx, c.TenantID, webhooks.CredentialUpdated, c)
 	})
 }
 
@@ -203,8 +210,11 @@ func (s *Service) Delete(ctx context.Context, integrationID string, id uuid.UUID
 		if err := s.Cache.changed(ctx, tx, c.TenantID); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Entry{Action: "credential.delete", ResourceType: "credential", ResourceID: c.ID.String(),
-			Details: map[string]any{"integration_id": integrationID}})
+		if err := audit.Record(ctx, tx, audit.Entry{Action: "credential.delete", ResourceType: "credential", ResourceID: c.ID.String(),
+			Details: map[string]any{"integration_id": integrationID}}); err != nil {
+			return err
+		}
+		return s.Events.Emit(ctx, tx, c.TenantID, webhooks.CredentialDeleted, c)
 	})
 	if err != nil {
 		return uuid.Nil, err

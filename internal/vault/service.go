@@ -8,6 +8,7 @@ import (
 	"github.com/credvault/credvault/internal/platform/flush"
 	"github.com/credvault/credvault/internal/platform/metrics"
 	"github.com/credvault/credvault/internal/vault/dek"
+	"github.com/credvault/credvault/internal/webhooks"
 )
 
 // Service stores, reads (decrypting), updates and deletes credentials, and rotates DEKs.
@@ -31,4 +32,6 @@ type Service struct {
 	Audit *audit.Committer
 	// Accessed collects last_accessed_at, written in batches.
 	Accessed *flush.Latest
+	// Events records the webhook events of the changes.
+	Events *webhooks.Outbox
 }

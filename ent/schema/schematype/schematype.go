@@ -2,6 +2,8 @@
 // package so that generated code can import them without a cycle.
 package schematype
 
+import "time"
+
 // TenantSettings are a tenant's own settings.
 type TenantSettings struct {
 	// IPAllowlist lists CIDRs every credential of the tenant must come from; empty allows all.
@@ -16,4 +18,13 @@ const DefaultAuditRetentionDays = 365
 // DefaultTenantSettings returns the settings of a new tenant.
 func DefaultTenantSettings() TenantSettings {
 	return TenantSettings{IPAllowlist: []string{}, AuditRetentionDays: DefaultAuditRetentionDays}
+}
+
+// WebhookAttempt is one attempt of a webhook delivery.
+type WebhookAttempt struct {
+	Attempt        int       `json:"attempt"`
+	At             time.Time `json:"at"`
+	ResponseStatus *int      `json:"response_status,omitempty"`
+	DurationMS     int       `json:"duration_ms"`
+	Error          string    `json:"error,omitempty"`
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is every setting of SPEC §1.
@@ -41,6 +42,12 @@ type Config struct {
 	// instance; RedisPrefix starts their keys.
 	RedisURL    string
 	RedisPrefix string
+	// WebhookTimeout bounds one delivery attempt; WebhookRetrySchedule is
+	// the wait before each retry; WebhookAllowPrivate lets endpoints resolve
+	// to loopback and private addresses (SPEC §11).
+	WebhookTimeout       time.Duration
+	WebhookRetrySchedule []time.Duration
+	WebhookAllowPrivate  bool
 	// derivedURL is whether PublicURL was derived from Addr.
 	derivedURL bool
 }
@@ -107,6 +114,9 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	fs.StringVar(&c.TLSKey, "tls-key", getenv("CREDVAULT_TLS_KEY"), "TLS key file")
 	level := fs.String("log-level", env("CREDVAULT_LOG_LEVEL", "info"), "debug, info, warn or error")
 	format := fs.String("log-format", getenv("CREDVAULT_LOG_FORMAT"), "text or json (default: text in development, json in production)")
+	webhookTimeout := fs.String("webhook-timeout", env("CREDVAULT_WEBHOOK_TIMEOUT", "10s"), "how long a webhook endpoint has to answer")
+	webhookSchedule := fs.String("webhook-retry-schedule", env("CREDVAULT_WEBHOOK_RETRY_SCHEDULE", DefaultWebhookRetrySchedule), "waits before each retry of a failed webhook delivery")
+	webhookPrivate := fs.String("webhook-allow-private", getenv("CREDVAULT_WEBHOOK_ALLOW_PRIVATE"), "allow webhook endpoints on loopback and private addresses (default: true in development)")
 	introspection := fs.String("graphql-introspection", getenv("CREDVAULT_GRAPHQL_INTROSPECTION"), "allow GraphQL introspection (default: true in development)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -123,6 +133,15 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	}
 	if c.GraphQLIntrospection, err = boolOr("CREDVAULT_GRAPHQL_INTROSPECTION", *introspection, !c.Production()); err != nil {
 		return nil, err
+	}
+	if c.WebhookAllowPrivate, err = boolOr("CREDVAULT_WEBHOOK_ALLOW_PRIVATE", *webhookPrivate, !c.Production()); err != nil {
+		return nil, err
+	}
+	if c.WebhookTimeout, err = time.ParseDuration(*webhookTimeout); err != nil || c.WebhookTimeout <= 0 {
+		return nil, fmt.Errorf("config: CREDVAULT_WEBHOOK_TIMEOUT must be a positive duration such as 10s, not %q", *webhookTimeout)
+	}
+	if c.WebhookRetrySchedule, err = ParseRetrySchedule(*webhookSchedule); err != nil {
+		return nil, fmt.Errorf("config: CREDVAULT_WEBHOOK_RETRY_SCHEDULE: %w", err)
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(*level)); err != nil {
 		return nil, fmt.Errorf("config: CREDVAULT_LOG_LEVEL: %w", err)
@@ -163,6 +182,27 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("config: CREDVAULT_ADMIN_EMAIL and CREDVAULT_ADMIN_PASSWORD go together")
 	}
 	return c, nil
+}
+
+// DefaultWebhookRetrySchedule is the wait before each retry of a failed
+// webhook delivery: eight attempts over about 28 hours.
+const DefaultWebhookRetrySchedule = "5s,5m,30m,2h,5h,10h,10h"
+
+// ParseRetrySchedule reads comma-separated positive durations; "" or
+// "none" is no retry at all.
+func ParseRetrySchedule(s string) ([]time.Duration, error) {
+	if strings.TrimSpace(s) == "none" {
+		return nil, nil
+	}
+	var out []time.Duration
+	for _, part := range splitList(s) {
+		d, err := time.ParseDuration(part)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("%q is not a positive duration such as 5s or 2h", part)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // FromEnv loads the configuration from the process environment alone.

@@ -38,6 +38,11 @@ type Metrics struct {
 	// BatchDropped counts batched entries given up by kind: a row that
 	// fails on its own (its tenant purged), or one refused by a full queue.
 	BatchDropped *prometheus.CounterVec
+	// WebhookDeliveries counts webhook delivery attempts by outcome
+	// (succeeded, retrying, failed).
+	WebhookDeliveries *prometheus.CounterVec
+	// WebhookDuration observes how long endpoints take to answer.
+	WebhookDuration prometheus.Histogram
 
 	series sync.Map // requestKey → *requestSeries
 }
@@ -71,9 +76,16 @@ func New() *Metrics {
 		BatchDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "credvault_batch_dropped_total", Help: "Batched entries given up (a row failing alone, or a full queue) by kind.",
 		}, []string{"kind"}),
+		WebhookDeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credvault_webhook_deliveries_total", Help: "Webhook delivery attempts by outcome (succeeded, retrying, failed).",
+		}, []string{"outcome"}),
+		WebhookDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "credvault_webhook_delivery_duration_seconds", Help: "How long webhook endpoints took to answer an attempt.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}),
 	}
 	m.Registry.MustRegister(m.Requests, m.Duration, m.AuthAttempts, m.KeyValidations, m.TokensIssued, m.Decrypts,
-		m.BatchRetries, m.BatchDropped,
+		m.BatchRetries, m.BatchDropped, m.WebhookDeliveries, m.WebhookDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -52,3 +52,18 @@ func SealCredential(dek DEK, plaintext []byte, tenant, credential uuid.UUID, ver
 func OpenCredential(dek DEK, sealed []byte, tenant, credential uuid.UUID, version int) ([]byte, error) {
 	return open(dek, sealed, credentialAAD(tenant, credential, version))
 }
+
+func webhookAAD(tenant, webhook uuid.UUID, version int) []byte {
+	return fmt.Appendf(nil, "credvault:webhook:%s:%s:%d", tenant, webhook, version)
+}
+
+// SealWebhookSecret encrypts a webhook endpoint's signing secret under the
+// tenant's DEK of version, bound to the tenant, the endpoint and the version.
+func SealWebhookSecret(dek DEK, plaintext []byte, tenant, webhook uuid.UUID, version int) ([]byte, error) {
+	return seal(dek, plaintext, webhookAAD(tenant, webhook, version))
+}
+
+// OpenWebhookSecret decrypts a secret sealed by SealWebhookSecret.
+func OpenWebhookSecret(dek DEK, sealed []byte, tenant, webhook uuid.UUID, version int) ([]byte, error) {
+	return open(dek, sealed, webhookAAD(tenant, webhook, version))
+}

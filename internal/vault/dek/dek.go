@@ -22,6 +22,7 @@ import (
 	"github.com/credvault/credvault/ent/credential"
 	"github.com/credvault/credvault/ent/datakey"
 	"github.com/credvault/credvault/ent/predicate"
+	"github.com/credvault/credvault/ent/webhook"
 	"github.com/credvault/credvault/internal/platform/invalidate"
 	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/credvault/credvault/internal/vault/crypt"
@@ -260,6 +261,9 @@ func (m *Manager) Reencrypt(ctx context.Context, tenant uuid.UUID, batchSize, ma
 	if err != nil {
 		return 0, err
 	}
+	if err := m.resealWebhooks(ctx, tenant, version); err != nil {
+		return 0, err
+	}
 	remaining, err = m.db.Credential.Query().Where(credential.TenantID(tenant), credential.DekVersionLT(version)).Count(ctx)
 	if err != nil || remaining > 0 {
 		return remaining, err
@@ -464,6 +468,9 @@ func (m *Manager) destroyUnused(ctx context.Context, tenant uuid.UUID) error {
 			if err != nil || used {
 				return err
 			}
+			if used, err = tx.Webhook.Query().Where(webhook.TenantID(tenant), webhook.DekVersion(v)).Exist(ctx); err != nil || used {
+				return err
+			}
 			if err := tx.DataKey.UpdateOne(row).ClearWrappedKey().SetStatus(datakey.StatusDestroyed).Exec(ctx); err != nil {
 				return err
 			}
@@ -477,6 +484,50 @@ func (m *Manager) destroyUnused(ctx context.Context, tenant uuid.UUID) error {
 		m.mu.Unlock()
 	}
 	return nil
+}
+
+// resealWebhooks moves the secrets of the tenant's webhook endpoints to
+// DEK version, in one transaction: a tenant has few endpoints.
+func (m *Manager) resealWebhooks(ctx context.Context, tenant uuid.UUID, version int) error {
+	return store.WithTx(ctx, m.db, func(ctx context.Context, tx *ent.Client) error {
+		hooks, err := tx.Webhook.Query().Where(webhook.TenantID(tenant), webhook.DekVersionNEQ(version)).All(ctx)
+		if err != nil || len(hooks) == 0 {
+			return err
+		}
+		key, err := m.Key(ctx, tenant, version)
+		if err != nil {
+			return err
+		}
+		for _, h := range hooks {
+			old, err := m.Key(ctx, tenant, h.DekVersion)
+			if err != nil {
+				return err
+			}
+			reseal := func(sealed []byte) ([]byte, error) {
+				plain, err := crypt.OpenWebhookSecret(old, sealed, tenant, h.ID, h.DekVersion)
+				if err != nil {
+					return nil, err
+				}
+				return crypt.SealWebhookSecret(key, plain, tenant, h.ID, version)
+			}
+			sealed, err := reseal(h.SecretSealed)
+			if err != nil {
+				return err
+			}
+			upd := tx.Webhook.UpdateOne(h).SetSecretSealed(sealed).SetDekVersion(version)
+			if h.PreviousSecretSealed != nil {
+				prev, err := reseal(*h.PreviousSecretSealed)
+				if err != nil {
+					return err
+				}
+				upd.SetPreviousSecretSealed(prev)
+			}
+			if err := upd.Exec(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Rewrap rewraps every DEK that is not destroyed under next, with tx: the
