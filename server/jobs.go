@@ -35,7 +35,10 @@ func registerJobs(q *jobs.Queue, db *ent.Client, deks *dek.Manager, events *webh
 		return err
 	})
 	q.Register(jobs.AuditRetention, func(ctx context.Context, _ *ent.Job) error {
-		_, err := audit.Prune(ctx, db)
+		if _, err := audit.Prune(ctx, db); err != nil {
+			return err
+		}
+		_, err := webhooks.Prune(ctx, db, time.Now())
 		return err
 	})
 	q.Register(jobs.PurgeDeletedTenants, func(ctx context.Context, _ *ent.Job) error {

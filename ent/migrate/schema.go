@@ -863,6 +863,11 @@ var (
 				Columns: []*schema.Column{WebhookDeliveriesColumns[6], WebhookDeliveriesColumns[10]},
 			},
 			{
+				Name:    "webhookdelivery_event_id",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookDeliveriesColumns[3]},
+			},
+			{
 				Name:    "webhookdelivery_webhook_id_id",
 				Unique:  false,
 				Columns: []*schema.Column{WebhookDeliveriesColumns[13], WebhookDeliveriesColumns[0]},

@@ -58,9 +58,10 @@ func (WebhookDelivery) Edges() []ent.Edge {
 }
 
 // Indexes of the WebhookDelivery: dispatchers find due deliveries; the log
-// pages an endpoint's deliveries, filtered by status or type.
+// pages an endpoint's deliveries, filtered by status or type; retention
+// finds an event's deliveries.
 func (WebhookDelivery) Indexes() []ent.Index {
-	return append([]ent.Index{index.Fields("status", "next_attempt_at")},
+	return append([]ent.Index{index.Fields("status", "next_attempt_at"), index.Fields("event_id")},
 		append(pageIndexes([]string{"webhook_id"}, "created_at", "status", "event_type"),
 			filterIndexes([]string{"webhook_id"}, "created_at", []string{"status"}, []string{"event_type"})...)...)
 }

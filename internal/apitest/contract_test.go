@@ -102,6 +102,7 @@ type ctFixture struct {
 	clientID              string
 	integration, credID   string
 	userID                string
+	webhookID, deliveryID string
 }
 
 func ctSetup(t *testing.T, e *apitest.Env) *ctFixture {
@@ -114,6 +115,7 @@ func ctSetup(t *testing.T, e *apitest.Env) *ctFixture {
 	f.clientID = f.newClient()
 	f.integration, f.credID = f.newCredential()
 	f.userID = f.newUser()
+	f.webhookID, f.deliveryID = attemptedWebhookDelivery(t, e, f.owner)
 	return f
 }
 
@@ -166,7 +168,8 @@ func (f *ctFixture) path(pattern string) string {
 	return ctParam.ReplaceAllStringFunc(pattern, func(m string) string {
 		name := ctParam.FindStringSubmatch(m)[1]
 		v, ok := map[string]string{"keyId": f.keyID, "clientId": f.clientID, "integrationId": f.integration,
-			"credentialId": f.credID, "id": f.userID, "tenantId": f.tenantID, "jobName": "expire_api_keys"}[name]
+			"credentialId": f.credID, "id": f.userID, "tenantId": f.tenantID, "jobName": "expire_api_keys",
+			"webhookId": f.webhookID, "deliveryId": f.deliveryID}[name]
 		if !ok {
 			f.t.Fatalf("no fixture value for the path parameter {%s} of %s: add one to ctFixture.path", name, pattern)
 		}
@@ -382,6 +385,63 @@ var ctCases = map[string][]ctCase{
 	"DELETE /admin/users/{id}": {
 		ok("delete", 200, func(f *ctFixture) apitest.Request { return f.as("DELETE", "/admin/users/"+f.newUser(), nil) }),
 		bad("unknown user", 404, func(f *ctFixture) apitest.Request { return f.as("DELETE", "/admin/users/"+randomID, nil) }),
+	},
+	"POST /webhooks": {
+		ok("endpoint", 201, func(f *ctFixture) apitest.Request {
+			return f.as("POST", "/webhooks", map[string]any{"url": unreachableHook, "events": []string{"api_key.revoked", "credential.created"},
+				"description": "contract", "enabled": true})
+		}),
+		bad("unknown event type", 422, func(f *ctFixture) apitest.Request {
+			return f.as("POST", "/webhooks", map[string]any{"url": unreachableHook, "events": []string{"api_key.exploded"}})
+		}),
+	},
+	"GET /webhooks":             ctList("/webhooks", "enabled=true&event=api_key.revoked"),
+	"GET /webhooks/{webhookId}": ctGet("/webhooks/{webhookId}"),
+	"GET /webhooks/event-types": {
+		ok("catalogue", 200, func(f *ctFixture) apitest.Request { return f.as("GET", "/webhooks/event-types", nil) }),
+	},
+	"PATCH /webhooks/{webhookId}": {
+		ok("describe", 200, func(f *ctFixture) apitest.Request {
+			return f.as("PATCH", "/webhooks/"+f.webhookID, map[string]any{"description": "renamed"})
+		}),
+		bad("ftp URL", 422, func(f *ctFixture) apitest.Request {
+			return f.as("PATCH", "/webhooks/"+f.webhookID, map[string]any{"url": "ftp://example.com/hook"})
+		}),
+	},
+	"DELETE /webhooks/{webhookId}": {
+		ok("delete", 200, func(f *ctFixture) apitest.Request {
+			return f.as("DELETE", "/webhooks/"+createWebhookGQL(f.t, f.e, f.owner), nil)
+		}),
+		bad("unknown endpoint", 404, func(f *ctFixture) apitest.Request { return f.as("DELETE", "/webhooks/"+randomID, nil) }),
+	},
+	"POST /webhooks/{webhookId}/rotate-secret": {
+		ok("with grace", 200, func(f *ctFixture) apitest.Request {
+			return f.as("POST", "/webhooks/"+createWebhookGQL(f.t, f.e, f.owner)+"/rotate-secret", map[string]any{"grace_period_seconds": 60})
+		}),
+		bad("unknown endpoint", 404, func(f *ctFixture) apitest.Request {
+			return f.as("POST", "/webhooks/"+randomID+"/rotate-secret", map[string]any{})
+		}),
+	},
+	"POST /webhooks/{webhookId}/test": {
+		ok("test event", 202, func(f *ctFixture) apitest.Request {
+			return f.as("POST", "/webhooks/"+createWebhookGQL(f.t, f.e, f.owner)+"/test", nil)
+		}),
+	},
+	"GET /webhooks/{webhookId}/deliveries": {
+		ok("first page", 200, func(f *ctFixture) apitest.Request { return f.as("GET", "/webhooks/"+f.webhookID+"/deliveries", nil) }),
+		ok("filtered, by page", 200, func(f *ctFixture) apitest.Request {
+			return f.as("GET", "/webhooks/"+f.webhookID+"/deliveries?status=retrying&event_type=webhook.test&page=1&per_page=5&order=asc", nil)
+		}),
+		bad("unknown endpoint", 404, func(f *ctFixture) apitest.Request { return f.as("GET", "/webhooks/"+randomID+"/deliveries", nil) }),
+	},
+	"POST /webhooks/{webhookId}/deliveries/{deliveryId}/retry": {
+		ok("failed delivery", 202, func(f *ctFixture) apitest.Request {
+			id, delivery := attemptedWebhookDelivery(f.t, f.e, f.owner)
+			return f.as("POST", "/webhooks/"+id+"/deliveries/"+delivery+"/retry", nil)
+		}),
+		bad("unknown delivery", 404, func(f *ctFixture) apitest.Request {
+			return f.as("POST", "/webhooks/"+f.webhookID+"/deliveries/"+randomID+"/retry", nil)
+		}),
 	},
 	"GET /health": {
 		ok("ready", 200, func(f *ctFixture) apitest.Request { return apitest.Request{Method: "GET", Path: "/api/v1/health"} }),

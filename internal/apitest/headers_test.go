@@ -27,6 +27,7 @@ var secretRoutes = []string{
 	"POST /api-keys", "POST /api-keys/{keyId}/rotate", "POST /admin/api-keys",
 	"POST /oauth-clients", "POST /oauth-clients/{clientId}/rotate-secret",
 	"POST /admin/service-account/create", "GET /credentials/{integrationId}",
+	"POST /webhooks", "POST /webhooks/{webhookId}/rotate-secret",
 }
 
 func wantNoStore(t *testing.T, what string, h http.Header) {

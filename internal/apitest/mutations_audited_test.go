@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -207,6 +208,84 @@ var auditedMutations = map[string]auditedMutation{
 		// The tenant's own entries are purged with it: its copy in the platform tenant stays.
 		return platformTenantID(t, e), tn.TenantID.String(), tn.UserID.String()
 	}},
+	"createWebhook": {"webhook.create", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := register(t, e, "CreateWebhook")
+		return tn.TenantID, createWebhookGQL(t, e, tn.AccessToken), tn.UserID.String()
+	}},
+	"updateWebhook": {"webhook.update", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := register(t, e, "UpdateWebhook")
+		id := createWebhookGQL(t, e, tn.AccessToken)
+		gqlResult[struct{}](t, e, tn.AccessToken, `mutation($id: ID!) { updateWebhook(id: $id, input: {enabled: false}) { id } }`,
+			map[string]any{"id": id})
+		return tn.TenantID, id, tn.UserID.String()
+	}},
+	"deleteWebhook": {"webhook.delete", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := register(t, e, "DeleteWebhook")
+		id := createWebhookGQL(t, e, tn.AccessToken)
+		gqlResult[struct{}](t, e, tn.AccessToken, `mutation($id: ID!) { deleteWebhook(id: $id) }`, map[string]any{"id": id})
+		return tn.TenantID, id, tn.UserID.String()
+	}},
+	"rotateWebhookSecret": {"webhook.rotate_secret", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := register(t, e, "RotateWebhook")
+		id := createWebhookGQL(t, e, tn.AccessToken)
+		gqlResult[struct{}](t, e, tn.AccessToken, `mutation($id: ID!) { rotateWebhookSecret(id: $id) { webhook { id } } }`,
+			map[string]any{"id": id})
+		return tn.TenantID, id, tn.UserID.String()
+	}},
+	"testWebhook": {"webhook.test", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := register(t, e, "TestWebhook")
+		id := createWebhookGQL(t, e, tn.AccessToken)
+		gqlResult[struct{}](t, e, tn.AccessToken, `mutation($id: ID!) { testWebhook(id: $id) { eventID } }`, map[string]any{"id": id})
+		return tn.TenantID, id, tn.UserID.String()
+	}},
+	"retryWebhookDelivery": {"webhook.delivery_retry", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := register(t, e, "RetryWebhook")
+		id, delivery := attemptedWebhookDelivery(t, e, tn.AccessToken)
+		gqlResult[struct{}](t, e, tn.AccessToken, `mutation($w: ID!, $d: ID!) { retryWebhookDelivery(webhookID: $w, deliveryID: $d) { id } }`,
+			map[string]any{"w": id, "d": delivery})
+		return tn.TenantID, id, tn.UserID.String()
+	}},
+}
+
+// unreachableHook is an endpoint URL nothing listens on: its deliveries
+// fail at once and are retried, seconds later, on the default schedule.
+const unreachableHook = "http://127.0.0.1:9/hook"
+
+// createWebhookGQL creates an endpoint receiving every event, as cred,
+// and returns its id.
+func createWebhookGQL(t *testing.T, e *apitest.Env, cred string) string {
+	t.Helper()
+	out := gqlResult[struct {
+		CreateWebhook struct{ Webhook struct{ ID string } }
+	}](t, e, cred, `mutation($in: CreateWebhookInput!) { createWebhook(input: $in) { webhook { id } } }`,
+		map[string]any{"in": map[string]any{"url": unreachableHook, "events": []string{"*"}}})
+	return out.CreateWebhook.Webhook.ID
+}
+
+// attemptedWebhookDelivery creates an endpoint and a test delivery to it,
+// as cred, and returns their ids once the delivery's first attempt failed.
+func attemptedWebhookDelivery(t *testing.T, e *apitest.Env, cred string) (webhookID, deliveryID string) {
+	t.Helper()
+	webhookID = createWebhookGQL(t, e, cred)
+	var sent struct {
+		DeliveryID string `json:"delivery_id"`
+	}
+	wantOK(t, do(e, "POST", "/api/v1/webhooks/"+webhookID+"/test", cred, nil), 202, &sent)
+	eventually(t, 10*time.Second, "the test delivery attempted", func() (bool, string) {
+		var ds []struct {
+			ID      string `json:"id"`
+			Attempt int    `json:"attempt"`
+			Status  string `json:"status"`
+		}
+		wantOK(t, do(e, "GET", "/api/v1/webhooks/"+webhookID+"/deliveries", cred, nil), 200, &ds)
+		for _, d := range ds {
+			if d.ID == sent.DeliveryID && d.Attempt >= 1 && d.Status == "retrying" {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%+v", ds)
+	})
+	return webhookID, sent.DeliveryID
 }
 
 func storeCredentialGQL(t *testing.T, e *apitest.Env, tn *tenantFixture) string {

@@ -71,6 +71,8 @@ func TestPagingOnEveryList(t *testing.T) {
 			f.newKey("/api-keys")
 			f.newClient()
 			f.newCredential()
+			createWebhookGQL(t, e, f.owner)
+			wantStatus(t, do(e, http.MethodPost, "/api/v1/webhooks/"+f.webhookID+"/test", f.owner, nil), http.StatusAccepted)
 		}
 		var lists []pgList
 		for _, rt := range (&rest.API{}).Routes() {

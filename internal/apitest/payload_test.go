@@ -103,6 +103,9 @@ func TestEveryMutationPayloadResolvesEveryEdge(t *testing.T) {
 		wantOK(t, do(e, http.MethodPost, "/api/v1/credentials", cred, map[string]any{"integration_id": "payloads",
 			"auth_type": "bearer_token", "data": map[string]any{"token": "payload-secret-2"}}), http.StatusCreated, &goneCred)
 
+		hook, goneHook := createWebhookGQL(t, e, cred), createWebhookGQL(t, e, cred)
+		retried, retriedDelivery := attemptedWebhookDelivery(t, e, cred)
+
 		cases := []mutationCase{
 			{"register", func() map[string]any {
 				return map[string]any{"input": map[string]any{"tenantName": "Payloads " + randTag(), "email": "reg-" + randTag() + "@payloads.test", "password": testPassword}}
@@ -148,6 +151,18 @@ func TestEveryMutationPayloadResolvesEveryEdge(t *testing.T) {
 			{"rotateDEK", func() map[string]any { return map[string]any{} }},
 			{"triggerJob", func() map[string]any { return map[string]any{"jobName": "expire_api_keys"} }},
 			{"deleteTenant", func() map[string]any { return map[string]any{"id": doomed.TenantID.String()} }},
+			{"createWebhook", func() map[string]any {
+				return map[string]any{"input": map[string]any{"url": unreachableHook, "events": []string{"credential.created"}}}
+			}},
+			{"updateWebhook", func() map[string]any {
+				return map[string]any{"id": hook, "input": map[string]any{"description": "renamed"}}
+			}},
+			{"rotateWebhookSecret", func() map[string]any {
+				return map[string]any{"id": hook, "input": map[string]any{"gracePeriodSeconds": 60}}
+			}},
+			{"testWebhook", func() map[string]any { return map[string]any{"id": hook} }},
+			{"retryWebhookDelivery", func() map[string]any { return map[string]any{"webhookID": retried, "deliveryID": retriedDelivery} }},
+			{"deleteWebhook", func() map[string]any { return map[string]any{"id": goneHook} }},
 		}
 		fields := map[string]gqlField{}
 		for _, f := range types["Mutation"].Fields {

@@ -24,8 +24,10 @@ type Committer struct {
 	client  *ent.Client
 	mu      sync.Mutex
 	waiting []*waiter
-	// writing is true while a goroutine drains waiting.
-	writing bool
+	// writing is true while a goroutine drains waiting; inflight counts
+	// the entries of the group being written.
+	writing  bool
+	inflight int
 }
 
 // waiter is one caller's entry and where its outcome goes.
@@ -47,10 +49,11 @@ func NewCommitter(client *ent.Client, logger *slog.Logger) *Committer {
 	return c
 }
 
+// queued counts the entries waiting, those being written included.
 func (c *Committer) queued() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.waiting)
+	return len(c.waiting) + c.inflight
 }
 
 // Write records e, taking the actor and request from ctx, and returns once
@@ -104,8 +107,12 @@ func (c *Committer) drain() {
 		n := min(len(c.waiting), flush.Chunk)
 		group := c.waiting[:n:n]
 		c.waiting = append([]*waiter(nil), c.waiting[n:]...)
+		c.inflight = n
 		c.mu.Unlock()
 		c.commit(group)
+		c.mu.Lock()
+		c.inflight = 0
+		c.mu.Unlock()
 	}
 }
 

@@ -22,6 +22,8 @@ import (
 	"github.com/credvault/credvault/internal/platform/store/storetest"
 )
 
+// TestCommitterGroupsConcurrentEntries: while the first insert is held,
+// the other concurrent writers queue behind it, and then share one insert.
 func TestCommitterGroupsConcurrentEntries(t *testing.T) {
 	t.Parallel()
 	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
@@ -30,6 +32,8 @@ func TestCommitterGroupsConcurrentEntries(t *testing.T) {
 		a := newTenant(t, c, "A")
 		ctx := access.NewContext(context.Background(), access.System(a))
 		gc := audit.NewCommitter(c, quiet)
+		release := statements.HoldNext(isAuditInsert)
+		defer release()
 		const n = 32
 		var wg sync.WaitGroup
 		errs := make([]error, n)
@@ -38,6 +42,14 @@ func TestCommitterGroupsConcurrentEntries(t *testing.T) {
 				errs[i] = gc.Write(ctx, audit.Entry{Action: "credential.decrypt", ResourceID: uuid.NewString()})
 			})
 		}
+		deadline := time.Now().Add(audit.CommitWait / 2)
+		for gc.Queued() != n && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if q := gc.Queued(); q != n {
+			t.Fatalf("%d entries queued or held, want %d", q, n)
+		}
+		release()
 		wg.Wait()
 		for i, err := range errs {
 			if err != nil {
@@ -50,15 +62,18 @@ func TestCommitterGroupsConcurrentEntries(t *testing.T) {
 		inserts := 0
 		_, all := statements.Of("")
 		for _, s := range all {
-			if strings.HasPrefix(s, "INSERT INTO") && strings.Contains(s, "audit_logs") {
+			if isAuditInsert(s) {
 				inserts++
 			}
 		}
-		t.Logf("%d concurrent entries: %d inserts", n, inserts)
-		if inserts == 0 || inserts > n/2 {
-			t.Fatalf("%d concurrent entries took %d inserts, want at most %d", n, inserts, n/2)
+		if inserts != 2 {
+			t.Fatalf("%d concurrent entries took %d inserts, want 2 (the held one, then the others together)", n, inserts)
 		}
 	})
+}
+
+func isAuditInsert(sql string) bool {
+	return strings.HasPrefix(sql, "INSERT INTO") && strings.Contains(sql, "audit_logs")
 }
 
 func TestCommitterFailsClosedAndRetries(t *testing.T) {

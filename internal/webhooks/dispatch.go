@@ -124,13 +124,16 @@ func (d *Dispatcher) Run(ctx context.Context) {
 // lease is how long a claim lasts: an attempt and the recording of it.
 func (d *Dispatcher) lease() time.Duration { return d.opts.Timeout + 30*time.Second }
 
-// RunOnce claims due deliveries, attempts them, and returns how many it claimed.
+// RunOnce claims due deliveries, attempts them, and returns how many it
+// claimed. Attempts under way when ctx ends run to their outcome (each is
+// bounded by the timeout), so a shutdown does not cut a delivery short.
 func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	ctx = store.Unrestricted(ctx)
 	claimed, err := d.claim(ctx)
 	if err != nil || len(claimed) == 0 {
 		return 0, err
 	}
+	ctx = context.WithoutCancel(ctx)
 	eventIDs := make([]uuid.UUID, 0, len(claimed))
 	hookIDs := make([]uuid.UUID, 0, len(claimed))
 	for _, c := range claimed {
