@@ -180,14 +180,16 @@ type tokenJSON struct {
 // Failure messages: never a secret
 
 // secretRE matches what a secret looks like in free text: JWTs, API keys,
-// refresh tokens, OAuth client secrets and the vault tests' secrets.
-var secretRE = regexp.MustCompile(`eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-.]*|(cvk|cvr|cvcs)_[0-9A-Za-z]+|vtsecret-[0-9A-Za-z_\-]+`)
+// refresh tokens, OAuth client secrets, webhook signing secrets and the
+// vault tests' secrets.
+var secretRE = regexp.MustCompile(`eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-.]*|(cvk|cvr|cvcs)_[0-9A-Za-z]+|whsec_[0-9A-Za-z+/=]+|vtsecret-[0-9A-Za-z_\-]+`)
 
 // secretFields are JSON keys whose values are secrets. "data" is a
 // credential's decrypted data wherever it is nested (the envelope's own
 // data is walked, not hidden).
 var secretFields = map[string]bool{"access_token": true, "refresh_token": true, "client_secret": true,
-	"key": true, "token": true, "accessToken": true, "refreshToken": true, "clientSecret": true, "data": true}
+	"key": true, "token": true, "accessToken": true, "refreshToken": true, "clientSecret": true, "data": true,
+	"secret": true}
 
 // short describes a secret for a failure message: a prefix and its length.
 func short(s string) string {

@@ -81,8 +81,37 @@ func schemaTypes(t *testing.T, e *apitest.Env, cred string) map[string]schemaTyp
 
 // victim is another tenant's ids, to be tried everywhere an id goes.
 type victim struct {
-	ids     []uuid.UUID // tenant, user, service account, key, client row, credential
+	ids     []uuid.UUID // tenant, user, service account, key, client row, credential, webhook, delivery
 	strings []string    // client_id, integration id
+	// parents is the victim's value of the first parameter of a route
+	// with two, by its name: its integration, its endpoint.
+	parents map[string]string
+	// pair is the victim's values of the id arguments of a field that
+	// takes a parent and a child, such as retryWebhookDelivery.
+	pair map[string]any
+}
+
+// victimPair returns the variables that give every required id argument
+// of f the victim's real value, when f takes two or more and the victim
+// has them all.
+func victimPair(f gqlField, vars map[string]any, v victim) (map[string]any, bool) {
+	try := map[string]any{}
+	for k, x := range vars {
+		try[k] = x
+	}
+	n := 0
+	for _, a := range f.Args {
+		if a.Type.Kind != "NON_NULL" || a.Type.named().Name != "ID" {
+			continue
+		}
+		val, ok := v.pair[a.Name]
+		if !ok {
+			return nil, false
+		}
+		try[a.Name] = val
+		n++
+	}
+	return try, n >= 2
 }
 
 // argValues returns the values to try for a required argument: the
@@ -219,12 +248,18 @@ func allBut(sc access.Scope) []string {
 	return out
 }
 
-// matrixVictim is tenant B, filled with one of everything.
+// matrixVictim is tenant B, filled with one of everything: its webhook
+// endpoint has one delivery, already made, so nothing of B changes unless
+// tenant A changes it.
 func matrixVictim(t *testing.T, e *apitest.Env) (*tenantFixture, victim) {
 	t.Helper()
 	b := graphFixture(t, e, "Matrix victim")
 	wantStatus(t, do(e, http.MethodPost, "/api/v1/credentials", b.AccessToken, map[string]any{
 		"integration_id": "victim-only", "auth_type": "bearer_token", "data": map[string]any{"token": "victim-secret"}}), http.StatusCreated)
+	hook := whCreate(t, e, b.AccessToken, map[string]any{"url": newWHReceiver(t, nil).URL + "/victim", "events": []string{"webhook.test"}})
+	var sent whSentTest
+	wantOK(t, do(e, http.MethodPost, whPath(hook.ID, "test"), b.AccessToken, nil), http.StatusAccepted, &sent)
+	whAwait(t, e, b.AccessToken, hook.ID, sent.DeliveryID, "the victim's test event is delivered", func(d whDelivery) bool { return d.Status == "succeeded" })
 	var ids struct {
 		Me struct {
 			Tenant struct {
@@ -247,7 +282,9 @@ func matrixVictim(t *testing.T, e *apitest.Env) (*tenantFixture, victim) {
 	gql(t, e, b.AccessToken, `{ me { tenant { id users { edges { node { id } } } serviceAccounts { edges { node { id } } }
 		apiKeys { edges { node { id } } } oauthClients { edges { node { id clientID } } } credentials { edges { node { id } } } } } }`, nil, &ids)
 	ten := ids.Me.Tenant
-	v := victim{ids: []uuid.UUID{uid(t, ten.ID)}, strings: []string{"victim-only"}}
+	v := victim{ids: []uuid.UUID{uid(t, ten.ID), hook.ID, sent.DeliveryID}, strings: []string{"victim-only"},
+		parents: map[string]string{"integrationId": "victim-only", "webhookId": hook.ID.String()},
+		pair:    map[string]any{"webhookID": hook.ID.String(), "deliveryID": sent.DeliveryID.String()}}
 	for _, list := range []count{ten.Users, ten.ServiceAccounts, ten.APIKeys, ten.Credentials} {
 		for _, n := range list.Edges {
 			v.ids = append(v.ids, uid(t, n.Node.ID))
@@ -275,7 +312,9 @@ const victimSnapshot = `{ me { tenant { name plan status
 	serviceAccounts { edges { node { id name status updatedAt } } }
 	apiKeys { edges { node { id name status scopes prefix updatedAt } } }
 	oauthClients { edges { node { id clientID status scopes updatedAt } } }
-	credentials { edges { node { id integrationID status updatedAt } } } } } }`
+	credentials { edges { node { id integrationID status updatedAt } } }
+	webhooks { edges { node { id url events enabled description disabledReason updatedAt
+		deliveries { totalCount edges { node { id eventType status attempt nextAttemptAt updatedAt } } } } } } } } }`
 
 // gqlOutcome is what the matrix accepts of a refused call.
 func refusedWith(g *apitest.GraphQLResponse, codes ...string) bool {
@@ -342,6 +381,12 @@ func TestMatrixGraphQL(t *testing.T) {
 					}
 				}
 			}
+			// A parent and a child id: tenant B's real pair.
+			if try, ok := victimPair(f, vars, v); ok {
+				if g := gqlDo(e, a.AccessToken, doc, try); !refusedWith(g, "NOT_FOUND", "FORBIDDEN") {
+					t.Errorf("%s(another tenant's %v): %s, want NOT_FOUND", f.Name, v.pair, showGQL(g))
+				}
+			}
 		}
 		victimIntact(t, e, b, string(before.Data))
 	})
@@ -397,8 +442,14 @@ func TestMatrixREST(t *testing.T) {
 			for _, c := range candidates {
 				p := "/api/v1" + idParam.ReplaceAllString(rt.Path, c)
 				if strings.Count(rt.Path, "{") == 2 {
-					// /credentials/{integrationId}/{credentialId}: B's integration, then each id.
-					p = "/api/v1" + strings.Replace(idParam.ReplaceAllString(rt.Path, c), c, v.strings[0], 1)
+					// /credentials/{integrationId}/{credentialId},
+					// /webhooks/{webhookId}/deliveries/{deliveryId}/retry:
+					// B's parent, then each id.
+					parent, ok := v.parents[strings.Trim(pathParam.FindString(rt.Path), "{}")]
+					if !ok {
+						t.Fatalf("%s: the victim has no value for its first parameter", name)
+					}
+					p = "/api/v1" + strings.Replace(idParam.ReplaceAllString(rt.Path, c), c, parent, 1)
 				}
 				r := do(e, rt.Method, p, a.AccessToken, body)
 				if r.Status != http.StatusNotFound && r.Status != http.StatusForbidden {

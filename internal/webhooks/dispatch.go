@@ -279,7 +279,7 @@ func (d *Dispatcher) secrets(ctx context.Context, hook *ent.Webhook) ([]string, 
 		return nil, err
 	}
 	out := []string{cur}
-	if hook.PreviousSecretSealed != nil && hook.PreviousSecretExpiresAt != nil && hook.PreviousSecretExpiresAt.After(time.Now()) {
+	if hook.PreviousSecretSealed != nil && len(*hook.PreviousSecretSealed) > 0 && hook.PreviousSecretExpiresAt != nil && hook.PreviousSecretExpiresAt.After(time.Now()) {
 		prev, err := openSecret(ctx, d.deks, hook, *hook.PreviousSecretSealed)
 		if err != nil {
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/credvault/credvault/internal/platform/config"
 )
@@ -232,6 +233,16 @@ func TestErrors(t *testing.T) {
 		{"unknown flag", []string{"--no-such-flag"}, nil, "no-such-flag"},
 		{"stray argument", []string{"extra"}, nil, "extra"},
 		{"address without a port", nil, map[string]string{"CREDVAULT_ADDR": "localhost"}, "CREDVAULT_ADDR"},
+		{"webhook timeout not a duration", nil, map[string]string{"CREDVAULT_WEBHOOK_TIMEOUT": "ten seconds"}, "CREDVAULT_WEBHOOK_TIMEOUT"},
+		{"webhook timeout without a unit", nil, map[string]string{"CREDVAULT_WEBHOOK_TIMEOUT": "10"}, "CREDVAULT_WEBHOOK_TIMEOUT"},
+		{"zero webhook timeout", nil, map[string]string{"CREDVAULT_WEBHOOK_TIMEOUT": "0s"}, "CREDVAULT_WEBHOOK_TIMEOUT"},
+		{"negative webhook timeout", []string{"--webhook-timeout", "-1s"}, nil, "CREDVAULT_WEBHOOK_TIMEOUT"},
+		{"webhook retry not a duration", nil, map[string]string{"CREDVAULT_WEBHOOK_RETRY_SCHEDULE": "5s,soon,1h"}, "CREDVAULT_WEBHOOK_RETRY_SCHEDULE"},
+		{"zero webhook retry", nil, map[string]string{"CREDVAULT_WEBHOOK_RETRY_SCHEDULE": "5s,0s"}, "CREDVAULT_WEBHOOK_RETRY_SCHEDULE"},
+		{"negative webhook retry", []string{"--webhook-retry-schedule", "-5s"}, nil, "CREDVAULT_WEBHOOK_RETRY_SCHEDULE"},
+		{"none among webhook retries", nil, map[string]string{"CREDVAULT_WEBHOOK_RETRY_SCHEDULE": "5s,none"}, "CREDVAULT_WEBHOOK_RETRY_SCHEDULE"},
+		{"bad webhook allow-private bool", nil, map[string]string{"CREDVAULT_WEBHOOK_ALLOW_PRIVATE": "sometimes"}, "CREDVAULT_WEBHOOK_ALLOW_PRIVATE"},
+		{"bad webhook allow-private flag", []string{"--webhook-allow-private", "yes please"}, nil, "CREDVAULT_WEBHOOK_ALLOW_PRIVATE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -291,5 +302,58 @@ func TestListeningNamesTheChosenPort(t *testing.T) {
 	c.Listening(chosen)
 	if c.PublicURL != "https://vault.example.com" {
 		t.Errorf("a set public URL became %q", c.PublicURL)
+	}
+}
+
+// TestWebhookSettings checks the three webhook variables: a 10 s timeout
+// and the schedule 5s,5m,30m,2h,5h,10h,10h by default, private endpoints
+// allowed in development only unless set, each settable by variable or
+// flag, and "none" as no retry at all.
+func TestWebhookSettings(t *testing.T) {
+	t.Parallel()
+	defaultSchedule := []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour,
+		5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
+	for _, tc := range []struct {
+		name         string
+		args         []string
+		vars         map[string]string
+		timeout      time.Duration
+		schedule     []time.Duration
+		allowPrivate bool
+	}{
+		{"development defaults", nil, nil, 10 * time.Second, defaultSchedule, true},
+		{"production defaults", nil, map[string]string{"CREDVAULT_ENV": "production"}, 10 * time.Second, defaultSchedule, false},
+		{"production allowing private endpoints", nil,
+			map[string]string{"CREDVAULT_ENV": "production", "CREDVAULT_WEBHOOK_ALLOW_PRIVATE": "true"}, 10 * time.Second, defaultSchedule, true},
+		{"development refusing private endpoints", nil,
+			map[string]string{"CREDVAULT_WEBHOOK_ALLOW_PRIVATE": "false"}, 10 * time.Second, defaultSchedule, false},
+		{"environment", nil, map[string]string{
+			"CREDVAULT_WEBHOOK_TIMEOUT":        "2500ms",
+			"CREDVAULT_WEBHOOK_RETRY_SCHEDULE": " 1s, 90s ,, 1h30m",
+			"CREDVAULT_WEBHOOK_ALLOW_PRIVATE":  "0",
+		}, 2500 * time.Millisecond, []time.Duration{time.Second, 90 * time.Second, 90 * time.Minute}, false},
+		{"flags over the environment", []string{"--webhook-timeout", "1m", "--webhook-retry-schedule=30s", "--webhook-allow-private", "true"},
+			map[string]string{"CREDVAULT_ENV": "production", "CREDVAULT_WEBHOOK_TIMEOUT": "5s",
+				"CREDVAULT_WEBHOOK_RETRY_SCHEDULE": "1s,2s", "CREDVAULT_WEBHOOK_ALLOW_PRIVATE": "false"},
+			time.Minute, []time.Duration{30 * time.Second}, true},
+		{"no retry", nil, map[string]string{"CREDVAULT_WEBHOOK_RETRY_SCHEDULE": "none"}, 10 * time.Second, nil, true},
+		{"no retry by flag", []string{"--webhook-retry-schedule", " none "}, nil, 10 * time.Second, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := load(t, tc.args, tc.vars)
+			if c.WebhookTimeout != tc.timeout {
+				t.Errorf("WebhookTimeout = %v, want %v", c.WebhookTimeout, tc.timeout)
+			}
+			if !slices.Equal(c.WebhookRetrySchedule, tc.schedule) {
+				t.Errorf("WebhookRetrySchedule = %v, want %v", c.WebhookRetrySchedule, tc.schedule)
+			}
+			if c.WebhookAllowPrivate != tc.allowPrivate {
+				t.Errorf("WebhookAllowPrivate = %v, want %v", c.WebhookAllowPrivate, tc.allowPrivate)
+			}
+		})
+	}
+	if s, err := config.ParseRetrySchedule(config.DefaultWebhookRetrySchedule); err != nil || !slices.Equal(s, defaultSchedule) {
+		t.Errorf("DefaultWebhookRetrySchedule parses to %v (%v), want %v", s, err, defaultSchedule)
 	}
 }

@@ -515,7 +515,7 @@ func (m *Manager) resealWebhooks(ctx context.Context, tenant uuid.UUID, version 
 				return err
 			}
 			upd := tx.Webhook.UpdateOne(h).SetSecretSealed(sealed).SetDekVersion(version)
-			if h.PreviousSecretSealed != nil {
+			if h.PreviousSecretSealed != nil && len(*h.PreviousSecretSealed) > 0 {
 				prev, err := reseal(*h.PreviousSecretSealed)
 				if err != nil {
 					return err
