@@ -6,7 +6,15 @@
 //	credvault rotate-master-key rewrap every DEK and signing key under
 //	                            CREDVAULT_MASTER_KEY, opening them with
 //	                            CREDVAULT_MASTER_KEY_PREVIOUS
-//	credvault version           print the version
+//	credvault backup --to FILE  write a consistent copy of the database
+//	credvault restore --from FILE [--force]
+//	                            put a backup in place as the database
+//	credvault audit export --since TIME [--until TIME] [--format ndjson|csv]
+//	                            [--tenant ID] [--out FILE]
+//	                            stream the audit trail from the database
+//	credvault version           print the version, commit and Go version
+//	credvault healthcheck       exit 0 when the server on this machine
+//	                            answers /health, 1 otherwise
 package main
 
 import (
@@ -24,6 +32,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/platform/config"
 	"github.com/credvault/credvault/internal/platform/logbuf"
 	"github.com/credvault/credvault/internal/platform/store"
@@ -47,10 +56,17 @@ func run(args []string) error {
 	switch cmd {
 	case "serve", "migrate", "rotate-master-key":
 	case "version":
-		fmt.Println(server.Version)
-		return nil
+		return printVersion(os.Stdout)
+	case "healthcheck":
+		return healthcheck(args, os.Getenv)
+	case "backup", "restore":
+		return runBackup(cmd, args)
+	case "audit":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return audit.Command(ctx, args, os.Getenv, os.Stdout, os.Stderr)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, migrate, rotate-master-key or version)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, migrate, rotate-master-key, backup, restore, audit, version or healthcheck)", cmd)
 	}
 	cfg, err := config.Load(args, os.Getenv)
 	if err != nil {

@@ -26,6 +26,8 @@ import (
 	"github.com/credvault/credvault/ent/revokedtoken"
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/signingkey"
+	"github.com/credvault/credvault/ent/ssoconfig"
+	"github.com/credvault/credvault/ent/ssologinstate"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/usagecounter"
 	"github.com/credvault/credvault/ent/user"
@@ -57,6 +59,10 @@ type Client struct {
 	RefreshToken *RefreshTokenClient
 	// RevokedToken is the client for interacting with the RevokedToken builders.
 	RevokedToken *RevokedTokenClient
+	// SSOConfig is the client for interacting with the SSOConfig builders.
+	SSOConfig *SSOConfigClient
+	// SSOLoginState is the client for interacting with the SSOLoginState builders.
+	SSOLoginState *SSOLoginStateClient
 	// ServiceAccount is the client for interacting with the ServiceAccount builders.
 	ServiceAccount *ServiceAccountClient
 	// SigningKey is the client for interacting with the SigningKey builders.
@@ -92,6 +98,8 @@ func (c *Client) init() {
 	c.OAuthClient = NewOAuthClientClient(c.config)
 	c.RefreshToken = NewRefreshTokenClient(c.config)
 	c.RevokedToken = NewRevokedTokenClient(c.config)
+	c.SSOConfig = NewSSOConfigClient(c.config)
+	c.SSOLoginState = NewSSOLoginStateClient(c.config)
 	c.ServiceAccount = NewServiceAccountClient(c.config)
 	c.SigningKey = NewSigningKeyClient(c.config)
 	c.Tenant = NewTenantClient(c.config)
@@ -200,6 +208,8 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		OAuthClient:     NewOAuthClientClient(cfg),
 		RefreshToken:    NewRefreshTokenClient(cfg),
 		RevokedToken:    NewRevokedTokenClient(cfg),
+		SSOConfig:       NewSSOConfigClient(cfg),
+		SSOLoginState:   NewSSOLoginStateClient(cfg),
 		ServiceAccount:  NewServiceAccountClient(cfg),
 		SigningKey:      NewSigningKeyClient(cfg),
 		Tenant:          NewTenantClient(cfg),
@@ -235,6 +245,8 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		OAuthClient:     NewOAuthClientClient(cfg),
 		RefreshToken:    NewRefreshTokenClient(cfg),
 		RevokedToken:    NewRevokedTokenClient(cfg),
+		SSOConfig:       NewSSOConfigClient(cfg),
+		SSOLoginState:   NewSSOLoginStateClient(cfg),
 		ServiceAccount:  NewServiceAccountClient(cfg),
 		SigningKey:      NewSigningKeyClient(cfg),
 		Tenant:          NewTenantClient(cfg),
@@ -273,8 +285,9 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.AuditLog, c.Credential, c.DataKey, c.Job, c.OAuthClient,
-		c.RefreshToken, c.RevokedToken, c.ServiceAccount, c.SigningKey, c.Tenant,
-		c.UsageCounter, c.User, c.Webhook, c.WebhookDelivery, c.WebhookEvent,
+		c.RefreshToken, c.RevokedToken, c.SSOConfig, c.SSOLoginState, c.ServiceAccount,
+		c.SigningKey, c.Tenant, c.UsageCounter, c.User, c.Webhook, c.WebhookDelivery,
+		c.WebhookEvent,
 	} {
 		n.Use(hooks...)
 	}
@@ -285,8 +298,9 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.AuditLog, c.Credential, c.DataKey, c.Job, c.OAuthClient,
-		c.RefreshToken, c.RevokedToken, c.ServiceAccount, c.SigningKey, c.Tenant,
-		c.UsageCounter, c.User, c.Webhook, c.WebhookDelivery, c.WebhookEvent,
+		c.RefreshToken, c.RevokedToken, c.SSOConfig, c.SSOLoginState, c.ServiceAccount,
+		c.SigningKey, c.Tenant, c.UsageCounter, c.User, c.Webhook, c.WebhookDelivery,
+		c.WebhookEvent,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -311,6 +325,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.RefreshToken.mutate(ctx, m)
 	case *RevokedTokenMutation:
 		return c.RevokedToken.mutate(ctx, m)
+	case *SSOConfigMutation:
+		return c.SSOConfig.mutate(ctx, m)
+	case *SSOLoginStateMutation:
+		return c.SSOLoginState.mutate(ctx, m)
 	case *ServiceAccountMutation:
 		return c.ServiceAccount.mutate(ctx, m)
 	case *SigningKeyMutation:
@@ -1544,6 +1562,306 @@ func (c *RevokedTokenClient) mutate(ctx context.Context, m *RevokedTokenMutation
 		return (&RevokedTokenDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown RevokedToken mutation op: %q", m.Op())
+	}
+}
+
+// SSOConfigClient is a client for the SSOConfig schema.
+type SSOConfigClient struct {
+	config
+}
+
+// NewSSOConfigClient returns a client for the SSOConfig from the given config.
+func NewSSOConfigClient(c config) *SSOConfigClient {
+	return &SSOConfigClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `ssoconfig.Hooks(f(g(h())))`.
+func (c *SSOConfigClient) Use(hooks ...Hook) {
+	c.hooks.SSOConfig = append(c.hooks.SSOConfig, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `ssoconfig.Intercept(f(g(h())))`.
+func (c *SSOConfigClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SSOConfig = append(c.inters.SSOConfig, interceptors...)
+}
+
+// Create returns a builder for creating a SSOConfig entity.
+func (c *SSOConfigClient) Create() *SSOConfigCreate {
+	mutation := newSSOConfigMutation(c.config, OpCreate)
+	return &SSOConfigCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SSOConfig entities.
+func (c *SSOConfigClient) CreateBulk(builders ...*SSOConfigCreate) *SSOConfigCreateBulk {
+	return &SSOConfigCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SSOConfigClient) MapCreateBulk(slice any, setFunc func(*SSOConfigCreate, int)) *SSOConfigCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SSOConfigCreateBulk{err: fmt.Errorf("calling to SSOConfigClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SSOConfigCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SSOConfigCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SSOConfig.
+func (c *SSOConfigClient) Update() *SSOConfigUpdate {
+	mutation := newSSOConfigMutation(c.config, OpUpdate)
+	return &SSOConfigUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SSOConfigClient) UpdateOne(_m *SSOConfig) *SSOConfigUpdateOne {
+	mutation := newSSOConfigMutation(c.config, OpUpdateOne, withSSOConfig(_m))
+	return &SSOConfigUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SSOConfigClient) UpdateOneID(id uuid.UUID) *SSOConfigUpdateOne {
+	mutation := newSSOConfigMutation(c.config, OpUpdateOne, withSSOConfigID(id))
+	return &SSOConfigUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SSOConfig.
+func (c *SSOConfigClient) Delete() *SSOConfigDelete {
+	mutation := newSSOConfigMutation(c.config, OpDelete)
+	return &SSOConfigDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SSOConfigClient) DeleteOne(_m *SSOConfig) *SSOConfigDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SSOConfigClient) DeleteOneID(id uuid.UUID) *SSOConfigDeleteOne {
+	builder := c.Delete().Where(ssoconfig.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SSOConfigDeleteOne{builder}
+}
+
+// Query returns a query builder for SSOConfig.
+func (c *SSOConfigClient) Query() *SSOConfigQuery {
+	return &SSOConfigQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSSOConfig},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SSOConfig entity by its id.
+func (c *SSOConfigClient) Get(ctx context.Context, id uuid.UUID) (*SSOConfig, error) {
+	return c.Query().Where(ssoconfig.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SSOConfigClient) GetX(ctx context.Context, id uuid.UUID) *SSOConfig {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a SSOConfig.
+func (c *SSOConfigClient) QueryTenant(_m *SSOConfig) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(ssoconfig.Table, ssoconfig.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, ssoconfig.TenantTable, ssoconfig.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *SSOConfigClient) Hooks() []Hook {
+	hooks := c.hooks.SSOConfig
+	return append(hooks[:len(hooks):len(hooks)], ssoconfig.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *SSOConfigClient) Interceptors() []Interceptor {
+	return c.inters.SSOConfig
+}
+
+func (c *SSOConfigClient) mutate(ctx context.Context, m *SSOConfigMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SSOConfigCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SSOConfigUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SSOConfigUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SSOConfigDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SSOConfig mutation op: %q", m.Op())
+	}
+}
+
+// SSOLoginStateClient is a client for the SSOLoginState schema.
+type SSOLoginStateClient struct {
+	config
+}
+
+// NewSSOLoginStateClient returns a client for the SSOLoginState from the given config.
+func NewSSOLoginStateClient(c config) *SSOLoginStateClient {
+	return &SSOLoginStateClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `ssologinstate.Hooks(f(g(h())))`.
+func (c *SSOLoginStateClient) Use(hooks ...Hook) {
+	c.hooks.SSOLoginState = append(c.hooks.SSOLoginState, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `ssologinstate.Intercept(f(g(h())))`.
+func (c *SSOLoginStateClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SSOLoginState = append(c.inters.SSOLoginState, interceptors...)
+}
+
+// Create returns a builder for creating a SSOLoginState entity.
+func (c *SSOLoginStateClient) Create() *SSOLoginStateCreate {
+	mutation := newSSOLoginStateMutation(c.config, OpCreate)
+	return &SSOLoginStateCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SSOLoginState entities.
+func (c *SSOLoginStateClient) CreateBulk(builders ...*SSOLoginStateCreate) *SSOLoginStateCreateBulk {
+	return &SSOLoginStateCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SSOLoginStateClient) MapCreateBulk(slice any, setFunc func(*SSOLoginStateCreate, int)) *SSOLoginStateCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SSOLoginStateCreateBulk{err: fmt.Errorf("calling to SSOLoginStateClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SSOLoginStateCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SSOLoginStateCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SSOLoginState.
+func (c *SSOLoginStateClient) Update() *SSOLoginStateUpdate {
+	mutation := newSSOLoginStateMutation(c.config, OpUpdate)
+	return &SSOLoginStateUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SSOLoginStateClient) UpdateOne(_m *SSOLoginState) *SSOLoginStateUpdateOne {
+	mutation := newSSOLoginStateMutation(c.config, OpUpdateOne, withSSOLoginState(_m))
+	return &SSOLoginStateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SSOLoginStateClient) UpdateOneID(id uuid.UUID) *SSOLoginStateUpdateOne {
+	mutation := newSSOLoginStateMutation(c.config, OpUpdateOne, withSSOLoginStateID(id))
+	return &SSOLoginStateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SSOLoginState.
+func (c *SSOLoginStateClient) Delete() *SSOLoginStateDelete {
+	mutation := newSSOLoginStateMutation(c.config, OpDelete)
+	return &SSOLoginStateDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SSOLoginStateClient) DeleteOne(_m *SSOLoginState) *SSOLoginStateDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SSOLoginStateClient) DeleteOneID(id uuid.UUID) *SSOLoginStateDeleteOne {
+	builder := c.Delete().Where(ssologinstate.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SSOLoginStateDeleteOne{builder}
+}
+
+// Query returns a query builder for SSOLoginState.
+func (c *SSOLoginStateClient) Query() *SSOLoginStateQuery {
+	return &SSOLoginStateQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSSOLoginState},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SSOLoginState entity by its id.
+func (c *SSOLoginStateClient) Get(ctx context.Context, id uuid.UUID) (*SSOLoginState, error) {
+	return c.Query().Where(ssologinstate.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SSOLoginStateClient) GetX(ctx context.Context, id uuid.UUID) *SSOLoginState {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a SSOLoginState.
+func (c *SSOLoginStateClient) QueryTenant(_m *SSOLoginState) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(ssologinstate.Table, ssologinstate.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, ssologinstate.TenantTable, ssologinstate.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *SSOLoginStateClient) Hooks() []Hook {
+	hooks := c.hooks.SSOLoginState
+	return append(hooks[:len(hooks):len(hooks)], ssologinstate.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *SSOLoginStateClient) Interceptors() []Interceptor {
+	return c.inters.SSOLoginState
+}
+
+func (c *SSOLoginStateClient) mutate(ctx context.Context, m *SSOLoginStateMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SSOLoginStateCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SSOLoginStateUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SSOLoginStateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SSOLoginStateDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SSOLoginState mutation op: %q", m.Op())
 	}
 }
 
@@ -2894,13 +3212,13 @@ func (c *WebhookEventClient) mutate(ctx context.Context, m *WebhookEventMutation
 type (
 	hooks struct {
 		APIKey, AuditLog, Credential, DataKey, Job, OAuthClient, RefreshToken,
-		RevokedToken, ServiceAccount, SigningKey, Tenant, UsageCounter, User, Webhook,
-		WebhookDelivery, WebhookEvent []ent.Hook
+		RevokedToken, SSOConfig, SSOLoginState, ServiceAccount, SigningKey, Tenant,
+		UsageCounter, User, Webhook, WebhookDelivery, WebhookEvent []ent.Hook
 	}
 	inters struct {
 		APIKey, AuditLog, Credential, DataKey, Job, OAuthClient, RefreshToken,
-		RevokedToken, ServiceAccount, SigningKey, Tenant, UsageCounter, User, Webhook,
-		WebhookDelivery, WebhookEvent []ent.Interceptor
+		RevokedToken, SSOConfig, SSOLoginState, ServiceAccount, SigningKey, Tenant,
+		UsageCounter, User, Webhook, WebhookDelivery, WebhookEvent []ent.Interceptor
 	}
 )
 

@@ -22,6 +22,8 @@ import (
 	"github.com/credvault/credvault/ent/revokedtoken"
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/signingkey"
+	"github.com/credvault/credvault/ent/ssoconfig"
+	"github.com/credvault/credvault/ent/ssologinstate"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/usagecounter"
 	"github.com/credvault/credvault/ent/user"
@@ -96,6 +98,8 @@ func checkColumn(t, c string) error {
 			oauthclient.Table:     oauthclient.ValidColumn,
 			refreshtoken.Table:    refreshtoken.ValidColumn,
 			revokedtoken.Table:    revokedtoken.ValidColumn,
+			ssoconfig.Table:       ssoconfig.ValidColumn,
+			ssologinstate.Table:   ssologinstate.ValidColumn,
 			serviceaccount.Table:  serviceaccount.ValidColumn,
 			signingkey.Table:      signingkey.ValidColumn,
 			tenant.Table:          tenant.ValidColumn,

@@ -14,6 +14,8 @@ import (
 	"github.com/credvault/credvault/ent/revokedtoken"
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/signingkey"
+	"github.com/credvault/credvault/ent/ssoconfig"
+	"github.com/credvault/credvault/ent/ssologinstate"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/usagecounter"
 	"github.com/credvault/credvault/ent/user"
@@ -29,7 +31,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 16)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 18)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -231,6 +233,51 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   ssoconfig.Table,
+			Columns: ssoconfig.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: ssoconfig.FieldID,
+			},
+		},
+		Type: "SSOConfig",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			ssoconfig.FieldCreatedAt:          {Type: field.TypeTime, Column: ssoconfig.FieldCreatedAt},
+			ssoconfig.FieldUpdatedAt:          {Type: field.TypeTime, Column: ssoconfig.FieldUpdatedAt},
+			ssoconfig.FieldTenantID:           {Type: field.TypeUUID, Column: ssoconfig.FieldTenantID},
+			ssoconfig.FieldIssuer:             {Type: field.TypeString, Column: ssoconfig.FieldIssuer},
+			ssoconfig.FieldClientID:           {Type: field.TypeString, Column: ssoconfig.FieldClientID},
+			ssoconfig.FieldClientSecretSealed: {Type: field.TypeBytes, Column: ssoconfig.FieldClientSecretSealed},
+			ssoconfig.FieldDekVersion:         {Type: field.TypeInt, Column: ssoconfig.FieldDekVersion},
+			ssoconfig.FieldAllowedDomains:     {Type: field.TypeJSON, Column: ssoconfig.FieldAllowedDomains},
+			ssoconfig.FieldDefaultRole:        {Type: field.TypeEnum, Column: ssoconfig.FieldDefaultRole},
+			ssoconfig.FieldEnabled:            {Type: field.TypeBool, Column: ssoconfig.FieldEnabled},
+			ssoconfig.FieldUpdatedBy:          {Type: field.TypeUUID, Column: ssoconfig.FieldUpdatedBy},
+		},
+	}
+	graph.Nodes[9] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   ssologinstate.Table,
+			Columns: ssologinstate.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: ssologinstate.FieldID,
+			},
+		},
+		Type: "SSOLoginState",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			ssologinstate.FieldCreatedAt:    {Type: field.TypeTime, Column: ssologinstate.FieldCreatedAt},
+			ssologinstate.FieldUpdatedAt:    {Type: field.TypeTime, Column: ssologinstate.FieldUpdatedAt},
+			ssologinstate.FieldTenantID:     {Type: field.TypeUUID, Column: ssologinstate.FieldTenantID},
+			ssologinstate.FieldStateHash:    {Type: field.TypeBytes, Column: ssologinstate.FieldStateHash},
+			ssologinstate.FieldNonce:        {Type: field.TypeString, Column: ssologinstate.FieldNonce},
+			ssologinstate.FieldCodeVerifier: {Type: field.TypeString, Column: ssologinstate.FieldCodeVerifier},
+			ssologinstate.FieldRedirectURI:  {Type: field.TypeString, Column: ssologinstate.FieldRedirectURI},
+			ssologinstate.FieldExpiresAt:    {Type: field.TypeTime, Column: ssologinstate.FieldExpiresAt},
+		},
+	}
+	graph.Nodes[10] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   serviceaccount.Table,
 			Columns: serviceaccount.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -250,7 +297,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			serviceaccount.FieldCreatedBy:   {Type: field.TypeUUID, Column: serviceaccount.FieldCreatedBy},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   signingkey.Table,
 			Columns: signingkey.Columns,
@@ -270,7 +317,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			signingkey.FieldRetiredAt:        {Type: field.TypeTime, Column: signingkey.FieldRetiredAt},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -292,7 +339,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldDeletedAt: {Type: field.TypeTime, Column: tenant.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   usagecounter.Table,
 			Columns: usagecounter.Columns,
@@ -311,7 +358,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			usagecounter.FieldUpdatedAt:     {Type: field.TypeTime, Column: usagecounter.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -334,7 +381,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldSessionsNotBefore: {Type: field.TypeTime, Column: user.FieldSessionsNotBefore},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhook.Table,
 			Columns: webhook.Columns,
@@ -360,7 +407,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			webhook.FieldCreatedBy:               {Type: field.TypeUUID, Column: webhook.FieldCreatedBy},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookdelivery.Table,
 			Columns: webhookdelivery.Columns,
@@ -387,7 +434,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			webhookdelivery.FieldAttempts:       {Type: field.TypeJSON, Column: webhookdelivery.FieldAttempts},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookevent.Table,
 			Columns: webhookevent.Columns,
@@ -511,6 +558,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 			Bidi:    false,
 		},
 		"RevokedToken",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   ssoconfig.TenantTable,
+			Columns: []string{ssoconfig.TenantColumn},
+			Bidi:    false,
+		},
+		"SSOConfig",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   ssologinstate.TenantTable,
+			Columns: []string{ssologinstate.TenantColumn},
+			Bidi:    false,
+		},
+		"SSOLoginState",
 		"Tenant",
 	)
 	graph.MustAddE(
@@ -1648,6 +1719,209 @@ func (f *RevokedTokenFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *SSOConfigQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the SSOConfigQuery builder.
+func (_q *SSOConfigQuery) Filter() *SSOConfigFilter {
+	return &SSOConfigFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *SSOConfigMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the SSOConfigMutation builder.
+func (m *SSOConfigMutation) Filter() *SSOConfigFilter {
+	return &SSOConfigFilter{config: m.config, predicateAdder: m}
+}
+
+// SSOConfigFilter provides a generic filtering capability at runtime for SSOConfigQuery.
+type SSOConfigFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *SSOConfigFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *SSOConfigFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(ssoconfig.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *SSOConfigFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(ssoconfig.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *SSOConfigFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(ssoconfig.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql [16]byte predicate on the tenant_id field.
+func (f *SSOConfigFilter) WhereTenantID(p entql.ValueP) {
+	f.Where(p.Field(ssoconfig.FieldTenantID))
+}
+
+// WhereIssuer applies the entql string predicate on the issuer field.
+func (f *SSOConfigFilter) WhereIssuer(p entql.StringP) {
+	f.Where(p.Field(ssoconfig.FieldIssuer))
+}
+
+// WhereClientID applies the entql string predicate on the client_id field.
+func (f *SSOConfigFilter) WhereClientID(p entql.StringP) {
+	f.Where(p.Field(ssoconfig.FieldClientID))
+}
+
+// WhereClientSecretSealed applies the entql []byte predicate on the client_secret_sealed field.
+func (f *SSOConfigFilter) WhereClientSecretSealed(p entql.BytesP) {
+	f.Where(p.Field(ssoconfig.FieldClientSecretSealed))
+}
+
+// WhereDekVersion applies the entql int predicate on the dek_version field.
+func (f *SSOConfigFilter) WhereDekVersion(p entql.IntP) {
+	f.Where(p.Field(ssoconfig.FieldDekVersion))
+}
+
+// WhereAllowedDomains applies the entql json.RawMessage predicate on the allowed_domains field.
+func (f *SSOConfigFilter) WhereAllowedDomains(p entql.BytesP) {
+	f.Where(p.Field(ssoconfig.FieldAllowedDomains))
+}
+
+// WhereDefaultRole applies the entql string predicate on the default_role field.
+func (f *SSOConfigFilter) WhereDefaultRole(p entql.StringP) {
+	f.Where(p.Field(ssoconfig.FieldDefaultRole))
+}
+
+// WhereEnabled applies the entql bool predicate on the enabled field.
+func (f *SSOConfigFilter) WhereEnabled(p entql.BoolP) {
+	f.Where(p.Field(ssoconfig.FieldEnabled))
+}
+
+// WhereUpdatedBy applies the entql [16]byte predicate on the updated_by field.
+func (f *SSOConfigFilter) WhereUpdatedBy(p entql.ValueP) {
+	f.Where(p.Field(ssoconfig.FieldUpdatedBy))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *SSOConfigFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *SSOConfigFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *SSOLoginStateQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the SSOLoginStateQuery builder.
+func (_q *SSOLoginStateQuery) Filter() *SSOLoginStateFilter {
+	return &SSOLoginStateFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *SSOLoginStateMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the SSOLoginStateMutation builder.
+func (m *SSOLoginStateMutation) Filter() *SSOLoginStateFilter {
+	return &SSOLoginStateFilter{config: m.config, predicateAdder: m}
+}
+
+// SSOLoginStateFilter provides a generic filtering capability at runtime for SSOLoginStateQuery.
+type SSOLoginStateFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *SSOLoginStateFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *SSOLoginStateFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(ssologinstate.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *SSOLoginStateFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(ssologinstate.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *SSOLoginStateFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(ssologinstate.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql [16]byte predicate on the tenant_id field.
+func (f *SSOLoginStateFilter) WhereTenantID(p entql.ValueP) {
+	f.Where(p.Field(ssologinstate.FieldTenantID))
+}
+
+// WhereStateHash applies the entql []byte predicate on the state_hash field.
+func (f *SSOLoginStateFilter) WhereStateHash(p entql.BytesP) {
+	f.Where(p.Field(ssologinstate.FieldStateHash))
+}
+
+// WhereNonce applies the entql string predicate on the nonce field.
+func (f *SSOLoginStateFilter) WhereNonce(p entql.StringP) {
+	f.Where(p.Field(ssologinstate.FieldNonce))
+}
+
+// WhereCodeVerifier applies the entql string predicate on the code_verifier field.
+func (f *SSOLoginStateFilter) WhereCodeVerifier(p entql.StringP) {
+	f.Where(p.Field(ssologinstate.FieldCodeVerifier))
+}
+
+// WhereRedirectURI applies the entql string predicate on the redirect_uri field.
+func (f *SSOLoginStateFilter) WhereRedirectURI(p entql.StringP) {
+	f.Where(p.Field(ssologinstate.FieldRedirectURI))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *SSOLoginStateFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(ssologinstate.FieldExpiresAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *SSOLoginStateFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *SSOLoginStateFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *ServiceAccountQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1676,7 +1950,7 @@ type ServiceAccountFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ServiceAccountFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1784,7 +2058,7 @@ type SigningKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SigningKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1859,7 +2133,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2042,7 +2316,7 @@ type UsageCounterFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UsageCounterFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2126,7 +2400,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2244,7 +2518,7 @@ type WebhookFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2377,7 +2651,7 @@ type WebhookDeliveryFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookDeliveryFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2515,7 +2789,7 @@ type WebhookEventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookEventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

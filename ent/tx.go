@@ -30,6 +30,10 @@ type Tx struct {
 	RefreshToken *RefreshTokenClient
 	// RevokedToken is the client for interacting with the RevokedToken builders.
 	RevokedToken *RevokedTokenClient
+	// SSOConfig is the client for interacting with the SSOConfig builders.
+	SSOConfig *SSOConfigClient
+	// SSOLoginState is the client for interacting with the SSOLoginState builders.
+	SSOLoginState *SSOLoginStateClient
 	// ServiceAccount is the client for interacting with the ServiceAccount builders.
 	ServiceAccount *ServiceAccountClient
 	// SigningKey is the client for interacting with the SigningKey builders.
@@ -185,6 +189,8 @@ func (tx *Tx) init() {
 	tx.OAuthClient = NewOAuthClientClient(tx.config)
 	tx.RefreshToken = NewRefreshTokenClient(tx.config)
 	tx.RevokedToken = NewRevokedTokenClient(tx.config)
+	tx.SSOConfig = NewSSOConfigClient(tx.config)
+	tx.SSOLoginState = NewSSOLoginStateClient(tx.config)
 	tx.ServiceAccount = NewServiceAccountClient(tx.config)
 	tx.SigningKey = NewSigningKeyClient(tx.config)
 	tx.Tenant = NewTenantClient(tx.config)

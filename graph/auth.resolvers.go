@@ -16,6 +16,7 @@ import (
 func (r *mutationResolver) Register(ctx context.Context, input model.RegisterInput) (*identity.AuthPayload, error) {
 	sess, err := r.Identity.Register(ctx, identity.RegisterInput{
 		TenantName: input.TenantName, Email: input.Email, Password: input.Password, Name: deref(input.Name),
+		Sandbox: input.Sandbox != nil && *input.Sandbox,
 	})
 	return sess.Payload(), err
 }

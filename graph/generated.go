@@ -23,6 +23,7 @@ import (
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/schema/schematype"
 	"github.com/credvault/credvault/ent/serviceaccount"
+	"github.com/credvault/credvault/ent/ssoconfig"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/user"
 	"github.com/credvault/credvault/ent/webhookdelivery"
@@ -32,6 +33,7 @@ import (
 	"github.com/credvault/credvault/internal/identity"
 	"github.com/credvault/credvault/internal/jobs"
 	"github.com/credvault/credvault/internal/oauth"
+	"github.com/credvault/credvault/internal/sso"
 	"github.com/credvault/credvault/internal/tenancy"
 	"github.com/credvault/credvault/internal/vault"
 	"github.com/credvault/credvault/internal/webhooks"
@@ -55,6 +57,7 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	OAuthClient() OAuthClientResolver
 	Query() QueryResolver
+	SSOConfig() SSOConfigResolver
 	Tenant() TenantResolver
 	User() UserResolver
 	Webhook() WebhookResolver
@@ -281,6 +284,7 @@ type ComplexityRoot struct {
 		TriggerJob              func(childComplexity int, jobName string, args map[string]any) int
 		UpdateCredential        func(childComplexity int, integrationID string, id uuid.UUID, input vault.UpdateCredentialInput) int
 		UpdateOAuthClient       func(childComplexity int, clientID string, input oauth.UpdateOAuthClientInput) int
+		UpdateSSOConfig         func(childComplexity int, input sso.UpdateSSOConfigInput) int
 		UpdateTenant            func(childComplexity int, id uuid.UUID, input tenancy.UpdateTenantInput) int
 		UpdateUser              func(childComplexity int, id uuid.UUID, input identity.UpdateUserInput) int
 		UpdateWebhook           func(childComplexity int, id uuid.UUID, input webhooks.UpdateWebhookInput) int
@@ -338,6 +342,7 @@ type ComplexityRoot struct {
 		OauthClient       func(childComplexity int, clientID string) int
 		OauthClients      func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.OAuthClientOrder, where *ent.OAuthClientWhereInput) int
 		ServiceAccounts   func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.ServiceAccountOrder, where *ent.ServiceAccountWhereInput) int
+		SsoConfig         func(childComplexity int) int
 		Tenant            func(childComplexity int, id uuid.UUID) int
 		TenantStats       func(childComplexity int, id uuid.UUID) int
 		Tenants           func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.TenantOrder, where *ent.TenantWhereInput) int
@@ -351,6 +356,18 @@ type ComplexityRoot struct {
 	QueueDepth struct {
 		Depth   func(childComplexity int) int
 		JobName func(childComplexity int) int
+	}
+
+	SSOConfig struct {
+		AllowedDomains func(childComplexity int) int
+		ClientID       func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		DefaultRole    func(childComplexity int) int
+		Enabled        func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Issuer         func(childComplexity int) int
+		RedirectURI    func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
 	}
 
 	ServiceAccount struct {
@@ -572,6 +589,7 @@ type MutationResolver interface {
 	RotateOAuthClientSecret(ctx context.Context, clientID string, input *oauth.RotateOAuthClientSecretInput) (*oauth.CreatedOAuthClient, error)
 	DeleteOAuthClient(ctx context.Context, clientID string) (string, error)
 	CreateServiceAccount(ctx context.Context, input identity.CreateServiceAccountInput) (*identity.CreateServiceAccountPayload, error)
+	UpdateSSOConfig(ctx context.Context, input sso.UpdateSSOConfigInput) (*ent.SSOConfig, error)
 	UpdateTenant(ctx context.Context, id uuid.UUID, input tenancy.UpdateTenantInput) (*ent.Tenant, error)
 	DeleteTenant(ctx context.Context, id uuid.UUID) (uuid.UUID, error)
 	CreateUser(ctx context.Context, input identity.CreateUserInput) (*ent.User, error)
@@ -604,6 +622,7 @@ type QueryResolver interface {
 	OauthClients(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.OAuthClientOrder, where *ent.OAuthClientWhereInput) (*ent.OAuthClientConnection, error)
 	OauthClient(ctx context.Context, clientID string) (*ent.OAuthClient, error)
 	ServiceAccounts(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.ServiceAccountOrder, where *ent.ServiceAccountWhereInput) (*ent.ServiceAccountConnection, error)
+	SsoConfig(ctx context.Context) (*ent.SSOConfig, error)
 	Tenants(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.TenantOrder, where *ent.TenantWhereInput) (*ent.TenantConnection, error)
 	Tenant(ctx context.Context, id uuid.UUID) (*ent.Tenant, error)
 	TenantStats(ctx context.Context, id uuid.UUID) (*tenancy.TenantStats, error)
@@ -611,6 +630,9 @@ type QueryResolver interface {
 	Webhooks(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.WebhookOrder, where *ent.WebhookWhereInput) (*ent.WebhookConnection, error)
 	Webhook(ctx context.Context, id uuid.UUID) (*ent.Webhook, error)
 	WebhookEventTypes(ctx context.Context) ([]*webhooks.EventType, error)
+}
+type SSOConfigResolver interface {
+	RedirectURI(ctx context.Context, obj *ent.SSOConfig) (string, error)
 }
 type TenantResolver interface {
 	Stats(ctx context.Context, obj *ent.Tenant) (*tenancy.TenantStats, error)
@@ -1675,6 +1697,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateOAuthClient(childComplexity, args["clientID"].(string), args["input"].(oauth.UpdateOAuthClientInput)), true
+	case "Mutation.updateSSOConfig":
+		if e.ComplexityRoot.Mutation.UpdateSSOConfig == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateSSOConfig_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateSSOConfig(childComplexity, args["input"].(sso.UpdateSSOConfigInput)), true
 	case "Mutation.updateTenant":
 		if e.ComplexityRoot.Mutation.UpdateTenant == nil {
 			break
@@ -2013,6 +2046,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ServiceAccounts(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*ent.ServiceAccountOrder), args["where"].(*ent.ServiceAccountWhereInput)), true
+	case "Query.ssoConfig":
+		if e.ComplexityRoot.Query.SsoConfig == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.SsoConfig(childComplexity), true
 	case "Query.tenant":
 		if e.ComplexityRoot.Query.Tenant == nil {
 			break
@@ -2109,6 +2148,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.QueueDepth.JobName(childComplexity), true
+
+	case "SSOConfig.allowedDomains":
+		if e.ComplexityRoot.SSOConfig.AllowedDomains == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SSOConfig.AllowedDomains(childComplexity), true
+	case "SSOConfig.clientID":
+		if e.ComplexityRoot.SSOConfig.ClientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SSOConfig.ClientID(childComplexity), true
+	case "SSOConfig.createdAt":
+		if e.ComplexityRoot.SSOConfig.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SSOConfig.CreatedAt(childComplexity), true
+	case "SSOConfig.defaultRole":
+		if e.ComplexityRoot.SSOConfig.DefaultRole == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SSOConfig.DefaultRole(childComplexity), true
+	case "SSOConfig.enabled":
+		if e.ComplexityRoot.SSOConfig.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SSOConfig.Enabled(childComplexity), true
+	case "SSOConfig.id":
+		if e.ComplexityRoot.SSOConfig.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SSOConfig.ID(childComplexity), true
+	case "SSOConfig.issuer":
+		if e.ComplexityRoot.SSOConfig.Issuer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SSOConfig.Issuer(childComplexity), true
+	case "SSOConfig.redirectURI":
+		if e.ComplexityRoot.SSOConfig.RedirectURI == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SSOConfig.RedirectURI(childComplexity), true
+	case "SSOConfig.updatedAt":
+		if e.ComplexityRoot.SSOConfig.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SSOConfig.UpdatedAt(childComplexity), true
 
 	case "ServiceAccount.apiKeys":
 		if e.ComplexityRoot.ServiceAccount.APIKeys == nil {
@@ -2937,6 +3031,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputTenantWhereInput,
 		ec.unmarshalInputUpdateCredentialInput,
 		ec.unmarshalInputUpdateOAuthClientInput,
+		ec.unmarshalInputUpdateSSOConfigInput,
 		ec.unmarshalInputUpdateTenantInput,
 		ec.unmarshalInputUpdateUserInput,
 		ec.unmarshalInputUpdateWebhookInput,
@@ -3020,7 +3115,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "apikey.graphqls" "auditlog.graphqls" "auth.graphqls" "credential.graphqls" "dashboard.graphqls" "ent.graphqls" "health.graphqls" "jobs.graphqls" "oauthclient.graphqls" "serviceaccount.graphqls" "tenant.graphqls" "user.graphqls" "webhook.graphqls"
+//go:embed "apikey.graphqls" "auditlog.graphqls" "auth.graphqls" "credential.graphqls" "dashboard.graphqls" "ent.graphqls" "health.graphqls" "jobs.graphqls" "oauthclient.graphqls" "serviceaccount.graphqls" "sso.graphqls" "tenant.graphqls" "user.graphqls" "webhook.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3050,6 +3145,7 @@ scalar UUID
 	{Name: "jobs.graphqls", Input: sourceData("jobs.graphqls"), BuiltIn: false},
 	{Name: "oauthclient.graphqls", Input: sourceData("oauthclient.graphqls"), BuiltIn: false},
 	{Name: "serviceaccount.graphqls", Input: sourceData("serviceaccount.graphqls"), BuiltIn: false},
+	{Name: "sso.graphqls", Input: sourceData("sso.graphqls"), BuiltIn: false},
 	{Name: "tenant.graphqls", Input: sourceData("tenant.graphqls"), BuiltIn: false},
 	{Name: "user.graphqls", Input: sourceData("user.graphqls"), BuiltIn: false},
 	{Name: "webhook.graphqls", Input: sourceData("webhook.graphqls"), BuiltIn: false},
@@ -3522,6 +3618,30 @@ func (ec *executionContext) childFields_QueueDepth(ctx context.Context, field gr
 		return ec.fieldContext_QueueDepth_depth(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type QueueDepth", field.Name)
+}
+
+func (ec *executionContext) childFields_SSOConfig(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SSOConfig_id(ctx, field)
+	case "issuer":
+		return ec.fieldContext_SSOConfig_issuer(ctx, field)
+	case "clientID":
+		return ec.fieldContext_SSOConfig_clientID(ctx, field)
+	case "allowedDomains":
+		return ec.fieldContext_SSOConfig_allowedDomains(ctx, field)
+	case "defaultRole":
+		return ec.fieldContext_SSOConfig_defaultRole(ctx, field)
+	case "enabled":
+		return ec.fieldContext_SSOConfig_enabled(ctx, field)
+	case "redirectURI":
+		return ec.fieldContext_SSOConfig_redirectURI(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SSOConfig_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_SSOConfig_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SSOConfig", field.Name)
 }
 
 func (ec *executionContext) childFields_ServiceAccount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4527,6 +4647,20 @@ func (ec *executionContext) field_Mutation_updateOAuthClient_args(ctx context.Co
 		return nil, err
 	}
 	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateSSOConfig_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (sso.UpdateSSOConfigInput, error) {
+			return ec.unmarshalNUpdateSSOConfigInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋssoᚐUpdateSSOConfigInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -9828,6 +9962,50 @@ func (ec *executionContext) fieldContext_Mutation_createServiceAccount(ctx conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_updateSSOConfig(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateSSOConfig(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateSSOConfig(ctx, fc.Args["input"].(sso.UpdateSSOConfigInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.SSOConfig) graphql.Marshaler {
+			return ec.marshalNSSOConfig2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐSSOConfig(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateSSOConfig(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SSOConfig(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateSSOConfig_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_updateTenant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11554,6 +11732,38 @@ func (ec *executionContext) fieldContext_Query_serviceAccounts(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_ssoConfig(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_ssoConfig(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().SsoConfig(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.SSOConfig) graphql.Marshaler {
+			return ec.marshalOSSOConfig2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐSSOConfig(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_ssoConfig(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SSOConfig(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_tenants(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11970,6 +12180,213 @@ func (ec *executionContext) _QueueDepth_depth(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_QueueDepth_depth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("QueueDepth", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SSOConfig_id(ctx context.Context, field graphql.CollectedField, obj *ent.SSOConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SSOConfig_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SSOConfig_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SSOConfig", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _SSOConfig_issuer(ctx context.Context, field graphql.CollectedField, obj *ent.SSOConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SSOConfig_issuer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Issuer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SSOConfig_issuer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SSOConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SSOConfig_clientID(ctx context.Context, field graphql.CollectedField, obj *ent.SSOConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SSOConfig_clientID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SSOConfig_clientID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SSOConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SSOConfig_allowedDomains(ctx context.Context, field graphql.CollectedField, obj *ent.SSOConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SSOConfig_allowedDomains(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllowedDomains, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SSOConfig_allowedDomains(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SSOConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SSOConfig_defaultRole(ctx context.Context, field graphql.CollectedField, obj *ent.SSOConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SSOConfig_defaultRole(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DefaultRole, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v ssoconfig.DefaultRole) graphql.Marshaler {
+			return ec.marshalNSSODefaultRole2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋssoconfigᚐDefaultRole(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SSOConfig_defaultRole(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SSOConfig", field, false, false, errors.New("field of type SSODefaultRole does not have child fields"))
+}
+
+func (ec *executionContext) _SSOConfig_enabled(ctx context.Context, field graphql.CollectedField, obj *ent.SSOConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SSOConfig_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SSOConfig_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SSOConfig", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _SSOConfig_redirectURI(ctx context.Context, field graphql.CollectedField, obj *ent.SSOConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SSOConfig_redirectURI(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SSOConfig().RedirectURI(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SSOConfig_redirectURI(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SSOConfig", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SSOConfig_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.SSOConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SSOConfig_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SSOConfig_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SSOConfig", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _SSOConfig_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.SSOConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SSOConfig_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SSOConfig_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SSOConfig", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _ServiceAccount_id(ctx context.Context, field graphql.CollectedField, obj *ent.ServiceAccount) (ret graphql.Marshaler) {
@@ -20017,7 +20434,7 @@ func (ec *executionContext) unmarshalInputRegisterInput(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"tenantName", "email", "password", "name"}
+	fieldsInOrder := [...]string{"tenantName", "email", "password", "name", "sandbox"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -20052,6 +20469,13 @@ func (ec *executionContext) unmarshalInputRegisterInput(ctx context.Context, obj
 				return it, err
 			}
 			it.Name = data
+		case "sandbox":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sandbox"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sandbox = data
 		}
 	}
 	return it, nil
@@ -21692,6 +22116,71 @@ func (ec *executionContext) unmarshalInputUpdateOAuthClientInput(ctx context.Con
 				return it, err
 			}
 			it.Status = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputUpdateSSOConfigInput(ctx context.Context, obj any) (sso.UpdateSSOConfigInput, error) {
+	var it sso.UpdateSSOConfigInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"issuer", "clientID", "clientSecret", "allowedDomains", "defaultRole", "enabled"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "issuer":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuer"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Issuer = data
+		case "clientID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientID"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientID = data
+		case "clientSecret":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientSecret"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientSecret = data
+		case "allowedDomains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowedDomains"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowedDomains = data
+		case "defaultRole":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("defaultRole"))
+			data, err := ec.unmarshalOSSODefaultRole2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋssoconfigᚐDefaultRole(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DefaultRole = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
 		}
 	}
 	return it, nil
@@ -25925,6 +26414,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "updateSSOConfig":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateSSOConfig(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "updateTenant":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_updateTenant(ctx, field)
@@ -26708,6 +27204,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "ssoConfig":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_ssoConfig(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "tenants":
 			field := field
 
@@ -26918,6 +27436,117 @@ func (ec *executionContext) _QueueDepth(ctx context.Context, sel ast.SelectionSe
 			out.Values[i] = ec._QueueDepth_depth(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var sSOConfigImplementors = []string{"SSOConfig"}
+
+func (ec *executionContext) _SSOConfig(ctx context.Context, sel ast.SelectionSet, obj *ent.SSOConfig) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sSOConfigImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SSOConfig")
+		case "id":
+			out.Values[i] = ec._SSOConfig_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "issuer":
+			out.Values[i] = ec._SSOConfig_issuer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "clientID":
+			out.Values[i] = ec._SSOConfig_clientID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "allowedDomains":
+			out.Values[i] = ec._SSOConfig_allowedDomains(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "defaultRole":
+			out.Values[i] = ec._SSOConfig_defaultRole(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "enabled":
+			out.Values[i] = ec._SSOConfig_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "redirectURI":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._SSOConfig_redirectURI(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "createdAt":
+			out.Values[i] = ec._SSOConfig_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._SSOConfig_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -29833,6 +30462,26 @@ func (ec *executionContext) unmarshalNRegisterInput2githubᚗcomᚋcredvaultᚋc
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNSSOConfig2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐSSOConfig(ctx context.Context, sel ast.SelectionSet, v *ent.SSOConfig) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SSOConfig(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSSODefaultRole2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋssoconfigᚐDefaultRole(ctx context.Context, v any) (ssoconfig.DefaultRole, error) {
+	var res ssoconfig.DefaultRole
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSSODefaultRole2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋssoconfigᚐDefaultRole(ctx context.Context, sel ast.SelectionSet, v ssoconfig.DefaultRole) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNServiceAccount2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐServiceAccount(ctx context.Context, sel ast.SelectionSet, v *ent.ServiceAccount) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -30074,6 +30723,11 @@ func (ec *executionContext) unmarshalNUpdateCredentialInput2githubᚗcomᚋcredv
 
 func (ec *executionContext) unmarshalNUpdateOAuthClientInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋoauthᚐUpdateOAuthClientInput(ctx context.Context, v any) (oauth.UpdateOAuthClientInput, error) {
 	res, err := ec.unmarshalInputUpdateOAuthClientInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateSSOConfigInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋssoᚐUpdateSSOConfigInput(ctx context.Context, v any) (sso.UpdateSSOConfigInput, error) {
+	res, err := ec.unmarshalInputUpdateSSOConfigInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -31181,6 +31835,29 @@ func (ec *executionContext) unmarshalORotateWebhookSecretInput2ᚖgithubᚗcom�
 	}
 	res, err := ec.unmarshalInputRotateWebhookSecretInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSSOConfig2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐSSOConfig(ctx context.Context, sel ast.SelectionSet, v *ent.SSOConfig) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SSOConfig(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOSSODefaultRole2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋssoconfigᚐDefaultRole(ctx context.Context, v any) (*ssoconfig.DefaultRole, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(ssoconfig.DefaultRole)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSSODefaultRole2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋssoconfigᚐDefaultRole(ctx context.Context, sel ast.SelectionSet, v *ssoconfig.DefaultRole) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOServiceAccount2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐServiceAccount(ctx context.Context, sel ast.SelectionSet, v *ent.ServiceAccount) graphql.Marshaler {

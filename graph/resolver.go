@@ -7,6 +7,7 @@ import (
 	"github.com/credvault/credvault/internal/access/authz"
 	"github.com/credvault/credvault/internal/health"
 	"github.com/credvault/credvault/internal/oauth"
+	"github.com/credvault/credvault/internal/sso"
 	"github.com/credvault/credvault/internal/tenancy"
 	"github.com/credvault/credvault/internal/vault"
 	"github.com/credvault/credvault/internal/webhooks"
@@ -31,7 +32,9 @@ type Resolver struct {
 	JobRuns      *jobs.Service
 	Health       *health.Service
 	Webhooks     *webhooks.Service
-	Guard        *authz.Guard
+	// SSO is single sign-on: its configuration here, its browser legs in REST.
+	SSO   *sso.Service
+	Guard *authz.Guard
 	// Identity signs up, logs in and refreshes sessions.
 	Identity *identity.Service
 	// Store is read by node(id), which looks an id up in every table.

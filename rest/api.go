@@ -25,6 +25,7 @@ func (a *API) Routes() []Route {
 	var routes []Route
 	routes = append(routes, a.authRoutes()...)
 	routes = append(routes, a.apiKeyRoutes("/api-keys", true)...)
+	routes = append(routes, a.apiKeyStreamRoute())
 	routes = append(routes, a.apiKeyRoutes("/admin/api-keys", false)...)
 	routes = append(routes, a.oauthClientRoutes()...)
 	routes = append(routes, a.credentialRoutes()...)
@@ -36,6 +37,7 @@ func (a *API) Routes() []Route {
 	routes = append(routes, a.jobRoutes()...)
 	routes = append(routes, a.dashboardRoutes()...)
 	routes = append(routes, a.webhookRoutes()...)
+	routes = append(routes, a.ssoRoutes()...)
 	return routes
 }
 

@@ -20,6 +20,8 @@ type registerBody struct {
 	Email      string  `json:"email"`
 	Password   string  `json:"password"`
 	Name       *string `json:"name,omitempty"`
+	// Sandbox registers a sandbox tenant (SPEC §15).
+	Sandbox *bool `json:"sandbox,omitempty"`
 }
 
 type loginBody struct {
@@ -72,7 +74,8 @@ func (a *API) authRoutes() []Route {
 		HandleBody(Route{Method: http.MethodPost, Path: "/auth/register", Op: access.Register, Secret: true,
 			Summary: "Create a tenant and its owner, and sign the owner in", Status: http.StatusCreated, Message: "tenant registered"},
 			func(ctx context.Context, _ *Call, in *registerBody) (*session, error) {
-				p, err := a.Resolver.Mutation().Register(ctx, model.RegisterInput{TenantName: in.TenantName, Email: in.Email, Password: in.Password, Name: in.Name})
+				p, err := a.Resolver.Mutation().Register(ctx, model.RegisterInput{TenantName: in.TenantName, Email: in.Email, Password: in.Password, Name: in.Name,
+					Sandbox: in.Sandbox})
 				s := sessionJSON(p)
 				if s != nil {
 					s.Tenant = toTenantRef(p.Tenant)

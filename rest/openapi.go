@@ -204,7 +204,7 @@ func ref(kind, name string) object { return object{"$ref": "#/components/" + kin
 // operation is the operation object of rt.
 func (g *generator) operation(rt Route, id, tag string, pathParams []string) object {
 	desc := rt.Summary + "."
-	if rt.Op.Field != "" {
+	if rt.Op.Field != "" && !rt.Op.RESTOnly {
 		desc += fmt.Sprintf(" Calls the GraphQL field `%s`.", rt.Op.Field)
 	}
 	switch {
@@ -221,6 +221,9 @@ func (g *generator) operation(rt Route, id, tag string, pathParams []string) obj
 	}
 	if rt.list {
 		params = append(params, listParameters(rt)...)
+	}
+	if rt.stream != nil {
+		params = append(params, filterParameters(rt)...)
 	}
 	params = append(params, ref("parameters", "RequestID"))
 	if rt.Op.Open {
@@ -278,6 +281,12 @@ func listParameters(rt Route) []any {
 			object{"type": "string", "enum": anySlice(rt.Sort), "default": rt.Sort[0]}))
 	}
 	params = append(params, query("order", "Sort direction.", object{"type": "string", "enum": []any{"asc", "desc"}, "default": "desc"}))
+	return append(params, filterParameters(rt)...)
+}
+
+// filterParameters are the filter parameters of a list or a stream.
+func filterParameters(rt Route) []any {
+	var params []any
 	for _, f := range rt.Filters {
 		s := object{"type": "string"}
 		if len(f.Enum) > 0 {
@@ -290,7 +299,7 @@ func listParameters(rt Route) []any {
 		if doc == "" {
 			doc = "Only items whose " + f.Name + " is this value."
 		}
-		params = append(params, query(f.Name, doc, s))
+		params = append(params, object{"name": f.Name, "in": "query", "required": false, "description": doc, "schema": s})
 	}
 	return params
 }
@@ -323,24 +332,31 @@ func (g *generator) responses(rt Route, hasPathParams bool) object {
 	if rt.Secret {
 		headers["Cache-Control"] = ref("headers", "CacheControl")
 	}
-	out := object{
-		fmt.Sprint(rt.Status): object{
-			"description": rt.Message,
-			"headers":     headers,
-			"content": object{"application/json": object{"schema": object{
-				"type":     "object",
-				"required": required,
-				"properties": object{
-					"success":   object{"const": true},
-					"message":   object{"type": "string", "examples": []any{rt.Message}},
-					"data":      data,
-					"meta":      meta,
-					"timestamp": object{"type": "string", "format": "date-time"},
-				},
-			}}},
+	content := object{"application/json": object{"schema": object{
+		"type":     "object",
+		"required": required,
+		"properties": object{
+			"success":   object{"const": true},
+			"message":   object{"type": "string", "examples": []any{rt.Message}},
+			"data":      data,
+			"meta":      meta,
+			"timestamp": object{"type": "string", "format": "date-time"},
 		},
+	}}}
+	if rt.stream != nil {
+		content = g.streamContent(rt)
+	}
+	out := object{
+		fmt.Sprint(rt.Status): object{"description": rt.Message, "headers": headers, "content": content},
 		"default": object{"description": "An error, in the error envelope.",
 			"content": object{"application/json": object{"schema": ref("schemas", "Error")}}},
+	}
+	if rt.Redirects {
+		out[fmt.Sprint(http.StatusFound)] = object{
+			"description": "Found: the browser goes on to Location.",
+			"headers": object{"X-Request-ID": ref("headers", "RequestID"),
+				"Location": object{"description": "Where the browser goes next.", "schema": object{"type": "string", "format": "uri"}}},
+		}
 	}
 	// Every route reads the database (to authenticate, or as its work), so
 	// every route answers 503 when it does not answer.
@@ -359,7 +375,7 @@ func (g *generator) responses(rt Route, hasPathParams bool) object {
 		// A name, email or slug that must be unique is taken.
 		statuses = append(statuses, http.StatusConflict)
 	}
-	if rt.list {
+	if rt.list || len(rt.Filters) > 0 {
 		statuses = append(statuses, http.StatusUnprocessableEntity)
 	}
 	if hasPathParams || rt.Op.Tenant == access.NamedTenant {
@@ -367,6 +383,33 @@ func (g *generator) responses(rt Route, hasPathParams bool) object {
 	}
 	for _, s := range statuses {
 		out[fmt.Sprint(s)] = ref("responses", errorResponse[s])
+	}
+	return out
+}
+
+// streamContent is the content of a streaming route's answer, by media
+// type: NDJSON is one item per line, the schema's array without its
+// brackets and commas; CSV a header row of the item's properties, then a
+// row per item.
+func (g *generator) streamContent(rt Route) object {
+	item := g.schema(deref(reflect.TypeOf(rt.Result)))
+	out := object{}
+	for _, t := range rt.Streams {
+		switch t {
+		case "application/x-ndjson":
+			out[t] = object{"schema": object{"type": "array", "items": item,
+				"description": "Newline-delimited JSON: each item on a line of its own, without the array's brackets or commas."}}
+		case EventStream:
+			out[t] = object{"schema": object{"type": "string",
+				"description": "Server-Sent Events: `snapshot` ({keys: [item]}), `upsert` (item) and `remove` ({id}) " +
+					"events, each with an id; comment lines as heartbeats."}}
+		case "text/csv":
+			out[t] = object{"schema": object{"type": "string",
+				"description": "RFC 4180 CSV: a header row naming the item's properties, then a row per item; " +
+					"an object property holds its JSON."}}
+		default:
+			panic("openapi: no schema for the stream media type " + t)
+		}
 	}
 	return out
 }

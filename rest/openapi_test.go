@@ -99,16 +99,33 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 			t.Errorf("%s: no %d response", name, rt.Status)
 			continue
 		}
-		data := success.Value.Content.Get("application/json").Schema.Value.Properties["data"].Value
-		// A list's data is an array, and so is a fixed catalogue's (unpaged).
-		catalogue := !rt.List() && reflect.TypeOf(rt.Result).Kind() == reflect.Slice
-		if (rt.List() || catalogue) != data.Type.Is("array") {
-			t.Errorf("%s: list %v, data type %v", name, rt.List(), data.Type)
+		if len(rt.Streams) > 0 {
+			// A stream answers in its media types, without the envelope.
+			for _, mt := range rt.Streams {
+				if success.Value.Content.Get(mt) == nil {
+					t.Errorf("%s: streams %s, undocumented", name, mt)
+				}
+			}
+			if len(success.Value.Content) != len(rt.Streams) {
+				t.Errorf("%s: %d media types documented, want %v", name, len(success.Value.Content), rt.Streams)
+			}
+		} else if rt.Status == http.StatusFound {
+			// A redirect answers no body, only where the browser goes.
+			if !rt.Redirects || success.Value.Headers["Location"] == nil || len(success.Value.Content) != 0 {
+				t.Errorf("%s: a 302 without Redirects, a Location header, or with a body", name)
+			}
+		} else {
+			data := success.Value.Content.Get("application/json").Schema.Value.Properties["data"].Value
+			// A list's data is an array, and so is a fixed catalogue's (unpaged).
+			catalogue := !rt.List() && reflect.TypeOf(rt.Result).Kind() == reflect.Slice
+			if (rt.List() || catalogue) != data.Type.Is("array") {
+				t.Errorf("%s: list %v, data type %v", name, rt.List(), data.Type)
+			}
 		}
 		expect := map[int]bool{http.StatusInternalServerError: true, http.StatusServiceUnavailable: true, http.StatusTooManyRequests: !rt.Unlimited,
 			http.StatusUnauthorized: !rt.Op.Open, http.StatusForbidden: !rt.Op.Open,
 			http.StatusUnsupportedMediaType: rt.Body != nil, http.StatusRequestEntityTooLarge: rt.Body != nil,
-			http.StatusUnprocessableEntity: rt.Body != nil || rt.List(), http.StatusNotFound: strings.Contains(rt.Path, "{") || rt.Op.Tenant == access.NamedTenant}
+			http.StatusUnprocessableEntity: rt.Body != nil || rt.List() || len(rt.Filters) > 0, http.StatusNotFound: strings.Contains(rt.Path, "{") || rt.Op.Tenant == access.NamedTenant}
 		for status, want := range expect {
 			if got := op.Responses.Status(status) != nil; got != want {
 				t.Errorf("%s: documents %d: %v, want %v", name, status, got, want)
@@ -122,6 +139,12 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 				if op.Parameters.GetByInAndName("path", strings.Trim(p, "{}")) == nil {
 					t.Errorf("%s: path parameter %s not documented", name, p)
 				}
+			}
+		}
+		for _, f := range rt.Filters {
+			p := op.Parameters.GetByInAndName("query", f.Name)
+			if p == nil || len(p.Schema.Value.Enum) != len(f.Enum) {
+				t.Errorf("%s: filter %s not documented with its values", name, f.Name)
 			}
 		}
 		if !rt.List() {
@@ -138,12 +161,6 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		}
 		if !slices.Equal(sorts, rt.Sort) {
 			t.Errorf("%s: sort enum %v, want %v", name, sorts, rt.Sort)
-		}
-		for _, f := range rt.Filters {
-			p := op.Parameters.GetByInAndName("query", f.Name)
-			if p == nil || len(p.Schema.Value.Enum) != len(f.Enum) {
-				t.Errorf("%s: filter %s not documented with its values", name, f.Name)
-			}
 		}
 	}
 	for _, scheme := range []string{"bearerAuth", "apiKeyHeader", "apiKeyAuthorization"} {

@@ -7,6 +7,7 @@ package rest
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 
 	"github.com/credvault/credvault/internal/platform/paging"
@@ -31,11 +32,15 @@ type Route struct {
 	// Unlimited routes are not rate limited: health checks, which load
 	// balancers poll from one address.
 	Unlimited bool
-	// Secret routes answer a secret (a key, client secret, session token or
-	// decrypted credential): their answers carry Cache-Control: no-store, so
-	// no browser or proxy keeps a copy.
-	Secret  bool
-	Summary string
+	// Secret routes answer a secret (a key, client secret, session token,
+	// decrypted credential or a whole audit trail): their answers carry
+	// Cache-Control: no-store, so no browser or proxy keeps a copy.
+	Secret bool
+	// Redirects routes may answer 302 Found, sending the browser on to the
+	// Location their handler names with Call.RedirectTo, instead of their
+	// envelope: the browser's legs of a single sign-on.
+	Redirects bool
+	Summary   string
 	// Status and Message are the success status and envelope message.
 	Status  int
 	Message string
@@ -44,12 +49,17 @@ type Route struct {
 	Result any
 	// Sort lists the sort fields of a list route, the default first.
 	Sort []string
-	// Filters are the query parameters a list route filters by.
+	// Filters are the query parameters a list or streaming route filters by.
 	Filters []Filter
+	// Streams are the media types a streaming route (HandleStream) answers
+	// in, the default first; Accept picks one.
+	Streams []string
 
 	// list is set by HandleList: the route answers a page of items.
 	list  bool
 	serve func(ctx context.Context, c *Call) (any, *Pagination, error)
+	// stream is set by HandleStream: the route streams its answer.
+	stream func(ctx context.Context, c *Call, w io.Writer) error
 }
 
 // List reports whether the route is a list, with paging, sorting and
@@ -62,6 +72,10 @@ type Call struct {
 	route   *Route
 	// Paging is set on list routes.
 	Paging Paging
+	// redirect is where a Redirects route sends the browser, if anywhere.
+	redirect string
+	// MediaType is set on streaming routes: the one of Streams to answer in.
+	MediaType string
 }
 
 // Param returns the path parameter name.
@@ -76,6 +90,10 @@ func (c *Call) IDParam(name string) (uuid.UUID, error) {
 	}
 	return id, nil
 }
+
+// RedirectTo makes a Redirects route answer 302 Found with Location url
+// instead of its envelope.
+func (c *Call) RedirectTo(url string) { c.redirect = url }
 
 // Query returns the query parameter name.
 func (c *Call) Query(name string) string { return c.Request.URL.Query().Get(name) }
@@ -158,9 +176,20 @@ func (r Route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		WriteError(w, req, err)
 		return
 	}
-	data, page, err := r.serve(req.Context(), &Call{Request: req, route: &r})
+	if r.stream != nil {
+		r.serveStream(w, req)
+		return
+	}
+	call := &Call{Request: req, route: &r}
+	data, page, err := r.serve(req.Context(), call)
 	if err != nil {
 		WriteError(w, req, err)
+		return
+	}
+	if r.Redirects && call.redirect != "" {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Location", call.redirect)
+		w.WriteHeader(http.StatusFound)
 		return
 	}
 	WriteSuccess(w, req, r.Status, r.Message, data, page)

@@ -12,6 +12,7 @@ import (
 	"github.com/credvault/credvault/internal/apikeys"
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/jobs"
+	"github.com/credvault/credvault/internal/platform/invalidate"
 	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/credvault/credvault/internal/tenancy"
 	"github.com/credvault/credvault/internal/vault/dek"
@@ -23,10 +24,14 @@ const (
 	expireKeysEvery     = time.Minute
 	auditRetentionEvery = time.Hour
 	purgeTenantsEvery   = time.Hour
+	// Periods are whole multiples of their length since Go's zero time, a
+	// midnight UTC: a day's period starts at 00:00 UTC.
+	resetSandboxesEvery = 24 * time.Hour
 )
 
-// registerJobs names the jobs of SPEC §9 and schedules the periodic ones.
-func registerJobs(q *jobs.Queue, db *ent.Client, deks *dek.Manager, events *webhooks.Outbox) {
+// registerJobs names the jobs of SPEC §9 and the sandbox reset of §15, and
+// schedules the periodic ones.
+func registerJobs(q *jobs.Queue, db *ent.Client, deks *dek.Manager, events *webhooks.Outbox, bus *invalidate.Bus) {
 	q.Register(jobs.DEKRotation, func(ctx context.Context, j *ent.Job) error {
 		return rotateDEKs(ctx, db, deks, events, j)
 	})
@@ -45,9 +50,29 @@ func registerJobs(q *jobs.Queue, db *ent.Client, deks *dek.Manager, events *webh
 		_, err := tenancy.PurgeDeleted(ctx, db)
 		return err
 	})
+	q.Register(jobs.ResetSandboxTenants, func(ctx context.Context, j *ent.Job) error {
+		return resetSandboxes(ctx, db, bus, j)
+	})
 	q.Every(jobs.ExpireAPIKeys, expireKeysEvery)
 	q.Every(jobs.AuditRetention, auditRetentionEvery)
 	q.Every(jobs.PurgeDeletedTenants, purgeTenantsEvery)
+	q.Every(jobs.ResetSandboxTenants, resetSandboxesEvery)
+}
+
+// resetSandboxes resets the tenant named in the job's args, if it is a
+// sandbox, or every sandbox when none is named (the daily run): a tenant
+// triggering the job resets itself, never another.
+func resetSandboxes(ctx context.Context, db *ent.Client, bus *invalidate.Bus, j *ent.Job) error {
+	var only uuid.UUID
+	if s, _ := j.Args[jobs.TenantArg].(string); s != "" {
+		id, err := uuid.Parse(s)
+		if err != nil {
+			return fmt.Errorf("reset_sandbox_tenants: tenant_id: %w", err)
+		}
+		only = id
+	}
+	_, err := tenancy.ResetSandboxes(ctx, db, bus, only)
+	return err
 }
 
 // rotateDEKs re-encrypts the credentials of the tenant named in the job's

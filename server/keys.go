@@ -9,7 +9,8 @@ import (
 	"github.com/credvault/credvault/internal/vault/crypt"
 )
 
-// LoadKeys loads the master keys once at start-up: CREDVAULT_MASTER_KEY, or in
+// LoadKeys loads the master keys once at start-up: CREDVAULT_MASTER_KEY (in
+// production, read from CREDVAULT_MASTER_KEY_FILE when set), or in
 // development a key file created on first run. Production refuses to start
 // without a configured key.
 func LoadKeys(cfg *config.Config, logger *slog.Logger) (Keys, error) {
@@ -21,7 +22,7 @@ func LoadKeys(cfg *config.Config, logger *slog.Logger) (Keys, error) {
 			return keys, fmt.Errorf("CREDVAULT_MASTER_KEY: %w", err)
 		}
 	case cfg.Production():
-		return keys, errors.New("CREDVAULT_MASTER_KEY is required when CREDVAULT_ENV=production")
+		return keys, errors.New("CREDVAULT_MASTER_KEY or CREDVAULT_MASTER_KEY_FILE is required when CREDVAULT_ENV=production")
 	default:
 		var created bool
 		if keys.Master, created, err = crypt.LoadOrCreateKeyFile(cfg.MasterKeyFile); err != nil {

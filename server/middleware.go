@@ -84,6 +84,22 @@ func limitBody(next http.Handler) http.Handler {
 	})
 }
 
+// timeout bounds each request's context by d, except a streaming route's
+// (an export), which runs as long as it streams: its every query and write
+// is bounded on its own.
+func timeout(d time.Duration, streaming func(*http.Request) bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		bounded := middleware.Timeout(d)(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if streaming(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			bounded.ServeHTTP(w, r)
+		})
+	}
+}
+
 // accessLog writes one line per request: id, method, route, status, size,
 // duration, client and principal. The path is logged without its query
 // string, which could carry a secret.

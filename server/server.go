@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/credvault/credvault/internal/health"
+	"github.com/credvault/credvault/internal/sso"
 	"github.com/credvault/credvault/internal/tenancy"
 	"github.com/credvault/credvault/internal/vault"
 	"github.com/credvault/credvault/internal/webhooks"
@@ -45,9 +46,6 @@ import (
 	"github.com/credvault/credvault/rest"
 )
 
-// Version is the build's version, set with -ldflags "-X …/server.Version=…".
-var Version = "dev"
-
 // Timeouts of the HTTP server.
 const (
 	readHeaderTimeout = 10 * time.Second
@@ -69,6 +67,8 @@ type Server struct {
 	metrics *metrics.Metrics
 	// counters are the Redis rate limit counters, nil without Redis.
 	counters *ratelimit.Counters
+	// sink is the audit file, nil without CREDVAULT_AUDIT_FILE.
+	sink *audit.FileSink
 	// tasks run in the background while the server serves.
 	tasks []func(ctx context.Context)
 	flush func(ctx context.Context) error
@@ -101,6 +101,14 @@ const (
 // master key does not open the stored signing keys.
 func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, logger *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, store: st, logger: logger, keys: keys, metrics: metrics.New()}
+	if cfg.AuditFile != "" {
+		sink, err := audit.OpenFileSink(cfg.AuditFile, logger)
+		if err != nil {
+			return nil, fmt.Errorf("server: CREDVAULT_AUDIT_FILE: %w", err)
+		}
+		st.Client.AuditLog.Use(sink.Hook())
+		s.sink = sink
+	}
 	var previous []*crypt.MasterKey
 	if keys.Previous != nil {
 		previous = append(previous, keys.Previous)
@@ -170,16 +178,22 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	events := webhooks.NewOutbox(s.bus, rest.EventData)
 	events.Kick = dispatcher.Kick
 	s.tasks = append(s.tasks, dispatcher.Run)
-	registerJobs(queue, st.Client, deks, events)
+	registerJobs(queue, st.Client, deks, events, s.bus)
 	s.tasks = append(s.tasks, queue.Run, func(ctx context.Context) { requests.Run(ctx, usageFlushInterval) })
 	s.metrics.WatchDB(st.DB)
 	s.metrics.WatchStatements(st.Statements)
 	s.metrics.WatchRateLimitStore(counters.FallingBack)
 	s.metrics.WatchQueue(queue.Depth)
+	build := BuildInfo()
+	s.metrics.SetBuildInfo(build.Version, build.Commit, build.GoVersion)
 	authorize := &authz.Guard{Client: st.Client, Batch: batch}
 	features := tenancy.FeatureStatus{Signup: cfg.AllowSignup, RateLimits: limits, TLS: cfg.TLSCert != "",
 		Introspection: cfg.GraphQLIntrospection, Environment: cfg.Env, CorsOrigins: cfg.CORSOrigins}
-	apiKeys := &apikeys.Service{Client: st.Client, Guard: authorize, Bus: s.bus, Batch: batch, Keys: verifier, Plans: plans, Events: events}
+	apiKeys := &apikeys.Service{Client: st.Client, Guard: authorize, Bus: s.bus, Batch: batch, Keys: verifier, Plans: plans, Events: events,
+		Stream: apikeys.NewStream(st.Client, s.bus)}
+	s.tasks = append(s.tasks, apiKeys.Stream.Run)
+	signOn := &sso.Service{Client: st.Client, Guard: authorize, DEKs: deks, Identity: ids, Events: events, Targets: targets,
+		PublicURL: cfg.PublicURL, RedirectOrigins: cfg.SSORedirectOrigins}
 	resolver := &graph.Resolver{
 		APIKeys:      apiKeys,
 		OAuthClients: &oauth.Clients{Client: st.Client, Guard: authorize, Bus: s.bus, Events: events},
@@ -187,13 +201,14 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 		Vault:        &vault.Service{Client: st.Client, Guard: authorize, DEKs: deks, Jobs: queue, Cache: vault.NewCache(s.bus), Metrics: s.metrics, Audit: decrypts, Accessed: accessed, Events: events},
 		Tenants:      &tenancy.Service{Client: st.Client, Guard: authorize, Bus: s.bus, Jobs: queue, Features: features, Events: events},
 		Webhooks:     &webhooks.Service{Client: st.Client, Guard: authorize, Bus: s.bus, DEKs: deks, Outbox: events, Targets: targets},
+		SSO:          signOn,
 		Audit:        &audit.Trail{Client: st.Client, Guard: authorize},
 		JobRuns:      &jobs.Service{Client: st.Client, Guard: authorize, Queue: queue},
-		Health:       &health.Service{Client: st.Client, Guard: authorize, Store: st, Queue: queue, Version: Version, Started: time.Now(), RateLimitStore: limitStore},
+		Health:       &health.Service{Client: st.Client, Guard: authorize, Store: st, Queue: queue, Version: build.Version, Commit: build.Commit, Started: time.Now(), RateLimitStore: limitStore},
 		Guard:        authorize,
 		Identity:     ids,
 		Store:        st,
-		Version:      Version,
+		Version:      build.Version,
 	}
 	api := &rest.API{Resolver: resolver}
 
@@ -208,7 +223,7 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 			MaxAge:         600,
 		}))
 	}
-	r.Use(limitBody, middleware.Timeout(requestTimeout))
+	r.Use(limitBody, timeout(requestTimeout, api.Streaming("/api/v1")))
 	r.NotFound(rest.NotFound)
 	r.MethodNotAllowed(rest.Allowing(r))
 
@@ -238,7 +253,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // liveness answers 200 while the process serves requests; readiness, with
 // the database, is /api/v1/health.
 func (s *Server) liveness(w http.ResponseWriter, r *http.Request) {
-	rest.WriteSuccess(w, r, http.StatusOK, "service is alive", map[string]string{"status": "ok", "version": Version}, nil)
+	rest.WriteSuccess(w, r, http.StatusOK, "service is alive", map[string]string{"status": "ok", "version": BuildInfo().Version, "commit": BuildInfo().Commit}, nil)
 }
 
 // clientIP sets the client address: the TCP peer, or the X-Forwarded-For
@@ -281,6 +296,11 @@ func (s *Server) Start() (stop func()) {
 		}
 		if err := s.counters.Close(); err != nil {
 			s.logger.Warn("closing the rate limit counters", "err", err)
+		}
+		if s.sink != nil {
+			if err := s.sink.Close(); err != nil {
+				s.logger.Warn("closing the audit file", "err", err)
+			}
 		}
 	}
 }

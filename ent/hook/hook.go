@@ -105,6 +105,30 @@ func (f RevokedTokenFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RevokedTokenMutation", m)
 }
 
+// The SSOConfigFunc type is an adapter to allow the use of ordinary
+// function as SSOConfig mutator.
+type SSOConfigFunc func(context.Context, *ent.SSOConfigMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SSOConfigFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SSOConfigMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SSOConfigMutation", m)
+}
+
+// The SSOLoginStateFunc type is an adapter to allow the use of ordinary
+// function as SSOLoginState mutator.
+type SSOLoginStateFunc func(context.Context, *ent.SSOLoginStateMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SSOLoginStateFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.SSOLoginStateMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SSOLoginStateMutation", m)
+}
+
 // The ServiceAccountFunc type is an adapter to allow the use of ordinary
 // function as ServiceAccount mutator.
 type ServiceAccountFunc func(context.Context, *ent.ServiceAccountMutation) (ent.Value, error)

@@ -497,6 +497,75 @@ var (
 			},
 		},
 	}
+	// SSOConfigsColumns holds the columns for the "sso_configs" table.
+	SSOConfigsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "issuer", Type: field.TypeString, Size: 2048},
+		{Name: "client_id", Type: field.TypeString, Size: 512},
+		{Name: "client_secret_sealed", Type: field.TypeBytes},
+		{Name: "dek_version", Type: field.TypeInt},
+		{Name: "allowed_domains", Type: field.TypeJSON},
+		{Name: "default_role", Type: field.TypeEnum, Enums: []string{"owner", "admin", "member", "viewer"}, Default: "member"},
+		{Name: "enabled", Type: field.TypeBool, Default: true},
+		{Name: "updated_by", Type: field.TypeUUID, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeUUID},
+	}
+	// SSOConfigsTable holds the schema information for the "sso_configs" table.
+	SSOConfigsTable = &schema.Table{
+		Name:       "sso_configs",
+		Columns:    SSOConfigsColumns,
+		PrimaryKey: []*schema.Column{SSOConfigsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "sso_configs_tenants_tenant",
+				Columns:    []*schema.Column{SSOConfigsColumns[11]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "ssoconfig_tenant_id",
+				Unique:  true,
+				Columns: []*schema.Column{SSOConfigsColumns[11]},
+			},
+		},
+	}
+	// SSOLoginStatesColumns holds the columns for the "sso_login_states" table.
+	SSOLoginStatesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "state_hash", Type: field.TypeBytes, Unique: true},
+		{Name: "nonce", Type: field.TypeString},
+		{Name: "code_verifier", Type: field.TypeString},
+		{Name: "redirect_uri", Type: field.TypeString, Size: 2048, Default: ""},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "tenant_id", Type: field.TypeUUID},
+	}
+	// SSOLoginStatesTable holds the schema information for the "sso_login_states" table.
+	SSOLoginStatesTable = &schema.Table{
+		Name:       "sso_login_states",
+		Columns:    SSOLoginStatesColumns,
+		PrimaryKey: []*schema.Column{SSOLoginStatesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "sso_login_states_tenants_tenant",
+				Columns:    []*schema.Column{SSOLoginStatesColumns[8]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "ssologinstate_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{SSOLoginStatesColumns[7]},
+			},
+		},
+	}
 	// ServiceAccountsColumns holds the columns for the "service_accounts" table.
 	ServiceAccountsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -939,6 +1008,8 @@ var (
 		OauthClientsTable,
 		RefreshTokensTable,
 		RevokedTokensTable,
+		SSOConfigsTable,
+		SSOLoginStatesTable,
 		ServiceAccountsTable,
 		SigningKeysTable,
 		TenantsTable,
@@ -960,6 +1031,8 @@ func init() {
 	OauthClientsTable.ForeignKeys[0].RefTable = TenantsTable
 	RefreshTokensTable.ForeignKeys[0].RefTable = TenantsTable
 	RevokedTokensTable.ForeignKeys[0].RefTable = TenantsTable
+	SSOConfigsTable.ForeignKeys[0].RefTable = TenantsTable
+	SSOLoginStatesTable.ForeignKeys[0].RefTable = TenantsTable
 	ServiceAccountsTable.ForeignKeys[0].RefTable = TenantsTable
 	UsageCountersTable.ForeignKeys[0].RefTable = TenantsTable
 	UsersTable.ForeignKeys[0].RefTable = TenantsTable

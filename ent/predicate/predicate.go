@@ -30,6 +30,12 @@ type RefreshToken func(*sql.Selector)
 // RevokedToken is the predicate function for revokedtoken builders.
 type RevokedToken func(*sql.Selector)
 
+// SSOConfig is the predicate function for ssoconfig builders.
+type SSOConfig func(*sql.Selector)
+
+// SSOLoginState is the predicate function for ssologinstate builders.
+type SSOLoginState func(*sql.Selector)
+
 // ServiceAccount is the predicate function for serviceaccount builders.
 type ServiceAccount func(*sql.Selector)
 

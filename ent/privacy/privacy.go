@@ -303,6 +303,54 @@ func (f RevokedTokenMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mu
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.RevokedTokenMutation", m)
 }
 
+// The SSOConfigQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type SSOConfigQueryRuleFunc func(context.Context, *ent.SSOConfigQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f SSOConfigQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SSOConfigQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.SSOConfigQuery", q)
+}
+
+// The SSOConfigMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type SSOConfigMutationRuleFunc func(context.Context, *ent.SSOConfigMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f SSOConfigMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.SSOConfigMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SSOConfigMutation", m)
+}
+
+// The SSOLoginStateQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type SSOLoginStateQueryRuleFunc func(context.Context, *ent.SSOLoginStateQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f SSOLoginStateQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.SSOLoginStateQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.SSOLoginStateQuery", q)
+}
+
+// The SSOLoginStateMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type SSOLoginStateMutationRuleFunc func(context.Context, *ent.SSOLoginStateMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f SSOLoginStateMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.SSOLoginStateMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SSOLoginStateMutation", m)
+}
+
 // The ServiceAccountQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type ServiceAccountQueryRuleFunc func(context.Context, *ent.ServiceAccountQuery) error
@@ -546,6 +594,10 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.RevokedTokenQuery:
 		return q.Filter(), nil
+	case *ent.SSOConfigQuery:
+		return q.Filter(), nil
+	case *ent.SSOLoginStateQuery:
+		return q.Filter(), nil
 	case *ent.ServiceAccountQuery:
 		return q.Filter(), nil
 	case *ent.SigningKeyQuery:
@@ -584,6 +636,10 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.RefreshTokenMutation:
 		return m.Filter(), nil
 	case *ent.RevokedTokenMutation:
+		return m.Filter(), nil
+	case *ent.SSOConfigMutation:
+		return m.Filter(), nil
+	case *ent.SSOLoginStateMutation:
 		return m.Filter(), nil
 	case *ent.ServiceAccountMutation:
 		return m.Filter(), nil

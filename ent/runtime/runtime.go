@@ -18,6 +18,8 @@ import (
 	"github.com/credvault/credvault/ent/schema/schematype"
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/signingkey"
+	"github.com/credvault/credvault/ent/ssoconfig"
+	"github.com/credvault/credvault/ent/ssologinstate"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/usagecounter"
 	"github.com/credvault/credvault/ent/user"
@@ -480,6 +482,126 @@ func init() {
 	revokedtokenDescID := revokedtokenMixinFields0[0].Descriptor()
 	// revokedtoken.DefaultID holds the default value on creation for the id field.
 	revokedtoken.DefaultID = revokedtokenDescID.Default.(func() uuid.UUID)
+	ssoconfigMixin := schema.SSOConfig{}.Mixin()
+	ssoconfig.Policy = privacy.NewPolicies(ssoconfigMixin[2], schema.SSOConfig{})
+	ssoconfig.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := ssoconfig.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	ssoconfigMixinHooks2 := ssoconfigMixin[2].Hooks()
+
+	ssoconfig.Hooks[1] = ssoconfigMixinHooks2[0]
+	ssoconfigMixinFields0 := ssoconfigMixin[0].Fields()
+	_ = ssoconfigMixinFields0
+	ssoconfigMixinFields1 := ssoconfigMixin[1].Fields()
+	_ = ssoconfigMixinFields1
+	ssoconfigFields := schema.SSOConfig{}.Fields()
+	_ = ssoconfigFields
+	// ssoconfigDescCreatedAt is the schema descriptor for created_at field.
+	ssoconfigDescCreatedAt := ssoconfigMixinFields1[0].Descriptor()
+	// ssoconfig.DefaultCreatedAt holds the default value on creation for the created_at field.
+	ssoconfig.DefaultCreatedAt = ssoconfigDescCreatedAt.Default.(func() time.Time)
+	// ssoconfigDescUpdatedAt is the schema descriptor for updated_at field.
+	ssoconfigDescUpdatedAt := ssoconfigMixinFields1[1].Descriptor()
+	// ssoconfig.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	ssoconfig.DefaultUpdatedAt = ssoconfigDescUpdatedAt.Default.(func() time.Time)
+	// ssoconfig.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	ssoconfig.UpdateDefaultUpdatedAt = ssoconfigDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// ssoconfigDescIssuer is the schema descriptor for issuer field.
+	ssoconfigDescIssuer := ssoconfigFields[0].Descriptor()
+	// ssoconfig.IssuerValidator is a validator for the "issuer" field. It is called by the builders before save.
+	ssoconfig.IssuerValidator = func() func(string) error {
+		validators := ssoconfigDescIssuer.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(issuer string) error {
+			for _, fn := range fns {
+				if err := fn(issuer); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// ssoconfigDescClientID is the schema descriptor for client_id field.
+	ssoconfigDescClientID := ssoconfigFields[1].Descriptor()
+	// ssoconfig.ClientIDValidator is a validator for the "client_id" field. It is called by the builders before save.
+	ssoconfig.ClientIDValidator = func() func(string) error {
+		validators := ssoconfigDescClientID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(client_id string) error {
+			for _, fn := range fns {
+				if err := fn(client_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// ssoconfigDescDekVersion is the schema descriptor for dek_version field.
+	ssoconfigDescDekVersion := ssoconfigFields[3].Descriptor()
+	// ssoconfig.DekVersionValidator is a validator for the "dek_version" field. It is called by the builders before save.
+	ssoconfig.DekVersionValidator = ssoconfigDescDekVersion.Validators[0].(func(int) error)
+	// ssoconfigDescAllowedDomains is the schema descriptor for allowed_domains field.
+	ssoconfigDescAllowedDomains := ssoconfigFields[4].Descriptor()
+	// ssoconfig.DefaultAllowedDomains holds the default value on creation for the allowed_domains field.
+	ssoconfig.DefaultAllowedDomains = ssoconfigDescAllowedDomains.Default.([]string)
+	// ssoconfigDescEnabled is the schema descriptor for enabled field.
+	ssoconfigDescEnabled := ssoconfigFields[6].Descriptor()
+	// ssoconfig.DefaultEnabled holds the default value on creation for the enabled field.
+	ssoconfig.DefaultEnabled = ssoconfigDescEnabled.Default.(bool)
+	// ssoconfigDescID is the schema descriptor for id field.
+	ssoconfigDescID := ssoconfigMixinFields0[0].Descriptor()
+	// ssoconfig.DefaultID holds the default value on creation for the id field.
+	ssoconfig.DefaultID = ssoconfigDescID.Default.(func() uuid.UUID)
+	ssologinstateMixin := schema.SSOLoginState{}.Mixin()
+	ssologinstate.Policy = privacy.NewPolicies(ssologinstateMixin[2], schema.SSOLoginState{})
+	ssologinstate.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := ssologinstate.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	ssologinstateMixinHooks2 := ssologinstateMixin[2].Hooks()
+
+	ssologinstate.Hooks[1] = ssologinstateMixinHooks2[0]
+	ssologinstateMixinFields0 := ssologinstateMixin[0].Fields()
+	_ = ssologinstateMixinFields0
+	ssologinstateMixinFields1 := ssologinstateMixin[1].Fields()
+	_ = ssologinstateMixinFields1
+	ssologinstateFields := schema.SSOLoginState{}.Fields()
+	_ = ssologinstateFields
+	// ssologinstateDescCreatedAt is the schema descriptor for created_at field.
+	ssologinstateDescCreatedAt := ssologinstateMixinFields1[0].Descriptor()
+	// ssologinstate.DefaultCreatedAt holds the default value on creation for the created_at field.
+	ssologinstate.DefaultCreatedAt = ssologinstateDescCreatedAt.Default.(func() time.Time)
+	// ssologinstateDescUpdatedAt is the schema descriptor for updated_at field.
+	ssologinstateDescUpdatedAt := ssologinstateMixinFields1[1].Descriptor()
+	// ssologinstate.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	ssologinstate.DefaultUpdatedAt = ssologinstateDescUpdatedAt.Default.(func() time.Time)
+	// ssologinstate.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	ssologinstate.UpdateDefaultUpdatedAt = ssologinstateDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// ssologinstateDescRedirectURI is the schema descriptor for redirect_uri field.
+	ssologinstateDescRedirectURI := ssologinstateFields[3].Descriptor()
+	// ssologinstate.DefaultRedirectURI holds the default value on creation for the redirect_uri field.
+	ssologinstate.DefaultRedirectURI = ssologinstateDescRedirectURI.Default.(string)
+	// ssologinstate.RedirectURIValidator is a validator for the "redirect_uri" field. It is called by the builders before save.
+	ssologinstate.RedirectURIValidator = ssologinstateDescRedirectURI.Validators[0].(func(string) error)
+	// ssologinstateDescID is the schema descriptor for id field.
+	ssologinstateDescID := ssologinstateMixinFields0[0].Descriptor()
+	// ssologinstate.DefaultID holds the default value on creation for the id field.
+	ssologinstate.DefaultID = ssologinstateDescID.Default.(func() uuid.UUID)
 	serviceaccountMixin := schema.ServiceAccount{}.Mixin()
 	serviceaccount.Policy = privacy.NewPolicies(serviceaccountMixin[2], schema.ServiceAccount{})
 	serviceaccount.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -16,4 +16,6 @@ type RegisterInput struct {
 	// At least 10 characters.
 	Password string  `json:"password"`
 	Name     *string `json:"name,omitempty"`
+	// A sandbox tenant (plan sandbox): no rate limits, cvk_test_ keys, its test data reset daily at 00:00 UTC.
+	Sandbox *bool `json:"sandbox,omitempty"`
 }

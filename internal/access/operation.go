@@ -9,7 +9,8 @@ import (
 // checks it, the REST route documents it, the GraphQL field is named by it
 // and the authorisation matrix test reads it.
 type Operation struct {
-	// Field is the GraphQL field of the operation, such as "createAPIKey".
+	// Field is the GraphQL field of the operation, such as "createAPIKey",
+	// or, RESTOnly, the name of its REST operation.
 	Field string
 	// Scope is the scope the operation needs; "" is any authenticated
 	// principal, or nobody at all when Open.
@@ -18,6 +19,9 @@ type Operation struct {
 	Open bool
 	// Tenant is how the operation picks its tenant.
 	Tenant TenantRule
+	// RESTOnly operations have no GraphQL field: a streamed export, which
+	// a GraphQL answer (one JSON document) cannot carry.
+	RESTOnly bool
 }
 
 // TenantRule is how an operation picks the tenant it acts in.
@@ -70,6 +74,8 @@ var (
 	ValidateAPIKey = Operation{Field: "validateAPIKey", Scope: APIKeysRead}
 	RotateAPIKey   = Operation{Field: "rotateAPIKey", Scope: APIKeysWrite}
 	RevokeAPIKey   = Operation{Field: "revokeAPIKey", Scope: APIKeysWrite}
+	// StreamAPIKeys streams the usable keys for local verification (SSE).
+	StreamAPIKeys = Operation{Field: "streamAPIKeys", Scope: APIKeysRead, RESTOnly: true}
 
 	ListOAuthClients        = Operation{Field: "oauthClients", Scope: OAuthClientsRead}
 	ReadOAuthClient         = Operation{Field: "oauthClient", Scope: OAuthClientsRead}
@@ -86,6 +92,7 @@ var (
 	DeleteCredential  = Operation{Field: "deleteCredential", Scope: CredentialsWrite}
 	RotateDEK         = Operation{Field: "rotateDEK", Scope: VaultAdmin, Tenant: NamedTenant}
 	ListAuditLogs     = Operation{Field: "auditLogs", Scope: AuditRead}
+	ExportAuditLogs   = Operation{Field: "exportAuditLogs", Scope: AuditRead, RESTOnly: true}
 	TriggerJob        = Operation{Field: "triggerJob", Scope: JobsWrite}
 	ReadJobStats      = Operation{Field: "jobStats", Scope: JobsRead}
 
@@ -99,23 +106,32 @@ var (
 	TestWebhook           = Operation{Field: "testWebhook", Scope: WebhooksWrite}
 	ListWebhookDeliveries = Operation{Field: "webhookDeliveries", Scope: WebhooksRead}
 	RetryWebhookDelivery  = Operation{Field: "retryWebhookDelivery", Scope: WebhooksWrite}
+
+	ReadSSOConfig   = Operation{Field: "ssoConfig", Scope: TenantRead}
+	UpdateSSOConfig = Operation{Field: "updateSSOConfig", Scope: TenantWrite}
+	// StartSSO and FinishSSO are the browser's legs of a single sign-on,
+	// REST only: redirects, not graph fields.
+	StartSSO  = Operation{Open: true, Tenant: NoTenant}
+	FinishSSO = Operation{Open: true, Tenant: NoTenant}
 )
 
-// Operations maps each GraphQL root field to its operation. A field with two
-// (credential reads metadata or decrypts; health is open or detailed) maps to
-// the one its root needs; the other is checked where it applies.
+// Operations maps each GraphQL root field, and each RESTOnly operation, to
+// its operation. A field with two (credential reads metadata or decrypts;
+// health is open or detailed) maps to the one its root needs; the other is
+// checked where it applies.
 var Operations = func() map[string]Operation {
 	m := map[string]Operation{}
 	for _, op := range []Operation{
 		Register, Login, RefreshSession, Me, Health, Node, Nodes,
 		ReadTenant, ListTenants, ReadTenantStats, UpdateTenant, DeleteTenant, UsageSummary, DashboardStats, FeatureStatus,
 		ListUsers, CreateUser, UpdateUser, DeleteUser, ListServiceAccounts, CreateServiceAccount,
-		ListAPIKeys, ReadAPIKey, CreateAPIKey, ValidateAPIKey, RotateAPIKey, RevokeAPIKey,
+		ListAPIKeys, ReadAPIKey, CreateAPIKey, ValidateAPIKey, RotateAPIKey, RevokeAPIKey, StreamAPIKeys,
 		ListOAuthClients, ReadOAuthClient, CreateOAuthClient, UpdateOAuthClient, RotateOAuthClientSecret, DeleteOAuthClient,
 		ListCredentials, ReadCredential, StoreCredential, UpdateCredential, DeleteCredential, RotateDEK,
-		ListAuditLogs, TriggerJob, ReadJobStats,
+		ListAuditLogs, ExportAuditLogs, TriggerJob, ReadJobStats,
 		ListWebhooks, ReadWebhook, ListWebhookEventTypes, CreateWebhook, UpdateWebhook, DeleteWebhook,
 		RotateWebhookSecret, TestWebhook, ListWebhookDeliveries, RetryWebhookDelivery,
+		ReadSSOConfig, UpdateSSOConfig,
 	} {
 		m[op.Field] = op
 	}

@@ -26,7 +26,8 @@ import (
 // keyBytes is the entropy of a key: 32 random bytes, 43 base62 characters.
 const keyBytes = 32
 
-// displayPrefixLen is how many characters after cvk_ are kept for display.
+// displayPrefixLen is how many characters after cvk_ (cvk_test_) are kept
+// for display.
 const displayPrefixLen = 8
 
 // Spec is a key to issue. Scopes nil means the issuing principal's.
@@ -88,14 +89,18 @@ func (s *Service) Issue(ctx context.Context, tx *ent.Client, p *access.Principal
 	if err := s.Guard.Ceiling(ctx, p, scopes); err != nil {
 		return nil, err
 	}
-	key, prefix, err := newKey()
+	t, err := tx.Tenant.Get(ctx, p.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	key, prefix, err := newKey(t.Plan)
 	if err != nil {
 		return nil, err
 	}
 	create := tx.APIKey.Create().SetName(name).SetPrefix(prefix).SetKeyHash(secret.Hash(key)).
 		SetScopes(access.NewSet(scopes...).List()).SetIPAllowlist(allow).SetNillableExpiresAt(utc(spec.ExpiresAt)).SetCreatedBy(p.ID)
 	if rl := spec.RateLimit; rl != nil {
-		if err := s.checkRateLimit(ctx, tx, p, rl); err != nil {
+		if err := s.checkRateLimit(t.Plan, rl); err != nil {
 			return nil, err
 		}
 		create.SetRateLimitRequests(rl.Requests).SetRateLimitWindowSeconds(rl.WindowSeconds)
@@ -129,7 +134,11 @@ func (s *Service) Issue(ctx context.Context, tx *ent.Client, p *access.Principal
 	if err != nil {
 		return nil, err
 	}
-	return &CreatedAPIKey{Key: key, APIKey: k}, s.Events.Emit(ctx, tx, k.TenantID, webhooks.APIKeyCreated, k)
+	if err := s.Events.Emit(ctx, tx, k.TenantID, webhooks.APIKeyCreated, k); err != nil {
+		return nil, err
+	}
+	// Announced so that key streams carry the new key (see Stream).
+	return &CreatedAPIKey{Key: key, APIKey: k}, s.Bus.Publish(ctx, tx, invalidate.For(invalidate.APIKey, k.ID.String()))
 }
 
 // Bounds of a key's own rate limit: a window longer than a day could
@@ -141,8 +150,8 @@ const (
 
 // checkRateLimit refuses a key's own rate limit outside its bounds or faster
 // than its tenant's plan allows (requests per second), which it would
-// otherwise override.
-func (s *Service) checkRateLimit(ctx context.Context, tx *ent.Client, p *access.Principal, rl *RateLimitInput) error {
+// otherwise override. A sandbox has no plan limit to exceed.
+func (s *Service) checkRateLimit(plan string, rl *RateLimitInput) error {
 	switch {
 	case rl.Requests < 1:
 		return apperr.Invalid("rate_limit.requests", "must be at least 1")
@@ -153,17 +162,13 @@ func (s *Service) checkRateLimit(ctx context.Context, tx *ent.Client, p *access.
 	case rl.WindowSeconds > MaxRateLimitWindowSeconds:
 		return apperr.Invalid("rate_limit.window_seconds", "must be at most "+strconv.Itoa(MaxRateLimitWindowSeconds))
 	}
-	if s.Plans == nil {
+	if plan == access.PlanSandbox {
 		return nil
 	}
-	t, err := tx.Tenant.Get(ctx, p.TenantID)
-	if err != nil {
-		return err
-	}
-	plan, ok := s.Plans.Of(t.Plan)
-	if ok && float64(rl.Requests)/float64(rl.WindowSeconds) > float64(plan.Requests)/plan.Window.Seconds() {
+	limit, ok := s.Plans.Of(plan)
+	if ok && float64(rl.Requests)/float64(rl.WindowSeconds) > float64(limit.Requests)/limit.Window.Seconds() {
 		return apperr.Invalid("rate_limit", "exceeds the tenant's plan").
-			With("plan_requests", plan.Requests).With("plan_window_seconds", int(plan.Window.Seconds()))
+			With("plan_requests", limit.Requests).With("plan_window_seconds", int(limit.Window.Seconds()))
 	}
 	return nil
 }
@@ -232,8 +237,12 @@ func (s *Service) Rotate(ctx context.Context, id uuid.UUID, input *RotateAPIKeyI
 		if k.Status == apikey.StatusRevoked {
 			return nil, apperr.New(apperr.Conflict, "a revoked key cannot be rotated")
 		}
+		t, err := tx.Tenant.Get(ctx, k.TenantID)
+		if err != nil {
+			return nil, err
+		}
 		var prefix string
-		if key, prefix, err = newKey(); err != nil {
+		if key, prefix, err = newKey(t.Plan); err != nil {
 			return nil, err
 		}
 		// Conditional on the secret read: of two rotations at once, one wins
@@ -345,13 +354,18 @@ func (s *Service) List(ctx context.Context, where *ent.APIKeyWhereInput, w pagin
 	return paging.Fetch(ctx, q, w, func(q *ent.APIKeyQuery) *ent.APIKeyQuery { return q.Order(w.Term(), w.Tie()) })
 }
 
-// newKey returns a new key and its display prefix.
-func newKey() (key, prefix string, err error) {
-	key, err = secret.New(Prefix, keyBytes)
+// newKey returns a new key for a tenant on plan and its display prefix: a
+// sandbox's keys start cvk_test_, so that neither kind passes for the other.
+func newKey(plan string) (key, prefix string, err error) {
+	start := Prefix
+	if plan == access.PlanSandbox {
+		start = TestPrefix
+	}
+	key, err = secret.New(start, keyBytes)
 	if err != nil {
 		return "", "", err
 	}
-	return key, key[len(Prefix) : len(Prefix)+displayPrefixLen], nil
+	return key, key[len(start) : len(start)+displayPrefixLen], nil
 }
 
 // utc is t in UTC microseconds, as stored, so answers match later reads.

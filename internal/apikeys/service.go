@@ -24,4 +24,6 @@ type Service struct {
 	Plans *ratelimit.Plans
 	// Events records the webhook events of the changes.
 	Events *webhooks.Outbox
+	// Stream feeds the key streams (GET /api/v1/api-keys/stream).
+	Stream *Stream
 }

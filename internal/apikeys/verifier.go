@@ -28,8 +28,12 @@ import (
 	"github.com/credvault/credvault/internal/platform/store"
 )
 
-// Prefix starts every API key.
-const Prefix = "cvk_"
+// Prefix starts every API key; TestPrefix, which extends it, every key of
+// a sandbox tenant.
+const (
+	Prefix     = "cvk_"
+	TestPrefix = "cvk_test_"
+)
 
 // The reasons a key is refused, as validate and a 401 name them.
 const (
@@ -119,7 +123,9 @@ func (v *Verifier) check(ctx context.Context, key string, ip netip.Addr) (*Resul
 		e.loaded = now
 		v.cache.put(hash, e, gen)
 	}
-	if !e.found {
+	if !e.found || strings.HasPrefix(key, TestPrefix) != (e.plan == access.PlanSandbox) {
+		// A test key never opens a live tenant, nor a live key a sandbox:
+		// such a key is no key of the tenant at all.
 		return &Result{Reason: ReasonInvalid}, nil
 	}
 	res := &Result{KeyID: e.id, TenantID: e.tenantID, Scopes: e.scopes.List(), ExpiresAt: e.expiresAt,

@@ -148,6 +148,8 @@ type Request struct {
 	Header  map[string]string
 	Bearer  string
 	NoCType bool
+	// NoFollow answers a redirect as it is, not the page it leads to.
+	NoFollow bool
 }
 
 // HTTPRequest is the *http.Request Do sends for req.
@@ -189,7 +191,13 @@ func (e *Env) HTTPRequest(req Request) *http.Request {
 func (e *Env) Do(req Request) *Response {
 	e.T.Helper()
 	r := e.HTTPRequest(req)
-	resp, err := e.Server.Client().Do(r)
+	client := e.Server.Client()
+	if req.NoFollow {
+		c := *client
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		client = &c
+	}
+	resp, err := client.Do(r)
 	if err != nil {
 		e.T.Fatal(err)
 	}

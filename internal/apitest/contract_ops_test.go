@@ -1,12 +1,19 @@
 package apitest_test
 
-// Contract cases of the operations routes (tenants, audit trail, jobs,
-// admin health, dashboards).
+// Contract cases of the operations routes (tenants, audit trail and its
+// export, jobs, admin health, dashboards).
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
 
 	"github.com/credvault/credvault/internal/apitest"
+	"github.com/credvault/credvault/internal/audit"
 )
 
 func init() {
@@ -19,6 +26,17 @@ func init() {
 			ok("all", 200, func(f *ctFixture) apitest.Request { return f.as("GET", "/admin/audit-logs", nil) }),
 			ok("filtered", 200, func(f *ctFixture) apitest.Request {
 				return f.as("GET", "/admin/audit-logs?action=api_key.create&outcome=success&sort=action&order=asc", nil)
+			}),
+		},
+		"GET /admin/audit-logs/export": {
+			ok("ndjson", 200, func(f *ctFixture) apitest.Request { return f.as("GET", "/admin/audit-logs/export", nil) }),
+			ok("csv, filtered", 200, func(f *ctFixture) apitest.Request {
+				r := f.as("GET", "/admin/audit-logs/export?action=api_key.create&outcome=success&since=2020-01-01T00:00:00Z", nil)
+				r.Header = map[string]string{"Accept": "text/csv"}
+				return r
+			}),
+			bad("bad since", 422, func(f *ctFixture) apitest.Request {
+				return f.as("GET", "/admin/audit-logs/export?since=yesterday", nil)
 			}),
 		},
 		"GET /admin/tenants": {
@@ -76,5 +94,22 @@ func init() {
 	}
 	for name, c := range cases {
 		ctCases[name] = c
+	}
+	openapi3filter.RegisterBodyDecoder(audit.NDJSONType, ndjsonDecoder)
+}
+
+// ndjsonDecoder reads an NDJSON body as the array the document describes
+// it as, each line an item, so that kin-openapi validates every line.
+func ndjsonDecoder(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+	items := []any{}
+	dec := json.NewDecoder(body)
+	for {
+		var item any
+		if err := dec.Decode(&item); err == io.EOF {
+			return items, nil
+		} else if err != nil {
+			return nil, err
+		}
+		items = append(items, item)
 	}
 }

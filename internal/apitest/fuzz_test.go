@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -146,6 +147,25 @@ func wantEnvelope(t *testing.T, what string, rec *httptest.ResponseRecorder) {
 	}
 }
 
+// wantStream fails unless a streaming route's 200 is in one of its media
+// types, each NDJSON line a JSON object.
+func wantStream(t *testing.T, what string, rt rest.Route, rec *httptest.ResponseRecorder) {
+	t.Helper()
+	ct, _, _ := strings.Cut(rec.Header().Get("Content-Type"), ";")
+	if !slices.Contains(rt.Streams, ct) {
+		t.Fatalf("%s: 200 answer of type %q, want one of %v", what, ct, rt.Streams)
+	}
+	if ct != "application/x-ndjson" {
+		return
+	}
+	for line := range strings.Lines(rec.Body.String()) {
+		var item map[string]any
+		if err := json.Unmarshal([]byte(line), &item); err != nil {
+			t.Fatalf("%s: line %q is not a JSON object: %v", what, line, err)
+		}
+	}
+}
+
 // wantGraphQLAnswered fails on a 5xx and on an INTERNAL_ERROR.
 func wantGraphQLAnswered(t *testing.T, what string, rec *httptest.ResponseRecorder) {
 	t.Helper()
@@ -234,7 +254,11 @@ func FuzzRoute(f *testing.F) {
 			}
 			what := rt.Method + " " + path + "?" + query
 			rec := s.serve(rt.Method, path, query, ctype, body, false)
-			wantEnvelope(t, what, rec)
+			if len(rt.Streams) > 0 && rec.Code == http.StatusOK {
+				wantStream(t, what, rt, rec)
+			} else {
+				wantEnvelope(t, what, rec)
+			}
 			if rt.Method != http.MethodGet {
 				if rec.Code < 300 {
 					s.wantListsAnswer(t, what)

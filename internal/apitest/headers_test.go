@@ -21,13 +21,14 @@ import (
 )
 
 // secretRoutes are the routes whose answer holds a secret: a session's
-// tokens, a new key or client secret, decrypted credential data.
+// tokens, a new key or client secret, decrypted credential data, a whole
+// audit trail.
 var secretRoutes = []string{
-	"POST /auth/register", "POST /auth/login", "POST /auth/refresh",
+	"POST /auth/register", "POST /auth/login", "POST /auth/refresh", "GET /auth/sso/callback",
 	"POST /api-keys", "POST /api-keys/{keyId}/rotate", "POST /admin/api-keys",
 	"POST /oauth-clients", "POST /oauth-clients/{clientId}/rotate-secret",
 	"POST /admin/service-account/create", "GET /credentials/{integrationId}",
-	"POST /webhooks", "POST /webhooks/{webhookId}/rotate-secret",
+	"POST /webhooks", "POST /webhooks/{webhookId}/rotate-secret", "GET /admin/audit-logs/export",
 }
 
 func wantNoStore(t *testing.T, what string, h http.Header) {
@@ -135,6 +136,9 @@ func TestNoStoreOnSecrets(t *testing.T) {
 		r = do(e, http.MethodGet, "/api/v1/credentials/github", owner, nil)
 		wantOK(t, r, http.StatusOK, nil)
 		wantNoStore(t, "GET /credentials/{integrationId}", r.Header)
+		r = do(e, http.MethodGet, "/api/v1/admin/audit-logs/export", owner, nil)
+		wantStatus(t, r, http.StatusOK)
+		wantNoStore(t, "GET /admin/audit-logs/export", r.Header)
 
 		// Every GraphQL answer: a document may select any secret, by POST or GET.
 		r = do(e, http.MethodPost, "/graphql", owner, map[string]any{"query": `mutation($i: CreateAPIKeyInput!) { createAPIKey(input: $i) { key } }`,

@@ -17,8 +17,8 @@ import (
 	"github.com/credvault/credvault/internal/apitest"
 )
 
-// jobNames are the jobs of SPEC §9.
-var jobNames = []string{"audit_retention", "dek_rotation", "expire_api_keys", "purge_deleted_tenants"}
+// jobNames are the jobs of SPEC §9 and the sandbox reset of §15.
+var jobNames = []string{"audit_retention", "dek_rotation", "expire_api_keys", "purge_deleted_tenants", "reset_sandbox_tenants"}
 
 // jobStatsJSON is the data of GET /admin/jobs/{name}/stats.
 type jobStatsJSON struct {
@@ -97,7 +97,7 @@ func TestJobTriggerAndStats(t *testing.T) {
 		tn := register(t, e, "Jobs")
 		owner := tn.AccessToken
 
-		for _, name := range []string{"expire_api_keys", "audit_retention", "purge_deleted_tenants", "dek_rotation"} {
+		for _, name := range []string{"expire_api_keys", "audit_retention", "purge_deleted_tenants", "dek_rotation", "reset_sandbox_tenants"} {
 			t.Run(name, func(t *testing.T) {
 				e := on(t, e)
 				// Wait for the runs the schedulers enqueued at start-up to settle.
@@ -155,7 +155,7 @@ func TestJobTriggerValidationAndScopes(t *testing.T) {
 			wantError(t, r, http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "job_name")
 			allowed, _ := r.Envelope.Error.Details["allowed"].([]any)
 			if len(allowed) != len(jobNames) {
-				t.Fatalf("details.allowed = %v, want the four jobs", r.Envelope.Error.Details["allowed"])
+				t.Fatalf("details.allowed = %v, want every job", r.Envelope.Error.Details["allowed"])
 			}
 		}
 		wantError(t, do(e, http.MethodGet, "/api/v1/admin/jobs/make_coffee/stats", a.AccessToken, nil),

@@ -7,8 +7,9 @@ package apitest_test
 // holds its own keys).
 //
 //   - tenants and users: register (a *tenantFixture: the tenant and its
-//     owner signed in; ownedBy for an exact name and email), tn.user,
-//     login, createUser, adminToken, withAdmin, newMaster, withMaster;
+//     owner signed in; ownedBy for an exact name and email, asSandbox for
+//     a sandbox tenant), tn.user, login, createUser, adminToken,
+//     withAdmin, newMaster, withMaster;
 //   - requests: do (an API key goes in X-API-Key, anything else as Bearer),
 //     listPage, whoami, me, gql, gqlErr, mutationFields, postForm;
 //   - assertions: wantStatus (the status only), wantOK (a success envelope,
@@ -480,7 +481,10 @@ type tenantFixture struct {
 // registerOption adjusts a registration.
 type registerOption func(r *registration)
 
-type registration struct{ name, email string }
+type registration struct {
+	name, email string
+	sandbox     bool
+}
 
 // ownedBy registers the tenant under exactly the name given, its owner
 // with email. Without it a unique tag is added to the name and the
@@ -488,6 +492,9 @@ type registration struct{ name, email string }
 func ownedBy(email string) registerOption {
 	return func(r *registration) { r.email = email }
 }
+
+// asSandbox registers a sandbox tenant (plan sandbox, SPEC §15).
+func asSandbox(r *registration) { r.sandbox = true }
 
 // register signs a new tenant up over REST (its owner's password is
 // testPassword) and checks the 201 and the session.
@@ -502,8 +509,11 @@ func register(t testing.TB, e *apitest.Env, name string, opts ...registerOption)
 		reg.email = "owner-" + tag + "@" + strings.ToLower(strings.ReplaceAll(name, " ", "")) + ".test"
 		reg.name = name + " " + tag
 	}
-	r := do(e, http.MethodPost, "/api/v1/auth/register", "",
-		map[string]any{"tenant_name": reg.name, "email": reg.email, "password": testPassword})
+	body := map[string]any{"tenant_name": reg.name, "email": reg.email, "password": testPassword}
+	if reg.sandbox {
+		body["sandbox"] = true
+	}
+	r := do(e, http.MethodPost, "/api/v1/auth/register", "", body)
 	var s sessionJSON
 	wantOK(t, r, http.StatusCreated, &s)
 	if s.Tenant == nil || s.AccessToken == "" || s.RefreshToken == "" {

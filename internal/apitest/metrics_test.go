@@ -168,7 +168,7 @@ func TestMetrics(t *testing.T) {
 				t.Errorf("no %s", name)
 			}
 		}
-		// Queue depth for each of the four jobs.
+		// Queue depth for each job.
 		qd := after["credvault_job_queue_depth"]
 		if qd.GetType() != dto.MetricType_GAUGE {
 			t.Fatalf("credvault_job_queue_depth is a %v", qd.GetType())
@@ -235,7 +235,7 @@ func TestAdminHealth(t *testing.T) {
 		}
 		slices.Sort(names)
 		if !slices.Equal(names, jobNames) || h.QueueDepths["dek_rotation"] != 3 {
-			t.Fatalf("queue_depths = %v, want the four jobs and dek_rotation at 3", h.QueueDepths)
+			t.Fatalf("queue_depths = %v, want every job and dek_rotation at 3", h.QueueDepths)
 		}
 
 		// tenant:read is needed.

@@ -245,6 +245,14 @@ var auditedMutations = map[string]auditedMutation{
 			map[string]any{"w": id, "d": delivery})
 		return tn.TenantID, id, tn.UserID.String()
 	}},
+	"updateSSOConfig": {"sso.update", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := register(t, e, "UpdateSSO")
+		m := newIdP(t)
+		out := gqlResult[struct{ UpdateSSOConfig struct{ ID string } }](t, e, tn.AccessToken,
+			`mutation($in: UpdateSSOConfigInput!) { updateSSOConfig(input: $in) { id } }`,
+			map[string]any{"in": map[string]any{"issuer": m.Issuer(), "clientID": m.ClientID, "clientSecret": m.ClientSecret}})
+		return tn.TenantID, out.UpdateSSOConfig.ID, tn.UserID.String()
+	}},
 }
 
 // unreachableHook is an endpoint URL nothing listens on: its deliveries

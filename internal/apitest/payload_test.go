@@ -163,6 +163,10 @@ func TestEveryMutationPayloadResolvesEveryEdge(t *testing.T) {
 			{"testWebhook", func() map[string]any { return map[string]any{"id": hook} }},
 			{"retryWebhookDelivery", func() map[string]any { return map[string]any{"webhookID": retried, "deliveryID": retriedDelivery} }},
 			{"deleteWebhook", func() map[string]any { return map[string]any{"id": goneHook} }},
+			{"updateSSOConfig", func() map[string]any {
+				return map[string]any{"input": map[string]any{"issuer": "https://sso.payloads.test", "clientID": "payloads",
+					"clientSecret": "payload-sso-secret", "allowedDomains": []string{"payloads.test"}, "enabled": false}}
+			}},
 		}
 		fields := map[string]gqlField{}
 		for _, f := range types["Mutation"].Fields {

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"io"
 
 	"entgo.io/contrib/entgql"
 	"github.com/google/uuid"
@@ -40,6 +41,16 @@ func (t *Trail) Query(ctx context.Context) (*ent.AuditLogQuery, error) {
 func (t *Trail) List(ctx context.Context, where *ent.AuditLogWhereInput, w paging.Window) ([]*ent.AuditLog, int, error) {
 	q, err := t.Query(ctx)
 	return paging.List(ctx, q, err, where, w, func(q *ent.AuditLogQuery) *ent.AuditLogQuery { return q.Order(w.Term(), w.Tie()) })
+}
+
+// Export writes the tenant's audit trail that where selects to w in
+// format f, for a principal holding audit:read: see Export. A refusal
+// comes before anything is written.
+func (t *Trail) Export(ctx context.Context, where *ent.AuditLogWhereInput, f Format, w io.Writer) (int, error) {
+	if _, err := t.Guard.Require(ctx, access.ExportAuditLogs); err != nil {
+		return 0, err
+	}
+	return Export(ctx, t.Client, where, f, w)
 }
 
 // Page is one connection page of the tenant's audit trail narrowed by

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"runtime/debug"
 	"time"
 
 	"github.com/credvault/credvault/ent"
@@ -25,8 +24,9 @@ type Service struct {
 	Guard  *authz.Guard
 	Store  *store.Store
 	Queue  *jobs.Queue
-	// Version is the build's version; Started is when the server started.
+	// Version and Commit name the build; Started is when the server started.
 	Version string
+	Commit  string
 	Started time.Time
 	// RateLimitStore says where rate limits are counted (see
 	// ratelimit.Counters.Store); nil when they are off.
@@ -45,7 +45,7 @@ func (s *Service) Public(ctx context.Context) (*Health, error) {
 		SchemaVersion:     schemaVersion,
 		QueueDepths:       []*QueueDepth{},
 		Version:           s.Version,
-		Commit:            commit,
+		Commit:            s.Commit,
 		UptimeSeconds:     int(time.Since(s.Started).Seconds()),
 		service:           s,
 	}
@@ -101,16 +101,4 @@ var schemaVersion = func() string {
 		fmt.Fprint(h, ")")
 	}
 	return hex.EncodeToString(h.Sum(nil))[:12]
-}()
-
-// commit is the VCS revision the binary was built from, when Go recorded it.
-var commit = func() string {
-	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" {
-				return s.Value
-			}
-		}
-	}
-	return "unknown"
 }()

@@ -55,6 +55,8 @@ type RegisterInput struct {
 	Email      string
 	Password   string
 	Name       string
+	// Sandbox puts the tenant on plan sandbox instead of the default plan.
+	Sandbox bool
 }
 
 // Register creates a tenant with a unique slug and its owner, and signs the
@@ -91,7 +93,11 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*Session, err
 		if err != nil {
 			return err
 		}
-		t, err := tx.Tenant.Create().SetName(name).SetSlug(slug).SetPlan(s.DefaultPlan).Save(ctx)
+		plan := s.DefaultPlan
+		if in.Sandbox {
+			plan = access.PlanSandbox
+		}
+		t, err := tx.Tenant.Create().SetName(name).SetSlug(slug).SetPlan(plan).Save(ctx)
 		if err != nil {
 			return err
 		}
@@ -102,7 +108,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*Session, err
 		}
 		actx := access.NewContext(ctx, userPrincipal(u, t))
 		if err := audit.Record(actx, tx, audit.Entry{Action: "auth.register", ResourceType: "tenant",
-			ResourceID: t.ID.String(), Details: map[string]any{"slug": slug, "user_id": u.ID.String()}}); err != nil {
+			ResourceID: t.ID.String(), Details: map[string]any{"slug": slug, "user_id": u.ID.String(), "plan": plan}}); err != nil {
 			return err
 		}
 		sess, err = s.startSession(ctx, tx, u, t, uuid.New())

@@ -1,11 +1,12 @@
 package jobs
 
-// The background jobs of SPEC §9.
+// The background jobs of SPEC §9, and the sandbox reset of §15.
 const (
 	DEKRotation         = "dek_rotation"
 	ExpireAPIKeys       = "expire_api_keys"
 	AuditRetention      = "audit_retention"
 	PurgeDeletedTenants = "purge_deleted_tenants"
+	ResetSandboxTenants = "reset_sandbox_tenants"
 )
 
 // TenantArg is the argument naming the tenant a run is for: the tenant a

@@ -17,6 +17,8 @@ import (
 	"github.com/credvault/credvault/ent/refreshtoken"
 	"github.com/credvault/credvault/ent/revokedtoken"
 	"github.com/credvault/credvault/ent/serviceaccount"
+	"github.com/credvault/credvault/ent/ssoconfig"
+	"github.com/credvault/credvault/ent/ssologinstate"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/usagecounter"
 	"github.com/credvault/credvault/ent/user"
@@ -49,6 +51,8 @@ func purge(ctx context.Context, tx *ent.Client, id uuid.UUID) error {
 		func() (int, error) { return tx.WebhookDelivery.Delete().Where(webhookdelivery.TenantID(id)).Exec(ctx) },
 		func() (int, error) { return tx.WebhookEvent.Delete().Where(webhookevent.TenantID(id)).Exec(ctx) },
 		func() (int, error) { return tx.Webhook.Delete().Where(webhook.TenantID(id)).Exec(ctx) },
+		func() (int, error) { return tx.SSOLoginState.Delete().Where(ssologinstate.TenantID(id)).Exec(ctx) },
+		func() (int, error) { return tx.SSOConfig.Delete().Where(ssoconfig.TenantID(id)).Exec(ctx) },
 		func() (int, error) { return tx.Credential.Delete().Where(credential.TenantID(id)).Exec(ctx) },
 		func() (int, error) { return tx.DataKey.Delete().Where(datakey.TenantID(id)).Exec(ctx) },
 		func() (int, error) { return tx.APIKey.Delete().Where(apikey.TenantID(id)).Exec(ctx) },

@@ -20,6 +20,8 @@ import (
 	"github.com/credvault/credvault/ent/refreshtoken"
 	"github.com/credvault/credvault/ent/revokedtoken"
 	"github.com/credvault/credvault/ent/serviceaccount"
+	"github.com/credvault/credvault/ent/ssoconfig"
+	"github.com/credvault/credvault/ent/ssologinstate"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/usagecounter"
 	"github.com/credvault/credvault/ent/user"
@@ -63,6 +65,12 @@ func populate(t *testing.T, c *ent.Client, name string, status tenant.Status, wi
 		SetTokenHash([]byte(uuid.NewString())).SetExpiresAt(time.Now().Add(time.Hour)).Save(ctx)
 	must(t, err)
 	_, err = c.RevokedToken.Create().SetTenantID(id).SetClientID("cvc_x").SetJti(uuid.NewString()).SetExpiresAt(time.Now().Add(time.Hour)).Save(ctx)
+	must(t, err)
+	_, err = c.SSOConfig.Create().SetTenantID(id).SetIssuer("https://idp.example").SetClientID("client").
+		SetClientSecretSealed([]byte("sealed")).SetDekVersion(1).Save(ctx)
+	must(t, err)
+	_, err = c.SSOLoginState.Create().SetTenantID(id).SetStateHash([]byte(uuid.NewString())).SetNonce("n").
+		SetCodeVerifier("v").SetExpiresAt(time.Now().Add(time.Minute)).Save(ctx)
 	must(t, err)
 	_, err = c.AuditLog.Create().SetTenantID(id).SetAction("user.create").SetActorType("system").SetOutcome(auditlog.OutcomeSuccess).Save(ctx)
 	must(t, err)
@@ -108,6 +116,10 @@ func rows(t *testing.T, c *ent.Client, id uuid.UUID) map[string]int {
 	add("refresh_tokens", n, err)
 	n, err = c.RevokedToken.Query().Where(revokedtoken.TenantID(id)).Count(ctx)
 	add("revoked_tokens", n, err)
+	n, err = c.SSOConfig.Query().Where(ssoconfig.TenantID(id)).Count(ctx)
+	add("sso_configs", n, err)
+	n, err = c.SSOLoginState.Query().Where(ssologinstate.TenantID(id)).Count(ctx)
+	add("sso_login_states", n, err)
 	n, err = c.AuditLog.Query().Where(auditlog.TenantID(id)).Count(ctx)
 	add("audit_logs", n, err)
 	n, err = c.UsageCounter.Query().Where(usagecounter.TenantID(id)).Count(ctx)

@@ -95,7 +95,15 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, input UpdateTenantIn
 			changed = append(changed, "name")
 		}
 		if input.Plan != nil {
-			if !slices.Contains(Plans, *input.Plan) {
+			// A sandbox's data is reset daily and its test keys refused by
+			// live tenants: the plan is chosen at registration, for good.
+			sandbox := *input.Plan == access.PlanSandbox
+			switch {
+			case t.Plan == access.PlanSandbox && !sandbox:
+				return apperr.Invalid("plan", "a sandbox tenant stays on plan sandbox")
+			case sandbox && t.Plan != access.PlanSandbox:
+				return apperr.Invalid("plan", "sandbox is chosen at registration").With("allowed", Plans)
+			case !sandbox && !slices.Contains(Plans, *input.Plan):
 				return apperr.Invalid("plan", "invalid").With("allowed", Plans)
 			}
 			upd.SetPlan(*input.Plan)

@@ -129,6 +129,12 @@ func openSealed(row *ent.SigningKey, masters []*crypt.MasterKey) ([]byte, error)
 	return nil, err
 }
 
+// OpenSigningKey opens the private half of the signing key id, sealed under
+// master: a backup is checked with it before it is trusted.
+func OpenSigningKey(master *crypt.MasterKey, id uuid.UUID, sealed []byte) ([]byte, error) {
+	return master.Open(sealed, aad(id))
+}
+
 // Rewrap seals every signing key's private half under next, with tx: the
 // master-key rotation. Each is opened with any of masters.
 func Rewrap(ctx context.Context, tx *ent.Client, masters []*crypt.MasterKey, next *crypt.MasterKey) (int, error) {

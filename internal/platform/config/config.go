@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -48,6 +49,12 @@ type Config struct {
 	WebhookTimeout       time.Duration
 	WebhookRetrySchedule []time.Duration
 	WebhookAllowPrivate  bool
+	// SSORedirectOrigins are the origins, besides PublicURL's, that a
+	// single sign-on may send its session to (SPEC §15).
+	SSORedirectOrigins []string
+	// AuditFile, when set, is a file every audit entry is appended to as
+	// it is written, as a line of JSON.
+	AuditFile string
 	// derivedURL is whether PublicURL was derived from Addr.
 	derivedURL bool
 }
@@ -96,12 +103,14 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	c := &Config{}
 	fs.StringVar(&c.Addr, "addr", env("CREDVAULT_ADDR", ":8080"), "listen address")
 	fs.StringVar(&c.DatabaseURL, "database-url", env("CREDVAULT_DATABASE_URL", "sqlite://./data/credvault.db"), "sqlite://PATH, sqlite://:memory: or postgres://…")
+	databaseURLFile := fs.String("database-url-file", getenv("CREDVAULT_DATABASE_URL_FILE"), "file holding the database URL, instead of --database-url")
 	fs.StringVar(&c.Env, "env", env("CREDVAULT_ENV", "development"), "development or production")
 	fs.StringVar(&c.MasterKey, "master-key", getenv("CREDVAULT_MASTER_KEY"), "base64 of 32 bytes: the key-encryption key")
 	fs.StringVar(&c.MasterKeyPrevious, "master-key-previous", getenv("CREDVAULT_MASTER_KEY_PREVIOUS"), "the previous master key while DEKs are rewrapped")
-	fs.StringVar(&c.MasterKeyFile, "master-key-file", env("CREDVAULT_MASTER_KEY_FILE", "./data/master.key"), "development only: where the generated master key is kept")
+	fs.StringVar(&c.MasterKeyFile, "master-key-file", env("CREDVAULT_MASTER_KEY_FILE", "./data/master.key"), "production: file holding the master key (mode 600 or 400); development: where the generated master key is kept")
 	fs.StringVar(&c.AdminEmail, "admin-email", getenv("CREDVAULT_ADMIN_EMAIL"), "platform admin created at start-up")
 	fs.StringVar(&c.AdminPassword, "admin-password", getenv("CREDVAULT_ADMIN_PASSWORD"), "password of the platform admin")
+	adminPasswordFile := fs.String("admin-password-file", getenv("CREDVAULT_ADMIN_PASSWORD_FILE"), "file holding the platform admin's password, instead of --admin-password")
 	signup := fs.String("allow-signup", getenv("CREDVAULT_ALLOW_SIGNUP"), "allow POST /api/v1/auth/register (default: true in development)")
 	fs.StringVar(&c.RateLimits, "rate-limits", env("CREDVAULT_RATE_LIMITS", "free=100/h,pro=1000/h,enterprise=10000/h"), "per-plan limits, or off")
 	fs.StringVar(&c.RedisURL, "redis-url", getenv("CREDVAULT_REDIS_URL"), "redis://… where rate limits are counted for every instance (default: in memory, per instance)")
@@ -117,6 +126,8 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	webhookTimeout := fs.String("webhook-timeout", env("CREDVAULT_WEBHOOK_TIMEOUT", "10s"), "how long a webhook endpoint has to answer")
 	webhookSchedule := fs.String("webhook-retry-schedule", env("CREDVAULT_WEBHOOK_RETRY_SCHEDULE", DefaultWebhookRetrySchedule), "waits before each retry of a failed webhook delivery")
 	webhookPrivate := fs.String("webhook-allow-private", getenv("CREDVAULT_WEBHOOK_ALLOW_PRIVATE"), "allow webhook endpoints on loopback and private addresses (default: true in development)")
+	ssoOrigins := fs.String("sso-redirect-origins", getenv("CREDVAULT_SSO_REDIRECT_ORIGINS"), "comma-separated origins, besides the public URL's, a single sign-on may redirect its session to")
+	fs.StringVar(&c.AuditFile, "audit-file", getenv("CREDVAULT_AUDIT_FILE"), "append every audit entry, as written, to this file as a line of JSON")
 	introspection := fs.String("graphql-introspection", getenv("CREDVAULT_GRAPHQL_INTROSPECTION"), "allow GraphQL introspection (default: true in development)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -126,6 +137,19 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	}
 	if c.Env != "development" && c.Env != "production" {
 		return nil, fmt.Errorf("config: CREDVAULT_ENV must be development or production, not %q", c.Env)
+	}
+	// In development the master key file is where a generated key is kept;
+	// production reads a key from it only when it is set.
+	masterKeyFile := ""
+	if c.Production() && (getenv("CREDVAULT_MASTER_KEY_FILE") != "" || isSet(fs, "master-key-file")) {
+		masterKeyFile = c.MasterKeyFile
+	}
+	if err := readSecretFiles(fs, getenv, []secretFile{
+		{name: "CREDVAULT_MASTER_KEY", flag: "master-key", value: &c.MasterKey, path: masterKeyFile, private: true},
+		{name: "CREDVAULT_ADMIN_PASSWORD", flag: "admin-password", value: &c.AdminPassword, path: *adminPasswordFile},
+		{name: "CREDVAULT_DATABASE_URL", flag: "database-url", value: &c.DatabaseURL, path: *databaseURLFile},
+	}); err != nil {
+		return nil, err
 	}
 	var err error
 	if c.AllowSignup, err = boolOr("CREDVAULT_ALLOW_SIGNUP", *signup, !c.Production()); err != nil {
@@ -161,6 +185,13 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 		c.derivedURL = true
 	}
 	c.CORSOrigins = splitList(*cors)
+	for _, o := range splitList(*ssoOrigins) {
+		origin, err := parseOrigin(o)
+		if err != nil {
+			return nil, fmt.Errorf("config: CREDVAULT_SSO_REDIRECT_ORIGINS: %w", err)
+		}
+		c.SSORedirectOrigins = append(c.SSORedirectOrigins, origin)
+	}
 	for _, p := range splitList(*proxies) {
 		prefix, err := parsePrefix(p)
 		if err != nil {
@@ -227,6 +258,17 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// parseOrigin reads an origin, scheme://host[:port], and returns it in
+// lower case.
+func parseOrigin(s string) (string, error) {
+	u, err := url.Parse(strings.TrimRight(s, "/"))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" ||
+		u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("%q is not an origin such as https://app.example.com", s)
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host), nil
 }
 
 // parsePrefix accepts a CIDR or a single address.

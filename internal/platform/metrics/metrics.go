@@ -152,6 +152,18 @@ func (m *Metrics) WatchRateLimitStore(fallingBack func() bool) {
 	}))
 }
 
+// SetBuildInfo exports credvault_build_info{version,commit,goversion},
+// always 1: the series says which build a scrape came from, and joins onto
+// any other to label it with the build.
+func (m *Metrics) SetBuildInfo(version, commit, goVersion string) {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "credvault_build_info", Help: "The running build: 1, labelled with its version, commit and Go version.",
+		ConstLabels: prometheus.Labels{"version": version, "commit": commit, "goversion": goVersion},
+	})
+	g.Set(1)
+	m.Registry.MustRegister(g)
+}
+
 // WatchBatch exports credvault_batch_queue_length{kind}, read at every
 // scrape: the entries of a batcher waiting to be written, in flight included.
 func (m *Metrics) WatchBatch(kind string, queued func() int) {

@@ -17,7 +17,8 @@ import (
 // Plans limits API requests (REST and GraphQL) per caller, as SPEC §5 has
 // it: an API key, an OAuth client or a user is limited by its tenant's plan,
 // or by the key's own rate_limit when it has one; an anonymous caller by its
-// client address, at the default plan's limit. A nil Plans limits nothing.
+// client address, at the default plan's limit. A nil Plans limits nothing,
+// and a sandbox tenant's callers are never limited.
 //
 // Counts are httprate's sliding windows, kept in Counters: in memory, each
 // instance counting on its own, or in Redis, shared by all.
@@ -110,6 +111,11 @@ func (p *Plans) limitOf(r *http.Request) (rate access.RateLimit, key string, ok 
 		key = "client:" + who.ClientID
 	default:
 		key = string(who.Kind) + ":" + who.ID.String()
+	}
+	if who.Plan == access.PlanSandbox {
+		// A sandbox is for testing against: nothing limits it, not even a
+		// key's own rate_limit.
+		return rate, key, false
 	}
 	if who.RateLimit != nil {
 		return *who.RateLimit, key, true

@@ -127,6 +127,28 @@ func TestPlansLimitByPlan(t *testing.T) {
 	}
 }
 
+// A sandbox tenant's callers are not limited, not even a key whose own
+// limit is one request, nor when the plan is listed: no headers, no 429.
+func TestPlansSandboxIsUnlimited(t *testing.T) {
+	t.Parallel()
+	p := NewPlans(map[string]access.RateLimit{
+		"free":             {Requests: 1, Window: time.Hour},
+		access.PlanSandbox: {Requests: 1, Window: time.Hour},
+	}, "free", nil)
+	key := &access.Principal{Kind: access.KindAPIKey, ID: uuid.New(), APIKeyID: uuid.New(), Plan: access.PlanSandbox,
+		RateLimit: &access.RateLimit{Requests: 1, Window: time.Hour}}
+	for name, c := range map[string]caller{"user": {p: user(access.PlanSandbox)}, "key with its own limit": {p: key}} {
+		for i := range 5 {
+			if a := send(p, c); a.status != http.StatusOK || a.header.Get("X-RateLimit-Limit") != "" {
+				t.Fatalf("%s request %d: %d, X-RateLimit-Limit %q", name, i+1, a.status, a.header.Get("X-RateLimit-Limit"))
+			}
+		}
+	}
+	if n := accepted(t, p, caller{p: user("free")}, 3, 1); n != 1 {
+		t.Errorf("free user beside the sandbox: %d accepted, want 1", n)
+	}
+}
+
 func TestPlansCountPerCaller(t *testing.T) {
 	t.Parallel()
 	p := testPlans()

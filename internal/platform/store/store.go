@@ -147,8 +147,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // Unrestricted marks ctx as crossing tenants on purpose: tenant policies are
-// skipped. Only bootstrap, credential look-ups by secret hash and background
-// jobs use it.
+// skipped. Only bootstrap, operator commands, credential look-ups by secret
+// hash and background jobs use it.
 func Unrestricted(ctx context.Context) context.Context {
 	return privacy.DecisionContext(ctx, privacy.Allow)
 }

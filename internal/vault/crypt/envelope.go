@@ -67,3 +67,19 @@ func SealWebhookSecret(dek DEK, plaintext []byte, tenant, webhook uuid.UUID, ver
 func OpenWebhookSecret(dek DEK, sealed []byte, tenant, webhook uuid.UUID, version int) ([]byte, error) {
 	return open(dek, sealed, webhookAAD(tenant, webhook, version))
 }
+
+func ssoAAD(tenant, config uuid.UUID, version int) []byte {
+	return fmt.Appendf(nil, "credvault:sso:%s:%s:%d", tenant, config, version)
+}
+
+// SealSSOSecret encrypts a tenant's OpenID Connect client secret under the
+// tenant's DEK of version, bound to the tenant, its SSO configuration and
+// the version.
+func SealSSOSecret(dek DEK, plaintext []byte, tenant, config uuid.UUID, version int) ([]byte, error) {
+	return seal(dek, plaintext, ssoAAD(tenant, config, version))
+}
+
+// OpenSSOSecret decrypts a secret sealed by SealSSOSecret.
+func OpenSSOSecret(dek DEK, sealed []byte, tenant, config uuid.UUID, version int) ([]byte, error) {
+	return open(dek, sealed, ssoAAD(tenant, config, version))
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/credvault/credvault/ent/credential"
 	"github.com/credvault/credvault/ent/datakey"
 	"github.com/credvault/credvault/ent/predicate"
+	"github.com/credvault/credvault/ent/ssoconfig"
 	"github.com/credvault/credvault/ent/webhook"
 	"github.com/credvault/credvault/internal/platform/invalidate"
 	"github.com/credvault/credvault/internal/platform/store"
@@ -264,6 +265,9 @@ func (m *Manager) Reencrypt(ctx context.Context, tenant uuid.UUID, batchSize, ma
 	if err := m.resealWebhooks(ctx, tenant, version); err != nil {
 		return 0, err
 	}
+	if err := m.resealSSO(ctx, tenant, version); err != nil {
+		return 0, err
+	}
 	remaining, err = m.db.Credential.Query().Where(credential.TenantID(tenant), credential.DekVersionLT(version)).Count(ctx)
 	if err != nil || remaining > 0 {
 		return remaining, err
@@ -471,6 +475,9 @@ func (m *Manager) destroyUnused(ctx context.Context, tenant uuid.UUID) error {
 			if used, err = tx.Webhook.Query().Where(webhook.TenantID(tenant), webhook.DekVersion(v)).Exist(ctx); err != nil || used {
 				return err
 			}
+			if used, err = tx.SSOConfig.Query().Where(ssoconfig.TenantID(tenant), ssoconfig.DekVersion(v)).Exist(ctx); err != nil || used {
+				return err
+			}
 			if err := tx.DataKey.UpdateOne(row).ClearWrappedKey().SetStatus(datakey.StatusDestroyed).Exec(ctx); err != nil {
 				return err
 			}
@@ -527,6 +534,36 @@ func (m *Manager) resealWebhooks(ctx context.Context, tenant uuid.UUID, version 
 			}
 		}
 		return nil
+	})
+}
+
+// resealSSO moves the tenant's SSO client secret, if any, to DEK version.
+func (m *Manager) resealSSO(ctx context.Context, tenant uuid.UUID, version int) error {
+	return store.WithTx(ctx, m.db, func(ctx context.Context, tx *ent.Client) error {
+		cfg, err := tx.SSOConfig.Query().Where(ssoconfig.TenantID(tenant), ssoconfig.DekVersionNEQ(version)).Only(ctx)
+		if ent.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		old, err := m.Key(ctx, tenant, cfg.DekVersion)
+		if err != nil {
+			return err
+		}
+		plain, err := crypt.OpenSSOSecret(old, cfg.ClientSecretSealed, tenant, cfg.ID, cfg.DekVersion)
+		if err != nil {
+			return err
+		}
+		key, err := m.Key(ctx, tenant, version)
+		if err != nil {
+			return err
+		}
+		sealed, err := crypt.SealSSOSecret(key, plain, tenant, cfg.ID, version)
+		if err != nil {
+			return err
+		}
+		return tx.SSOConfig.UpdateOne(cfg).SetClientSecretSealed(sealed).SetDekVersion(version).Exec(ctx)
 	})
 }
 

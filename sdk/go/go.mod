@@ -1,0 +1,3 @@
+module github.com/credvault/credvault/sdk/go
+
+go 1.23
