@@ -11,6 +11,8 @@ FROM golang:1.26 AS build
 WORKDIR /src
 # Modules first: this layer stays cached while only the code changes.
 COPY go.mod go.sum ./
+# The Go SDK (a replace directive's directory) is part of the module graph.
+COPY sdk/go/go.mod sdk/go/
 RUN go mod download
 COPY . .
 ARG VERSION=dev

@@ -15,6 +15,10 @@
 //	credvault version           print the version, commit and Go version
 //	credvault healthcheck       exit 0 when the server on this machine
 //	                            answers /health, 1 otherwise
+//
+// and the client commands of package internal/cli, which talk to a server
+// over its API: login, logout, whoami, keys, clients, creds, audit list,
+// webhooks, run, help and completion (`credvault help`).
 package main
 
 import (
@@ -33,6 +37,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/cli"
 	"github.com/credvault/credvault/internal/platform/config"
 	"github.com/credvault/credvault/internal/platform/logbuf"
 	"github.com/credvault/credvault/internal/platform/store"
@@ -40,6 +45,12 @@ import (
 )
 
 func main() {
+	if cli.Handles(os.Args[1:]) {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		code := cli.Execute(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+		stop()
+		os.Exit(code)
+	}
 	if err := run(os.Args[1:]); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "credvault:", err)

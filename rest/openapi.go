@@ -239,6 +239,7 @@ func (g *generator) operation(rt Route, id, tag string, pathParams []string) obj
 		"parameters":  params,
 		"responses":   g.responses(rt, len(pathParams) > 0),
 	}
+	op["x-codeSamples"] = codeSamples(rt, id)
 	if rt.Op.Open {
 		op["security"] = []any{}
 	} else {

@@ -3,7 +3,9 @@ package server
 import (
 	"bytes"
 	"crypto/sha256"
+	"embed"
 	"encoding/base64"
+	"html/template"
 	"net/http"
 	"regexp"
 	"strings"
@@ -12,25 +14,46 @@ import (
 	"github.com/swaggest/swgui/v5emb"
 )
 
+// codeSamplesUI is the Swagger UI plugin that shows each operation's
+// x-codeSamples, and its style sheet.
+//
+//go:embed apidocs/code-samples.js apidocs/code-samples.css
+var codeSamplesUI embed.FS
+
 // apiDocs serves Swagger UI at /api-docs for the document at
 // /api/v1/openapi.json. Its assets are embedded in the binary (v5emb, not a
 // CDN), and "Try it out" calls this same origin, the document's server being
-// the relative /api/v1. Every answer carries a Content-Security-Policy that
-// allows only this origin, and refuses framing and MIME sniffing.
+// the relative /api/v1. A plugin of ours, also from the binary, shows each
+// operation's code samples beside "Try it out". Every answer carries a
+// Content-Security-Policy that allows only this origin, and refuses framing
+// and MIME sniffing.
 func apiDocs() http.Handler {
 	ui := v5emb.NewHandlerWithConfig(swgui.Config{
 		Title:       "CredVault API",
 		SwaggerJSON: "/api/v1/openapi.json",
 		BasePath:    "/api-docs/",
-		// Show the schemas section: the REST shapes are what clients code against.
-		SettingsUI: map[string]string{"defaultModelsExpandDepth": "0"},
+		AppendHead: template.HTML(`<link rel="stylesheet" type="text/css" href="/api-docs/code-samples.css">` +
+			`<script src="/api-docs/code-samples.js"></script>`),
+		SettingsUI: map[string]string{
+			// Show the schemas section: the REST shapes are what clients code against.
+			"defaultModelsExpandDepth": "0",
+			"plugins":                  "[SwaggerUIBundle.plugins.DownloadUrl, window.CredVaultCodeSamples]",
+		},
 	})
 	csp := apiDocsCSP(ui)
+	assets := http.FileServerFS(codeSamplesUI)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
+		switch r.URL.Path {
+		case "/api-docs/code-samples.js", "/api-docs/code-samples.css":
+			r2 := r.Clone(r.Context())
+			r2.URL.Path = "/apidocs/" + strings.TrimPrefix(r.URL.Path, "/api-docs/")
+			assets.ServeHTTP(w, r2)
+			return
+		}
 		ui.ServeHTTP(w, r)
 	})
 }
