@@ -20,10 +20,14 @@ import (
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/credential"
 	"github.com/credvault/credvault/ent/datakey"
+	"github.com/credvault/credvault/ent/gatewayusage"
+	"github.com/credvault/credvault/ent/guardrail"
 	"github.com/credvault/credvault/ent/job"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/refreshtoken"
 	"github.com/credvault/credvault/ent/revokedtoken"
+	"github.com/credvault/credvault/ent/routerconfig"
+	"github.com/credvault/credvault/ent/routerprovider"
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/signingkey"
 	"github.com/credvault/credvault/ent/ssoconfig"
@@ -51,6 +55,10 @@ type Client struct {
 	Credential *CredentialClient
 	// DataKey is the client for interacting with the DataKey builders.
 	DataKey *DataKeyClient
+	// GatewayUsage is the client for interacting with the GatewayUsage builders.
+	GatewayUsage *GatewayUsageClient
+	// Guardrail is the client for interacting with the Guardrail builders.
+	Guardrail *GuardrailClient
 	// Job is the client for interacting with the Job builders.
 	Job *JobClient
 	// OAuthClient is the client for interacting with the OAuthClient builders.
@@ -59,6 +67,10 @@ type Client struct {
 	RefreshToken *RefreshTokenClient
 	// RevokedToken is the client for interacting with the RevokedToken builders.
 	RevokedToken *RevokedTokenClient
+	// RouterConfig is the client for interacting with the RouterConfig builders.
+	RouterConfig *RouterConfigClient
+	// RouterProvider is the client for interacting with the RouterProvider builders.
+	RouterProvider *RouterProviderClient
 	// SSOConfig is the client for interacting with the SSOConfig builders.
 	SSOConfig *SSOConfigClient
 	// SSOLoginState is the client for interacting with the SSOLoginState builders.
@@ -94,10 +106,14 @@ func (c *Client) init() {
 	c.AuditLog = NewAuditLogClient(c.config)
 	c.Credential = NewCredentialClient(c.config)
 	c.DataKey = NewDataKeyClient(c.config)
+	c.GatewayUsage = NewGatewayUsageClient(c.config)
+	c.Guardrail = NewGuardrailClient(c.config)
 	c.Job = NewJobClient(c.config)
 	c.OAuthClient = NewOAuthClientClient(c.config)
 	c.RefreshToken = NewRefreshTokenClient(c.config)
 	c.RevokedToken = NewRevokedTokenClient(c.config)
+	c.RouterConfig = NewRouterConfigClient(c.config)
+	c.RouterProvider = NewRouterProviderClient(c.config)
 	c.SSOConfig = NewSSOConfigClient(c.config)
 	c.SSOLoginState = NewSSOLoginStateClient(c.config)
 	c.ServiceAccount = NewServiceAccountClient(c.config)
@@ -204,10 +220,14 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		AuditLog:        NewAuditLogClient(cfg),
 		Credential:      NewCredentialClient(cfg),
 		DataKey:         NewDataKeyClient(cfg),
+		GatewayUsage:    NewGatewayUsageClient(cfg),
+		Guardrail:       NewGuardrailClient(cfg),
 		Job:             NewJobClient(cfg),
 		OAuthClient:     NewOAuthClientClient(cfg),
 		RefreshToken:    NewRefreshTokenClient(cfg),
 		RevokedToken:    NewRevokedTokenClient(cfg),
+		RouterConfig:    NewRouterConfigClient(cfg),
+		RouterProvider:  NewRouterProviderClient(cfg),
 		SSOConfig:       NewSSOConfigClient(cfg),
 		SSOLoginState:   NewSSOLoginStateClient(cfg),
 		ServiceAccount:  NewServiceAccountClient(cfg),
@@ -241,10 +261,14 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		AuditLog:        NewAuditLogClient(cfg),
 		Credential:      NewCredentialClient(cfg),
 		DataKey:         NewDataKeyClient(cfg),
+		GatewayUsage:    NewGatewayUsageClient(cfg),
+		Guardrail:       NewGuardrailClient(cfg),
 		Job:             NewJobClient(cfg),
 		OAuthClient:     NewOAuthClientClient(cfg),
 		RefreshToken:    NewRefreshTokenClient(cfg),
 		RevokedToken:    NewRevokedTokenClient(cfg),
+		RouterConfig:    NewRouterConfigClient(cfg),
+		RouterProvider:  NewRouterProviderClient(cfg),
 		SSOConfig:       NewSSOConfigClient(cfg),
 		SSOLoginState:   NewSSOLoginStateClient(cfg),
 		ServiceAccount:  NewServiceAccountClient(cfg),
@@ -284,10 +308,10 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.AuditLog, c.Credential, c.DataKey, c.Job, c.OAuthClient,
-		c.RefreshToken, c.RevokedToken, c.SSOConfig, c.SSOLoginState, c.ServiceAccount,
-		c.SigningKey, c.Tenant, c.UsageCounter, c.User, c.Webhook, c.WebhookDelivery,
-		c.WebhookEvent,
+		c.APIKey, c.AuditLog, c.Credential, c.DataKey, c.GatewayUsage, c.Guardrail,
+		c.Job, c.OAuthClient, c.RefreshToken, c.RevokedToken, c.RouterConfig,
+		c.RouterProvider, c.SSOConfig, c.SSOLoginState, c.ServiceAccount, c.SigningKey,
+		c.Tenant, c.UsageCounter, c.User, c.Webhook, c.WebhookDelivery, c.WebhookEvent,
 	} {
 		n.Use(hooks...)
 	}
@@ -297,10 +321,10 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.AuditLog, c.Credential, c.DataKey, c.Job, c.OAuthClient,
-		c.RefreshToken, c.RevokedToken, c.SSOConfig, c.SSOLoginState, c.ServiceAccount,
-		c.SigningKey, c.Tenant, c.UsageCounter, c.User, c.Webhook, c.WebhookDelivery,
-		c.WebhookEvent,
+		c.APIKey, c.AuditLog, c.Credential, c.DataKey, c.GatewayUsage, c.Guardrail,
+		c.Job, c.OAuthClient, c.RefreshToken, c.RevokedToken, c.RouterConfig,
+		c.RouterProvider, c.SSOConfig, c.SSOLoginState, c.ServiceAccount, c.SigningKey,
+		c.Tenant, c.UsageCounter, c.User, c.Webhook, c.WebhookDelivery, c.WebhookEvent,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -317,6 +341,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Credential.mutate(ctx, m)
 	case *DataKeyMutation:
 		return c.DataKey.mutate(ctx, m)
+	case *GatewayUsageMutation:
+		return c.GatewayUsage.mutate(ctx, m)
+	case *GuardrailMutation:
+		return c.Guardrail.mutate(ctx, m)
 	case *JobMutation:
 		return c.Job.mutate(ctx, m)
 	case *OAuthClientMutation:
@@ -325,6 +353,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.RefreshToken.mutate(ctx, m)
 	case *RevokedTokenMutation:
 		return c.RevokedToken.mutate(ctx, m)
+	case *RouterConfigMutation:
+		return c.RouterConfig.mutate(ctx, m)
+	case *RouterProviderMutation:
+		return c.RouterProvider.mutate(ctx, m)
 	case *SSOConfigMutation:
 		return c.SSOConfig.mutate(ctx, m)
 	case *SSOLoginStateMutation:
@@ -982,6 +1014,306 @@ func (c *DataKeyClient) mutate(ctx context.Context, m *DataKeyMutation) (Value, 
 	}
 }
 
+// GatewayUsageClient is a client for the GatewayUsage schema.
+type GatewayUsageClient struct {
+	config
+}
+
+// NewGatewayUsageClient returns a client for the GatewayUsage from the given config.
+func NewGatewayUsageClient(c config) *GatewayUsageClient {
+	return &GatewayUsageClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `gatewayusage.Hooks(f(g(h())))`.
+func (c *GatewayUsageClient) Use(hooks ...Hook) {
+	c.hooks.GatewayUsage = append(c.hooks.GatewayUsage, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `gatewayusage.Intercept(f(g(h())))`.
+func (c *GatewayUsageClient) Intercept(interceptors ...Interceptor) {
+	c.inters.GatewayUsage = append(c.inters.GatewayUsage, interceptors...)
+}
+
+// Create returns a builder for creating a GatewayUsage entity.
+func (c *GatewayUsageClient) Create() *GatewayUsageCreate {
+	mutation := newGatewayUsageMutation(c.config, OpCreate)
+	return &GatewayUsageCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of GatewayUsage entities.
+func (c *GatewayUsageClient) CreateBulk(builders ...*GatewayUsageCreate) *GatewayUsageCreateBulk {
+	return &GatewayUsageCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *GatewayUsageClient) MapCreateBulk(slice any, setFunc func(*GatewayUsageCreate, int)) *GatewayUsageCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &GatewayUsageCreateBulk{err: fmt.Errorf("calling to GatewayUsageClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*GatewayUsageCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &GatewayUsageCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for GatewayUsage.
+func (c *GatewayUsageClient) Update() *GatewayUsageUpdate {
+	mutation := newGatewayUsageMutation(c.config, OpUpdate)
+	return &GatewayUsageUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *GatewayUsageClient) UpdateOne(_m *GatewayUsage) *GatewayUsageUpdateOne {
+	mutation := newGatewayUsageMutation(c.config, OpUpdateOne, withGatewayUsage(_m))
+	return &GatewayUsageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *GatewayUsageClient) UpdateOneID(id uuid.UUID) *GatewayUsageUpdateOne {
+	mutation := newGatewayUsageMutation(c.config, OpUpdateOne, withGatewayUsageID(id))
+	return &GatewayUsageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for GatewayUsage.
+func (c *GatewayUsageClient) Delete() *GatewayUsageDelete {
+	mutation := newGatewayUsageMutation(c.config, OpDelete)
+	return &GatewayUsageDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *GatewayUsageClient) DeleteOne(_m *GatewayUsage) *GatewayUsageDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *GatewayUsageClient) DeleteOneID(id uuid.UUID) *GatewayUsageDeleteOne {
+	builder := c.Delete().Where(gatewayusage.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &GatewayUsageDeleteOne{builder}
+}
+
+// Query returns a query builder for GatewayUsage.
+func (c *GatewayUsageClient) Query() *GatewayUsageQuery {
+	return &GatewayUsageQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeGatewayUsage},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a GatewayUsage entity by its id.
+func (c *GatewayUsageClient) Get(ctx context.Context, id uuid.UUID) (*GatewayUsage, error) {
+	return c.Query().Where(gatewayusage.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *GatewayUsageClient) GetX(ctx context.Context, id uuid.UUID) *GatewayUsage {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a GatewayUsage.
+func (c *GatewayUsageClient) QueryTenant(_m *GatewayUsage) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(gatewayusage.Table, gatewayusage.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, gatewayusage.TenantTable, gatewayusage.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *GatewayUsageClient) Hooks() []Hook {
+	hooks := c.hooks.GatewayUsage
+	return append(hooks[:len(hooks):len(hooks)], gatewayusage.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *GatewayUsageClient) Interceptors() []Interceptor {
+	return c.inters.GatewayUsage
+}
+
+func (c *GatewayUsageClient) mutate(ctx context.Context, m *GatewayUsageMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&GatewayUsageCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&GatewayUsageUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&GatewayUsageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&GatewayUsageDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown GatewayUsage mutation op: %q", m.Op())
+	}
+}
+
+// GuardrailClient is a client for the Guardrail schema.
+type GuardrailClient struct {
+	config
+}
+
+// NewGuardrailClient returns a client for the Guardrail from the given config.
+func NewGuardrailClient(c config) *GuardrailClient {
+	return &GuardrailClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `guardrail.Hooks(f(g(h())))`.
+func (c *GuardrailClient) Use(hooks ...Hook) {
+	c.hooks.Guardrail = append(c.hooks.Guardrail, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `guardrail.Intercept(f(g(h())))`.
+func (c *GuardrailClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Guardrail = append(c.inters.Guardrail, interceptors...)
+}
+
+// Create returns a builder for creating a Guardrail entity.
+func (c *GuardrailClient) Create() *GuardrailCreate {
+	mutation := newGuardrailMutation(c.config, OpCreate)
+	return &GuardrailCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Guardrail entities.
+func (c *GuardrailClient) CreateBulk(builders ...*GuardrailCreate) *GuardrailCreateBulk {
+	return &GuardrailCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *GuardrailClient) MapCreateBulk(slice any, setFunc func(*GuardrailCreate, int)) *GuardrailCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &GuardrailCreateBulk{err: fmt.Errorf("calling to GuardrailClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*GuardrailCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &GuardrailCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Guardrail.
+func (c *GuardrailClient) Update() *GuardrailUpdate {
+	mutation := newGuardrailMutation(c.config, OpUpdate)
+	return &GuardrailUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *GuardrailClient) UpdateOne(_m *Guardrail) *GuardrailUpdateOne {
+	mutation := newGuardrailMutation(c.config, OpUpdateOne, withGuardrail(_m))
+	return &GuardrailUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *GuardrailClient) UpdateOneID(id uuid.UUID) *GuardrailUpdateOne {
+	mutation := newGuardrailMutation(c.config, OpUpdateOne, withGuardrailID(id))
+	return &GuardrailUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Guardrail.
+func (c *GuardrailClient) Delete() *GuardrailDelete {
+	mutation := newGuardrailMutation(c.config, OpDelete)
+	return &GuardrailDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *GuardrailClient) DeleteOne(_m *Guardrail) *GuardrailDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *GuardrailClient) DeleteOneID(id uuid.UUID) *GuardrailDeleteOne {
+	builder := c.Delete().Where(guardrail.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &GuardrailDeleteOne{builder}
+}
+
+// Query returns a query builder for Guardrail.
+func (c *GuardrailClient) Query() *GuardrailQuery {
+	return &GuardrailQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeGuardrail},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Guardrail entity by its id.
+func (c *GuardrailClient) Get(ctx context.Context, id uuid.UUID) (*Guardrail, error) {
+	return c.Query().Where(guardrail.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *GuardrailClient) GetX(ctx context.Context, id uuid.UUID) *Guardrail {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a Guardrail.
+func (c *GuardrailClient) QueryTenant(_m *Guardrail) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(guardrail.Table, guardrail.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, guardrail.TenantTable, guardrail.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *GuardrailClient) Hooks() []Hook {
+	hooks := c.hooks.Guardrail
+	return append(hooks[:len(hooks):len(hooks)], guardrail.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *GuardrailClient) Interceptors() []Interceptor {
+	return c.inters.Guardrail
+}
+
+func (c *GuardrailClient) mutate(ctx context.Context, m *GuardrailMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&GuardrailCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&GuardrailUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&GuardrailUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&GuardrailDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Guardrail mutation op: %q", m.Op())
+	}
+}
+
 // JobClient is a client for the Job schema.
 type JobClient struct {
 	config
@@ -1562,6 +1894,306 @@ func (c *RevokedTokenClient) mutate(ctx context.Context, m *RevokedTokenMutation
 		return (&RevokedTokenDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown RevokedToken mutation op: %q", m.Op())
+	}
+}
+
+// RouterConfigClient is a client for the RouterConfig schema.
+type RouterConfigClient struct {
+	config
+}
+
+// NewRouterConfigClient returns a client for the RouterConfig from the given config.
+func NewRouterConfigClient(c config) *RouterConfigClient {
+	return &RouterConfigClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `routerconfig.Hooks(f(g(h())))`.
+func (c *RouterConfigClient) Use(hooks ...Hook) {
+	c.hooks.RouterConfig = append(c.hooks.RouterConfig, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `routerconfig.Intercept(f(g(h())))`.
+func (c *RouterConfigClient) Intercept(interceptors ...Interceptor) {
+	c.inters.RouterConfig = append(c.inters.RouterConfig, interceptors...)
+}
+
+// Create returns a builder for creating a RouterConfig entity.
+func (c *RouterConfigClient) Create() *RouterConfigCreate {
+	mutation := newRouterConfigMutation(c.config, OpCreate)
+	return &RouterConfigCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of RouterConfig entities.
+func (c *RouterConfigClient) CreateBulk(builders ...*RouterConfigCreate) *RouterConfigCreateBulk {
+	return &RouterConfigCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RouterConfigClient) MapCreateBulk(slice any, setFunc func(*RouterConfigCreate, int)) *RouterConfigCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RouterConfigCreateBulk{err: fmt.Errorf("calling to RouterConfigClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RouterConfigCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RouterConfigCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for RouterConfig.
+func (c *RouterConfigClient) Update() *RouterConfigUpdate {
+	mutation := newRouterConfigMutation(c.config, OpUpdate)
+	return &RouterConfigUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RouterConfigClient) UpdateOne(_m *RouterConfig) *RouterConfigUpdateOne {
+	mutation := newRouterConfigMutation(c.config, OpUpdateOne, withRouterConfig(_m))
+	return &RouterConfigUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RouterConfigClient) UpdateOneID(id uuid.UUID) *RouterConfigUpdateOne {
+	mutation := newRouterConfigMutation(c.config, OpUpdateOne, withRouterConfigID(id))
+	return &RouterConfigUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for RouterConfig.
+func (c *RouterConfigClient) Delete() *RouterConfigDelete {
+	mutation := newRouterConfigMutation(c.config, OpDelete)
+	return &RouterConfigDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RouterConfigClient) DeleteOne(_m *RouterConfig) *RouterConfigDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RouterConfigClient) DeleteOneID(id uuid.UUID) *RouterConfigDeleteOne {
+	builder := c.Delete().Where(routerconfig.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RouterConfigDeleteOne{builder}
+}
+
+// Query returns a query builder for RouterConfig.
+func (c *RouterConfigClient) Query() *RouterConfigQuery {
+	return &RouterConfigQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRouterConfig},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a RouterConfig entity by its id.
+func (c *RouterConfigClient) Get(ctx context.Context, id uuid.UUID) (*RouterConfig, error) {
+	return c.Query().Where(routerconfig.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RouterConfigClient) GetX(ctx context.Context, id uuid.UUID) *RouterConfig {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a RouterConfig.
+func (c *RouterConfigClient) QueryTenant(_m *RouterConfig) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(routerconfig.Table, routerconfig.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, routerconfig.TenantTable, routerconfig.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *RouterConfigClient) Hooks() []Hook {
+	hooks := c.hooks.RouterConfig
+	return append(hooks[:len(hooks):len(hooks)], routerconfig.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *RouterConfigClient) Interceptors() []Interceptor {
+	return c.inters.RouterConfig
+}
+
+func (c *RouterConfigClient) mutate(ctx context.Context, m *RouterConfigMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RouterConfigCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RouterConfigUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RouterConfigUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RouterConfigDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown RouterConfig mutation op: %q", m.Op())
+	}
+}
+
+// RouterProviderClient is a client for the RouterProvider schema.
+type RouterProviderClient struct {
+	config
+}
+
+// NewRouterProviderClient returns a client for the RouterProvider from the given config.
+func NewRouterProviderClient(c config) *RouterProviderClient {
+	return &RouterProviderClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `routerprovider.Hooks(f(g(h())))`.
+func (c *RouterProviderClient) Use(hooks ...Hook) {
+	c.hooks.RouterProvider = append(c.hooks.RouterProvider, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `routerprovider.Intercept(f(g(h())))`.
+func (c *RouterProviderClient) Intercept(interceptors ...Interceptor) {
+	c.inters.RouterProvider = append(c.inters.RouterProvider, interceptors...)
+}
+
+// Create returns a builder for creating a RouterProvider entity.
+func (c *RouterProviderClient) Create() *RouterProviderCreate {
+	mutation := newRouterProviderMutation(c.config, OpCreate)
+	return &RouterProviderCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of RouterProvider entities.
+func (c *RouterProviderClient) CreateBulk(builders ...*RouterProviderCreate) *RouterProviderCreateBulk {
+	return &RouterProviderCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RouterProviderClient) MapCreateBulk(slice any, setFunc func(*RouterProviderCreate, int)) *RouterProviderCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RouterProviderCreateBulk{err: fmt.Errorf("calling to RouterProviderClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RouterProviderCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RouterProviderCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for RouterProvider.
+func (c *RouterProviderClient) Update() *RouterProviderUpdate {
+	mutation := newRouterProviderMutation(c.config, OpUpdate)
+	return &RouterProviderUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RouterProviderClient) UpdateOne(_m *RouterProvider) *RouterProviderUpdateOne {
+	mutation := newRouterProviderMutation(c.config, OpUpdateOne, withRouterProvider(_m))
+	return &RouterProviderUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RouterProviderClient) UpdateOneID(id uuid.UUID) *RouterProviderUpdateOne {
+	mutation := newRouterProviderMutation(c.config, OpUpdateOne, withRouterProviderID(id))
+	return &RouterProviderUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for RouterProvider.
+func (c *RouterProviderClient) Delete() *RouterProviderDelete {
+	mutation := newRouterProviderMutation(c.config, OpDelete)
+	return &RouterProviderDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RouterProviderClient) DeleteOne(_m *RouterProvider) *RouterProviderDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RouterProviderClient) DeleteOneID(id uuid.UUID) *RouterProviderDeleteOne {
+	builder := c.Delete().Where(routerprovider.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RouterProviderDeleteOne{builder}
+}
+
+// Query returns a query builder for RouterProvider.
+func (c *RouterProviderClient) Query() *RouterProviderQuery {
+	return &RouterProviderQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRouterProvider},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a RouterProvider entity by its id.
+func (c *RouterProviderClient) Get(ctx context.Context, id uuid.UUID) (*RouterProvider, error) {
+	return c.Query().Where(routerprovider.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RouterProviderClient) GetX(ctx context.Context, id uuid.UUID) *RouterProvider {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a RouterProvider.
+func (c *RouterProviderClient) QueryTenant(_m *RouterProvider) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(routerprovider.Table, routerprovider.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, routerprovider.TenantTable, routerprovider.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *RouterProviderClient) Hooks() []Hook {
+	hooks := c.hooks.RouterProvider
+	return append(hooks[:len(hooks):len(hooks)], routerprovider.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *RouterProviderClient) Interceptors() []Interceptor {
+	return c.inters.RouterProvider
+}
+
+func (c *RouterProviderClient) mutate(ctx context.Context, m *RouterProviderMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RouterProviderCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RouterProviderUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RouterProviderUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RouterProviderDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown RouterProvider mutation op: %q", m.Op())
 	}
 }
 
@@ -2377,6 +3009,22 @@ func (c *TenantClient) QueryWebhooks(_m *Tenant) *WebhookQuery {
 			sqlgraph.From(tenant.Table, tenant.FieldID, id),
 			sqlgraph.To(webhook.Table, webhook.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, tenant.WebhooksTable, tenant.WebhooksColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryGuardrails queries the guardrails edge of a Tenant.
+func (c *TenantClient) QueryGuardrails(_m *Tenant) *GuardrailQuery {
+	query := (&GuardrailClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(tenant.Table, tenant.FieldID, id),
+			sqlgraph.To(guardrail.Table, guardrail.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, tenant.GuardrailsTable, tenant.GuardrailsColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil
@@ -3211,14 +3859,16 @@ func (c *WebhookEventClient) mutate(ctx context.Context, m *WebhookEventMutation
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, AuditLog, Credential, DataKey, Job, OAuthClient, RefreshToken,
-		RevokedToken, SSOConfig, SSOLoginState, ServiceAccount, SigningKey, Tenant,
-		UsageCounter, User, Webhook, WebhookDelivery, WebhookEvent []ent.Hook
+		APIKey, AuditLog, Credential, DataKey, GatewayUsage, Guardrail, Job,
+		OAuthClient, RefreshToken, RevokedToken, RouterConfig, RouterProvider,
+		SSOConfig, SSOLoginState, ServiceAccount, SigningKey, Tenant, UsageCounter,
+		User, Webhook, WebhookDelivery, WebhookEvent []ent.Hook
 	}
 	inters struct {
-		APIKey, AuditLog, Credential, DataKey, Job, OAuthClient, RefreshToken,
-		RevokedToken, SSOConfig, SSOLoginState, ServiceAccount, SigningKey, Tenant,
-		UsageCounter, User, Webhook, WebhookDelivery, WebhookEvent []ent.Interceptor
+		APIKey, AuditLog, Credential, DataKey, GatewayUsage, Guardrail, Job,
+		OAuthClient, RefreshToken, RevokedToken, RouterConfig, RouterProvider,
+		SSOConfig, SSOLoginState, ServiceAccount, SigningKey, Tenant, UsageCounter,
+		User, Webhook, WebhookDelivery, WebhookEvent []ent.Interceptor
 	}
 )
 

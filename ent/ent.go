@@ -16,10 +16,14 @@ import (
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/credential"
 	"github.com/credvault/credvault/ent/datakey"
+	"github.com/credvault/credvault/ent/gatewayusage"
+	"github.com/credvault/credvault/ent/guardrail"
 	"github.com/credvault/credvault/ent/job"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/refreshtoken"
 	"github.com/credvault/credvault/ent/revokedtoken"
+	"github.com/credvault/credvault/ent/routerconfig"
+	"github.com/credvault/credvault/ent/routerprovider"
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/signingkey"
 	"github.com/credvault/credvault/ent/ssoconfig"
@@ -94,10 +98,14 @@ func checkColumn(t, c string) error {
 			auditlog.Table:        auditlog.ValidColumn,
 			credential.Table:      credential.ValidColumn,
 			datakey.Table:         datakey.ValidColumn,
+			gatewayusage.Table:    gatewayusage.ValidColumn,
+			guardrail.Table:       guardrail.ValidColumn,
 			job.Table:             job.ValidColumn,
 			oauthclient.Table:     oauthclient.ValidColumn,
 			refreshtoken.Table:    refreshtoken.ValidColumn,
 			revokedtoken.Table:    revokedtoken.ValidColumn,
+			routerconfig.Table:    routerconfig.ValidColumn,
+			routerprovider.Table:  routerprovider.ValidColumn,
 			ssoconfig.Table:       ssoconfig.ValidColumn,
 			ssologinstate.Table:   ssologinstate.ValidColumn,
 			serviceaccount.Table:  serviceaccount.ValidColumn,

@@ -7,11 +7,15 @@ import (
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/credential"
 	"github.com/credvault/credvault/ent/datakey"
+	"github.com/credvault/credvault/ent/gatewayusage"
+	"github.com/credvault/credvault/ent/guardrail"
 	"github.com/credvault/credvault/ent/job"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/predicate"
 	"github.com/credvault/credvault/ent/refreshtoken"
 	"github.com/credvault/credvault/ent/revokedtoken"
+	"github.com/credvault/credvault/ent/routerconfig"
+	"github.com/credvault/credvault/ent/routerprovider"
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/signingkey"
 	"github.com/credvault/credvault/ent/ssoconfig"
@@ -31,7 +35,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 18)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 22)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -136,6 +140,52 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[4] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   gatewayusage.Table,
+			Columns: gatewayusage.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: gatewayusage.FieldID,
+			},
+		},
+		Type: "GatewayUsage",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			gatewayusage.FieldTenantID:         {Type: field.TypeUUID, Column: gatewayusage.FieldTenantID},
+			gatewayusage.FieldDay:              {Type: field.TypeString, Column: gatewayusage.FieldDay},
+			gatewayusage.FieldPrincipalType:    {Type: field.TypeString, Column: gatewayusage.FieldPrincipalType},
+			gatewayusage.FieldPrincipalID:      {Type: field.TypeString, Column: gatewayusage.FieldPrincipalID},
+			gatewayusage.FieldModel:            {Type: field.TypeString, Column: gatewayusage.FieldModel},
+			gatewayusage.FieldProvider:         {Type: field.TypeString, Column: gatewayusage.FieldProvider},
+			gatewayusage.FieldRequests:         {Type: field.TypeInt64, Column: gatewayusage.FieldRequests},
+			gatewayusage.FieldPromptTokens:     {Type: field.TypeInt64, Column: gatewayusage.FieldPromptTokens},
+			gatewayusage.FieldCompletionTokens: {Type: field.TypeInt64, Column: gatewayusage.FieldCompletionTokens},
+			gatewayusage.FieldUpdatedAt:        {Type: field.TypeTime, Column: gatewayusage.FieldUpdatedAt},
+		},
+	}
+	graph.Nodes[5] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   guardrail.Table,
+			Columns: guardrail.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: guardrail.FieldID,
+			},
+		},
+		Type: "Guardrail",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			guardrail.FieldCreatedAt: {Type: field.TypeTime, Column: guardrail.FieldCreatedAt},
+			guardrail.FieldUpdatedAt: {Type: field.TypeTime, Column: guardrail.FieldUpdatedAt},
+			guardrail.FieldTenantID:  {Type: field.TypeUUID, Column: guardrail.FieldTenantID},
+			guardrail.FieldName:      {Type: field.TypeString, Column: guardrail.FieldName},
+			guardrail.FieldKind:      {Type: field.TypeEnum, Column: guardrail.FieldKind},
+			guardrail.FieldConfig:    {Type: field.TypeJSON, Column: guardrail.FieldConfig},
+			guardrail.FieldAction:    {Type: field.TypeEnum, Column: guardrail.FieldAction},
+			guardrail.FieldAppliesTo: {Type: field.TypeEnum, Column: guardrail.FieldAppliesTo},
+			guardrail.FieldEnabled:   {Type: field.TypeBool, Column: guardrail.FieldEnabled},
+			guardrail.FieldCreatedBy: {Type: field.TypeUUID, Column: guardrail.FieldCreatedBy},
+		},
+	}
+	graph.Nodes[6] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   job.Table,
 			Columns: job.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -161,7 +211,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			job.FieldDedupeKey:   {Type: field.TypeString, Column: job.FieldDedupeKey},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   oauthclient.Table,
 			Columns: oauthclient.Columns,
@@ -190,7 +240,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			oauthclient.FieldTokensNotBefore:         {Type: field.TypeTime, Column: oauthclient.FieldTokensNotBefore},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   refreshtoken.Table,
 			Columns: refreshtoken.Columns,
@@ -212,7 +262,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			refreshtoken.FieldRevokedAt: {Type: field.TypeTime, Column: refreshtoken.FieldRevokedAt},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   revokedtoken.Table,
 			Columns: revokedtoken.Columns,
@@ -231,7 +281,49 @@ var schemaGraph = func() *sqlgraph.Schema {
 			revokedtoken.FieldExpiresAt: {Type: field.TypeTime, Column: revokedtoken.FieldExpiresAt},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   routerconfig.Table,
+			Columns: routerconfig.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: routerconfig.FieldID,
+			},
+		},
+		Type: "RouterConfig",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			routerconfig.FieldCreatedAt:   {Type: field.TypeTime, Column: routerconfig.FieldCreatedAt},
+			routerconfig.FieldUpdatedAt:   {Type: field.TypeTime, Column: routerconfig.FieldUpdatedAt},
+			routerconfig.FieldTenantID:    {Type: field.TypeUUID, Column: routerconfig.FieldTenantID},
+			routerconfig.FieldRoutes:      {Type: field.TypeJSON, Column: routerconfig.FieldRoutes},
+			routerconfig.FieldFallback:    {Type: field.TypeBool, Column: routerconfig.FieldFallback},
+			routerconfig.FieldTimeoutMs:   {Type: field.TypeInt, Column: routerconfig.FieldTimeoutMs},
+			routerconfig.FieldMaxAttempts: {Type: field.TypeInt, Column: routerconfig.FieldMaxAttempts},
+		},
+	}
+	graph.Nodes[11] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   routerprovider.Table,
+			Columns: routerprovider.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: routerprovider.FieldID,
+			},
+		},
+		Type: "RouterProvider",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			routerprovider.FieldCreatedAt:               {Type: field.TypeTime, Column: routerprovider.FieldCreatedAt},
+			routerprovider.FieldUpdatedAt:               {Type: field.TypeTime, Column: routerprovider.FieldUpdatedAt},
+			routerprovider.FieldTenantID:                {Type: field.TypeUUID, Column: routerprovider.FieldTenantID},
+			routerprovider.FieldName:                    {Type: field.TypeString, Column: routerprovider.FieldName},
+			routerprovider.FieldBaseURL:                 {Type: field.TypeString, Column: routerprovider.FieldBaseURL},
+			routerprovider.FieldCredentialIntegrationID: {Type: field.TypeString, Column: routerprovider.FieldCredentialIntegrationID},
+			routerprovider.FieldModels:                  {Type: field.TypeJSON, Column: routerprovider.FieldModels},
+			routerprovider.FieldEnabled:                 {Type: field.TypeBool, Column: routerprovider.FieldEnabled},
+			routerprovider.FieldCreatedBy:               {Type: field.TypeUUID, Column: routerprovider.FieldCreatedBy},
+		},
+	}
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   ssoconfig.Table,
 			Columns: ssoconfig.Columns,
@@ -255,7 +347,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			ssoconfig.FieldUpdatedBy:          {Type: field.TypeUUID, Column: ssoconfig.FieldUpdatedBy},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   ssologinstate.Table,
 			Columns: ssologinstate.Columns,
@@ -276,7 +368,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			ssologinstate.FieldExpiresAt:    {Type: field.TypeTime, Column: ssologinstate.FieldExpiresAt},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   serviceaccount.Table,
 			Columns: serviceaccount.Columns,
@@ -297,7 +389,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			serviceaccount.FieldCreatedBy:   {Type: field.TypeUUID, Column: serviceaccount.FieldCreatedBy},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   signingkey.Table,
 			Columns: signingkey.Columns,
@@ -317,7 +409,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			signingkey.FieldRetiredAt:        {Type: field.TypeTime, Column: signingkey.FieldRetiredAt},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -339,7 +431,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldDeletedAt: {Type: field.TypeTime, Column: tenant.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   usagecounter.Table,
 			Columns: usagecounter.Columns,
@@ -358,7 +450,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			usagecounter.FieldUpdatedAt:     {Type: field.TypeTime, Column: usagecounter.FieldUpdatedAt},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -381,7 +473,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldSessionsNotBefore: {Type: field.TypeTime, Column: user.FieldSessionsNotBefore},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhook.Table,
 			Columns: webhook.Columns,
@@ -407,7 +499,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			webhook.FieldCreatedBy:               {Type: field.TypeUUID, Column: webhook.FieldCreatedBy},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookdelivery.Table,
 			Columns: webhookdelivery.Columns,
@@ -434,7 +526,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			webhookdelivery.FieldAttempts:       {Type: field.TypeJSON, Column: webhookdelivery.FieldAttempts},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookevent.Table,
 			Columns: webhookevent.Columns,
@@ -528,6 +620,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"tenant",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   gatewayusage.TenantTable,
+			Columns: []string{gatewayusage.TenantColumn},
+			Bidi:    false,
+		},
+		"GatewayUsage",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   guardrail.TenantTable,
+			Columns: []string{guardrail.TenantColumn},
+			Bidi:    false,
+		},
+		"Guardrail",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
 			Inverse: true,
 			Table:   oauthclient.TenantTable,
 			Columns: []string{oauthclient.TenantColumn},
@@ -558,6 +674,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 			Bidi:    false,
 		},
 		"RevokedToken",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   routerconfig.TenantTable,
+			Columns: []string{routerconfig.TenantColumn},
+			Bidi:    false,
+		},
+		"RouterConfig",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   routerprovider.TenantTable,
+			Columns: []string{routerprovider.TenantColumn},
+			Bidi:    false,
+		},
+		"RouterProvider",
 		"Tenant",
 	)
 	graph.MustAddE(
@@ -691,6 +831,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Tenant",
 		"Webhook",
+	)
+	graph.MustAddE(
+		"guardrails",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   tenant.GuardrailsTable,
+			Columns: []string{tenant.GuardrailsColumn},
+			Bidi:    false,
+		},
+		"Tenant",
+		"Guardrail",
 	)
 	graph.MustAddE(
 		"tenant",
@@ -1292,6 +1444,214 @@ func (f *DataKeyFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *GatewayUsageQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the GatewayUsageQuery builder.
+func (_q *GatewayUsageQuery) Filter() *GatewayUsageFilter {
+	return &GatewayUsageFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *GatewayUsageMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the GatewayUsageMutation builder.
+func (m *GatewayUsageMutation) Filter() *GatewayUsageFilter {
+	return &GatewayUsageFilter{config: m.config, predicateAdder: m}
+}
+
+// GatewayUsageFilter provides a generic filtering capability at runtime for GatewayUsageQuery.
+type GatewayUsageFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *GatewayUsageFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *GatewayUsageFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(gatewayusage.FieldID))
+}
+
+// WhereTenantID applies the entql [16]byte predicate on the tenant_id field.
+func (f *GatewayUsageFilter) WhereTenantID(p entql.ValueP) {
+	f.Where(p.Field(gatewayusage.FieldTenantID))
+}
+
+// WhereDay applies the entql string predicate on the day field.
+func (f *GatewayUsageFilter) WhereDay(p entql.StringP) {
+	f.Where(p.Field(gatewayusage.FieldDay))
+}
+
+// WherePrincipalType applies the entql string predicate on the principal_type field.
+func (f *GatewayUsageFilter) WherePrincipalType(p entql.StringP) {
+	f.Where(p.Field(gatewayusage.FieldPrincipalType))
+}
+
+// WherePrincipalID applies the entql string predicate on the principal_id field.
+func (f *GatewayUsageFilter) WherePrincipalID(p entql.StringP) {
+	f.Where(p.Field(gatewayusage.FieldPrincipalID))
+}
+
+// WhereModel applies the entql string predicate on the model field.
+func (f *GatewayUsageFilter) WhereModel(p entql.StringP) {
+	f.Where(p.Field(gatewayusage.FieldModel))
+}
+
+// WhereProvider applies the entql string predicate on the provider field.
+func (f *GatewayUsageFilter) WhereProvider(p entql.StringP) {
+	f.Where(p.Field(gatewayusage.FieldProvider))
+}
+
+// WhereRequests applies the entql int64 predicate on the requests field.
+func (f *GatewayUsageFilter) WhereRequests(p entql.Int64P) {
+	f.Where(p.Field(gatewayusage.FieldRequests))
+}
+
+// WherePromptTokens applies the entql int64 predicate on the prompt_tokens field.
+func (f *GatewayUsageFilter) WherePromptTokens(p entql.Int64P) {
+	f.Where(p.Field(gatewayusage.FieldPromptTokens))
+}
+
+// WhereCompletionTokens applies the entql int64 predicate on the completion_tokens field.
+func (f *GatewayUsageFilter) WhereCompletionTokens(p entql.Int64P) {
+	f.Where(p.Field(gatewayusage.FieldCompletionTokens))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *GatewayUsageFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(gatewayusage.FieldUpdatedAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *GatewayUsageFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *GatewayUsageFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *GuardrailQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the GuardrailQuery builder.
+func (_q *GuardrailQuery) Filter() *GuardrailFilter {
+	return &GuardrailFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *GuardrailMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the GuardrailMutation builder.
+func (m *GuardrailMutation) Filter() *GuardrailFilter {
+	return &GuardrailFilter{config: m.config, predicateAdder: m}
+}
+
+// GuardrailFilter provides a generic filtering capability at runtime for GuardrailQuery.
+type GuardrailFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *GuardrailFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *GuardrailFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(guardrail.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *GuardrailFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(guardrail.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *GuardrailFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(guardrail.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql [16]byte predicate on the tenant_id field.
+func (f *GuardrailFilter) WhereTenantID(p entql.ValueP) {
+	f.Where(p.Field(guardrail.FieldTenantID))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *GuardrailFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(guardrail.FieldName))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *GuardrailFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(guardrail.FieldKind))
+}
+
+// WhereConfig applies the entql json.RawMessage predicate on the config field.
+func (f *GuardrailFilter) WhereConfig(p entql.BytesP) {
+	f.Where(p.Field(guardrail.FieldConfig))
+}
+
+// WhereAction applies the entql string predicate on the action field.
+func (f *GuardrailFilter) WhereAction(p entql.StringP) {
+	f.Where(p.Field(guardrail.FieldAction))
+}
+
+// WhereAppliesTo applies the entql string predicate on the applies_to field.
+func (f *GuardrailFilter) WhereAppliesTo(p entql.StringP) {
+	f.Where(p.Field(guardrail.FieldAppliesTo))
+}
+
+// WhereEnabled applies the entql bool predicate on the enabled field.
+func (f *GuardrailFilter) WhereEnabled(p entql.BoolP) {
+	f.Where(p.Field(guardrail.FieldEnabled))
+}
+
+// WhereCreatedBy applies the entql [16]byte predicate on the created_by field.
+func (f *GuardrailFilter) WhereCreatedBy(p entql.ValueP) {
+	f.Where(p.Field(guardrail.FieldCreatedBy))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *GuardrailFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *GuardrailFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *JobQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1320,7 +1680,7 @@ type JobFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *JobFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1430,7 +1790,7 @@ type OAuthClientFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OAuthClientFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1564,7 +1924,7 @@ type RefreshTokenFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RefreshTokenFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1663,7 +2023,7 @@ type RevokedTokenFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RevokedTokenFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1719,6 +2079,194 @@ func (f *RevokedTokenFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *RouterConfigQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the RouterConfigQuery builder.
+func (_q *RouterConfigQuery) Filter() *RouterConfigFilter {
+	return &RouterConfigFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *RouterConfigMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the RouterConfigMutation builder.
+func (m *RouterConfigMutation) Filter() *RouterConfigFilter {
+	return &RouterConfigFilter{config: m.config, predicateAdder: m}
+}
+
+// RouterConfigFilter provides a generic filtering capability at runtime for RouterConfigQuery.
+type RouterConfigFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *RouterConfigFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *RouterConfigFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(routerconfig.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *RouterConfigFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(routerconfig.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *RouterConfigFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(routerconfig.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql [16]byte predicate on the tenant_id field.
+func (f *RouterConfigFilter) WhereTenantID(p entql.ValueP) {
+	f.Where(p.Field(routerconfig.FieldTenantID))
+}
+
+// WhereRoutes applies the entql json.RawMessage predicate on the routes field.
+func (f *RouterConfigFilter) WhereRoutes(p entql.BytesP) {
+	f.Where(p.Field(routerconfig.FieldRoutes))
+}
+
+// WhereFallback applies the entql bool predicate on the fallback field.
+func (f *RouterConfigFilter) WhereFallback(p entql.BoolP) {
+	f.Where(p.Field(routerconfig.FieldFallback))
+}
+
+// WhereTimeoutMs applies the entql int predicate on the timeout_ms field.
+func (f *RouterConfigFilter) WhereTimeoutMs(p entql.IntP) {
+	f.Where(p.Field(routerconfig.FieldTimeoutMs))
+}
+
+// WhereMaxAttempts applies the entql int predicate on the max_attempts field.
+func (f *RouterConfigFilter) WhereMaxAttempts(p entql.IntP) {
+	f.Where(p.Field(routerconfig.FieldMaxAttempts))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *RouterConfigFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *RouterConfigFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *RouterProviderQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the RouterProviderQuery builder.
+func (_q *RouterProviderQuery) Filter() *RouterProviderFilter {
+	return &RouterProviderFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *RouterProviderMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the RouterProviderMutation builder.
+func (m *RouterProviderMutation) Filter() *RouterProviderFilter {
+	return &RouterProviderFilter{config: m.config, predicateAdder: m}
+}
+
+// RouterProviderFilter provides a generic filtering capability at runtime for RouterProviderQuery.
+type RouterProviderFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *RouterProviderFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *RouterProviderFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(routerprovider.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *RouterProviderFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(routerprovider.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *RouterProviderFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(routerprovider.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql [16]byte predicate on the tenant_id field.
+func (f *RouterProviderFilter) WhereTenantID(p entql.ValueP) {
+	f.Where(p.Field(routerprovider.FieldTenantID))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *RouterProviderFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(routerprovider.FieldName))
+}
+
+// WhereBaseURL applies the entql string predicate on the base_url field.
+func (f *RouterProviderFilter) WhereBaseURL(p entql.StringP) {
+	f.Where(p.Field(routerprovider.FieldBaseURL))
+}
+
+// WhereCredentialIntegrationID applies the entql string predicate on the credential_integration_id field.
+func (f *RouterProviderFilter) WhereCredentialIntegrationID(p entql.StringP) {
+	f.Where(p.Field(routerprovider.FieldCredentialIntegrationID))
+}
+
+// WhereModels applies the entql json.RawMessage predicate on the models field.
+func (f *RouterProviderFilter) WhereModels(p entql.BytesP) {
+	f.Where(p.Field(routerprovider.FieldModels))
+}
+
+// WhereEnabled applies the entql bool predicate on the enabled field.
+func (f *RouterProviderFilter) WhereEnabled(p entql.BoolP) {
+	f.Where(p.Field(routerprovider.FieldEnabled))
+}
+
+// WhereCreatedBy applies the entql [16]byte predicate on the created_by field.
+func (f *RouterProviderFilter) WhereCreatedBy(p entql.ValueP) {
+	f.Where(p.Field(routerprovider.FieldCreatedBy))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *RouterProviderFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *RouterProviderFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *SSOConfigQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1747,7 +2295,7 @@ type SSOConfigFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SSOConfigFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1856,7 +2404,7 @@ type SSOLoginStateFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SSOLoginStateFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1950,7 +2498,7 @@ type ServiceAccountFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ServiceAccountFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2058,7 +2606,7 @@ type SigningKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SigningKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2133,7 +2681,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2287,6 +2835,20 @@ func (f *TenantFilter) WhereHasWebhooksWith(preds ...predicate.Webhook) {
 	})))
 }
 
+// WhereHasGuardrails applies a predicate to check if query has an edge guardrails.
+func (f *TenantFilter) WhereHasGuardrails() {
+	f.Where(entql.HasEdge("guardrails"))
+}
+
+// WhereHasGuardrailsWith applies a predicate to check if query has an edge guardrails with a given conditions (other predicates).
+func (f *TenantFilter) WhereHasGuardrailsWith(preds ...predicate.Guardrail) {
+	f.Where(entql.HasEdgeWith("guardrails", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
 // addPredicate implements the predicateAdder interface.
 func (_q *UsageCounterQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
@@ -2316,7 +2878,7 @@ type UsageCounterFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UsageCounterFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2400,7 +2962,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2518,7 +3080,7 @@ type WebhookFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2651,7 +3213,7 @@ type WebhookDeliveryFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookDeliveryFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2789,7 +3351,7 @@ type WebhookEventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookEventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/credential"
+	"github.com/credvault/credvault/ent/guardrail"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/tenant"
@@ -540,6 +541,155 @@ func newCredentialPaginateArgs(rv map[string]any) *credentialPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*CredentialWhereInput); ok {
 		args.opts = append(args.opts, WithCredentialFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *GuardrailQuery) CollectFields(ctx context.Context, satisfies ...string) (*GuardrailQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *GuardrailQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(guardrail.Columns))
+		selectedFields = []string{guardrail.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "tenant":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&TenantClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, tenantImplementors)...); err != nil {
+				return err
+			}
+			_q.withTenant = query
+			if _, ok := fieldSeen[guardrail.FieldTenantID]; !ok {
+				selectedFields = append(selectedFields, guardrail.FieldTenantID)
+				fieldSeen[guardrail.FieldTenantID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[guardrail.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, guardrail.FieldCreatedAt)
+				fieldSeen[guardrail.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[guardrail.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, guardrail.FieldUpdatedAt)
+				fieldSeen[guardrail.FieldUpdatedAt] = struct{}{}
+			}
+		case "tenantID":
+			if _, ok := fieldSeen[guardrail.FieldTenantID]; !ok {
+				selectedFields = append(selectedFields, guardrail.FieldTenantID)
+				fieldSeen[guardrail.FieldTenantID] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[guardrail.FieldName]; !ok {
+				selectedFields = append(selectedFields, guardrail.FieldName)
+				fieldSeen[guardrail.FieldName] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[guardrail.FieldKind]; !ok {
+				selectedFields = append(selectedFields, guardrail.FieldKind)
+				fieldSeen[guardrail.FieldKind] = struct{}{}
+			}
+		case "config":
+			if _, ok := fieldSeen[guardrail.FieldConfig]; !ok {
+				selectedFields = append(selectedFields, guardrail.FieldConfig)
+				fieldSeen[guardrail.FieldConfig] = struct{}{}
+			}
+		case "action":
+			if _, ok := fieldSeen[guardrail.FieldAction]; !ok {
+				selectedFields = append(selectedFields, guardrail.FieldAction)
+				fieldSeen[guardrail.FieldAction] = struct{}{}
+			}
+		case "appliesTo":
+			if _, ok := fieldSeen[guardrail.FieldAppliesTo]; !ok {
+				selectedFields = append(selectedFields, guardrail.FieldAppliesTo)
+				fieldSeen[guardrail.FieldAppliesTo] = struct{}{}
+			}
+		case "enabled":
+			if _, ok := fieldSeen[guardrail.FieldEnabled]; !ok {
+				selectedFields = append(selectedFields, guardrail.FieldEnabled)
+				fieldSeen[guardrail.FieldEnabled] = struct{}{}
+			}
+		case "createdBy":
+			if _, ok := fieldSeen[guardrail.FieldCreatedBy]; !ok {
+				selectedFields = append(selectedFields, guardrail.FieldCreatedBy)
+				fieldSeen[guardrail.FieldCreatedBy] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type guardrailPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []GuardrailPaginateOption
+}
+
+func newGuardrailPaginateArgs(rv map[string]any) *guardrailPaginateArgs {
+	args := &guardrailPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &GuardrailOrder{Field: &GuardrailOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithGuardrailOrder(order))
+			}
+		case *GuardrailOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithGuardrailOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*GuardrailWhereInput); ok {
+		args.opts = append(args.opts, WithGuardrailFilter(v.Filter))
 	}
 	return args
 }
@@ -1568,6 +1718,95 @@ func (_q *TenantQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 				query = pager.applyOrder(query)
 			}
 			_q.WithNamedWebhooks(alias, func(wq *WebhookQuery) {
+				*wq = *query
+			})
+
+		case "guardrails":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&GuardrailClient{config: _q.config}).Query()
+			)
+			args := newGuardrailPaginateArgs(fieldArgs(ctx, new(GuardrailWhereInput), path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newGuardrailPager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Tenant) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID uuid.UUID `sql:"tenant_id"`
+							Count  int       `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(tenant.GuardrailsColumn), ids...))
+						})
+						if err := query.GroupBy(tenant.GuardrailsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[uuid.UUID]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[7] == nil {
+								nodes[i].Edges.totalCount[7] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[7][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Tenant) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.Guardrails)
+							if nodes[i].Edges.totalCount[7] == nil {
+								nodes[i].Edges.totalCount[7] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[7][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, guardrailImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(tenant.GuardrailsColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedGuardrails(alias, func(wq *GuardrailQuery) {
 				*wq = *query
 			})
 		case "createdAt":

@@ -48,6 +48,14 @@ func (_m *Credential) Tenant(ctx context.Context) (*Tenant, error) {
 	return result, err
 }
 
+func (_m *Guardrail) Tenant(ctx context.Context) (*Tenant, error) {
+	result, err := _m.Edges.TenantOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryTenant().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *OAuthClient) Tenant(ctx context.Context) (*Tenant, error) {
 	result, err := _m.Edges.TenantOrErr()
 	if IsNotLoaded(err) {
@@ -230,6 +238,27 @@ func (_m *Tenant) Webhooks(
 		return conn, nil
 	}
 	return _m.QueryWebhooks().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *Tenant) Guardrails(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *GuardrailOrder, where *GuardrailWhereInput,
+) (*GuardrailConnection, error) {
+	opts := []GuardrailPaginateOption{
+		WithGuardrailOrder(orderBy),
+		WithGuardrailFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[7][alias]
+	if nodes, err := _m.NamedGuardrails(alias); err == nil || hasTotalCount {
+		pager, err := newGuardrailPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &GuardrailConnection{Edges: []*GuardrailEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryGuardrails().Paginate(ctx, after, first, before, last, opts...)
 }
 
 func (_m *User) Tenant(ctx context.Context) (*Tenant, error) {

@@ -11,6 +11,7 @@ import (
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/credential"
+	"github.com/credvault/credvault/ent/guardrail"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/tenant"
@@ -40,6 +41,11 @@ var credentialImplementors = []string{"Credential", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Credential) IsNode() {}
+
+var guardrailImplementors = []string{"Guardrail", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Guardrail) IsNode() {}
 
 var oauthclientImplementors = []string{"OAuthClient", "Node"}
 
@@ -152,6 +158,15 @@ func (c *Client) noder(ctx context.Context, table string, id uuid.UUID) (Noder, 
 			Where(credential.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, credentialImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case guardrail.Table:
+		query := c.Guardrail.Query().
+			Where(guardrail.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, guardrailImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -319,6 +334,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []uuid.UUID) ([]N
 		query := c.Credential.Query().
 			Where(credential.IDIn(ids...))
 		query, err := query.CollectFields(ctx, credentialImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case guardrail.Table:
+		query := c.Guardrail.Query().
+			Where(guardrail.IDIn(ids...))
+		query, err := query.CollectFields(ctx, guardrailImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/credential"
+	"github.com/credvault/credvault/ent/guardrail"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/tenant"
@@ -1188,6 +1189,368 @@ func (_m *Credential) ToEdge(order *CredentialOrder) *CredentialEdge {
 		order = DefaultCredentialOrder
 	}
 	return &CredentialEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// GuardrailEdge is the edge representation of Guardrail.
+type GuardrailEdge struct {
+	Node   *Guardrail `json:"node"`
+	Cursor Cursor     `json:"cursor"`
+}
+
+// GuardrailConnection is the connection containing edges to Guardrail.
+type GuardrailConnection struct {
+	Edges      []*GuardrailEdge `json:"edges"`
+	PageInfo   PageInfo         `json:"pageInfo"`
+	TotalCount int              `json:"totalCount"`
+}
+
+func (c *GuardrailConnection) build(nodes []*Guardrail, pager *guardrailPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Guardrail
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Guardrail {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Guardrail {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*GuardrailEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &GuardrailEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// GuardrailPaginateOption enables pagination customization.
+type GuardrailPaginateOption func(*guardrailPager) error
+
+// WithGuardrailOrder configures pagination ordering.
+func WithGuardrailOrder(order *GuardrailOrder) GuardrailPaginateOption {
+	if order == nil {
+		order = DefaultGuardrailOrder
+	}
+	o := *order
+	return func(pager *guardrailPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultGuardrailOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithGuardrailFilter configures pagination filter.
+func WithGuardrailFilter(filter func(*GuardrailQuery) (*GuardrailQuery, error)) GuardrailPaginateOption {
+	return func(pager *guardrailPager) error {
+		if filter == nil {
+			return errors.New("GuardrailQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type guardrailPager struct {
+	reverse bool
+	order   *GuardrailOrder
+	filter  func(*GuardrailQuery) (*GuardrailQuery, error)
+}
+
+func newGuardrailPager(opts []GuardrailPaginateOption, reverse bool) (*guardrailPager, error) {
+	pager := &guardrailPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultGuardrailOrder
+	}
+	return pager, nil
+}
+
+func (p *guardrailPager) applyFilter(query *GuardrailQuery) (*GuardrailQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *guardrailPager) toCursor(_m *Guardrail) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *guardrailPager) applyCursors(query *GuardrailQuery, after, before *Cursor) (*GuardrailQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultGuardrailOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *guardrailPager) applyOrder(query *GuardrailQuery) *GuardrailQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultGuardrailOrder.Field {
+		query = query.Order(DefaultGuardrailOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *guardrailPager) orderExpr(query *GuardrailQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultGuardrailOrder.Field {
+			b.Comma().Ident(DefaultGuardrailOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Guardrail.
+func (_m *GuardrailQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...GuardrailPaginateOption,
+) (*GuardrailConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newGuardrailPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &GuardrailConnection{Edges: []*GuardrailEdge{}}
+	if hasCollectedField(ctx, totalCountField) {
+		c := _m.Clone()
+		c.ctx.Fields = nil
+		if conn.TotalCount, err = c.Count(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField) || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// GuardrailOrderFieldCreatedAt orders Guardrail by created_at.
+	GuardrailOrderFieldCreatedAt = &GuardrailOrderField{
+		Value: func(_m *Guardrail) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: guardrail.FieldCreatedAt,
+		toTerm: guardrail.ByCreatedAt,
+		toCursor: func(_m *Guardrail) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// GuardrailOrderFieldUpdatedAt orders Guardrail by updated_at.
+	GuardrailOrderFieldUpdatedAt = &GuardrailOrderField{
+		Value: func(_m *Guardrail) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: guardrail.FieldUpdatedAt,
+		toTerm: guardrail.ByUpdatedAt,
+		toCursor: func(_m *Guardrail) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+	// GuardrailOrderFieldName orders Guardrail by name.
+	GuardrailOrderFieldName = &GuardrailOrderField{
+		Value: func(_m *Guardrail) (ent.Value, error) {
+			return _m.Name, nil
+		},
+		column: guardrail.FieldName,
+		toTerm: guardrail.ByName,
+		toCursor: func(_m *Guardrail) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Name,
+			}
+		},
+	}
+	// GuardrailOrderFieldKind orders Guardrail by kind.
+	GuardrailOrderFieldKind = &GuardrailOrderField{
+		Value: func(_m *Guardrail) (ent.Value, error) {
+			return _m.Kind, nil
+		},
+		column: guardrail.FieldKind,
+		toTerm: guardrail.ByKind,
+		toCursor: func(_m *Guardrail) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Kind,
+			}
+		},
+	}
+	// GuardrailOrderFieldEnabled orders Guardrail by enabled.
+	GuardrailOrderFieldEnabled = &GuardrailOrderField{
+		Value: func(_m *Guardrail) (ent.Value, error) {
+			return _m.Enabled, nil
+		},
+		column: guardrail.FieldEnabled,
+		toTerm: guardrail.ByEnabled,
+		toCursor: func(_m *Guardrail) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Enabled,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f GuardrailOrderField) String() string {
+	var str string
+	switch f.column {
+	case GuardrailOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case GuardrailOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	case GuardrailOrderFieldName.column:
+		str = "NAME"
+	case GuardrailOrderFieldKind.column:
+		str = "KIND"
+	case GuardrailOrderFieldEnabled.column:
+		str = "ENABLED"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f GuardrailOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *GuardrailOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("GuardrailOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *GuardrailOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *GuardrailOrderFieldUpdatedAt
+	case "NAME":
+		*f = *GuardrailOrderFieldName
+	case "KIND":
+		*f = *GuardrailOrderFieldKind
+	case "ENABLED":
+		*f = *GuardrailOrderFieldEnabled
+	default:
+		return fmt.Errorf("%s is not a valid GuardrailOrderField", str)
+	}
+	return nil
+}
+
+// GuardrailOrderField defines the ordering field of Guardrail.
+type GuardrailOrderField struct {
+	// Value extracts the ordering value from the given Guardrail.
+	Value    func(*Guardrail) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) guardrail.OrderOption
+	toCursor func(*Guardrail) Cursor
+}
+
+// GuardrailOrder defines the ordering of Guardrail.
+type GuardrailOrder struct {
+	Direction OrderDirection       `json:"direction"`
+	Field     *GuardrailOrderField `json:"field"`
+}
+
+// DefaultGuardrailOrder is the default ordering of Guardrail.
+var DefaultGuardrailOrder = &GuardrailOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &GuardrailOrderField{
+		Value: func(_m *Guardrail) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: guardrail.FieldID,
+		toTerm: guardrail.ByID,
+		toCursor: func(_m *Guardrail) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Guardrail into GuardrailEdge.
+func (_m *Guardrail) ToEdge(order *GuardrailOrder) *GuardrailEdge {
+	if order == nil {
+		order = DefaultGuardrailOrder
+	}
+	return &GuardrailEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

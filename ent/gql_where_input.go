@@ -10,6 +10,7 @@ import (
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/credential"
+	"github.com/credvault/credvault/ent/guardrail"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/predicate"
 	"github.com/credvault/credvault/ent/serviceaccount"
@@ -1876,6 +1877,398 @@ func (i *CredentialWhereInput) P() (predicate.Credential, error) {
 	}
 }
 
+// GuardrailWhereInput represents a where input for filtering Guardrail queries.
+type GuardrailWhereInput struct {
+	Predicates []predicate.Guardrail  `json:"-"`
+	Not        *GuardrailWhereInput   `json:"not,omitempty"`
+	Or         []*GuardrailWhereInput `json:"or,omitempty"`
+	And        []*GuardrailWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *uuid.UUID  `json:"id,omitempty"`
+	IDNEQ   *uuid.UUID  `json:"idNEQ,omitempty"`
+	IDIn    []uuid.UUID `json:"idIn,omitempty"`
+	IDNotIn []uuid.UUID `json:"idNotIn,omitempty"`
+	IDGT    *uuid.UUID  `json:"idGT,omitempty"`
+	IDGTE   *uuid.UUID  `json:"idGTE,omitempty"`
+	IDLT    *uuid.UUID  `json:"idLT,omitempty"`
+	IDLTE   *uuid.UUID  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "tenant_id" field predicates.
+	TenantID      *uuid.UUID  `json:"tenantID,omitempty"`
+	TenantIDNEQ   *uuid.UUID  `json:"tenantIDNEQ,omitempty"`
+	TenantIDIn    []uuid.UUID `json:"tenantIDIn,omitempty"`
+	TenantIDNotIn []uuid.UUID `json:"tenantIDNotIn,omitempty"`
+
+	// "name" field predicates.
+	Name             *string  `json:"name,omitempty"`
+	NameNEQ          *string  `json:"nameNEQ,omitempty"`
+	NameIn           []string `json:"nameIn,omitempty"`
+	NameNotIn        []string `json:"nameNotIn,omitempty"`
+	NameGT           *string  `json:"nameGT,omitempty"`
+	NameGTE          *string  `json:"nameGTE,omitempty"`
+	NameLT           *string  `json:"nameLT,omitempty"`
+	NameLTE          *string  `json:"nameLTE,omitempty"`
+	NameContains     *string  `json:"nameContains,omitempty"`
+	NameHasPrefix    *string  `json:"nameHasPrefix,omitempty"`
+	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
+	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
+	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
+
+	// "kind" field predicates.
+	Kind      *guardrail.Kind  `json:"kind,omitempty"`
+	KindNEQ   *guardrail.Kind  `json:"kindNEQ,omitempty"`
+	KindIn    []guardrail.Kind `json:"kindIn,omitempty"`
+	KindNotIn []guardrail.Kind `json:"kindNotIn,omitempty"`
+
+	// "action" field predicates.
+	Action      *guardrail.Action  `json:"action,omitempty"`
+	ActionNEQ   *guardrail.Action  `json:"actionNEQ,omitempty"`
+	ActionIn    []guardrail.Action `json:"actionIn,omitempty"`
+	ActionNotIn []guardrail.Action `json:"actionNotIn,omitempty"`
+
+	// "applies_to" field predicates.
+	AppliesTo      *guardrail.AppliesTo  `json:"appliesTo,omitempty"`
+	AppliesToNEQ   *guardrail.AppliesTo  `json:"appliesToNEQ,omitempty"`
+	AppliesToIn    []guardrail.AppliesTo `json:"appliesToIn,omitempty"`
+	AppliesToNotIn []guardrail.AppliesTo `json:"appliesToNotIn,omitempty"`
+
+	// "enabled" field predicates.
+	Enabled    *bool `json:"enabled,omitempty"`
+	EnabledNEQ *bool `json:"enabledNEQ,omitempty"`
+
+	// "created_by" field predicates.
+	CreatedBy       *uuid.UUID  `json:"createdBy,omitempty"`
+	CreatedByNEQ    *uuid.UUID  `json:"createdByNEQ,omitempty"`
+	CreatedByIn     []uuid.UUID `json:"createdByIn,omitempty"`
+	CreatedByNotIn  []uuid.UUID `json:"createdByNotIn,omitempty"`
+	CreatedByGT     *uuid.UUID  `json:"createdByGT,omitempty"`
+	CreatedByGTE    *uuid.UUID  `json:"createdByGTE,omitempty"`
+	CreatedByLT     *uuid.UUID  `json:"createdByLT,omitempty"`
+	CreatedByLTE    *uuid.UUID  `json:"createdByLTE,omitempty"`
+	CreatedByIsNil  bool        `json:"createdByIsNil,omitempty"`
+	CreatedByNotNil bool        `json:"createdByNotNil,omitempty"`
+
+	// "tenant" edge predicates.
+	HasTenant     *bool               `json:"hasTenant,omitempty"`
+	HasTenantWith []*TenantWhereInput `json:"hasTenantWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *GuardrailWhereInput) AddPredicates(predicates ...predicate.Guardrail) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the GuardrailWhereInput filter on the GuardrailQuery builder.
+func (i *GuardrailWhereInput) Filter(q *GuardrailQuery) (*GuardrailQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyGuardrailWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyGuardrailWhereInput is returned in case the GuardrailWhereInput is empty.
+var ErrEmptyGuardrailWhereInput = errors.New("ent: empty predicate GuardrailWhereInput")
+
+// P returns a predicate for filtering guardrails.
+// An error is returned if the input is empty or invalid.
+func (i *GuardrailWhereInput) P() (predicate.Guardrail, error) {
+	var predicates []predicate.Guardrail
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, guardrail.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Guardrail, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, guardrail.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Guardrail, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, guardrail.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, guardrail.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, guardrail.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, guardrail.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, guardrail.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, guardrail.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, guardrail.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, guardrail.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, guardrail.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, guardrail.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, guardrail.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, guardrail.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, guardrail.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, guardrail.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, guardrail.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, guardrail.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, guardrail.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, guardrail.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, guardrail.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, guardrail.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, guardrail.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, guardrail.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, guardrail.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, guardrail.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, guardrail.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.TenantID != nil {
+		predicates = append(predicates, guardrail.TenantIDEQ(*i.TenantID))
+	}
+	if i.TenantIDNEQ != nil {
+		predicates = append(predicates, guardrail.TenantIDNEQ(*i.TenantIDNEQ))
+	}
+	if len(i.TenantIDIn) > 0 {
+		predicates = append(predicates, guardrail.TenantIDIn(i.TenantIDIn...))
+	}
+	if len(i.TenantIDNotIn) > 0 {
+		predicates = append(predicates, guardrail.TenantIDNotIn(i.TenantIDNotIn...))
+	}
+	if i.Name != nil {
+		predicates = append(predicates, guardrail.NameEQ(*i.Name))
+	}
+	if i.NameNEQ != nil {
+		predicates = append(predicates, guardrail.NameNEQ(*i.NameNEQ))
+	}
+	if len(i.NameIn) > 0 {
+		predicates = append(predicates, guardrail.NameIn(i.NameIn...))
+	}
+	if len(i.NameNotIn) > 0 {
+		predicates = append(predicates, guardrail.NameNotIn(i.NameNotIn...))
+	}
+	if i.NameGT != nil {
+		predicates = append(predicates, guardrail.NameGT(*i.NameGT))
+	}
+	if i.NameGTE != nil {
+		predicates = append(predicates, guardrail.NameGTE(*i.NameGTE))
+	}
+	if i.NameLT != nil {
+		predicates = append(predicates, guardrail.NameLT(*i.NameLT))
+	}
+	if i.NameLTE != nil {
+		predicates = append(predicates, guardrail.NameLTE(*i.NameLTE))
+	}
+	if i.NameContains != nil {
+		predicates = append(predicates, guardrail.NameContains(*i.NameContains))
+	}
+	if i.NameHasPrefix != nil {
+		predicates = append(predicates, guardrail.NameHasPrefix(*i.NameHasPrefix))
+	}
+	if i.NameHasSuffix != nil {
+		predicates = append(predicates, guardrail.NameHasSuffix(*i.NameHasSuffix))
+	}
+	if i.NameEqualFold != nil {
+		predicates = append(predicates, guardrail.NameEqualFold(*i.NameEqualFold))
+	}
+	if i.NameContainsFold != nil {
+		predicates = append(predicates, guardrail.NameContainsFold(*i.NameContainsFold))
+	}
+	if i.Kind != nil {
+		predicates = append(predicates, guardrail.KindEQ(*i.Kind))
+	}
+	if i.KindNEQ != nil {
+		predicates = append(predicates, guardrail.KindNEQ(*i.KindNEQ))
+	}
+	if len(i.KindIn) > 0 {
+		predicates = append(predicates, guardrail.KindIn(i.KindIn...))
+	}
+	if len(i.KindNotIn) > 0 {
+		predicates = append(predicates, guardrail.KindNotIn(i.KindNotIn...))
+	}
+	if i.Action != nil {
+		predicates = append(predicates, guardrail.ActionEQ(*i.Action))
+	}
+	if i.ActionNEQ != nil {
+		predicates = append(predicates, guardrail.ActionNEQ(*i.ActionNEQ))
+	}
+	if len(i.ActionIn) > 0 {
+		predicates = append(predicates, guardrail.ActionIn(i.ActionIn...))
+	}
+	if len(i.ActionNotIn) > 0 {
+		predicates = append(predicates, guardrail.ActionNotIn(i.ActionNotIn...))
+	}
+	if i.AppliesTo != nil {
+		predicates = append(predicates, guardrail.AppliesToEQ(*i.AppliesTo))
+	}
+	if i.AppliesToNEQ != nil {
+		predicates = append(predicates, guardrail.AppliesToNEQ(*i.AppliesToNEQ))
+	}
+	if len(i.AppliesToIn) > 0 {
+		predicates = append(predicates, guardrail.AppliesToIn(i.AppliesToIn...))
+	}
+	if len(i.AppliesToNotIn) > 0 {
+		predicates = append(predicates, guardrail.AppliesToNotIn(i.AppliesToNotIn...))
+	}
+	if i.Enabled != nil {
+		predicates = append(predicates, guardrail.EnabledEQ(*i.Enabled))
+	}
+	if i.EnabledNEQ != nil {
+		predicates = append(predicates, guardrail.EnabledNEQ(*i.EnabledNEQ))
+	}
+	if i.CreatedBy != nil {
+		predicates = append(predicates, guardrail.CreatedByEQ(*i.CreatedBy))
+	}
+	if i.CreatedByNEQ != nil {
+		predicates = append(predicates, guardrail.CreatedByNEQ(*i.CreatedByNEQ))
+	}
+	if len(i.CreatedByIn) > 0 {
+		predicates = append(predicates, guardrail.CreatedByIn(i.CreatedByIn...))
+	}
+	if len(i.CreatedByNotIn) > 0 {
+		predicates = append(predicates, guardrail.CreatedByNotIn(i.CreatedByNotIn...))
+	}
+	if i.CreatedByGT != nil {
+		predicates = append(predicates, guardrail.CreatedByGT(*i.CreatedByGT))
+	}
+	if i.CreatedByGTE != nil {
+		predicates = append(predicates, guardrail.CreatedByGTE(*i.CreatedByGTE))
+	}
+	if i.CreatedByLT != nil {
+		predicates = append(predicates, guardrail.CreatedByLT(*i.CreatedByLT))
+	}
+	if i.CreatedByLTE != nil {
+		predicates = append(predicates, guardrail.CreatedByLTE(*i.CreatedByLTE))
+	}
+	if i.CreatedByIsNil {
+		predicates = append(predicates, guardrail.CreatedByIsNil())
+	}
+	if i.CreatedByNotNil {
+		predicates = append(predicates, guardrail.CreatedByNotNil())
+	}
+
+	if i.HasTenant != nil {
+		p := guardrail.HasTenant()
+		if !*i.HasTenant {
+			p = guardrail.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasTenantWith) > 0 {
+		with := make([]predicate.Tenant, 0, len(i.HasTenantWith))
+		for _, w := range i.HasTenantWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasTenantWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, guardrail.HasTenantWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyGuardrailWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return guardrail.And(predicates...), nil
+	}
+}
+
 // OAuthClientWhereInput represents a where input for filtering OAuthClient queries.
 type OAuthClientWhereInput struct {
 	Predicates []predicate.OAuthClient  `json:"-"`
@@ -2863,6 +3256,10 @@ type TenantWhereInput struct {
 	// "webhooks" edge predicates.
 	HasWebhooks     *bool                `json:"hasWebhooks,omitempty"`
 	HasWebhooksWith []*WebhookWhereInput `json:"hasWebhooksWith,omitempty"`
+
+	// "guardrails" edge predicates.
+	HasGuardrails     *bool                  `json:"hasGuardrails,omitempty"`
+	HasGuardrailsWith []*GuardrailWhereInput `json:"hasGuardrailsWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -3299,6 +3696,24 @@ func (i *TenantWhereInput) P() (predicate.Tenant, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, tenant.HasWebhooksWith(with...))
+	}
+	if i.HasGuardrails != nil {
+		p := tenant.HasGuardrails()
+		if !*i.HasGuardrails {
+			p = tenant.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasGuardrailsWith) > 0 {
+		with := make([]predicate.Guardrail, 0, len(i.HasGuardrailsWith))
+		for _, w := range i.HasGuardrailsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasGuardrailsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, tenant.HasGuardrailsWith(with...))
 	}
 	switch len(predicates) {
 	case 0:

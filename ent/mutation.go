@@ -15,11 +15,15 @@ import (
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/credential"
 	"github.com/credvault/credvault/ent/datakey"
+	"github.com/credvault/credvault/ent/gatewayusage"
+	"github.com/credvault/credvault/ent/guardrail"
 	"github.com/credvault/credvault/ent/job"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/predicate"
 	"github.com/credvault/credvault/ent/refreshtoken"
 	"github.com/credvault/credvault/ent/revokedtoken"
+	"github.com/credvault/credvault/ent/routerconfig"
+	"github.com/credvault/credvault/ent/routerprovider"
 	"github.com/credvault/credvault/ent/schema/schematype"
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/signingkey"
@@ -47,10 +51,14 @@ const (
 	TypeAuditLog        = "AuditLog"
 	TypeCredential      = "Credential"
 	TypeDataKey         = "DataKey"
+	TypeGatewayUsage    = "GatewayUsage"
+	TypeGuardrail       = "Guardrail"
 	TypeJob             = "Job"
 	TypeOAuthClient     = "OAuthClient"
 	TypeRefreshToken    = "RefreshToken"
 	TypeRevokedToken    = "RevokedToken"
+	TypeRouterConfig    = "RouterConfig"
+	TypeRouterProvider  = "RouterProvider"
 	TypeSSOConfig       = "SSOConfig"
 	TypeSSOLoginState   = "SSOLoginState"
 	TypeServiceAccount  = "ServiceAccount"
@@ -4633,6 +4641,1874 @@ func (m *DataKeyMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown DataKey edge %s", name)
 }
 
+// GatewayUsageMutation represents an operation that mutates the GatewayUsage nodes in the graph.
+type GatewayUsageMutation struct {
+	config
+	op                   Op
+	typ                  string
+	id                   *uuid.UUID
+	day                  *string
+	principal_type       *string
+	principal_id         *string
+	model                *string
+	provider             *string
+	requests             *int64
+	addrequests          *int64
+	prompt_tokens        *int64
+	addprompt_tokens     *int64
+	completion_tokens    *int64
+	addcompletion_tokens *int64
+	updated_at           *time.Time
+	clearedFields        map[string]struct{}
+	tenant               *uuid.UUID
+	clearedtenant        bool
+	done                 bool
+	oldValue             func(context.Context) (*GatewayUsage, error)
+	predicates           []predicate.GatewayUsage
+}
+
+var _ ent.Mutation = (*GatewayUsageMutation)(nil)
+
+// gatewayusageOption allows management of the mutation configuration using functional options.
+type gatewayusageOption func(*GatewayUsageMutation)
+
+// newGatewayUsageMutation creates new mutation for the GatewayUsage entity.
+func newGatewayUsageMutation(c config, op Op, opts ...gatewayusageOption) *GatewayUsageMutation {
+	m := &GatewayUsageMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeGatewayUsage,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withGatewayUsageID sets the ID field of the mutation.
+func withGatewayUsageID(id uuid.UUID) gatewayusageOption {
+	return func(m *GatewayUsageMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *GatewayUsage
+		)
+		m.oldValue = func(ctx context.Context) (*GatewayUsage, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().GatewayUsage.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withGatewayUsage sets the old GatewayUsage of the mutation.
+func withGatewayUsage(node *GatewayUsage) gatewayusageOption {
+	return func(m *GatewayUsageMutation) {
+		m.oldValue = func(context.Context) (*GatewayUsage, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m GatewayUsageMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m GatewayUsageMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of GatewayUsage entities.
+func (m *GatewayUsageMutation) SetID(id uuid.UUID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *GatewayUsageMutation) ID() (id uuid.UUID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *GatewayUsageMutation) IDs(ctx context.Context) ([]uuid.UUID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []uuid.UUID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().GatewayUsage.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *GatewayUsageMutation) SetTenantID(u uuid.UUID) {
+	m.tenant = &u
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *GatewayUsageMutation) TenantID() (r uuid.UUID, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the GatewayUsage entity.
+// If the GatewayUsage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GatewayUsageMutation) OldTenantID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *GatewayUsageMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetDay sets the "day" field.
+func (m *GatewayUsageMutation) SetDay(s string) {
+	m.day = &s
+}
+
+// Day returns the value of the "day" field in the mutation.
+func (m *GatewayUsageMutation) Day() (r string, exists bool) {
+	v := m.day
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDay returns the old "day" field's value of the GatewayUsage entity.
+// If the GatewayUsage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GatewayUsageMutation) OldDay(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDay is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDay requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDay: %w", err)
+	}
+	return oldValue.Day, nil
+}
+
+// ResetDay resets all changes to the "day" field.
+func (m *GatewayUsageMutation) ResetDay() {
+	m.day = nil
+}
+
+// SetPrincipalType sets the "principal_type" field.
+func (m *GatewayUsageMutation) SetPrincipalType(s string) {
+	m.principal_type = &s
+}
+
+// PrincipalType returns the value of the "principal_type" field in the mutation.
+func (m *GatewayUsageMutation) PrincipalType() (r string, exists bool) {
+	v := m.principal_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPrincipalType returns the old "principal_type" field's value of the GatewayUsage entity.
+// If the GatewayUsage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GatewayUsageMutation) OldPrincipalType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPrincipalType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPrincipalType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPrincipalType: %w", err)
+	}
+	return oldValue.PrincipalType, nil
+}
+
+// ResetPrincipalType resets all changes to the "principal_type" field.
+func (m *GatewayUsageMutation) ResetPrincipalType() {
+	m.principal_type = nil
+}
+
+// SetPrincipalID sets the "principal_id" field.
+func (m *GatewayUsageMutation) SetPrincipalID(s string) {
+	m.principal_id = &s
+}
+
+// PrincipalID returns the value of the "principal_id" field in the mutation.
+func (m *GatewayUsageMutation) PrincipalID() (r string, exists bool) {
+	v := m.principal_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPrincipalID returns the old "principal_id" field's value of the GatewayUsage entity.
+// If the GatewayUsage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GatewayUsageMutation) OldPrincipalID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPrincipalID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPrincipalID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPrincipalID: %w", err)
+	}
+	return oldValue.PrincipalID, nil
+}
+
+// ResetPrincipalID resets all changes to the "principal_id" field.
+func (m *GatewayUsageMutation) ResetPrincipalID() {
+	m.principal_id = nil
+}
+
+// SetModel sets the "model" field.
+func (m *GatewayUsageMutation) SetModel(s string) {
+	m.model = &s
+}
+
+// Model returns the value of the "model" field in the mutation.
+func (m *GatewayUsageMutation) Model() (r string, exists bool) {
+	v := m.model
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldModel returns the old "model" field's value of the GatewayUsage entity.
+// If the GatewayUsage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GatewayUsageMutation) OldModel(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldModel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldModel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldModel: %w", err)
+	}
+	return oldValue.Model, nil
+}
+
+// ResetModel resets all changes to the "model" field.
+func (m *GatewayUsageMutation) ResetModel() {
+	m.model = nil
+}
+
+// SetProvider sets the "provider" field.
+func (m *GatewayUsageMutation) SetProvider(s string) {
+	m.provider = &s
+}
+
+// Provider returns the value of the "provider" field in the mutation.
+func (m *GatewayUsageMutation) Provider() (r string, exists bool) {
+	v := m.provider
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProvider returns the old "provider" field's value of the GatewayUsage entity.
+// If the GatewayUsage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GatewayUsageMutation) OldProvider(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProvider is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProvider requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProvider: %w", err)
+	}
+	return oldValue.Provider, nil
+}
+
+// ResetProvider resets all changes to the "provider" field.
+func (m *GatewayUsageMutation) ResetProvider() {
+	m.provider = nil
+}
+
+// SetRequests sets the "requests" field.
+func (m *GatewayUsageMutation) SetRequests(i int64) {
+	m.requests = &i
+	m.addrequests = nil
+}
+
+// Requests returns the value of the "requests" field in the mutation.
+func (m *GatewayUsageMutation) Requests() (r int64, exists bool) {
+	v := m.requests
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequests returns the old "requests" field's value of the GatewayUsage entity.
+// If the GatewayUsage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GatewayUsageMutation) OldRequests(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequests is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequests requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequests: %w", err)
+	}
+	return oldValue.Requests, nil
+}
+
+// AddRequests adds i to the "requests" field.
+func (m *GatewayUsageMutation) AddRequests(i int64) {
+	if m.addrequests != nil {
+		*m.addrequests += i
+	} else {
+		m.addrequests = &i
+	}
+}
+
+// AddedRequests returns the value that was added to the "requests" field in this mutation.
+func (m *GatewayUsageMutation) AddedRequests() (r int64, exists bool) {
+	v := m.addrequests
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRequests resets all changes to the "requests" field.
+func (m *GatewayUsageMutation) ResetRequests() {
+	m.requests = nil
+	m.addrequests = nil
+}
+
+// SetPromptTokens sets the "prompt_tokens" field.
+func (m *GatewayUsageMutation) SetPromptTokens(i int64) {
+	m.prompt_tokens = &i
+	m.addprompt_tokens = nil
+}
+
+// PromptTokens returns the value of the "prompt_tokens" field in the mutation.
+func (m *GatewayUsageMutation) PromptTokens() (r int64, exists bool) {
+	v := m.prompt_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPromptTokens returns the old "prompt_tokens" field's value of the GatewayUsage entity.
+// If the GatewayUsage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GatewayUsageMutation) OldPromptTokens(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPromptTokens is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPromptTokens requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPromptTokens: %w", err)
+	}
+	return oldValue.PromptTokens, nil
+}
+
+// AddPromptTokens adds i to the "prompt_tokens" field.
+func (m *GatewayUsageMutation) AddPromptTokens(i int64) {
+	if m.addprompt_tokens != nil {
+		*m.addprompt_tokens += i
+	} else {
+		m.addprompt_tokens = &i
+	}
+}
+
+// AddedPromptTokens returns the value that was added to the "prompt_tokens" field in this mutation.
+func (m *GatewayUsageMutation) AddedPromptTokens() (r int64, exists bool) {
+	v := m.addprompt_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPromptTokens resets all changes to the "prompt_tokens" field.
+func (m *GatewayUsageMutation) ResetPromptTokens() {
+	m.prompt_tokens = nil
+	m.addprompt_tokens = nil
+}
+
+// SetCompletionTokens sets the "completion_tokens" field.
+func (m *GatewayUsageMutation) SetCompletionTokens(i int64) {
+	m.completion_tokens = &i
+	m.addcompletion_tokens = nil
+}
+
+// CompletionTokens returns the value of the "completion_tokens" field in the mutation.
+func (m *GatewayUsageMutation) CompletionTokens() (r int64, exists bool) {
+	v := m.completion_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCompletionTokens returns the old "completion_tokens" field's value of the GatewayUsage entity.
+// If the GatewayUsage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GatewayUsageMutation) OldCompletionTokens(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCompletionTokens is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCompletionTokens requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCompletionTokens: %w", err)
+	}
+	return oldValue.CompletionTokens, nil
+}
+
+// AddCompletionTokens adds i to the "completion_tokens" field.
+func (m *GatewayUsageMutation) AddCompletionTokens(i int64) {
+	if m.addcompletion_tokens != nil {
+		*m.addcompletion_tokens += i
+	} else {
+		m.addcompletion_tokens = &i
+	}
+}
+
+// AddedCompletionTokens returns the value that was added to the "completion_tokens" field in this mutation.
+func (m *GatewayUsageMutation) AddedCompletionTokens() (r int64, exists bool) {
+	v := m.addcompletion_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCompletionTokens resets all changes to the "completion_tokens" field.
+func (m *GatewayUsageMutation) ResetCompletionTokens() {
+	m.completion_tokens = nil
+	m.addcompletion_tokens = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *GatewayUsageMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *GatewayUsageMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the GatewayUsage entity.
+// If the GatewayUsage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GatewayUsageMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *GatewayUsageMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *GatewayUsageMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[gatewayusage.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *GatewayUsageMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *GatewayUsageMutation) TenantIDs() (ids []uuid.UUID) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *GatewayUsageMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the GatewayUsageMutation builder.
+func (m *GatewayUsageMutation) Where(ps ...predicate.GatewayUsage) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the GatewayUsageMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *GatewayUsageMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.GatewayUsage, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *GatewayUsageMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *GatewayUsageMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (GatewayUsage).
+func (m *GatewayUsageMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *GatewayUsageMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.tenant != nil {
+		fields = append(fields, gatewayusage.FieldTenantID)
+	}
+	if m.day != nil {
+		fields = append(fields, gatewayusage.FieldDay)
+	}
+	if m.principal_type != nil {
+		fields = append(fields, gatewayusage.FieldPrincipalType)
+	}
+	if m.principal_id != nil {
+		fields = append(fields, gatewayusage.FieldPrincipalID)
+	}
+	if m.model != nil {
+		fields = append(fields, gatewayusage.FieldModel)
+	}
+	if m.provider != nil {
+		fields = append(fields, gatewayusage.FieldProvider)
+	}
+	if m.requests != nil {
+		fields = append(fields, gatewayusage.FieldRequests)
+	}
+	if m.prompt_tokens != nil {
+		fields = append(fields, gatewayusage.FieldPromptTokens)
+	}
+	if m.completion_tokens != nil {
+		fields = append(fields, gatewayusage.FieldCompletionTokens)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, gatewayusage.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *GatewayUsageMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case gatewayusage.FieldTenantID:
+		return m.TenantID()
+	case gatewayusage.FieldDay:
+		return m.Day()
+	case gatewayusage.FieldPrincipalType:
+		return m.PrincipalType()
+	case gatewayusage.FieldPrincipalID:
+		return m.PrincipalID()
+	case gatewayusage.FieldModel:
+		return m.Model()
+	case gatewayusage.FieldProvider:
+		return m.Provider()
+	case gatewayusage.FieldRequests:
+		return m.Requests()
+	case gatewayusage.FieldPromptTokens:
+		return m.PromptTokens()
+	case gatewayusage.FieldCompletionTokens:
+		return m.CompletionTokens()
+	case gatewayusage.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *GatewayUsageMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case gatewayusage.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case gatewayusage.FieldDay:
+		return m.OldDay(ctx)
+	case gatewayusage.FieldPrincipalType:
+		return m.OldPrincipalType(ctx)
+	case gatewayusage.FieldPrincipalID:
+		return m.OldPrincipalID(ctx)
+	case gatewayusage.FieldModel:
+		return m.OldModel(ctx)
+	case gatewayusage.FieldProvider:
+		return m.OldProvider(ctx)
+	case gatewayusage.FieldRequests:
+		return m.OldRequests(ctx)
+	case gatewayusage.FieldPromptTokens:
+		return m.OldPromptTokens(ctx)
+	case gatewayusage.FieldCompletionTokens:
+		return m.OldCompletionTokens(ctx)
+	case gatewayusage.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown GatewayUsage field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GatewayUsageMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case gatewayusage.FieldTenantID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case gatewayusage.FieldDay:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDay(v)
+		return nil
+	case gatewayusage.FieldPrincipalType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPrincipalType(v)
+		return nil
+	case gatewayusage.FieldPrincipalID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPrincipalID(v)
+		return nil
+	case gatewayusage.FieldModel:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetModel(v)
+		return nil
+	case gatewayusage.FieldProvider:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProvider(v)
+		return nil
+	case gatewayusage.FieldRequests:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequests(v)
+		return nil
+	case gatewayusage.FieldPromptTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPromptTokens(v)
+		return nil
+	case gatewayusage.FieldCompletionTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCompletionTokens(v)
+		return nil
+	case gatewayusage.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown GatewayUsage field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *GatewayUsageMutation) AddedFields() []string {
+	var fields []string
+	if m.addrequests != nil {
+		fields = append(fields, gatewayusage.FieldRequests)
+	}
+	if m.addprompt_tokens != nil {
+		fields = append(fields, gatewayusage.FieldPromptTokens)
+	}
+	if m.addcompletion_tokens != nil {
+		fields = append(fields, gatewayusage.FieldCompletionTokens)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *GatewayUsageMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case gatewayusage.FieldRequests:
+		return m.AddedRequests()
+	case gatewayusage.FieldPromptTokens:
+		return m.AddedPromptTokens()
+	case gatewayusage.FieldCompletionTokens:
+		return m.AddedCompletionTokens()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GatewayUsageMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case gatewayusage.FieldRequests:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRequests(v)
+		return nil
+	case gatewayusage.FieldPromptTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPromptTokens(v)
+		return nil
+	case gatewayusage.FieldCompletionTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCompletionTokens(v)
+		return nil
+	}
+	return fmt.Errorf("unknown GatewayUsage numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *GatewayUsageMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *GatewayUsageMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *GatewayUsageMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown GatewayUsage nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *GatewayUsageMutation) ResetField(name string) error {
+	switch name {
+	case gatewayusage.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case gatewayusage.FieldDay:
+		m.ResetDay()
+		return nil
+	case gatewayusage.FieldPrincipalType:
+		m.ResetPrincipalType()
+		return nil
+	case gatewayusage.FieldPrincipalID:
+		m.ResetPrincipalID()
+		return nil
+	case gatewayusage.FieldModel:
+		m.ResetModel()
+		return nil
+	case gatewayusage.FieldProvider:
+		m.ResetProvider()
+		return nil
+	case gatewayusage.FieldRequests:
+		m.ResetRequests()
+		return nil
+	case gatewayusage.FieldPromptTokens:
+		m.ResetPromptTokens()
+		return nil
+	case gatewayusage.FieldCompletionTokens:
+		m.ResetCompletionTokens()
+		return nil
+	case gatewayusage.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown GatewayUsage field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *GatewayUsageMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, gatewayusage.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *GatewayUsageMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case gatewayusage.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *GatewayUsageMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *GatewayUsageMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *GatewayUsageMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, gatewayusage.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *GatewayUsageMutation) EdgeCleared(name string) bool {
+	switch name {
+	case gatewayusage.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *GatewayUsageMutation) ClearEdge(name string) error {
+	switch name {
+	case gatewayusage.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown GatewayUsage unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *GatewayUsageMutation) ResetEdge(name string) error {
+	switch name {
+	case gatewayusage.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown GatewayUsage edge %s", name)
+}
+
+// GuardrailMutation represents an operation that mutates the Guardrail nodes in the graph.
+type GuardrailMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *uuid.UUID
+	created_at    *time.Time
+	updated_at    *time.Time
+	name          *string
+	kind          *guardrail.Kind
+	_config       *map[string]interface{}
+	action        *guardrail.Action
+	applies_to    *guardrail.AppliesTo
+	enabled       *bool
+	created_by    *uuid.UUID
+	clearedFields map[string]struct{}
+	tenant        *uuid.UUID
+	clearedtenant bool
+	done          bool
+	oldValue      func(context.Context) (*Guardrail, error)
+	predicates    []predicate.Guardrail
+}
+
+var _ ent.Mutation = (*GuardrailMutation)(nil)
+
+// guardrailOption allows management of the mutation configuration using functional options.
+type guardrailOption func(*GuardrailMutation)
+
+// newGuardrailMutation creates new mutation for the Guardrail entity.
+func newGuardrailMutation(c config, op Op, opts ...guardrailOption) *GuardrailMutation {
+	m := &GuardrailMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeGuardrail,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withGuardrailID sets the ID field of the mutation.
+func withGuardrailID(id uuid.UUID) guardrailOption {
+	return func(m *GuardrailMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Guardrail
+		)
+		m.oldValue = func(ctx context.Context) (*Guardrail, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Guardrail.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withGuardrail sets the old Guardrail of the mutation.
+func withGuardrail(node *Guardrail) guardrailOption {
+	return func(m *GuardrailMutation) {
+		m.oldValue = func(context.Context) (*Guardrail, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m GuardrailMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m GuardrailMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Guardrail entities.
+func (m *GuardrailMutation) SetID(id uuid.UUID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *GuardrailMutation) ID() (id uuid.UUID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *GuardrailMutation) IDs(ctx context.Context) ([]uuid.UUID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []uuid.UUID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Guardrail.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *GuardrailMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *GuardrailMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Guardrail entity.
+// If the Guardrail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardrailMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *GuardrailMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *GuardrailMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *GuardrailMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Guardrail entity.
+// If the Guardrail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardrailMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *GuardrailMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *GuardrailMutation) SetTenantID(u uuid.UUID) {
+	m.tenant = &u
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *GuardrailMutation) TenantID() (r uuid.UUID, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the Guardrail entity.
+// If the Guardrail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardrailMutation) OldTenantID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *GuardrailMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetName sets the "name" field.
+func (m *GuardrailMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *GuardrailMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Guardrail entity.
+// If the Guardrail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardrailMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *GuardrailMutation) ResetName() {
+	m.name = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *GuardrailMutation) SetKind(gu guardrail.Kind) {
+	m.kind = &gu
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *GuardrailMutation) Kind() (r guardrail.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the Guardrail entity.
+// If the Guardrail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardrailMutation) OldKind(ctx context.Context) (v guardrail.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *GuardrailMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetConfig sets the "config" field.
+func (m *GuardrailMutation) SetConfig(value map[string]interface{}) {
+	m._config = &value
+}
+
+// Config returns the value of the "config" field in the mutation.
+func (m *GuardrailMutation) Config() (r map[string]interface{}, exists bool) {
+	v := m._config
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConfig returns the old "config" field's value of the Guardrail entity.
+// If the Guardrail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardrailMutation) OldConfig(ctx context.Context) (v map[string]interface{}, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConfig is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConfig requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConfig: %w", err)
+	}
+	return oldValue.Config, nil
+}
+
+// ResetConfig resets all changes to the "config" field.
+func (m *GuardrailMutation) ResetConfig() {
+	m._config = nil
+}
+
+// SetAction sets the "action" field.
+func (m *GuardrailMutation) SetAction(gu guardrail.Action) {
+	m.action = &gu
+}
+
+// Action returns the value of the "action" field in the mutation.
+func (m *GuardrailMutation) Action() (r guardrail.Action, exists bool) {
+	v := m.action
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAction returns the old "action" field's value of the Guardrail entity.
+// If the Guardrail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardrailMutation) OldAction(ctx context.Context) (v guardrail.Action, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAction is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAction requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAction: %w", err)
+	}
+	return oldValue.Action, nil
+}
+
+// ResetAction resets all changes to the "action" field.
+func (m *GuardrailMutation) ResetAction() {
+	m.action = nil
+}
+
+// SetAppliesTo sets the "applies_to" field.
+func (m *GuardrailMutation) SetAppliesTo(gt guardrail.AppliesTo) {
+	m.applies_to = &gt
+}
+
+// AppliesTo returns the value of the "applies_to" field in the mutation.
+func (m *GuardrailMutation) AppliesTo() (r guardrail.AppliesTo, exists bool) {
+	v := m.applies_to
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAppliesTo returns the old "applies_to" field's value of the Guardrail entity.
+// If the Guardrail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardrailMutation) OldAppliesTo(ctx context.Context) (v guardrail.AppliesTo, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAppliesTo is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAppliesTo requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAppliesTo: %w", err)
+	}
+	return oldValue.AppliesTo, nil
+}
+
+// ResetAppliesTo resets all changes to the "applies_to" field.
+func (m *GuardrailMutation) ResetAppliesTo() {
+	m.applies_to = nil
+}
+
+// SetEnabled sets the "enabled" field.
+func (m *GuardrailMutation) SetEnabled(b bool) {
+	m.enabled = &b
+}
+
+// Enabled returns the value of the "enabled" field in the mutation.
+func (m *GuardrailMutation) Enabled() (r bool, exists bool) {
+	v := m.enabled
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnabled returns the old "enabled" field's value of the Guardrail entity.
+// If the Guardrail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardrailMutation) OldEnabled(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnabled is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnabled requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnabled: %w", err)
+	}
+	return oldValue.Enabled, nil
+}
+
+// ResetEnabled resets all changes to the "enabled" field.
+func (m *GuardrailMutation) ResetEnabled() {
+	m.enabled = nil
+}
+
+// SetCreatedBy sets the "created_by" field.
+func (m *GuardrailMutation) SetCreatedBy(u uuid.UUID) {
+	m.created_by = &u
+}
+
+// CreatedBy returns the value of the "created_by" field in the mutation.
+func (m *GuardrailMutation) CreatedBy() (r uuid.UUID, exists bool) {
+	v := m.created_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedBy returns the old "created_by" field's value of the Guardrail entity.
+// If the Guardrail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GuardrailMutation) OldCreatedBy(ctx context.Context) (v *uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedBy: %w", err)
+	}
+	return oldValue.CreatedBy, nil
+}
+
+// ClearCreatedBy clears the value of the "created_by" field.
+func (m *GuardrailMutation) ClearCreatedBy() {
+	m.created_by = nil
+	m.clearedFields[guardrail.FieldCreatedBy] = struct{}{}
+}
+
+// CreatedByCleared returns if the "created_by" field was cleared in this mutation.
+func (m *GuardrailMutation) CreatedByCleared() bool {
+	_, ok := m.clearedFields[guardrail.FieldCreatedBy]
+	return ok
+}
+
+// ResetCreatedBy resets all changes to the "created_by" field.
+func (m *GuardrailMutation) ResetCreatedBy() {
+	m.created_by = nil
+	delete(m.clearedFields, guardrail.FieldCreatedBy)
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *GuardrailMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[guardrail.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *GuardrailMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *GuardrailMutation) TenantIDs() (ids []uuid.UUID) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *GuardrailMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the GuardrailMutation builder.
+func (m *GuardrailMutation) Where(ps ...predicate.Guardrail) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the GuardrailMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *GuardrailMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Guardrail, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *GuardrailMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *GuardrailMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Guardrail).
+func (m *GuardrailMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *GuardrailMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.created_at != nil {
+		fields = append(fields, guardrail.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, guardrail.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, guardrail.FieldTenantID)
+	}
+	if m.name != nil {
+		fields = append(fields, guardrail.FieldName)
+	}
+	if m.kind != nil {
+		fields = append(fields, guardrail.FieldKind)
+	}
+	if m._config != nil {
+		fields = append(fields, guardrail.FieldConfig)
+	}
+	if m.action != nil {
+		fields = append(fields, guardrail.FieldAction)
+	}
+	if m.applies_to != nil {
+		fields = append(fields, guardrail.FieldAppliesTo)
+	}
+	if m.enabled != nil {
+		fields = append(fields, guardrail.FieldEnabled)
+	}
+	if m.created_by != nil {
+		fields = append(fields, guardrail.FieldCreatedBy)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *GuardrailMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case guardrail.FieldCreatedAt:
+		return m.CreatedAt()
+	case guardrail.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case guardrail.FieldTenantID:
+		return m.TenantID()
+	case guardrail.FieldName:
+		return m.Name()
+	case guardrail.FieldKind:
+		return m.Kind()
+	case guardrail.FieldConfig:
+		return m.Config()
+	case guardrail.FieldAction:
+		return m.Action()
+	case guardrail.FieldAppliesTo:
+		return m.AppliesTo()
+	case guardrail.FieldEnabled:
+		return m.Enabled()
+	case guardrail.FieldCreatedBy:
+		return m.CreatedBy()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *GuardrailMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case guardrail.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case guardrail.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case guardrail.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case guardrail.FieldName:
+		return m.OldName(ctx)
+	case guardrail.FieldKind:
+		return m.OldKind(ctx)
+	case guardrail.FieldConfig:
+		return m.OldConfig(ctx)
+	case guardrail.FieldAction:
+		return m.OldAction(ctx)
+	case guardrail.FieldAppliesTo:
+		return m.OldAppliesTo(ctx)
+	case guardrail.FieldEnabled:
+		return m.OldEnabled(ctx)
+	case guardrail.FieldCreatedBy:
+		return m.OldCreatedBy(ctx)
+	}
+	return nil, fmt.Errorf("unknown Guardrail field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GuardrailMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case guardrail.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case guardrail.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case guardrail.FieldTenantID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case guardrail.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case guardrail.FieldKind:
+		v, ok := value.(guardrail.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case guardrail.FieldConfig:
+		v, ok := value.(map[string]interface{})
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConfig(v)
+		return nil
+	case guardrail.FieldAction:
+		v, ok := value.(guardrail.Action)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAction(v)
+		return nil
+	case guardrail.FieldAppliesTo:
+		v, ok := value.(guardrail.AppliesTo)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAppliesTo(v)
+		return nil
+	case guardrail.FieldEnabled:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnabled(v)
+		return nil
+	case guardrail.FieldCreatedBy:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedBy(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Guardrail field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *GuardrailMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *GuardrailMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GuardrailMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Guardrail numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *GuardrailMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(guardrail.FieldCreatedBy) {
+		fields = append(fields, guardrail.FieldCreatedBy)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *GuardrailMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *GuardrailMutation) ClearField(name string) error {
+	switch name {
+	case guardrail.FieldCreatedBy:
+		m.ClearCreatedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown Guardrail nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *GuardrailMutation) ResetField(name string) error {
+	switch name {
+	case guardrail.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case guardrail.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case guardrail.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case guardrail.FieldName:
+		m.ResetName()
+		return nil
+	case guardrail.FieldKind:
+		m.ResetKind()
+		return nil
+	case guardrail.FieldConfig:
+		m.ResetConfig()
+		return nil
+	case guardrail.FieldAction:
+		m.ResetAction()
+		return nil
+	case guardrail.FieldAppliesTo:
+		m.ResetAppliesTo()
+		return nil
+	case guardrail.FieldEnabled:
+		m.ResetEnabled()
+		return nil
+	case guardrail.FieldCreatedBy:
+		m.ResetCreatedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown Guardrail field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *GuardrailMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, guardrail.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *GuardrailMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case guardrail.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *GuardrailMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *GuardrailMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *GuardrailMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, guardrail.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *GuardrailMutation) EdgeCleared(name string) bool {
+	switch name {
+	case guardrail.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *GuardrailMutation) ClearEdge(name string) error {
+	switch name {
+	case guardrail.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown Guardrail unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *GuardrailMutation) ResetEdge(name string) error {
+	switch name {
+	case guardrail.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown Guardrail edge %s", name)
+}
+
 // JobMutation represents an operation that mutates the Job nodes in the graph.
 type JobMutation struct {
 	config
@@ -8722,6 +10598,1657 @@ func (m *RevokedTokenMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown RevokedToken edge %s", name)
 }
 
+// RouterConfigMutation represents an operation that mutates the RouterConfig nodes in the graph.
+type RouterConfigMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *uuid.UUID
+	created_at      *time.Time
+	updated_at      *time.Time
+	routes          *[]schematype.RouterRoute
+	appendroutes    []schematype.RouterRoute
+	fallback        *bool
+	timeout_ms      *int
+	addtimeout_ms   *int
+	max_attempts    *int
+	addmax_attempts *int
+	clearedFields   map[string]struct{}
+	tenant          *uuid.UUID
+	clearedtenant   bool
+	done            bool
+	oldValue        func(context.Context) (*RouterConfig, error)
+	predicates      []predicate.RouterConfig
+}
+
+var _ ent.Mutation = (*RouterConfigMutation)(nil)
+
+// routerconfigOption allows management of the mutation configuration using functional options.
+type routerconfigOption func(*RouterConfigMutation)
+
+// newRouterConfigMutation creates new mutation for the RouterConfig entity.
+func newRouterConfigMutation(c config, op Op, opts ...routerconfigOption) *RouterConfigMutation {
+	m := &RouterConfigMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeRouterConfig,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withRouterConfigID sets the ID field of the mutation.
+func withRouterConfigID(id uuid.UUID) routerconfigOption {
+	return func(m *RouterConfigMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *RouterConfig
+		)
+		m.oldValue = func(ctx context.Context) (*RouterConfig, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().RouterConfig.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withRouterConfig sets the old RouterConfig of the mutation.
+func withRouterConfig(node *RouterConfig) routerconfigOption {
+	return func(m *RouterConfigMutation) {
+		m.oldValue = func(context.Context) (*RouterConfig, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m RouterConfigMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m RouterConfigMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of RouterConfig entities.
+func (m *RouterConfigMutation) SetID(id uuid.UUID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *RouterConfigMutation) ID() (id uuid.UUID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *RouterConfigMutation) IDs(ctx context.Context) ([]uuid.UUID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []uuid.UUID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().RouterConfig.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *RouterConfigMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *RouterConfigMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the RouterConfig entity.
+// If the RouterConfig object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouterConfigMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *RouterConfigMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *RouterConfigMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *RouterConfigMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the RouterConfig entity.
+// If the RouterConfig object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouterConfigMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *RouterConfigMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *RouterConfigMutation) SetTenantID(u uuid.UUID) {
+	m.tenant = &u
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *RouterConfigMutation) TenantID() (r uuid.UUID, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the RouterConfig entity.
+// If the RouterConfig object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouterConfigMutation) OldTenantID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *RouterConfigMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetRoutes sets the "routes" field.
+func (m *RouterConfigMutation) SetRoutes(sr []schematype.RouterRoute) {
+	m.routes = &sr
+	m.appendroutes = nil
+}
+
+// Routes returns the value of the "routes" field in the mutation.
+func (m *RouterConfigMutation) Routes() (r []schematype.RouterRoute, exists bool) {
+	v := m.routes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRoutes returns the old "routes" field's value of the RouterConfig entity.
+// If the RouterConfig object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouterConfigMutation) OldRoutes(ctx context.Context) (v []schematype.RouterRoute, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRoutes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRoutes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRoutes: %w", err)
+	}
+	return oldValue.Routes, nil
+}
+
+// AppendRoutes adds sr to the "routes" field.
+func (m *RouterConfigMutation) AppendRoutes(sr []schematype.RouterRoute) {
+	m.appendroutes = append(m.appendroutes, sr...)
+}
+
+// AppendedRoutes returns the list of values that were appended to the "routes" field in this mutation.
+func (m *RouterConfigMutation) AppendedRoutes() ([]schematype.RouterRoute, bool) {
+	if len(m.appendroutes) == 0 {
+		return nil, false
+	}
+	return m.appendroutes, true
+}
+
+// ResetRoutes resets all changes to the "routes" field.
+func (m *RouterConfigMutation) ResetRoutes() {
+	m.routes = nil
+	m.appendroutes = nil
+}
+
+// SetFallback sets the "fallback" field.
+func (m *RouterConfigMutation) SetFallback(b bool) {
+	m.fallback = &b
+}
+
+// Fallback returns the value of the "fallback" field in the mutation.
+func (m *RouterConfigMutation) Fallback() (r bool, exists bool) {
+	v := m.fallback
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFallback returns the old "fallback" field's value of the RouterConfig entity.
+// If the RouterConfig object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouterConfigMutation) OldFallback(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFallback is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFallback requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFallback: %w", err)
+	}
+	return oldValue.Fallback, nil
+}
+
+// ResetFallback resets all changes to the "fallback" field.
+func (m *RouterConfigMutation) ResetFallback() {
+	m.fallback = nil
+}
+
+// SetTimeoutMs sets the "timeout_ms" field.
+func (m *RouterConfigMutation) SetTimeoutMs(i int) {
+	m.timeout_ms = &i
+	m.addtimeout_ms = nil
+}
+
+// TimeoutMs returns the value of the "timeout_ms" field in the mutation.
+func (m *RouterConfigMutation) TimeoutMs() (r int, exists bool) {
+	v := m.timeout_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTimeoutMs returns the old "timeout_ms" field's value of the RouterConfig entity.
+// If the RouterConfig object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouterConfigMutation) OldTimeoutMs(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTimeoutMs is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTimeoutMs requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTimeoutMs: %w", err)
+	}
+	return oldValue.TimeoutMs, nil
+}
+
+// AddTimeoutMs adds i to the "timeout_ms" field.
+func (m *RouterConfigMutation) AddTimeoutMs(i int) {
+	if m.addtimeout_ms != nil {
+		*m.addtimeout_ms += i
+	} else {
+		m.addtimeout_ms = &i
+	}
+}
+
+// AddedTimeoutMs returns the value that was added to the "timeout_ms" field in this mutation.
+func (m *RouterConfigMutation) AddedTimeoutMs() (r int, exists bool) {
+	v := m.addtimeout_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTimeoutMs resets all changes to the "timeout_ms" field.
+func (m *RouterConfigMutation) ResetTimeoutMs() {
+	m.timeout_ms = nil
+	m.addtimeout_ms = nil
+}
+
+// SetMaxAttempts sets the "max_attempts" field.
+func (m *RouterConfigMutation) SetMaxAttempts(i int) {
+	m.max_attempts = &i
+	m.addmax_attempts = nil
+}
+
+// MaxAttempts returns the value of the "max_attempts" field in the mutation.
+func (m *RouterConfigMutation) MaxAttempts() (r int, exists bool) {
+	v := m.max_attempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMaxAttempts returns the old "max_attempts" field's value of the RouterConfig entity.
+// If the RouterConfig object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouterConfigMutation) OldMaxAttempts(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMaxAttempts is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMaxAttempts requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMaxAttempts: %w", err)
+	}
+	return oldValue.MaxAttempts, nil
+}
+
+// AddMaxAttempts adds i to the "max_attempts" field.
+func (m *RouterConfigMutation) AddMaxAttempts(i int) {
+	if m.addmax_attempts != nil {
+		*m.addmax_attempts += i
+	} else {
+		m.addmax_attempts = &i
+	}
+}
+
+// AddedMaxAttempts returns the value that was added to the "max_attempts" field in this mutation.
+func (m *RouterConfigMutation) AddedMaxAttempts() (r int, exists bool) {
+	v := m.addmax_attempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMaxAttempts resets all changes to the "max_attempts" field.
+func (m *RouterConfigMutation) ResetMaxAttempts() {
+	m.max_attempts = nil
+	m.addmax_attempts = nil
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *RouterConfigMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[routerconfig.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *RouterConfigMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *RouterConfigMutation) TenantIDs() (ids []uuid.UUID) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *RouterConfigMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the RouterConfigMutation builder.
+func (m *RouterConfigMutation) Where(ps ...predicate.RouterConfig) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the RouterConfigMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *RouterConfigMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.RouterConfig, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *RouterConfigMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *RouterConfigMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (RouterConfig).
+func (m *RouterConfigMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *RouterConfigMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.created_at != nil {
+		fields = append(fields, routerconfig.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, routerconfig.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, routerconfig.FieldTenantID)
+	}
+	if m.routes != nil {
+		fields = append(fields, routerconfig.FieldRoutes)
+	}
+	if m.fallback != nil {
+		fields = append(fields, routerconfig.FieldFallback)
+	}
+	if m.timeout_ms != nil {
+		fields = append(fields, routerconfig.FieldTimeoutMs)
+	}
+	if m.max_attempts != nil {
+		fields = append(fields, routerconfig.FieldMaxAttempts)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *RouterConfigMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case routerconfig.FieldCreatedAt:
+		return m.CreatedAt()
+	case routerconfig.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case routerconfig.FieldTenantID:
+		return m.TenantID()
+	case routerconfig.FieldRoutes:
+		return m.Routes()
+	case routerconfig.FieldFallback:
+		return m.Fallback()
+	case routerconfig.FieldTimeoutMs:
+		return m.TimeoutMs()
+	case routerconfig.FieldMaxAttempts:
+		return m.MaxAttempts()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *RouterConfigMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case routerconfig.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case routerconfig.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case routerconfig.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case routerconfig.FieldRoutes:
+		return m.OldRoutes(ctx)
+	case routerconfig.FieldFallback:
+		return m.OldFallback(ctx)
+	case routerconfig.FieldTimeoutMs:
+		return m.OldTimeoutMs(ctx)
+	case routerconfig.FieldMaxAttempts:
+		return m.OldMaxAttempts(ctx)
+	}
+	return nil, fmt.Errorf("unknown RouterConfig field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RouterConfigMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case routerconfig.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case routerconfig.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case routerconfig.FieldTenantID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case routerconfig.FieldRoutes:
+		v, ok := value.([]schematype.RouterRoute)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRoutes(v)
+		return nil
+	case routerconfig.FieldFallback:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFallback(v)
+		return nil
+	case routerconfig.FieldTimeoutMs:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTimeoutMs(v)
+		return nil
+	case routerconfig.FieldMaxAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMaxAttempts(v)
+		return nil
+	}
+	return fmt.Errorf("unknown RouterConfig field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *RouterConfigMutation) AddedFields() []string {
+	var fields []string
+	if m.addtimeout_ms != nil {
+		fields = append(fields, routerconfig.FieldTimeoutMs)
+	}
+	if m.addmax_attempts != nil {
+		fields = append(fields, routerconfig.FieldMaxAttempts)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *RouterConfigMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case routerconfig.FieldTimeoutMs:
+		return m.AddedTimeoutMs()
+	case routerconfig.FieldMaxAttempts:
+		return m.AddedMaxAttempts()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RouterConfigMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case routerconfig.FieldTimeoutMs:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTimeoutMs(v)
+		return nil
+	case routerconfig.FieldMaxAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMaxAttempts(v)
+		return nil
+	}
+	return fmt.Errorf("unknown RouterConfig numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *RouterConfigMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *RouterConfigMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *RouterConfigMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown RouterConfig nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *RouterConfigMutation) ResetField(name string) error {
+	switch name {
+	case routerconfig.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case routerconfig.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case routerconfig.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case routerconfig.FieldRoutes:
+		m.ResetRoutes()
+		return nil
+	case routerconfig.FieldFallback:
+		m.ResetFallback()
+		return nil
+	case routerconfig.FieldTimeoutMs:
+		m.ResetTimeoutMs()
+		return nil
+	case routerconfig.FieldMaxAttempts:
+		m.ResetMaxAttempts()
+		return nil
+	}
+	return fmt.Errorf("unknown RouterConfig field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *RouterConfigMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, routerconfig.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *RouterConfigMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case routerconfig.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *RouterConfigMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *RouterConfigMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *RouterConfigMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, routerconfig.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *RouterConfigMutation) EdgeCleared(name string) bool {
+	switch name {
+	case routerconfig.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *RouterConfigMutation) ClearEdge(name string) error {
+	switch name {
+	case routerconfig.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown RouterConfig unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *RouterConfigMutation) ResetEdge(name string) error {
+	switch name {
+	case routerconfig.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown RouterConfig edge %s", name)
+}
+
+// RouterProviderMutation represents an operation that mutates the RouterProvider nodes in the graph.
+type RouterProviderMutation struct {
+	config
+	op                        Op
+	typ                       string
+	id                        *uuid.UUID
+	created_at                *time.Time
+	updated_at                *time.Time
+	name                      *string
+	base_url                  *string
+	credential_integration_id *string
+	models                    *[]string
+	appendmodels              []string
+	enabled                   *bool
+	created_by                *uuid.UUID
+	clearedFields             map[string]struct{}
+	tenant                    *uuid.UUID
+	clearedtenant             bool
+	done                      bool
+	oldValue                  func(context.Context) (*RouterProvider, error)
+	predicates                []predicate.RouterProvider
+}
+
+var _ ent.Mutation = (*RouterProviderMutation)(nil)
+
+// routerproviderOption allows management of the mutation configuration using functional options.
+type routerproviderOption func(*RouterProviderMutation)
+
+// newRouterProviderMutation creates new mutation for the RouterProvider entity.
+func newRouterProviderMutation(c config, op Op, opts ...routerproviderOption) *RouterProviderMutation {
+	m := &RouterProviderMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeRouterProvider,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withRouterProviderID sets the ID field of the mutation.
+func withRouterProviderID(id uuid.UUID) routerproviderOption {
+	return func(m *RouterProviderMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *RouterProvider
+		)
+		m.oldValue = func(ctx context.Context) (*RouterProvider, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().RouterProvider.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withRouterProvider sets the old RouterProvider of the mutation.
+func withRouterProvider(node *RouterProvider) routerproviderOption {
+	return func(m *RouterProviderMutation) {
+		m.oldValue = func(context.Context) (*RouterProvider, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m RouterProviderMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m RouterProviderMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of RouterProvider entities.
+func (m *RouterProviderMutation) SetID(id uuid.UUID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *RouterProviderMutation) ID() (id uuid.UUID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *RouterProviderMutation) IDs(ctx context.Context) ([]uuid.UUID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []uuid.UUID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().RouterProvider.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *RouterProviderMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *RouterProviderMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the RouterProvider entity.
+// If the RouterProvider object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouterProviderMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *RouterProviderMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *RouterProviderMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *RouterProviderMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the RouterProvider entity.
+// If the RouterProvider object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouterProviderMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *RouterProviderMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *RouterProviderMutation) SetTenantID(u uuid.UUID) {
+	m.tenant = &u
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *RouterProviderMutation) TenantID() (r uuid.UUID, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the RouterProvider entity.
+// If the RouterProvider object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouterProviderMutation) OldTenantID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *RouterProviderMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetName sets the "name" field.
+func (m *RouterProviderMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *RouterProviderMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the RouterProvider entity.
+// If the RouterProvider object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouterProviderMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *RouterProviderMutation) ResetName() {
+	m.name = nil
+}
+
+// SetBaseURL sets the "base_url" field.
+func (m *RouterProviderMutation) SetBaseURL(s string) {
+	m.base_url = &s
+}
+
+// BaseURL returns the value of the "base_url" field in the mutation.
+func (m *RouterProviderMutation) BaseURL() (r string, exists bool) {
+	v := m.base_url
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBaseURL returns the old "base_url" field's value of the RouterProvider entity.
+// If the RouterProvider object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouterProviderMutation) OldBaseURL(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBaseURL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBaseURL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBaseURL: %w", err)
+	}
+	return oldValue.BaseURL, nil
+}
+
+// ResetBaseURL resets all changes to the "base_url" field.
+func (m *RouterProviderMutation) ResetBaseURL() {
+	m.base_url = nil
+}
+
+// SetCredentialIntegrationID sets the "credential_integration_id" field.
+func (m *RouterProviderMutation) SetCredentialIntegrationID(s string) {
+	m.credential_integration_id = &s
+}
+
+// CredentialIntegrationID returns the value of the "credential_integration_id" field in the mutation.
+func (m *RouterProviderMutation) CredentialIntegrationID() (r string, exists bool) {
+	v := m.credential_integration_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCredentialIntegrationID returns the old "credential_integration_id" field's value of the RouterProvider entity.
+// If the RouterProvider object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouterProviderMutation) OldCredentialIntegrationID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCredentialIntegrationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCredentialIntegrationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCredentialIntegrationID: %w", err)
+	}
+	return oldValue.CredentialIntegrationID, nil
+}
+
+// ResetCredentialIntegrationID resets all changes to the "credential_integration_id" field.
+func (m *RouterProviderMutation) ResetCredentialIntegrationID() {
+	m.credential_integration_id = nil
+}
+
+// SetModels sets the "models" field.
+func (m *RouterProviderMutation) SetModels(s []string) {
+	m.models = &s
+	m.appendmodels = nil
+}
+
+// Models returns the value of the "models" field in the mutation.
+func (m *RouterProviderMutation) Models() (r []string, exists bool) {
+	v := m.models
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldModels returns the old "models" field's value of the RouterProvider entity.
+// If the RouterProvider object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouterProviderMutation) OldModels(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldModels is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldModels requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldModels: %w", err)
+	}
+	return oldValue.Models, nil
+}
+
+// AppendModels adds s to the "models" field.
+func (m *RouterProviderMutation) AppendModels(s []string) {
+	m.appendmodels = append(m.appendmodels, s...)
+}
+
+// AppendedModels returns the list of values that were appended to the "models" field in this mutation.
+func (m *RouterProviderMutation) AppendedModels() ([]string, bool) {
+	if len(m.appendmodels) == 0 {
+		return nil, false
+	}
+	return m.appendmodels, true
+}
+
+// ResetModels resets all changes to the "models" field.
+func (m *RouterProviderMutation) ResetModels() {
+	m.models = nil
+	m.appendmodels = nil
+}
+
+// SetEnabled sets the "enabled" field.
+func (m *RouterProviderMutation) SetEnabled(b bool) {
+	m.enabled = &b
+}
+
+// Enabled returns the value of the "enabled" field in the mutation.
+func (m *RouterProviderMutation) Enabled() (r bool, exists bool) {
+	v := m.enabled
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnabled returns the old "enabled" field's value of the RouterProvider entity.
+// If the RouterProvider object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouterProviderMutation) OldEnabled(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnabled is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnabled requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnabled: %w", err)
+	}
+	return oldValue.Enabled, nil
+}
+
+// ResetEnabled resets all changes to the "enabled" field.
+func (m *RouterProviderMutation) ResetEnabled() {
+	m.enabled = nil
+}
+
+// SetCreatedBy sets the "created_by" field.
+func (m *RouterProviderMutation) SetCreatedBy(u uuid.UUID) {
+	m.created_by = &u
+}
+
+// CreatedBy returns the value of the "created_by" field in the mutation.
+func (m *RouterProviderMutation) CreatedBy() (r uuid.UUID, exists bool) {
+	v := m.created_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedBy returns the old "created_by" field's value of the RouterProvider entity.
+// If the RouterProvider object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RouterProviderMutation) OldCreatedBy(ctx context.Context) (v *uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedBy: %w", err)
+	}
+	return oldValue.CreatedBy, nil
+}
+
+// ClearCreatedBy clears the value of the "created_by" field.
+func (m *RouterProviderMutation) ClearCreatedBy() {
+	m.created_by = nil
+	m.clearedFields[routerprovider.FieldCreatedBy] = struct{}{}
+}
+
+// CreatedByCleared returns if the "created_by" field was cleared in this mutation.
+func (m *RouterProviderMutation) CreatedByCleared() bool {
+	_, ok := m.clearedFields[routerprovider.FieldCreatedBy]
+	return ok
+}
+
+// ResetCreatedBy resets all changes to the "created_by" field.
+func (m *RouterProviderMutation) ResetCreatedBy() {
+	m.created_by = nil
+	delete(m.clearedFields, routerprovider.FieldCreatedBy)
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *RouterProviderMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[routerprovider.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *RouterProviderMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *RouterProviderMutation) TenantIDs() (ids []uuid.UUID) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *RouterProviderMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// Where appends a list predicates to the RouterProviderMutation builder.
+func (m *RouterProviderMutation) Where(ps ...predicate.RouterProvider) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the RouterProviderMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *RouterProviderMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.RouterProvider, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *RouterProviderMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *RouterProviderMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (RouterProvider).
+func (m *RouterProviderMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *RouterProviderMutation) Fields() []string {
+	fields := make([]string, 0, 9)
+	if m.created_at != nil {
+		fields = append(fields, routerprovider.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, routerprovider.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, routerprovider.FieldTenantID)
+	}
+	if m.name != nil {
+		fields = append(fields, routerprovider.FieldName)
+	}
+	if m.base_url != nil {
+		fields = append(fields, routerprovider.FieldBaseURL)
+	}
+	if m.credential_integration_id != nil {
+		fields = append(fields, routerprovider.FieldCredentialIntegrationID)
+	}
+	if m.models != nil {
+		fields = append(fields, routerprovider.FieldModels)
+	}
+	if m.enabled != nil {
+		fields = append(fields, routerprovider.FieldEnabled)
+	}
+	if m.created_by != nil {
+		fields = append(fields, routerprovider.FieldCreatedBy)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *RouterProviderMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case routerprovider.FieldCreatedAt:
+		return m.CreatedAt()
+	case routerprovider.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case routerprovider.FieldTenantID:
+		return m.TenantID()
+	case routerprovider.FieldName:
+		return m.Name()
+	case routerprovider.FieldBaseURL:
+		return m.BaseURL()
+	case routerprovider.FieldCredentialIntegrationID:
+		return m.CredentialIntegrationID()
+	case routerprovider.FieldModels:
+		return m.Models()
+	case routerprovider.FieldEnabled:
+		return m.Enabled()
+	case routerprovider.FieldCreatedBy:
+		return m.CreatedBy()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *RouterProviderMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case routerprovider.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case routerprovider.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case routerprovider.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case routerprovider.FieldName:
+		return m.OldName(ctx)
+	case routerprovider.FieldBaseURL:
+		return m.OldBaseURL(ctx)
+	case routerprovider.FieldCredentialIntegrationID:
+		return m.OldCredentialIntegrationID(ctx)
+	case routerprovider.FieldModels:
+		return m.OldModels(ctx)
+	case routerprovider.FieldEnabled:
+		return m.OldEnabled(ctx)
+	case routerprovider.FieldCreatedBy:
+		return m.OldCreatedBy(ctx)
+	}
+	return nil, fmt.Errorf("unknown RouterProvider field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RouterProviderMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case routerprovider.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case routerprovider.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case routerprovider.FieldTenantID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case routerprovider.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case routerprovider.FieldBaseURL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBaseURL(v)
+		return nil
+	case routerprovider.FieldCredentialIntegrationID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCredentialIntegrationID(v)
+		return nil
+	case routerprovider.FieldModels:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetModels(v)
+		return nil
+	case routerprovider.FieldEnabled:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnabled(v)
+		return nil
+	case routerprovider.FieldCreatedBy:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedBy(v)
+		return nil
+	}
+	return fmt.Errorf("unknown RouterProvider field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *RouterProviderMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *RouterProviderMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RouterProviderMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown RouterProvider numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *RouterProviderMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(routerprovider.FieldCreatedBy) {
+		fields = append(fields, routerprovider.FieldCreatedBy)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *RouterProviderMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *RouterProviderMutation) ClearField(name string) error {
+	switch name {
+	case routerprovider.FieldCreatedBy:
+		m.ClearCreatedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown RouterProvider nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *RouterProviderMutation) ResetField(name string) error {
+	switch name {
+	case routerprovider.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case routerprovider.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case routerprovider.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case routerprovider.FieldName:
+		m.ResetName()
+		return nil
+	case routerprovider.FieldBaseURL:
+		m.ResetBaseURL()
+		return nil
+	case routerprovider.FieldCredentialIntegrationID:
+		m.ResetCredentialIntegrationID()
+		return nil
+	case routerprovider.FieldModels:
+		m.ResetModels()
+		return nil
+	case routerprovider.FieldEnabled:
+		m.ResetEnabled()
+		return nil
+	case routerprovider.FieldCreatedBy:
+		m.ResetCreatedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown RouterProvider field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *RouterProviderMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.tenant != nil {
+		edges = append(edges, routerprovider.EdgeTenant)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *RouterProviderMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case routerprovider.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *RouterProviderMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *RouterProviderMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *RouterProviderMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedtenant {
+		edges = append(edges, routerprovider.EdgeTenant)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *RouterProviderMutation) EdgeCleared(name string) bool {
+	switch name {
+	case routerprovider.EdgeTenant:
+		return m.clearedtenant
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *RouterProviderMutation) ClearEdge(name string) error {
+	switch name {
+	case routerprovider.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown RouterProvider unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *RouterProviderMutation) ResetEdge(name string) error {
+	switch name {
+	case routerprovider.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown RouterProvider edge %s", name)
+}
+
 // SSOConfigMutation represents an operation that mutates the SSOConfig nodes in the graph.
 type SSOConfigMutation struct {
 	config
@@ -12088,6 +15615,9 @@ type TenantMutation struct {
 	webhooks                map[uuid.UUID]struct{}
 	removedwebhooks         map[uuid.UUID]struct{}
 	clearedwebhooks         bool
+	guardrails              map[uuid.UUID]struct{}
+	removedguardrails       map[uuid.UUID]struct{}
+	clearedguardrails       bool
 	done                    bool
 	oldValue                func(context.Context) (*Tenant, error)
 	predicates              []predicate.Tenant
@@ -12912,6 +16442,60 @@ func (m *TenantMutation) ResetWebhooks() {
 	m.removedwebhooks = nil
 }
 
+// AddGuardrailIDs adds the "guardrails" edge to the Guardrail entity by ids.
+func (m *TenantMutation) AddGuardrailIDs(ids ...uuid.UUID) {
+	if m.guardrails == nil {
+		m.guardrails = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		m.guardrails[ids[i]] = struct{}{}
+	}
+}
+
+// ClearGuardrails clears the "guardrails" edge to the Guardrail entity.
+func (m *TenantMutation) ClearGuardrails() {
+	m.clearedguardrails = true
+}
+
+// GuardrailsCleared reports if the "guardrails" edge to the Guardrail entity was cleared.
+func (m *TenantMutation) GuardrailsCleared() bool {
+	return m.clearedguardrails
+}
+
+// RemoveGuardrailIDs removes the "guardrails" edge to the Guardrail entity by IDs.
+func (m *TenantMutation) RemoveGuardrailIDs(ids ...uuid.UUID) {
+	if m.removedguardrails == nil {
+		m.removedguardrails = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		delete(m.guardrails, ids[i])
+		m.removedguardrails[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedGuardrails returns the removed IDs of the "guardrails" edge to the Guardrail entity.
+func (m *TenantMutation) RemovedGuardrailsIDs() (ids []uuid.UUID) {
+	for id := range m.removedguardrails {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// GuardrailsIDs returns the "guardrails" edge IDs in the mutation.
+func (m *TenantMutation) GuardrailsIDs() (ids []uuid.UUID) {
+	for id := range m.guardrails {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetGuardrails resets all changes to the "guardrails" edge.
+func (m *TenantMutation) ResetGuardrails() {
+	m.guardrails = nil
+	m.clearedguardrails = false
+	m.removedguardrails = nil
+}
+
 // Where appends a list predicates to the TenantMutation builder.
 func (m *TenantMutation) Where(ps ...predicate.Tenant) {
 	m.predicates = append(m.predicates, ps...)
@@ -13190,7 +16774,7 @@ func (m *TenantMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *TenantMutation) AddedEdges() []string {
-	edges := make([]string, 0, 7)
+	edges := make([]string, 0, 8)
 	if m.users != nil {
 		edges = append(edges, tenant.EdgeUsers)
 	}
@@ -13211,6 +16795,9 @@ func (m *TenantMutation) AddedEdges() []string {
 	}
 	if m.webhooks != nil {
 		edges = append(edges, tenant.EdgeWebhooks)
+	}
+	if m.guardrails != nil {
+		edges = append(edges, tenant.EdgeGuardrails)
 	}
 	return edges
 }
@@ -13261,13 +16848,19 @@ func (m *TenantMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case tenant.EdgeGuardrails:
+		ids := make([]ent.Value, 0, len(m.guardrails))
+		for id := range m.guardrails {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *TenantMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 7)
+	edges := make([]string, 0, 8)
 	if m.removedusers != nil {
 		edges = append(edges, tenant.EdgeUsers)
 	}
@@ -13288,6 +16881,9 @@ func (m *TenantMutation) RemovedEdges() []string {
 	}
 	if m.removedwebhooks != nil {
 		edges = append(edges, tenant.EdgeWebhooks)
+	}
+	if m.removedguardrails != nil {
+		edges = append(edges, tenant.EdgeGuardrails)
 	}
 	return edges
 }
@@ -13338,13 +16934,19 @@ func (m *TenantMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case tenant.EdgeGuardrails:
+		ids := make([]ent.Value, 0, len(m.removedguardrails))
+		for id := range m.removedguardrails {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *TenantMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 7)
+	edges := make([]string, 0, 8)
 	if m.clearedusers {
 		edges = append(edges, tenant.EdgeUsers)
 	}
@@ -13365,6 +16967,9 @@ func (m *TenantMutation) ClearedEdges() []string {
 	}
 	if m.clearedwebhooks {
 		edges = append(edges, tenant.EdgeWebhooks)
+	}
+	if m.clearedguardrails {
+		edges = append(edges, tenant.EdgeGuardrails)
 	}
 	return edges
 }
@@ -13387,6 +16992,8 @@ func (m *TenantMutation) EdgeCleared(name string) bool {
 		return m.clearedaudit_logs
 	case tenant.EdgeWebhooks:
 		return m.clearedwebhooks
+	case tenant.EdgeGuardrails:
+		return m.clearedguardrails
 	}
 	return false
 }
@@ -13423,6 +17030,9 @@ func (m *TenantMutation) ResetEdge(name string) error {
 		return nil
 	case tenant.EdgeWebhooks:
 		m.ResetWebhooks()
+		return nil
+	case tenant.EdgeGuardrails:
+		m.ResetGuardrails()
 		return nil
 	}
 	return fmt.Errorf("unknown Tenant edge %s", name)

@@ -60,11 +60,13 @@ type TenantEdges struct {
 	AuditLogs []*AuditLog `json:"audit_logs,omitempty"`
 	// Webhooks holds the value of the webhooks edge.
 	Webhooks []*Webhook `json:"webhooks,omitempty"`
+	// Guardrails holds the value of the guardrails edge.
+	Guardrails []*Guardrail `json:"guardrails,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [7]bool
+	loadedTypes [8]bool
 	// totalCount holds the count of the edges above.
-	totalCount [7]map[string]int
+	totalCount [8]map[string]int
 
 	namedUsers           map[string][]*User
 	namedServiceAccounts map[string][]*ServiceAccount
@@ -73,6 +75,7 @@ type TenantEdges struct {
 	namedCredentials     map[string][]*Credential
 	namedAuditLogs       map[string][]*AuditLog
 	namedWebhooks        map[string][]*Webhook
+	namedGuardrails      map[string][]*Guardrail
 }
 
 // UsersOrErr returns the Users value or an error if the edge
@@ -136,6 +139,15 @@ func (e TenantEdges) WebhooksOrErr() ([]*Webhook, error) {
 		return e.Webhooks, nil
 	}
 	return nil, &NotLoadedError{edge: "webhooks"}
+}
+
+// GuardrailsOrErr returns the Guardrails value or an error if the edge
+// was not loaded in eager-loading.
+func (e TenantEdges) GuardrailsOrErr() ([]*Guardrail, error) {
+	if e.loadedTypes[7] {
+		return e.Guardrails, nil
+	}
+	return nil, &NotLoadedError{edge: "guardrails"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -277,6 +289,11 @@ func (_m *Tenant) QueryAuditLogs() *AuditLogQuery {
 // QueryWebhooks queries the "webhooks" edge of the Tenant entity.
 func (_m *Tenant) QueryWebhooks() *WebhookQuery {
 	return NewTenantClient(_m.config).QueryWebhooks(_m)
+}
+
+// QueryGuardrails queries the "guardrails" edge of the Tenant entity.
+func (_m *Tenant) QueryGuardrails() *GuardrailQuery {
+	return NewTenantClient(_m.config).QueryGuardrails(_m)
 }
 
 // Update returns a builder for updating this Tenant.
@@ -499,6 +516,30 @@ func (_m *Tenant) appendNamedWebhooks(name string, edges ...*Webhook) {
 		_m.Edges.namedWebhooks[name] = []*Webhook{}
 	} else {
 		_m.Edges.namedWebhooks[name] = append(_m.Edges.namedWebhooks[name], edges...)
+	}
+}
+
+// NamedGuardrails returns the Guardrails named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Tenant) NamedGuardrails(name string) ([]*Guardrail, error) {
+	if _m.Edges.namedGuardrails == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedGuardrails[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Tenant) appendNamedGuardrails(name string, edges ...*Guardrail) {
+	if _m.Edges.namedGuardrails == nil {
+		_m.Edges.namedGuardrails = make(map[string][]*Guardrail)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedGuardrails[name] = []*Guardrail{}
+	} else {
+		_m.Edges.namedGuardrails[name] = append(_m.Edges.namedGuardrails[name], edges...)
 	}
 }
 

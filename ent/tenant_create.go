@@ -15,6 +15,7 @@ import (
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/credential"
+	"github.com/credvault/credvault/ent/guardrail"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/schema/schematype"
 	"github.com/credvault/credvault/ent/serviceaccount"
@@ -259,6 +260,21 @@ func (_c *TenantCreate) AddWebhooks(v ...*Webhook) *TenantCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddWebhookIDs(ids...)
+}
+
+// AddGuardrailIDs adds the "guardrails" edge to the Guardrail entity by IDs.
+func (_c *TenantCreate) AddGuardrailIDs(ids ...uuid.UUID) *TenantCreate {
+	_c.mutation.AddGuardrailIDs(ids...)
+	return _c
+}
+
+// AddGuardrails adds the "guardrails" edges to the Guardrail entity.
+func (_c *TenantCreate) AddGuardrails(v ...*Guardrail) *TenantCreate {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddGuardrailIDs(ids...)
 }
 
 // Mutation returns the TenantMutation object of the builder.
@@ -556,6 +572,22 @@ func (_c *TenantCreate) createSpec() (*Tenant, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(webhook.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.GuardrailsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   tenant.GuardrailsTable,
+			Columns: []string{tenant.GuardrailsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(guardrail.FieldID, field.TypeUUID),
 			},
 		}
 		for _, k := range nodes {

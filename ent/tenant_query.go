@@ -17,6 +17,7 @@ import (
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/credential"
+	"github.com/credvault/credvault/ent/guardrail"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/predicate"
 	"github.com/credvault/credvault/ent/serviceaccount"
@@ -40,6 +41,7 @@ type TenantQuery struct {
 	withCredentials          *CredentialQuery
 	withAuditLogs            *AuditLogQuery
 	withWebhooks             *WebhookQuery
+	withGuardrails           *GuardrailQuery
 	loadTotal                []func(context.Context, []*Tenant) error
 	modifiers                []func(*sql.Selector)
 	withNamedUsers           map[string]*UserQuery
@@ -49,6 +51,7 @@ type TenantQuery struct {
 	withNamedCredentials     map[string]*CredentialQuery
 	withNamedAuditLogs       map[string]*AuditLogQuery
 	withNamedWebhooks        map[string]*WebhookQuery
+	withNamedGuardrails      map[string]*GuardrailQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -232,6 +235,28 @@ func (_q *TenantQuery) QueryWebhooks() *WebhookQuery {
 			sqlgraph.From(tenant.Table, tenant.FieldID, selector),
 			sqlgraph.To(webhook.Table, webhook.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, tenant.WebhooksTable, tenant.WebhooksColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryGuardrails chains the current query on the "guardrails" edge.
+func (_q *TenantQuery) QueryGuardrails() *GuardrailQuery {
+	query := (&GuardrailClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(tenant.Table, tenant.FieldID, selector),
+			sqlgraph.To(guardrail.Table, guardrail.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, tenant.GuardrailsTable, tenant.GuardrailsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -438,6 +463,7 @@ func (_q *TenantQuery) Clone() *TenantQuery {
 		withCredentials:     _q.withCredentials.Clone(),
 		withAuditLogs:       _q.withAuditLogs.Clone(),
 		withWebhooks:        _q.withWebhooks.Clone(),
+		withGuardrails:      _q.withGuardrails.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -519,6 +545,17 @@ func (_q *TenantQuery) WithWebhooks(opts ...func(*WebhookQuery)) *TenantQuery {
 		opt(query)
 	}
 	_q.withWebhooks = query
+	return _q
+}
+
+// WithGuardrails tells the query-builder to eager-load the nodes that are connected to
+// the "guardrails" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *TenantQuery) WithGuardrails(opts ...func(*GuardrailQuery)) *TenantQuery {
+	query := (&GuardrailClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withGuardrails = query
 	return _q
 }
 
@@ -606,7 +643,7 @@ func (_q *TenantQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Tenan
 	var (
 		nodes       = []*Tenant{}
 		_spec       = _q.querySpec()
-		loadedTypes = [7]bool{
+		loadedTypes = [8]bool{
 			_q.withUsers != nil,
 			_q.withServiceAccounts != nil,
 			_q.withAPIKeys != nil,
@@ -614,6 +651,7 @@ func (_q *TenantQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Tenan
 			_q.withCredentials != nil,
 			_q.withAuditLogs != nil,
 			_q.withWebhooks != nil,
+			_q.withGuardrails != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -686,6 +724,13 @@ func (_q *TenantQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Tenan
 			return nil, err
 		}
 	}
+	if query := _q.withGuardrails; query != nil {
+		if err := _q.loadGuardrails(ctx, query, nodes,
+			func(n *Tenant) { n.Edges.Guardrails = []*Guardrail{} },
+			func(n *Tenant, e *Guardrail) { n.Edges.Guardrails = append(n.Edges.Guardrails, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedUsers {
 		if err := _q.loadUsers(ctx, query, nodes,
 			func(n *Tenant) { n.appendNamedUsers(name) },
@@ -732,6 +777,13 @@ func (_q *TenantQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Tenan
 		if err := _q.loadWebhooks(ctx, query, nodes,
 			func(n *Tenant) { n.appendNamedWebhooks(name) },
 			func(n *Tenant, e *Webhook) { n.appendNamedWebhooks(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedGuardrails {
+		if err := _q.loadGuardrails(ctx, query, nodes,
+			func(n *Tenant) { n.appendNamedGuardrails(name) },
+			func(n *Tenant, e *Guardrail) { n.appendNamedGuardrails(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -938,6 +990,36 @@ func (_q *TenantQuery) loadWebhooks(ctx context.Context, query *WebhookQuery, no
 	}
 	query.Where(predicate.Webhook(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(tenant.WebhooksColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.TenantID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "tenant_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *TenantQuery) loadGuardrails(ctx context.Context, query *GuardrailQuery, nodes []*Tenant, init func(*Tenant), assign func(*Tenant, *Guardrail)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[uuid.UUID]*Tenant)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(guardrail.FieldTenantID)
+	}
+	query.Where(predicate.Guardrail(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(tenant.GuardrailsColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -1168,6 +1250,20 @@ func (_q *TenantQuery) WithNamedWebhooks(name string, opts ...func(*WebhookQuery
 		_q.withNamedWebhooks = make(map[string]*WebhookQuery)
 	}
 	_q.withNamedWebhooks[name] = query
+	return _q
+}
+
+// WithNamedGuardrails tells the query-builder to eager-load the nodes that are connected to the "guardrails"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *TenantQuery) WithNamedGuardrails(name string, opts ...func(*GuardrailQuery)) *TenantQuery {
+	query := (&GuardrailClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedGuardrails == nil {
+		_q.withNamedGuardrails = make(map[string]*GuardrailQuery)
+	}
+	_q.withNamedGuardrails[name] = query
 	return _q
 }
 

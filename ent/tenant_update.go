@@ -14,6 +14,7 @@ import (
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/credential"
+	"github.com/credvault/credvault/ent/guardrail"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/predicate"
 	"github.com/credvault/credvault/ent/schema/schematype"
@@ -225,6 +226,21 @@ func (_u *TenantUpdate) AddWebhooks(v ...*Webhook) *TenantUpdate {
 	return _u.AddWebhookIDs(ids...)
 }
 
+// AddGuardrailIDs adds the "guardrails" edge to the Guardrail entity by IDs.
+func (_u *TenantUpdate) AddGuardrailIDs(ids ...uuid.UUID) *TenantUpdate {
+	_u.mutation.AddGuardrailIDs(ids...)
+	return _u
+}
+
+// AddGuardrails adds the "guardrails" edges to the Guardrail entity.
+func (_u *TenantUpdate) AddGuardrails(v ...*Guardrail) *TenantUpdate {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddGuardrailIDs(ids...)
+}
+
 // Mutation returns the TenantMutation object of the builder.
 func (_u *TenantUpdate) Mutation() *TenantMutation {
 	return _u.mutation
@@ -375,6 +391,27 @@ func (_u *TenantUpdate) RemoveWebhooks(v ...*Webhook) *TenantUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveWebhookIDs(ids...)
+}
+
+// ClearGuardrails clears all "guardrails" edges to the Guardrail entity.
+func (_u *TenantUpdate) ClearGuardrails() *TenantUpdate {
+	_u.mutation.ClearGuardrails()
+	return _u
+}
+
+// RemoveGuardrailIDs removes the "guardrails" edge to Guardrail entities by IDs.
+func (_u *TenantUpdate) RemoveGuardrailIDs(ids ...uuid.UUID) *TenantUpdate {
+	_u.mutation.RemoveGuardrailIDs(ids...)
+	return _u
+}
+
+// RemoveGuardrails removes "guardrails" edges to Guardrail entities.
+func (_u *TenantUpdate) RemoveGuardrails(v ...*Guardrail) *TenantUpdate {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveGuardrailIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -788,6 +825,51 @@ func (_u *TenantUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.GuardrailsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   tenant.GuardrailsTable,
+			Columns: []string{tenant.GuardrailsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(guardrail.FieldID, field.TypeUUID),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedGuardrailsIDs(); len(nodes) > 0 && !_u.mutation.GuardrailsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   tenant.GuardrailsTable,
+			Columns: []string{tenant.GuardrailsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(guardrail.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.GuardrailsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   tenant.GuardrailsTable,
+			Columns: []string{tenant.GuardrailsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(guardrail.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -997,6 +1079,21 @@ func (_u *TenantUpdateOne) AddWebhooks(v ...*Webhook) *TenantUpdateOne {
 	return _u.AddWebhookIDs(ids...)
 }
 
+// AddGuardrailIDs adds the "guardrails" edge to the Guardrail entity by IDs.
+func (_u *TenantUpdateOne) AddGuardrailIDs(ids ...uuid.UUID) *TenantUpdateOne {
+	_u.mutation.AddGuardrailIDs(ids...)
+	return _u
+}
+
+// AddGuardrails adds the "guardrails" edges to the Guardrail entity.
+func (_u *TenantUpdateOne) AddGuardrails(v ...*Guardrail) *TenantUpdateOne {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddGuardrailIDs(ids...)
+}
+
 // Mutation returns the TenantMutation object of the builder.
 func (_u *TenantUpdateOne) Mutation() *TenantMutation {
 	return _u.mutation
@@ -1147,6 +1244,27 @@ func (_u *TenantUpdateOne) RemoveWebhooks(v ...*Webhook) *TenantUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveWebhookIDs(ids...)
+}
+
+// ClearGuardrails clears all "guardrails" edges to the Guardrail entity.
+func (_u *TenantUpdateOne) ClearGuardrails() *TenantUpdateOne {
+	_u.mutation.ClearGuardrails()
+	return _u
+}
+
+// RemoveGuardrailIDs removes the "guardrails" edge to Guardrail entities by IDs.
+func (_u *TenantUpdateOne) RemoveGuardrailIDs(ids ...uuid.UUID) *TenantUpdateOne {
+	_u.mutation.RemoveGuardrailIDs(ids...)
+	return _u
+}
+
+// RemoveGuardrails removes "guardrails" edges to Guardrail entities.
+func (_u *TenantUpdateOne) RemoveGuardrails(v ...*Guardrail) *TenantUpdateOne {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveGuardrailIDs(ids...)
 }
 
 // Where appends a list predicates to the TenantUpdate builder.
@@ -1583,6 +1701,51 @@ func (_u *TenantUpdateOne) sqlSave(ctx context.Context) (_node *Tenant, err erro
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(webhook.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.GuardrailsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   tenant.GuardrailsTable,
+			Columns: []string{tenant.GuardrailsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(guardrail.FieldID, field.TypeUUID),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedGuardrailsIDs(); len(nodes) > 0 && !_u.mutation.GuardrailsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   tenant.GuardrailsTable,
+			Columns: []string{tenant.GuardrailsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(guardrail.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.GuardrailsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   tenant.GuardrailsTable,
+			Columns: []string{tenant.GuardrailsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(guardrail.FieldID, field.TypeUUID),
 			},
 		}
 		for _, k := range nodes {

@@ -22,6 +22,10 @@ type Tx struct {
 	Credential *CredentialClient
 	// DataKey is the client for interacting with the DataKey builders.
 	DataKey *DataKeyClient
+	// GatewayUsage is the client for interacting with the GatewayUsage builders.
+	GatewayUsage *GatewayUsageClient
+	// Guardrail is the client for interacting with the Guardrail builders.
+	Guardrail *GuardrailClient
 	// Job is the client for interacting with the Job builders.
 	Job *JobClient
 	// OAuthClient is the client for interacting with the OAuthClient builders.
@@ -30,6 +34,10 @@ type Tx struct {
 	RefreshToken *RefreshTokenClient
 	// RevokedToken is the client for interacting with the RevokedToken builders.
 	RevokedToken *RevokedTokenClient
+	// RouterConfig is the client for interacting with the RouterConfig builders.
+	RouterConfig *RouterConfigClient
+	// RouterProvider is the client for interacting with the RouterProvider builders.
+	RouterProvider *RouterProviderClient
 	// SSOConfig is the client for interacting with the SSOConfig builders.
 	SSOConfig *SSOConfigClient
 	// SSOLoginState is the client for interacting with the SSOLoginState builders.
@@ -185,10 +193,14 @@ func (tx *Tx) init() {
 	tx.AuditLog = NewAuditLogClient(tx.config)
 	tx.Credential = NewCredentialClient(tx.config)
 	tx.DataKey = NewDataKeyClient(tx.config)
+	tx.GatewayUsage = NewGatewayUsageClient(tx.config)
+	tx.Guardrail = NewGuardrailClient(tx.config)
 	tx.Job = NewJobClient(tx.config)
 	tx.OAuthClient = NewOAuthClientClient(tx.config)
 	tx.RefreshToken = NewRefreshTokenClient(tx.config)
 	tx.RevokedToken = NewRevokedTokenClient(tx.config)
+	tx.RouterConfig = NewRouterConfigClient(tx.config)
+	tx.RouterProvider = NewRouterProviderClient(tx.config)
 	tx.SSOConfig = NewSSOConfigClient(tx.config)
 	tx.SSOLoginState = NewSSOLoginStateClient(tx.config)
 	tx.ServiceAccount = NewServiceAccountClient(tx.config)

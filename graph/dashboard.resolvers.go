@@ -21,6 +21,11 @@ func (r *queryResolver) UsageSummary(ctx context.Context, days *int) ([]*tenancy
 	return r.Resolver.Tenants.UsageSummary(ctx, days)
 }
 
+// GatewayUsage is the resolver for the gatewayUsage field.
+func (r *queryResolver) GatewayUsage(ctx context.Context, days *int) ([]*tenancy.GatewayUsageRow, error) {
+	return r.Resolver.Tenants.GatewayUsage(ctx, days)
+}
+
 // FeatureStatus is the resolver for the featureStatus field.
 func (r *queryResolver) FeatureStatus(ctx context.Context) (*tenancy.FeatureStatus, error) {
 	return r.Resolver.Tenants.FeatureStatus(ctx)

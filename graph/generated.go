@@ -20,6 +20,7 @@ import (
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/credential"
+	"github.com/credvault/credvault/ent/guardrail"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/schema/schematype"
 	"github.com/credvault/credvault/ent/serviceaccount"
@@ -29,6 +30,8 @@ import (
 	"github.com/credvault/credvault/ent/webhookdelivery"
 	"github.com/credvault/credvault/graph/model"
 	"github.com/credvault/credvault/internal/apikeys"
+	"github.com/credvault/credvault/internal/gateway"
+	"github.com/credvault/credvault/internal/guardrails"
 	"github.com/credvault/credvault/internal/health"
 	"github.com/credvault/credvault/internal/identity"
 	"github.com/credvault/credvault/internal/jobs"
@@ -204,16 +207,89 @@ type ComplexityRoot struct {
 	DashboardStats struct {
 		AuditEventsLast24h func(childComplexity int) int
 		Counts             func(childComplexity int) int
+		GatewayToday       func(childComplexity int) int
 		RequestsLast24h    func(childComplexity int) int
 	}
 
 	FeatureStatus struct {
 		CorsOrigins   func(childComplexity int) int
 		Environment   func(childComplexity int) int
+		Gateway       func(childComplexity int) int
+		Guardrails    func(childComplexity int) int
 		Introspection func(childComplexity int) int
 		RateLimits    func(childComplexity int) int
+		Router        func(childComplexity int) int
 		Signup        func(childComplexity int) int
 		TLS           func(childComplexity int) int
+	}
+
+	GatewayTotals struct {
+		CompletionTokens func(childComplexity int) int
+		PromptTokens     func(childComplexity int) int
+		Requests         func(childComplexity int) int
+	}
+
+	GatewayUsageRow struct {
+		CompletionTokens func(childComplexity int) int
+		Day              func(childComplexity int) int
+		Model            func(childComplexity int) int
+		PrincipalID      func(childComplexity int) int
+		PrincipalType    func(childComplexity int) int
+		PromptTokens     func(childComplexity int) int
+		Provider         func(childComplexity int) int
+		Requests         func(childComplexity int) int
+	}
+
+	Guardrail struct {
+		Action    func(childComplexity int) int
+		AppliesTo func(childComplexity int) int
+		Config    func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		CreatedBy func(childComplexity int) int
+		Enabled   func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Tenant    func(childComplexity int) int
+		TenantID  func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
+	}
+
+	GuardrailConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	GuardrailEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	GuardrailMessage struct {
+		Content func(childComplexity int) int
+		Role    func(childComplexity int) int
+	}
+
+	GuardrailPolicy struct {
+		Actions       func(childComplexity int) int
+		ConfigSchema  func(childComplexity int) int
+		DefaultAction func(childComplexity int) int
+		Description   func(childComplexity int) int
+		Kind          func(childComplexity int) int
+	}
+
+	GuardrailTestResult struct {
+		Allowed    func(childComplexity int) int
+		Messages   func(childComplexity int) int
+		Redacted   func(childComplexity int) int
+		Violations func(childComplexity int) int
+	}
+
+	GuardrailViolation struct {
+		Action    func(childComplexity int) int
+		Guardrail func(childComplexity int) int
+		Kind      func(childComplexity int) int
 	}
 
 	Health struct {
@@ -261,12 +337,16 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		CreateAPIKey            func(childComplexity int, input apikeys.CreateAPIKeyInput) int
+		CreateGuardrail         func(childComplexity int, input guardrails.CreateGuardrailInput) int
 		CreateOAuthClient       func(childComplexity int, input oauth.CreateOAuthClientInput) int
+		CreateRouterProvider    func(childComplexity int, input gateway.CreateProviderInput) int
 		CreateServiceAccount    func(childComplexity int, input identity.CreateServiceAccountInput) int
 		CreateUser              func(childComplexity int, input identity.CreateUserInput) int
 		CreateWebhook           func(childComplexity int, input webhooks.CreateWebhookInput) int
 		DeleteCredential        func(childComplexity int, integrationID string, id uuid.UUID) int
+		DeleteGuardrail         func(childComplexity int, id uuid.UUID) int
 		DeleteOAuthClient       func(childComplexity int, clientID string) int
+		DeleteRouterProvider    func(childComplexity int, id uuid.UUID) int
 		DeleteTenant            func(childComplexity int, id uuid.UUID) int
 		DeleteUser              func(childComplexity int, id uuid.UUID) int
 		DeleteWebhook           func(childComplexity int, id uuid.UUID) int
@@ -283,7 +363,10 @@ type ComplexityRoot struct {
 		TestWebhook             func(childComplexity int, id uuid.UUID) int
 		TriggerJob              func(childComplexity int, jobName string, args map[string]any) int
 		UpdateCredential        func(childComplexity int, integrationID string, id uuid.UUID, input vault.UpdateCredentialInput) int
+		UpdateGuardrail         func(childComplexity int, id uuid.UUID, input guardrails.UpdateGuardrailInput) int
 		UpdateOAuthClient       func(childComplexity int, clientID string, input oauth.UpdateOAuthClientInput) int
+		UpdateRouterConfig      func(childComplexity int, input gateway.UpdateConfigInput) int
+		UpdateRouterProvider    func(childComplexity int, id uuid.UUID, input gateway.UpdateProviderInput) int
 		UpdateSSOConfig         func(childComplexity int, input sso.UpdateSSOConfigInput) int
 		UpdateTenant            func(childComplexity int, id uuid.UUID, input tenancy.UpdateTenantInput) int
 		UpdateUser              func(childComplexity int, id uuid.UUID, input identity.UpdateUserInput) int
@@ -334,6 +417,9 @@ type ComplexityRoot struct {
 		Credentials       func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.CredentialOrder, where *ent.CredentialWhereInput) int
 		DashboardStats    func(childComplexity int) int
 		FeatureStatus     func(childComplexity int) int
+		GatewayUsage      func(childComplexity int, days *int) int
+		GuardrailPolicies func(childComplexity int) int
+		Guardrails        func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.GuardrailOrder, where *ent.GuardrailWhereInput) int
 		Health            func(childComplexity int) int
 		JobStats          func(childComplexity int, jobName string) int
 		Me                func(childComplexity int) int
@@ -341,11 +427,15 @@ type ComplexityRoot struct {
 		Nodes             func(childComplexity int, ids []uuid.UUID) int
 		OauthClient       func(childComplexity int, clientID string) int
 		OauthClients      func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.OAuthClientOrder, where *ent.OAuthClientWhereInput) int
+		RouterConfig      func(childComplexity int) int
+		RouterHealth      func(childComplexity int) int
+		RouterProviders   func(childComplexity int) int
 		ServiceAccounts   func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.ServiceAccountOrder, where *ent.ServiceAccountWhereInput) int
 		SsoConfig         func(childComplexity int) int
 		Tenant            func(childComplexity int, id uuid.UUID) int
 		TenantStats       func(childComplexity int, id uuid.UUID) int
 		Tenants           func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.TenantOrder, where *ent.TenantWhereInput) int
+		TestGuardrails    func(childComplexity int, input guardrails.TestGuardrailsInput) int
 		UsageSummary      func(childComplexity int, days *int) int
 		Users             func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
 		Webhook           func(childComplexity int, id uuid.UUID) int
@@ -356,6 +446,41 @@ type ComplexityRoot struct {
 	QueueDepth struct {
 		Depth   func(childComplexity int) int
 		JobName func(childComplexity int) int
+	}
+
+	RouterConfig struct {
+		Fallback    func(childComplexity int) int
+		MaxAttempts func(childComplexity int) int
+		Routes      func(childComplexity int) int
+		TimeoutMS   func(childComplexity int) int
+	}
+
+	RouterProvider struct {
+		BaseURL                 func(childComplexity int) int
+		CreatedAt               func(childComplexity int) int
+		CredentialIntegrationID func(childComplexity int) int
+		Enabled                 func(childComplexity int) int
+		ID                      func(childComplexity int) int
+		Models                  func(childComplexity int) int
+		Name                    func(childComplexity int) int
+		UpdatedAt               func(childComplexity int) int
+	}
+
+	RouterProviderHealth struct {
+		Circuit       func(childComplexity int) int
+		LastCheckedAt func(childComplexity int) int
+		LastError     func(childComplexity int) int
+		Name          func(childComplexity int) int
+		P50Ms         func(childComplexity int) int
+		P95Ms         func(childComplexity int) int
+		ProviderID    func(childComplexity int) int
+		Status        func(childComplexity int) int
+		SuccessRate   func(childComplexity int) int
+	}
+
+	RouterRoute struct {
+		Model     func(childComplexity int) int
+		Providers func(childComplexity int) int
 	}
 
 	SSOConfig struct {
@@ -406,6 +531,7 @@ type ComplexityRoot struct {
 		CreatedAt       func(childComplexity int) int
 		Credentials     func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.CredentialOrder, where *ent.CredentialWhereInput) int
 		DeletedAt       func(childComplexity int) int
+		Guardrails      func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.GuardrailOrder, where *ent.GuardrailWhereInput) int
 		ID              func(childComplexity int) int
 		Name            func(childComplexity int) int
 		OauthClients    func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.OAuthClientOrder, where *ent.OAuthClientWhereInput) int
@@ -583,11 +709,18 @@ type MutationResolver interface {
 	UpdateCredential(ctx context.Context, integrationID string, id uuid.UUID, input vault.UpdateCredentialInput) (*ent.Credential, error)
 	DeleteCredential(ctx context.Context, integrationID string, id uuid.UUID) (uuid.UUID, error)
 	RotateDek(ctx context.Context, tenantID *uuid.UUID) (*vault.DEKRotation, error)
+	CreateGuardrail(ctx context.Context, input guardrails.CreateGuardrailInput) (*ent.Guardrail, error)
+	UpdateGuardrail(ctx context.Context, id uuid.UUID, input guardrails.UpdateGuardrailInput) (*ent.Guardrail, error)
+	DeleteGuardrail(ctx context.Context, id uuid.UUID) (uuid.UUID, error)
 	TriggerJob(ctx context.Context, jobName string, args map[string]any) (*jobs.TriggeredJob, error)
 	CreateOAuthClient(ctx context.Context, input oauth.CreateOAuthClientInput) (*oauth.CreatedOAuthClient, error)
 	UpdateOAuthClient(ctx context.Context, clientID string, input oauth.UpdateOAuthClientInput) (*ent.OAuthClient, error)
 	RotateOAuthClientSecret(ctx context.Context, clientID string, input *oauth.RotateOAuthClientSecretInput) (*oauth.CreatedOAuthClient, error)
 	DeleteOAuthClient(ctx context.Context, clientID string) (string, error)
+	UpdateRouterConfig(ctx context.Context, input gateway.UpdateConfigInput) (*gateway.Config, error)
+	CreateRouterProvider(ctx context.Context, input gateway.CreateProviderInput) (*ent.RouterProvider, error)
+	UpdateRouterProvider(ctx context.Context, id uuid.UUID, input gateway.UpdateProviderInput) (*ent.RouterProvider, error)
+	DeleteRouterProvider(ctx context.Context, id uuid.UUID) (uuid.UUID, error)
 	CreateServiceAccount(ctx context.Context, input identity.CreateServiceAccountInput) (*identity.CreateServiceAccountPayload, error)
 	UpdateSSOConfig(ctx context.Context, input sso.UpdateSSOConfigInput) (*ent.SSOConfig, error)
 	UpdateTenant(ctx context.Context, id uuid.UUID, input tenancy.UpdateTenantInput) (*ent.Tenant, error)
@@ -616,11 +749,18 @@ type QueryResolver interface {
 	Credential(ctx context.Context, integrationID string) (*vault.IntegrationCredentials, error)
 	DashboardStats(ctx context.Context) (*tenancy.DashboardStats, error)
 	UsageSummary(ctx context.Context, days *int) ([]*tenancy.UsageRow, error)
+	GatewayUsage(ctx context.Context, days *int) ([]*tenancy.GatewayUsageRow, error)
 	FeatureStatus(ctx context.Context) (*tenancy.FeatureStatus, error)
+	Guardrails(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.GuardrailOrder, where *ent.GuardrailWhereInput) (*ent.GuardrailConnection, error)
+	GuardrailPolicies(ctx context.Context) ([]*guardrails.Policy, error)
+	TestGuardrails(ctx context.Context, input guardrails.TestGuardrailsInput) (*guardrails.TestResult, error)
 	Health(ctx context.Context) (*health.Health, error)
 	JobStats(ctx context.Context, jobName string) (*jobs.JobStats, error)
 	OauthClients(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.OAuthClientOrder, where *ent.OAuthClientWhereInput) (*ent.OAuthClientConnection, error)
 	OauthClient(ctx context.Context, clientID string) (*ent.OAuthClient, error)
+	RouterConfig(ctx context.Context) (*gateway.Config, error)
+	RouterProviders(ctx context.Context) ([]*ent.RouterProvider, error)
+	RouterHealth(ctx context.Context) ([]*gateway.ProviderHealth, error)
 	ServiceAccounts(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.ServiceAccountOrder, where *ent.ServiceAccountWhereInput) (*ent.ServiceAccountConnection, error)
 	SsoConfig(ctx context.Context) (*ent.SSOConfig, error)
 	Tenants(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.TenantOrder, where *ent.TenantWhereInput) (*ent.TenantConnection, error)
@@ -1216,6 +1356,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DashboardStats.Counts(childComplexity), true
+	case "DashboardStats.gatewayToday":
+		if e.ComplexityRoot.DashboardStats.GatewayToday == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DashboardStats.GatewayToday(childComplexity), true
 	case "DashboardStats.requestsLast24h":
 		if e.ComplexityRoot.DashboardStats.RequestsLast24h == nil {
 			break
@@ -1235,6 +1381,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FeatureStatus.Environment(childComplexity), true
+	case "FeatureStatus.gateway":
+		if e.ComplexityRoot.FeatureStatus.Gateway == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureStatus.Gateway(childComplexity), true
+	case "FeatureStatus.guardrails":
+		if e.ComplexityRoot.FeatureStatus.Guardrails == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureStatus.Guardrails(childComplexity), true
 	case "FeatureStatus.introspection":
 		if e.ComplexityRoot.FeatureStatus.Introspection == nil {
 			break
@@ -1247,6 +1405,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FeatureStatus.RateLimits(childComplexity), true
+	case "FeatureStatus.router":
+		if e.ComplexityRoot.FeatureStatus.Router == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeatureStatus.Router(childComplexity), true
 	case "FeatureStatus.signup":
 		if e.ComplexityRoot.FeatureStatus.Signup == nil {
 			break
@@ -1259,6 +1423,267 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FeatureStatus.TLS(childComplexity), true
+
+	case "GatewayTotals.completionTokens":
+		if e.ComplexityRoot.GatewayTotals.CompletionTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GatewayTotals.CompletionTokens(childComplexity), true
+	case "GatewayTotals.promptTokens":
+		if e.ComplexityRoot.GatewayTotals.PromptTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GatewayTotals.PromptTokens(childComplexity), true
+	case "GatewayTotals.requests":
+		if e.ComplexityRoot.GatewayTotals.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GatewayTotals.Requests(childComplexity), true
+
+	case "GatewayUsageRow.completionTokens":
+		if e.ComplexityRoot.GatewayUsageRow.CompletionTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GatewayUsageRow.CompletionTokens(childComplexity), true
+	case "GatewayUsageRow.day":
+		if e.ComplexityRoot.GatewayUsageRow.Day == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GatewayUsageRow.Day(childComplexity), true
+	case "GatewayUsageRow.model":
+		if e.ComplexityRoot.GatewayUsageRow.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GatewayUsageRow.Model(childComplexity), true
+	case "GatewayUsageRow.principalID":
+		if e.ComplexityRoot.GatewayUsageRow.PrincipalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GatewayUsageRow.PrincipalID(childComplexity), true
+	case "GatewayUsageRow.principalType":
+		if e.ComplexityRoot.GatewayUsageRow.PrincipalType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GatewayUsageRow.PrincipalType(childComplexity), true
+	case "GatewayUsageRow.promptTokens":
+		if e.ComplexityRoot.GatewayUsageRow.PromptTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GatewayUsageRow.PromptTokens(childComplexity), true
+	case "GatewayUsageRow.provider":
+		if e.ComplexityRoot.GatewayUsageRow.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GatewayUsageRow.Provider(childComplexity), true
+	case "GatewayUsageRow.requests":
+		if e.ComplexityRoot.GatewayUsageRow.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GatewayUsageRow.Requests(childComplexity), true
+
+	case "Guardrail.action":
+		if e.ComplexityRoot.Guardrail.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Guardrail.Action(childComplexity), true
+	case "Guardrail.appliesTo":
+		if e.ComplexityRoot.Guardrail.AppliesTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Guardrail.AppliesTo(childComplexity), true
+	case "Guardrail.config":
+		if e.ComplexityRoot.Guardrail.Config == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Guardrail.Config(childComplexity), true
+	case "Guardrail.createdAt":
+		if e.ComplexityRoot.Guardrail.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Guardrail.CreatedAt(childComplexity), true
+	case "Guardrail.createdBy":
+		if e.ComplexityRoot.Guardrail.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Guardrail.CreatedBy(childComplexity), true
+	case "Guardrail.enabled":
+		if e.ComplexityRoot.Guardrail.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Guardrail.Enabled(childComplexity), true
+	case "Guardrail.id":
+		if e.ComplexityRoot.Guardrail.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Guardrail.ID(childComplexity), true
+	case "Guardrail.kind":
+		if e.ComplexityRoot.Guardrail.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Guardrail.Kind(childComplexity), true
+	case "Guardrail.name":
+		if e.ComplexityRoot.Guardrail.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Guardrail.Name(childComplexity), true
+	case "Guardrail.tenant":
+		if e.ComplexityRoot.Guardrail.Tenant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Guardrail.Tenant(childComplexity), true
+	case "Guardrail.tenantID":
+		if e.ComplexityRoot.Guardrail.TenantID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Guardrail.TenantID(childComplexity), true
+	case "Guardrail.updatedAt":
+		if e.ComplexityRoot.Guardrail.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Guardrail.UpdatedAt(childComplexity), true
+
+	case "GuardrailConnection.edges":
+		if e.ComplexityRoot.GuardrailConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardrailConnection.Edges(childComplexity), true
+	case "GuardrailConnection.pageInfo":
+		if e.ComplexityRoot.GuardrailConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardrailConnection.PageInfo(childComplexity), true
+	case "GuardrailConnection.totalCount":
+		if e.ComplexityRoot.GuardrailConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardrailConnection.TotalCount(childComplexity), true
+
+	case "GuardrailEdge.cursor":
+		if e.ComplexityRoot.GuardrailEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardrailEdge.Cursor(childComplexity), true
+	case "GuardrailEdge.node":
+		if e.ComplexityRoot.GuardrailEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardrailEdge.Node(childComplexity), true
+
+	case "GuardrailMessage.content":
+		if e.ComplexityRoot.GuardrailMessage.Content == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardrailMessage.Content(childComplexity), true
+	case "GuardrailMessage.role":
+		if e.ComplexityRoot.GuardrailMessage.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardrailMessage.Role(childComplexity), true
+
+	case "GuardrailPolicy.actions":
+		if e.ComplexityRoot.GuardrailPolicy.Actions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardrailPolicy.Actions(childComplexity), true
+	case "GuardrailPolicy.configSchema":
+		if e.ComplexityRoot.GuardrailPolicy.ConfigSchema == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardrailPolicy.ConfigSchema(childComplexity), true
+	case "GuardrailPolicy.defaultAction":
+		if e.ComplexityRoot.GuardrailPolicy.DefaultAction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardrailPolicy.DefaultAction(childComplexity), true
+	case "GuardrailPolicy.description":
+		if e.ComplexityRoot.GuardrailPolicy.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardrailPolicy.Description(childComplexity), true
+	case "GuardrailPolicy.kind":
+		if e.ComplexityRoot.GuardrailPolicy.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardrailPolicy.Kind(childComplexity), true
+
+	case "GuardrailTestResult.allowed":
+		if e.ComplexityRoot.GuardrailTestResult.Allowed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardrailTestResult.Allowed(childComplexity), true
+	case "GuardrailTestResult.messages":
+		if e.ComplexityRoot.GuardrailTestResult.Messages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardrailTestResult.Messages(childComplexity), true
+	case "GuardrailTestResult.redacted":
+		if e.ComplexityRoot.GuardrailTestResult.Redacted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardrailTestResult.Redacted(childComplexity), true
+	case "GuardrailTestResult.violations":
+		if e.ComplexityRoot.GuardrailTestResult.Violations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardrailTestResult.Violations(childComplexity), true
+
+	case "GuardrailViolation.action":
+		if e.ComplexityRoot.GuardrailViolation.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardrailViolation.Action(childComplexity), true
+	case "GuardrailViolation.guardrail":
+		if e.ComplexityRoot.GuardrailViolation.Guardrail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardrailViolation.Guardrail(childComplexity), true
+	case "GuardrailViolation.kind":
+		if e.ComplexityRoot.GuardrailViolation.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardrailViolation.Kind(childComplexity), true
 
 	case "Health.commit":
 		if e.ComplexityRoot.Health.Commit == nil {
@@ -1444,6 +1869,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["input"].(apikeys.CreateAPIKeyInput)), true
+	case "Mutation.createGuardrail":
+		if e.ComplexityRoot.Mutation.CreateGuardrail == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createGuardrail_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateGuardrail(childComplexity, args["input"].(guardrails.CreateGuardrailInput)), true
 	case "Mutation.createOAuthClient":
 		if e.ComplexityRoot.Mutation.CreateOAuthClient == nil {
 			break
@@ -1455,6 +1891,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateOAuthClient(childComplexity, args["input"].(oauth.CreateOAuthClientInput)), true
+	case "Mutation.createRouterProvider":
+		if e.ComplexityRoot.Mutation.CreateRouterProvider == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createRouterProvider_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateRouterProvider(childComplexity, args["input"].(gateway.CreateProviderInput)), true
 	case "Mutation.createServiceAccount":
 		if e.ComplexityRoot.Mutation.CreateServiceAccount == nil {
 			break
@@ -1499,6 +1946,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteCredential(childComplexity, args["integrationID"].(string), args["id"].(uuid.UUID)), true
+	case "Mutation.deleteGuardrail":
+		if e.ComplexityRoot.Mutation.DeleteGuardrail == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteGuardrail_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteGuardrail(childComplexity, args["id"].(uuid.UUID)), true
 	case "Mutation.deleteOAuthClient":
 		if e.ComplexityRoot.Mutation.DeleteOAuthClient == nil {
 			break
@@ -1510,6 +1968,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteOAuthClient(childComplexity, args["clientID"].(string)), true
+	case "Mutation.deleteRouterProvider":
+		if e.ComplexityRoot.Mutation.DeleteRouterProvider == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteRouterProvider_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteRouterProvider(childComplexity, args["id"].(uuid.UUID)), true
 	case "Mutation.deleteTenant":
 		if e.ComplexityRoot.Mutation.DeleteTenant == nil {
 			break
@@ -1686,6 +2155,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateCredential(childComplexity, args["integrationID"].(string), args["id"].(uuid.UUID), args["input"].(vault.UpdateCredentialInput)), true
+	case "Mutation.updateGuardrail":
+		if e.ComplexityRoot.Mutation.UpdateGuardrail == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateGuardrail_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateGuardrail(childComplexity, args["id"].(uuid.UUID), args["input"].(guardrails.UpdateGuardrailInput)), true
 	case "Mutation.updateOAuthClient":
 		if e.ComplexityRoot.Mutation.UpdateOAuthClient == nil {
 			break
@@ -1697,6 +2177,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateOAuthClient(childComplexity, args["clientID"].(string), args["input"].(oauth.UpdateOAuthClientInput)), true
+	case "Mutation.updateRouterConfig":
+		if e.ComplexityRoot.Mutation.UpdateRouterConfig == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateRouterConfig_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateRouterConfig(childComplexity, args["input"].(gateway.UpdateConfigInput)), true
+	case "Mutation.updateRouterProvider":
+		if e.ComplexityRoot.Mutation.UpdateRouterProvider == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateRouterProvider_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateRouterProvider(childComplexity, args["id"].(uuid.UUID), args["input"].(gateway.UpdateProviderInput)), true
 	case "Mutation.updateSSOConfig":
 		if e.ComplexityRoot.Mutation.UpdateSSOConfig == nil {
 			break
@@ -1967,6 +2469,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.FeatureStatus(childComplexity), true
+	case "Query.gatewayUsage":
+		if e.ComplexityRoot.Query.GatewayUsage == nil {
+			break
+		}
+
+		args, err := ec.field_Query_gatewayUsage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.GatewayUsage(childComplexity, args["days"].(*int)), true
+	case "Query.guardrailPolicies":
+		if e.ComplexityRoot.Query.GuardrailPolicies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.GuardrailPolicies(childComplexity), true
+	case "Query.guardrails":
+		if e.ComplexityRoot.Query.Guardrails == nil {
+			break
+		}
+
+		args, err := ec.field_Query_guardrails_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Guardrails(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*ent.GuardrailOrder), args["where"].(*ent.GuardrailWhereInput)), true
 	case "Query.health":
 		if e.ComplexityRoot.Query.Health == nil {
 			break
@@ -2035,6 +2565,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.OauthClients(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*ent.OAuthClientOrder), args["where"].(*ent.OAuthClientWhereInput)), true
+	case "Query.routerConfig":
+		if e.ComplexityRoot.Query.RouterConfig == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.RouterConfig(childComplexity), true
+	case "Query.routerHealth":
+		if e.ComplexityRoot.Query.RouterHealth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.RouterHealth(childComplexity), true
+	case "Query.routerProviders":
+		if e.ComplexityRoot.Query.RouterProviders == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.RouterProviders(childComplexity), true
 	case "Query.serviceAccounts":
 		if e.ComplexityRoot.Query.ServiceAccounts == nil {
 			break
@@ -2085,6 +2633,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Tenants(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*ent.TenantOrder), args["where"].(*ent.TenantWhereInput)), true
+	case "Query.testGuardrails":
+		if e.ComplexityRoot.Query.TestGuardrails == nil {
+			break
+		}
+
+		args, err := ec.field_Query_testGuardrails_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.TestGuardrails(childComplexity, args["input"].(guardrails.TestGuardrailsInput)), true
 	case "Query.usageSummary":
 		if e.ComplexityRoot.Query.UsageSummary == nil {
 			break
@@ -2148,6 +2707,148 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.QueueDepth.JobName(childComplexity), true
+
+	case "RouterConfig.fallback":
+		if e.ComplexityRoot.RouterConfig.Fallback == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterConfig.Fallback(childComplexity), true
+	case "RouterConfig.maxAttempts":
+		if e.ComplexityRoot.RouterConfig.MaxAttempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterConfig.MaxAttempts(childComplexity), true
+	case "RouterConfig.routes":
+		if e.ComplexityRoot.RouterConfig.Routes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterConfig.Routes(childComplexity), true
+	case "RouterConfig.timeoutMS":
+		if e.ComplexityRoot.RouterConfig.TimeoutMS == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterConfig.TimeoutMS(childComplexity), true
+
+	case "RouterProvider.baseURL":
+		if e.ComplexityRoot.RouterProvider.BaseURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterProvider.BaseURL(childComplexity), true
+	case "RouterProvider.createdAt":
+		if e.ComplexityRoot.RouterProvider.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterProvider.CreatedAt(childComplexity), true
+	case "RouterProvider.credentialIntegrationID":
+		if e.ComplexityRoot.RouterProvider.CredentialIntegrationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterProvider.CredentialIntegrationID(childComplexity), true
+	case "RouterProvider.enabled":
+		if e.ComplexityRoot.RouterProvider.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterProvider.Enabled(childComplexity), true
+	case "RouterProvider.id":
+		if e.ComplexityRoot.RouterProvider.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterProvider.ID(childComplexity), true
+	case "RouterProvider.models":
+		if e.ComplexityRoot.RouterProvider.Models == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterProvider.Models(childComplexity), true
+	case "RouterProvider.name":
+		if e.ComplexityRoot.RouterProvider.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterProvider.Name(childComplexity), true
+	case "RouterProvider.updatedAt":
+		if e.ComplexityRoot.RouterProvider.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterProvider.UpdatedAt(childComplexity), true
+
+	case "RouterProviderHealth.circuit":
+		if e.ComplexityRoot.RouterProviderHealth.Circuit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterProviderHealth.Circuit(childComplexity), true
+	case "RouterProviderHealth.lastCheckedAt":
+		if e.ComplexityRoot.RouterProviderHealth.LastCheckedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterProviderHealth.LastCheckedAt(childComplexity), true
+	case "RouterProviderHealth.lastError":
+		if e.ComplexityRoot.RouterProviderHealth.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterProviderHealth.LastError(childComplexity), true
+	case "RouterProviderHealth.name":
+		if e.ComplexityRoot.RouterProviderHealth.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterProviderHealth.Name(childComplexity), true
+	case "RouterProviderHealth.p50Ms":
+		if e.ComplexityRoot.RouterProviderHealth.P50Ms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterProviderHealth.P50Ms(childComplexity), true
+	case "RouterProviderHealth.p95Ms":
+		if e.ComplexityRoot.RouterProviderHealth.P95Ms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterProviderHealth.P95Ms(childComplexity), true
+	case "RouterProviderHealth.providerID":
+		if e.ComplexityRoot.RouterProviderHealth.ProviderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterProviderHealth.ProviderID(childComplexity), true
+	case "RouterProviderHealth.status":
+		if e.ComplexityRoot.RouterProviderHealth.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterProviderHealth.Status(childComplexity), true
+	case "RouterProviderHealth.successRate":
+		if e.ComplexityRoot.RouterProviderHealth.SuccessRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterProviderHealth.SuccessRate(childComplexity), true
+
+	case "RouterRoute.model":
+		if e.ComplexityRoot.RouterRoute.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterRoute.Model(childComplexity), true
+	case "RouterRoute.providers":
+		if e.ComplexityRoot.RouterRoute.Providers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RouterRoute.Providers(childComplexity), true
 
 	case "SSOConfig.allowedDomains":
 		if e.ComplexityRoot.SSOConfig.AllowedDomains == nil {
@@ -2366,6 +3067,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.DeletedAt(childComplexity), true
+	case "Tenant.guardrails":
+		if e.ComplexityRoot.Tenant.Guardrails == nil {
+			break
+		}
+
+		args, err := ec.field_Tenant_guardrails_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Tenant.Guardrails(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*ent.GuardrailOrder), args["where"].(*ent.GuardrailWhereInput)), true
 	case "Tenant.id":
 		if e.ComplexityRoot.Tenant.ID == nil {
 			break
@@ -3008,12 +3720,17 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAuditLogOrder,
 		ec.unmarshalInputAuditLogWhereInput,
 		ec.unmarshalInputCreateAPIKeyInput,
+		ec.unmarshalInputCreateGuardrailInput,
 		ec.unmarshalInputCreateOAuthClientInput,
+		ec.unmarshalInputCreateRouterProviderInput,
 		ec.unmarshalInputCreateServiceAccountInput,
 		ec.unmarshalInputCreateUserInput,
 		ec.unmarshalInputCreateWebhookInput,
 		ec.unmarshalInputCredentialOrder,
 		ec.unmarshalInputCredentialWhereInput,
+		ec.unmarshalInputGuardrailMessageInput,
+		ec.unmarshalInputGuardrailOrder,
+		ec.unmarshalInputGuardrailWhereInput,
 		ec.unmarshalInputLoginInput,
 		ec.unmarshalInputOAuthClientOrder,
 		ec.unmarshalInputOAuthClientWhereInput,
@@ -3023,14 +3740,19 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputRotateAPIKeyInput,
 		ec.unmarshalInputRotateOAuthClientSecretInput,
 		ec.unmarshalInputRotateWebhookSecretInput,
+		ec.unmarshalInputRouterRouteInput,
 		ec.unmarshalInputServiceAccountOrder,
 		ec.unmarshalInputServiceAccountWhereInput,
 		ec.unmarshalInputStoreCredentialInput,
 		ec.unmarshalInputTenantOrder,
 		ec.unmarshalInputTenantSettingsInput,
 		ec.unmarshalInputTenantWhereInput,
+		ec.unmarshalInputTestGuardrailsInput,
 		ec.unmarshalInputUpdateCredentialInput,
+		ec.unmarshalInputUpdateGuardrailInput,
 		ec.unmarshalInputUpdateOAuthClientInput,
+		ec.unmarshalInputUpdateRouterConfigInput,
+		ec.unmarshalInputUpdateRouterProviderInput,
 		ec.unmarshalInputUpdateSSOConfigInput,
 		ec.unmarshalInputUpdateTenantInput,
 		ec.unmarshalInputUpdateUserInput,
@@ -3115,7 +3837,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "apikey.graphqls" "auditlog.graphqls" "auth.graphqls" "credential.graphqls" "dashboard.graphqls" "ent.graphqls" "health.graphqls" "jobs.graphqls" "oauthclient.graphqls" "serviceaccount.graphqls" "sso.graphqls" "tenant.graphqls" "user.graphqls" "webhook.graphqls"
+//go:embed "apikey.graphqls" "auditlog.graphqls" "auth.graphqls" "credential.graphqls" "dashboard.graphqls" "ent.graphqls" "guardrail.graphqls" "health.graphqls" "jobs.graphqls" "oauthclient.graphqls" "router.graphqls" "serviceaccount.graphqls" "sso.graphqls" "tenant.graphqls" "user.graphqls" "webhook.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3141,9 +3863,11 @@ scalar UUID
 	{Name: "credential.graphqls", Input: sourceData("credential.graphqls"), BuiltIn: false},
 	{Name: "dashboard.graphqls", Input: sourceData("dashboard.graphqls"), BuiltIn: false},
 	{Name: "ent.graphqls", Input: sourceData("ent.graphqls"), BuiltIn: false},
+	{Name: "guardrail.graphqls", Input: sourceData("guardrail.graphqls"), BuiltIn: false},
 	{Name: "health.graphqls", Input: sourceData("health.graphqls"), BuiltIn: false},
 	{Name: "jobs.graphqls", Input: sourceData("jobs.graphqls"), BuiltIn: false},
 	{Name: "oauthclient.graphqls", Input: sourceData("oauthclient.graphqls"), BuiltIn: false},
+	{Name: "router.graphqls", Input: sourceData("router.graphqls"), BuiltIn: false},
 	{Name: "serviceaccount.graphqls", Input: sourceData("serviceaccount.graphqls"), BuiltIn: false},
 	{Name: "sso.graphqls", Input: sourceData("sso.graphqls"), BuiltIn: false},
 	{Name: "tenant.graphqls", Input: sourceData("tenant.graphqls"), BuiltIn: false},
@@ -3432,6 +4156,8 @@ func (ec *executionContext) childFields_DashboardStats(ctx context.Context, fiel
 		return ec.fieldContext_DashboardStats_requestsLast24h(ctx, field)
 	case "auditEventsLast24h":
 		return ec.fieldContext_DashboardStats_auditEventsLast24h(ctx, field)
+	case "gatewayToday":
+		return ec.fieldContext_DashboardStats_gatewayToday(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DashboardStats", field.Name)
 }
@@ -3450,8 +4176,152 @@ func (ec *executionContext) childFields_FeatureStatus(ctx context.Context, field
 		return ec.fieldContext_FeatureStatus_environment(ctx, field)
 	case "corsOrigins":
 		return ec.fieldContext_FeatureStatus_corsOrigins(ctx, field)
+	case "gateway":
+		return ec.fieldContext_FeatureStatus_gateway(ctx, field)
+	case "router":
+		return ec.fieldContext_FeatureStatus_router(ctx, field)
+	case "guardrails":
+		return ec.fieldContext_FeatureStatus_guardrails(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FeatureStatus", field.Name)
+}
+
+func (ec *executionContext) childFields_GatewayTotals(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "requests":
+		return ec.fieldContext_GatewayTotals_requests(ctx, field)
+	case "promptTokens":
+		return ec.fieldContext_GatewayTotals_promptTokens(ctx, field)
+	case "completionTokens":
+		return ec.fieldContext_GatewayTotals_completionTokens(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GatewayTotals", field.Name)
+}
+
+func (ec *executionContext) childFields_GatewayUsageRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "day":
+		return ec.fieldContext_GatewayUsageRow_day(ctx, field)
+	case "principalType":
+		return ec.fieldContext_GatewayUsageRow_principalType(ctx, field)
+	case "principalID":
+		return ec.fieldContext_GatewayUsageRow_principalID(ctx, field)
+	case "model":
+		return ec.fieldContext_GatewayUsageRow_model(ctx, field)
+	case "provider":
+		return ec.fieldContext_GatewayUsageRow_provider(ctx, field)
+	case "requests":
+		return ec.fieldContext_GatewayUsageRow_requests(ctx, field)
+	case "promptTokens":
+		return ec.fieldContext_GatewayUsageRow_promptTokens(ctx, field)
+	case "completionTokens":
+		return ec.fieldContext_GatewayUsageRow_completionTokens(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GatewayUsageRow", field.Name)
+}
+
+func (ec *executionContext) childFields_Guardrail(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Guardrail_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Guardrail_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Guardrail_updatedAt(ctx, field)
+	case "tenantID":
+		return ec.fieldContext_Guardrail_tenantID(ctx, field)
+	case "name":
+		return ec.fieldContext_Guardrail_name(ctx, field)
+	case "kind":
+		return ec.fieldContext_Guardrail_kind(ctx, field)
+	case "config":
+		return ec.fieldContext_Guardrail_config(ctx, field)
+	case "action":
+		return ec.fieldContext_Guardrail_action(ctx, field)
+	case "appliesTo":
+		return ec.fieldContext_Guardrail_appliesTo(ctx, field)
+	case "enabled":
+		return ec.fieldContext_Guardrail_enabled(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_Guardrail_createdBy(ctx, field)
+	case "tenant":
+		return ec.fieldContext_Guardrail_tenant(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Guardrail", field.Name)
+}
+
+func (ec *executionContext) childFields_GuardrailConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_GuardrailConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_GuardrailConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_GuardrailConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GuardrailConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_GuardrailEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_GuardrailEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_GuardrailEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GuardrailEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_GuardrailMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "role":
+		return ec.fieldContext_GuardrailMessage_role(ctx, field)
+	case "content":
+		return ec.fieldContext_GuardrailMessage_content(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GuardrailMessage", field.Name)
+}
+
+func (ec *executionContext) childFields_GuardrailPolicy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_GuardrailPolicy_kind(ctx, field)
+	case "description":
+		return ec.fieldContext_GuardrailPolicy_description(ctx, field)
+	case "configSchema":
+		return ec.fieldContext_GuardrailPolicy_configSchema(ctx, field)
+	case "defaultAction":
+		return ec.fieldContext_GuardrailPolicy_defaultAction(ctx, field)
+	case "actions":
+		return ec.fieldContext_GuardrailPolicy_actions(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GuardrailPolicy", field.Name)
+}
+
+func (ec *executionContext) childFields_GuardrailTestResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "allowed":
+		return ec.fieldContext_GuardrailTestResult_allowed(ctx, field)
+	case "violations":
+		return ec.fieldContext_GuardrailTestResult_violations(ctx, field)
+	case "redacted":
+		return ec.fieldContext_GuardrailTestResult_redacted(ctx, field)
+	case "messages":
+		return ec.fieldContext_GuardrailTestResult_messages(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GuardrailTestResult", field.Name)
+}
+
+func (ec *executionContext) childFields_GuardrailViolation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "guardrail":
+		return ec.fieldContext_GuardrailViolation_guardrail(ctx, field)
+	case "kind":
+		return ec.fieldContext_GuardrailViolation_kind(ctx, field)
+	case "action":
+		return ec.fieldContext_GuardrailViolation_action(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GuardrailViolation", field.Name)
 }
 
 func (ec *executionContext) childFields_Health(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3620,6 +4490,76 @@ func (ec *executionContext) childFields_QueueDepth(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type QueueDepth", field.Name)
 }
 
+func (ec *executionContext) childFields_RouterConfig(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "routes":
+		return ec.fieldContext_RouterConfig_routes(ctx, field)
+	case "fallback":
+		return ec.fieldContext_RouterConfig_fallback(ctx, field)
+	case "timeoutMS":
+		return ec.fieldContext_RouterConfig_timeoutMS(ctx, field)
+	case "maxAttempts":
+		return ec.fieldContext_RouterConfig_maxAttempts(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RouterConfig", field.Name)
+}
+
+func (ec *executionContext) childFields_RouterProvider(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_RouterProvider_id(ctx, field)
+	case "name":
+		return ec.fieldContext_RouterProvider_name(ctx, field)
+	case "baseURL":
+		return ec.fieldContext_RouterProvider_baseURL(ctx, field)
+	case "credentialIntegrationID":
+		return ec.fieldContext_RouterProvider_credentialIntegrationID(ctx, field)
+	case "models":
+		return ec.fieldContext_RouterProvider_models(ctx, field)
+	case "enabled":
+		return ec.fieldContext_RouterProvider_enabled(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_RouterProvider_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_RouterProvider_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RouterProvider", field.Name)
+}
+
+func (ec *executionContext) childFields_RouterProviderHealth(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "providerID":
+		return ec.fieldContext_RouterProviderHealth_providerID(ctx, field)
+	case "name":
+		return ec.fieldContext_RouterProviderHealth_name(ctx, field)
+	case "status":
+		return ec.fieldContext_RouterProviderHealth_status(ctx, field)
+	case "circuit":
+		return ec.fieldContext_RouterProviderHealth_circuit(ctx, field)
+	case "successRate":
+		return ec.fieldContext_RouterProviderHealth_successRate(ctx, field)
+	case "p50Ms":
+		return ec.fieldContext_RouterProviderHealth_p50Ms(ctx, field)
+	case "p95Ms":
+		return ec.fieldContext_RouterProviderHealth_p95Ms(ctx, field)
+	case "lastError":
+		return ec.fieldContext_RouterProviderHealth_lastError(ctx, field)
+	case "lastCheckedAt":
+		return ec.fieldContext_RouterProviderHealth_lastCheckedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RouterProviderHealth", field.Name)
+}
+
+func (ec *executionContext) childFields_RouterRoute(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "model":
+		return ec.fieldContext_RouterRoute_model(ctx, field)
+	case "providers":
+		return ec.fieldContext_RouterRoute_providers(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RouterRoute", field.Name)
+}
+
 func (ec *executionContext) childFields_SSOConfig(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3738,6 +4678,8 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_auditLogs(ctx, field)
 	case "webhooks":
 		return ec.fieldContext_Tenant_webhooks(ctx, field)
+	case "guardrails":
+		return ec.fieldContext_Tenant_guardrails(ctx, field)
 	case "settings":
 		return ec.fieldContext_Tenant_settings(ctx, field)
 	case "stats":
@@ -4256,12 +5198,40 @@ func (ec *executionContext) field_Mutation_createAPIKey_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createGuardrail_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (guardrails.CreateGuardrailInput, error) {
+			return ec.unmarshalNCreateGuardrailInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐCreateGuardrailInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createOAuthClient_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (oauth.CreateOAuthClientInput, error) {
 			return ec.unmarshalNCreateOAuthClientInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋoauthᚐCreateOAuthClientInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createRouterProvider_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (gateway.CreateProviderInput, error) {
+			return ec.unmarshalNCreateRouterProviderInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋgatewayᚐCreateProviderInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4334,6 +5304,20 @@ func (ec *executionContext) field_Mutation_deleteCredential_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteGuardrail_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteOAuthClient_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4345,6 +5329,20 @@ func (ec *executionContext) field_Mutation_deleteOAuthClient_args(ctx context.Co
 		return nil, err
 	}
 	args["clientID"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteRouterProvider_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -4628,6 +5626,28 @@ func (ec *executionContext) field_Mutation_updateCredential_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_updateGuardrail_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (guardrails.UpdateGuardrailInput, error) {
+			return ec.unmarshalNUpdateGuardrailInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐUpdateGuardrailInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateOAuthClient_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4642,6 +5662,42 @@ func (ec *executionContext) field_Mutation_updateOAuthClient_args(ctx context.Co
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (oauth.UpdateOAuthClientInput, error) {
 			return ec.unmarshalNUpdateOAuthClientInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋoauthᚐUpdateOAuthClientInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateRouterConfig_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (gateway.UpdateConfigInput, error) {
+			return ec.unmarshalNUpdateRouterConfigInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋgatewayᚐUpdateConfigInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateRouterProvider_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (uuid.UUID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (gateway.UpdateProviderInput, error) {
+			return ec.unmarshalNUpdateRouterProviderInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋgatewayᚐUpdateProviderInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5010,6 +6066,74 @@ func (ec *executionContext) field_Query_credentials_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_gatewayUsage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "days",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["days"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_guardrails_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.GuardrailOrder, error) {
+			return ec.unmarshalOGuardrailOrder2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.GuardrailWhereInput, error) {
+			return ec.unmarshalOGuardrailWhereInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_jobStats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5253,6 +6377,20 @@ func (ec *executionContext) field_Query_tenants_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_testGuardrails_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (guardrails.TestGuardrailsInput, error) {
+			return ec.unmarshalNTestGuardrailsInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐTestGuardrailsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -5600,6 +6738,60 @@ func (ec *executionContext) field_Tenant_credentials_args(ctx context.Context, r
 	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.CredentialWhereInput, error) {
 			return ec.unmarshalOCredentialWhereInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐCredentialWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Tenant_guardrails_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.GuardrailOrder, error) {
+			return ec.unmarshalOGuardrailOrder2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.GuardrailWhereInput, error) {
+			return ec.unmarshalOGuardrailWhereInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8387,6 +9579,38 @@ func (ec *executionContext) fieldContext_DashboardStats_auditEventsLast24h(_ con
 	return graphql.NewScalarFieldContext("DashboardStats", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _DashboardStats_gatewayToday(ctx context.Context, field graphql.CollectedField, obj *tenancy.DashboardStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DashboardStats_gatewayToday(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GatewayToday, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *tenancy.GatewayTotals) graphql.Marshaler {
+			return ec.marshalNGatewayTotals2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐGatewayTotals(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DashboardStats_gatewayToday(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DashboardStats",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GatewayTotals(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _FeatureStatus_signup(ctx context.Context, field graphql.CollectedField, obj *tenancy.FeatureStatus) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8523,6 +9747,1095 @@ func (ec *executionContext) _FeatureStatus_corsOrigins(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_FeatureStatus_corsOrigins(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FeatureStatus", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _FeatureStatus_gateway(ctx context.Context, field graphql.CollectedField, obj *tenancy.FeatureStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FeatureStatus_gateway(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gateway, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FeatureStatus_gateway(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FeatureStatus", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _FeatureStatus_router(ctx context.Context, field graphql.CollectedField, obj *tenancy.FeatureStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FeatureStatus_router(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Router, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FeatureStatus_router(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FeatureStatus", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _FeatureStatus_guardrails(ctx context.Context, field graphql.CollectedField, obj *tenancy.FeatureStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FeatureStatus_guardrails(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Guardrails, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FeatureStatus_guardrails(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FeatureStatus", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _GatewayTotals_requests(ctx context.Context, field graphql.CollectedField, obj *tenancy.GatewayTotals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GatewayTotals_requests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GatewayTotals_requests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GatewayTotals", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _GatewayTotals_promptTokens(ctx context.Context, field graphql.CollectedField, obj *tenancy.GatewayTotals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GatewayTotals_promptTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PromptTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GatewayTotals_promptTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GatewayTotals", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _GatewayTotals_completionTokens(ctx context.Context, field graphql.CollectedField, obj *tenancy.GatewayTotals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GatewayTotals_completionTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompletionTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GatewayTotals_completionTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GatewayTotals", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _GatewayUsageRow_day(ctx context.Context, field graphql.CollectedField, obj *tenancy.GatewayUsageRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GatewayUsageRow_day(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Day, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GatewayUsageRow_day(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GatewayUsageRow", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _GatewayUsageRow_principalType(ctx context.Context, field graphql.CollectedField, obj *tenancy.GatewayUsageRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GatewayUsageRow_principalType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PrincipalType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GatewayUsageRow_principalType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GatewayUsageRow", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _GatewayUsageRow_principalID(ctx context.Context, field graphql.CollectedField, obj *tenancy.GatewayUsageRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GatewayUsageRow_principalID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PrincipalID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GatewayUsageRow_principalID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GatewayUsageRow", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _GatewayUsageRow_model(ctx context.Context, field graphql.CollectedField, obj *tenancy.GatewayUsageRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GatewayUsageRow_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GatewayUsageRow_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GatewayUsageRow", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _GatewayUsageRow_provider(ctx context.Context, field graphql.CollectedField, obj *tenancy.GatewayUsageRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GatewayUsageRow_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GatewayUsageRow_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GatewayUsageRow", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _GatewayUsageRow_requests(ctx context.Context, field graphql.CollectedField, obj *tenancy.GatewayUsageRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GatewayUsageRow_requests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GatewayUsageRow_requests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GatewayUsageRow", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _GatewayUsageRow_promptTokens(ctx context.Context, field graphql.CollectedField, obj *tenancy.GatewayUsageRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GatewayUsageRow_promptTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PromptTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GatewayUsageRow_promptTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GatewayUsageRow", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _GatewayUsageRow_completionTokens(ctx context.Context, field graphql.CollectedField, obj *tenancy.GatewayUsageRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GatewayUsageRow_completionTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompletionTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GatewayUsageRow_completionTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GatewayUsageRow", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Guardrail_id(ctx context.Context, field graphql.CollectedField, obj *ent.Guardrail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Guardrail_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Guardrail_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Guardrail", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Guardrail_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Guardrail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Guardrail_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Guardrail_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Guardrail", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Guardrail_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Guardrail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Guardrail_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Guardrail_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Guardrail", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Guardrail_tenantID(ctx context.Context, field graphql.CollectedField, obj *ent.Guardrail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Guardrail_tenantID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TenantID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Guardrail_tenantID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Guardrail", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Guardrail_name(ctx context.Context, field graphql.CollectedField, obj *ent.Guardrail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Guardrail_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Guardrail_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Guardrail", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Guardrail_kind(ctx context.Context, field graphql.CollectedField, obj *ent.Guardrail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Guardrail_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v guardrail.Kind) graphql.Marshaler {
+			return ec.marshalNGuardrailKind2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Guardrail_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Guardrail", field, false, false, errors.New("field of type GuardrailKind does not have child fields"))
+}
+
+func (ec *executionContext) _Guardrail_config(ctx context.Context, field graphql.CollectedField, obj *ent.Guardrail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Guardrail_config(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Config, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v map[string]any) graphql.Marshaler {
+			return ec.marshalNMap2map(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Guardrail_config(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Guardrail", field, false, false, errors.New("field of type Map does not have child fields"))
+}
+
+func (ec *executionContext) _Guardrail_action(ctx context.Context, field graphql.CollectedField, obj *ent.Guardrail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Guardrail_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v guardrail.Action) graphql.Marshaler {
+			return ec.marshalNGuardrailAction2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Guardrail_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Guardrail", field, false, false, errors.New("field of type GuardrailAction does not have child fields"))
+}
+
+func (ec *executionContext) _Guardrail_appliesTo(ctx context.Context, field graphql.CollectedField, obj *ent.Guardrail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Guardrail_appliesTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AppliesTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v guardrail.AppliesTo) graphql.Marshaler {
+			return ec.marshalNGuardrailAppliesTo2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAppliesTo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Guardrail_appliesTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Guardrail", field, false, false, errors.New("field of type GuardrailAppliesTo does not have child fields"))
+}
+
+func (ec *executionContext) _Guardrail_enabled(ctx context.Context, field graphql.CollectedField, obj *ent.Guardrail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Guardrail_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Guardrail_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Guardrail", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Guardrail_createdBy(ctx context.Context, field graphql.CollectedField, obj *ent.Guardrail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Guardrail_createdBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
+			return ec.marshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Guardrail_createdBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Guardrail", field, false, false, errors.New("field of type UUID does not have child fields"))
+}
+
+func (ec *executionContext) _Guardrail_tenant(ctx context.Context, field graphql.CollectedField, obj *ent.Guardrail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Guardrail_tenant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tenant(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Tenant) graphql.Marshaler {
+			return ec.marshalNTenant2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐTenant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Guardrail_tenant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Guardrail",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GuardrailConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.GuardrailConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardrailConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.GuardrailEdge) graphql.Marshaler {
+			return ec.marshalOGuardrailEdge2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GuardrailConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GuardrailConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GuardrailEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GuardrailConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.GuardrailConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardrailConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[uuid.UUID]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardrailConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GuardrailConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GuardrailConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.GuardrailConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardrailConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardrailConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardrailConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _GuardrailEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.GuardrailEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardrailEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Guardrail) graphql.Marshaler {
+			return ec.marshalOGuardrail2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrail(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GuardrailEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GuardrailEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Guardrail(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GuardrailEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.GuardrailEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardrailEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[uuid.UUID]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardrailEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardrailEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+}
+
+func (ec *executionContext) _GuardrailMessage_role(ctx context.Context, field graphql.CollectedField, obj *guardrails.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardrailMessage_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardrailMessage_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardrailMessage", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _GuardrailMessage_content(ctx context.Context, field graphql.CollectedField, obj *guardrails.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardrailMessage_content(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Content, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardrailMessage_content(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardrailMessage", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _GuardrailPolicy_kind(ctx context.Context, field graphql.CollectedField, obj *guardrails.Policy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardrailPolicy_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v guardrail.Kind) graphql.Marshaler {
+			return ec.marshalNGuardrailKind2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardrailPolicy_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardrailPolicy", field, false, false, errors.New("field of type GuardrailKind does not have child fields"))
+}
+
+func (ec *executionContext) _GuardrailPolicy_description(ctx context.Context, field graphql.CollectedField, obj *guardrails.Policy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardrailPolicy_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardrailPolicy_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardrailPolicy", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _GuardrailPolicy_configSchema(ctx context.Context, field graphql.CollectedField, obj *guardrails.Policy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardrailPolicy_configSchema(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConfigSchema, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v map[string]any) graphql.Marshaler {
+			return ec.marshalNMap2map(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardrailPolicy_configSchema(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardrailPolicy", field, false, false, errors.New("field of type Map does not have child fields"))
+}
+
+func (ec *executionContext) _GuardrailPolicy_defaultAction(ctx context.Context, field graphql.CollectedField, obj *guardrails.Policy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardrailPolicy_defaultAction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DefaultAction, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v guardrail.Action) graphql.Marshaler {
+			return ec.marshalNGuardrailAction2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardrailPolicy_defaultAction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardrailPolicy", field, false, false, errors.New("field of type GuardrailAction does not have child fields"))
+}
+
+func (ec *executionContext) _GuardrailPolicy_actions(ctx context.Context, field graphql.CollectedField, obj *guardrails.Policy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardrailPolicy_actions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []guardrail.Action) graphql.Marshaler {
+			return ec.marshalNGuardrailAction2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐActionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardrailPolicy_actions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardrailPolicy", field, false, false, errors.New("field of type GuardrailAction does not have child fields"))
+}
+
+func (ec *executionContext) _GuardrailTestResult_allowed(ctx context.Context, field graphql.CollectedField, obj *guardrails.TestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardrailTestResult_allowed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Allowed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardrailTestResult_allowed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardrailTestResult", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _GuardrailTestResult_violations(ctx context.Context, field graphql.CollectedField, obj *guardrails.TestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardrailTestResult_violations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Violations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []guardrails.Violation) graphql.Marshaler {
+			return ec.marshalNGuardrailViolation2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐViolationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardrailTestResult_violations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GuardrailTestResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GuardrailViolation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GuardrailTestResult_redacted(ctx context.Context, field graphql.CollectedField, obj *guardrails.TestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardrailTestResult_redacted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Redacted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GuardrailTestResult_redacted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardrailTestResult", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _GuardrailTestResult_messages(ctx context.Context, field graphql.CollectedField, obj *guardrails.TestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardrailTestResult_messages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Messages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*guardrails.Message) graphql.Marshaler {
+			return ec.marshalOGuardrailMessage2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐMessageᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GuardrailTestResult_messages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GuardrailTestResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GuardrailMessage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GuardrailViolation_guardrail(ctx context.Context, field graphql.CollectedField, obj *guardrails.Violation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardrailViolation_guardrail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Guardrail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardrailViolation_guardrail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardrailViolation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _GuardrailViolation_kind(ctx context.Context, field graphql.CollectedField, obj *guardrails.Violation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardrailViolation_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardrailViolation_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardrailViolation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _GuardrailViolation_action(ctx context.Context, field graphql.CollectedField, obj *guardrails.Violation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardrailViolation_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardrailViolation_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardrailViolation", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Health_status(ctx context.Context, field graphql.CollectedField, obj *health.Health) (ret graphql.Marshaler) {
@@ -9698,6 +12011,138 @@ func (ec *executionContext) fieldContext_Mutation_rotateDEK(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createGuardrail(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createGuardrail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateGuardrail(ctx, fc.Args["input"].(guardrails.CreateGuardrailInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Guardrail) graphql.Marshaler {
+			return ec.marshalNGuardrail2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrail(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createGuardrail(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Guardrail(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createGuardrail_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateGuardrail(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateGuardrail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateGuardrail(ctx, fc.Args["id"].(uuid.UUID), fc.Args["input"].(guardrails.UpdateGuardrailInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Guardrail) graphql.Marshaler {
+			return ec.marshalNGuardrail2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrail(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateGuardrail(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Guardrail(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateGuardrail_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteGuardrail(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteGuardrail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteGuardrail(ctx, fc.Args["id"].(uuid.UUID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteGuardrail(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteGuardrail_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_triggerJob(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9912,6 +12357,182 @@ func (ec *executionContext) fieldContext_Mutation_deleteOAuthClient(ctx context.
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_deleteOAuthClient_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateRouterConfig(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateRouterConfig(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateRouterConfig(ctx, fc.Args["input"].(gateway.UpdateConfigInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gateway.Config) graphql.Marshaler {
+			return ec.marshalNRouterConfig2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋgatewayᚐConfig(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateRouterConfig(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RouterConfig(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateRouterConfig_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createRouterProvider(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createRouterProvider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateRouterProvider(ctx, fc.Args["input"].(gateway.CreateProviderInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.RouterProvider) graphql.Marshaler {
+			return ec.marshalNRouterProvider2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐRouterProvider(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createRouterProvider(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RouterProvider(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createRouterProvider_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateRouterProvider(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateRouterProvider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateRouterProvider(ctx, fc.Args["id"].(uuid.UUID), fc.Args["input"].(gateway.UpdateProviderInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.RouterProvider) graphql.Marshaler {
+			return ec.marshalNRouterProvider2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐRouterProvider(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateRouterProvider(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RouterProvider(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateRouterProvider_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteRouterProvider(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteRouterProvider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteRouterProvider(ctx, fc.Args["id"].(uuid.UUID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteRouterProvider(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteRouterProvider_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11492,6 +14113,50 @@ func (ec *executionContext) fieldContext_Query_usageSummary(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_gatewayUsage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_gatewayUsage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().GatewayUsage(ctx, fc.Args["days"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*tenancy.GatewayUsageRow) graphql.Marshaler {
+			return ec.marshalNGatewayUsageRow2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐGatewayUsageRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_gatewayUsage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GatewayUsageRow(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_gatewayUsage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_featureStatus(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11520,6 +14185,126 @@ func (ec *executionContext) fieldContext_Query_featureStatus(_ context.Context, 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_FeatureStatus(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_guardrails(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_guardrails(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Guardrails(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.GuardrailOrder), fc.Args["where"].(*ent.GuardrailWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.GuardrailConnection) graphql.Marshaler {
+			return ec.marshalNGuardrailConnection2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_guardrails(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GuardrailConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_guardrails_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_guardrailPolicies(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_guardrailPolicies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().GuardrailPolicies(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*guardrails.Policy) graphql.Marshaler {
+			return ec.marshalNGuardrailPolicy2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐPolicyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_guardrailPolicies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GuardrailPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_testGuardrails(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_testGuardrails(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().TestGuardrails(ctx, fc.Args["input"].(guardrails.TestGuardrailsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *guardrails.TestResult) graphql.Marshaler {
+			return ec.marshalNGuardrailTestResult2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐTestResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_testGuardrails(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GuardrailTestResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_testGuardrails_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -11684,6 +14469,102 @@ func (ec *executionContext) fieldContext_Query_oauthClient(ctx context.Context, 
 	if fc.Args, err = ec.field_Query_oauthClient_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_routerConfig(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_routerConfig(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().RouterConfig(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gateway.Config) graphql.Marshaler {
+			return ec.marshalNRouterConfig2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋgatewayᚐConfig(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_routerConfig(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RouterConfig(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_routerProviders(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_routerProviders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().RouterProviders(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.RouterProvider) graphql.Marshaler {
+			return ec.marshalNRouterProvider2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐRouterProviderᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_routerProviders(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RouterProvider(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_routerHealth(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_routerHealth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().RouterHealth(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*gateway.ProviderHealth) graphql.Marshaler {
+			return ec.marshalNRouterProviderHealth2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋgatewayᚐProviderHealthᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_routerHealth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RouterProviderHealth(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -12180,6 +15061,544 @@ func (ec *executionContext) _QueueDepth_depth(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_QueueDepth_depth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("QueueDepth", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RouterConfig_routes(ctx context.Context, field graphql.CollectedField, obj *gateway.Config) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterConfig_routes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Routes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []schematype.RouterRoute) graphql.Marshaler {
+			return ec.marshalNRouterRoute2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋschemaᚋschematypeᚐRouterRouteᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouterConfig_routes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RouterConfig",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RouterRoute(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RouterConfig_fallback(ctx context.Context, field graphql.CollectedField, obj *gateway.Config) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterConfig_fallback(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fallback, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouterConfig_fallback(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterConfig", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _RouterConfig_timeoutMS(ctx context.Context, field graphql.CollectedField, obj *gateway.Config) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterConfig_timeoutMS(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TimeoutMS, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouterConfig_timeoutMS(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterConfig", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RouterConfig_maxAttempts(ctx context.Context, field graphql.CollectedField, obj *gateway.Config) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterConfig_maxAttempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxAttempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouterConfig_maxAttempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterConfig", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RouterProvider_id(ctx context.Context, field graphql.CollectedField, obj *ent.RouterProvider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterProvider_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouterProvider_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterProvider", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _RouterProvider_name(ctx context.Context, field graphql.CollectedField, obj *ent.RouterProvider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterProvider_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouterProvider_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterProvider", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RouterProvider_baseURL(ctx context.Context, field graphql.CollectedField, obj *ent.RouterProvider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterProvider_baseURL(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BaseURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouterProvider_baseURL(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterProvider", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RouterProvider_credentialIntegrationID(ctx context.Context, field graphql.CollectedField, obj *ent.RouterProvider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterProvider_credentialIntegrationID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CredentialIntegrationID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouterProvider_credentialIntegrationID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterProvider", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RouterProvider_models(ctx context.Context, field graphql.CollectedField, obj *ent.RouterProvider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterProvider_models(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Models, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouterProvider_models(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterProvider", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RouterProvider_enabled(ctx context.Context, field graphql.CollectedField, obj *ent.RouterProvider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterProvider_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouterProvider_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterProvider", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _RouterProvider_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.RouterProvider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterProvider_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouterProvider_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterProvider", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _RouterProvider_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.RouterProvider) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterProvider_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouterProvider_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterProvider", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _RouterProviderHealth_providerID(ctx context.Context, field graphql.CollectedField, obj *gateway.ProviderHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterProviderHealth_providerID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProviderID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouterProviderHealth_providerID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterProviderHealth", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _RouterProviderHealth_name(ctx context.Context, field graphql.CollectedField, obj *gateway.ProviderHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterProviderHealth_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouterProviderHealth_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterProviderHealth", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RouterProviderHealth_status(ctx context.Context, field graphql.CollectedField, obj *gateway.ProviderHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterProviderHealth_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouterProviderHealth_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterProviderHealth", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RouterProviderHealth_circuit(ctx context.Context, field graphql.CollectedField, obj *gateway.ProviderHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterProviderHealth_circuit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Circuit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouterProviderHealth_circuit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterProviderHealth", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RouterProviderHealth_successRate(ctx context.Context, field graphql.CollectedField, obj *gateway.ProviderHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterProviderHealth_successRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SuccessRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouterProviderHealth_successRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterProviderHealth", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _RouterProviderHealth_p50Ms(ctx context.Context, field graphql.CollectedField, obj *gateway.ProviderHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterProviderHealth_p50Ms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P50Ms, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouterProviderHealth_p50Ms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterProviderHealth", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _RouterProviderHealth_p95Ms(ctx context.Context, field graphql.CollectedField, obj *gateway.ProviderHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterProviderHealth_p95Ms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P95Ms, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouterProviderHealth_p95Ms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterProviderHealth", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _RouterProviderHealth_lastError(ctx context.Context, field graphql.CollectedField, obj *gateway.ProviderHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterProviderHealth_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RouterProviderHealth_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterProviderHealth", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RouterProviderHealth_lastCheckedAt(ctx context.Context, field graphql.CollectedField, obj *gateway.ProviderHealth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterProviderHealth_lastCheckedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastCheckedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RouterProviderHealth_lastCheckedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterProviderHealth", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _RouterRoute_model(ctx context.Context, field graphql.CollectedField, obj *schematype.RouterRoute) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterRoute_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouterRoute_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterRoute", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RouterRoute_providers(ctx context.Context, field graphql.CollectedField, obj *schematype.RouterRoute) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RouterRoute_providers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Providers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RouterRoute_providers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RouterRoute", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _SSOConfig_id(ctx context.Context, field graphql.CollectedField, obj *ent.SSOConfig) (ret graphql.Marshaler) {
@@ -13369,6 +16788,50 @@ func (ec *executionContext) fieldContext_Tenant_webhooks(ctx context.Context, fi
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Tenant_webhooks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_guardrails(ctx context.Context, field graphql.CollectedField, obj *ent.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_guardrails(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return obj.Guardrails(ctx, fc.Args["after"].(*entgql.Cursor[uuid.UUID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[uuid.UUID]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.GuardrailOrder), fc.Args["where"].(*ent.GuardrailWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.GuardrailConnection) graphql.Marshaler {
+			return ec.marshalNGuardrailConnection2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_guardrails(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GuardrailConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Tenant_guardrails_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18727,6 +22190,71 @@ func (ec *executionContext) unmarshalInputCreateAPIKeyInput(ctx context.Context,
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputCreateGuardrailInput(ctx context.Context, obj any) (guardrails.CreateGuardrailInput, error) {
+	var it guardrails.CreateGuardrailInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "kind", "config", "action", "appliesTo", "enabled"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNGuardrailKind2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "config":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("config"))
+			data, err := ec.unmarshalOMap2map(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Config = data
+		case "action":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("action"))
+			data, err := ec.unmarshalOGuardrailAction2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAction(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Action = data
+		case "appliesTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appliesTo"))
+			data, err := ec.unmarshalOGuardrailAppliesTo2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAppliesTo(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppliesTo = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputCreateOAuthClientInput(ctx context.Context, obj any) (oauth.CreateOAuthClientInput, error) {
 	var it oauth.CreateOAuthClientInput
 	if obj == nil {
@@ -18780,6 +22308,64 @@ func (ec *executionContext) unmarshalInputCreateOAuthClientInput(ctx context.Con
 				return it, err
 			}
 			it.AccessTokenTTLSeconds = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputCreateRouterProviderInput(ctx context.Context, obj any) (gateway.CreateProviderInput, error) {
+	var it gateway.CreateProviderInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "baseURL", "credentialIntegrationID", "models", "enabled"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "baseURL":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("baseURL"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BaseURL = data
+		case "credentialIntegrationID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("credentialIntegrationID"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CredentialIntegrationID = data
+		case "models":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("models"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Models = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
 		}
 	}
 	return it, nil
@@ -19592,6 +23178,597 @@ func (ec *executionContext) unmarshalInputCredentialWhereInput(ctx context.Conte
 				return it, err
 			}
 			it.LastAccessedAtNotNil = data
+		case "createdBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdBy"))
+			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedBy = data
+		case "createdByNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByNEQ"))
+			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByNEQ = data
+		case "createdByIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByIn"))
+			data, err := ec.unmarshalOUUID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByIn = data
+		case "createdByNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByNotIn"))
+			data, err := ec.unmarshalOUUID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByNotIn = data
+		case "createdByGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByGT"))
+			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByGT = data
+		case "createdByGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByGTE"))
+			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByGTE = data
+		case "createdByLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByLT"))
+			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByLT = data
+		case "createdByLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByLTE"))
+			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByLTE = data
+		case "createdByIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByIsNil = data
+		case "createdByNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdByNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedByNotNil = data
+		case "hasTenant":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTenant"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasTenant = data
+		case "hasTenantWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTenantWith"))
+			data, err := ec.unmarshalOTenantWhereInput2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐTenantWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasTenantWith = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputGuardrailMessageInput(ctx context.Context, obj any) (guardrails.Message, error) {
+	var it guardrails.Message
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"role", "content"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "role":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Role = data
+		case "content":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("content"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Content = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputGuardrailOrder(ctx context.Context, obj any) (ent.GuardrailOrder, error) {
+	var it ent.GuardrailOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNGuardrailOrderField2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputGuardrailWhereInput(ctx context.Context, obj any) (ent.GuardrailWhereInput, error) {
+	var it ent.GuardrailWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "tenantID", "tenantIDNEQ", "tenantIDIn", "tenantIDNotIn", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "action", "actionNEQ", "actionIn", "actionNotIn", "appliesTo", "appliesToNEQ", "appliesToIn", "appliesToNotIn", "enabled", "enabledNEQ", "createdBy", "createdByNEQ", "createdByIn", "createdByNotIn", "createdByGT", "createdByGTE", "createdByLT", "createdByLTE", "createdByIsNil", "createdByNotNil", "hasTenant", "hasTenantWith"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOGuardrailWhereInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOGuardrailWhereInput2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOGuardrailWhereInput2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		case "createdAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNEQ = data
+		case "createdAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtIn = data
+		case "createdAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNotIn = data
+		case "createdAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGT = data
+		case "createdAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGTE = data
+		case "createdAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLT = data
+		case "createdAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLTE = data
+		case "updatedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAt = data
+		case "updatedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNEQ = data
+		case "updatedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtIn = data
+		case "updatedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNotIn = data
+		case "updatedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGT = data
+		case "updatedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGTE = data
+		case "updatedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLT = data
+		case "updatedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLTE = data
+		case "tenantID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantID"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantID = data
+		case "tenantIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantIDNEQ = data
+		case "tenantIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantIDIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantIDIn = data
+		case "tenantIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantIDNotIn = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "nameNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameNEQ = data
+		case "nameIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameIn = data
+		case "nameNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameNotIn = data
+		case "nameGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameGT = data
+		case "nameGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameGTE = data
+		case "nameLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameLT = data
+		case "nameLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameLTE = data
+		case "nameContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameContains = data
+		case "nameHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameHasPrefix = data
+		case "nameHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameHasSuffix = data
+		case "nameEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameEqualFold = data
+		case "nameContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameContainsFold = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOGuardrailKind2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "kindNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNEQ"))
+			data, err := ec.unmarshalOGuardrailKind2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KindNEQ = data
+		case "kindIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindIn"))
+			data, err := ec.unmarshalOGuardrailKind2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KindIn = data
+		case "kindNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNotIn"))
+			data, err := ec.unmarshalOGuardrailKind2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KindNotIn = data
+		case "action":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("action"))
+			data, err := ec.unmarshalOGuardrailAction2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAction(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Action = data
+		case "actionNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionNEQ"))
+			data, err := ec.unmarshalOGuardrailAction2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAction(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActionNEQ = data
+		case "actionIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionIn"))
+			data, err := ec.unmarshalOGuardrailAction2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐActionᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActionIn = data
+		case "actionNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actionNotIn"))
+			data, err := ec.unmarshalOGuardrailAction2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐActionᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActionNotIn = data
+		case "appliesTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appliesTo"))
+			data, err := ec.unmarshalOGuardrailAppliesTo2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAppliesTo(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppliesTo = data
+		case "appliesToNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appliesToNEQ"))
+			data, err := ec.unmarshalOGuardrailAppliesTo2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAppliesTo(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppliesToNEQ = data
+		case "appliesToIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appliesToIn"))
+			data, err := ec.unmarshalOGuardrailAppliesTo2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAppliesToᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppliesToIn = data
+		case "appliesToNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appliesToNotIn"))
+			data, err := ec.unmarshalOGuardrailAppliesTo2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAppliesToᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppliesToNotIn = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		case "enabledNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabledNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnabledNEQ = data
 		case "createdBy":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdBy"))
 			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
@@ -20571,6 +24748,43 @@ func (ec *executionContext) unmarshalInputRotateWebhookSecretInput(ctx context.C
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputRouterRouteInput(ctx context.Context, obj any) (schematype.RouterRoute, error) {
+	var it schematype.RouterRoute
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"model", "providers"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "model":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("model"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Model = data
+		case "providers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providers"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Providers = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputServiceAccountOrder(ctx context.Context, obj any) (ent.ServiceAccountOrder, error) {
 	var it ent.ServiceAccountOrder
 	if obj == nil {
@@ -21314,7 +25528,7 @@ func (ec *executionContext) unmarshalInputTenantWhereInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "slug", "slugNEQ", "slugIn", "slugNotIn", "slugGT", "slugGTE", "slugLT", "slugLTE", "slugContains", "slugHasPrefix", "slugHasSuffix", "slugEqualFold", "slugContainsFold", "plan", "planNEQ", "planIn", "planNotIn", "planGT", "planGTE", "planLT", "planLTE", "planContains", "planHasPrefix", "planHasSuffix", "planEqualFold", "planContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "platform", "platformNEQ", "deletedAt", "deletedAtNEQ", "deletedAtIn", "deletedAtNotIn", "deletedAtGT", "deletedAtGTE", "deletedAtLT", "deletedAtLTE", "deletedAtIsNil", "deletedAtNotNil", "hasUsers", "hasUsersWith", "hasServiceAccounts", "hasServiceAccountsWith", "hasAPIKeys", "hasAPIKeysWith", "hasOauthClients", "hasOauthClientsWith", "hasCredentials", "hasCredentialsWith", "hasAuditLogs", "hasAuditLogsWith", "hasWebhooks", "hasWebhooksWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "slug", "slugNEQ", "slugIn", "slugNotIn", "slugGT", "slugGTE", "slugLT", "slugLTE", "slugContains", "slugHasPrefix", "slugHasSuffix", "slugEqualFold", "slugContainsFold", "plan", "planNEQ", "planIn", "planNotIn", "planGT", "planGTE", "planLT", "planLTE", "planContains", "planHasPrefix", "planHasSuffix", "planEqualFold", "planContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "platform", "platformNEQ", "deletedAt", "deletedAtNEQ", "deletedAtIn", "deletedAtNotIn", "deletedAtGT", "deletedAtGTE", "deletedAtLT", "deletedAtLTE", "deletedAtIsNil", "deletedAtNotNil", "hasUsers", "hasUsersWith", "hasServiceAccounts", "hasServiceAccountsWith", "hasAPIKeys", "hasAPIKeysWith", "hasOauthClients", "hasOauthClientsWith", "hasCredentials", "hasCredentialsWith", "hasAuditLogs", "hasAuditLogsWith", "hasWebhooks", "hasWebhooksWith", "hasGuardrails", "hasGuardrailsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -21993,6 +26207,64 @@ func (ec *executionContext) unmarshalInputTenantWhereInput(ctx context.Context, 
 				return it, err
 			}
 			it.HasWebhooksWith = data
+		case "hasGuardrails":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasGuardrails"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasGuardrails = data
+		case "hasGuardrailsWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasGuardrailsWith"))
+			data, err := ec.unmarshalOGuardrailWhereInput2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasGuardrailsWith = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputTestGuardrailsInput(ctx context.Context, obj any) (guardrails.TestGuardrailsInput, error) {
+	var it guardrails.TestGuardrailsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"text", "messages", "stage"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
+		case "messages":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messages"))
+			data, err := ec.unmarshalOGuardrailMessageInput2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐMessageᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Messages = data
+		case "stage":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stage"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Stage = data
 		}
 	}
 	return it, nil
@@ -22051,6 +26323,64 @@ func (ec *executionContext) unmarshalInputUpdateCredentialInput(ctx context.Cont
 				return it, err
 			}
 			it.Data = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputUpdateGuardrailInput(ctx context.Context, obj any) (guardrails.UpdateGuardrailInput, error) {
+	var it guardrails.UpdateGuardrailInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "config", "action", "appliesTo", "enabled"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "config":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("config"))
+			data, err := ec.unmarshalOMap2map(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Config = data
+		case "action":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("action"))
+			data, err := ec.unmarshalOGuardrailAction2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAction(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Action = data
+		case "appliesTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appliesTo"))
+			data, err := ec.unmarshalOGuardrailAppliesTo2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAppliesTo(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppliesTo = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
 		}
 	}
 	return it, nil
@@ -22116,6 +26446,115 @@ func (ec *executionContext) unmarshalInputUpdateOAuthClientInput(ctx context.Con
 				return it, err
 			}
 			it.Status = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputUpdateRouterConfigInput(ctx context.Context, obj any) (gateway.UpdateConfigInput, error) {
+	var it gateway.UpdateConfigInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"routes", "fallback", "timeoutMS", "maxAttempts"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "routes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("routes"))
+			data, err := ec.unmarshalORouterRouteInput2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋschemaᚋschematypeᚐRouterRouteᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Routes = data
+		case "fallback":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fallback"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Fallback = data
+		case "timeoutMS":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeoutMS"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimeoutMS = data
+		case "maxAttempts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxAttempts"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxAttempts = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputUpdateRouterProviderInput(ctx context.Context, obj any) (gateway.UpdateProviderInput, error) {
+	var it gateway.UpdateProviderInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "baseURL", "credentialIntegrationID", "models", "enabled"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "baseURL":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("baseURL"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BaseURL = data
+		case "credentialIntegrationID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("credentialIntegrationID"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CredentialIntegrationID = data
+		case "models":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("models"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Models = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
 		}
 	}
 	return it, nil
@@ -24543,6 +28982,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._OAuthClient(ctx, sel, obj)
+	case *ent.Guardrail:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Guardrail(ctx, sel, obj)
 	case *ent.Credential:
 		if obj == nil {
 			return graphql.Null
@@ -25853,6 +30297,11 @@ func (ec *executionContext) _DashboardStats(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "gatewayToday":
+			out.Values[i] = ec._DashboardStats_gatewayToday(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25913,6 +30362,561 @@ func (ec *executionContext) _FeatureStatus(ctx context.Context, sel ast.Selectio
 			}
 		case "corsOrigins":
 			out.Values[i] = ec._FeatureStatus_corsOrigins(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "gateway":
+			out.Values[i] = ec._FeatureStatus_gateway(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "router":
+			out.Values[i] = ec._FeatureStatus_router(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "guardrails":
+			out.Values[i] = ec._FeatureStatus_guardrails(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var gatewayTotalsImplementors = []string{"GatewayTotals"}
+
+func (ec *executionContext) _GatewayTotals(ctx context.Context, sel ast.SelectionSet, obj *tenancy.GatewayTotals) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, gatewayTotalsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GatewayTotals")
+		case "requests":
+			out.Values[i] = ec._GatewayTotals_requests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "promptTokens":
+			out.Values[i] = ec._GatewayTotals_promptTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "completionTokens":
+			out.Values[i] = ec._GatewayTotals_completionTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var gatewayUsageRowImplementors = []string{"GatewayUsageRow"}
+
+func (ec *executionContext) _GatewayUsageRow(ctx context.Context, sel ast.SelectionSet, obj *tenancy.GatewayUsageRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, gatewayUsageRowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GatewayUsageRow")
+		case "day":
+			out.Values[i] = ec._GatewayUsageRow_day(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "principalType":
+			out.Values[i] = ec._GatewayUsageRow_principalType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "principalID":
+			out.Values[i] = ec._GatewayUsageRow_principalID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "model":
+			out.Values[i] = ec._GatewayUsageRow_model(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "provider":
+			out.Values[i] = ec._GatewayUsageRow_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requests":
+			out.Values[i] = ec._GatewayUsageRow_requests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "promptTokens":
+			out.Values[i] = ec._GatewayUsageRow_promptTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "completionTokens":
+			out.Values[i] = ec._GatewayUsageRow_completionTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var guardrailImplementors = []string{"Guardrail", "Node"}
+
+func (ec *executionContext) _Guardrail(ctx context.Context, sel ast.SelectionSet, obj *ent.Guardrail) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, guardrailImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Guardrail")
+		case "id":
+			out.Values[i] = ec._Guardrail_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Guardrail_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Guardrail_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tenantID":
+			out.Values[i] = ec._Guardrail_tenantID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Guardrail_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._Guardrail_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "config":
+			out.Values[i] = ec._Guardrail_config(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "action":
+			out.Values[i] = ec._Guardrail_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "appliesTo":
+			out.Values[i] = ec._Guardrail_appliesTo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "enabled":
+			out.Values[i] = ec._Guardrail_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdBy":
+			out.Values[i] = ec._Guardrail_createdBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tenant":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Guardrail_tenant(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var guardrailConnectionImplementors = []string{"GuardrailConnection"}
+
+func (ec *executionContext) _GuardrailConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.GuardrailConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, guardrailConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GuardrailConnection")
+		case "edges":
+			out.Values[i] = ec._GuardrailConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._GuardrailConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._GuardrailConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var guardrailEdgeImplementors = []string{"GuardrailEdge"}
+
+func (ec *executionContext) _GuardrailEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.GuardrailEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, guardrailEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GuardrailEdge")
+		case "node":
+			out.Values[i] = ec._GuardrailEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._GuardrailEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var guardrailMessageImplementors = []string{"GuardrailMessage"}
+
+func (ec *executionContext) _GuardrailMessage(ctx context.Context, sel ast.SelectionSet, obj *guardrails.Message) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, guardrailMessageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GuardrailMessage")
+		case "role":
+			out.Values[i] = ec._GuardrailMessage_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "content":
+			out.Values[i] = ec._GuardrailMessage_content(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var guardrailPolicyImplementors = []string{"GuardrailPolicy"}
+
+func (ec *executionContext) _GuardrailPolicy(ctx context.Context, sel ast.SelectionSet, obj *guardrails.Policy) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, guardrailPolicyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GuardrailPolicy")
+		case "kind":
+			out.Values[i] = ec._GuardrailPolicy_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._GuardrailPolicy_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "configSchema":
+			out.Values[i] = ec._GuardrailPolicy_configSchema(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "defaultAction":
+			out.Values[i] = ec._GuardrailPolicy_defaultAction(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "actions":
+			out.Values[i] = ec._GuardrailPolicy_actions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var guardrailTestResultImplementors = []string{"GuardrailTestResult"}
+
+func (ec *executionContext) _GuardrailTestResult(ctx context.Context, sel ast.SelectionSet, obj *guardrails.TestResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, guardrailTestResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GuardrailTestResult")
+		case "allowed":
+			out.Values[i] = ec._GuardrailTestResult_allowed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "violations":
+			out.Values[i] = ec._GuardrailTestResult_violations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "redacted":
+			out.Values[i] = ec._GuardrailTestResult_redacted(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "messages":
+			out.Values[i] = ec._GuardrailTestResult_messages(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var guardrailViolationImplementors = []string{"GuardrailViolation"}
+
+func (ec *executionContext) _GuardrailViolation(ctx context.Context, sel ast.SelectionSet, obj *guardrails.Violation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, guardrailViolationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GuardrailViolation")
+		case "guardrail":
+			out.Values[i] = ec._GuardrailViolation_guardrail(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._GuardrailViolation_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "action":
+			out.Values[i] = ec._GuardrailViolation_action(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -26372,6 +31376,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createGuardrail":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createGuardrail(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateGuardrail":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateGuardrail(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteGuardrail":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteGuardrail(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "triggerJob":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_triggerJob(ctx, field)
@@ -26403,6 +31428,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "deleteOAuthClient":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deleteOAuthClient(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateRouterConfig":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateRouterConfig(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createRouterProvider":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createRouterProvider(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateRouterProvider":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateRouterProvider(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteRouterProvider":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteRouterProvider(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -27072,6 +32125,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "gatewayUsage":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_gatewayUsage(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "featureStatus":
 			field := field
 
@@ -27082,6 +32157,72 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_featureStatus(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "guardrails":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_guardrails(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "guardrailPolicies":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_guardrailPolicies(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "testGuardrails":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_testGuardrails(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -27171,6 +32312,72 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				}()
 				res = ec._Query_oauthClient(ctx, field)
 				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "routerConfig":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_routerConfig(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "routerProviders":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_routerProviders(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "routerHealth":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_routerHealth(ctx, field)
+				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -27434,6 +32641,253 @@ func (ec *executionContext) _QueueDepth(ctx context.Context, sel ast.SelectionSe
 			}
 		case "depth":
 			out.Values[i] = ec._QueueDepth_depth(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var routerConfigImplementors = []string{"RouterConfig"}
+
+func (ec *executionContext) _RouterConfig(ctx context.Context, sel ast.SelectionSet, obj *gateway.Config) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, routerConfigImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RouterConfig")
+		case "routes":
+			out.Values[i] = ec._RouterConfig_routes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fallback":
+			out.Values[i] = ec._RouterConfig_fallback(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "timeoutMS":
+			out.Values[i] = ec._RouterConfig_timeoutMS(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxAttempts":
+			out.Values[i] = ec._RouterConfig_maxAttempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var routerProviderImplementors = []string{"RouterProvider"}
+
+func (ec *executionContext) _RouterProvider(ctx context.Context, sel ast.SelectionSet, obj *ent.RouterProvider) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, routerProviderImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RouterProvider")
+		case "id":
+			out.Values[i] = ec._RouterProvider_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._RouterProvider_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "baseURL":
+			out.Values[i] = ec._RouterProvider_baseURL(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "credentialIntegrationID":
+			out.Values[i] = ec._RouterProvider_credentialIntegrationID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "models":
+			out.Values[i] = ec._RouterProvider_models(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "enabled":
+			out.Values[i] = ec._RouterProvider_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._RouterProvider_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._RouterProvider_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var routerProviderHealthImplementors = []string{"RouterProviderHealth"}
+
+func (ec *executionContext) _RouterProviderHealth(ctx context.Context, sel ast.SelectionSet, obj *gateway.ProviderHealth) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, routerProviderHealthImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RouterProviderHealth")
+		case "providerID":
+			out.Values[i] = ec._RouterProviderHealth_providerID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._RouterProviderHealth_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._RouterProviderHealth_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "circuit":
+			out.Values[i] = ec._RouterProviderHealth_circuit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "successRate":
+			out.Values[i] = ec._RouterProviderHealth_successRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "p50Ms":
+			out.Values[i] = ec._RouterProviderHealth_p50Ms(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "p95Ms":
+			out.Values[i] = ec._RouterProviderHealth_p95Ms(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._RouterProviderHealth_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastCheckedAt":
+			out.Values[i] = ec._RouterProviderHealth_lastCheckedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var routerRouteImplementors = []string{"RouterRoute"}
+
+func (ec *executionContext) _RouterRoute(ctx context.Context, sel ast.SelectionSet, obj *schematype.RouterRoute) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, routerRouteImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RouterRoute")
+		case "model":
+			out.Values[i] = ec._RouterRoute_model(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "providers":
+			out.Values[i] = ec._RouterRoute_providers(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -28152,6 +33606,44 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 					}
 				}()
 				res = ec._Tenant_webhooks(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "guardrails":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Tenant_guardrails(ctx, field, obj)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -30004,8 +35496,18 @@ func (ec *executionContext) unmarshalNCreateAPIKeyInput2githubᚗcomᚋcredvault
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreateGuardrailInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐCreateGuardrailInput(ctx context.Context, v any) (guardrails.CreateGuardrailInput, error) {
+	res, err := ec.unmarshalInputCreateGuardrailInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateOAuthClientInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋoauthᚐCreateOAuthClientInput(ctx context.Context, v any) (oauth.CreateOAuthClientInput, error) {
 	res, err := ec.unmarshalInputCreateOAuthClientInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateRouterProviderInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋgatewayᚐCreateProviderInput(ctx context.Context, v any) (gateway.CreateProviderInput, error) {
+	res, err := ec.unmarshalInputCreateRouterProviderInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -30195,6 +35697,214 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 		}
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalNGatewayTotals2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐGatewayTotals(ctx context.Context, sel ast.SelectionSet, v *tenancy.GatewayTotals) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._GatewayTotals(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNGatewayUsageRow2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐGatewayUsageRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*tenancy.GatewayUsageRow) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGatewayUsageRow2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐGatewayUsageRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGatewayUsageRow2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋtenancyᚐGatewayUsageRow(ctx context.Context, sel ast.SelectionSet, v *tenancy.GatewayUsageRow) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._GatewayUsageRow(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNGuardrail2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrail(ctx context.Context, sel ast.SelectionSet, v *ent.Guardrail) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Guardrail(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNGuardrailAction2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAction(ctx context.Context, v any) (guardrail.Action, error) {
+	var res guardrail.Action
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGuardrailAction2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAction(ctx context.Context, sel ast.SelectionSet, v guardrail.Action) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNGuardrailAction2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐActionᚄ(ctx context.Context, v any) ([]guardrail.Action, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]guardrail.Action, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNGuardrailAction2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAction(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNGuardrailAction2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐActionᚄ(ctx context.Context, sel ast.SelectionSet, v []guardrail.Action) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGuardrailAction2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAction(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNGuardrailAppliesTo2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAppliesTo(ctx context.Context, v any) (guardrail.AppliesTo, error) {
+	var res guardrail.AppliesTo
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGuardrailAppliesTo2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAppliesTo(ctx context.Context, sel ast.SelectionSet, v guardrail.AppliesTo) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNGuardrailConnection2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailConnection(ctx context.Context, sel ast.SelectionSet, v *ent.GuardrailConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._GuardrailConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNGuardrailKind2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐKind(ctx context.Context, v any) (guardrail.Kind, error) {
+	var res guardrail.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGuardrailKind2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐKind(ctx context.Context, sel ast.SelectionSet, v guardrail.Kind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNGuardrailMessage2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐMessage(ctx context.Context, sel ast.SelectionSet, v *guardrails.Message) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._GuardrailMessage(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNGuardrailMessageInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐMessage(ctx context.Context, v any) (*guardrails.Message, error) {
+	res, err := ec.unmarshalInputGuardrailMessageInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNGuardrailOrderField2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailOrderField(ctx context.Context, v any) (*ent.GuardrailOrderField, error) {
+	var res = new(ent.GuardrailOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGuardrailOrderField2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.GuardrailOrderField) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalNGuardrailPolicy2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐPolicyᚄ(ctx context.Context, sel ast.SelectionSet, v []*guardrails.Policy) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGuardrailPolicy2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐPolicy(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGuardrailPolicy2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐPolicy(ctx context.Context, sel ast.SelectionSet, v *guardrails.Policy) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._GuardrailPolicy(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNGuardrailTestResult2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐTestResult(ctx context.Context, sel ast.SelectionSet, v *guardrails.TestResult) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._GuardrailTestResult(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNGuardrailViolation2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐViolation(ctx context.Context, sel ast.SelectionSet, v guardrails.Violation) graphql.Marshaler {
+	return ec._GuardrailViolation(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNGuardrailViolation2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐViolationᚄ(ctx context.Context, sel ast.SelectionSet, v []guardrails.Violation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGuardrailViolation2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐViolation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNGuardrailWhereInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailWhereInput(ctx context.Context, v any) (*ent.GuardrailWhereInput, error) {
+	res, err := ec.unmarshalInputGuardrailWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNHealth2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋhealthᚐHealth(ctx context.Context, sel ast.SelectionSet, v *health.Health) graphql.Marshaler {
@@ -30462,6 +36172,93 @@ func (ec *executionContext) unmarshalNRegisterInput2githubᚗcomᚋcredvaultᚋc
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNRouterConfig2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋgatewayᚐConfig(ctx context.Context, sel ast.SelectionSet, v *gateway.Config) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RouterConfig(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRouterProvider2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐRouterProviderᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.RouterProvider) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRouterProvider2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐRouterProvider(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRouterProvider2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐRouterProvider(ctx context.Context, sel ast.SelectionSet, v *ent.RouterProvider) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RouterProvider(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRouterProviderHealth2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋgatewayᚐProviderHealthᚄ(ctx context.Context, sel ast.SelectionSet, v []*gateway.ProviderHealth) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRouterProviderHealth2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋgatewayᚐProviderHealth(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRouterProviderHealth2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋgatewayᚐProviderHealth(ctx context.Context, sel ast.SelectionSet, v *gateway.ProviderHealth) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RouterProviderHealth(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRouterRoute2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋschemaᚋschematypeᚐRouterRoute(ctx context.Context, sel ast.SelectionSet, v schematype.RouterRoute) graphql.Marshaler {
+	return ec._RouterRoute(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRouterRoute2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋschemaᚋschematypeᚐRouterRouteᚄ(ctx context.Context, sel ast.SelectionSet, v []schematype.RouterRoute) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRouterRoute2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋschemaᚋschematypeᚐRouterRoute(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNRouterRouteInput2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋschemaᚋschematypeᚐRouterRoute(ctx context.Context, v any) (schematype.RouterRoute, error) {
+	res, err := ec.unmarshalInputRouterRouteInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNSSOConfig2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐSSOConfig(ctx context.Context, sel ast.SelectionSet, v *ent.SSOConfig) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -30674,6 +36471,11 @@ func (ec *executionContext) unmarshalNTenantWhereInput2ᚖgithubᚗcomᚋcredvau
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNTestGuardrailsInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐTestGuardrailsInput(ctx context.Context, v any) (guardrails.TestGuardrailsInput, error) {
+	res, err := ec.unmarshalInputTestGuardrailsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := graphql.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -30721,8 +36523,23 @@ func (ec *executionContext) unmarshalNUpdateCredentialInput2githubᚗcomᚋcredv
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNUpdateGuardrailInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐUpdateGuardrailInput(ctx context.Context, v any) (guardrails.UpdateGuardrailInput, error) {
+	res, err := ec.unmarshalInputUpdateGuardrailInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNUpdateOAuthClientInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋoauthᚐUpdateOAuthClientInput(ctx context.Context, v any) (oauth.UpdateOAuthClientInput, error) {
 	res, err := ec.unmarshalInputUpdateOAuthClientInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateRouterConfigInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋgatewayᚐUpdateConfigInput(ctx context.Context, v any) (gateway.UpdateConfigInput, error) {
+	res, err := ec.unmarshalInputUpdateRouterConfigInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateRouterProviderInput2githubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋgatewayᚐUpdateProviderInput(ctx context.Context, v any) (gateway.UpdateProviderInput, error) {
+	res, err := ec.unmarshalInputUpdateRouterProviderInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -31562,6 +37379,258 @@ func (ec *executionContext) marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCu
 	return v
 }
 
+func (ec *executionContext) marshalOGuardrail2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrail(ctx context.Context, sel ast.SelectionSet, v *ent.Guardrail) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Guardrail(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOGuardrailAction2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐActionᚄ(ctx context.Context, v any) ([]guardrail.Action, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]guardrail.Action, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNGuardrailAction2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAction(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOGuardrailAction2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐActionᚄ(ctx context.Context, sel ast.SelectionSet, v []guardrail.Action) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGuardrailAction2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAction(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOGuardrailAction2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAction(ctx context.Context, v any) (*guardrail.Action, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(guardrail.Action)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOGuardrailAction2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAction(ctx context.Context, sel ast.SelectionSet, v *guardrail.Action) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOGuardrailAppliesTo2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAppliesToᚄ(ctx context.Context, v any) ([]guardrail.AppliesTo, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]guardrail.AppliesTo, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNGuardrailAppliesTo2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAppliesTo(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOGuardrailAppliesTo2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAppliesToᚄ(ctx context.Context, sel ast.SelectionSet, v []guardrail.AppliesTo) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGuardrailAppliesTo2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAppliesTo(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOGuardrailAppliesTo2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAppliesTo(ctx context.Context, v any) (*guardrail.AppliesTo, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(guardrail.AppliesTo)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOGuardrailAppliesTo2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐAppliesTo(ctx context.Context, sel ast.SelectionSet, v *guardrail.AppliesTo) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalOGuardrailEdge2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.GuardrailEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOGuardrailEdge2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOGuardrailEdge2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailEdge(ctx context.Context, sel ast.SelectionSet, v *ent.GuardrailEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._GuardrailEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOGuardrailKind2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐKindᚄ(ctx context.Context, v any) ([]guardrail.Kind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]guardrail.Kind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNGuardrailKind2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOGuardrailKind2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐKindᚄ(ctx context.Context, sel ast.SelectionSet, v []guardrail.Kind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGuardrailKind2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOGuardrailKind2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐKind(ctx context.Context, v any) (*guardrail.Kind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(guardrail.Kind)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOGuardrailKind2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋguardrailᚐKind(ctx context.Context, sel ast.SelectionSet, v *guardrail.Kind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalOGuardrailMessage2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*guardrails.Message) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGuardrailMessage2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐMessage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOGuardrailMessageInput2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐMessageᚄ(ctx context.Context, v any) ([]*guardrails.Message, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*guardrails.Message, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNGuardrailMessageInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋinternalᚋguardrailsᚐMessage(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOGuardrailOrder2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailOrder(ctx context.Context, v any) (*ent.GuardrailOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputGuardrailOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOGuardrailWhereInput2ᚕᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailWhereInputᚄ(ctx context.Context, v any) ([]*ent.GuardrailWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.GuardrailWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNGuardrailWhereInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOGuardrailWhereInput2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐGuardrailWhereInput(ctx context.Context, v any) (*ent.GuardrailWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputGuardrailWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx context.Context, v any) ([]uuid.UUID, error) {
 	if v == nil {
 		return nil, nil
@@ -31835,6 +37904,23 @@ func (ec *executionContext) unmarshalORotateWebhookSecretInput2ᚖgithubᚗcom�
 	}
 	res, err := ec.unmarshalInputRotateWebhookSecretInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalORouterRouteInput2ᚕgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚋschemaᚋschematypeᚐRouterRouteᚄ(ctx context.Context, v any) ([]schematype.RouterRoute, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]schematype.RouterRoute, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRouterRouteInput2githubᚗcomᚋcredvaultᚋcredvaultᚋentᚋschemaᚋschematypeᚐRouterRoute(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalOSSOConfig2ᚖgithubᚗcomᚋcredvaultᚋcredvaultᚋentᚐSSOConfig(ctx context.Context, sel ast.SelectionSet, v *ent.SSOConfig) graphql.Marshaler {

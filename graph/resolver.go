@@ -5,6 +5,8 @@ package graph
 
 import (
 	"github.com/credvault/credvault/internal/access/authz"
+	"github.com/credvault/credvault/internal/gateway"
+	"github.com/credvault/credvault/internal/guardrails"
 	"github.com/credvault/credvault/internal/health"
 	"github.com/credvault/credvault/internal/oauth"
 	"github.com/credvault/credvault/internal/sso"
@@ -32,6 +34,10 @@ type Resolver struct {
 	JobRuns      *jobs.Service
 	Health       *health.Service
 	Webhooks     *webhooks.Service
+	// Gateway is the AI gateway's router and providers (SPEC §14).
+	Gateway *gateway.Service
+	// Guardrails checks the AI gateway's messages (SPEC §14).
+	Guardrails *guardrails.Service
 	// SSO is single sign-on: its configuration here, its browser legs in REST.
 	SSO   *sso.Service
 	Guard *authz.Guard

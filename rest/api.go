@@ -37,7 +37,9 @@ func (a *API) Routes() []Route {
 	routes = append(routes, a.jobRoutes()...)
 	routes = append(routes, a.dashboardRoutes()...)
 	routes = append(routes, a.webhookRoutes()...)
+	routes = append(routes, a.guardrailRoutes()...)
 	routes = append(routes, a.ssoRoutes()...)
+	routes = append(routes, a.routerRoutes()...)
 	return routes
 }
 
@@ -57,6 +59,9 @@ func (a *API) Router(authenticate, limit func(http.Handler) http.Handler) http.H
 		}
 		if !rt.Op.Open {
 			h = authenticate(h)
+		}
+		if rt.OpenAI {
+			h = openAIErrors(h)
 		}
 		r.Method(rt.Method, rt.Path, h)
 	}

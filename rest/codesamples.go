@@ -36,8 +36,9 @@ type sdkCall struct {
 	// Alias names the operation whose SDK call this route's does the same
 	// work as (the /admin/api-keys aliases).
 	Alias string
-	// Browser marks a browser's leg of single sign-on: no SDK has a method
-	// for it, so only curl shows it.
+	// Browser marks an operation no SDK has a method for (a browser's leg
+	// of single sign-on, the OpenAI-compatible routes, the AI gateway's
+	// router administration): only curl shows it.
 	Browser bool
 }
 
@@ -126,6 +127,25 @@ var sdkCalls = map[string]sdkCall{
 
 	"getAuthSsoStart":    {Browser: true},
 	"getAuthSsoCallback": {Browser: true},
+
+	// The AI gateway: its OpenAI-compatible routes are for the openai SDKs.
+	"createChatCompletion": {Browser: true},
+	"listModels":           {Browser: true},
+	"routerConfig":         {Browser: true},
+	"updateRouterConfig":   {Browser: true},
+	"routerProviders":      {Browser: true},
+	"createRouterProvider": {Browser: true},
+	"updateRouterProvider": {Browser: true},
+	"deleteRouterProvider": {Browser: true},
+	"routerHealth":         {Browser: true},
+
+	// The AI gateway's guardrail administration.
+	"guardrails":        {Browser: true},
+	"createGuardrail":   {Browser: true},
+	"updateGuardrail":   {Browser: true},
+	"deleteGuardrail":   {Browser: true},
+	"testGuardrails":    {Browser: true},
+	"guardrailPolicies": {Browser: true},
 }
 
 // exampleValues are the example values of body fields, by JSON name.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/credvault/credvault/internal/gateway"
 	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/reqinfo"
 )
@@ -51,6 +52,10 @@ func WriteSuccess(w http.ResponseWriter, r *http.Request, status int, message st
 // message. An unavailable database is a WARN line, and a 503 with
 // Retry-After.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	if speaksOpenAI(r) {
+		gateway.WriteOpenAIError(w, r, err)
+		return
+	}
 	e := apperr.From(err)
 	if e.Code == apperr.Internal {
 		slog.ErrorContext(r.Context(), "internal error", "err", err,

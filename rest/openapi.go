@@ -256,8 +256,14 @@ func (g *generator) operation(rt Route, id, tag string, pathParams []string) obj
 			fields, _ := g.properties(body)["required"].([]any)
 			required = len(fields) > 0
 		}
+		// An OpenAI request's schema stays open: the fields the gateway does
+		// not read are passed through.
+		schema := g.schema(body)
+		if !rt.OpenAI {
+			schema = g.closed(schema)
+		}
 		op["requestBody"] = object{"required": required,
-			"content": object{"application/json": object{"schema": g.closed(g.schema(body))}}}
+			"content": object{"application/json": object{"schema": schema}}}
 	}
 	return op
 }
@@ -308,6 +314,9 @@ func filterParameters(rt Route) []any {
 // responses are the success response, in the envelope, and the error
 // responses rt can give.
 func (g *generator) responses(rt Route, hasPathParams bool) object {
+	if rt.OpenAI {
+		return g.openAIResponses(rt)
+	}
 	result := reflect.TypeOf(rt.Result)
 	var data object
 	if rt.list {
@@ -384,6 +393,40 @@ func (g *generator) responses(rt Route, hasPathParams bool) object {
 	}
 	for _, s := range statuses {
 		out[fmt.Sprint(s)] = ref("responses", errorResponse[s])
+	}
+	return out
+}
+
+// openAIResponses are an OpenAI-compatible route's: its answer as OpenAI's
+// API gives it, outside the envelope and open to fields OpenAI adds, and
+// every error in OpenAI's shape.
+func (g *generator) openAIResponses(rt Route) object {
+	str := object{"type": "string"}
+	errResp := object{"description": "An error, in OpenAI's shape.", "content": object{"application/json": object{"schema": object{
+		"type": "object", "required": []any{"error"},
+		"properties": object{"error": object{"type": "object", "required": []any{"message", "type", "code", "param"},
+			"properties": object{"message": str, "type": str, "code": nullable(str), "param": nullable(str)}}},
+	}}}}
+	content := object{"application/json": object{"schema": g.schema(deref(reflect.TypeOf(rt.Result)))}}
+	if rt.Body != nil {
+		content[EventStream] = object{"schema": object{"type": "string",
+			"description": "With stream: true, Server-Sent Events: each `data:` line a chat.completion.chunk, then `data: [DONE]`."}}
+	}
+	out := object{fmt.Sprint(rt.Status): object{"description": rt.Message, "content": content}, "default": errResp}
+	statuses := []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests,
+		http.StatusInternalServerError, http.StatusServiceUnavailable}
+	if rt.Body != nil {
+		// A chat request: its body, its model (404 model_not_found), its
+		// guardrails (400 guardrail_violation) and its providers (502).
+		statuses = append(statuses, http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge,
+			http.StatusUnsupportedMediaType, http.StatusBadGateway)
+	}
+	for _, s := range statuses {
+		resp := object{"description": http.StatusText(s) + ", in OpenAI's error shape.", "content": errResp["content"]}
+		if s == http.StatusTooManyRequests || s == http.StatusServiceUnavailable {
+			resp["headers"] = object{"Retry-After": ref("headers", "RetryAfter")}
+		}
+		out[fmt.Sprint(s)] = resp
 	}
 	return out
 }

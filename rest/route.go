@@ -54,12 +54,19 @@ type Route struct {
 	// Streams are the media types a streaming route (HandleStream) answers
 	// in, the default first; Accept picks one.
 	Streams []string
+	// OpenAI routes speak OpenAI's wire format (the AI gateway, SPEC §14):
+	// their handler (HandleRaw) writes its own answer, and every error on
+	// the way to it, authentication and rate limits included, is in
+	// OpenAI's shape, which its SDKs parse.
+	OpenAI bool
 
 	// list is set by HandleList: the route answers a page of items.
 	list  bool
 	serve func(ctx context.Context, c *Call) (any, *Pagination, error)
 	// stream is set by HandleStream: the route streams its answer.
 	stream func(ctx context.Context, c *Call, w io.Writer) error
+	// raw is set by HandleRaw: the handler writes the answer itself.
+	raw http.HandlerFunc
 }
 
 // List reports whether the route is a list, with paging, sorting and
@@ -167,6 +174,13 @@ func HandleList[T, Item any](r Route, fn func(ctx context.Context, c *Call, w pa
 	return r
 }
 
+// HandleRaw makes a route whose handler writes its own answer, outside the
+// envelope: the OpenAI-compatible routes. Body and Result document it.
+func HandleRaw(r Route, body, result any, h http.HandlerFunc) Route {
+	r.Body, r.Result, r.raw = body, result, h
+	return r
+}
+
 // ServeHTTP runs the route and writes its envelope.
 func (r Route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if r.Secret {
@@ -178,6 +192,10 @@ func (r Route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	if r.stream != nil {
 		r.serveStream(w, req)
+		return
+	}
+	if r.raw != nil {
+		r.raw(w, req)
 		return
 	}
 	call := &Call{Request: req, route: &r}

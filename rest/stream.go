@@ -124,11 +124,12 @@ func (s *streamWriter) Flush() error {
 
 // Streaming returns whether a request is for one of the streaming routes,
 // under prefix (where the API is mounted): their answers outlast the
-// request timeout, which must not cut them.
+// request timeout, which must not cut them. The OpenAI routes are among
+// them: chat streams last, and the router's timeout_ms bounds each call.
 func (a *API) Streaming(prefix string) func(*http.Request) bool {
 	mux := chi.NewRouter()
 	for _, rt := range a.Routes() {
-		if rt.stream != nil {
+		if rt.stream != nil || rt.raw != nil {
 			mux.Method(rt.Method, prefix+rt.Path, http.NotFoundHandler())
 		}
 	}

@@ -50,6 +50,8 @@ type statsJSON struct {
 	RequestsLast24h    int                       `json:"requests_last_24h"`
 	AuditEventsLast24h int                       `json:"audit_events_last_24h"`
 	LastActivityAt     *time.Time                `json:"last_activity_at,omitempty"`
+	// GatewayToday is on the dashboard's stats only.
+	GatewayToday *gatewayTotalsJSON `json:"gateway_today,omitempty"`
 }
 
 func toTenantJSON(t *ent.Tenant) *tenantJSON {

@@ -25,11 +25,14 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
 
+	"github.com/credvault/credvault/console"
 	"github.com/credvault/credvault/graph"
 	auth "github.com/credvault/credvault/internal/access/authn"
 	"github.com/credvault/credvault/internal/access/authz"
 	"github.com/credvault/credvault/internal/apikeys"
 	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/gateway"
+	"github.com/credvault/credvault/internal/guardrails"
 	"github.com/credvault/credvault/internal/identity"
 	"github.com/credvault/credvault/internal/identity/tokens"
 	"github.com/credvault/credvault/internal/jobs"
@@ -148,16 +151,18 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	requests := usage.New(st.Client, logger)
 	decrypts := audit.NewCommitter(st.Client, logger)
 	accessed := vault.NewAccessed(st.Client, logger)
-	for _, b := range []interface{ Instrument(*metrics.Metrics) }{keyUsage, batch, requests, decrypts, accessed} {
+	tokens := gateway.NewUsage(st.Client, logger)
+	for _, b := range []interface{ Instrument(*metrics.Metrics) }{keyUsage, batch, requests, decrypts, accessed, tokens} {
 		b.Instrument(s.metrics)
 	}
 	s.flush = func(ctx context.Context) error {
-		return errors.Join(batch.Flush(ctx), keyUsage.Flush(ctx), requests.Flush(ctx), accessed.Flush(ctx))
+		return errors.Join(batch.Flush(ctx), keyUsage.Flush(ctx), requests.Flush(ctx), accessed.Flush(ctx), tokens.Flush(ctx))
 	}
 	verifier := apikeys.NewVerifier(st.Client, s.bus, keyUsage, batch, s.metrics)
 	s.tasks = append(s.tasks,
 		func(ctx context.Context) { keyUsage.Run(ctx, usageFlushInterval) },
 		func(ctx context.Context) { accessed.Run(ctx, usageFlushInterval) },
+		func(ctx context.Context) { tokens.Run(ctx, usageFlushInterval) },
 		func(ctx context.Context) { batch.Run(ctx, auditFlushInterval) })
 	authn := &auth.Authenticator{Client: st.Client, Metrics: s.metrics, Usage: requests,
 		Sessions: auth.VerifierFunc(ids.VerifySession), APIKeys: verifier}
@@ -201,6 +206,7 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 		Vault:        &vault.Service{Client: st.Client, Guard: authorize, DEKs: deks, Jobs: queue, Cache: vault.NewCache(s.bus), Metrics: s.metrics, Audit: decrypts, Accessed: accessed, Events: events},
 		Tenants:      &tenancy.Service{Client: st.Client, Guard: authorize, Bus: s.bus, Jobs: queue, Features: features, Events: events},
 		Webhooks:     &webhooks.Service{Client: st.Client, Guard: authorize, Bus: s.bus, DEKs: deks, Outbox: events, Targets: targets},
+		Guardrails:   guardrails.New(st.Client, authorize, s.bus),
 		SSO:          signOn,
 		Audit:        &audit.Trail{Client: st.Client, Guard: authorize},
 		JobRuns:      &jobs.Service{Client: st.Client, Guard: authorize, Queue: queue},
@@ -210,6 +216,9 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 		Store:        st,
 		Version:      build.Version,
 	}
+	resolver.Gateway = &gateway.Service{Client: st.Client, Guard: authorize, Bus: s.bus, Vault: resolver.Vault, Targets: targets,
+		Health: gateway.NewHealth(), Usage: tokens, Audit: batch, Metrics: s.metrics, Guardrails: resolver.Guardrails,
+		HTTP: gateway.NewHTTPClient(targets)}
 	api := &rest.API{Resolver: resolver}
 
 	r := chi.NewRouter()
@@ -239,6 +248,7 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 		Handle("/graphql", newGraphQL(resolver, cfg.GraphQLIntrospection))
 	r.Mount("/playground", playground.Handler("CredVault", "/graphql"))
 	r.Mount("/api-docs", apiDocs())
+	r.Mount("/console", console.Handler())
 	s.handler = r
 	return s, nil
 }

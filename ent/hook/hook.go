@@ -57,6 +57,30 @@ func (f DataKeyFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DataKeyMutation", m)
 }
 
+// The GatewayUsageFunc type is an adapter to allow the use of ordinary
+// function as GatewayUsage mutator.
+type GatewayUsageFunc func(context.Context, *ent.GatewayUsageMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f GatewayUsageFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.GatewayUsageMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.GatewayUsageMutation", m)
+}
+
+// The GuardrailFunc type is an adapter to allow the use of ordinary
+// function as Guardrail mutator.
+type GuardrailFunc func(context.Context, *ent.GuardrailMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f GuardrailFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.GuardrailMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.GuardrailMutation", m)
+}
+
 // The JobFunc type is an adapter to allow the use of ordinary
 // function as Job mutator.
 type JobFunc func(context.Context, *ent.JobMutation) (ent.Value, error)
@@ -103,6 +127,30 @@ func (f RevokedTokenFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RevokedTokenMutation", m)
+}
+
+// The RouterConfigFunc type is an adapter to allow the use of ordinary
+// function as RouterConfig mutator.
+type RouterConfigFunc func(context.Context, *ent.RouterConfigMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f RouterConfigFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.RouterConfigMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RouterConfigMutation", m)
+}
+
+// The RouterProviderFunc type is an adapter to allow the use of ordinary
+// function as RouterProvider mutator.
+type RouterProviderFunc func(context.Context, *ent.RouterProviderMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f RouterProviderFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.RouterProviderMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RouterProviderMutation", m)
 }
 
 // The SSOConfigFunc type is an adapter to allow the use of ordinary

@@ -315,6 +315,106 @@ var (
 			},
 		},
 	}
+	// GatewayUsagesColumns holds the columns for the "gateway_usages" table.
+	GatewayUsagesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "day", Type: field.TypeString},
+		{Name: "principal_type", Type: field.TypeString},
+		{Name: "principal_id", Type: field.TypeString},
+		{Name: "model", Type: field.TypeString},
+		{Name: "provider", Type: field.TypeString},
+		{Name: "requests", Type: field.TypeInt64, Default: 0},
+		{Name: "prompt_tokens", Type: field.TypeInt64, Default: 0},
+		{Name: "completion_tokens", Type: field.TypeInt64, Default: 0},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "tenant_id", Type: field.TypeUUID},
+	}
+	// GatewayUsagesTable holds the schema information for the "gateway_usages" table.
+	GatewayUsagesTable = &schema.Table{
+		Name:       "gateway_usages",
+		Columns:    GatewayUsagesColumns,
+		PrimaryKey: []*schema.Column{GatewayUsagesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "gateway_usages_tenants_tenant",
+				Columns:    []*schema.Column{GatewayUsagesColumns[10]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "gatewayusage_tenant_id_day_principal_type_principal_id_model_provider",
+				Unique:  true,
+				Columns: []*schema.Column{GatewayUsagesColumns[10], GatewayUsagesColumns[1], GatewayUsagesColumns[2], GatewayUsagesColumns[3], GatewayUsagesColumns[4], GatewayUsagesColumns[5]},
+			},
+		},
+	}
+	// GuardrailsColumns holds the columns for the "guardrails" table.
+	GuardrailsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"pii", "blocked_terms", "regex", "max_tokens"}},
+		{Name: "config", Type: field.TypeJSON},
+		{Name: "action", Type: field.TypeEnum, Enums: []string{"block", "redact", "flag"}},
+		{Name: "applies_to", Type: field.TypeEnum, Enums: []string{"input", "output", "both"}, Default: "both"},
+		{Name: "enabled", Type: field.TypeBool, Default: true},
+		{Name: "created_by", Type: field.TypeUUID, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeUUID},
+	}
+	// GuardrailsTable holds the schema information for the "guardrails" table.
+	GuardrailsTable = &schema.Table{
+		Name:       "guardrails",
+		Columns:    GuardrailsColumns,
+		PrimaryKey: []*schema.Column{GuardrailsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "guardrails_tenants_guardrails",
+				Columns:    []*schema.Column{GuardrailsColumns[10]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "guardrail_tenant_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{GuardrailsColumns[10], GuardrailsColumns[0]},
+			},
+			{
+				Name:    "guardrail_tenant_id_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{GuardrailsColumns[10], GuardrailsColumns[1], GuardrailsColumns[0]},
+			},
+			{
+				Name:    "guardrail_tenant_id_updated_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{GuardrailsColumns[10], GuardrailsColumns[2], GuardrailsColumns[0]},
+			},
+			{
+				Name:    "guardrail_tenant_id_name_id",
+				Unique:  false,
+				Columns: []*schema.Column{GuardrailsColumns[10], GuardrailsColumns[3], GuardrailsColumns[0]},
+			},
+			{
+				Name:    "guardrail_tenant_id_kind_id",
+				Unique:  false,
+				Columns: []*schema.Column{GuardrailsColumns[10], GuardrailsColumns[4], GuardrailsColumns[0]},
+			},
+			{
+				Name:    "guardrail_tenant_id_kind_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{GuardrailsColumns[10], GuardrailsColumns[4], GuardrailsColumns[1], GuardrailsColumns[0]},
+			},
+			{
+				Name:    "guardrail_tenant_id_enabled_created_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{GuardrailsColumns[10], GuardrailsColumns[8], GuardrailsColumns[1], GuardrailsColumns[0]},
+			},
+		},
+	}
 	// JobsColumns holds the columns for the "jobs" table.
 	JobsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -494,6 +594,77 @@ var (
 				Name:    "revokedtoken_expires_at",
 				Unique:  false,
 				Columns: []*schema.Column{RevokedTokensColumns[5]},
+			},
+		},
+	}
+	// RouterConfigsColumns holds the columns for the "router_configs" table.
+	RouterConfigsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "routes", Type: field.TypeJSON},
+		{Name: "fallback", Type: field.TypeBool, Default: true},
+		{Name: "timeout_ms", Type: field.TypeInt},
+		{Name: "max_attempts", Type: field.TypeInt},
+		{Name: "tenant_id", Type: field.TypeUUID},
+	}
+	// RouterConfigsTable holds the schema information for the "router_configs" table.
+	RouterConfigsTable = &schema.Table{
+		Name:       "router_configs",
+		Columns:    RouterConfigsColumns,
+		PrimaryKey: []*schema.Column{RouterConfigsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "router_configs_tenants_tenant",
+				Columns:    []*schema.Column{RouterConfigsColumns[7]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "routerconfig_tenant_id",
+				Unique:  true,
+				Columns: []*schema.Column{RouterConfigsColumns[7]},
+			},
+		},
+	}
+	// RouterProvidersColumns holds the columns for the "router_providers" table.
+	RouterProvidersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Size: 100},
+		{Name: "base_url", Type: field.TypeString, Size: 2048},
+		{Name: "credential_integration_id", Type: field.TypeString, Size: 200},
+		{Name: "models", Type: field.TypeJSON},
+		{Name: "enabled", Type: field.TypeBool, Default: true},
+		{Name: "created_by", Type: field.TypeUUID, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeUUID},
+	}
+	// RouterProvidersTable holds the schema information for the "router_providers" table.
+	RouterProvidersTable = &schema.Table{
+		Name:       "router_providers",
+		Columns:    RouterProvidersColumns,
+		PrimaryKey: []*schema.Column{RouterProvidersColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "router_providers_tenants_tenant",
+				Columns:    []*schema.Column{RouterProvidersColumns[9]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "routerprovider_tenant_id_name",
+				Unique:  true,
+				Columns: []*schema.Column{RouterProvidersColumns[9], RouterProvidersColumns[3]},
+			},
+			{
+				Name:    "routerprovider_tenant_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{RouterProvidersColumns[9], RouterProvidersColumns[1]},
 			},
 		},
 	}
@@ -1004,10 +1175,14 @@ var (
 		AuditLogsTable,
 		CredentialsTable,
 		DataKeysTable,
+		GatewayUsagesTable,
+		GuardrailsTable,
 		JobsTable,
 		OauthClientsTable,
 		RefreshTokensTable,
 		RevokedTokensTable,
+		RouterConfigsTable,
+		RouterProvidersTable,
 		SSOConfigsTable,
 		SSOLoginStatesTable,
 		ServiceAccountsTable,
@@ -1028,9 +1203,13 @@ func init() {
 	AuditLogsTable.ForeignKeys[0].RefTable = TenantsTable
 	CredentialsTable.ForeignKeys[0].RefTable = TenantsTable
 	DataKeysTable.ForeignKeys[0].RefTable = TenantsTable
+	GatewayUsagesTable.ForeignKeys[0].RefTable = TenantsTable
+	GuardrailsTable.ForeignKeys[0].RefTable = TenantsTable
 	OauthClientsTable.ForeignKeys[0].RefTable = TenantsTable
 	RefreshTokensTable.ForeignKeys[0].RefTable = TenantsTable
 	RevokedTokensTable.ForeignKeys[0].RefTable = TenantsTable
+	RouterConfigsTable.ForeignKeys[0].RefTable = TenantsTable
+	RouterProvidersTable.ForeignKeys[0].RefTable = TenantsTable
 	SSOConfigsTable.ForeignKeys[0].RefTable = TenantsTable
 	SSOLoginStatesTable.ForeignKeys[0].RefTable = TenantsTable
 	ServiceAccountsTable.ForeignKeys[0].RefTable = TenantsTable

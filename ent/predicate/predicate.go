@@ -18,6 +18,12 @@ type Credential func(*sql.Selector)
 // DataKey is the predicate function for datakey builders.
 type DataKey func(*sql.Selector)
 
+// GatewayUsage is the predicate function for gatewayusage builders.
+type GatewayUsage func(*sql.Selector)
+
+// Guardrail is the predicate function for guardrail builders.
+type Guardrail func(*sql.Selector)
+
 // Job is the predicate function for job builders.
 type Job func(*sql.Selector)
 
@@ -29,6 +35,12 @@ type RefreshToken func(*sql.Selector)
 
 // RevokedToken is the predicate function for revokedtoken builders.
 type RevokedToken func(*sql.Selector)
+
+// RouterConfig is the predicate function for routerconfig builders.
+type RouterConfig func(*sql.Selector)
+
+// RouterProvider is the predicate function for routerprovider builders.
+type RouterProvider func(*sql.Selector)
 
 // SSOConfig is the predicate function for ssoconfig builders.
 type SSOConfig func(*sql.Selector)

@@ -207,6 +207,54 @@ func (f DataKeyMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutatio
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.DataKeyMutation", m)
 }
 
+// The GatewayUsageQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type GatewayUsageQueryRuleFunc func(context.Context, *ent.GatewayUsageQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f GatewayUsageQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.GatewayUsageQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.GatewayUsageQuery", q)
+}
+
+// The GatewayUsageMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type GatewayUsageMutationRuleFunc func(context.Context, *ent.GatewayUsageMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f GatewayUsageMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.GatewayUsageMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.GatewayUsageMutation", m)
+}
+
+// The GuardrailQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type GuardrailQueryRuleFunc func(context.Context, *ent.GuardrailQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f GuardrailQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.GuardrailQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.GuardrailQuery", q)
+}
+
+// The GuardrailMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type GuardrailMutationRuleFunc func(context.Context, *ent.GuardrailMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f GuardrailMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.GuardrailMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.GuardrailMutation", m)
+}
+
 // The JobQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type JobQueryRuleFunc func(context.Context, *ent.JobQuery) error
@@ -301,6 +349,54 @@ func (f RevokedTokenMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mu
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.RevokedTokenMutation", m)
+}
+
+// The RouterConfigQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type RouterConfigQueryRuleFunc func(context.Context, *ent.RouterConfigQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f RouterConfigQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RouterConfigQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.RouterConfigQuery", q)
+}
+
+// The RouterConfigMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type RouterConfigMutationRuleFunc func(context.Context, *ent.RouterConfigMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f RouterConfigMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.RouterConfigMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.RouterConfigMutation", m)
+}
+
+// The RouterProviderQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type RouterProviderQueryRuleFunc func(context.Context, *ent.RouterProviderQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f RouterProviderQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RouterProviderQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.RouterProviderQuery", q)
+}
+
+// The RouterProviderMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type RouterProviderMutationRuleFunc func(context.Context, *ent.RouterProviderMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f RouterProviderMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.RouterProviderMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.RouterProviderMutation", m)
 }
 
 // The SSOConfigQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -586,6 +682,10 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.DataKeyQuery:
 		return q.Filter(), nil
+	case *ent.GatewayUsageQuery:
+		return q.Filter(), nil
+	case *ent.GuardrailQuery:
+		return q.Filter(), nil
 	case *ent.JobQuery:
 		return q.Filter(), nil
 	case *ent.OAuthClientQuery:
@@ -593,6 +693,10 @@ func queryFilter(q ent.Query) (Filter, error) {
 	case *ent.RefreshTokenQuery:
 		return q.Filter(), nil
 	case *ent.RevokedTokenQuery:
+		return q.Filter(), nil
+	case *ent.RouterConfigQuery:
+		return q.Filter(), nil
+	case *ent.RouterProviderQuery:
 		return q.Filter(), nil
 	case *ent.SSOConfigQuery:
 		return q.Filter(), nil
@@ -629,6 +733,10 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.DataKeyMutation:
 		return m.Filter(), nil
+	case *ent.GatewayUsageMutation:
+		return m.Filter(), nil
+	case *ent.GuardrailMutation:
+		return m.Filter(), nil
 	case *ent.JobMutation:
 		return m.Filter(), nil
 	case *ent.OAuthClientMutation:
@@ -636,6 +744,10 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.RefreshTokenMutation:
 		return m.Filter(), nil
 	case *ent.RevokedTokenMutation:
+		return m.Filter(), nil
+	case *ent.RouterConfigMutation:
+		return m.Filter(), nil
+	case *ent.RouterProviderMutation:
 		return m.Filter(), nil
 	case *ent.SSOConfigMutation:
 		return m.Filter(), nil

@@ -10,10 +10,14 @@ import (
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/credential"
 	"github.com/credvault/credvault/ent/datakey"
+	"github.com/credvault/credvault/ent/gatewayusage"
+	"github.com/credvault/credvault/ent/guardrail"
 	"github.com/credvault/credvault/ent/job"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/refreshtoken"
 	"github.com/credvault/credvault/ent/revokedtoken"
+	"github.com/credvault/credvault/ent/routerconfig"
+	"github.com/credvault/credvault/ent/routerprovider"
 	"github.com/credvault/credvault/ent/schema"
 	"github.com/credvault/credvault/ent/schema/schematype"
 	"github.com/credvault/credvault/ent/serviceaccount"
@@ -280,6 +284,108 @@ func init() {
 	datakeyDescID := datakeyMixinFields0[0].Descriptor()
 	// datakey.DefaultID holds the default value on creation for the id field.
 	datakey.DefaultID = datakeyDescID.Default.(func() uuid.UUID)
+	gatewayusageMixin := schema.GatewayUsage{}.Mixin()
+	gatewayusage.Policy = privacy.NewPolicies(gatewayusageMixin[1], schema.GatewayUsage{})
+	gatewayusage.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := gatewayusage.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	gatewayusageMixinHooks1 := gatewayusageMixin[1].Hooks()
+
+	gatewayusage.Hooks[1] = gatewayusageMixinHooks1[0]
+	gatewayusageMixinFields0 := gatewayusageMixin[0].Fields()
+	_ = gatewayusageMixinFields0
+	gatewayusageFields := schema.GatewayUsage{}.Fields()
+	_ = gatewayusageFields
+	// gatewayusageDescDay is the schema descriptor for day field.
+	gatewayusageDescDay := gatewayusageFields[0].Descriptor()
+	// gatewayusage.DayValidator is a validator for the "day" field. It is called by the builders before save.
+	gatewayusage.DayValidator = gatewayusageDescDay.Validators[0].(func(string) error)
+	// gatewayusageDescRequests is the schema descriptor for requests field.
+	gatewayusageDescRequests := gatewayusageFields[5].Descriptor()
+	// gatewayusage.DefaultRequests holds the default value on creation for the requests field.
+	gatewayusage.DefaultRequests = gatewayusageDescRequests.Default.(int64)
+	// gatewayusageDescPromptTokens is the schema descriptor for prompt_tokens field.
+	gatewayusageDescPromptTokens := gatewayusageFields[6].Descriptor()
+	// gatewayusage.DefaultPromptTokens holds the default value on creation for the prompt_tokens field.
+	gatewayusage.DefaultPromptTokens = gatewayusageDescPromptTokens.Default.(int64)
+	// gatewayusageDescCompletionTokens is the schema descriptor for completion_tokens field.
+	gatewayusageDescCompletionTokens := gatewayusageFields[7].Descriptor()
+	// gatewayusage.DefaultCompletionTokens holds the default value on creation for the completion_tokens field.
+	gatewayusage.DefaultCompletionTokens = gatewayusageDescCompletionTokens.Default.(int64)
+	// gatewayusageDescUpdatedAt is the schema descriptor for updated_at field.
+	gatewayusageDescUpdatedAt := gatewayusageFields[8].Descriptor()
+	// gatewayusage.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	gatewayusage.DefaultUpdatedAt = gatewayusageDescUpdatedAt.Default.(func() time.Time)
+	// gatewayusage.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	gatewayusage.UpdateDefaultUpdatedAt = gatewayusageDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// gatewayusageDescID is the schema descriptor for id field.
+	gatewayusageDescID := gatewayusageMixinFields0[0].Descriptor()
+	// gatewayusage.DefaultID holds the default value on creation for the id field.
+	gatewayusage.DefaultID = gatewayusageDescID.Default.(func() uuid.UUID)
+	guardrailMixin := schema.Guardrail{}.Mixin()
+	guardrail.Policy = privacy.NewPolicies(guardrailMixin[2], schema.Guardrail{})
+	guardrail.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := guardrail.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	guardrailMixinHooks2 := guardrailMixin[2].Hooks()
+
+	guardrail.Hooks[1] = guardrailMixinHooks2[0]
+	guardrailMixinFields0 := guardrailMixin[0].Fields()
+	_ = guardrailMixinFields0
+	guardrailMixinFields1 := guardrailMixin[1].Fields()
+	_ = guardrailMixinFields1
+	guardrailFields := schema.Guardrail{}.Fields()
+	_ = guardrailFields
+	// guardrailDescCreatedAt is the schema descriptor for created_at field.
+	guardrailDescCreatedAt := guardrailMixinFields1[0].Descriptor()
+	// guardrail.DefaultCreatedAt holds the default value on creation for the created_at field.
+	guardrail.DefaultCreatedAt = guardrailDescCreatedAt.Default.(func() time.Time)
+	// guardrailDescUpdatedAt is the schema descriptor for updated_at field.
+	guardrailDescUpdatedAt := guardrailMixinFields1[1].Descriptor()
+	// guardrail.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	guardrail.DefaultUpdatedAt = guardrailDescUpdatedAt.Default.(func() time.Time)
+	// guardrail.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	guardrail.UpdateDefaultUpdatedAt = guardrailDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// guardrailDescName is the schema descriptor for name field.
+	guardrailDescName := guardrailFields[0].Descriptor()
+	// guardrail.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	guardrail.NameValidator = func() func(string) error {
+		validators := guardrailDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// guardrailDescConfig is the schema descriptor for config field.
+	guardrailDescConfig := guardrailFields[2].Descriptor()
+	// guardrail.DefaultConfig holds the default value on creation for the config field.
+	guardrail.DefaultConfig = guardrailDescConfig.Default.(map[string]interface{})
+	// guardrailDescEnabled is the schema descriptor for enabled field.
+	guardrailDescEnabled := guardrailFields[5].Descriptor()
+	// guardrail.DefaultEnabled holds the default value on creation for the enabled field.
+	guardrail.DefaultEnabled = guardrailDescEnabled.Default.(bool)
+	// guardrailDescID is the schema descriptor for id field.
+	guardrailDescID := guardrailMixinFields0[0].Descriptor()
+	// guardrail.DefaultID holds the default value on creation for the id field.
+	guardrail.DefaultID = guardrailDescID.Default.(func() uuid.UUID)
 	jobMixin := schema.Job{}.Mixin()
 	jobMixinFields0 := jobMixin[0].Fields()
 	_ = jobMixinFields0
@@ -482,6 +588,150 @@ func init() {
 	revokedtokenDescID := revokedtokenMixinFields0[0].Descriptor()
 	// revokedtoken.DefaultID holds the default value on creation for the id field.
 	revokedtoken.DefaultID = revokedtokenDescID.Default.(func() uuid.UUID)
+	routerconfigMixin := schema.RouterConfig{}.Mixin()
+	routerconfig.Policy = privacy.NewPolicies(routerconfigMixin[2], schema.RouterConfig{})
+	routerconfig.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := routerconfig.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	routerconfigMixinHooks2 := routerconfigMixin[2].Hooks()
+
+	routerconfig.Hooks[1] = routerconfigMixinHooks2[0]
+	routerconfigMixinFields0 := routerconfigMixin[0].Fields()
+	_ = routerconfigMixinFields0
+	routerconfigMixinFields1 := routerconfigMixin[1].Fields()
+	_ = routerconfigMixinFields1
+	routerconfigFields := schema.RouterConfig{}.Fields()
+	_ = routerconfigFields
+	// routerconfigDescCreatedAt is the schema descriptor for created_at field.
+	routerconfigDescCreatedAt := routerconfigMixinFields1[0].Descriptor()
+	// routerconfig.DefaultCreatedAt holds the default value on creation for the created_at field.
+	routerconfig.DefaultCreatedAt = routerconfigDescCreatedAt.Default.(func() time.Time)
+	// routerconfigDescUpdatedAt is the schema descriptor for updated_at field.
+	routerconfigDescUpdatedAt := routerconfigMixinFields1[1].Descriptor()
+	// routerconfig.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	routerconfig.DefaultUpdatedAt = routerconfigDescUpdatedAt.Default.(func() time.Time)
+	// routerconfig.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	routerconfig.UpdateDefaultUpdatedAt = routerconfigDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// routerconfigDescRoutes is the schema descriptor for routes field.
+	routerconfigDescRoutes := routerconfigFields[0].Descriptor()
+	// routerconfig.DefaultRoutes holds the default value on creation for the routes field.
+	routerconfig.DefaultRoutes = routerconfigDescRoutes.Default.([]schematype.RouterRoute)
+	// routerconfigDescFallback is the schema descriptor for fallback field.
+	routerconfigDescFallback := routerconfigFields[1].Descriptor()
+	// routerconfig.DefaultFallback holds the default value on creation for the fallback field.
+	routerconfig.DefaultFallback = routerconfigDescFallback.Default.(bool)
+	// routerconfigDescTimeoutMs is the schema descriptor for timeout_ms field.
+	routerconfigDescTimeoutMs := routerconfigFields[2].Descriptor()
+	// routerconfig.TimeoutMsValidator is a validator for the "timeout_ms" field. It is called by the builders before save.
+	routerconfig.TimeoutMsValidator = routerconfigDescTimeoutMs.Validators[0].(func(int) error)
+	// routerconfigDescMaxAttempts is the schema descriptor for max_attempts field.
+	routerconfigDescMaxAttempts := routerconfigFields[3].Descriptor()
+	// routerconfig.MaxAttemptsValidator is a validator for the "max_attempts" field. It is called by the builders before save.
+	routerconfig.MaxAttemptsValidator = routerconfigDescMaxAttempts.Validators[0].(func(int) error)
+	// routerconfigDescID is the schema descriptor for id field.
+	routerconfigDescID := routerconfigMixinFields0[0].Descriptor()
+	// routerconfig.DefaultID holds the default value on creation for the id field.
+	routerconfig.DefaultID = routerconfigDescID.Default.(func() uuid.UUID)
+	routerproviderMixin := schema.RouterProvider{}.Mixin()
+	routerprovider.Policy = privacy.NewPolicies(routerproviderMixin[2], schema.RouterProvider{})
+	routerprovider.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := routerprovider.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	routerproviderMixinHooks2 := routerproviderMixin[2].Hooks()
+
+	routerprovider.Hooks[1] = routerproviderMixinHooks2[0]
+	routerproviderMixinFields0 := routerproviderMixin[0].Fields()
+	_ = routerproviderMixinFields0
+	routerproviderMixinFields1 := routerproviderMixin[1].Fields()
+	_ = routerproviderMixinFields1
+	routerproviderFields := schema.RouterProvider{}.Fields()
+	_ = routerproviderFields
+	// routerproviderDescCreatedAt is the schema descriptor for created_at field.
+	routerproviderDescCreatedAt := routerproviderMixinFields1[0].Descriptor()
+	// routerprovider.DefaultCreatedAt holds the default value on creation for the created_at field.
+	routerprovider.DefaultCreatedAt = routerproviderDescCreatedAt.Default.(func() time.Time)
+	// routerproviderDescUpdatedAt is the schema descriptor for updated_at field.
+	routerproviderDescUpdatedAt := routerproviderMixinFields1[1].Descriptor()
+	// routerprovider.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	routerprovider.DefaultUpdatedAt = routerproviderDescUpdatedAt.Default.(func() time.Time)
+	// routerprovider.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	routerprovider.UpdateDefaultUpdatedAt = routerproviderDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// routerproviderDescName is the schema descriptor for name field.
+	routerproviderDescName := routerproviderFields[0].Descriptor()
+	// routerprovider.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	routerprovider.NameValidator = func() func(string) error {
+		validators := routerproviderDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// routerproviderDescBaseURL is the schema descriptor for base_url field.
+	routerproviderDescBaseURL := routerproviderFields[1].Descriptor()
+	// routerprovider.BaseURLValidator is a validator for the "base_url" field. It is called by the builders before save.
+	routerprovider.BaseURLValidator = func() func(string) error {
+		validators := routerproviderDescBaseURL.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(base_url string) error {
+			for _, fn := range fns {
+				if err := fn(base_url); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// routerproviderDescCredentialIntegrationID is the schema descriptor for credential_integration_id field.
+	routerproviderDescCredentialIntegrationID := routerproviderFields[2].Descriptor()
+	// routerprovider.CredentialIntegrationIDValidator is a validator for the "credential_integration_id" field. It is called by the builders before save.
+	routerprovider.CredentialIntegrationIDValidator = func() func(string) error {
+		validators := routerproviderDescCredentialIntegrationID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(credential_integration_id string) error {
+			for _, fn := range fns {
+				if err := fn(credential_integration_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// routerproviderDescModels is the schema descriptor for models field.
+	routerproviderDescModels := routerproviderFields[3].Descriptor()
+	// routerprovider.DefaultModels holds the default value on creation for the models field.
+	routerprovider.DefaultModels = routerproviderDescModels.Default.([]string)
+	// routerproviderDescEnabled is the schema descriptor for enabled field.
+	routerproviderDescEnabled := routerproviderFields[4].Descriptor()
+	// routerprovider.DefaultEnabled holds the default value on creation for the enabled field.
+	routerprovider.DefaultEnabled = routerproviderDescEnabled.Default.(bool)
+	// routerproviderDescID is the schema descriptor for id field.
+	routerproviderDescID := routerproviderMixinFields0[0].Descriptor()
+	// routerprovider.DefaultID holds the default value on creation for the id field.
+	routerprovider.DefaultID = routerproviderDescID.Default.(func() uuid.UUID)
 	ssoconfigMixin := schema.SSOConfig{}.Mixin()
 	ssoconfig.Policy = privacy.NewPolicies(ssoconfigMixin[2], schema.SSOConfig{})
 	ssoconfig.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -57,5 +57,6 @@ func (Tenant) Edges() []ent.Edge {
 		edge.To("credentials", Credential.Type).Annotations(entgql.RelayConnection()),
 		edge.To("audit_logs", AuditLog.Type).Annotations(entgql.RelayConnection()),
 		edge.To("webhooks", Webhook.Type).Annotations(entgql.RelayConnection()),
+		edge.To("guardrails", Guardrail.Type).Annotations(entgql.RelayConnection()),
 	}
 }

@@ -52,6 +52,8 @@ const (
 	EdgeAuditLogs = "audit_logs"
 	// EdgeWebhooks holds the string denoting the webhooks edge name in mutations.
 	EdgeWebhooks = "webhooks"
+	// EdgeGuardrails holds the string denoting the guardrails edge name in mutations.
+	EdgeGuardrails = "guardrails"
 	// Table holds the table name of the tenant in the database.
 	Table = "tenants"
 	// UsersTable is the table that holds the users relation/edge.
@@ -103,6 +105,13 @@ const (
 	WebhooksInverseTable = "webhooks"
 	// WebhooksColumn is the table column denoting the webhooks relation/edge.
 	WebhooksColumn = "tenant_id"
+	// GuardrailsTable is the table that holds the guardrails relation/edge.
+	GuardrailsTable = "guardrails"
+	// GuardrailsInverseTable is the table name for the Guardrail entity.
+	// It exists in this package in order to avoid circular dependency with the "guardrail" package.
+	GuardrailsInverseTable = "guardrails"
+	// GuardrailsColumn is the table column denoting the guardrails relation/edge.
+	GuardrailsColumn = "tenant_id"
 )
 
 // Columns holds all SQL columns for tenant fields.
@@ -329,6 +338,20 @@ func ByWebhooks(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newWebhooksStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByGuardrailsCount orders the results by guardrails count.
+func ByGuardrailsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newGuardrailsStep(), opts...)
+	}
+}
+
+// ByGuardrails orders the results by guardrails terms.
+func ByGuardrails(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newGuardrailsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newUsersStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -376,6 +399,13 @@ func newWebhooksStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(WebhooksInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, WebhooksTable, WebhooksColumn),
+	)
+}
+func newGuardrailsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(GuardrailsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, GuardrailsTable, GuardrailsColumn),
 	)
 }
 

@@ -607,6 +607,29 @@ func HasWebhooksWith(preds ...predicate.Webhook) predicate.Tenant {
 	})
 }
 
+// HasGuardrails applies the HasEdge predicate on the "guardrails" edge.
+func HasGuardrails() predicate.Tenant {
+	return predicate.Tenant(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, GuardrailsTable, GuardrailsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasGuardrailsWith applies the HasEdge predicate on the "guardrails" edge with a given conditions (other predicates).
+func HasGuardrailsWith(preds ...predicate.Guardrail) predicate.Tenant {
+	return predicate.Tenant(func(s *sql.Selector) {
+		step := newGuardrailsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // And groups predicates with the AND operator between them.
 func And(predicates ...predicate.Tenant) predicate.Tenant {
 	return predicate.Tenant(sql.AndPredicates(predicates...))

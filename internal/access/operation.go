@@ -57,6 +57,7 @@ var (
 	UpdateTenant    = Operation{Field: "updateTenant", Scope: TenantWrite, Tenant: NamedTenant}
 	DeleteTenant    = Operation{Field: "deleteTenant", Scope: TenantDelete, Tenant: NamedTenant}
 	UsageSummary    = Operation{Field: "usageSummary", Scope: TenantRead}
+	GatewayUsage    = Operation{Field: "gatewayUsage", Scope: TenantRead}
 	DashboardStats  = Operation{Field: "dashboardStats", Scope: TenantRead}
 	FeatureStatus   = Operation{Field: "featureStatus", Scope: TenantRead}
 
@@ -107,6 +108,25 @@ var (
 	ListWebhookDeliveries = Operation{Field: "webhookDeliveries", Scope: WebhooksRead}
 	RetryWebhookDelivery  = Operation{Field: "retryWebhookDelivery", Scope: WebhooksWrite}
 
+	// ChatCompletion and ListModels are the OpenAI-compatible routes of the
+	// AI gateway (SPEC §14), REST only: the OpenAI wire format.
+	ChatCompletion       = Operation{Field: "createChatCompletion", Scope: GatewayInvoke, RESTOnly: true}
+	ListModels           = Operation{Field: "listModels", Scope: GatewayInvoke, RESTOnly: true}
+	ReadRouterConfig     = Operation{Field: "routerConfig", Scope: GatewayRead}
+	UpdateRouterConfig   = Operation{Field: "updateRouterConfig", Scope: GatewayWrite}
+	ListRouterProviders  = Operation{Field: "routerProviders", Scope: GatewayRead}
+	CreateRouterProvider = Operation{Field: "createRouterProvider", Scope: GatewayWrite}
+	UpdateRouterProvider = Operation{Field: "updateRouterProvider", Scope: GatewayWrite}
+	DeleteRouterProvider = Operation{Field: "deleteRouterProvider", Scope: GatewayWrite}
+	ReadRouterHealth     = Operation{Field: "routerHealth", Scope: GatewayRead}
+
+	ListGuardrails        = Operation{Field: "guardrails", Scope: GatewayRead}
+	ListGuardrailPolicies = Operation{Field: "guardrailPolicies", Scope: GatewayRead}
+	TestGuardrails        = Operation{Field: "testGuardrails", Scope: GatewayRead}
+	CreateGuardrail       = Operation{Field: "createGuardrail", Scope: GatewayWrite}
+	UpdateGuardrail       = Operation{Field: "updateGuardrail", Scope: GatewayWrite}
+	DeleteGuardrail       = Operation{Field: "deleteGuardrail", Scope: GatewayWrite}
+
 	ReadSSOConfig   = Operation{Field: "ssoConfig", Scope: TenantRead}
 	UpdateSSOConfig = Operation{Field: "updateSSOConfig", Scope: TenantWrite}
 	// StartSSO and FinishSSO are the browser's legs of a single sign-on,
@@ -123,7 +143,7 @@ var Operations = func() map[string]Operation {
 	m := map[string]Operation{}
 	for _, op := range []Operation{
 		Register, Login, RefreshSession, Me, Health, Node, Nodes,
-		ReadTenant, ListTenants, ReadTenantStats, UpdateTenant, DeleteTenant, UsageSummary, DashboardStats, FeatureStatus,
+		ReadTenant, ListTenants, ReadTenantStats, UpdateTenant, DeleteTenant, UsageSummary, GatewayUsage, DashboardStats, FeatureStatus,
 		ListUsers, CreateUser, UpdateUser, DeleteUser, ListServiceAccounts, CreateServiceAccount,
 		ListAPIKeys, ReadAPIKey, CreateAPIKey, ValidateAPIKey, RotateAPIKey, RevokeAPIKey, StreamAPIKeys,
 		ListOAuthClients, ReadOAuthClient, CreateOAuthClient, UpdateOAuthClient, RotateOAuthClientSecret, DeleteOAuthClient,
@@ -131,6 +151,9 @@ var Operations = func() map[string]Operation {
 		ListAuditLogs, ExportAuditLogs, TriggerJob, ReadJobStats,
 		ListWebhooks, ReadWebhook, ListWebhookEventTypes, CreateWebhook, UpdateWebhook, DeleteWebhook,
 		RotateWebhookSecret, TestWebhook, ListWebhookDeliveries, RetryWebhookDelivery,
+		ChatCompletion, ListModels, ReadRouterConfig, UpdateRouterConfig, ListRouterProviders,
+		CreateRouterProvider, UpdateRouterProvider, DeleteRouterProvider, ReadRouterHealth,
+		ListGuardrails, ListGuardrailPolicies, TestGuardrails, CreateGuardrail, UpdateGuardrail, DeleteGuardrail,
 		ReadSSOConfig, UpdateSSOConfig,
 	} {
 		m[op.Field] = op
@@ -151,6 +174,8 @@ var typeScopes = map[string]Scope{
 	"AuditLog":        AuditRead,
 	"Webhook":         WebhooksRead,
 	"WebhookDelivery": WebhooksRead,
+	"RouterProvider":  GatewayRead,
+	"Guardrail":       GatewayRead,
 }
 
 // ReadScope returns the scope that reads GraphQL type name (a type, or its

@@ -33,6 +33,9 @@ const (
 	PlatformAdmin        Scope = "platform:admin"
 	WebhooksRead         Scope = "webhooks:read"
 	WebhooksWrite        Scope = "webhooks:write"
+	GatewayInvoke        Scope = "gateway:invoke"
+	GatewayRead          Scope = "gateway:read"
+	GatewayWrite         Scope = "gateway:write"
 )
 
 // All lists every scope in a stable order.
@@ -41,7 +44,7 @@ var All = []Scope{
 	ServiceAccountsRead, ServiceAccountsWrite, APIKeysRead, APIKeysWrite,
 	OAuthClientsRead, OAuthClientsWrite, CredentialsRead, CredentialsWrite, CredentialsDecrypt,
 	AuditRead, JobsRead, JobsWrite, VaultAdmin, PlatformAdmin,
-	WebhooksRead, WebhooksWrite,
+	WebhooksRead, WebhooksWrite, GatewayInvoke, GatewayRead, GatewayWrite,
 }
 
 // Role is a user's role within its tenant.
@@ -81,7 +84,7 @@ func roleHas(role Role, s Scope) bool {
 		return s != PlatformAdmin && s != TenantDelete
 	case Member:
 		return strings.HasSuffix(s, ":read") || s == APIKeysWrite || s == OAuthClientsWrite ||
-			s == CredentialsWrite || s == CredentialsDecrypt
+			s == CredentialsWrite || s == CredentialsDecrypt || s == GatewayInvoke
 	case Viewer:
 		return strings.HasSuffix(s, ":read")
 	}

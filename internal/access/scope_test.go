@@ -15,11 +15,12 @@ var (
 		"service_accounts:read", "service_accounts:write", "api_keys:read", "api_keys:write",
 		"oauth_clients:read", "oauth_clients:write", "credentials:read", "credentials:write",
 		"credentials:decrypt", "audit:read", "jobs:read", "jobs:write", "vault:admin", "platform:admin",
-		"webhooks:read", "webhooks:write",
+		"webhooks:read", "webhooks:write", "gateway:invoke", "gateway:read", "gateway:write",
 	}
 	readScopes = []string{
 		"tenant:read", "users:read", "service_accounts:read", "api_keys:read",
 		"oauth_clients:read", "credentials:read", "audit:read", "jobs:read", "webhooks:read",
+		"gateway:read",
 	}
 )
 
@@ -61,7 +62,7 @@ func TestForRole(t *testing.T) {
 	owner := without(specScopes, "platform:admin")
 	admin := without(specScopes, "platform:admin", "tenant:delete")
 	member := append(append([]string(nil), readScopes...),
-		"api_keys:write", "oauth_clients:write", "credentials:write", "credentials:decrypt")
+		"api_keys:write", "oauth_clients:write", "credentials:write", "credentials:decrypt", "gateway:invoke")
 	viewer := readScopes
 	for _, tc := range []struct {
 		role     string
@@ -105,6 +106,11 @@ func TestRoleHighlights(t *testing.T) {
 		{access.Viewer, false, "credentials:decrypt", false},
 		{access.Viewer, false, "credentials:read", true},
 		{access.Viewer, false, "api_keys:write", false},
+		{access.Member, false, "gateway:invoke", true},
+		{access.Member, false, "gateway:write", false},
+		{access.Viewer, false, "gateway:read", true},
+		{access.Viewer, false, "gateway:invoke", false},
+		{access.Admin, false, "gateway:write", true},
 		{access.Owner, true, "platform:admin", true},
 		{access.Admin, true, "platform:admin", true},
 		{access.Member, true, "platform:admin", false},

@@ -147,6 +147,31 @@ func wantEnvelope(t *testing.T, what string, rec *httptest.ResponseRecorder) {
 	}
 }
 
+// wantOpenAIShape fails on a 5xx, and unless an OpenAI-compatible route's
+// answer is JSON (or its event stream), an error being OpenAI's
+// {"error": {message, type}}.
+func wantOpenAIShape(t *testing.T, what string, rec *httptest.ResponseRecorder) {
+	t.Helper()
+	if rec.Code >= 500 {
+		t.Fatalf("%s: %d: %s", what, rec.Code, redact(rec.Body.Bytes()))
+	}
+	if strings.HasPrefix(rec.Header().Get("Content-Type"), "text/event-stream") {
+		return
+	}
+	var answer struct {
+		Error *struct {
+			Message string `json:"message"`
+			Type    string `json:"type"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &answer); err != nil {
+		t.Fatalf("%s: %d answer is not JSON: %s", what, rec.Code, redact(rec.Body.Bytes()))
+	}
+	if failed := answer.Error != nil && answer.Error.Message != "" && answer.Error.Type != ""; failed != (rec.Code >= 400) {
+		t.Fatalf("%s: %d answer not in OpenAI's shape: %s", what, rec.Code, redact(rec.Body.Bytes()))
+	}
+}
+
 // wantStream fails unless a streaming route's 200 is in one of its media
 // types, each NDJSON line a JSON object.
 func wantStream(t *testing.T, what string, rt rest.Route, rec *httptest.ResponseRecorder) {
@@ -254,9 +279,12 @@ func FuzzRoute(f *testing.F) {
 			}
 			what := rt.Method + " " + path + "?" + query
 			rec := s.serve(rt.Method, path, query, ctype, body, false)
-			if len(rt.Streams) > 0 && rec.Code == http.StatusOK {
+			switch {
+			case rt.OpenAI:
+				wantOpenAIShape(t, what, rec)
+			case len(rt.Streams) > 0 && rec.Code == http.StatusOK:
 				wantStream(t, what, rt, rec)
-			} else {
+			default:
 				wantEnvelope(t, what, rec)
 			}
 			if rt.Method != http.MethodGet {

@@ -260,6 +260,7 @@ func matrixVictim(t *testing.T, e *apitest.Env) (*tenantFixture, victim) {
 	var sent whSentTest
 	wantOK(t, do(e, http.MethodPost, whPath(hook.ID, "test"), b.AccessToken, nil), http.StatusAccepted, &sent)
 	whAwait(t, e, b.AccessToken, hook.ID, sent.DeliveryID, "the victim's test event is delivered", func(d whDelivery) bool { return d.Status == "succeeded" })
+	rail := uid(t, createGuardrailGQL(t, e, b.AccessToken))
 	var ids struct {
 		Me struct {
 			Tenant struct {
@@ -282,7 +283,7 @@ func matrixVictim(t *testing.T, e *apitest.Env) (*tenantFixture, victim) {
 	gql(t, e, b.AccessToken, `{ me { tenant { id users { edges { node { id } } } serviceAccounts { edges { node { id } } }
 		apiKeys { edges { node { id } } } oauthClients { edges { node { id clientID } } } credentials { edges { node { id } } } } } }`, nil, &ids)
 	ten := ids.Me.Tenant
-	v := victim{ids: []uuid.UUID{uid(t, ten.ID), hook.ID, sent.DeliveryID}, strings: []string{"victim-only"},
+	v := victim{ids: []uuid.UUID{uid(t, ten.ID), hook.ID, sent.DeliveryID, rail}, strings: []string{"victim-only"},
 		parents: map[string]string{"integrationId": "victim-only", "webhookId": hook.ID.String()},
 		pair:    map[string]any{"webhookID": hook.ID.String(), "deliveryID": sent.DeliveryID.String()}}
 	for _, list := range []count{ten.Users, ten.ServiceAccounts, ten.APIKeys, ten.Credentials} {
@@ -418,16 +419,25 @@ func TestMatrixREST(t *testing.T) {
 				body = map[string]any{}
 			}
 			path := "/api/v1" + pathParam.ReplaceAllStringFunc(rt.Path, func(string) string { return uuid.NewString() })
-			if r := do(e, rt.Method, path, "", body); r.Status != http.StatusUnauthorized || r.ErrorCode() != "UNAUTHORIZED" {
-				t.Errorf("%s without credentials: %d %s, want 401 UNAUTHORIZED", name, r.Status, r.ErrorCode())
+			// The OpenAI-compatible routes answer in OpenAI's error shape:
+			// its codes, the scope named in the message.
+			unauthorized, forbidden := "UNAUTHORIZED", "FORBIDDEN"
+			if rt.OpenAI {
+				unauthorized, forbidden = "invalid_api_key", "insufficient_scope"
+			}
+			if r := do(e, rt.Method, path, "", body); r.Status != http.StatusUnauthorized || r.ErrorCode() != unauthorized {
+				t.Errorf("%s without credentials: %d %s, want 401 %s", name, r.Status, r.ErrorCode(), unauthorized)
 			}
 			if rt.Op.Scope != "" {
 				if lacking[rt.Op.Scope] == "" {
 					lacking[rt.Op.Scope] = a.key(t, allBut(rt.Op.Scope)...).Key
 				}
 				r := do(e, rt.Method, path, lacking[rt.Op.Scope], body)
-				if r.Status != http.StatusForbidden || r.ErrorCode() != "FORBIDDEN" ||
-					fmt.Sprint(r.Envelope.Error.Details["required_scope"]) != rt.Op.Scope {
+				named := fmt.Sprint(r.Envelope.Error.Details["required_scope"]) == rt.Op.Scope
+				if rt.OpenAI {
+					named = strings.HasSuffix(r.Envelope.Error.Message, " "+rt.Op.Scope)
+				}
+				if r.Status != http.StatusForbidden || r.ErrorCode() != forbidden || !named {
 					t.Errorf("%s without %s: %d %s, want 403 FORBIDDEN naming it", name, rt.Op.Scope, r.Status, redact(r.Body))
 				}
 			}

@@ -245,6 +245,45 @@ var auditedMutations = map[string]auditedMutation{
 			map[string]any{"w": id, "d": delivery})
 		return tn.TenantID, id, tn.UserID.String()
 	}},
+	"createGuardrail": {"guardrail.create", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := register(t, e, "CreateGuardrail")
+		return tn.TenantID, createGuardrailGQL(t, e, tn.AccessToken), tn.UserID.String()
+	}},
+	"updateGuardrail": {"guardrail.update", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := register(t, e, "UpdateGuardrail")
+		id := createGuardrailGQL(t, e, tn.AccessToken)
+		gqlResult[struct{}](t, e, tn.AccessToken, `mutation($id: ID!) { updateGuardrail(id: $id, input: {enabled: false}) { id } }`,
+			map[string]any{"id": id})
+		return tn.TenantID, id, tn.UserID.String()
+	}},
+	"deleteGuardrail": {"guardrail.delete", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := register(t, e, "DeleteGuardrail")
+		id := createGuardrailGQL(t, e, tn.AccessToken)
+		gqlResult[struct{}](t, e, tn.AccessToken, `mutation($id: ID!) { deleteGuardrail(id: $id) }`, map[string]any{"id": id})
+		return tn.TenantID, id, tn.UserID.String()
+	}},
+	"updateRouterConfig": {"router.config_update", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := register(t, e, "UpdateRouterConfig")
+		gqlResult[struct{}](t, e, tn.AccessToken, `mutation { updateRouterConfig(input: {timeoutMS: 5000}) { timeoutMS } }`, nil)
+		return tn.TenantID, tn.TenantID.String(), tn.UserID.String()
+	}},
+	"createRouterProvider": {"router.provider_create", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := register(t, e, "CreateRouterProvider")
+		return tn.TenantID, createRouterProviderGQL(t, e, tn.AccessToken), tn.UserID.String()
+	}},
+	"updateRouterProvider": {"router.provider_update", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := register(t, e, "UpdateRouterProvider")
+		id := createRouterProviderGQL(t, e, tn.AccessToken)
+		gqlResult[struct{}](t, e, tn.AccessToken, `mutation($id: ID!) { updateRouterProvider(id: $id, input: {enabled: false}) { id } }`,
+			map[string]any{"id": id})
+		return tn.TenantID, id, tn.UserID.String()
+	}},
+	"deleteRouterProvider": {"router.provider_delete", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
+		tn := register(t, e, "DeleteRouterProvider")
+		id := createRouterProviderGQL(t, e, tn.AccessToken)
+		gqlResult[struct{}](t, e, tn.AccessToken, `mutation($id: ID!) { deleteRouterProvider(id: $id) }`, map[string]any{"id": id})
+		return tn.TenantID, id, tn.UserID.String()
+	}},
 	"updateSSOConfig": {"sso.update", func(t *testing.T, e *apitest.Env) (uuid.UUID, string, string) {
 		tn := register(t, e, "UpdateSSO")
 		m := newIdP(t)
@@ -268,6 +307,21 @@ func createWebhookGQL(t *testing.T, e *apitest.Env, cred string) string {
 	}](t, e, cred, `mutation($in: CreateWebhookInput!) { createWebhook(input: $in) { webhook { id } } }`,
 		map[string]any{"in": map[string]any{"url": unreachableHook, "events": []string{"*"}}})
 	return out.CreateWebhook.Webhook.ID
+}
+
+// createRouterProviderGQL stores an api_key credential and creates an AI
+// gateway provider using it, as cred, and returns the provider's id.
+func createRouterProviderGQL(t *testing.T, e *apitest.Env, cred string) string {
+	t.Helper()
+	integration := "llm-" + randTag()
+	wantStatus(t, do(e, "POST", "/api/v1/credentials", cred, map[string]any{
+		"integration_id": integration, "auth_type": "api_key", "data": map[string]any{"api_key": "sk-test"}}), 201)
+	out := gqlResult[struct {
+		CreateRouterProvider struct{ ID string }
+	}](t, e, cred, `mutation($in: CreateRouterProviderInput!) { createRouterProvider(input: $in) { id } }`,
+		map[string]any{"in": map[string]any{"name": "p-" + randTag(), "baseURL": "http://127.0.0.1:9/v1",
+			"credentialIntegrationID": integration, "models": []string{"gpt-test"}}})
+	return out.CreateRouterProvider.ID
 }
 
 // attemptedWebhookDelivery creates an endpoint and a test delivery to it,

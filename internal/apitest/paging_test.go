@@ -72,6 +72,7 @@ func TestPagingOnEveryList(t *testing.T) {
 			f.newClient()
 			f.newCredential()
 			createWebhookGQL(t, e, f.owner)
+			createGuardrailGQL(t, e, f.owner)
 			wantStatus(t, do(e, http.MethodPost, "/api/v1/webhooks/"+f.webhookID+"/test", f.owner, nil), http.StatusAccepted)
 		}
 		var lists []pgList

@@ -105,6 +105,8 @@ func TestEveryMutationPayloadResolvesEveryEdge(t *testing.T) {
 
 		hook, goneHook := createWebhookGQL(t, e, cred), createWebhookGQL(t, e, cred)
 		retried, retriedDelivery := attemptedWebhookDelivery(t, e, cred)
+		rail, goneRail := createGuardrailGQL(t, e, cred), createGuardrailGQL(t, e, cred)
+		provider, goneProvider := createRouterProviderGQL(t, e, cred), createRouterProviderGQL(t, e, cred)
 
 		cases := []mutationCase{
 			{"register", func() map[string]any {
@@ -163,6 +165,24 @@ func TestEveryMutationPayloadResolvesEveryEdge(t *testing.T) {
 			{"testWebhook", func() map[string]any { return map[string]any{"id": hook} }},
 			{"retryWebhookDelivery", func() map[string]any { return map[string]any{"webhookID": retried, "deliveryID": retriedDelivery} }},
 			{"deleteWebhook", func() map[string]any { return map[string]any{"id": goneHook} }},
+			{"createGuardrail", func() map[string]any {
+				return map[string]any{"input": map[string]any{"name": "payload pii", "kind": "pii", "config": map[string]any{"types": []string{"email"}}}}
+			}},
+			{"updateGuardrail", func() map[string]any {
+				return map[string]any{"id": rail, "input": map[string]any{"name": "renamed", "action": "block"}}
+			}},
+			{"deleteGuardrail", func() map[string]any { return map[string]any{"id": goneRail} }},
+			{"createRouterProvider", func() map[string]any {
+				return map[string]any{"input": map[string]any{"name": "payload provider", "baseURL": "http://127.0.0.1:9/v1",
+					"credentialIntegrationID": "payloads", "models": []string{"gpt-test"}}}
+			}},
+			{"updateRouterProvider", func() map[string]any {
+				return map[string]any{"id": provider, "input": map[string]any{"models": []string{"gpt-test", "gpt-other"}}}
+			}},
+			{"updateRouterConfig", func() map[string]any {
+				return map[string]any{"input": map[string]any{"maxAttempts": 2, "fallback": true}}
+			}},
+			{"deleteRouterProvider", func() map[string]any { return map[string]any{"id": goneProvider} }},
 			{"updateSSOConfig", func() map[string]any {
 				return map[string]any{"input": map[string]any{"issuer": "https://sso.payloads.test", "clientID": "payloads",
 					"clientSecret": "payload-sso-secret", "allowedDomains": []string{"payloads.test"}, "enabled": false}}

@@ -47,6 +47,8 @@ type cdp struct {
 	next     int
 	pending  map[int]chan cdpMessage
 	requests []string
+	// onEvent, when set, sees every event (called with mu held: it must not call c).
+	onEvent func(cdpMessage)
 }
 
 func dialCDP(ctx context.Context, url string) (*cdp, error) {
@@ -83,6 +85,9 @@ func (c *cdp) read(ctx context.Context) {
 			if json.Unmarshal(m.Params, &p) == nil {
 				c.requests = append(c.requests, p.Request.URL)
 			}
+		}
+		if m.Method != "" && c.onEvent != nil {
+			c.onEvent(m)
 		}
 		c.mu.Unlock()
 	}

@@ -86,7 +86,8 @@ func actorOf(ctx context.Context) (actorType, actorID string) {
 var secretWords = []string{"secret", "password", "token", "key", "data", "plaintext", "ciphertext", "hash", "authorization"}
 
 // harmlessKeys contain a secret word but hold no secret.
-var harmlessKeys = map[string]bool{"key_id": true, "api_key_id": true, "token_type": true, "prefix": true}
+var harmlessKeys = map[string]bool{"key_id": true, "api_key_id": true, "token_type": true, "prefix": true,
+	"prompt_tokens": true, "completion_tokens": true}
 
 func scrub(details map[string]any) map[string]any {
 	out := make(map[string]any, len(details))

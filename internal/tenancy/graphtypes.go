@@ -16,6 +16,29 @@ type DashboardStats struct {
 	Counts             []*KindCount `json:"counts"`
 	RequestsLast24h    int          `json:"requestsLast24h"`
 	AuditEventsLast24h int          `json:"auditEventsLast24h"`
+	// GatewayToday is the AI gateway's chat requests and tokens of the
+	// current UTC day.
+	GatewayToday *GatewayTotals `json:"gatewayToday"`
+}
+
+// GatewayTotals are AI gateway chat requests and their tokens.
+type GatewayTotals struct {
+	Requests         int `json:"requests"`
+	PromptTokens     int `json:"promptTokens"`
+	CompletionTokens int `json:"completionTokens"`
+}
+
+// GatewayUsageRow is one API key's chat requests and tokens for one model
+// and provider on one day.
+type GatewayUsageRow struct {
+	Day              string `json:"day"`
+	PrincipalType    string `json:"principalType"`
+	PrincipalID      string `json:"principalID"`
+	Model            string `json:"model"`
+	Provider         string `json:"provider"`
+	Requests         int    `json:"requests"`
+	PromptTokens     int    `json:"promptTokens"`
+	CompletionTokens int    `json:"completionTokens"`
 }
 
 // What this server has enabled.
@@ -26,6 +49,12 @@ type FeatureStatus struct {
 	Introspection bool     `json:"introspection"`
 	Environment   string   `json:"environment"`
 	CorsOrigins   []string `json:"corsOrigins"`
+	// Gateway is the AI gateway's OpenAI-compatible routes, which this
+	// server serves; Router and Guardrails whether the tenant has an
+	// enabled provider and an enabled guardrail.
+	Gateway    bool `json:"gateway"`
+	Router     bool `json:"router"`
+	Guardrails bool `json:"guardrails"`
 }
 
 // How many of one kind of resource a tenant holds, in total and by status.

@@ -13,9 +13,13 @@ import (
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/credential"
 	"github.com/credvault/credvault/ent/datakey"
+	"github.com/credvault/credvault/ent/gatewayusage"
+	"github.com/credvault/credvault/ent/guardrail"
 	"github.com/credvault/credvault/ent/oauthclient"
 	"github.com/credvault/credvault/ent/refreshtoken"
 	"github.com/credvault/credvault/ent/revokedtoken"
+	"github.com/credvault/credvault/ent/routerconfig"
+	"github.com/credvault/credvault/ent/routerprovider"
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/ssoconfig"
 	"github.com/credvault/credvault/ent/ssologinstate"
@@ -51,6 +55,10 @@ func purge(ctx context.Context, tx *ent.Client, id uuid.UUID) error {
 		func() (int, error) { return tx.WebhookDelivery.Delete().Where(webhookdelivery.TenantID(id)).Exec(ctx) },
 		func() (int, error) { return tx.WebhookEvent.Delete().Where(webhookevent.TenantID(id)).Exec(ctx) },
 		func() (int, error) { return tx.Webhook.Delete().Where(webhook.TenantID(id)).Exec(ctx) },
+		func() (int, error) { return tx.Guardrail.Delete().Where(guardrail.TenantID(id)).Exec(ctx) },
+		func() (int, error) { return tx.RouterProvider.Delete().Where(routerprovider.TenantID(id)).Exec(ctx) },
+		func() (int, error) { return tx.RouterConfig.Delete().Where(routerconfig.TenantID(id)).Exec(ctx) },
+		func() (int, error) { return tx.GatewayUsage.Delete().Where(gatewayusage.TenantID(id)).Exec(ctx) },
 		func() (int, error) { return tx.SSOLoginState.Delete().Where(ssologinstate.TenantID(id)).Exec(ctx) },
 		func() (int, error) { return tx.SSOConfig.Delete().Where(ssoconfig.TenantID(id)).Exec(ctx) },
 		func() (int, error) { return tx.Credential.Delete().Where(credential.TenantID(id)).Exec(ctx) },

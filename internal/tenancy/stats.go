@@ -11,7 +11,10 @@ import (
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/credential"
+	"github.com/credvault/credvault/ent/gatewayusage"
+	"github.com/credvault/credvault/ent/guardrail"
 	"github.com/credvault/credvault/ent/oauthclient"
+	"github.com/credvault/credvault/ent/routerprovider"
 	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/usagecounter"
 	"github.com/credvault/credvault/ent/user"
@@ -54,7 +57,59 @@ func (s *Service) DashboardStats(ctx context.Context) (*DashboardStats, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DashboardStats{Counts: counts, RequestsLast24h: requests, AuditEventsLast24h: events}, nil
+	today, err := s.gatewayRows(ctx, time.Now().UTC().Format(time.DateOnly))
+	if err != nil {
+		return nil, err
+	}
+	gw := &GatewayTotals{}
+	for _, r := range today {
+		gw.Requests += r.Requests
+		gw.PromptTokens += r.PromptTokens
+		gw.CompletionTokens += r.CompletionTokens
+	}
+	return &DashboardStats{Counts: counts, RequestsLast24h: requests, AuditEventsLast24h: events, GatewayToday: gw}, nil
+}
+
+// GatewayUsage is the AI gateway's requests and tokens per day by key,
+// model and provider over the last days (as UsageSummary counts them),
+// newest day first.
+func (s *Service) GatewayUsage(ctx context.Context, days *int) ([]*GatewayUsageRow, error) {
+	if _, err := s.Guard.Require(ctx, access.GatewayUsage); err != nil {
+		return nil, err
+	}
+	since, err := sinceDay(days)
+	if err != nil {
+		return nil, err
+	}
+	return s.gatewayRows(ctx, since)
+}
+
+func (s *Service) gatewayRows(ctx context.Context, since string) ([]*GatewayUsageRow, error) {
+	rows, err := s.Client.GatewayUsage.Query().Where(gatewayusage.DayGTE(since)).
+		Order(ent.Desc(gatewayusage.FieldDay), ent.Desc(gatewayusage.FieldRequests), ent.Asc(gatewayusage.FieldID)).
+		Limit(maxUsageRows).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*GatewayUsageRow, len(rows))
+	for i, u := range rows {
+		out[i] = &GatewayUsageRow{Day: u.Day, PrincipalType: u.PrincipalType, PrincipalID: u.PrincipalID, Model: u.Model,
+			Provider: u.Provider, Requests: int(u.Requests), PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens)}
+	}
+	return out, nil
+}
+
+// sinceDay is the first day of a summary of the last days (default 30,
+// at most 366).
+func sinceDay(days *int) (string, error) {
+	n := 30
+	if days != nil {
+		n = *days
+	}
+	if n < 1 || n > 366 {
+		return "", apperr.Invalid("days", "out of range").With("min", 1).With("max", 366)
+	}
+	return time.Now().UTC().AddDate(0, 0, -(n - 1)).Format(time.DateOnly), nil
 }
 
 // UsageSummary is the requests per day of each API key and OAuth client of
@@ -64,14 +119,10 @@ func (s *Service) UsageSummary(ctx context.Context, days *int) ([]*UsageRow, err
 	if _, err := s.Guard.Require(ctx, access.UsageSummary); err != nil {
 		return nil, err
 	}
-	n := 30
-	if days != nil {
-		n = *days
+	since, err := sinceDay(days)
+	if err != nil {
+		return nil, err
 	}
-	if n < 1 || n > 366 {
-		return nil, apperr.Invalid("days", "out of range").With("min", 1).With("max", 366)
-	}
-	since := time.Now().UTC().AddDate(0, 0, -(n - 1)).Format(time.DateOnly)
 	rows, err := s.Client.UsageCounter.Query().
 		Where(usagecounter.DayGTE(since), usagecounter.PrincipalTypeIn(string(access.KindAPIKey), string(access.KindOAuthClient))).
 		Order(ent.Desc(usagecounter.FieldDay), ent.Desc(usagecounter.FieldCount), ent.Asc(usagecounter.FieldPrincipalID)).
@@ -93,6 +144,14 @@ func (s *Service) FeatureStatus(ctx context.Context) (*FeatureStatus, error) {
 	}
 	f := s.Features
 	f.CorsOrigins = append([]string{}, f.CorsOrigins...)
+	f.Gateway = true
+	var err error
+	if f.Router, err = s.Client.RouterProvider.Query().Where(routerprovider.Enabled(true)).Exist(ctx); err != nil {
+		return nil, err
+	}
+	if f.Guardrails, err = s.Client.Guardrail.Query().Where(guardrail.Enabled(true)).Exist(ctx); err != nil {
+		return nil, err
+	}
 	return &f, nil
 }
 

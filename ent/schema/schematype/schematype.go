@@ -28,3 +28,9 @@ type WebhookAttempt struct {
 	DurationMS     int       `json:"duration_ms"`
 	Error          string    `json:"error,omitempty"`
 }
+
+// RouterRoute sends a model's chat requests to providers, tried in order.
+type RouterRoute struct {
+	Model     string   `json:"model"`
+	Providers []string `json:"providers"`
+}

@@ -43,6 +43,11 @@ type Metrics struct {
 	WebhookDeliveries *prometheus.CounterVec
 	// WebhookDuration observes how long endpoints take to answer.
 	WebhookDuration prometheus.Histogram
+	// GatewayRequests counts AI gateway chat requests by outcome (success,
+	// upstream_error, blocked, no_provider, invalid).
+	GatewayRequests *prometheus.CounterVec
+	// GatewayTokens counts AI gateway tokens by kind (prompt, completion).
+	GatewayTokens *prometheus.CounterVec
 
 	series sync.Map // requestKey → *requestSeries
 }
@@ -83,9 +88,15 @@ func New() *Metrics {
 			Name: "credvault_webhook_delivery_duration_seconds", Help: "How long webhook endpoints took to answer an attempt.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}),
+		GatewayRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credvault_gateway_requests_total", Help: "AI gateway chat requests by outcome.",
+		}, []string{"outcome"}),
+		GatewayTokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credvault_gateway_tokens_total", Help: "AI gateway tokens by kind (prompt, completion).",
+		}, []string{"kind"}),
 	}
 	m.Registry.MustRegister(m.Requests, m.Duration, m.AuthAttempts, m.KeyValidations, m.TokensIssued, m.Decrypts,
-		m.BatchRetries, m.BatchDropped, m.WebhookDeliveries, m.WebhookDuration,
+		m.BatchRetries, m.BatchDropped, m.WebhookDeliveries, m.WebhookDuration, m.GatewayRequests, m.GatewayTokens,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
