@@ -39,8 +39,17 @@ func TestReconnectDropsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bus.Close() })
-	heard := make(chan invalidate.Topic, 16)
-	bus.Subscribe(func(tp invalidate.Topic) { heard <- tp })
+	// Other suites sharing the database publish their own topics on the
+	// same channel: only All is what this test waits for.
+	heard := make(chan invalidate.Topic, 1)
+	bus.Subscribe(func(tp invalidate.Topic) {
+		if kind, _ := tp.Split(); kind == invalidate.All {
+			select {
+			case heard <- tp:
+			default:
+			}
+		}
+	})
 
 	db, err := sql.Open("postgres", base)
 	if err != nil {
@@ -55,11 +64,8 @@ func TestReconnectDropsEverything(t *testing.T) {
 		t.Fatalf("%d listening connections cut, want 1", cut)
 	}
 	select {
-	case tp := <-heard:
-		if kind, _ := tp.Split(); kind != invalidate.All {
-			t.Fatalf("heard %q after the reconnection, want %q", tp, invalidate.All)
-		}
+	case <-heard:
 	case <-time.After(10 * time.Second):
-		t.Fatal("nothing heard within 10 s of losing the listening connection")
+		t.Fatalf("%q not heard within 10 s of losing the listening connection", invalidate.All)
 	}
 }
