@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"sync"
@@ -121,14 +122,23 @@ type Stream struct {
 	seq  uint64
 	ring []hubEvent
 	subs map[*Subscription]struct{}
+
+	// sent is the state last streamed for each key, read and written by
+	// Run alone: a change heard twice (on PostgreSQL an instance hears its
+	// own NOTIFY as well as its local delivery) is streamed once.
+	sent map[uuid.UUID]string
 }
+
+// maxSentStates bounds sent; past it, the record starts afresh (a repeat
+// may then be streamed again, which clients apply harmlessly).
+const maxSentStates = 100_000
 
 // NewStream returns a Stream listening on bus; Run processes what it hears.
 func NewStream(client *ent.Client, bus *invalidate.Bus) *Stream {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	s := &Stream{client: client, topics: make(chan invalidate.Topic, 1024), wake: make(chan struct{}, 1),
-		epoch: hex.EncodeToString(b[:]), now: time.Now, subs: map[*Subscription]struct{}{}}
+		epoch: hex.EncodeToString(b[:]), now: time.Now, subs: map[*Subscription]struct{}{}, sent: map[uuid.UUID]string{}}
 	bus.Subscribe(s.hear)
 	return s
 }
@@ -162,7 +172,7 @@ func (s *Stream) Run(ctx context.Context) {
 		case <-s.wake:
 		}
 		if s.lost.Swap(false) {
-			s.emit(hubEvent{kind: eventReset})
+			s.reset(uuid.Nil)
 		}
 	}
 }
@@ -179,24 +189,53 @@ func (s *Stream) handle(ctx context.Context, t invalidate.Topic) {
 			Only(store.Unrestricted(ctx))
 		switch {
 		case ent.IsNotFound(err):
-			s.emit(hubEvent{kind: EventRemove, keyID: keyID})
+			s.emitKey(hubEvent{kind: EventRemove, keyID: keyID})
 		case err != nil:
 			// Unknown state: every stream reads its set again, or ends.
-			s.emit(hubEvent{kind: eventReset})
+			s.reset(uuid.Nil)
 		default:
 			if sk, ok := s.usable(k); ok {
-				s.emit(hubEvent{kind: EventUpsert, tenant: k.TenantID, key: sk, keyID: k.ID})
+				s.emitKey(hubEvent{kind: EventUpsert, tenant: k.TenantID, key: sk, keyID: k.ID})
 			} else {
-				s.emit(hubEvent{kind: EventRemove, tenant: k.TenantID, keyID: k.ID})
+				s.emitKey(hubEvent{kind: EventRemove, tenant: k.TenantID, keyID: k.ID})
 			}
 		}
 	case invalidate.Tenant:
 		if tid, err := uuid.Parse(id); err == nil {
-			s.emit(hubEvent{kind: eventReset, tenant: tid})
+			s.reset(tid)
 		}
 	case invalidate.All:
-		s.emit(hubEvent{kind: eventReset})
+		s.reset(uuid.Nil)
 	}
+}
+
+// emitKey streams a key's upsert or removal unless it is the state last
+// streamed for that key.
+func (s *Stream) emitKey(ev hubEvent) {
+	state := ev.kind
+	if ev.key != nil {
+		b, err := json.Marshal(ev.key)
+		if err != nil {
+			s.reset(ev.tenant)
+			return
+		}
+		state += string(b)
+	}
+	if s.sent[ev.keyID] == state {
+		return
+	}
+	if len(s.sent) >= maxSentStates {
+		clear(s.sent)
+	}
+	s.sent[ev.keyID] = state
+	s.emit(ev)
+}
+
+// reset makes the streams of tenant (every stream for uuid.Nil) send their
+// set afresh, after which any state may be streamed again.
+func (s *Stream) reset(tenant uuid.UUID) {
+	clear(s.sent)
+	s.emit(hubEvent{kind: eventReset, tenant: tenant})
 }
 
 // usable returns k as streams carry it, and whether it may be used now:
