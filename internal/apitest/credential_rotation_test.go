@@ -542,7 +542,7 @@ func TestDEKOverlappingRotationsKeepEveryCredential(t *testing.T) {
 			for range 500 {
 				id := uuid.New()
 				pt := []byte(`{"api_key":"` + vaultSecret(randTag(), "api_key", "overlap") + `"}`)
-				ct, err := crypt.SealCredential(k, pt, o.TenantID, id, v)
+				ct, err := crypt.Credential.Seal(k, pt, o.TenantID, id, v)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -587,7 +587,7 @@ func TestDEKOverlappingRotationsKeepEveryCredential(t *testing.T) {
 			key, err := fresh.Key(ctx, c.TenantID, c.DekVersion)
 			var pt []byte
 			if err == nil {
-				pt, err = crypt.OpenCredential(key, c.Ciphertext, c.TenantID, c.ID, c.DekVersion)
+				pt, err = crypt.Credential.Open(key, c.Ciphertext, c.TenantID, c.ID, c.DekVersion)
 			}
 			if err != nil || string(pt) != string(want[c.ID]) {
 				lost++

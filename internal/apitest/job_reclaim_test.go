@@ -54,7 +54,7 @@ func TestInterruptedDEKRotationResumesOnAnotherServer(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				ct, err := crypt.SealCredential(k, pt, o.TenantID, id, v)
+				ct, err := crypt.Credential.Seal(k, pt, o.TenantID, id, v)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -108,7 +108,7 @@ func TestInterruptedDEKRotationResumesOnAnotherServer(t *testing.T) {
 			key, err := fresh.Key(ctx, c.TenantID, c.DekVersion)
 			var pt []byte
 			if err == nil {
-				pt, err = crypt.OpenCredential(key, c.Ciphertext, c.TenantID, c.ID, c.DekVersion)
+				pt, err = crypt.Credential.Open(key, c.Ciphertext, c.TenantID, c.ID, c.DekVersion)
 			}
 			var got map[string]any
 			if err == nil {

@@ -313,7 +313,7 @@ func seedCredentials(t *testing.T, st *store.Store, mk *crypt.MasterKey, tenant 
 			if err != nil {
 				t.Fatal(err)
 			}
-			ct, err := crypt.SealCredential(k, pt, tenant, id, v)
+			ct, err := crypt.Credential.Seal(k, pt, tenant, id, v)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -527,7 +527,7 @@ func openCredential(ctx context.Context, deks *dek.Manager, c *ent.Credential) (
 	if err != nil {
 		return nil, err
 	}
-	pt, err := crypt.OpenCredential(key, c.Ciphertext, c.TenantID, c.ID, c.DekVersion)
+	pt, err := crypt.Credential.Open(key, c.Ciphertext, c.TenantID, c.ID, c.DekVersion)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package guardrails
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -115,51 +114,26 @@ func Changed(tenant uuid.UUID) invalidate.Topic {
 	return invalidate.For(invalidateKind, tenant.String())
 }
 
-type cachedRules struct {
-	list   []*rule
-	loaded time.Time
-}
-
-// ruleCache keeps each tenant's enabled guardrails compiled, so a chat
-// request costs no statement and no regexp compilation.
-type ruleCache struct {
-	mu sync.RWMutex
-	m  map[uuid.UUID]cachedRules
-	// gen counts drops: a load begun before one is not kept.
-	gen uint64
-}
-
-// rules returns the tenant's enabled guardrails, compiled, in order.
+// rules returns the tenant's enabled guardrails, compiled, in order: from
+// the cache, so a chat request costs no statement and no regexp
+// compilation.
 func (s *Service) rules(ctx context.Context, tenant uuid.UUID) ([]*rule, error) {
-	s.cache.mu.RLock()
-	c, ok := s.cache.m[tenant]
-	gen := s.cache.gen
-	s.cache.mu.RUnlock()
-	if ok && time.Since(c.loaded) < rulesTTL {
-		return c.list, nil
-	}
-	rows, err := s.Client.Guardrail.Query().Where(guardrail.TenantID(tenant), guardrail.Enabled(true)).
-		Order(ent.Asc(guardrail.FieldCreatedAt), ent.Asc(guardrail.FieldID)).All(store.Unrestricted(ctx))
-	if err != nil {
-		return nil, err
-	}
-	list := make([]*rule, 0, len(rows))
-	for _, g := range rows {
-		r, err := ruleOf(g)
+	return s.cache.Get(tenant, func() ([]*rule, error) {
+		rows, err := s.Client.Guardrail.Query().Where(guardrail.TenantID(tenant), guardrail.Enabled(true)).
+			Order(ent.Asc(guardrail.FieldCreatedAt), ent.Asc(guardrail.FieldID)).All(store.Unrestricted(ctx))
 		if err != nil {
 			return nil, err
 		}
-		list = append(list, r)
-	}
-	s.cache.mu.Lock()
-	defer s.cache.mu.Unlock()
-	if gen == s.cache.gen {
-		if len(s.cache.m) >= maxCachedRules {
-			s.cache.m = map[uuid.UUID]cachedRules{}
+		list := make([]*rule, 0, len(rows))
+		for _, g := range rows {
+			r, err := ruleOf(g)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, r)
 		}
-		s.cache.m[tenant] = cachedRules{list: list, loaded: time.Now()}
-	}
-	return list, nil
+		return list, nil
+	})
 }
 
 // ruleOf compiles a stored guardrail, whose config was checked when saved.
@@ -170,20 +144,4 @@ func ruleOf(g *ent.Guardrail) (*rule, error) {
 	}
 	r.name, r.appliesTo = g.Name, g.AppliesTo.String()
 	return r, nil
-}
-
-func (c *ruleCache) invalidate(t invalidate.Topic) {
-	kind, id := t.Split()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch kind {
-	case invalidateKind, invalidate.Tenant:
-		if u, err := uuid.Parse(id); err == nil {
-			c.gen++
-			delete(c.m, u)
-		}
-	case invalidate.All:
-		c.gen++
-		c.m = map[uuid.UUID]cachedRules{}
-	}
 }

@@ -29,15 +29,13 @@ type Service struct {
 	Client *ent.Client
 	Guard  *authz.Guard
 	Bus    *invalidate.Bus
-	cache  ruleCache
+	cache  *invalidate.TenantCache[[]*rule]
 }
 
 // New returns a service whose guardrail cache follows the bus.
 func New(client *ent.Client, guard *authz.Guard, bus *invalidate.Bus) *Service {
-	s := &Service{Client: client, Guard: guard, Bus: bus}
-	s.cache.m = map[uuid.UUID]cachedRules{}
-	bus.Subscribe(s.cache.invalidate)
-	return s
+	return &Service{Client: client, Guard: guard, Bus: bus,
+		cache: invalidate.NewTenantCache[[]*rule](bus, invalidateKind, rulesTTL, maxCachedRules)}
 }
 
 // maxName bounds a guardrail's name.

@@ -255,7 +255,7 @@ func (s *Service) seal(ctx context.Context, tx *ent.Client, tenant, id uuid.UUID
 	if err != nil {
 		return 0, nil, err
 	}
-	sealed, err := crypt.SealSSOSecret(key, []byte(sec), tenant, id, version)
+	sealed, err := crypt.SSOSecret.Seal(key, []byte(sec), tenant, id, version)
 	return version, sealed, err
 }
 
@@ -265,7 +265,7 @@ func (s *Service) openSecret(ctx context.Context, c *ent.SSOConfig) (string, err
 	if err != nil {
 		return "", err
 	}
-	plain, err := crypt.OpenSSOSecret(key, c.ClientSecretSealed, c.TenantID, c.ID, c.DekVersion)
+	plain, err := crypt.SSOSecret.Open(key, c.ClientSecretSealed, c.TenantID, c.ID, c.DekVersion)
 	return string(plain), err
 }
 

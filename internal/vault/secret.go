@@ -83,7 +83,7 @@ func (s *Service) seal(ctx context.Context, tx *ent.Client, m *ent.CredentialMut
 	if err != nil {
 		return err
 	}
-	ct, err := crypt.SealCredential(key, pt, tenant, id, version)
+	ct, err := crypt.Credential.Seal(key, pt, tenant, id, version)
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func (s *Service) open(ctx context.Context, c *ent.Credential) ([]byte, error) {
 	key, err := s.DEKs.Key(ctx, c.TenantID, c.DekVersion)
 	var pt []byte
 	if err == nil {
-		pt, err = crypt.OpenCredential(key, c.Ciphertext, c.TenantID, c.ID, c.DekVersion)
+		pt, err = crypt.Credential.Open(key, c.Ciphertext, c.TenantID, c.ID, c.DekVersion)
 	}
 	if err != nil {
 		s.Cache.drop(c.TenantID)

@@ -3,7 +3,6 @@ package webhooks
 import (
 	"context"
 	"encoding/json"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,15 +22,13 @@ type Outbox struct {
 	Shape func(resource any) any
 	// Kick wakes the dispatcher once an event has committed.
 	Kick func()
-	subs subscriptions
+	subs *invalidate.TenantCache[[]sub]
 }
 
 // NewOutbox returns an outbox whose subscription cache follows the bus.
 func NewOutbox(bus *invalidate.Bus, shape func(any) any) *Outbox {
-	o := &Outbox{Shape: shape, Kick: func() {}}
-	o.subs.m = map[uuid.UUID]cachedSubs{}
-	bus.Subscribe(o.subs.invalidate)
-	return o
+	return &Outbox{Shape: shape, Kick: func() {},
+		subs: invalidate.NewTenantCache[[]sub](bus, invalidateKind, subsTTL, maxCachedSubs)}
 }
 
 // body is what every delivery of an event sends; Event repeats Type for
@@ -104,20 +101,24 @@ func (o *Outbox) kickOnCommit(ctx context.Context) {
 	})
 }
 
-// subscribed returns the enabled endpoints of tenant that receive typ.
+// subscribed returns the enabled endpoints of tenant that receive typ,
+// from the cache of each tenant's subscriptions, so a change of a tenant
+// without webhooks costs no statement.
 func (o *Outbox) subscribed(ctx context.Context, tx *ent.Client, tenant uuid.UUID, typ string) ([]uuid.UUID, error) {
-	list, gen, ok := o.subs.get(tenant)
-	if !ok {
+	list, err := o.subs.Get(tenant, func() ([]sub, error) {
 		rows, err := tx.Webhook.Query().Where(webhook.TenantID(tenant), webhook.Enabled(true)).
 			Select(webhook.FieldID, webhook.FieldEvents).All(store.Unrestricted(ctx))
 		if err != nil {
 			return nil, err
 		}
-		list = make([]sub, len(rows))
+		list := make([]sub, len(rows))
 		for i, r := range rows {
 			list[i] = sub{id: r.ID, events: r.Events}
 		}
-		o.subs.put(tenant, gen, list)
+		return list, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	var out []uuid.UUID
 	for _, s := range list {
@@ -144,56 +145,4 @@ func Changed(tenant uuid.UUID) invalidate.Topic {
 type sub struct {
 	id     uuid.UUID
 	events []string
-}
-
-type cachedSubs struct {
-	list   []sub
-	loaded time.Time
-}
-
-// subscriptions caches each tenant's enabled endpoints, so a change of a
-// tenant without webhooks costs no statement.
-type subscriptions struct {
-	mu sync.RWMutex
-	m  map[uuid.UUID]cachedSubs
-	// gen counts drops: a read begun before one is not kept.
-	gen uint64
-}
-
-func (s *subscriptions) get(tenant uuid.UUID) ([]sub, uint64, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	c, ok := s.m[tenant]
-	if ok && time.Since(c.loaded) < subsTTL {
-		return c.list, s.gen, true
-	}
-	return nil, s.gen, false
-}
-
-func (s *subscriptions) put(tenant uuid.UUID, gen uint64, list []sub) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if gen != s.gen {
-		return
-	}
-	if len(s.m) >= maxCachedSubs {
-		s.m = map[uuid.UUID]cachedSubs{}
-	}
-	s.m[tenant] = cachedSubs{list: list, loaded: time.Now()}
-}
-
-func (s *subscriptions) invalidate(t invalidate.Topic) {
-	kind, id := t.Split()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch kind {
-	case invalidateKind, invalidate.Tenant:
-		if u, err := uuid.Parse(id); err == nil {
-			s.gen++
-			delete(s.m, u)
-		}
-	case invalidate.All:
-		s.gen++
-		s.m = map[uuid.UUID]cachedSubs{}
-	}
 }

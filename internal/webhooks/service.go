@@ -207,7 +207,7 @@ func (s *Service) RotateSecret(ctx context.Context, id uuid.UUID, in *RotateWebh
 		}
 		upd := tx.Webhook.UpdateOne(w)
 		if grace > 0 {
-			old, err := s.open(ctx, w, w.SecretSealed)
+			old, err := openSecret(ctx, s.DEKs, w, w.SecretSealed)
 			if err != nil {
 				return nil, err
 			}
@@ -417,7 +417,7 @@ func (s *Service) seal(ctx context.Context, tx *ent.Client, tenant, id uuid.UUID
 	if err != nil {
 		return 0, nil, err
 	}
-	sealed, err := crypt.SealWebhookSecret(key, []byte(sec), tenant, id, version)
+	sealed, err := crypt.WebhookSecret.Seal(key, []byte(sec), tenant, id, version)
 	return version, sealed, err
 }
 
@@ -432,21 +432,18 @@ func (s *Service) sealPair(ctx context.Context, tx *ent.Client, w *ent.Webhook, 
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	sealedOld, err := crypt.SealWebhookSecret(key, []byte(old), w.TenantID, w.ID, version)
+	sealedOld, err := crypt.WebhookSecret.Seal(key, []byte(old), w.TenantID, w.ID, version)
 	return version, sealedNew, sealedOld, err
 }
 
-// open opens one of w's sealed secrets.
-func (s *Service) open(ctx context.Context, w *ent.Webhook, sealed []byte) (string, error) {
-	return openSecret(ctx, s.DEKs, w, sealed)
-}
-
+// openSecret opens one of w's sealed secrets: the current, or the
+// previous one during a rotation's grace period.
 func openSecret(ctx context.Context, deks *dek.Manager, w *ent.Webhook, sealed []byte) (string, error) {
 	key, err := deks.Key(ctx, w.TenantID, w.DekVersion)
 	if err != nil {
 		return "", err
 	}
-	b, err := crypt.OpenWebhookSecret(key, sealed, w.TenantID, w.ID, w.DekVersion)
+	b, err := crypt.WebhookSecret.Open(key, sealed, w.TenantID, w.ID, w.DekVersion)
 	if err != nil {
 		return "", err
 	}

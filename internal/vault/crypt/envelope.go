@@ -28,10 +28,6 @@ func dekAAD(tenant uuid.UUID, version int) []byte {
 	return fmt.Appendf(nil, "credvault:dek:%s:%d", tenant, version)
 }
 
-func credentialAAD(tenant, credential uuid.UUID, version int) []byte {
-	return fmt.Appendf(nil, "credvault:credential:%s:%s:%d", tenant, credential, version)
-}
-
 // WrapDEK seals a tenant's DEK of version under the master key.
 func (k *MasterKey) WrapDEK(dek DEK, tenant uuid.UUID, version int) ([]byte, error) {
 	return k.Seal(dek, dekAAD(tenant, version))
@@ -42,44 +38,33 @@ func (k *MasterKey) UnwrapDEK(wrapped []byte, tenant uuid.UUID, version int) (DE
 	return k.Open(wrapped, dekAAD(tenant, version))
 }
 
-// SealCredential encrypts a credential's secret under the tenant's DEK of
-// version, bound to the tenant, the credential and the version.
-func SealCredential(dek DEK, plaintext []byte, tenant, credential uuid.UUID, version int) ([]byte, error) {
-	return seal(dek, plaintext, credentialAAD(tenant, credential, version))
+// Kind names what a DEK seals. The additional data of a seal binds the
+// value to its kind, tenant, row and DEK version, so a ciphertext copied to
+// another row, tenant, kind or version does not open.
+type Kind string
+
+// The kinds of sealed values.
+const (
+	// Credential is a credential's secret data.
+	Credential Kind = "credential"
+	// WebhookSecret is a webhook endpoint's signing secret.
+	WebhookSecret Kind = "webhook"
+	// SSOSecret is a tenant's OpenID Connect client secret.
+	SSOSecret Kind = "sso"
+)
+
+func (k Kind) aad(tenant, id uuid.UUID, version int) []byte {
+	return fmt.Appendf(nil, "credvault:%s:%s:%s:%d", k, tenant, id, version)
 }
 
-// OpenCredential decrypts a credential sealed by SealCredential.
-func OpenCredential(dek DEK, sealed []byte, tenant, credential uuid.UUID, version int) ([]byte, error) {
-	return open(dek, sealed, credentialAAD(tenant, credential, version))
+// Seal encrypts plaintext, a value of kind k of row id, under the tenant's
+// DEK of version.
+func (k Kind) Seal(dek DEK, plaintext []byte, tenant, id uuid.UUID, version int) ([]byte, error) {
+	return seal(dek, plaintext, k.aad(tenant, id, version))
 }
 
-func webhookAAD(tenant, webhook uuid.UUID, version int) []byte {
-	return fmt.Appendf(nil, "credvault:webhook:%s:%s:%d", tenant, webhook, version)
-}
-
-// SealWebhookSecret encrypts a webhook endpoint's signing secret under the
-// tenant's DEK of version, bound to the tenant, the endpoint and the version.
-func SealWebhookSecret(dek DEK, plaintext []byte, tenant, webhook uuid.UUID, version int) ([]byte, error) {
-	return seal(dek, plaintext, webhookAAD(tenant, webhook, version))
-}
-
-// OpenWebhookSecret decrypts a secret sealed by SealWebhookSecret.
-func OpenWebhookSecret(dek DEK, sealed []byte, tenant, webhook uuid.UUID, version int) ([]byte, error) {
-	return open(dek, sealed, webhookAAD(tenant, webhook, version))
-}
-
-func ssoAAD(tenant, config uuid.UUID, version int) []byte {
-	return fmt.Appendf(nil, "credvault:sso:%s:%s:%d", tenant, config, version)
-}
-
-// SealSSOSecret encrypts a tenant's OpenID Connect client secret under the
-// tenant's DEK of version, bound to the tenant, its SSO configuration and
-// the version.
-func SealSSOSecret(dek DEK, plaintext []byte, tenant, config uuid.UUID, version int) ([]byte, error) {
-	return seal(dek, plaintext, ssoAAD(tenant, config, version))
-}
-
-// OpenSSOSecret decrypts a secret sealed by SealSSOSecret.
-func OpenSSOSecret(dek DEK, sealed []byte, tenant, config uuid.UUID, version int) ([]byte, error) {
-	return open(dek, sealed, ssoAAD(tenant, config, version))
+// Open decrypts a value sealed by Seal with the same kind, tenant, row and
+// version.
+func (k Kind) Open(dek DEK, sealed []byte, tenant, id uuid.UUID, version int) ([]byte, error) {
+	return open(dek, sealed, k.aad(tenant, id, version))
 }

@@ -64,7 +64,7 @@ func TestSealOpenCredentialRoundTrip(t *testing.T) {
 		if size > 0 {
 			copy(pt, `{"api_key":"round-trip-secret"}`)
 		}
-		sealed, err := crypt.SealCredential(dek, pt, tenant, cred, 3)
+		sealed, err := crypt.Credential.Seal(dek, pt, tenant, cred, 3)
 		if err != nil {
 			t.Fatalf("seal %d bytes: %v", size, err)
 		}
@@ -74,7 +74,7 @@ func TestSealOpenCredentialRoundTrip(t *testing.T) {
 		if size >= 8 && bytes.Contains(sealed, pt[:8]) {
 			t.Errorf("the sealed value of %d bytes shows its plaintext", size)
 		}
-		got, err := crypt.OpenCredential(dek, sealed, tenant, cred, 3)
+		got, err := crypt.Credential.Open(dek, sealed, tenant, cred, 3)
 		if err != nil {
 			t.Fatalf("open %d bytes: %v", size, err)
 		}
@@ -92,7 +92,7 @@ func TestSealCredentialUsesAFreshNonce(t *testing.T) {
 	seen := map[string]bool{}
 	nonces := map[string]bool{}
 	for range 64 {
-		sealed, err := crypt.SealCredential(dek, pt, tenant, cred, 1)
+		sealed, err := crypt.Credential.Seal(dek, pt, tenant, cred, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,11 +114,11 @@ func TestOpenCredentialIsBoundToItsRow(t *testing.T) {
 	t.Parallel()
 	dek := newDEK(t)
 	tenant, cred := uuid.New(), uuid.New()
-	sealed, err := crypt.SealCredential(dek, []byte(`{"password":"bound-secret"}`), tenant, cred, 2)
+	sealed, err := crypt.Credential.Seal(dek, []byte(`{"password":"bound-secret"}`), tenant, cred, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := crypt.OpenCredential(dek, sealed, tenant, cred, 2); err != nil {
+	if _, err := crypt.Credential.Open(dek, sealed, tenant, cred, 2); err != nil {
 		t.Fatalf("control: the ciphertext does not open where it was sealed: %v", err)
 	}
 	for _, tc := range []struct {
@@ -138,7 +138,7 @@ func TestOpenCredentialIsBoundToItsRow(t *testing.T) {
 		{"the nil tenant", dek, uuid.Nil, cred, 2, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pt, err := crypt.OpenCredential(tc.dek, sealed, tc.tenant, tc.cred, tc.version)
+			pt, err := crypt.Credential.Open(tc.dek, sealed, tc.tenant, tc.cred, tc.version)
 			if !errors.Is(err, crypt.ErrOpen) {
 				t.Fatalf("err = %v, want crypt.ErrOpen", err)
 			}
@@ -153,7 +153,7 @@ func TestOpenCredentialRejectsTampering(t *testing.T) {
 	t.Parallel()
 	dek := newDEK(t)
 	tenant, cred := uuid.New(), uuid.New()
-	sealed, err := crypt.SealCredential(dek, []byte(`{"token":"tamper-secret"}`), tenant, cred, 1)
+	sealed, err := crypt.Credential.Seal(dek, []byte(`{"token":"tamper-secret"}`), tenant, cred, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestOpenCredentialRejectsTampering(t *testing.T) {
 		for bit := range 8 {
 			bad := bytes.Clone(sealed)
 			bad[i] ^= 1 << bit
-			if _, err := crypt.OpenCredential(dek, bad, tenant, cred, 1); !errors.Is(err, crypt.ErrOpen) {
+			if _, err := crypt.Credential.Open(dek, bad, tenant, cred, 1); !errors.Is(err, crypt.ErrOpen) {
 				t.Fatalf("byte %d bit %d flipped: err = %v, want crypt.ErrOpen", i, bit, err)
 			}
 		}
@@ -178,7 +178,7 @@ func TestOpenCredentialRejectsTampering(t *testing.T) {
 		"ciphertext alone":  sealed[12:],
 		"two values joined": append(bytes.Clone(sealed), sealed...),
 	} {
-		if _, err := crypt.OpenCredential(dek, bad, tenant, cred, 1); !errors.Is(err, crypt.ErrOpen) {
+		if _, err := crypt.Credential.Open(dek, bad, tenant, cred, 1); !errors.Is(err, crypt.ErrOpen) {
 			t.Errorf("%s: err = %v, want crypt.ErrOpen", name, err)
 		}
 	}
@@ -188,16 +188,16 @@ func TestSealRejectsAKeyOfTheWrongSize(t *testing.T) {
 	t.Parallel()
 	tenant, cred := uuid.New(), uuid.New()
 	good := newDEK(t)
-	sealed, err := crypt.SealCredential(good, []byte("x"), tenant, cred, 1)
+	sealed, err := crypt.Credential.Seal(good, []byte("x"), tenant, cred, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range []int{0, 16, 24, 31, 33, 64} {
 		k := crypt.DEK(bytes.Repeat([]byte{7}, n))
-		if out, err := crypt.SealCredential(k, []byte("secret"), tenant, cred, 1); err == nil || out != nil {
+		if out, err := crypt.Credential.Seal(k, []byte("secret"), tenant, cred, 1); err == nil || out != nil {
 			t.Errorf("seal with a %d-byte key: err = %v", n, err)
 		}
-		if out, err := crypt.OpenCredential(k, sealed, tenant, cred, 1); err == nil || out != nil {
+		if out, err := crypt.Credential.Open(k, sealed, tenant, cred, 1); err == nil || out != nil {
 			t.Errorf("open with a %d-byte key: err = %v", n, err)
 		}
 	}
@@ -261,7 +261,7 @@ func TestSealedDomainsAreSeparate(t *testing.T) {
 		t.Fatal(err)
 	}
 	tenant, cred := uuid.New(), uuid.New()
-	ct, err := crypt.SealCredential(dek, newDEK(t), tenant, cred, 1)
+	ct, err := crypt.Credential.Seal(dek, newDEK(t), tenant, cred, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func TestSealedDomainsAreSeparate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := crypt.OpenCredential(dek, wrapped, tenant, cred, 1); !errors.Is(err, crypt.ErrOpen) {
+	if _, err := crypt.Credential.Open(dek, wrapped, tenant, cred, 1); !errors.Is(err, crypt.ErrOpen) {
 		t.Errorf("a wrapped DEK opened as a credential: err = %v", err)
 	}
 	// The plain master-key seal with empty additional data opens neither.
@@ -280,7 +280,7 @@ func TestSealedDomainsAreSeparate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := crypt.OpenCredential(dek, plain, tenant, cred, 1); !errors.Is(err, crypt.ErrOpen) {
+	if _, err := crypt.Credential.Open(dek, plain, tenant, cred, 1); !errors.Is(err, crypt.ErrOpen) {
 		t.Errorf("a value sealed without additional data opened as a credential: err = %v", err)
 	}
 }
@@ -301,7 +301,7 @@ func BenchmarkSealCredential(b *testing.B) {
 	b.SetBytes(int64(len(pt)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := crypt.SealCredential(dek, pt, tenant, cred, 1); err != nil {
+		if _, err := crypt.Credential.Seal(dek, pt, tenant, cred, 1); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -311,14 +311,14 @@ func BenchmarkOpenCredential(b *testing.B) {
 	dek := newDEK(b)
 	tenant, cred := uuid.New(), uuid.New()
 	pt := payload1KiB()
-	sealed, err := crypt.SealCredential(dek, pt, tenant, cred, 1)
+	sealed, err := crypt.Credential.Seal(dek, pt, tenant, cred, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(pt)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := crypt.OpenCredential(dek, sealed, tenant, cred, 1); err != nil {
+		if _, err := crypt.Credential.Open(dek, sealed, tenant, cred, 1); err != nil {
 			b.Fatal(err)
 		}
 	}

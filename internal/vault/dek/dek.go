@@ -393,12 +393,12 @@ func (m *Manager) reseal(ctx context.Context, tenant uuid.UUID, version int, key
 		wg.Go(func() {
 			for i := w * per; i < min((w+1)*per, len(rows)); i++ {
 				c := rows[i]
-				pt, err := crypt.OpenCredential(old[c.DekVersion], c.Ciphertext, tenant, c.ID, c.DekVersion)
+				pt, err := crypt.Credential.Open(old[c.DekVersion], c.Ciphertext, tenant, c.ID, c.DekVersion)
 				if err != nil {
 					errs[w] = fmt.Errorf("dek: open credential %s: %w", c.ID, err)
 					return
 				}
-				sealed[i], err = crypt.SealCredential(key, pt, tenant, c.ID, version)
+				sealed[i], err = crypt.Credential.Seal(key, pt, tenant, c.ID, version)
 				clear(pt)
 				if err != nil {
 					errs[w] = err
@@ -498,32 +498,18 @@ func (m *Manager) destroyUnused(ctx context.Context, tenant uuid.UUID) error {
 func (m *Manager) resealWebhooks(ctx context.Context, tenant uuid.UUID, version int) error {
 	return store.WithTx(ctx, m.db, func(ctx context.Context, tx *ent.Client) error {
 		hooks, err := tx.Webhook.Query().Where(webhook.TenantID(tenant), webhook.DekVersionNEQ(version)).All(ctx)
-		if err != nil || len(hooks) == 0 {
-			return err
-		}
-		key, err := m.Key(ctx, tenant, version)
 		if err != nil {
 			return err
 		}
 		for _, h := range hooks {
-			old, err := m.Key(ctx, tenant, h.DekVersion)
-			if err != nil {
-				return err
-			}
-			reseal := func(sealed []byte) ([]byte, error) {
-				plain, err := crypt.OpenWebhookSecret(old, sealed, tenant, h.ID, h.DekVersion)
-				if err != nil {
-					return nil, err
-				}
-				return crypt.SealWebhookSecret(key, plain, tenant, h.ID, version)
-			}
-			sealed, err := reseal(h.SecretSealed)
+			sealed, err := m.moveSeal(ctx, crypt.WebhookSecret, tenant, h.ID, h.DekVersion, version, h.SecretSealed)
 			if err != nil {
 				return err
 			}
 			upd := tx.Webhook.UpdateOne(h).SetSecretSealed(sealed).SetDekVersion(version)
+			// ent reads a NULL column as a pointer to an empty slice.
 			if h.PreviousSecretSealed != nil && len(*h.PreviousSecretSealed) > 0 {
-				prev, err := reseal(*h.PreviousSecretSealed)
+				prev, err := m.moveSeal(ctx, crypt.WebhookSecret, tenant, h.ID, h.DekVersion, version, *h.PreviousSecretSealed)
 				if err != nil {
 					return err
 				}
@@ -547,24 +533,30 @@ func (m *Manager) resealSSO(ctx context.Context, tenant uuid.UUID, version int) 
 		if err != nil {
 			return err
 		}
-		old, err := m.Key(ctx, tenant, cfg.DekVersion)
-		if err != nil {
-			return err
-		}
-		plain, err := crypt.OpenSSOSecret(old, cfg.ClientSecretSealed, tenant, cfg.ID, cfg.DekVersion)
-		if err != nil {
-			return err
-		}
-		key, err := m.Key(ctx, tenant, version)
-		if err != nil {
-			return err
-		}
-		sealed, err := crypt.SealSSOSecret(key, plain, tenant, cfg.ID, version)
+		sealed, err := m.moveSeal(ctx, crypt.SSOSecret, tenant, cfg.ID, cfg.DekVersion, version, cfg.ClientSecretSealed)
 		if err != nil {
 			return err
 		}
 		return tx.SSOConfig.UpdateOne(cfg).SetClientSecretSealed(sealed).SetDekVersion(version).Exec(ctx)
 	})
+}
+
+// moveSeal opens sealed, a value of kind of row id sealed with DEK version
+// from, and seals it again with version to.
+func (m *Manager) moveSeal(ctx context.Context, kind crypt.Kind, tenant, id uuid.UUID, from, to int, sealed []byte) ([]byte, error) {
+	old, err := m.Key(ctx, tenant, from)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := kind.Open(old, sealed, tenant, id, from)
+	if err != nil {
+		return nil, err
+	}
+	key, err := m.Key(ctx, tenant, to)
+	if err != nil {
+		return nil, err
+	}
+	return kind.Seal(key, plain, tenant, id, to)
 }
 
 // Rewrap rewraps every DEK that is not destroyed under next, with tx: the

@@ -94,7 +94,7 @@ func seed(t testing.TB, st *store.Store, m *dek.Manager, tenant uuid.UUID, n int
 		for i := start; i < end; i++ {
 			id := uuid.New()
 			pt := fmt.Appendf(nil, `{"api_key":"dek-test-secret-%d-%s"}`, i, uuid.NewString())
-			ct, err := crypt.SealCredential(key, pt, tenant, id, version)
+			ct, err := crypt.Credential.Seal(key, pt, tenant, id, version)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +121,7 @@ func read(ctx context.Context, st *store.Store, m *dek.Manager, id uuid.UUID) ([
 	if err != nil {
 		return nil, c, err
 	}
-	pt, err := crypt.OpenCredential(k, c.Ciphertext, c.TenantID, c.ID, c.DekVersion)
+	pt, err := crypt.Credential.Open(k, c.Ciphertext, c.TenantID, c.ID, c.DekVersion)
 	return pt, c, err
 }
 
@@ -783,7 +783,7 @@ func TestWritesDuringAReencryptionUseTheActiveDEK(t *testing.T) {
 				if v != 2 {
 					return fmt.Errorf("active DEK v%d during the rotation, want v2", v)
 				}
-				ct, err := crypt.SealCredential(k, pt, tenant, f.id, v)
+				ct, err := crypt.Credential.Seal(k, pt, tenant, f.id, v)
 				if err != nil {
 					return err
 				}
