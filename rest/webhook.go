@@ -134,7 +134,7 @@ func (a *API) webhookRoutes() []Route {
 			Summary: "List webhook endpoints; filters enabled, event", Status: http.StatusOK, Message: "webhooks",
 			Sort: []string{"created_at", "updated_at", "url"},
 			Filters: []Filter{{Name: "enabled", Field: "Enabled", Enum: []string{"true", "false"}},
-				{Name: "event", Field: "Event", Enum: eventTypeNames(), Doc: "Only endpoints that receive this event type."}}},
+				{Name: "event", Field: "Event", Enum: webhooks.TypeNames(), Doc: "Only endpoints that receive this event type."}}},
 			hooks.List, toWebhookJSON),
 		Handle(Route{Method: http.MethodGet, Path: "/webhooks/event-types", Op: access.ListWebhookEventTypes,
 			Summary: "The event types an endpoint may subscribe to", Status: http.StatusOK, Message: "webhook event types"},
@@ -210,7 +210,7 @@ func (a *API) webhookRoutes() []Route {
 			Summary: "The endpoint's delivery log, newest first; filters status, event_type", Status: http.StatusOK, Message: "webhook deliveries",
 			Sort: []string{"created_at", "status", "event_type"},
 			Filters: []Filter{{Name: "status", Field: "Status", Enum: enumOf(migrate.WebhookDeliveriesTable, webhookdelivery.FieldStatus)},
-				{Name: "event_type", Field: "EventType", Enum: eventTypeNames()}}},
+				{Name: "event_type", Field: "EventType", Enum: webhooks.TypeNames()}}},
 			func(ctx context.Context, c *Call, w paging.Window) ([]*ent.WebhookDelivery, int, error) {
 				id, err := c.IDParam("webhookId")
 				if err != nil {
@@ -240,13 +240,4 @@ func (a *API) webhookRoutes() []Route {
 				return toWebhookDeliveryJSON(d), nil
 			}),
 	}
-}
-
-// eventTypeNames lists the catalogue's types, for filters.
-func eventTypeNames() []string {
-	out := make([]string, len(webhooks.Catalogue))
-	for i, e := range webhooks.Catalogue {
-		out[i] = e.Type
-	}
-	return out
 }

@@ -336,7 +336,7 @@ func (s *Service) List(ctx context.Context, f *ListFilter, w paging.Window) ([]*
 	_, err := s.Guard.Require(ctx, access.ListWebhooks)
 	if err == nil && f.Event != nil {
 		if !knownType(*f.Event) {
-			return nil, 0, apperr.Invalid("event", "unknown").With("allowed", typeNames())
+			return nil, 0, apperr.Invalid("event", "unknown").With("allowed", TypeNames())
 		}
 		f.AddPredicates(receives(*f.Event))
 	}
@@ -372,7 +372,7 @@ func checkEvents(events []string) ([]string, error) {
 		switch {
 		case e == everyType && len(events) == 1:
 		case !knownType(e):
-			return nil, apperr.Invalid("events", "unknown").With("value", e).With("allowed", append(typeNames(), everyType))
+			return nil, apperr.Invalid("events", "unknown").With("value", e).With("allowed", append(TypeNames(), everyType))
 		}
 		if !slices.Contains(out, e) {
 			out = append(out, e)
@@ -381,7 +381,8 @@ func checkEvents(events []string) ([]string, error) {
 	return out, nil
 }
 
-func typeNames() []string {
+// TypeNames lists the catalogue's event types, for validation and filters.
+func TypeNames() []string {
 	out := make([]string, len(Catalogue))
 	for i, e := range Catalogue {
 		out[i] = e.Type
