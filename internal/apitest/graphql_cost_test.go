@@ -158,10 +158,22 @@ func TestGraphQLNodesCountedPerID(t *testing.T) {
 			_, baseline := send(`{ __typename }`, nil)
 
 			for _, n := range []int{5_000, 25_000} {
-				r, statements := send(nodes, map[string]any{"ids": ids(n)})
-				wantRefused(t, fmt.Sprintf("%d ids", n), r, "complexity")
-				if statements > baseline {
-					t.Errorf("%d ids: %d statements, more than the %d of { __typename }", n, statements, baseline)
+				// A cache dropped by another suite sharing the database (its
+				// NOTIFY) can cost one request a look-up: a refusal that does
+				// work per id costs more every time, so one clean try of three
+				// shows there is none.
+				var statements, base int
+				for range 3 {
+					_, base = send(`{ __typename }`, nil)
+					var r *apitest.Response
+					r, statements = send(nodes, map[string]any{"ids": ids(n)})
+					wantRefused(t, fmt.Sprintf("%d ids", n), r, "complexity")
+					if statements <= base {
+						break
+					}
+				}
+				if statements > base {
+					t.Errorf("%d ids: %d statements, more than the %d of { __typename }", n, statements, base)
 				}
 			}
 			r, statements := send(nodes, map[string]any{"ids": ids(101)})
