@@ -158,10 +158,10 @@ func TestGraphQLNodesCountedPerID(t *testing.T) {
 			_, baseline := send(`{ __typename }`, nil)
 
 			for _, n := range []int{5_000, 25_000} {
-				// A cache dropped by another suite sharing the database (its
-				// NOTIFY) can cost one request a look-up: a refusal that does
-				// work per id costs more every time, so one clean try of three
-				// shows there is none.
+				// A warm key once missed the verifier cache in CI (PostgreSQL,
+				// cause not found), costing one request a look-up: a refusal
+				// that does work per id costs more every time, so one clean
+				// try of three shows there is none.
 				var statements, base int
 				for range 3 {
 					_, base = send(`{ __typename }`, nil)
