@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/mixin"
+	"github.com/credvault/credvault/internal/platform/ids"
 	"github.com/google/uuid"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -16,12 +17,12 @@ import (
 // keeps it, so SQLite and PostgreSQL return the same values.
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
-// IDMixin gives a schema a random UUID primary key, the same id on REST and GraphQL.
+// IDMixin gives a schema a time-ordered UUID primary key, the same id on REST and GraphQL.
 type IDMixin struct{ mixin.Schema }
 
 // Fields of the IDMixin.
 func (IDMixin) Fields() []ent.Field {
-	return []ent.Field{field.UUID("id", uuid.UUID{}).Default(uuid.New).Immutable()}
+	return []ent.Field{field.UUID("id", uuid.UUID{}).Default(ids.New).Immutable()}
 }
 
 // TimeMixin records when a row was created and last updated.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/credvault/credvault/internal/apitest"
@@ -13,7 +14,8 @@ import (
 
 // benchPost serves POST path with an X-API-Key and the body bodyOf(i) gives
 // the i-th request, through e's whole handler chain without the network, b.N
-// times on each database.
+// times on each database, from 32 concurrent clients on two processors (the
+// load harness's wrk -c32).
 func benchPost(b *testing.B, path, scope string, want int, setup func(b *testing.B, tn *tenantFixture), bodyOf func(i int) string) {
 	for _, backend := range storetest.Backends() {
 		b.Run(backend, func(b *testing.B) {
@@ -24,20 +26,23 @@ func benchPost(b *testing.B, path, scope string, want int, setup func(b *testing
 				setup(b, tn)
 			}
 			h := e.Handler()
+			var n atomic.Int64
 			b.ReportAllocs()
+			b.SetParallelism(16)
 			b.ResetTimer()
-			i := 0
-			for b.Loop() {
-				req := httptest.NewRequest(http.MethodPost, path, bytes.NewBufferString(bodyOf(i)))
-				req.Header.Set("X-API-Key", key)
-				req.Header.Set("Content-Type", "application/json")
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-				if rec.Code != want || bytes.Contains(rec.Body.Bytes(), []byte(`"errors"`)) {
-					b.Fatalf("%s: status %d: %.300s", path, rec.Code, rec.Body)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req := httptest.NewRequest(http.MethodPost, path, bytes.NewBufferString(bodyOf(int(n.Add(1)))))
+					req.Header.Set("X-API-Key", key)
+					req.Header.Set("Content-Type", "application/json")
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, req)
+					if rec.Code != want || bytes.Contains(rec.Body.Bytes(), []byte(`"errors"`)) {
+						b.Errorf("%s: status %d: %.300s", path, rec.Code, rec.Body)
+						return
+					}
 				}
-				i++
-			}
+			})
 		})
 	}
 }

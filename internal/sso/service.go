@@ -23,6 +23,7 @@ import (
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/identity"
 	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/ids"
 	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/credvault/credvault/internal/vault/crypt"
 	"github.com/credvault/credvault/internal/vault/dek"
@@ -152,7 +153,7 @@ func (s *Service) Update(ctx context.Context, in UpdateSSOConfigInput) (*ent.SSO
 		if cur == nil && in.ClientSecret == nil {
 			return nil, apperr.Invalid("client_secret", "required")
 		}
-		id := uuid.New()
+		id := ids.New()
 		if cur != nil {
 			id = cur.ID
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/ids"
 	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/credvault/credvault/internal/webhooks"
@@ -110,7 +111,7 @@ func (s *Service) Store(ctx context.Context, input StoreCredentialInput) (*ent.C
 		expires = &t
 	}
 	return store.Write(ctx, s.Client, func(ctx context.Context, tx *ent.Client) (*ent.Credential, error) {
-		id := uuid.New()
+		id := ids.New()
 		create := tx.Credential.Create().SetID(id).SetTenantID(p.TenantID).SetIntegrationID(integration).
 			SetName(name).SetAuthType(input.AuthType).SetMetadata(metadata).
 			SetNillableExpiresAt(expires).SetCreatedBy(p.ID)

@@ -25,6 +25,7 @@ import (
 	"github.com/credvault/credvault/internal/access/authz"
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/ids"
 	"github.com/credvault/credvault/internal/platform/invalidate"
 	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/credvault/credvault/internal/platform/secret"
@@ -73,7 +74,7 @@ func (s *Service) Create(ctx context.Context, in CreateWebhookInput) (*CreatedWe
 		return nil, err
 	}
 	w, err := store.Write(ctx, s.Client, func(ctx context.Context, tx *ent.Client) (*ent.Webhook, error) {
-		id := uuid.New()
+		id := ids.New()
 		version, sealed, err := s.seal(ctx, tx, p.TenantID, id, sec)
 		if err != nil {
 			return nil, err
