@@ -52,8 +52,7 @@ func newGraphQL(resolver *graph.Resolver, introspection bool) *handler.Server {
 	srv.Use(extension.FixedComplexityLimit(maxComplexity))
 	srv.Use(&inputCheck{})
 	srv.AroundOperations(graph.TrackEdgeDenials)
-	srv.AroundFields(graph.SignedIn)
-	srv.AroundFields(resolver.GuardEdges)
+	srv.Use(graph.FieldGuards{Resolver: resolver})
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverResolver)
 	return srv

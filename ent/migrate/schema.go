@@ -223,11 +223,6 @@ var (
 		},
 		Indexes: []*schema.Index{
 			{
-				Name:    "credential_tenant_id_dek_version",
-				Unique:  false,
-				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[7]},
-			},
-			{
 				Name:    "credential_tenant_id_id",
 				Unique:  false,
 				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[0]},
@@ -238,49 +233,9 @@ var (
 				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[1], CredentialsColumns[0]},
 			},
 			{
-				Name:    "credential_tenant_id_updated_at_id",
-				Unique:  false,
-				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[2], CredentialsColumns[0]},
-			},
-			{
-				Name:    "credential_tenant_id_integration_id_id",
-				Unique:  false,
-				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[3], CredentialsColumns[0]},
-			},
-			{
-				Name:    "credential_tenant_id_name_id",
-				Unique:  false,
-				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[4], CredentialsColumns[0]},
-			},
-			{
-				Name:    "credential_tenant_id_auth_type_id",
-				Unique:  false,
-				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[5], CredentialsColumns[0]},
-			},
-			{
-				Name:    "credential_tenant_id_status_id",
-				Unique:  false,
-				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[9], CredentialsColumns[0]},
-			},
-			{
-				Name:    "credential_tenant_id_expires_at_id",
-				Unique:  false,
-				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[10], CredentialsColumns[0]},
-			},
-			{
 				Name:    "credential_tenant_id_integration_id_created_at_id",
 				Unique:  false,
 				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[3], CredentialsColumns[1], CredentialsColumns[0]},
-			},
-			{
-				Name:    "credential_tenant_id_auth_type_created_at_id",
-				Unique:  false,
-				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[5], CredentialsColumns[1], CredentialsColumns[0]},
-			},
-			{
-				Name:    "credential_tenant_id_status_created_at_id",
-				Unique:  false,
-				Columns: []*schema.Column{CredentialsColumns[13], CredentialsColumns[9], CredentialsColumns[1], CredentialsColumns[0]},
 			},
 		},
 	}

@@ -341,8 +341,10 @@ func (s *Service) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], fir
 	if err != nil {
 		return nil, err
 	}
-	first, last = paging.Size(first, last)
-	return q.Paginate(ctx, after, first, before, last, ent.WithAPIKeyOrder(orderBy))
+	return paging.Connection(ctx, q, nil, first, last,
+		func(ctx context.Context, q *ent.APIKeyQuery, first, last *int) (*ent.APIKeyConnection, error) {
+			return q.Paginate(ctx, after, first, before, last, ent.WithAPIKeyOrder(orderBy))
+		}, func(c *ent.APIKeyConnection) *int { return &c.TotalCount })
 }
 
 // List is one offset window of the tenant's keys filtered as Query filters.

@@ -63,7 +63,7 @@ func restoreTarget(t *testing.T, src *store.Store) string {
 		t.Fatal(err)
 	}
 	name := "cvrestore_" + randTag()
-	admin, err := sql.Open("postgres", os.Getenv(storetest.EnvURL))
+	admin, err := sql.Open("pgx", os.Getenv(storetest.EnvURL))
 	if err != nil {
 		t.Fatal(err)
 	}

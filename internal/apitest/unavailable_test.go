@@ -265,7 +265,7 @@ func TestTerminatedConnectionsRecover(t *testing.T) {
 	}
 	wg.Wait()
 
-	admin, err := sql.Open("postgres", os.Getenv(storetest.EnvURL))
+	admin, err := sql.Open("pgx", os.Getenv(storetest.EnvURL))
 	if err != nil {
 		t.Fatal(err)
 	}

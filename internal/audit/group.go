@@ -128,11 +128,15 @@ func (c *Committer) commit(group []*waiter) {
 		}
 		ctx, cancel := context.WithDeadline(store.Unrestricted(context.Background()), lastDeadline(group))
 		dropped, unwritten, err := flush.Isolate(group, func(ws []*waiter) error {
-			rows := make([]*ent.AuditLogCreate, len(ws))
-			for i, w := range ws {
-				rows[i] = w.entry.create(c.client, w.key)
-			}
-			return c.client.AuditLog.CreateBulk(rows...).Exec(ctx)
+			// A transaction of its own, so that on SQLite the statement
+			// joins the group commit of concurrent writes (store.Open).
+			return store.WithTx(ctx, c.client, func(ctx context.Context, tx *ent.Client) error {
+				rows := make([]*ent.AuditLogCreate, len(ws))
+				for i, w := range ws {
+					rows[i] = w.entry.create(tx, w.key)
+				}
+				return tx.AuditLog.CreateBulk(rows...).Exec(ctx)
+			})
 		}, flush.RowsOwn)
 		cancel()
 		failed := map[*waiter]bool{}

@@ -65,8 +65,10 @@ func (t *Trail) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], first
 	if orderBy == nil {
 		orderBy = &ent.AuditLogOrder{Field: ent.AuditLogOrderFieldOccurredAt, Direction: entgql.OrderDirectionDesc}
 	}
-	first, last = paging.Size(first, last)
-	return q.Where(preds...).Paginate(ctx, after, first, before, last, ent.WithAuditLogOrder(orderBy), ent.WithAuditLogFilter(where.Filter))
+	return paging.Connection(ctx, q.Where(preds...), where.Filter, first, last,
+		func(ctx context.Context, q *ent.AuditLogQuery, first, last *int) (*ent.AuditLogConnection, error) {
+			return q.Paginate(ctx, after, first, before, last, ent.WithAuditLogOrder(orderBy))
+		}, func(c *ent.AuditLogConnection) *int { return &c.TotalCount })
 }
 
 // ByUser narrows the trail to what user u did: the User's auditLogs.

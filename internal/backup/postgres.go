@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,13 +13,15 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/credvault/credvault/internal/vault/crypt"
 )
 
 // pgConn is how the PostgreSQL client tools reach the database of a
 // postgres:// URL: the URL without its password (the command line is
-// visible to every user of the machine) and without lib/pq's search_path
-// (which libpq refuses); the password goes in the environment.
+// visible to every user of the machine) and without its search_path (a
+// run-time parameter to the store's driver, which libpq refuses); the
+// password goes in the environment.
 type pgConn struct {
 	dbname   string
 	password string
@@ -128,7 +129,7 @@ func restorePostgres(ctx context.Context, dbURL, path, schema string, masters []
 	if schema != target {
 		return sum, fmt.Errorf("backup: %s holds schema %s, but the database URL selects %s: restore to a URL whose search_path is %s", path, schema, target, schema)
 	}
-	db, err := sql.Open("postgres", dbURL)
+	db, err := store.OpenPostgres(dbURL)
 	if err != nil {
 		return sum, fmt.Errorf("backup: %w", err)
 	}

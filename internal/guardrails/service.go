@@ -238,9 +238,10 @@ func (s *Service) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], fir
 	if _, err := s.Guard.Require(ctx, access.ListGuardrails); err != nil {
 		return nil, err
 	}
-	first, last = paging.Size(first, last)
-	return s.Client.Guardrail.Query().Paginate(ctx, after, first, before, last,
-		ent.WithGuardrailOrder(orderBy), ent.WithGuardrailFilter(where.Filter))
+	return paging.Connection(ctx, s.Client.Guardrail.Query(), where.Filter, first, last,
+		func(ctx context.Context, q *ent.GuardrailQuery, first, last *int) (*ent.GuardrailConnection, error) {
+			return q.Paginate(ctx, after, first, before, last, ent.WithGuardrailOrder(orderBy))
+		}, func(c *ent.GuardrailConnection) *int { return &c.TotalCount })
 }
 
 // List is one offset page of the tenant's guardrails matching where, and

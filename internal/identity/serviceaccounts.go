@@ -80,6 +80,8 @@ func (s *Users) ServiceAccountsPage(ctx context.Context, after *entgql.Cursor[uu
 	if err != nil {
 		return nil, err
 	}
-	first, last = paging.Size(first, last)
-	return q.Paginate(ctx, after, first, before, last, ent.WithServiceAccountOrder(orderBy), ent.WithServiceAccountFilter(where.Filter))
+	return paging.Connection(ctx, q, where.Filter, first, last,
+		func(ctx context.Context, q *ent.ServiceAccountQuery, first, last *int) (*ent.ServiceAccountConnection, error) {
+			return q.Paginate(ctx, after, first, before, last, ent.WithServiceAccountOrder(orderBy))
+		}, func(c *ent.ServiceAccountConnection) *int { return &c.TotalCount })
 }

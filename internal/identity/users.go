@@ -35,8 +35,10 @@ func (s *Users) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], first
 	if err != nil {
 		return nil, err
 	}
-	first, last = paging.Size(first, last)
-	return q.Paginate(ctx, after, first, before, last, ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
+	return paging.Connection(ctx, q, where.Filter, first, last,
+		func(ctx context.Context, q *ent.UserQuery, first, last *int) (*ent.UserConnection, error) {
+			return q.Paginate(ctx, after, first, before, last, ent.WithUserOrder(orderBy))
+		}, func(c *ent.UserConnection) *int { return &c.TotalCount })
 }
 
 // List is one offset page of the tenant's users, as REST lists them.

@@ -295,9 +295,10 @@ func (s *Clients) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], fir
 	if _, err := s.Guard.Require(ctx, access.ListOAuthClients); err != nil {
 		return nil, err
 	}
-	first, last = paging.Size(first, last)
-	return s.Client.OAuthClient.Query().Paginate(ctx, after, first, before, last,
-		ent.WithOAuthClientOrder(orderBy), ent.WithOAuthClientFilter(where.Filter))
+	return paging.Connection(ctx, s.Client.OAuthClient.Query(), where.Filter, first, last,
+		func(ctx context.Context, q *ent.OAuthClientQuery, first, last *int) (*ent.OAuthClientConnection, error) {
+			return q.Paginate(ctx, after, first, before, last, ent.WithOAuthClientOrder(orderBy))
+		}, func(c *ent.OAuthClientConnection) *int { return &c.TotalCount })
 }
 
 // List is one offset page of the tenant's clients matching where, and

@@ -431,11 +431,28 @@ func (s *Server) Introspect(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"active": false})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"active": true, "scope": strings.Join(cl.current(c.Scope).List(), " "), "client_id": c.ClientID, "token_type": "Bearer",
-		"exp": c.ExpiresAt.Unix(), "iat": c.IssuedAt.Unix(), "nbf": c.IssuedAt.Unix(),
-		"sub": c.Subject, "aud": c.Audience, "iss": c.Issuer, "jti": c.ID, "tid": c.TenantID,
+	writeJSON(w, http.StatusOK, introspection{
+		Active: true, Scope: strings.Join(cl.current(c.Scope).List(), " "), ClientID: c.ClientID, TokenType: "Bearer",
+		Exp: c.ExpiresAt.Unix(), Iat: c.IssuedAt.Unix(), Nbf: c.IssuedAt.Unix(),
+		Sub: c.Subject, Aud: c.Audience, Iss: c.Issuer, Jti: c.ID, Tid: c.TenantID,
 	})
+}
+
+// introspection is the answer for an active token (RFC 7662 §2.2), its
+// members in the order a map would write them.
+type introspection struct {
+	Active    bool             `json:"active"`
+	Aud       jwt.ClaimStrings `json:"aud"`
+	ClientID  string           `json:"client_id"`
+	Exp       int64            `json:"exp"`
+	Iat       int64            `json:"iat"`
+	Iss       string           `json:"iss"`
+	Jti       string           `json:"jti"`
+	Nbf       int64            `json:"nbf"`
+	Scope     string           `json:"scope"`
+	Sub       string           `json:"sub"`
+	Tid       string           `json:"tid"`
+	TokenType string           `json:"token_type"`
 }
 
 // Revoke is POST /oauth/revoke (RFC 7009): the token stops at once on every

@@ -62,8 +62,10 @@ func (s *Service) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], fir
 	if err != nil {
 		return nil, err
 	}
-	first, last = paging.Size(first, last)
-	return q.Paginate(ctx, after, first, before, last, ent.WithTenantOrder(orderBy), ent.WithTenantFilter(where.Filter))
+	return paging.Connection(ctx, q, where.Filter, first, last,
+		func(ctx context.Context, q *ent.TenantQuery, first, last *int) (*ent.TenantConnection, error) {
+			return q.Paginate(ctx, after, first, before, last, ent.WithTenantOrder(orderBy))
+		}, func(c *ent.TenantConnection) *int { return &c.TotalCount })
 }
 
 // Update changes tenant id's name, plan, status and settings. Plan and

@@ -36,8 +36,10 @@ func (s *Service) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], fir
 	if err != nil {
 		return nil, err
 	}
-	first, last = paging.Size(first, last)
-	return q.Paginate(ctx, after, first, before, last, ent.WithCredentialOrder(orderBy), ent.WithCredentialFilter(where.Filter))
+	return paging.Connection(ctx, q, where.Filter, first, last,
+		func(ctx context.Context, q *ent.CredentialQuery, first, last *int) (*ent.CredentialConnection, error) {
+			return q.Paginate(ctx, after, first, before, last, ent.WithCredentialOrder(orderBy))
+		}, func(c *ent.CredentialConnection) *int { return &c.TotalCount })
 }
 
 // List is one offset page of the tenant's credential metadata, filtered by

@@ -326,9 +326,10 @@ func (s *Service) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], fir
 	if _, err := s.Guard.Require(ctx, access.ListWebhooks); err != nil {
 		return nil, err
 	}
-	first, last = paging.Size(first, last)
-	return s.Client.Webhook.Query().Paginate(ctx, after, first, before, last,
-		ent.WithWebhookOrder(orderBy), ent.WithWebhookFilter(where.Filter))
+	return paging.Connection(ctx, s.Client.Webhook.Query(), where.Filter, first, last,
+		func(ctx context.Context, q *ent.WebhookQuery, first, last *int) (*ent.WebhookConnection, error) {
+			return q.Paginate(ctx, after, first, before, last, ent.WithWebhookOrder(orderBy))
+		}, func(c *ent.WebhookConnection) *int { return &c.TotalCount })
 }
 
 // List is one offset page of the tenant's endpoints matching f, and how

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -32,6 +33,10 @@ const (
 // retiredKeyLifetime is how long a retired key still verifies: longer than
 // any token it signed lives.
 const retiredKeyLifetime = 48 * time.Hour
+
+// verifiedMax bounds the tokens whose verified signature the keyring
+// remembers: when full, it forgets them all.
+const verifiedMax = 4096
 
 // reloadInterval bounds how often an unknown kid makes the keyring reread
 // the database (another instance may have rotated).
@@ -64,6 +69,13 @@ type Keyring struct {
 	active     *key
 	keys       map[string]*key
 	lastReload time.Time
+
+	// verified maps the SHA-256 of a token whose signature was verified to
+	// the key that verified it: a token presented again (introspected,
+	// or calling the API) is not verified again, as long as that key is
+	// still in keys. Its claims are still read and checked every time.
+	verifiedMu sync.RWMutex
+	verified   map[[sha256.Size]byte]*key
 }
 
 // NewKeyring loads the signing keys, creating the first one on a new
@@ -203,23 +215,34 @@ func (k *Keyring) Sign(claims jwt.Claims, typ string) (string, error) {
 // Parse verifies a JWT of type typ — signature, kid, issuer, audience and
 // expiry — and fills claims.
 func (k *Keyring) Parse(ctx context.Context, token string, claims jwt.Claims, typ, audience string) error {
-	_, err := jwt.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
-		if t.Header["typ"] != typ {
-			return nil, ErrInvalid
-		}
-		kid, _ := t.Header["kid"].(string)
-		if kk := k.lookup(ctx, kid); kk != nil {
-			return kk.public, nil
-		}
-		return nil, ErrInvalid
-	},
+	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
 		jwt.WithIssuer(k.issuer),
 		jwt.WithAudience(audience),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
-		jwt.WithLeeway(5*time.Second),
-	)
+		jwt.WithLeeway(5 * time.Second),
+	}
+	sum := sha256.Sum256([]byte(token))
+	var err error
+	if kk := k.verifiedBy(sum); kk != nil {
+		err = checkVerified(token, claims, typ, kk, opts)
+	} else {
+		var signer *key
+		_, err = jwt.NewParser(opts...).ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
+			if t.Header["typ"] != typ {
+				return nil, ErrInvalid
+			}
+			kid, _ := t.Header["kid"].(string)
+			if signer = k.lookup(ctx, kid); signer != nil {
+				return signer.public, nil
+			}
+			return nil, ErrInvalid
+		})
+		if err == nil {
+			k.remember(sum, signer)
+		}
+	}
 	switch {
 	case err == nil:
 		return nil
@@ -229,6 +252,45 @@ func (k *Keyring) Parse(ctx context.Context, token string, claims jwt.Claims, ty
 		return ErrMalformed
 	}
 	return ErrInvalid
+}
+
+// checkVerified reads and checks the claims of a token whose signature kk
+// verified before: what ParseWithClaims does but the signature.
+func checkVerified(token string, claims jwt.Claims, typ string, kk *key, opts []jwt.ParserOption) error {
+	t, _, err := jwt.NewParser(opts...).ParseUnverified(token, claims)
+	if err != nil {
+		return err
+	}
+	if kid, _ := t.Header["kid"].(string); t.Header["typ"] != typ || kid != kk.id {
+		return ErrInvalid
+	}
+	return jwt.NewValidator(opts...).Validate(claims)
+}
+
+// verifiedBy returns the key that verified the token of SHA-256 sum, if it
+// still verifies.
+func (k *Keyring) verifiedBy(sum [sha256.Size]byte) *key {
+	k.verifiedMu.RLock()
+	kk := k.verified[sum]
+	k.verifiedMu.RUnlock()
+	if kk == nil {
+		return nil
+	}
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	if k.keys[kk.id] != kk {
+		return nil
+	}
+	return kk
+}
+
+func (k *Keyring) remember(sum [sha256.Size]byte, kk *key) {
+	k.verifiedMu.Lock()
+	defer k.verifiedMu.Unlock()
+	if k.verified == nil || len(k.verified) >= verifiedMax {
+		k.verified = make(map[[sha256.Size]byte]*key)
+	}
+	k.verified[sum] = kk
 }
 
 // lookup finds the key of kid, rereading the database at most once a

@@ -319,3 +319,59 @@ func TestWrongMasterKeyFailsAtStart(t *testing.T) {
 		}
 	})
 }
+
+// A token whose signature was verified once is not verified again, but
+// everything else about it is still checked on every Parse, and it stops
+// verifying with its key.
+func TestParseOfAVerifiedToken(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		master := newMaster(t)
+		k := newKeyring(t, st, master)
+		parse := func(tok, typ, audience string) error {
+			return k.Parse(ctx, tok, &jwt.RegisteredClaims{}, typ, audience)
+		}
+		tok := sign(t, k, claims(15*time.Minute), TypeSession)
+		for range 2 {
+			if err := parse(tok, TypeSession, testAudience); err != nil {
+				t.Fatalf("Parse = %v", err)
+			}
+		}
+		if len(k.verified) != 1 {
+			t.Fatalf("%d verified tokens remembered, want 1", len(k.verified))
+		}
+		if err := parse(tok, TypeAccess, testAudience); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("a verified session token as an access token: %v, want invalid", err)
+		}
+		if err := parse(tok, TypeSession, "other"); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("a verified token for another audience: %v, want invalid", err)
+		}
+		// The claims are read afresh: the expiry is checked on every Parse.
+		c := claims(time.Minute)
+		c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(-3 * time.Second))
+		expiring := sign(t, k, c, TypeSession)
+		if err := parse(expiring, TypeSession, testAudience); err != nil {
+			t.Fatalf("a token within the leeway: %v", err)
+		}
+		time.Sleep(3 * time.Second)
+		if err := parse(expiring, TypeSession, testAudience); !errors.Is(err, ErrExpired) {
+			t.Fatalf("a verified token past its expiry: %v, want expired", err)
+		}
+		// Its key retired longer ago than any token lives, a verified token
+		// stops verifying.
+		if err := k.Rotate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Client.SigningKey.UpdateOneID(uuid.MustParse(kidOf(t, tok))).
+			SetRetiredAt(time.Now().Add(-retiredKeyLifetime - time.Hour)).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := k.reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := parse(tok, TypeSession, testAudience); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("a verified token of a long-retired key: %v, want invalid", err)
+		}
+	})
+}

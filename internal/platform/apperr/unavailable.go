@@ -5,10 +5,13 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
 	"syscall"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/credvault/credvault/internal/platform/reqinfo"
 )
@@ -59,20 +62,28 @@ func databaseDown(err error) *Error {
 // busy timeout already waited out.
 func unavailable(err error) bool {
 	var (
-		op    *net.OpError
-		state interface{ SQLState() string } // lib/pq's *pq.Error, pgx's *pgconn.PgError
+		op      *net.OpError
+		pgErr   *pgconn.PgError
+		connect *pgconn.ConnectError
 	)
 	switch {
 	case err == nil:
 		return false
 	case errors.Is(err, sql.ErrConnDone), errors.Is(err, driver.ErrBadConn),
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		// pgx's read of a connection the server closed.
+		errors.Is(err, io.ErrUnexpectedEOF),
+		// pgx failing before it sent anything, such as on a closed connection.
+		pgconn.SafeToRetry(err):
 		return true
 	case errors.As(err, &op):
 		// The database is the only peer a request's work talks to.
 		return true
-	case errors.As(err, &state):
-		return unavailableState(state.SQLState())
+	case errors.As(err, &pgErr):
+		// At connect too: a refused password is not an outage.
+		return unavailableState(pgErr.Code)
+	case errors.As(err, &connect):
+		return true
 	}
 	// database/sql does not export the error of a closed *sql.DB.
 	return strings.Contains(err.Error(), "sql: database is closed")

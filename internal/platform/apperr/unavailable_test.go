@@ -11,22 +11,27 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
-	"github.com/lib/pq"
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "modernc.org/sqlite"
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/store"
+	"github.com/credvault/credvault/internal/platform/store/storetest"
 )
 
 // closedPort is a local TCP address where nothing listens.
@@ -118,8 +123,8 @@ func TestUnavailableConnectionRefused(t *testing.T) {
 	wantUnavailable(t, fmt.Errorf("read: %w", syscall.ECONNRESET))
 	wantUnavailable(t, fmt.Errorf("write: %w", syscall.EPIPE))
 
-	// lib/pq connecting to a PostgreSQL that is not there.
-	db, err := sql.Open("postgres", "postgres://u@"+addr+"/db?sslmode=disable&connect_timeout=2")
+	// The store's driver connecting to a PostgreSQL that is not there.
+	db, err := store.OpenPostgres("postgres://u@" + addr + "/db?sslmode=disable&connect_timeout=2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +134,7 @@ func TestUnavailableConnectionRefused(t *testing.T) {
 }
 
 func TestUnavailablePostgresStates(t *testing.T) {
-	for _, code := range []pq.ErrorCode{
+	for _, code := range []string{
 		// admin_shutdown, crash_shutdown, cannot_connect_now (starting up,
 		// shutting down, in recovery)
 		"57P01", "57P02", "57P03",
@@ -138,15 +143,100 @@ func TestUnavailablePostgresStates(t *testing.T) {
 		// too_many_connections
 		"53300",
 	} {
-		err := &pq.Error{Severity: "FATAL", Code: code, Message: "the database system is shutting down"}
+		err := &pgconn.PgError{Severity: "FATAL", Code: code, Message: "the database system is shutting down"}
 		wantUnavailable(t, err)
 		wantUnavailable(t, fmt.Errorf("ent: query tenants: %w", err))
 	}
-	for _, code := range []pq.ErrorCode{"23505", "42P01", "40001", "22P02", "57014"} {
-		err := fmt.Errorf("ent: %w", &pq.Error{Severity: "ERROR", Code: code, Message: "m"})
+	for _, code := range []string{"23505", "42P01", "40001", "22P02", "57014"} {
+		err := fmt.Errorf("ent: %w", &pgconn.PgError{Severity: "ERROR", Code: code, Message: "m"})
 		if e := apperr.From(err); e.Code == apperr.Unavailable {
 			t.Errorf("SQLSTATE %s: From = SERVICE_UNAVAILABLE, want anything else", code)
 		}
+	}
+}
+
+// A connection cut under the store's driver, as a crashed server or a
+// failover leaves it, fails the transaction using it as unavailable; a role
+// the server refuses at connect is no outage.
+func TestUnavailableCutConnection(t *testing.T) {
+	base := os.Getenv(storetest.EnvURL)
+	if base == "" {
+		t.Skip(storetest.EnvURL + " is not set")
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A proxy to the server which, once cut, closes a connection on its
+	// next request: the statement is sent and no answer ever comes.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var cut atomic.Bool
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", u.Host)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go io.Copy(c, s) //nolint:errcheck // ends when cut
+			go func() {
+				defer c.Close()
+				defer s.Close()
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := c.Read(buf)
+					if err != nil || cut.Load() {
+						return
+					}
+					if _, err := s.Write(buf[:n]); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	proxied := *u
+	proxied.Host = ln.Addr().String()
+	db, err := store.OpenPostgres(proxied.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT $1::int", 1); err != nil {
+		t.Fatal(err)
+	}
+	cut.Store(true)
+	_, err = tx.ExecContext(ctx, "SELECT $1::int", 2)
+	wantUnavailable(t, err)
+	// The connection is gone: the commit is never sent.
+	wantUnavailable(t, tx.Commit())
+
+	refused := *u
+	refused.User = url.User("credvault_no_such_role")
+	other, err := store.OpenPostgres(refused.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	err = other.PingContext(ctx)
+	if err == nil {
+		t.Fatal("a role that does not exist connected")
+	}
+	if e := apperr.From(err); e.Code != apperr.Internal {
+		t.Errorf("From(%v) = %s, want INTERNAL_ERROR", err, e.Code)
 	}
 }
 

@@ -10,9 +10,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
-	"github.com/lib/pq"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/platform/metrics"
@@ -170,6 +171,6 @@ func Isolate[T any](items []T, write func([]T) error, bad func(error) bool) (dro
 // or, on PostgreSQL, a data exception (class 22). Any other error, such as
 // the database being unreachable, is worth a retry.
 func RowsOwn(err error) bool {
-	var pqErr *pq.Error
-	return ent.IsConstraintError(err) || errors.As(err, &pqErr) && pqErr.Code.Class() == "22"
+	var pgErr *pgconn.PgError
+	return ent.IsConstraintError(err) || errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22")
 }

@@ -7,7 +7,6 @@ package invalidate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -15,9 +14,11 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
-	"github.com/lib/pq"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/internal/platform/store"
 )
 
 // channel is the PostgreSQL NOTIFY channel.
@@ -25,6 +26,16 @@ const channel = "credvault_invalidate"
 
 // listenTimeout bounds the wait for the listening connection at start-up.
 const listenTimeout = 10 * time.Second
+
+// A lost listening connection is replaced after minReconnect, then twice
+// as long each try up to maxReconnect; an idle one is pinged every
+// pingInterval and is lost if no answer comes within pingTimeout.
+const (
+	minReconnect = 100 * time.Millisecond
+	maxReconnect = 5 * time.Second
+	pingInterval = 90 * time.Second
+	pingTimeout  = 10 * time.Second
+)
 
 // Topic names what changed, as "<kind>:<id>", such as "api_key:…" or "tenant:…".
 type Topic string
@@ -59,8 +70,9 @@ type Bus struct {
 	postgres bool
 	mu       sync.RWMutex
 	subs     []func(Topic)
-	listener *pq.Listener
-	done     chan struct{}
+	// stop ends the listening loop, which closes done when it returns.
+	stop context.CancelFunc
+	done chan struct{}
 }
 
 // New returns a bus for a database of dialect; dsn is its URL, used on
@@ -70,36 +82,86 @@ func New(dia, dsn string, logger *slog.Logger) (*Bus, error) {
 	if !b.postgres {
 		return b, nil
 	}
-	b.listener = pq.NewListener(dsn, 100*time.Millisecond, 5*time.Second, func(ev pq.ListenerEventType, err error) {
-		if err != nil {
-			logger.Warn("invalidation listener", "event", ev.String(), "err", err)
-		}
-	})
-	listened := make(chan error, 1)
-	go func() { listened <- b.listener.Listen(channel) }()
-	select {
-	case err := <-listened:
-		if err != nil {
-			b.listener.Close()
-			return nil, fmt.Errorf("invalidate: listen: %w", err)
-		}
-	case <-time.After(listenTimeout):
-		b.listener.Close()
-		return nil, errors.New("invalidate: the database did not answer LISTEN")
+	cfg, err := store.PostgresConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("invalidate: %w", err)
 	}
-	go b.listen()
+	ctx, cancel := context.WithTimeout(context.Background(), listenTimeout)
+	conn, err := dial(ctx, cfg)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("invalidate: listen: %w", err)
+	}
+	ctx, b.stop = context.WithCancel(context.Background())
+	go b.listen(ctx, cfg, conn, logger)
 	return b, nil
 }
 
-func (b *Bus) listen() {
+// dial connects with cfg and listens on the channel.
+func dial(ctx context.Context, cfg *pgx.ConnConfig) (*pgx.Conn, error) {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
+		conn.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return conn, nil
+}
+
+// listen delivers the notifications conn receives until ctx ends. A lost
+// connection is replaced, retrying with backoff, and All delivered once
+// listening again: anything published meanwhile was missed.
+func (b *Bus) listen(ctx context.Context, cfg *pgx.ConnConfig, conn *pgx.Conn, logger *slog.Logger) {
 	defer close(b.done)
-	for n := range b.listener.Notify {
-		if n == nil {
-			// Reconnected: anything published meanwhile was missed.
-			b.deliver(Topic(All))
-			continue
+	for {
+		err := b.receive(ctx, conn)
+		conn.Close(context.WithoutCancel(ctx))
+		if ctx.Err() != nil {
+			return
 		}
-		b.deliver(Topic(n.Extra))
+		logger.Warn("invalidation listener lost its connection", "err", err)
+		for wait := time.Duration(0); ; {
+			wait = min(max(2*wait, minReconnect), maxReconnect)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			if conn, err = dial(ctx, cfg); err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			logger.Warn("invalidation listener cannot reconnect", "err", err, "retry_in", wait)
+		}
+		b.deliver(Topic(All))
+	}
+}
+
+// receive delivers conn's notifications until the connection fails or ctx
+// ends. A connection idle for pingInterval is pinged, so that one lost
+// without a word (a peer gone from the network) is noticed.
+func (b *Bus) receive(ctx context.Context, conn *pgx.Conn) error {
+	for {
+		wctx, cancel := context.WithTimeout(ctx, pingInterval)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		switch {
+		case err == nil:
+			b.deliver(Topic(n.Payload))
+		case ctx.Err() == nil && pgconn.Timeout(err):
+			pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+			err = conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				return err
+			}
+		default:
+			return err
+		}
 	}
 }
 
@@ -150,10 +212,10 @@ func (b *Bus) Publish(ctx context.Context, client *ent.Client, t Topic) error {
 
 // Close stops listening.
 func (b *Bus) Close() error {
-	if b.listener == nil {
+	if b.stop == nil {
 		return nil
 	}
-	err := b.listener.Close()
+	b.stop()
 	<-b.done
-	return err
+	return nil
 }

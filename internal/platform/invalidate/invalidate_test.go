@@ -10,7 +10,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	"github.com/google/uuid"
-	_ "github.com/lib/pq"
+	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/credvault/credvault/internal/platform/invalidate"
 	"github.com/credvault/credvault/internal/platform/store/storetest"
@@ -51,7 +51,7 @@ func TestReconnectDropsEverything(t *testing.T) {
 		}
 	})
 
-	db, err := sql.Open("postgres", base)
+	db, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,21 +114,33 @@ func (w Window) seek(s *sql.Selector) *sql.Predicate {
 // than the exact number of rows.
 func (w Window) TotalIsLowerBound(total int) bool { return total-w.Offset > TotalCap }
 
-// listQuery is what every ent query offers for a page.
-type listQuery[Q any, T any] interface {
+// countQuery is what every ent query offers for a bounded count.
+type countQuery[Q any] interface {
 	Clone() Q
 	Count(context.Context) (int, error)
-	Exist(context.Context) (bool, error)
-	Offset(int) Q
 	Limit(int) Q
+	IDs(context.Context) ([]uuid.UUID, error)
+}
+
+// listQuery is what every ent query offers for a page.
+type listQuery[Q any, T any] interface {
+	countQuery[Q]
+	Offset(int) Q
 	All(context.Context) ([]T, error)
+}
+
+// countUpTo counts q's rows as far as TotalCap + 1, in one statement that
+// reads no further: a count past TotalCap is a lower bound.
+func countUpTo[Q countQuery[Q]](ctx context.Context, q Q) (int, error) {
+	ids, err := q.Clone().Limit(TotalCap + 1).IDs(ctx)
+	return len(ids), err
 }
 
 // Fetch loads the window's page of q and counts the list, as far as
 // TotalCap rows past the page's start; order applies w.Term and w.Tie to q
 // (its option type differs per table). A page that ends the list costs one
-// statement; a full page also checks for a row TotalCap past its start and,
-// when there is none, counts the rest.
+// statement; a full page one more, reading the ids from its start as far as
+// TotalCap + 1.
 func Fetch[Q listQuery[Q, T], T any](ctx context.Context, q Q, w Window, order func(Q) Q) ([]T, int, error) {
 	skip := w.Offset
 	if w.After != nil {
@@ -141,18 +153,18 @@ func Fetch[Q listQuery[Q, T], T any](ctx context.Context, q Q, w Window, order f
 	if len(rows) < w.Limit && (len(rows) > 0 || skip == 0) {
 		return rows, w.Offset + len(rows), nil
 	}
-	if len(rows) == w.Limit {
-		beyond, err := order(q.Clone()).Offset(skip + TotalCap).Exist(ctx)
-		if err != nil || beyond {
-			return rows, w.Offset + TotalCap + 1, err
-		}
+	counted := order(q.Clone())
+	if len(rows) < w.Limit {
+		// An offset past the end: the list is shorter than the offset.
+		n, err := counted.Count(ctx)
+		return rows, n, err
 	}
-	// Counted with the cursor's seek, a cursor page counts the rest.
-	n, err := order(q.Clone()).Count(ctx)
-	if w.After != nil {
-		n += w.Offset
+	// The rest from the page's start, past the cursor's seek or the offset.
+	if skip > 0 {
+		counted = counted.Offset(skip)
 	}
-	return rows, n, err
+	n, err := countUpTo(ctx, counted)
+	return rows, w.Offset + n, err
 }
 
 // whereInput is an entgql where input of the query type Q.

@@ -74,7 +74,7 @@ func (c *Counters) counter(name string, window time.Duration) *counter {
 		lc := httprate.NewLocalLimitCounter(window)
 		// Windows align to the clock (now.Truncate(window)), as callers assume.
 		lc.Config(0, window)
-		return &counter{LimitCounter: lc}
+		return &counter{LimitCounter: lc, window: window}
 	}
 	prefix := c.prefix + ":" + name
 	rc := httprateredis.NewCounter(&httprateredis.Config{
@@ -109,6 +109,27 @@ type counter struct {
 	client redis.UniversalClient
 	prefix string
 	window time.Duration
+}
+
+// take counts one event for key at now and keeps it when admit, given the
+// current window's count with it (curr) and the previous window's (prev),
+// says so. Counting first, then looking makes a limit exact among
+// concurrent events on every instance sharing the counters: checking first
+// would let several pass on the same last slot. A refused event is taken
+// back, so that refusals do not prolong the wait; once the window has
+// turned, its count is left alone (the in-memory counter has moved on). The
+// counts returned are a refused event's without it.
+func (c *counter) take(key string, now time.Time, admit func(curr, prev int) bool) (curr, prev int, ok bool) {
+	start := now.Truncate(c.window)
+	curr, prev = c.add(key, start, start.Add(-c.window), 1)
+	if admit(curr, prev) {
+		return curr, prev, true
+	}
+	if time.Now().UTC().Truncate(c.window).Equal(start) {
+		_ = c.IncrementBy(key, start, -1)
+		curr--
+	}
+	return curr, prev, false
 }
 
 // add counts n for key in the window starting at curr and returns the

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/platform/apperr"
 )
 
 // redisCounters returns counters in the test Redis under a fresh prefix,
@@ -80,6 +82,52 @@ func TestRedisCountersShareOneCountAmongInstances(t *testing.T) {
 	for _, p := range instances {
 		if p.counters.Store() != StoreRedis || p.counters.FallingBack() {
 			t.Fatalf("store %q, want redis", p.counters.Store())
+		}
+	}
+}
+
+// Login and token limits (a Limiter's Allow) count and check in one step:
+// two instances racing on one address admit exactly the limit, where
+// checking first let each instance pass one more on the last slot.
+func TestRedisLimitersAdmitExactlyTheLimitAmongInstances(t *testing.T) {
+	t.Parallel()
+	url, prefix := testRedisURL(t), freshPrefix(t)
+	const limit, attempts = 20, 120
+	instances := []*Limiter{
+		NewLimiter("login-ip", limit, time.Hour, redisCounters(t, url, prefix)),
+		NewLimiter("login-ip", limit, time.Hour, redisCounters(t, url, prefix)),
+	}
+	var ok, refused atomic.Int32
+	race := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range attempts {
+		wg.Go(func() {
+			<-race
+			err := instances[i%2].Allow("203.0.113.7")
+			var e *apperr.Error
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.As(err, &e) && e.Code == apperr.RateLimited:
+				refused.Add(1)
+			default:
+				t.Errorf("Allow: %v", err)
+			}
+		})
+	}
+	close(race)
+	wg.Wait()
+	if ok.Load() != limit || refused.Load() != attempts-limit {
+		t.Fatalf("limit %d, %d racing attempts on two instances: %d admitted, %d refused", limit, attempts, ok.Load(), refused.Load())
+	}
+	// Refusals were taken back: the address is at its limit, not past it.
+	start := time.Now().UTC().Truncate(time.Hour)
+	if curr, _, err := instances[0].counter.Get("203.0.113.7", start, start.Add(-time.Hour)); err != nil || curr != limit {
+		t.Fatalf("count %d after the race (err %v), want %d", curr, err, limit)
+	}
+	for _, l := range instances {
+		if l.counter.redis == nil || l.counter.redis.IsFallbackActivated() {
+			t.Fatal("counted in memory, want redis")
 		}
 	}
 }

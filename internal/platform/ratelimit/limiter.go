@@ -34,9 +34,13 @@ func (l *Limiter) Check(key string) error {
 		return err
 	}
 	if wait := retryAfter(prev, curr, float64(l.limit), l.window, now.Sub(start)); wait > 0 {
-		return apperr.New(apperr.RateLimited, "too many requests; try again later").With("retry_after", wait)
+		return refused(wait)
 	}
 	return nil
+}
+
+func refused(wait int) error {
+	return apperr.New(apperr.RateLimited, "too many requests; try again later").With("retry_after", wait)
 }
 
 // retryAfter returns how many whole seconds must pass, with nothing more
@@ -68,11 +72,18 @@ func (l *Limiter) Add(key string) {
 	_ = l.counter.Increment(key, time.Now().UTC().Truncate(l.window))
 }
 
-// Allow checks key and, when it is under its limit, counts one event.
+// Allow counts one event for key when key is under its limit (as Check
+// decides), in one step: of concurrent events, on this instance or another
+// sharing the counters, no more than the limit pass.
 func (l *Limiter) Allow(key string) error {
-	if err := l.Check(key); err != nil {
-		return err
+	now := time.Now().UTC()
+	elapsed := now.Sub(now.Truncate(l.window))
+	curr, prev, ok := l.counter.take(key, now, func(curr, prev int) bool {
+		return retryAfter(prev, curr-1, float64(l.limit), l.window, elapsed) == 0
+	})
+	if ok {
+		return nil
 	}
-	l.Add(key)
-	return nil
+	// At least a second: the window may have turned since it was counted.
+	return refused(max(1, retryAfter(prev, curr, float64(l.limit), l.window, elapsed)))
 }

@@ -58,32 +58,23 @@ func (p *Plans) Middleware(fail func(http.ResponseWriter, *http.Request, error))
 				next.ServeHTTP(w, r)
 				return
 			}
-			c := p.counter(rate.Window)
 			now := time.Now().UTC()
 			start := now.Truncate(rate.Window)
-			// Count first, then look: of concurrent requests, on this
-			// instance or another sharing the counters, no more than the
-			// limit see themselves within it (checking first would let
-			// several pass on the same last slot).
-			curr, prev := c.add(key, start, start.Add(-rate.Window), 1)
-			// httprate's sliding rate, this request included, rounded as
-			// httprate rounds it.
 			share := float64(rate.Window-now.Sub(start)) / float64(rate.Window)
-			used := int(math.Round(float64(prev)*share + float64(curr)))
+			var used int
+			curr, prev, ok := p.counter(rate.Window).take(key, now, func(curr, prev int) bool {
+				// httprate's sliding rate, this request included, rounded as
+				// httprate rounds it.
+				used = int(math.Round(float64(prev)*share + float64(curr)))
+				return used <= rate.Requests
+			})
 			h := w.Header()
 			h.Set("X-RateLimit-Limit", strconv.Itoa(rate.Requests))
 			h.Set("X-RateLimit-Reset", strconv.FormatInt(start.Add(rate.Window).Unix(), 10))
-			if used <= rate.Requests {
+			if ok {
 				h.Set("X-RateLimit-Remaining", strconv.Itoa(rate.Requests-used))
 				next.ServeHTTP(w, r)
 				return
-			}
-			// A refused request does not count, so that refusals do not
-			// prolong the wait; once the window has turned, its count is
-			// left alone (the in-memory counter has moved on).
-			if time.Now().UTC().Truncate(rate.Window).Equal(start) {
-				_ = c.IncrementBy(key, start, -1)
-				curr--
 			}
 			// A request is admitted while round(rate)+1 <= limit. At least a
 			// second: the window may have turned since it was counted.

@@ -17,28 +17,42 @@ func (s *Store) Statements() uint64 { return s.statements.Load() }
 
 // countingDriver counts the statements sent through an ent driver.
 type countingDriver struct {
-	*entsql.Driver
+	rawDriver
 	n *atomic.Uint64
+}
+
+// rawDriver is an ent driver that also runs raw statements and begins
+// transactions with options: *entsql.Driver, or SQLite's write group.
+type rawDriver interface {
+	dialect.Driver
+	entsql.ExecQuerier
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, error)
+}
+
+// rawTx is a transaction that also runs raw statements.
+type rawTx interface {
+	dialect.Tx
+	entsql.ExecQuerier
 }
 
 func (d *countingDriver) Exec(ctx context.Context, query string, args, v any) error {
 	d.n.Add(1)
-	return d.Driver.Exec(ctx, query, args, v)
+	return d.rawDriver.Exec(ctx, query, args, v)
 }
 
 func (d *countingDriver) Query(ctx context.Context, query string, args, v any) error {
 	d.n.Add(1)
-	return d.Driver.Query(ctx, query, args, v)
+	return d.rawDriver.Query(ctx, query, args, v)
 }
 
 func (d *countingDriver) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	d.n.Add(1)
-	return d.Driver.ExecContext(ctx, query, args...)
+	return d.rawDriver.ExecContext(ctx, query, args...)
 }
 
 func (d *countingDriver) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	d.n.Add(1)
-	return d.Driver.QueryContext(ctx, query, args...)
+	return d.rawDriver.QueryContext(ctx, query, args...)
 }
 
 func (d *countingDriver) Tx(ctx context.Context) (dialect.Tx, error) {
@@ -47,45 +61,45 @@ func (d *countingDriver) Tx(ctx context.Context) (dialect.Tx, error) {
 
 func (d *countingDriver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, error) {
 	d.n.Add(1)
-	tx, err := d.Driver.BeginTx(ctx, opts)
+	tx, err := d.rawDriver.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &countingTx{Tx: tx.(*entsql.Tx), n: d.n}, nil
+	return &countingTx{rawTx: tx.(rawTx), n: d.n}, nil
 }
 
 // countingTx counts a transaction's statements and its commit or rollback.
 type countingTx struct {
-	*entsql.Tx
+	rawTx
 	n *atomic.Uint64
 }
 
 func (t *countingTx) Exec(ctx context.Context, query string, args, v any) error {
 	t.n.Add(1)
-	return t.Tx.Exec(ctx, query, args, v)
+	return t.rawTx.Exec(ctx, query, args, v)
 }
 
 func (t *countingTx) Query(ctx context.Context, query string, args, v any) error {
 	t.n.Add(1)
-	return t.Tx.Query(ctx, query, args, v)
+	return t.rawTx.Query(ctx, query, args, v)
 }
 
 func (t *countingTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	t.n.Add(1)
-	return t.Tx.ExecContext(ctx, query, args...)
+	return t.rawTx.ExecContext(ctx, query, args...)
 }
 
 func (t *countingTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	t.n.Add(1)
-	return t.Tx.QueryContext(ctx, query, args...)
+	return t.rawTx.QueryContext(ctx, query, args...)
 }
 
 func (t *countingTx) Commit() error {
 	t.n.Add(1)
-	return t.Tx.Commit()
+	return t.rawTx.Commit()
 }
 
 func (t *countingTx) Rollback() error {
 	t.n.Add(1)
-	return t.Tx.Rollback()
+	return t.rawTx.Rollback()
 }

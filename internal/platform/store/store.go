@@ -16,7 +16,6 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
-	_ "github.com/lib/pq"  // the PostgreSQL driver, registered as "postgres"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 
 	"github.com/credvault/credvault/ent"
@@ -32,6 +31,8 @@ type Store struct {
 	Dialect string
 	// URL is the database URL the store was opened with.
 	URL string
+	// driver is what Client sends its statements through.
+	driver rawDriver
 
 	statements atomic.Uint64
 }
@@ -48,7 +49,12 @@ func Open(url string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sql.Open(drv, dsn)
+	var db *sql.DB
+	if dia == dialect.Postgres {
+		db, err = OpenPostgres(dsn)
+	} else {
+		db, err = sql.Open(drv, dsn)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dia, err)
 	}
@@ -70,8 +76,11 @@ func Open(url string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", dia, err)
 	}
-	st := &Store{DB: db, Dialect: dia, URL: url}
-	st.Client = ent.NewClient(ent.Driver(&countingDriver{Driver: entsql.OpenDB(dia, db), n: &st.statements}))
+	st := &Store{DB: db, Dialect: dia, URL: url, driver: entsql.OpenDB(dia, db)}
+	if dia == dialect.SQLite && !strings.Contains(dsn, ":memory:") {
+		st.driver = newWriteGroup(entsql.OpenDB(dia, db))
+	}
+	st.Client = ent.NewClient(ent.Driver(&countingDriver{rawDriver: st.driver, n: &st.statements}))
 	return st, nil
 }
 
@@ -99,10 +108,13 @@ func parseURL(url string) (driver, dsn, dia string, err error) {
 		f.Close()
 		return "sqlite", "file:" + path + "?" + sqlitePragmas, dialect.SQLite, nil
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		return "postgres", url, dialect.Postgres, nil
+		return "pgx", url, dialect.Postgres, nil
 	}
 	return "", "", "", errors.New("store: database URL must start with sqlite:// or postgres://")
 }
+
+// Driver is the ent driver beneath Client, for a client that wraps it.
+func (s *Store) Driver() dialect.Driver { return s.driver }
 
 // Close closes the database.
 func (s *Store) Close() error { return s.Client.Close() }
@@ -138,6 +150,14 @@ func (s *Store) Migrate(ctx context.Context) error {
 	// was replaced would otherwise cost every write and help no read.
 	if err := s.Client.Schema.Create(ctx, migrate.WithDropIndex(true)); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
+	}
+	if s.Dialect == dialect.Postgres {
+		// Room in each page for a row's next version: a DEK rotation's
+		// re-seal then updates credentials in place (a HOT update, no
+		// index entry), ent having no portable way to say so.
+		if _, err := s.DB.ExecContext(ctx, "ALTER TABLE credentials SET (fillfactor = 50)"); err != nil {
+			return fmt.Errorf("store: migrate: credentials fillfactor: %w", err)
+		}
 	}
 	return nil
 }

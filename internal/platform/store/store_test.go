@@ -68,6 +68,13 @@ func TestMigrateEmptyThenAgain(t *testing.T) {
 				t.Fatalf("migrate empty database: %v", err)
 			}
 			before := mustTenant(t, st.Client, "Before")
+			if backend == "postgres" {
+				// A DEK rotation's re-seal updates credentials in place.
+				var opts string
+				if err := st.DB.QueryRow("SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = 'credentials'::regclass").Scan(&opts); err != nil || opts != "fillfactor=50" {
+					t.Errorf("credentials' storage options %q (%v), want fillfactor=50", opts, err)
+				}
+			}
 
 			// Migrating an already-migrated database changes nothing and keeps the data.
 			for i := range 2 {

@@ -322,6 +322,13 @@ func (r *reencryption) batch(ctx context.Context) (more bool, err error) {
 		if err != nil {
 			return err
 		}
+		if dia == dialect.Postgres {
+			// Not waiting for the WAL flush is safe here: a batch lost in a
+			// crash is simply redone, its rows still on the old DEK.
+			if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+				return err
+			}
+		}
 		query, args := batchUpdate(dia, r.tenant, version, rows, sealed)
 		_, err = tx.ExecContext(ctx, query, args...)
 		return err
@@ -421,7 +428,9 @@ func (m *Manager) reseal(ctx context.Context, tenant uuid.UUID, version int, key
 // since the batch read it is left alone: a writer has sealed it under the
 // active DEK. The batch's id range, redundant with the join, lets
 // PostgreSQL read just those rows by index rather than join the whole
-// table.
+// table. updated_at stays, as on every re-seal: a key rotation is not an
+// edit, and PostgreSQL can update a row without new index entries (HOT)
+// only when no indexed column changes.
 func batchUpdate(dia string, tenant uuid.UUID, version int, rows []*ent.Credential, sealed [][]byte) (string, []any) {
 	// PostgreSQL types the VALUES columns from the first row's casts.
 	first := "($%d::uuid, $%d::bytea, $%d::bigint)"
@@ -429,9 +438,9 @@ func batchUpdate(dia string, tenant uuid.UUID, version int, rows []*ent.Credenti
 		first = "($%d, $%d, $%d)"
 	}
 	var b strings.Builder
-	b.WriteString("UPDATE credentials SET ciphertext = v.column2, dek_version = $1, updated_at = $2 FROM (VALUES ")
-	args := make([]any, 0, 5+3*len(rows))
-	args = append(args, version, store.Now(), tenant, rows[0].ID, rows[len(rows)-1].ID)
+	b.WriteString("UPDATE credentials SET ciphertext = v.column2, dek_version = $1 FROM (VALUES ")
+	args := make([]any, 0, 4+3*len(rows))
+	args = append(args, version, tenant, rows[0].ID, rows[len(rows)-1].ID)
 	for i, c := range rows {
 		n := len(args)
 		if i == 0 {
@@ -442,7 +451,7 @@ func batchUpdate(dia string, tenant uuid.UUID, version int, rows []*ent.Credenti
 		args = append(args, c.ID, sealed[i], c.DekVersion)
 	}
 	b.WriteString(") AS v WHERE credentials.id = v.column1 AND credentials.dek_version = v.column3" +
-		" AND credentials.tenant_id = $3 AND credentials.id >= $4 AND credentials.id <= $5")
+		" AND credentials.tenant_id = $2 AND credentials.id >= $3 AND credentials.id <= $4")
 	return b.String(), args
 }
 
@@ -506,7 +515,8 @@ func (m *Manager) resealWebhooks(ctx context.Context, tenant uuid.UUID, version 
 			if err != nil {
 				return err
 			}
-			upd := tx.Webhook.UpdateOne(h).SetSecretSealed(sealed).SetDekVersion(version)
+			// A re-seal is not an edit: updated_at stays.
+			upd := tx.Webhook.UpdateOne(h).SetSecretSealed(sealed).SetDekVersion(version).SetUpdatedAt(h.UpdatedAt)
 			// ent reads a NULL column as a pointer to an empty slice.
 			if h.PreviousSecretSealed != nil && len(*h.PreviousSecretSealed) > 0 {
 				prev, err := m.moveSeal(ctx, crypt.WebhookSecret, tenant, h.ID, h.DekVersion, version, *h.PreviousSecretSealed)
@@ -537,7 +547,7 @@ func (m *Manager) resealSSO(ctx context.Context, tenant uuid.UUID, version int) 
 		if err != nil {
 			return err
 		}
-		return tx.SSOConfig.UpdateOne(cfg).SetClientSecretSealed(sealed).SetDekVersion(version).Exec(ctx)
+		return tx.SSOConfig.UpdateOne(cfg).SetClientSecretSealed(sealed).SetDekVersion(version).SetUpdatedAt(cfg.UpdatedAt).Exec(ctx)
 	})
 }
 

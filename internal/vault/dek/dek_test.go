@@ -29,6 +29,7 @@ import (
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/credential"
 	"github.com/credvault/credvault/ent/datakey"
+	"github.com/credvault/credvault/internal/platform/ids"
 	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/credvault/credvault/internal/platform/store/storetest"
 	"github.com/credvault/credvault/internal/vault/crypt"
@@ -92,7 +93,7 @@ func seed(t testing.TB, st *store.Store, m *dek.Manager, tenant uuid.UUID, n int
 		end := min(start+chunk, n)
 		builders := make([]*ent.CredentialCreate, 0, end-start)
 		for i := start; i < end; i++ {
-			id := uuid.New()
+			id := ids.New() // as the schema's default: rows in id order are in insert order
 			pt := fmt.Appendf(nil, `{"api_key":"dek-test-secret-%d-%s"}`, i, uuid.NewString())
 			ct, err := crypt.Credential.Seal(key, pt, tenant, id, version)
 			if err != nil {
@@ -225,6 +226,20 @@ func ciphertexts(t testing.TB, st *store.Store, tenant uuid.UUID) map[uuid.UUID]
 	out := map[uuid.UUID][]byte{}
 	for _, r := range rows {
 		out[r.ID] = r.Ciphertext
+	}
+	return out
+}
+
+// updatedAts returns the tenant's credentials' updated_at by id.
+func updatedAts(t testing.TB, st *store.Store, tenant uuid.UUID) map[uuid.UUID]time.Time {
+	t.Helper()
+	rows, err := st.Client.Credential.Query().Where(credential.TenantID(tenant)).All(bg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[uuid.UUID]time.Time{}
+	for _, r := range rows {
+		out[r.ID] = r.UpdatedAt
 	}
 	return out
 }
@@ -459,6 +474,7 @@ func TestReencryptInterruptedThenResumedByAnotherManager(t *testing.T) {
 		creds := seed(t, st, m, tenant, 50)
 		otherCreds := seed(t, st, m, other, 5)
 		before := ciphertexts(t, st, tenant)
+		edited := updatedAts(t, st, tenant)
 
 		if v, err := m.Rotate(ctx, st.Client, tenant); err != nil || v != 2 {
 			t.Fatalf("Rotate: v%d, err %v", v, err)
@@ -502,6 +518,12 @@ func TestReencryptInterruptedThenResumedByAnotherManager(t *testing.T) {
 		for id, ct := range ciphertexts(t, st, tenant) {
 			if bytes.Equal(ct, before[id]) {
 				t.Fatalf("credential %s kept its v1 ciphertext", id)
+			}
+		}
+		// A re-seal is not an edit.
+		for id, at := range updatedAts(t, st, tenant) {
+			if !at.Equal(edited[id]) {
+				t.Fatalf("credential %s: updated_at moved from %s to %s on a re-seal", id, edited[id], at)
 			}
 		}
 		readAll(t, st, restarted, creds)

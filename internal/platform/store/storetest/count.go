@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/platform/reqinfo"
@@ -31,7 +30,7 @@ type Statements struct {
 // statements by request id. Call it before a server is built on st.
 func CountStatements(st *store.Store) *Statements {
 	s := &Statements{n: map[string]int{}, sql: map[string][]string{}}
-	st.Client = ent.NewClient(ent.Driver(&countingDriver{Driver: entsql.OpenDB(st.Dialect, st.DB), s: s}))
+	st.Client = ent.NewClient(ent.Driver(&countingDriver{Driver: st.Driver(), s: s}))
 	return s
 }
 

@@ -77,7 +77,7 @@ func URL(t testing.TB, backend string) string {
 			t.Skip(EnvURL + " is not set")
 		}
 		schema := "cvtest_" + randomHex(t)
-		admin, err := sql.Open("postgres", base)
+		admin, err := sql.Open("pgx", base)
 		if err != nil {
 			t.Fatalf("postgres: %v", err)
 		}

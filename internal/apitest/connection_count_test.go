@@ -1,0 +1,60 @@
+package apitest_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/credvault/credvault/internal/apitest"
+	"github.com/credvault/credvault/internal/platform/paging"
+	"github.com/credvault/credvault/internal/platform/store/storetest"
+)
+
+// A connection's totalCount is bounded as REST totals are: over a list
+// longer than paging.TotalCap it is TotalCap + 1, a lower bound, found
+// without a COUNT of the table; shorter lists are counted exactly.
+func TestConnectionTotalCountIsBounded(t *testing.T) {
+	t.Parallel()
+	countedEnv(t, func(t *testing.T, e *apitest.Env, counter *storetest.Statements) {
+		tn := register(t, e, "Bounded")
+		seedAudit(t, e, tn.TenantID, "scale.test", paging.TotalCap+20)
+		seedAudit(t, e, tn.TenantID, "scale.rare", 3)
+		total := func(query string) (int, []string) {
+			t.Helper()
+			var out struct {
+				AuditLogs struct {
+					TotalCount int `json:"totalCount"`
+					N          int `json:"n"`
+				} `json:"auditLogs"`
+			}
+			_, stmts := statementsOf(t, counter, func(h map[string]string) {
+				gql(t, e, tn.AccessToken, query, nil, &out, h)
+			})
+			return out.AuditLogs.TotalCount + out.AuditLogs.N, stmts
+		}
+		bounded := fmt.Sprintf("LIMIT %d", paging.TotalCap+1)
+		for _, tc := range []struct {
+			query string
+			want  int
+		}{
+			// Past the bound: a lower bound.
+			{`{ auditLogs(first: 5) { totalCount } }`, paging.TotalCap + 1},
+			{`{ auditLogs(first: 5) { n: totalCount edges { node { id } } } }`, paging.TotalCap + 1},
+			{`{ auditLogs(last: 5) { totalCount pageInfo { hasPreviousPage } } }`, paging.TotalCap + 1},
+			// Within it: exact, from the start whatever the cursor.
+			{`{ auditLogs(first: 2, where: {action: "scale.rare"}) { totalCount edges { cursor } } }`, 3},
+			{`{ auditLogs(first: 10, where: {action: "scale.rare"}) { totalCount } }`, 3},
+		} {
+			got, stmts := total(tc.query)
+			if got != tc.want {
+				t.Errorf("%s: totalCount %d, want %d", tc.query, got, tc.want)
+			}
+			// One statement counts, reading no further than the bound.
+			if slices.ContainsFunc(stmts, func(s string) bool { return strings.Contains(s, "COUNT(") }) ||
+				!slices.ContainsFunc(stmts, func(s string) bool { return strings.HasSuffix(s, bounded) }) {
+				t.Errorf("%s: statements %q; want one ending in %s and no COUNT", tc.query, stmts, bounded)
+			}
+		}
+	})
+}
