@@ -66,8 +66,12 @@ func Open(url string) (*Store, error) {
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
 	default:
+		// As many kept idle as may be open: a connection closed for being
+		// one idle too many is a PostgreSQL backend to start again (and its
+		// cached statements to prepare again) under the next burst; idle
+		// ones still go after 5 minutes.
 		db.SetMaxOpenConns(25)
-		db.SetMaxIdleConns(10)
+		db.SetMaxIdleConns(25)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
