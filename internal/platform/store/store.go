@@ -45,7 +45,7 @@ const sqlitePragmas = "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_prag
 
 // Open connects to url: sqlite://PATH, sqlite://:memory: or postgres://….
 func Open(url string) (*Store, error) {
-	drv, dsn, dia, err := parseURL(url)
+	dsn, dia, err := parseURL(url)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func Open(url string) (*Store, error) {
 	if dia == dialect.Postgres {
 		db, err = OpenPostgres(dsn)
 	} else {
-		db, err = sql.Open(drv, dsn)
+		db, err = sql.Open("sqlite", dsn)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dia, err)
@@ -88,33 +88,33 @@ func Open(url string) (*Store, error) {
 	return st, nil
 }
 
-func parseURL(url string) (driver, dsn, dia string, err error) {
+func parseURL(url string) (dsn, dia string, err error) {
 	switch {
 	case strings.HasPrefix(url, "sqlite://"):
 		path := strings.TrimPrefix(url, "sqlite://")
 		if path == "" {
-			return "", "", "", errors.New("store: sqlite:// needs a path or :memory:")
+			return "", "", errors.New("store: sqlite:// needs a path or :memory:")
 		}
 		if path == ":memory:" {
-			return "sqlite", "file::memory:?" + sqlitePragmas, dialect.SQLite, nil
+			return "file::memory:?" + sqlitePragmas, dialect.SQLite, nil
 		}
 		if dir := filepath.Dir(path); dir != "." {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return "", "", "", fmt.Errorf("store: create %s: %w", dir, err)
+				return "", "", fmt.Errorf("store: create %s: %w", dir, err)
 			}
 		}
 		// The file holds hashes and ciphertexts: only its owner reads it.
 		// SQLite gives its -wal and -shm files the same mode.
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o600)
 		if err != nil {
-			return "", "", "", fmt.Errorf("store: create %s: %w", path, err)
+			return "", "", fmt.Errorf("store: create %s: %w", path, err)
 		}
 		f.Close()
-		return "sqlite", "file:" + path + "?" + sqlitePragmas, dialect.SQLite, nil
+		return "file:" + path + "?" + sqlitePragmas, dialect.SQLite, nil
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		return "pgx", url, dialect.Postgres, nil
+		return url, dialect.Postgres, nil
 	}
-	return "", "", "", errors.New("store: database URL must start with sqlite:// or postgres://")
+	return "", "", errors.New("store: database URL must start with sqlite:// or postgres://")
 }
 
 // Driver is the ent driver beneath Client, for a client that wraps it.
