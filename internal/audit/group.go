@@ -15,18 +15,19 @@ import (
 // Committer writes the entries a request must not answer without, such as
 // a decrypt's, by group commit: the entries of concurrent requests are
 // written together, flush.Chunk at most in one statement, and each caller
-// waits until the statement holding its entry has committed. While one
-// statement runs, the entries arriving meanwhile gather for the next, so
-// the statements per request fall as concurrency grows, and no request runs
-// a transaction of its own or takes a row lock.
+// waits until the statement holding its entry has committed. At most two
+// groups are written at once: while they run, the entries arriving
+// meanwhile gather for the next, so the statements per request fall as
+// concurrency grows, and no request runs a transaction of its own or takes
+// a row lock.
 type Committer struct {
 	flush.Batch
 	client  *ent.Client
 	mu      sync.Mutex
 	waiting []*waiter
-	// writing is true while a goroutine drains waiting; inflight counts
-	// the entries of the group being written.
-	writing  bool
+	// writers counts the goroutines draining waiting; inflight counts
+	// the entries of the groups being written.
+	writers  int
 	inflight int
 }
 
@@ -68,8 +69,10 @@ func (c *Committer) Write(ctx context.Context, e Entry) error {
 	w := &waiter{key: k, entry: agg, ctx: ctx, deadline: time.Now().Add(CommitWait), done: make(chan error, 1)}
 	c.mu.Lock()
 	c.waiting = append(c.waiting, w)
-	start := !c.writing
-	c.writing = true
+	start := c.writers < maxWriters
+	if start {
+		c.writers++
+	}
 	c.mu.Unlock()
 	if start {
 		go c.drain()
@@ -85,33 +88,28 @@ func (c *Committer) Write(ctx context.Context, e Entry) error {
 	}
 }
 
-// linger is how long a group waits for more entries before its statement
-// when entries arrived while the previous one ran: a lone request never
-// waits for it.
-const linger = time.Millisecond
+// maxWriters bounds the groups written at once: while one commits (a WAL
+// flush), the entries arriving meanwhile go out in the next group without
+// waiting for it, and the database merges their flushes.
+const maxWriters = 2
 
-// drain writes the waiting entries, a statement at a time, until none wait.
+// drain writes the waiting entries, a group at a time, until none wait.
 func (c *Committer) drain() {
-	for first := true; ; first = false {
+	for {
 		c.mu.Lock()
 		if len(c.waiting) == 0 {
-			c.writing = false
+			c.writers--
 			c.mu.Unlock()
 			return
 		}
-		c.mu.Unlock()
-		if !first {
-			time.Sleep(linger)
-		}
-		c.mu.Lock()
 		n := min(len(c.waiting), flush.Chunk)
 		group := c.waiting[:n:n]
 		c.waiting = append([]*waiter(nil), c.waiting[n:]...)
-		c.inflight = n
+		c.inflight += n
 		c.mu.Unlock()
 		c.commit(group)
 		c.mu.Lock()
-		c.inflight = 0
+		c.inflight -= n
 		c.mu.Unlock()
 	}
 }

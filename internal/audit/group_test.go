@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect"
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/internal/access"
@@ -22,8 +23,9 @@ import (
 	"github.com/credvault/credvault/internal/platform/store/storetest"
 )
 
-// TestCommitterGroupsConcurrentEntries: while the first insert is held,
-// the other concurrent writers queue behind it, and then share one insert.
+// TestCommitterGroupsConcurrentEntries: while the two groups being written
+// are held, the other concurrent writers queue behind them, and then share
+// one insert.
 func TestCommitterGroupsConcurrentEntries(t *testing.T) {
 	t.Parallel()
 	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
@@ -32,24 +34,32 @@ func TestCommitterGroupsConcurrentEntries(t *testing.T) {
 		a := newTenant(t, c, "A")
 		ctx := access.NewContext(context.Background(), access.System(a))
 		gc := audit.NewCommitter(c, quiet)
-		release := statements.HoldNext(isAuditInsert)
-		defer release()
 		const n = 32
 		var wg sync.WaitGroup
 		errs := make([]error, n)
-		for i := range n {
+		write := func(i int) {
 			wg.Go(func() {
 				errs[i] = gc.Write(ctx, audit.Entry{Action: "credential.decrypt", ResourceID: uuid.NewString()})
 			})
 		}
-		deadline := time.Now().Add(audit.CommitWait / 2)
-		for gc.Queued() != n && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
+		release := statements.HoldNext(isAuditInsert)
+		defer release()
+		write(0)
+		waitFor(t, "the first group's insert", func() bool { return auditInserts(statements) == 1 })
+		// The second group's insert is held too; on SQLite it waits for the
+		// first group's transaction before it gets there.
+		releaseSecond := statements.HoldNext(isAuditInsert)
+		defer releaseSecond()
+		write(1)
+		if st.Dialect == dialect.Postgres {
+			waitFor(t, "the second group's insert", func() bool { return auditInserts(statements) == 2 })
 		}
-		if q := gc.Queued(); q != n {
-			t.Fatalf("%d entries queued or held, want %d", q, n)
+		for i := 2; i < n; i++ {
+			write(i)
 		}
+		waitFor(t, "every entry queued or held", func() bool { return gc.Queued() == n })
 		release()
+		releaseSecond()
 		wg.Wait()
 		for i, err := range errs {
 			if err != nil {
@@ -59,17 +69,80 @@ func TestCommitterGroupsConcurrentEntries(t *testing.T) {
 		if es := byAction(t, c, a, "credential.decrypt"); len(es) != n {
 			t.Fatalf("%d entries, want %d", len(es), n)
 		}
-		inserts := 0
-		_, all := statements.Of("")
-		for _, s := range all {
-			if isAuditInsert(s) {
-				inserts++
-			}
-		}
-		if inserts != 2 {
-			t.Fatalf("%d concurrent entries took %d inserts, want 2 (the held one, then the others together)", n, inserts)
+		if inserts := auditInserts(statements); inserts > 3 {
+			t.Fatalf("%d concurrent entries took %d inserts, want at most 3 (the two held groups, then the others together)", n, inserts)
 		}
 	})
+}
+
+// TestCommitterWritesWhileAGroupCommits: on PostgreSQL an entry arriving
+// while a group commits is written without waiting for it; on SQLite, one
+// writer at a time, right after it.
+func TestCommitterWritesWhileAGroupCommits(t *testing.T) {
+	t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
+		statements := storetest.CountStatements(st)
+		c := st.Client
+		a := newTenant(t, c, "A")
+		ctx := access.NewContext(context.Background(), access.System(a))
+		gc := audit.NewCommitter(c, quiet)
+		release := statements.HoldNext(isAuditInsert)
+		defer release()
+		first := make(chan error, 1)
+		go func() { first <- gc.Write(ctx, audit.Entry{Action: "held.entry"}) }()
+		waitFor(t, "the first group's insert", func() bool { return auditInserts(statements) == 1 })
+		second := make(chan error, 1)
+		go func() { second <- gc.Write(ctx, audit.Entry{Action: "next.entry"}) }()
+		select {
+		case err := <-second:
+			if st.Dialect != dialect.Postgres {
+				t.Fatalf("on SQLite an entry committed (%v) inside another group's open transaction", err)
+			}
+			if err != nil {
+				t.Fatalf("entry written beside a held group: %v", err)
+			}
+		case <-time.After(time.Second):
+			if st.Dialect == dialect.Postgres {
+				t.Fatal("an entry waited for the group before it to commit")
+			}
+		}
+		release()
+		if err := <-first; err != nil {
+			t.Fatalf("held entry: %v", err)
+		}
+		if st.Dialect != dialect.Postgres {
+			if err := <-second; err != nil {
+				t.Fatalf("entry after the held group: %v", err)
+			}
+		}
+		for _, action := range []string{"held.entry", "next.entry"} {
+			if es := byAction(t, c, a, action); len(es) != 1 {
+				t.Fatalf("%d %s entries, want 1", len(es), action)
+			}
+		}
+	})
+}
+
+func auditInserts(statements *storetest.Statements) int {
+	inserts := 0
+	_, all := statements.Of("")
+	for _, s := range all {
+		if isAuditInsert(s) {
+			inserts++
+		}
+	}
+	return inserts
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(audit.CommitWait / 2)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func isAuditInsert(sql string) bool {
