@@ -148,7 +148,7 @@ const defaultGCPercent = 400
 // defaultMemoryLimit is the GOMEMLIMIT the server runs with when none is
 // set: the Go heap is collected before it passes it, keeping the process
 // (heap, stacks, SQLite's caches) under 100 MiB under load.
-const defaultMemoryLimit = 48 << 20
+const defaultMemoryLimit = 40 << 20
 
 // logFlushInterval bounds how long a log line waits in the buffer.
 const logFlushInterval = 200 * time.Millisecond
