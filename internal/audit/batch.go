@@ -185,6 +185,7 @@ func waitForRoom(ctx context.Context, room <-chan struct{}, deadline time.Time) 
 // statement. The rows of a failed statement, and those after it, wait for
 // the next flush; rows refused on their own are dropped and counted.
 func (b *Batcher) Flush(ctx context.Context) error {
+	defer b.Hold()()
 	b.mu.Lock()
 	pending := b.pending
 	b.pending = map[batchKey]*batched{}

@@ -73,6 +73,7 @@ func (u *Usage) Count(p *access.Principal, model, provider string, prompt, compl
 // Flush adds the pending counts to the database; a failed write keeps its
 // counts for the next flush.
 func (u *Usage) Flush(ctx context.Context) error {
+	defer u.Hold()()
 	u.mu.Lock()
 	pending := u.pending
 	u.pending = map[usageKey]usageCount{}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -55,6 +56,16 @@ type Batch struct {
 	// Queued returns how many entries wait, those being written included.
 	Queued  func() int
 	metrics *metrics.Metrics
+	// flushing lets one flush run at a time (see Hold).
+	flushing sync.Mutex
+}
+
+// Hold makes the batcher's flushes run one at a time, until release: a
+// Flush called while Run's is writing waits for it, then writes what it
+// put back, so that everything queued before the call has been tried.
+func (b *Batch) Hold() (release func()) {
+	b.flushing.Lock()
+	return b.flushing.Unlock
 }
 
 // Instrument exports the batcher's queue length, retries and dropped

@@ -66,6 +66,7 @@ type touched struct {
 // Flush writes the pending times, Chunk rows per transaction. What a failed
 // transaction held waits for the next flush.
 func (l *Latest) Flush(ctx context.Context) error {
+	defer l.Hold()()
 	l.mu.Lock()
 	pending := make([]touched, 0, len(l.seen))
 	for id, t := range l.seen {

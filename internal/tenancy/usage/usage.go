@@ -77,6 +77,7 @@ func (c *Counter) Count(p *access.Principal) {
 // transaction. The counts of a failed transaction, and those after it, wait
 // for the next flush.
 func (c *Counter) Flush(ctx context.Context) error {
+	defer c.Hold()()
 	c.mu.Lock()
 	pending := c.pending
 	c.pending = map[key]int64{}

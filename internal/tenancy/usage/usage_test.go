@@ -9,6 +9,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -174,6 +175,54 @@ func TestCounterKeepsCountsUntilTheirWriteCommits(t *testing.T) {
 			t.Fatalf("count = %d, want 4", got)
 		}
 	})
+}
+
+// TestFlushWaitsForTheFlushInProgress: a Flush called while another is
+// writing (Run's, say) returns only once that one has committed, so what was
+// counted before the call is in the database when it returns.
+func TestFlushWaitsForTheFlushInProgress(t *testing.T) {
+	t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
+		statements := storetest.CountStatements(st)
+		c := st.Client
+		a := newTenant(t, c, "A")
+		u := usage.New(c, quiet)
+		p := &access.Principal{Kind: access.KindUser, ID: uuid.New(), TenantID: a, HomeTenantID: a}
+		u.Count(p)
+		isWrite := func(sql string) bool { return strings.Contains(sql, "usage_counters") }
+		release := statements.HoldNext(isWrite)
+		defer release()
+		first := make(chan error, 1)
+		go func() { first <- u.Flush(context.Background()) }()
+		deadline := time.Now().Add(5 * time.Second)
+		for !slices.ContainsFunc(statementsOf(statements), isWrite) {
+			if time.Now().After(deadline) {
+				t.Fatal("the first flush sent no write")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		second := make(chan error, 1)
+		go func() { second <- u.Flush(context.Background()) }()
+		select {
+		case err := <-second:
+			t.Fatalf("a flush returned (%v) while the one before it was still writing", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+		release()
+		for _, ch := range []chan error{first, second} {
+			if err := <-ch; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := counts(t, c, a)["user:"+p.ID.String()]; got != 1 {
+			t.Fatalf("count = %d, want 1", got)
+		}
+	})
+}
+
+func statementsOf(s *storetest.Statements) []string {
+	_, sql := s.Of("")
+	return sql
 }
 
 // counted reads a counter.
