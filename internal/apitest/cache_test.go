@@ -10,6 +10,7 @@ package apitest_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -156,6 +157,71 @@ func TestCachesDropChangesAtOnce(t *testing.T) {
 		setClientStatus(t, e, tn.AccessToken, c2, "disabled")
 		wantOAuthError(t, clientCredentials(e, c2.ClientID, c2.ClientSecret, ""), http.StatusUnauthorized, "invalid_client")
 	})
+}
+
+// TestStoringACredentialSendsNoNotify: a stored credential only adds a row,
+// so its transaction sends no NOTIFY, which on PostgreSQL would queue its
+// commit behind every other notifying transaction's; the instance itself
+// lists the new row at once all the same.
+func TestStoringACredentialSendsNoNotify(t *testing.T) {
+	for _, backend := range storetest.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			st := storetest.Open(t, backend)
+			counter := storetest.CountStatements(st)
+			e := apitest.New(t, st)
+			tn := register(t, e, "Added")
+			key := tn.key(t, "credentials:decrypt")
+			integration := "added-" + randTag()
+			body := func() map[string]any {
+				return map[string]any{"integration_id": integration, "auth_type": "bearer_token",
+					"data": map[string]any{"token": "added-" + randTag()}}
+			}
+			storeCred(t, e, tn.AccessToken, body())
+			decryptedData(t, e, key.Key, integration)
+			n, sql := statementsOf(t, counter, func(h map[string]string) {
+				wantStatus(t, do(e, http.MethodPost, "/api/v1/credentials", tn.AccessToken, body(), h), http.StatusCreated)
+			})
+			for _, q := range sql {
+				if strings.Contains(strings.ToLower(q), "pg_notify") {
+					t.Errorf("POST /credentials notifies in its transaction: %s", q)
+				}
+			}
+			t.Logf("POST /credentials: %d statements", n)
+			var both integrationJSON
+			wantOK(t, do(e, http.MethodGet, credPath(integration), key.Key, nil), http.StatusOK, &both)
+			if len(both.Credentials) != 2 {
+				t.Fatalf("%d credentials listed after a second was stored, want 2", len(both.Credentials))
+			}
+		})
+	}
+}
+
+// TestStoredCredentialsReachEveryInstance: two instances on one
+// PostgreSQL; a credential stored through A is read through B at once,
+// and one added to an integration B has cached is listed by B within a
+// second (the README's promise).
+func TestStoredCredentialsReachEveryInstance(t *testing.T) {
+	t.Parallel()
+	a, b := twoInstances(t)
+	tn := register(t, a, "Added everywhere")
+	key := tn.key(t, "credentials:decrypt")
+	integration := "added-everywhere-" + randTag()
+	token := "first-" + randTag()
+	storeCred(t, a, tn.AccessToken, map[string]any{"integration_id": integration, "auth_type": "bearer_token",
+		"data": map[string]any{"token": token}})
+	if r, data := decryptedData(t, b, key.Key, integration); r.Status != http.StatusOK || data["token"] != token {
+		t.Fatalf("B does not read the credential stored through A at once: %d", r.Status)
+	}
+	storeCred(t, a, tn.AccessToken, map[string]any{"integration_id": integration, "auth_type": "bearer_token",
+		"data": map[string]any{"token": "second-" + randTag()}})
+	start := time.Now()
+	eventually(t, time.Second, "B lists the credential added through A", func() (bool, string) {
+		var out integrationJSON
+		wantOK(t, do(b, http.MethodGet, credPath(integration), key.Key, nil), http.StatusOK, &out)
+		return len(out.Credentials) == 2, strconv.Itoa(len(out.Credentials)) + " credentials"
+	})
+	t.Logf("the credential added through A reached B after %v", time.Since(start))
 }
 
 // tokenRefusedWithin polls the token endpoint of e for c until it answers

@@ -12,9 +12,10 @@ import (
 )
 
 // Cache bounds: every credential change, and the end of a DEK rotation,
-// drops its tenant's rows on every instance through the bus, so the TTL
-// only bounds staleness should a notification be lost (rows re-sealed
-// meanwhile still open under the old DEK until it is destroyed).
+// drops its tenant's rows on every instance through the bus (a stored
+// credential just after its commit, see added), so the TTL only bounds
+// staleness should a notification be lost (rows re-sealed meanwhile still
+// open under the old DEK until it is destroyed).
 const (
 	credentialTTL     = time.Minute
 	maxCachedRowCount = 10_000
@@ -82,6 +83,16 @@ func (c *Cache) drop(tenant uuid.UUID) {
 // credentials change: every instance drops them when it commits.
 func (c *Cache) changed(ctx context.Context, tx *ent.Client, tenant uuid.UUID) error {
 	return c.bus.Publish(ctx, tx, invalidate.For(invalidate.Credential, tenant.String()))
+}
+
+// added announces that tenant's credentials gained a row once the
+// transaction of ctx commits. No cached row changed and an integration
+// without rows is never cached, so a cache that misses the row only serves
+// what it served a moment before: other instances hear of it just after the
+// commit (PublishSoon), and the write does not queue for the commit of
+// every other notifying transaction.
+func (c *Cache) added(ctx context.Context, tenant uuid.UUID) {
+	c.bus.PublishSoon(ctx, invalidate.For(invalidate.Credential, tenant.String()))
 }
 
 // integration returns the rows of tenant's integration, from the cache or

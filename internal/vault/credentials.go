@@ -124,9 +124,7 @@ func (s *Service) Store(ctx context.Context, input StoreCredentialInput) (*ent.C
 		if err != nil {
 			return nil, err
 		}
-		if err := s.Cache.changed(ctx, tx, p.TenantID); err != nil {
-			return nil, err
-		}
+		s.Cache.added(ctx, p.TenantID)
 		if err := audit.Record(ctx, tx, audit.Entry{Action: "credential.create", ResourceType: "credential", ResourceID: c.ID.String(),
 			Details: map[string]any{"integration_id": integration, "auth_type": input.AuthType}}); err != nil {
 			return nil, err

@@ -1,8 +1,10 @@
 // Package invalidate tells every server instance that something cached has
 // changed: an API key revoked, a tenant suspended, a client disabled. On
 // PostgreSQL a change is published with NOTIFY inside the transaction that
-// makes it, so instances hear of it exactly when it commits; SQLite serves
-// one instance, and its changes are delivered in process.
+// makes it, so instances hear of it exactly when it commits; an addition
+// that nothing must refuse may instead be published just after its commit,
+// gathered with others into one NOTIFY (see PublishSoon). SQLite serves one
+// instance, and its changes are delivered in process.
 package invalidate
 
 import (
@@ -37,6 +39,11 @@ const (
 	pingTimeout  = 10 * time.Second
 )
 
+// soonDelay is how long the topics of PublishSoon gather before one NOTIFY
+// carries them all; a send that fails is tried again after minReconnect,
+// then twice as long each try up to maxReconnect.
+const soonDelay = 10 * time.Millisecond
+
 // Topic names what changed, as "<kind>:<id>", such as "api_key:…" or "tenant:…".
 type Topic string
 
@@ -70,15 +77,23 @@ type Bus struct {
 	postgres bool
 	mu       sync.RWMutex
 	subs     []func(Topic)
-	// stop ends the listening loop, which closes done when it returns.
-	stop context.CancelFunc
-	done chan struct{}
+	// stop ends the listening and sending loops, which close done and
+	// sent when they return.
+	stop       context.CancelFunc
+	done, sent chan struct{}
+
+	// soon holds the topics of PublishSoon whose transactions committed,
+	// until the sending loop, woken by kick, notifies them.
+	soonMu sync.Mutex
+	soon   map[Topic]struct{}
+	kick   chan struct{}
 }
 
 // New returns a bus for a database of dialect; dsn is its URL, used on
 // PostgreSQL to listen on a connection of its own.
 func New(dia, dsn string, logger *slog.Logger) (*Bus, error) {
-	b := &Bus{postgres: dia == dialect.Postgres, done: make(chan struct{})}
+	b := &Bus{postgres: dia == dialect.Postgres, done: make(chan struct{}), sent: make(chan struct{}),
+		soon: map[Topic]struct{}{}, kick: make(chan struct{}, 1)}
 	if !b.postgres {
 		return b, nil
 	}
@@ -94,6 +109,7 @@ func New(dia, dsn string, logger *slog.Logger) (*Bus, error) {
 	}
 	ctx, b.stop = context.WithCancel(context.Background())
 	go b.listen(ctx, cfg, conn, logger)
+	go b.send(ctx, cfg, logger)
 	return b, nil
 }
 
@@ -194,15 +210,7 @@ func (b *Bus) Publish(ctx context.Context, client *ent.Client, t Topic) error {
 		}
 		return nil
 	}
-	tx.OnCommit(func(next ent.Committer) ent.Committer {
-		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-			err := next.Commit(ctx, tx)
-			if err == nil {
-				b.deliver(t)
-			}
-			return err
-		})
-	})
+	afterCommit(tx, func() { b.deliver(t) })
 	if !b.postgres {
 		return nil
 	}
@@ -210,12 +218,142 @@ func (b *Bus) Publish(ctx context.Context, client *ent.Client, t Topic) error {
 	return err
 }
 
-// Close stops listening.
+// PublishSoon announces t, a change that other instances need not refuse at
+// its commit (a row added: a cache that misses it serves what it served a
+// moment before), after the transaction of ctx commits, or at once outside
+// one. It is delivered in this process then, and on PostgreSQL to every
+// instance by a NOTIFY sent after it, gathered with the others published
+// within soonDelay: the transaction takes no part in PostgreSQL's
+// notification lock, which lets only one notifying transaction commit at a
+// time in the whole database.
+func (b *Bus) PublishSoon(ctx context.Context, t Topic) {
+	tx := ent.TxFromContext(ctx)
+	if tx == nil {
+		b.publishedSoon(t)
+		return
+	}
+	afterCommit(tx, func() { b.publishedSoon(t) })
+}
+
+// afterCommit runs fn once tx has committed, never if it fails.
+func afterCommit(tx *ent.Tx, fn func()) {
+	tx.OnCommit(func(next ent.Committer) ent.Committer {
+		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+			err := next.Commit(ctx, tx)
+			if err == nil {
+				fn()
+			}
+			return err
+		})
+	})
+}
+
+// publishedSoon delivers t here and, on PostgreSQL, queues it for the
+// sending loop.
+func (b *Bus) publishedSoon(t Topic) {
+	b.deliver(t)
+	if !b.postgres {
+		return
+	}
+	b.soonMu.Lock()
+	b.soon[t] = struct{}{}
+	b.soonMu.Unlock()
+	select {
+	case b.kick <- struct{}{}:
+	default:
+	}
+}
+
+// send notifies the queued topics, soonDelay after the first of a batch,
+// on a connection of its own (dialled when first needed, so that sending
+// never waits for the store's pool), until ctx ends, when what is queued
+// is sent one last time. A failed send keeps its topics queued and is
+// tried again with backoff; should it never succeed, the caches' TTL
+// bounds what other instances serve.
+func (b *Bus) send(ctx context.Context, cfg *pgx.ConnConfig, logger *slog.Logger) {
+	defer close(b.sent)
+	var conn *pgx.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close(context.WithoutCancel(ctx))
+		}
+	}()
+	flush := func(ctx context.Context) error {
+		b.soonMu.Lock()
+		topics := make([]string, 0, len(b.soon))
+		for t := range b.soon {
+			topics = append(topics, string(t))
+		}
+		clear(b.soon)
+		b.soonMu.Unlock()
+		if len(topics) == 0 {
+			return nil
+		}
+		err := b.notify(ctx, cfg, &conn, topics)
+		if err != nil {
+			b.soonMu.Lock()
+			for _, t := range topics {
+				b.soon[Topic(t)] = struct{}{}
+			}
+			b.soonMu.Unlock()
+		}
+		return err
+	}
+	for wait := time.Duration(0); ; {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pingTimeout)
+			err := flush(fctx)
+			cancel()
+			if err != nil {
+				logger.Warn("invalidations not sent before closing", "err", err)
+			}
+			return
+		case <-b.kick:
+		}
+		select {
+		case <-ctx.Done():
+			continue
+		case <-time.After(max(wait, soonDelay)):
+		}
+		if err := flush(ctx); err != nil && ctx.Err() == nil {
+			wait = min(max(2*wait, minReconnect), maxReconnect)
+			logger.Warn("invalidations not sent", "err", err, "retry_in", wait)
+			select {
+			case b.kick <- struct{}{}:
+			default:
+			}
+			continue
+		}
+		wait = 0
+	}
+}
+
+// notify sends topics in one statement on *conn, dialling it first when
+// nil; a connection that fails is closed and set to nil.
+func (b *Bus) notify(ctx context.Context, cfg *pgx.ConnConfig, conn **pgx.Conn, topics []string) error {
+	if *conn == nil {
+		c, err := pgx.ConnectConfig(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		*conn = c
+	}
+	_, err := (*conn).Exec(ctx, "SELECT pg_notify($1, t) FROM unnest($2::text[]) AS t", channel, topics)
+	if err != nil {
+		(*conn).Close(context.WithoutCancel(ctx))
+		*conn = nil
+	}
+	return err
+}
+
+// Close stops listening and sends what PublishSoon still holds.
 func (b *Bus) Close() error {
 	if b.stop == nil {
 		return nil
 	}
 	b.stop()
 	<-b.done
+	<-b.sent
 	return nil
 }
