@@ -344,7 +344,7 @@ func (s *Service) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], fir
 	return paging.Connection(ctx, q, nil, first, last,
 		func(ctx context.Context, q *ent.APIKeyQuery, first, last *int) (*ent.APIKeyConnection, error) {
 			return q.Paginate(ctx, after, first, before, last, ent.WithAPIKeyOrder(orderBy))
-		}, func(c *ent.APIKeyConnection) *int { return &c.TotalCount })
+		}, func(c *ent.APIKeyConnection) (*int, ent.PageInfo) { return &c.TotalCount, c.PageInfo })
 }
 
 // List is one offset window of the tenant's keys filtered as Query filters.

@@ -68,7 +68,7 @@ func (t *Trail) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], first
 	return paging.Connection(ctx, q.Where(preds...), where.Filter, first, last,
 		func(ctx context.Context, q *ent.AuditLogQuery, first, last *int) (*ent.AuditLogConnection, error) {
 			return q.Paginate(ctx, after, first, before, last, ent.WithAuditLogOrder(orderBy))
-		}, func(c *ent.AuditLogConnection) *int { return &c.TotalCount })
+		}, func(c *ent.AuditLogConnection) (*int, ent.PageInfo) { return &c.TotalCount, c.PageInfo })
 }
 
 // ByUser narrows the trail to what user u did: the User's auditLogs.

@@ -241,7 +241,7 @@ func (s *Service) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], fir
 	return paging.Connection(ctx, s.Client.Guardrail.Query(), where.Filter, first, last,
 		func(ctx context.Context, q *ent.GuardrailQuery, first, last *int) (*ent.GuardrailConnection, error) {
 			return q.Paginate(ctx, after, first, before, last, ent.WithGuardrailOrder(orderBy))
-		}, func(c *ent.GuardrailConnection) *int { return &c.TotalCount })
+		}, func(c *ent.GuardrailConnection) (*int, ent.PageInfo) { return &c.TotalCount, c.PageInfo })
 }
 
 // List is one offset page of the tenant's guardrails matching where, and

@@ -83,5 +83,5 @@ func (s *Users) ServiceAccountsPage(ctx context.Context, after *entgql.Cursor[uu
 	return paging.Connection(ctx, q, where.Filter, first, last,
 		func(ctx context.Context, q *ent.ServiceAccountQuery, first, last *int) (*ent.ServiceAccountConnection, error) {
 			return q.Paginate(ctx, after, first, before, last, ent.WithServiceAccountOrder(orderBy))
-		}, func(c *ent.ServiceAccountConnection) *int { return &c.TotalCount })
+		}, func(c *ent.ServiceAccountConnection) (*int, ent.PageInfo) { return &c.TotalCount, c.PageInfo })
 }

@@ -38,7 +38,7 @@ func (s *Users) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], first
 	return paging.Connection(ctx, q, where.Filter, first, last,
 		func(ctx context.Context, q *ent.UserQuery, first, last *int) (*ent.UserConnection, error) {
 			return q.Paginate(ctx, after, first, before, last, ent.WithUserOrder(orderBy))
-		}, func(c *ent.UserConnection) *int { return &c.TotalCount })
+		}, func(c *ent.UserConnection) (*int, ent.PageInfo) { return &c.TotalCount, c.PageInfo })
 }
 
 // List is one offset page of the tenant's users, as REST lists them.

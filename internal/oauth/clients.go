@@ -298,7 +298,7 @@ func (s *Clients) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], fir
 	return paging.Connection(ctx, s.Client.OAuthClient.Query(), where.Filter, first, last,
 		func(ctx context.Context, q *ent.OAuthClientQuery, first, last *int) (*ent.OAuthClientConnection, error) {
 			return q.Paginate(ctx, after, first, before, last, ent.WithOAuthClientOrder(orderBy))
-		}, func(c *ent.OAuthClientConnection) *int { return &c.TotalCount })
+		}, func(c *ent.OAuthClientConnection) (*int, ent.PageInfo) { return &c.TotalCount, c.PageInfo })
 }
 
 // List is one offset page of the tenant's clients matching where, and

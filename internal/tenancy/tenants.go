@@ -65,7 +65,7 @@ func (s *Service) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], fir
 	return paging.Connection(ctx, q, where.Filter, first, last,
 		func(ctx context.Context, q *ent.TenantQuery, first, last *int) (*ent.TenantConnection, error) {
 			return q.Paginate(ctx, after, first, before, last, ent.WithTenantOrder(orderBy))
-		}, func(c *ent.TenantConnection) *int { return &c.TotalCount })
+		}, func(c *ent.TenantConnection) (*int, ent.PageInfo) { return &c.TotalCount, c.PageInfo })
 }
 
 // Update changes tenant id's name, plan, status and settings. Plan and

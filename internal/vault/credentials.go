@@ -39,7 +39,7 @@ func (s *Service) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], fir
 	return paging.Connection(ctx, q, where.Filter, first, last,
 		func(ctx context.Context, q *ent.CredentialQuery, first, last *int) (*ent.CredentialConnection, error) {
 			return q.Paginate(ctx, after, first, before, last, ent.WithCredentialOrder(orderBy))
-		}, func(c *ent.CredentialConnection) *int { return &c.TotalCount })
+		}, func(c *ent.CredentialConnection) (*int, ent.PageInfo) { return &c.TotalCount, c.PageInfo })
 }
 
 // List is one offset page of the tenant's credential metadata, filtered by

@@ -329,7 +329,7 @@ func (s *Service) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], fir
 	return paging.Connection(ctx, s.Client.Webhook.Query(), where.Filter, first, last,
 		func(ctx context.Context, q *ent.WebhookQuery, first, last *int) (*ent.WebhookConnection, error) {
 			return q.Paginate(ctx, after, first, before, last, ent.WithWebhookOrder(orderBy))
-		}, func(c *ent.WebhookConnection) *int { return &c.TotalCount })
+		}, func(c *ent.WebhookConnection) (*int, ent.PageInfo) { return &c.TotalCount, c.PageInfo })
 }
 
 // List is one offset page of the tenant's endpoints matching f, and how

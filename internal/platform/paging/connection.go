@@ -5,6 +5,8 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/credvault/credvault/ent"
 )
 
 // Connection is the body of every GraphQL connection resolver: q, filtered
@@ -13,10 +15,11 @@ import (
 // REST total is (see TotalCap): exact up to TotalCap rows, past that
 // TotalCap + 1, a lower bound, so that a page never costs a count of a
 // large table. entgql's own count, of every row, is kept out by handing
-// paginate a context in which totalCount is not selected. total returns
-// the connection's TotalCount field.
+// paginate a context in which totalCount is not selected; a page that
+// holds the whole list is its own count. page returns the connection's
+// TotalCount field and its PageInfo.
 func Connection[Q countQuery[Q], C any](ctx context.Context, q Q, filter func(Q) (Q, error), first, last *int,
-	paginate func(ctx context.Context, q Q, first, last *int) (*C, error), total func(*C) *int) (*C, error) {
+	paginate func(ctx context.Context, q Q, first, last *int) (*C, error), page func(*C) (*int, ent.PageInfo)) (*C, error) {
 	if filter != nil {
 		var err error
 		if q, err = filter(q); err != nil {
@@ -24,24 +27,34 @@ func Connection[Q countQuery[Q], C any](ctx context.Context, q Q, filter func(Q)
 		}
 	}
 	first, last = Size(first, last)
-	ctx, counted := withoutTotalCount(ctx)
+	ctx, counted, listed := withoutTotalCount(ctx)
 	counting := q.Clone() // paginate adds the cursors and the limit to q
 	conn, err := paginate(ctx, q, first, last)
 	if err != nil || !counted {
 		return conn, err
 	}
-	// Counted in one statement, whatever the page holds, so that a
-	// connection costs the same number of statements at any size.
-	*total(conn), err = countUpTo(ctx, counting)
+	total, info := page(conn)
+	// A page read with neither a previous nor a next page (entgql sets
+	// them for an after or before cursor, or a row past the page) holds
+	// the whole list, and entgql set TotalCount to its length: no count.
+	// entgql reads no rows when the size is 0 or neither edges nor
+	// pageInfo is selected.
+	read := listed && (first == nil || *first > 0) && (last == nil || *last > 0)
+	if read && !info.HasNextPage && !info.HasPreviousPage {
+		return conn, nil
+	}
+	// Otherwise counted in one statement, whatever the page holds.
+	*total, err = countUpTo(ctx, counting)
 	return conn, err
 }
 
 // withoutTotalCount returns ctx with the current field's totalCount
-// unselected, and whether it was selected (under any alias).
-func withoutTotalCount(ctx context.Context) (_ context.Context, counted bool) {
+// unselected, whether it was selected (under any alias), and whether edges
+// or pageInfo was, which make entgql read the page's rows.
+func withoutTotalCount(ctx context.Context) (_ context.Context, counted, listed bool) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
-		return ctx, false
+		return ctx, false, false
 	}
 	var rest ast.SelectionSet
 	for _, f := range graphql.CollectFields(graphql.GetOperationContext(ctx), fc.Field.Selections, nil) {
@@ -49,17 +62,18 @@ func withoutTotalCount(ctx context.Context) (_ context.Context, counted bool) {
 			counted = true
 			continue
 		}
+		listed = listed || f.Name == "edges" || f.Name == "pageInfo"
 		// The collected field, its repeated selections merged.
 		field := *f.Field
 		field.SelectionSet = f.Selections
 		rest = append(rest, &field)
 	}
 	if !counted {
-		return ctx, false
+		return ctx, false, listed
 	}
 	hidden := *fc
 	hidden.Field.Selections = rest
 	ctx = graphql.WithFieldContext(ctx, &hidden)
 	hidden.Parent = fc.Parent // the same field, not a child of itself
-	return ctx, true
+	return ctx, true, listed
 }

@@ -5,6 +5,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"os"
@@ -16,7 +17,6 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
-	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/migrate"
@@ -53,7 +53,10 @@ func Open(url string) (*Store, error) {
 	if dia == dialect.Postgres {
 		db, err = OpenPostgres(dsn)
 	} else {
-		db, err = sql.Open("sqlite", dsn)
+		var c driver.Connector
+		if c, err = newSQLiteConnector(dsn); err == nil {
+			db = sql.OpenDB(c)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dia, err)
