@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -87,6 +88,9 @@ type Bus struct {
 	soonMu sync.Mutex
 	soon   map[Topic]struct{}
 	kick   chan struct{}
+	// sender is the backend pid of the sending loop's connection: its
+	// notifications were delivered here before they were sent.
+	sender atomic.Uint32
 }
 
 // New returns a bus for a database of dialect; dsn is its URL, used on
@@ -166,6 +170,9 @@ func (b *Bus) receive(ctx context.Context, conn *pgx.Conn) error {
 		n, err := conn.WaitForNotification(wctx)
 		cancel()
 		switch {
+		case err == nil && n.PID == b.sender.Load():
+			// Our own PublishSoon, delivered here at its commit: heard
+			// again now, later, it would drop what was cached meanwhile.
 		case err == nil:
 			b.deliver(Topic(n.Payload))
 		case ctx.Err() == nil && pgconn.Timeout(err):
@@ -338,6 +345,7 @@ func (b *Bus) notify(ctx context.Context, cfg *pgx.ConnConfig, conn **pgx.Conn, 
 			return err
 		}
 		*conn = c
+		b.sender.Store(c.PgConn().PID())
 	}
 	_, err := (*conn).Exec(ctx, "SELECT pg_notify($1, t) FROM unnest($2::text[]) AS t", channel, topics)
 	if err != nil {
