@@ -44,20 +44,7 @@ func insert(t *testing.T, tx dialect.Tx, v string) {
 // rows returns the values stored, read on a connection of their own.
 func rows(t *testing.T, db *sql.DB) []string {
 	t.Helper()
-	r, err := db.Query("SELECT v FROM t ORDER BY v")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var out []string
-	for r.Next() {
-		var v string
-		if err := r.Scan(&v); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, v)
-	}
-	return out
+	return values(t, db, "SELECT v FROM t ORDER BY v")
 }
 
 // walFrames is how many pages the WAL holds: what the commits wrote.

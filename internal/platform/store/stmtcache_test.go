@@ -24,10 +24,12 @@ func oneConn(t *testing.T) *sql.Conn {
 	return conn
 }
 
-// values runs query on conn and returns its first column.
-func values(t *testing.T, conn *sql.Conn, query string, args ...any) []string {
+// values runs query on q (a connection or the pool) and returns its first column.
+func values(t *testing.T, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, args ...any) []string {
 	t.Helper()
-	r, err := conn.QueryContext(context.Background(), query, args...)
+	r, err := q.QueryContext(context.Background(), query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
