@@ -149,7 +149,7 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	keyUsage := apikeys.NewUsage(st.Client, logger)
 	batch := audit.NewBatcher(st.Client, logger)
 	requests := usage.New(st.Client, logger)
-	decrypts := audit.NewCommitter(st.Client, logger)
+	decrypts := audit.NewCommitter(st.Client, st.Dialect, logger)
 	accessed := vault.NewAccessed(st.Client, logger)
 	tokens := gateway.NewUsage(st.Client, logger)
 	for _, b := range []interface{ Instrument(*metrics.Metrics) }{keyUsage, batch, requests, decrypts, accessed, tokens} {

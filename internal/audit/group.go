@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/flush"
@@ -22,7 +24,11 @@ import (
 // a row lock.
 type Committer struct {
 	flush.Batch
-	client  *ent.Client
+	client *ent.Client
+	// alone says that a group's statement commits by itself: on
+	// PostgreSQL one INSERT is atomic, and a transaction around it would
+	// cost a BEGIN and a COMMIT round trip per group.
+	alone   bool
 	mu      sync.Mutex
 	waiting []*waiter
 	// writers counts the goroutines draining waiting; inflight counts
@@ -43,9 +49,10 @@ type waiter struct {
 // CommitWait bounds how long Write waits for its entry, retries included.
 const CommitWait = 3 * time.Second
 
-// NewCommitter returns a committer writing with client.
-func NewCommitter(client *ent.Client, logger *slog.Logger) *Committer {
-	c := &Committer{client: client}
+// NewCommitter returns a committer writing with client, whose dialect is
+// dia.
+func NewCommitter(client *ent.Client, dia string, logger *slog.Logger) *Committer {
+	c := &Committer{client: client, alone: dia == dialect.Postgres}
 	c.Batch = flush.Batch{Kind: "audit_commit", Logger: logger, Queued: c.queued}
 	return c
 }
@@ -126,15 +133,19 @@ func (c *Committer) commit(group []*waiter) {
 		}
 		ctx, cancel := context.WithDeadline(store.Unrestricted(context.Background()), lastDeadline(group))
 		dropped, unwritten, err := flush.Isolate(group, func(ws []*waiter) error {
-			// A transaction of its own, so that on SQLite the statement
-			// joins the group commit of concurrent writes (store.Open).
-			return store.WithTx(ctx, c.client, func(ctx context.Context, tx *ent.Client) error {
+			insert := func(ctx context.Context, tx *ent.Client) error {
 				rows := make([]*ent.AuditLogCreate, len(ws))
 				for i, w := range ws {
 					rows[i] = w.entry.create(tx, w.key)
 				}
 				return tx.AuditLog.CreateBulk(rows...).Exec(ctx)
-			})
+			}
+			if c.alone {
+				return insert(ctx, c.client)
+			}
+			// A transaction of its own, so that on SQLite the statement
+			// joins the group commit of concurrent writes (store.Open).
+			return store.WithTx(ctx, c.client, insert)
 		}, flush.RowsOwn)
 		cancel()
 		failed := map[*waiter]bool{}

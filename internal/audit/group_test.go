@@ -33,7 +33,7 @@ func TestCommitterGroupsConcurrentEntries(t *testing.T) {
 		c := st.Client
 		a := newTenant(t, c, "A")
 		ctx := access.NewContext(context.Background(), access.System(a))
-		gc := audit.NewCommitter(c, quiet)
+		gc := audit.NewCommitter(c, st.Dialect, quiet)
 		const n = 32
 		var wg sync.WaitGroup
 		errs := make([]error, n)
@@ -85,7 +85,7 @@ func TestCommitterWritesWhileAGroupCommits(t *testing.T) {
 		c := st.Client
 		a := newTenant(t, c, "A")
 		ctx := access.NewContext(context.Background(), access.System(a))
-		gc := audit.NewCommitter(c, quiet)
+		gc := audit.NewCommitter(c, st.Dialect, quiet)
 		release := statements.HoldNext(isAuditInsert)
 		defer release()
 		first := make(chan error, 1)
@@ -156,7 +156,7 @@ func TestCommitterFailsClosedAndRetries(t *testing.T) {
 		a := newTenant(t, c, "A")
 		refusal := storetest.RefuseInserts(t, st, "audit_logs")
 		ctx := access.NewContext(context.Background(), access.System(a))
-		gc := audit.NewCommitter(c, quiet)
+		gc := audit.NewCommitter(c, st.Dialect, quiet)
 		m := metrics.New()
 		gc.Instrument(m)
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -38,13 +39,35 @@ func PostgresConfig(dsn string) (*pgx.ConnConfig, error) {
 	return cfg, nil
 }
 
-// scanUTC makes conn read timestamps in UTC, as Now writes them, whatever the
-// process's local time zone.
-func scanUTC(_ context.Context, conn *pgx.Conn) error {
-	conn.TypeMap().RegisterType(&pgtype.Type{
+// configureTypes makes conn read timestamps in UTC, as Now writes them,
+// whatever the process's local time zone, and send uuid.UUID arguments as
+// the 16 bytes they are.
+func configureTypes(_ context.Context, conn *pgx.Conn) error {
+	m := conn.TypeMap()
+	m.RegisterType(&pgtype.Type{
 		Name: "timestamptz", OID: pgtype.TimestamptzOID, Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC},
 	})
+	// pgx encodes a driver.Valuer through its Value, and uuid.UUID's is
+	// its text: each id argument cost a failed binary encode, its error
+	// formatted, a parse of the text and a second encode.
+	m.TryWrapEncodePlanFuncs = append([]pgtype.TryWrapEncodePlanFunc{wrapUUID}, m.TryWrapEncodePlanFuncs...)
 	return nil
+}
+
+// wrapUUID plans a uuid.UUID argument as pgtype.UUID.
+func wrapUUID(value any) (pgtype.WrappedEncodePlanNextSetter, any, bool) {
+	if u, ok := value.(uuid.UUID); ok {
+		return &uuidEncodePlan{}, pgtype.UUID{Bytes: u, Valid: true}, true
+	}
+	return nil, nil, false
+}
+
+type uuidEncodePlan struct{ next pgtype.EncodePlan }
+
+func (p *uuidEncodePlan) SetNext(next pgtype.EncodePlan) { p.next = next }
+
+func (p *uuidEncodePlan) Encode(value any, buf []byte) ([]byte, error) {
+	return p.next.Encode(pgtype.UUID{Bytes: value.(uuid.UUID), Valid: true}, buf)
 }
 
 // OpenPostgres returns a pool of connections to the PostgreSQL database at
@@ -54,7 +77,7 @@ func OpenPostgres(dsn string) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sql.OpenDB(connector{stdlib.GetConnector(*cfg, stdlib.OptionAfterConnect(scanUTC))}), nil
+	return sql.OpenDB(connector{stdlib.GetConnector(*cfg, stdlib.OptionAfterConnect(configureTypes))}), nil
 }
 
 // connector hands out connections whose FATAL errors are bad connections.
