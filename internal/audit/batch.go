@@ -106,9 +106,10 @@ func (b *Batcher) Tally(ctx context.Context, e Entry) {
 }
 
 // pendingEntry is e as the batcher keeps it: its key and its row, the
-// tenant, actor and request taken from ctx. ok is false for an entry with no
-// tenant, which has nowhere to go.
-func pendingEntry(ctx context.Context, e Entry) (k batchKey, agg *batched, ok bool) {
+// tenant, actor and request taken from ctx. A single entry merges with no
+// other, so its key leaves its details out. ok is false for an entry with
+// no tenant, which has nowhere to go.
+func pendingEntry(ctx context.Context, e Entry, single bool) (k batchKey, agg *batched, ok bool) {
 	if e.TenantID == uuid.Nil {
 		e.TenantID, _ = access.TenantFromContext(ctx)
 	}
@@ -120,7 +121,10 @@ func pendingEntry(ctx context.Context, e Entry) (k batchKey, agg *batched, ok bo
 	}
 	actorType, actorID := actorOf(ctx)
 	k = batchKey{tenant: e.TenantID, actorType: actorType, actorID: actorID, action: e.Action,
-		resType: e.ResourceType, resID: e.ResourceID, note: fmt.Sprint(e.Details), outcome: string(e.Outcome)}
+		resType: e.ResourceType, resID: e.ResourceID, outcome: string(e.Outcome)}
+	if !single {
+		k.note = fmt.Sprint(e.Details)
+	}
 	now := store.Now()
 	return k, &batched{entry: e, info: *reqinfo.FromContext(ctx), count: 1, firstSeen: now, lastSeen: now}, true
 }
@@ -128,7 +132,7 @@ func pendingEntry(ctx context.Context, e Entry) (k batchKey, agg *batched, ok bo
 // queue adds e to the pending entries, waiting for room while the queue is
 // full; false when it stayed full.
 func (b *Batcher) queue(ctx context.Context, e Entry, single bool) bool {
-	k, agg, ok := pendingEntry(ctx, e)
+	k, agg, ok := pendingEntry(ctx, e, single)
 	if !ok {
 		return true
 	}

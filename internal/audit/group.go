@@ -68,7 +68,7 @@ func (c *Committer) queued() int {
 // it has committed: nil, or a 503 when it could not be written within
 // CommitWait (or ctx's end), so the caller refuses its answer.
 func (c *Committer) Write(ctx context.Context, e Entry) error {
-	k, agg, ok := pendingEntry(ctx, e)
+	k, agg, ok := pendingEntry(ctx, e, true)
 	if !ok {
 		return apperr.New(apperr.Internal, "audit entry without a tenant")
 	}
