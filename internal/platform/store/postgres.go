@@ -39,11 +39,16 @@ func PostgresConfig(dsn string) (*pgx.ConnConfig, error) {
 	return cfg, nil
 }
 
-// configureTypes makes conn read timestamps in UTC, as Now writes them,
+// configureTypes sets conn's types up as registerTypes says.
+func configureTypes(_ context.Context, conn *pgx.Conn) error {
+	registerTypes(conn.TypeMap())
+	return nil
+}
+
+// registerTypes makes m read timestamps in UTC, as Now writes them,
 // whatever the process's local time zone, and send uuid.UUID arguments as
 // the 16 bytes they are.
-func configureTypes(_ context.Context, conn *pgx.Conn) error {
-	m := conn.TypeMap()
+func registerTypes(m *pgtype.Map) {
 	m.RegisterType(&pgtype.Type{
 		Name: "timestamptz", OID: pgtype.TimestamptzOID, Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC},
 	})
@@ -51,7 +56,6 @@ func configureTypes(_ context.Context, conn *pgx.Conn) error {
 	// its text: each id argument cost a failed binary encode, its error
 	// formatted, a parse of the text and a second encode.
 	m.TryWrapEncodePlanFuncs = append([]pgtype.TryWrapEncodePlanFunc{wrapUUID}, m.TryWrapEncodePlanFuncs...)
-	return nil
 }
 
 // wrapUUID plans a uuid.UUID argument as pgtype.UUID.
