@@ -4,8 +4,8 @@
 # temporary directory; PostgreSQL in a fresh database it creates and drops)
 # starts CredVault with rate limits off, seeds one tenant with one
 # credential, one API key and one OAuth client through the API, and runs
-# wrk on each route, each right after a hello-world run of its own (the
-# ratio compares the two). Prints, and writes into BENCHMARKS.md between
+# wrk on each route, each between two hello-world runs of its own (the
+# ratio compares the route with their mean). Prints, and writes into BENCHMARKS.md between
 # the bench:load markers (the two newest sittings kept): requests per
 # second, the ratio, p99 latency, the server's peak RSS during the route
 # (VmHWM, reset before each route) and SQL statements per request (from
@@ -55,7 +55,9 @@ run() { wrk -t "$THREADS" -c "$CONNS" -d "$DURATION" --latency "$@"; }
 results="$tmp/results.tsv"
 : >"$results"
 
-# bench_route DB NAME WRK-ARGS...: a hello-world run, then the route's.
+# bench_route DB NAME WRK-ARGS...: the route's run between two hello-world
+# runs, whose mean it is compared with (the machine's speed drifts: one
+# hello-world run to the next differed by up to a third here).
 bench_route() {
   local db=$1 name=$2 pid=$3
   shift 3
@@ -67,9 +69,10 @@ bench_route() {
   after=$(statements)
   local hwm
   hwm=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status")
-  python3 - "$db" "$name" "$tmp/hello.txt" "$tmp/route.txt" "$before" "$after" "$hwm" >>"$results" <<'EOF'
+  run "http://$HELLO/" >"$tmp/hello-after.txt"
+  python3 - "$db" "$name" "$tmp/hello.txt" "$tmp/hello-after.txt" "$tmp/route.txt" "$before" "$after" "$hwm" >>"$results" <<'EOF'
 import re, sys
-db, name, hello, route, before, after, hwm = sys.argv[1:]
+db, name, hello, hello_after, route, before, after, hwm = sys.argv[1:]
 def parse(path):
     text = open(path).read()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
@@ -78,10 +81,10 @@ def parse(path):
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     errs = re.search(r"Socket errors: (.*)", text)
     return rps, reqs, p99, int(bad.group(1)) if bad else 0, errs.group(1) if errs else ""
-h = parse(hello)
+h = (parse(hello)[0] + parse(hello_after)[0]) / 2
 r = parse(route)
 stmts = (int(after) - int(before)) / r[1] if r[1] else 0
-print("\t".join([db, name, "%.0f" % r[0], "%.0f" % h[0], "%.2f" % (r[0] / h[0]), r[2], hwm, "%.2f" % stmts, str(r[3]), r[4]]))
+print("\t".join([db, name, "%.0f" % r[0], "%.0f" % h, "%.2f" % (r[0] / h), r[2], hwm, "%.2f" % stmts, str(r[3]), r[4]]))
 EOF
   tail -n 1 "$results" | awk -F'\t' '{printf "  %-45s %9s req/s  vs hello %s  p99 %-8s  peak RSS %s MiB  SQL/req %s  non-2xx %s %s\n", $2, $3, $5, $6, $7, $8, $9, $10}'
 }
@@ -153,7 +156,7 @@ load = open("/proc/loadavg").read().split()[0]
 print("#### %s: `wrk -t%s -c%s -d%s`, %d cores, load average %s at the end" % (
     time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), threads, conns, duration, os.cpu_count(), load))
 print()
-print("| database | route | req/s | hello-world req/s | vs hello | p99 | peak RSS (MiB) | SQL statements/request | non-2xx |")
+print("| database | route | req/s | hello-world req/s (mean of the runs before and after) | vs hello | p99 | peak RSS (MiB) | SQL statements/request | non-2xx |")
 print("|---|---|---|---|---|---|---|---|---|")
 for line in open(results):
     f = line.rstrip("\n").split("\t")

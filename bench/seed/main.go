@@ -88,7 +88,7 @@ func main() {
 		{name: "`GET /api-keys?limit=50&sort=name&order=asc`", path: "/api/v1/api-keys?limit=50&sort=name&order=asc"},
 		{name: "GraphQL `apiKeys(first: 50) { pageInfo }`", query: `{ apiKeys(first: 50) { pageInfo { hasNextPage endCursor } } }`},
 		{name: "GraphQL `apiKeys(first: 50)` with edges", query: `{ apiKeys(first: 50) { pageInfo { hasNextPage endCursor } edges { node { id name status } } } }`},
-		{name: "GraphQL `apiKeys(first: 50) { totalCount }` (counts, as asked)", query: `{ apiKeys(first: 50) { totalCount } }`},
+		{name: "GraphQL `apiKeys(first: 50) { totalCount }` (bounded: 10,001 here)", query: `{ apiKeys(first: 50) { totalCount } }`},
 		{name: "`GET /admin/audit-logs?limit=50`", path: "/api/v1/admin/audit-logs?limit=50"},
 		{name: "`GET /admin/audit-logs?cursor=…` (second page)", path: "/api/v1/admin/audit-logs?cursor=" + url.QueryEscape(firstAudit.NextCursor)},
 		{name: "audit filter `action=credential.decrypted` (common)", path: "/api/v1/admin/audit-logs?limit=50&action=credential.decrypted"},
