@@ -18,7 +18,7 @@ import (
 // paginate a context in which totalCount is not selected; a page that
 // holds the whole list is its own count. page returns the connection's
 // TotalCount field and its PageInfo.
-func Connection[Q countQuery[Q], C any](ctx context.Context, q Q, filter func(Q) (Q, error), first, last *int,
+func Connection[Q countQuery[Q, S], C, S any](ctx context.Context, q Q, filter func(Q) (Q, error), first, last *int,
 	paginate func(ctx context.Context, q Q, first, last *int) (*C, error), page func(*C) (*int, ent.PageInfo)) (*C, error) {
 	if filter != nil {
 		var err error
