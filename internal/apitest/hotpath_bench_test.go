@@ -3,6 +3,7 @@ package apitest_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -12,14 +13,17 @@ import (
 	"github.com/credvault/credvault/internal/platform/store/storetest"
 )
 
-// benchPost serves POST path with an X-API-Key and the body bodyOf(i) gives
-// the i-th request, through e's whole handler chain without the network, b.N
-// times on each database, from 32 concurrent clients on two processors (the
-// load harness's wrk -c32).
-func benchPost(b *testing.B, path, scope string, want int, setup func(b *testing.B, tn *tenantFixture), bodyOf func(i int) string) {
+// benchRoute serves method path with an X-API-Key holding scope, and the
+// body bodyOf(i) gives the i-th request (none when bodyOf is nil), through
+// e's whole handler chain without the network, b.N times on each database,
+// from 32 concurrent clients on two processors (the load harness's wrk
+// -c32); statements/op is the SQL it sent per request, statements shared
+// by requests (a group commit) divided among them.
+func benchRoute(b *testing.B, method, path, scope string, want int, setup func(b *testing.B, tn *tenantFixture), bodyOf func(i int) string) {
 	for _, backend := range storetest.Backends() {
 		b.Run(backend, func(b *testing.B) {
-			e := apitest.New(b, storetest.Open(b, backend))
+			st := storetest.Open(b, backend)
+			e := apitest.New(b, st)
 			tn := register(b, e, "Bench")
 			key := tn.key(b, scope).Key
 			if setup != nil {
@@ -29,20 +33,26 @@ func benchPost(b *testing.B, path, scope string, want int, setup func(b *testing
 			var n atomic.Int64
 			b.ReportAllocs()
 			b.SetParallelism(16)
+			before := st.Statements()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					req := httptest.NewRequest(http.MethodPost, path, bytes.NewBufferString(bodyOf(int(n.Add(1)))))
+					var body io.Reader
+					if bodyOf != nil {
+						body = bytes.NewBufferString(bodyOf(int(n.Add(1))))
+					}
+					req := httptest.NewRequest(method, path, body)
 					req.Header.Set("X-API-Key", key)
 					req.Header.Set("Content-Type", "application/json")
 					rec := httptest.NewRecorder()
 					h.ServeHTTP(rec, req)
 					if rec.Code != want || bytes.Contains(rec.Body.Bytes(), []byte(`"errors"`)) {
-						b.Errorf("%s: status %d: %.300s", path, rec.Code, rec.Body)
+						b.Errorf("%s %s: status %d: %.300s", method, path, rec.Code, rec.Body)
 						return
 					}
 				}
 			})
+			b.ReportMetric(float64(st.Statements()-before)/float64(b.N), "statements/op")
 		})
 	}
 }
@@ -50,7 +60,7 @@ func benchPost(b *testing.B, path, scope string, want int, setup func(b *testing
 // BenchmarkStoreCredentialRoute serves POST /api/v1/credentials, a new
 // integration each time: seal, insert and audit in one transaction.
 func BenchmarkStoreCredentialRoute(b *testing.B) {
-	benchPost(b, "/api/v1/credentials", "credentials:write", http.StatusCreated, nil, func(i int) string {
+	benchRoute(b, http.MethodPost, "/api/v1/credentials", "credentials:write", http.StatusCreated, nil, func(i int) string {
 		return fmt.Sprintf(`{"integration_id":"bench-%d","auth_type":"bearer_token","data":{"token":"t-%d"}}`, i, i)
 	})
 }
@@ -59,7 +69,7 @@ func BenchmarkStoreCredentialRoute(b *testing.B) {
 // tenant holding 50 keys.
 func BenchmarkAPIKeysConnection(b *testing.B) {
 	query := `{"query":"{ apiKeys(first: 50) { edges { node { id name prefix scopes status createdAt lastUsedAt expiresAt } } pageInfo { hasNextPage endCursor } } }"}`
-	benchPost(b, "/graphql", "api_keys:read", http.StatusOK, func(b *testing.B, tn *tenantFixture) {
+	benchRoute(b, http.MethodPost, "/graphql", "api_keys:read", http.StatusOK, func(b *testing.B, tn *tenantFixture) {
 		for range 49 {
 			tn.key(b, "api_keys:read")
 		}

@@ -135,7 +135,7 @@ type listQuery[Q, T, S any] interface {
 // lower bound.
 func countUpTo[Q countQuery[Q, S], S any](ctx context.Context, q Q) (int, error) {
 	q = q.Clone().Limit(TotalCap + 1)
-	q.Modify(countWithin)
+	q.Modify(countWithin) // adds to q; the select builder it returns is not needed
 	return q.Count(ctx)
 }
 
@@ -154,8 +154,8 @@ func countWithin(s *sql.Selector) {
 // Fetch loads the window's page of q and counts the list, as far as
 // TotalCap rows past the page's start; order applies w.Term and w.Tie to q
 // (its option type differs per table). A page that ends the list costs one
-// statement; a full page one more, reading the ids from its start as far as
-// TotalCap + 1.
+// statement; a full page one more, counting from its start as far as
+// TotalCap + 1 (countUpTo).
 func Fetch[Q listQuery[Q, T, S], T, S any](ctx context.Context, q Q, w Window, order func(Q) Q) ([]T, int, error) {
 	skip := w.Offset
 	if w.After != nil {
