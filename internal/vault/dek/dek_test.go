@@ -658,10 +658,14 @@ func TestReadsSucceedWhileAReencryptionRuns(t *testing.T) {
 
 		paused := make(chan struct{})
 		resume := make(chan struct{})
+		// committed hears each batch's commit: on PostgreSQL two workers
+		// write batches, and the next one pauses before the one resumed
+		// has committed.
+		committed := make(chan struct{}, n)
 		var armed atomic.Bool
 		// The rotation's manager writes through a driver that holds each
 		// batch's transaction open after its UPDATE of the credentials.
-		pausing := ent.NewClient(ent.Driver(&pausingDriver{Driver: entsql.OpenDB(st.Dialect, st.DB), after: func(query string) {
+		pausing := ent.NewClient(ent.Driver(&pausingDriver{Driver: entsql.OpenDB(st.Dialect, st.DB), committed: committed, after: func(query string) {
 			if !armed.Load() || !strings.HasPrefix(query, "UPDATE credentials") {
 				return
 			}
@@ -718,6 +722,11 @@ func TestReadsSucceedWhileAReencryptionRuns(t *testing.T) {
 				}
 				passes++
 				resume <- struct{}{}
+				select {
+				case <-committed:
+				case <-time.After(30 * time.Second):
+					t.Fatalf("pass %d: the batch resumed did not commit within 30s", passes)
+				}
 			case r := <-done:
 				if r.err != nil || r.remaining != 0 {
 					t.Fatalf("Reencrypt: remaining %d, err %v", r.remaining, r.err)
@@ -740,10 +749,11 @@ func TestReadsSucceedWhileAReencryptionRuns(t *testing.T) {
 
 // pausingDriver calls after once each statement of a transaction that ran
 // through ExecContext (as the batch UPDATE does) has run, inside the
-// transaction.
+// transaction, and tells committed when such a transaction has committed.
 type pausingDriver struct {
 	*entsql.Driver
-	after func(query string)
+	after     func(query string)
+	committed chan<- struct{}
 }
 
 func (d *pausingDriver) Tx(ctx context.Context) (dialect.Tx, error) {
@@ -751,17 +761,28 @@ func (d *pausingDriver) Tx(ctx context.Context) (dialect.Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pausingTx{Tx: tx.(*entsql.Tx), after: d.after}, nil
+	return &pausingTx{Tx: tx.(*entsql.Tx), after: d.after, committed: d.committed}, nil
 }
 
 type pausingTx struct {
 	*entsql.Tx
-	after func(query string)
+	after     func(query string)
+	committed chan<- struct{}
+	executed  bool
+}
+
+func (t *pausingTx) Commit() error {
+	err := t.Tx.Commit()
+	if err == nil && t.executed {
+		t.committed <- struct{}{}
+	}
+	return err
 }
 
 func (t *pausingTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	r, err := t.Tx.ExecContext(ctx, query, args...)
 	if err == nil {
+		t.executed = true
 		t.after(query)
 	}
 	return r, err
