@@ -351,10 +351,14 @@ func TestOpenSQLiteFileCreatesFolder(t *testing.T) {
 			t.Errorf("%s mode %o, want 600", name, mode)
 		}
 	}
-	// Foreign keys are enforced (a pragma of every connection).
-	var fk int
-	if err := st.DB.QueryRow("PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
-		t.Errorf("foreign_keys = %d, %v; want 1", fk, err)
+	// Every connection's pragmas: foreign keys enforced, WAL, deleted content
+	// overwritten, temporary files (statement journals) kept in memory.
+	for pragma, want := range map[string]string{"foreign_keys": "1", "journal_mode": "wal", "synchronous": "1",
+		"secure_delete": "1", "temp_store": "2"} {
+		var got string
+		if err := st.DB.QueryRow("PRAGMA " + pragma).Scan(&got); err != nil || got != want {
+			t.Errorf("%s = %q, %v; want %q", pragma, got, err, want)
+		}
 	}
 }
 
