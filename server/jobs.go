@@ -35,44 +35,55 @@ func registerJobs(q *jobs.Queue, db *ent.Client, deks *dek.Manager, events *webh
 	q.Register(jobs.DEKRotation, func(ctx context.Context, j *ent.Job) error {
 		return rotateDEKs(ctx, db, deks, events, j)
 	})
-	q.Register(jobs.ExpireAPIKeys, func(ctx context.Context, _ *ent.Job) error {
-		_, err := apikeys.ExpireKeys(ctx, db)
+	q.Register(jobs.ExpireAPIKeys, forTenant(func(ctx context.Context, only uuid.UUID) error {
+		_, err := apikeys.ExpireKeys(ctx, db, only)
 		return err
-	})
-	q.Register(jobs.AuditRetention, func(ctx context.Context, _ *ent.Job) error {
-		if _, err := audit.Prune(ctx, db); err != nil {
+	}))
+	q.Register(jobs.AuditRetention, forTenant(func(ctx context.Context, only uuid.UUID) error {
+		if _, err := audit.Prune(ctx, db, only); err != nil {
 			return err
 		}
-		_, err := webhooks.Prune(ctx, db, time.Now())
+		_, err := webhooks.Prune(ctx, db, time.Now(), only)
 		return err
-	})
-	q.Register(jobs.PurgeDeletedTenants, func(ctx context.Context, _ *ent.Job) error {
-		_, err := tenancy.PurgeDeleted(ctx, db)
+	}))
+	q.Register(jobs.PurgeDeletedTenants, forTenant(func(ctx context.Context, only uuid.UUID) error {
+		_, err := tenancy.PurgeDeleted(ctx, db, only)
 		return err
-	})
-	q.Register(jobs.ResetSandboxTenants, func(ctx context.Context, j *ent.Job) error {
-		return resetSandboxes(ctx, db, bus, j)
-	})
+	}))
+	q.Register(jobs.ResetSandboxTenants, forTenant(func(ctx context.Context, only uuid.UUID) error {
+		_, err := tenancy.ResetSandboxes(ctx, db, bus, only)
+		return err
+	}))
 	q.Every(jobs.ExpireAPIKeys, expireKeysEvery)
 	q.Every(jobs.AuditRetention, auditRetentionEvery)
 	q.Every(jobs.PurgeDeletedTenants, purgeTenantsEvery)
 	q.Every(jobs.ResetSandboxTenants, resetSandboxesEvery)
 }
 
-// resetSandboxes resets the tenant named in the job's args, if it is a
-// sandbox, or every sandbox when none is named (the daily run): a tenant
-// triggering the job resets itself, never another.
-func resetSandboxes(ctx context.Context, db *ent.Client, bus *invalidate.Bus, j *ent.Job) error {
-	var only uuid.UUID
-	if s, _ := j.Args[jobs.TenantArg].(string); s != "" {
-		id, err := uuid.Parse(s)
+// forTenant runs a maintenance job for the tenant named in its args — a
+// tenant triggering it (jobs.Service.Trigger) acts on itself, never on
+// another — or for every tenant when none is named (the periodic runs).
+func forTenant(run func(ctx context.Context, only uuid.UUID) error) jobs.Handler {
+	return func(ctx context.Context, j *ent.Job) error {
+		only, err := jobTenant(j)
 		if err != nil {
-			return fmt.Errorf("reset_sandbox_tenants: tenant_id: %w", err)
+			return err
 		}
-		only = id
+		return run(ctx, only)
 	}
-	_, err := tenancy.ResetSandboxes(ctx, db, bus, only)
-	return err
+}
+
+// jobTenant is the tenant named in j's args, or uuid.Nil when none is.
+func jobTenant(j *ent.Job) (uuid.UUID, error) {
+	s, _ := j.Args[jobs.TenantArg].(string)
+	if s == "" {
+		return uuid.Nil, nil
+	}
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("%s: %s: %w", j.Name, jobs.TenantArg, err)
+	}
+	return id, nil
 }
 
 // rotateDEKs re-encrypts the credentials of the tenant named in the job's
@@ -80,12 +91,12 @@ func resetSandboxes(ctx context.Context, db *ent.Client, bus *invalidate.Bus, j 
 // named; a named tenant hears of the end by a dek.rotation_completed event.
 func rotateDEKs(ctx context.Context, db *ent.Client, deks *dek.Manager, events *webhooks.Outbox, j *ent.Job) error {
 	var tenants []uuid.UUID
-	s, named := j.Args["tenant_id"].(string)
-	if named = named && s != ""; named {
-		id, err := uuid.Parse(s)
-		if err != nil {
-			return fmt.Errorf("dek_rotation: tenant_id: %w", err)
-		}
+	id, err := jobTenant(j)
+	if err != nil {
+		return err
+	}
+	named := id != uuid.Nil
+	if named {
 		tenants = []uuid.UUID{id}
 	} else {
 		err := db.Credential.Query().Unique(true).Select(credential.FieldTenantID).Scan(store.Unrestricted(ctx), &tenants)

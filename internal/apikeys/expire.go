@@ -4,19 +4,24 @@ import (
 	"context"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/ent/predicate"
 	"github.com/credvault/credvault/internal/platform/store"
 )
 
-// ExpireKeys marks every active key past its expiry as expired; the
+// ExpireKeys marks every active key past its expiry as expired, or only
+// tenant only's unless it is uuid.Nil; the
 // expire_api_keys job runs it. Verification already refuses such keys by
 // time, so this only brings the stored status (and lists) in line.
-func ExpireKeys(ctx context.Context, db *ent.Client) (int, error) {
-	return db.APIKey.Update().
-		Where(apikey.StatusEQ(apikey.StatusActive), apikey.ExpiresAtLTE(store.Now())).
-		SetStatus(apikey.StatusExpired).Save(store.Unrestricted(ctx))
+func ExpireKeys(ctx context.Context, db *ent.Client, only uuid.UUID) (int, error) {
+	q := db.APIKey.Update().Where(apikey.StatusEQ(apikey.StatusActive), apikey.ExpiresAtLTE(store.Now()))
+	if only != uuid.Nil {
+		q.Where(apikey.TenantID(only))
+	}
+	return q.SetStatus(apikey.StatusExpired).Save(store.Unrestricted(ctx))
 }
 
 // Status is a key's state now: an active key past its expiry is expired,

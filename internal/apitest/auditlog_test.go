@@ -5,7 +5,7 @@ package apitest_test
 // tenant isolation), the GraphQL auditLogs connection, and entries being
 // append-only: no route changes or deletes them, the data layer refuses to
 // outside the retention job, and the retention job removes only what is
-// older than the tenant's audit_retention_days.
+// older than the tenant's audit_retention_days, of the tenant that runs it.
 
 import (
 	"context"
@@ -471,13 +471,15 @@ func TestAuditRetentionJobRemovesOnlyExpiredEntries(t *testing.T) {
 		e.Flush()
 		shortBefore, longBefore := count(short.TenantID), count(long.TenantID)
 
-		var trig struct {
-			JobID uuid.UUID `json:"job_id"`
+		run := func(token string) {
+			t.Helper()
+			var trig struct {
+				JobID uuid.UUID `json:"job_id"`
+			}
+			wantOK(t, do(e, http.MethodPost, "/api/v1/admin/jobs/trigger", token, map[string]any{"job_name": "audit_retention"}),
+				http.StatusAccepted, &trig)
+			waitJob(t, e, trig.JobID, 20*time.Second)
 		}
-		wantOK(t, do(e, http.MethodPost, "/api/v1/admin/jobs/trigger", short.AccessToken, map[string]any{"job_name": "audit_retention"}),
-			http.StatusAccepted, &trig)
-		waitJob(t, e, trig.JobID, 20*time.Second)
-
 		exists := func(id uuid.UUID) bool {
 			ok, err := e.Store.Client.AuditLog.Query().Where(auditlog.ID(id)).Exist(unrestricted())
 			if err != nil {
@@ -485,18 +487,29 @@ func TestAuditRetentionJobRemovesOnlyExpiredEntries(t *testing.T) {
 			}
 			return ok
 		}
-		if exists(expired) || exists(ancient) {
-			t.Errorf("entries past their tenant's retention survived the job (short: %v, long: %v)", exists(expired), exists(ancient))
+
+		// short's run prunes short's trail only.
+		run(short.AccessToken)
+		if exists(expired) || !exists(young) {
+			t.Errorf("short's run: its expired entry kept %v, its young one kept %v; want false, true", exists(expired), exists(young))
 		}
-		if !exists(young) || !exists(kept) {
-			t.Errorf("entries within their tenant's retention were removed (short: %v, long: %v)", exists(young), exists(kept))
+		if !exists(ancient) || !exists(kept) {
+			t.Errorf("short's run removed long's entries (ancient kept %v, kept kept %v)", exists(ancient), exists(kept))
 		}
 		// Everything else stays (the trigger itself added one job.trigger entry).
 		if got := count(short.TenantID); got != shortBefore-1+1 {
-			t.Errorf("short tenant: %d entries after the job, want %d", got, shortBefore)
+			t.Errorf("short tenant: %d entries after its run, want %d", got, shortBefore)
 		}
-		if got := count(long.TenantID); got != longBefore-1 {
-			t.Errorf("long tenant: %d entries after the job, want %d", got, longBefore-1)
+		if got := count(long.TenantID); got != longBefore {
+			t.Errorf("long tenant: %d entries after short's run, want %d", got, longBefore)
+		}
+
+		run(long.AccessToken)
+		if exists(ancient) || !exists(kept) {
+			t.Errorf("long's run: its ancient entry kept %v, its 31-day one kept %v; want false, true", exists(ancient), exists(kept))
+		}
+		if got := count(long.TenantID); got != longBefore-1+1 {
+			t.Errorf("long tenant: %d entries after its run, want %d", got, longBefore)
 		}
 	})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/ent/job"
 	"github.com/credvault/credvault/internal/apitest"
 )
@@ -262,4 +263,71 @@ func TestJobsGraphQL(t *testing.T) {
 		k := newKey(t, e, tn.AccessToken, "jobs:read")
 		gqlErr(t, e, k.Key, `mutation { triggerJob(jobName: "audit_retention") { jobID } }`, nil, "FORBIDDEN", "required_scope", "jobs:write")
 	})
+}
+
+// A tenant triggering a maintenance job runs it on itself: its expired keys
+// are marked, another tenant's stay as stored until its own run or the
+// periodic one.
+func TestTriggeredExpiryActsOnTheCallersTenantOnly(t *testing.T) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		a, b := register(t, e, "ExpiresA"), register(t, e, "ExpiresB")
+		past := time.Now().Add(-time.Hour)
+		expired := func(tn *tenantFixture) uuid.UUID {
+			t.Helper()
+			k := tn.key(t)
+			if err := e.Store.Client.APIKey.UpdateOneID(k.ID).SetExpiresAt(past).Exec(unrestricted()); err != nil {
+				t.Fatal(err)
+			}
+			return k.ID
+		}
+		ka, kb := expired(a), expired(b)
+		stored := func(id uuid.UUID) apikey.Status {
+			t.Helper()
+			k, err := e.Store.Client.APIKey.Get(unrestricted(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return k.Status
+		}
+
+		// The periodic run (every minute, every tenant) may land between a's
+		// run and the check: then the check says nothing, and a runs again.
+		for attempt := 1; ; attempt++ {
+			since := time.Now()
+			waitJob(t, e, triggerJob(t, e, a.AccessToken, "expire_api_keys", nil), 20*time.Second)
+			if got := stored(ka); got != apikey.StatusExpired {
+				t.Fatalf("a's key after a's run: %s, want expired", got)
+			}
+			got := stored(kb)
+			if got == apikey.StatusActive {
+				break
+			}
+			if attempt == 3 || !periodicRunSince(t, e, "expire_api_keys", since) {
+				t.Fatalf("b's key after a's run: %s, want active (a's run is a's own)", got)
+			}
+			if err := e.Store.Client.APIKey.UpdateOneID(kb).SetStatus(apikey.StatusActive).Exec(unrestricted()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitJob(t, e, triggerJob(t, e, b.AccessToken, "expire_api_keys", nil), 20*time.Second)
+		if got := stored(kb); got != apikey.StatusExpired {
+			t.Errorf("b's key after b's run: %s, want expired", got)
+		}
+	})
+}
+
+// periodicRunSince reports whether a run of name for every tenant (no
+// tenant_id: the scheduler's) was enqueued since t.
+func periodicRunSince(t *testing.T, e *apitest.Env, name string, since time.Time) bool {
+	t.Helper()
+	runs, err := e.Store.Client.Job.Query().Where(job.Name(name), job.CreatedAtGTE(since.Add(-time.Second))).All(unrestricted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		if _, named := r.Args["tenant_id"]; !named {
+			return true
+		}
+	}
+	return false
 }

@@ -4,17 +4,25 @@ import (
 	"context"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/schema/schematype"
+	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/internal/platform/store"
 )
 
-// Prune removes each tenant's entries older than its audit_retention_days;
-// the audit_retention job runs it. It is the one deletion of entries.
-func Prune(ctx context.Context, db *ent.Client) (int, error) {
+// Prune removes each tenant's entries older than its audit_retention_days,
+// or only tenant only's unless it is uuid.Nil; the audit_retention job runs
+// it. It is the one deletion of entries.
+func Prune(ctx context.Context, db *ent.Client, only uuid.UUID) (int, error) {
 	ctx = store.Unrestricted(ctx)
-	tenants, err := db.Tenant.Query().All(ctx)
+	q := db.Tenant.Query()
+	if only != uuid.Nil {
+		q.Where(tenant.ID(only))
+	}
+	tenants, err := q.All(ctx)
 	if err != nil {
 		return 0, err
 	}

@@ -32,11 +32,16 @@ import (
 	"github.com/credvault/credvault/internal/platform/store"
 )
 
-// PurgeDeleted removes every row of each deleted tenant, the tenant last,
-// one tenant per transaction; the purge_deleted_tenants job runs it.
-func PurgeDeleted(ctx context.Context, db *ent.Client) (int, error) {
+// PurgeDeleted removes every row of each deleted tenant, or of tenant only
+// if it is deleted, unless only is uuid.Nil; the tenant last, one tenant per
+// transaction. The purge_deleted_tenants job runs it.
+func PurgeDeleted(ctx context.Context, db *ent.Client, only uuid.UUID) (int, error) {
 	ctx = store.Unrestricted(ctx)
-	ids, err := db.Tenant.Query().Where(tenant.StatusEQ(tenant.StatusDeleted)).IDs(ctx)
+	q := db.Tenant.Query().Where(tenant.StatusEQ(tenant.StatusDeleted))
+	if only != uuid.Nil {
+		q.Where(tenant.ID(only))
+	}
+	ids, err := q.IDs(ctx)
 	if err != nil {
 		return 0, err
 	}

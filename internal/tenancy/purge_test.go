@@ -145,7 +145,7 @@ func TestPurgeDeletedRemovesEveryRowOfTheTenant(t *testing.T) {
 		active := populate(t, c, "active", tenant.StatusActive, true)
 		keptBefore := rows(t, c, active)
 
-		n, err := tenancy.PurgeDeleted(context.Background(), c)
+		n, err := tenancy.PurgeDeleted(context.Background(), c, uuid.Nil)
 		if err != nil {
 			t.Fatalf("PurgeDeleted: %v", err)
 		}
@@ -157,7 +157,7 @@ func TestPurgeDeletedRemovesEveryRowOfTheTenant(t *testing.T) {
 		expectAll(t, rows(t, c, suspended), func(k string) int { return keptBefore[k] }, "suspended tenant")
 
 		// Nothing left to do: a second run purges nothing.
-		if n, err := tenancy.PurgeDeleted(context.Background(), c); err != nil || n != 0 {
+		if n, err := tenancy.PurgeDeleted(context.Background(), c, uuid.Nil); err != nil || n != 0 {
 			t.Fatalf("second PurgeDeleted = %d, %v", n, err)
 		}
 	})
@@ -171,7 +171,7 @@ func TestPurgeDeletedRemovesUsageCounters(t *testing.T) {
 		c := st.Client
 		gone := populate(t, c, "used", tenant.StatusDeleted, true)
 		later := populate(t, c, "later", tenant.StatusDeleted, false)
-		n, err := tenancy.PurgeDeleted(context.Background(), c)
+		n, err := tenancy.PurgeDeleted(context.Background(), c, uuid.Nil)
 		if err != nil || n != 2 {
 			t.Fatalf("PurgeDeleted = %d, %v; want both deleted tenants purged", n, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect/sql"
+	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/webhookdelivery"
@@ -18,17 +19,24 @@ const Retention = 30 * 24 * time.Hour
 
 // Prune deletes deliveries that finished (succeeded or failed) longer than
 // Retention before now, then the events older than that with no delivery
-// left; the audit_retention job runs it. It returns how many rows went.
-func Prune(ctx context.Context, db *ent.Client, now time.Time) (int, error) {
+// left, of every tenant or only tenant only's unless it is uuid.Nil; the
+// audit_retention job runs it. It returns how many rows went.
+func Prune(ctx context.Context, db *ent.Client, now time.Time, only uuid.UUID) (int, error) {
 	ctx = store.Unrestricted(ctx)
 	cutoff := now.Add(-Retention)
-	deliveries, err := db.WebhookDelivery.Delete().Where(
+	dq := db.WebhookDelivery.Delete().Where(
 		webhookdelivery.StatusIn(webhookdelivery.StatusSucceeded, webhookdelivery.StatusFailed),
-		webhookdelivery.UpdatedAtLT(cutoff)).Exec(ctx)
+		webhookdelivery.UpdatedAtLT(cutoff))
+	eq := db.WebhookEvent.Delete().Where(webhookevent.CreatedAtLT(cutoff))
+	if only != uuid.Nil {
+		dq.Where(webhookdelivery.TenantID(only))
+		eq.Where(webhookevent.TenantID(only))
+	}
+	deliveries, err := dq.Exec(ctx)
 	if err != nil {
 		return 0, err
 	}
-	events, err := db.WebhookEvent.Delete().Where(webhookevent.CreatedAtLT(cutoff), func(s *sql.Selector) {
+	events, err := eq.Where(func(s *sql.Selector) {
 		d := sql.Table(webhookdelivery.Table)
 		s.Where(sql.NotExists(sql.Select(d.C(webhookdelivery.FieldID)).From(d).
 			Where(sql.ColumnsEQ(d.C(webhookdelivery.FieldEventID), s.C(webhookevent.FieldID)))))

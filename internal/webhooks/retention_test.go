@@ -59,7 +59,7 @@ func TestPruneKeepsWhatIsRecentOrUnfinished(t *testing.T) {
 		recent := event(time.Now().UTC())
 		recentDelivery := delivery(recent, webhookdelivery.StatusSucceeded, time.Now().UTC())
 
-		n, err := webhooks.Prune(ctx, db, time.Now())
+		n, err := webhooks.Prune(ctx, db, time.Now(), uuid.Nil)
 		if err != nil {
 			t.Fatal(err)
 		}
