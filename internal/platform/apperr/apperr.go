@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Code is a machine-readable error code shared by REST and GraphQL.
@@ -128,8 +129,22 @@ func NotFoundf(kind string) *Error { return New(NotFound, kind+" not found") }
 
 // Invalid returns a VALIDATION_ERROR naming the field and the reason.
 func Invalid(field, reason string) *Error {
-	return &Error{Code: Validation, Message: fmt.Sprintf("%s is %s", field, reason),
+	return &Error{Code: Validation, Message: invalidMessage(field, reason),
 		Details: map[string]any{"field": field, "reason": reason}}
+}
+
+// invalidMessage puts a reason into a sentence about field: "name is
+// required", "limit must be an integer", "model: empty model name".
+func invalidMessage(field, reason string) string {
+	phrase := strings.ReplaceAll(reason, "_", " ")
+	first, _, _ := strings.Cut(phrase, " ")
+	switch first {
+	case "must", "has", "exceeds", "host":
+		return field + " " + phrase
+	case "a", "an", "empty", "no", "sandbox":
+		return field + ": " + phrase
+	}
+	return field + " is " + phrase
 }
 
 // Denied returns a FORBIDDEN error naming the scope that was required.

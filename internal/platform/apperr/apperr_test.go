@@ -1,0 +1,23 @@
+package apperr
+
+import "testing"
+
+func TestInvalidMessageReads(t *testing.T) {
+	for _, tc := range []struct{ field, reason, want string }{
+		{"name", "required", "name is required"},
+		{"scopes", "unknown", "scopes is unknown"},
+		{"name", "too_long", "name is too long"},
+		{"ttl", "out of range", "ttl is out of range"},
+		{"limit", "must be an integer", "limit must be an integer"},
+		{"redirect_uris", "has_fragment", "redirect_uris has fragment"},
+		{"url", "host does not resolve", "url host does not resolve"},
+		{"plan", "exceeds the tenant's plan", "plan exceeds the tenant's plan"},
+		{"model", "empty model name", "model: empty model name"},
+		{"plan", "a sandbox tenant stays on plan sandbox", "plan: a sandbox tenant stays on plan sandbox"},
+	} {
+		e := Invalid(tc.field, tc.reason)
+		if e.Message != tc.want || e.Details["field"] != tc.field || e.Details["reason"] != tc.reason {
+			t.Errorf("Invalid(%q, %q) = %q %v, want %q with the field and reason as given", tc.field, tc.reason, e.Message, e.Details, tc.want)
+		}
+	}
+}
