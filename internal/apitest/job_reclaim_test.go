@@ -6,6 +6,7 @@ package apitest_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,14 +26,17 @@ import (
 // TestInterruptedDEKRotationResumesOnAnotherServer: server A, on a
 // connection pool of its own, rotates the DEK of a tenant with 10,000
 // credentials (five batches of the job on PostgreSQL, written two at a
-// time, twenty on SQLite) and loses its database once the first batch is re-encrypted — its pool closed, as in a crash: the job
-// row stays running under A's lease. Server B, started then on the same
+// time, twenty on SQLite) and loses its database once the first batch is
+// re-encrypted — its pool closed, as in a crash, while its next batches are
+// held (so that A cannot finish first, however the machine schedules): the
+// job row stays running under A's lease. Server B, started then on the same
 // database, finishes the rotation within 10 s; every credential opens.
 func TestInterruptedDEKRotationResumesOnAnotherServer(t *testing.T) {
 	t.Parallel()
 	mk := newMaster(t)
 	storetest.EachParallel(t, func(t *testing.T, st *store.Store) {
 		dying := openStoreAt(t, st.URL)
+		held := storetest.CountStatements(dying)
 		ea := apitest.New(t, dying, withMaster(mk))
 		o := register(t, ea, "Reclaim")
 		ctx := store.Unrestricted(t.Context())
@@ -67,6 +71,15 @@ func TestInterruptedDEKRotationResumesOnAnotherServer(t *testing.T) {
 			}
 		}
 
+		batches := 0
+		release := held.Hold(func(q string) bool {
+			if !strings.HasPrefix(q, "UPDATE credentials SET ciphertext") {
+				return false
+			}
+			batches++
+			return batches > 1
+		})
+		t.Cleanup(release)
 		rot := rotateDEK(t, ea, o.AccessToken, map[string]any{})
 		moved := func() int {
 			n, err := st.Client.Credential.Query().Where(credential.TenantID(o.TenantID), credential.DekVersion(rot.DEKVersion)).Count(ctx)
@@ -82,6 +95,7 @@ func TestInterruptedDEKRotationResumesOnAnotherServer(t *testing.T) {
 		if err := dying.Close(); err != nil {
 			t.Fatal(err)
 		}
+		release()
 		died := time.Now()
 		// The batch A had under way, if any, commits or not; nothing after it.
 		time.Sleep(time.Second)

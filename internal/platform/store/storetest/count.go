@@ -21,9 +21,11 @@ type Statements struct {
 	mu  sync.Mutex
 	n   map[string]int
 	sql map[string][]string
-	// hold, when set, picks the next statement to wait on gate.
-	hold func(query string) bool
-	gate chan struct{}
+	// hold, when set, picks the next statement to wait on gate, or every
+	// one with holdAll.
+	hold    func(query string) bool
+	holdAll bool
+	gate    chan struct{}
 }
 
 // CountStatements rebinds st's client to a driver that counts its
@@ -45,12 +47,31 @@ func (s *Statements) Of(requestID string) (int, []string) {
 // sent, until release is called: a test lines work up behind it instead of
 // hoping the scheduler does.
 func (s *Statements) HoldNext(match func(query string) bool) (release func()) {
+	return s.holdOn(match, false)
+}
+
+// Hold makes every statement match picks wait, as HoldNext does the next
+// one, until release is called; later statements then go unheld.
+func (s *Statements) Hold(match func(query string) bool) (release func()) {
+	return s.holdOn(match, true)
+}
+
+func (s *Statements) holdOn(match func(query string) bool, all bool) (release func()) {
 	gate := make(chan struct{})
 	s.mu.Lock()
-	s.hold, s.gate = match, gate
+	s.hold, s.holdAll, s.gate = match, all, gate
 	s.mu.Unlock()
 	var once sync.Once
-	return func() { once.Do(func() { close(gate) }) }
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.gate == gate {
+				s.hold = nil
+			}
+			s.mu.Unlock()
+			close(gate)
+		})
+	}
 }
 
 func (s *Statements) add(ctx context.Context, query string) {
@@ -60,7 +81,10 @@ func (s *Statements) add(ctx context.Context, query string) {
 	s.sql[id] = append(s.sql[id], query)
 	var gate chan struct{}
 	if s.hold != nil && s.hold(query) {
-		gate, s.hold = s.gate, nil
+		gate = s.gate
+		if !s.holdAll {
+			s.hold = nil
+		}
 	}
 	s.mu.Unlock()
 	if gate != nil {
