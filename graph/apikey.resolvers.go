@@ -11,8 +11,14 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/apikeys"
+	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/google/uuid"
 )
+
+// TotalCountIsLowerBound is the resolver for the totalCountIsLowerBound field.
+func (r *aPIKeyConnectionResolver) TotalCountIsLowerBound(ctx context.Context, obj *ent.APIKeyConnection) (bool, error) {
+	return paging.IsLowerBound(obj.TotalCount), nil
+}
 
 // CreateAPIKey is the resolver for the createAPIKey field.
 func (r *mutationResolver) CreateAPIKey(ctx context.Context, input apikeys.CreateAPIKeyInput) (*apikeys.CreatedAPIKey, error) {

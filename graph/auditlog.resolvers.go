@@ -11,12 +11,18 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/audit"
+	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/google/uuid"
 )
 
 // AuditLogs is the resolver for the auditLogs field.
 func (r *aPIKeyResolver) AuditLogs(ctx context.Context, obj *ent.APIKey, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error) {
 	return r.Audit.Page(ctx, after, first, before, last, orderBy, where, audit.AboutAPIKey(obj))
+}
+
+// TotalCountIsLowerBound is the resolver for the totalCountIsLowerBound field.
+func (r *auditLogConnectionResolver) TotalCountIsLowerBound(ctx context.Context, obj *ent.AuditLogConnection) (bool, error) {
+	return paging.IsLowerBound(obj.TotalCount), nil
 }
 
 // AuditLogs is the resolver for the auditLogs field.

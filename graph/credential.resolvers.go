@@ -10,6 +10,7 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/credvault/credvault/internal/vault"
 	"github.com/google/uuid"
 )
@@ -17,6 +18,11 @@ import (
 // Data is the resolver for the data field.
 func (r *credentialResolver) Data(ctx context.Context, obj *ent.Credential) (map[string]any, error) {
 	return r.Vault.Decrypt(ctx, obj)
+}
+
+// TotalCountIsLowerBound is the resolver for the totalCountIsLowerBound field.
+func (r *credentialConnectionResolver) TotalCountIsLowerBound(ctx context.Context, obj *ent.CredentialConnection) (bool, error) {
+	return paging.IsLowerBound(obj.TotalCount), nil
 }
 
 // StoreCredential is the resolver for the storeCredential field.

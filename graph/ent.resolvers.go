@@ -33,30 +33,78 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []uuid.UUID) ([]ent.Noder
 // APIKey returns APIKeyResolver implementation.
 func (r *Resolver) APIKey() APIKeyResolver { return &aPIKeyResolver{r} }
 
+// APIKeyConnection returns APIKeyConnectionResolver implementation.
+func (r *Resolver) APIKeyConnection() APIKeyConnectionResolver { return &aPIKeyConnectionResolver{r} }
+
+// AuditLogConnection returns AuditLogConnectionResolver implementation.
+func (r *Resolver) AuditLogConnection() AuditLogConnectionResolver {
+	return &auditLogConnectionResolver{r}
+}
+
 // Credential returns CredentialResolver implementation.
 func (r *Resolver) Credential() CredentialResolver { return &credentialResolver{r} }
+
+// CredentialConnection returns CredentialConnectionResolver implementation.
+func (r *Resolver) CredentialConnection() CredentialConnectionResolver {
+	return &credentialConnectionResolver{r}
+}
+
+// GuardrailConnection returns GuardrailConnectionResolver implementation.
+func (r *Resolver) GuardrailConnection() GuardrailConnectionResolver {
+	return &guardrailConnectionResolver{r}
+}
 
 // OAuthClient returns OAuthClientResolver implementation.
 func (r *Resolver) OAuthClient() OAuthClientResolver { return &oAuthClientResolver{r} }
 
+// OAuthClientConnection returns OAuthClientConnectionResolver implementation.
+func (r *Resolver) OAuthClientConnection() OAuthClientConnectionResolver {
+	return &oAuthClientConnectionResolver{r}
+}
+
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
+
+// ServiceAccountConnection returns ServiceAccountConnectionResolver implementation.
+func (r *Resolver) ServiceAccountConnection() ServiceAccountConnectionResolver {
+	return &serviceAccountConnectionResolver{r}
+}
 
 // Tenant returns TenantResolver implementation.
 func (r *Resolver) Tenant() TenantResolver { return &tenantResolver{r} }
 
+// TenantConnection returns TenantConnectionResolver implementation.
+func (r *Resolver) TenantConnection() TenantConnectionResolver { return &tenantConnectionResolver{r} }
+
 // User returns UserResolver implementation.
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
+
+// UserConnection returns UserConnectionResolver implementation.
+func (r *Resolver) UserConnection() UserConnectionResolver { return &userConnectionResolver{r} }
 
 // Webhook returns WebhookResolver implementation.
 func (r *Resolver) Webhook() WebhookResolver { return &webhookResolver{r} }
 
+// WebhookConnection returns WebhookConnectionResolver implementation.
+func (r *Resolver) WebhookConnection() WebhookConnectionResolver {
+	return &webhookConnectionResolver{r}
+}
+
 type (
-	aPIKeyResolver      struct{ *Resolver }
-	credentialResolver  struct{ *Resolver }
-	oAuthClientResolver struct{ *Resolver }
-	queryResolver       struct{ *Resolver }
-	tenantResolver      struct{ *Resolver }
-	userResolver        struct{ *Resolver }
-	webhookResolver     struct{ *Resolver }
+	aPIKeyResolver                   struct{ *Resolver }
+	aPIKeyConnectionResolver         struct{ *Resolver }
+	auditLogConnectionResolver       struct{ *Resolver }
+	credentialResolver               struct{ *Resolver }
+	credentialConnectionResolver     struct{ *Resolver }
+	guardrailConnectionResolver      struct{ *Resolver }
+	oAuthClientResolver              struct{ *Resolver }
+	oAuthClientConnectionResolver    struct{ *Resolver }
+	queryResolver                    struct{ *Resolver }
+	serviceAccountConnectionResolver struct{ *Resolver }
+	tenantResolver                   struct{ *Resolver }
+	tenantConnectionResolver         struct{ *Resolver }
+	userResolver                     struct{ *Resolver }
+	userConnectionResolver           struct{ *Resolver }
+	webhookResolver                  struct{ *Resolver }
+	webhookConnectionResolver        struct{ *Resolver }
 )

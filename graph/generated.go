@@ -56,14 +56,23 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	APIKey() APIKeyResolver
+	APIKeyConnection() APIKeyConnectionResolver
+	AuditLogConnection() AuditLogConnectionResolver
 	Credential() CredentialResolver
+	CredentialConnection() CredentialConnectionResolver
+	GuardrailConnection() GuardrailConnectionResolver
 	Mutation() MutationResolver
 	OAuthClient() OAuthClientResolver
+	OAuthClientConnection() OAuthClientConnectionResolver
 	Query() QueryResolver
 	SSOConfig() SSOConfigResolver
+	ServiceAccountConnection() ServiceAccountConnectionResolver
 	Tenant() TenantResolver
+	TenantConnection() TenantConnectionResolver
 	User() UserResolver
+	UserConnection() UserConnectionResolver
 	Webhook() WebhookResolver
+	WebhookConnection() WebhookConnectionResolver
 }
 
 type DirectiveRoot struct {
@@ -95,9 +104,10 @@ type ComplexityRoot struct {
 	}
 
 	APIKeyConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges                  func(childComplexity int) int
+		PageInfo               func(childComplexity int) int
+		TotalCount             func(childComplexity int) int
+		TotalCountIsLowerBound func(childComplexity int) int
 	}
 
 	APIKeyEdge struct {
@@ -131,9 +141,10 @@ type ComplexityRoot struct {
 	}
 
 	AuditLogConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges                  func(childComplexity int) int
+		PageInfo               func(childComplexity int) int
+		TotalCount             func(childComplexity int) int
+		TotalCountIsLowerBound func(childComplexity int) int
 	}
 
 	AuditLogEdge struct {
@@ -189,9 +200,10 @@ type ComplexityRoot struct {
 	}
 
 	CredentialConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges                  func(childComplexity int) int
+		PageInfo               func(childComplexity int) int
+		TotalCount             func(childComplexity int) int
+		TotalCountIsLowerBound func(childComplexity int) int
 	}
 
 	CredentialEdge struct {
@@ -256,9 +268,10 @@ type ComplexityRoot struct {
 	}
 
 	GuardrailConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges                  func(childComplexity int) int
+		PageInfo               func(childComplexity int) int
+		TotalCount             func(childComplexity int) int
+		TotalCountIsLowerBound func(childComplexity int) int
 	}
 
 	GuardrailEdge struct {
@@ -392,9 +405,10 @@ type ComplexityRoot struct {
 	}
 
 	OAuthClientConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges                  func(childComplexity int) int
+		PageInfo               func(childComplexity int) int
+		TotalCount             func(childComplexity int) int
+		TotalCountIsLowerBound func(childComplexity int) int
 	}
 
 	OAuthClientEdge struct {
@@ -510,9 +524,10 @@ type ComplexityRoot struct {
 	}
 
 	ServiceAccountConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges                  func(childComplexity int) int
+		PageInfo               func(childComplexity int) int
+		TotalCount             func(childComplexity int) int
+		TotalCountIsLowerBound func(childComplexity int) int
 	}
 
 	ServiceAccountEdge struct {
@@ -548,9 +563,10 @@ type ComplexityRoot struct {
 	}
 
 	TenantConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges                  func(childComplexity int) int
+		PageInfo               func(childComplexity int) int
+		TotalCount             func(childComplexity int) int
+		TotalCountIsLowerBound func(childComplexity int) int
 	}
 
 	TenantEdge struct {
@@ -598,9 +614,10 @@ type ComplexityRoot struct {
 	}
 
 	UserConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges                  func(childComplexity int) int
+		PageInfo               func(childComplexity int) int
+		TotalCount             func(childComplexity int) int
+		TotalCountIsLowerBound func(childComplexity int) int
 	}
 
 	UserEdge struct {
@@ -633,9 +650,10 @@ type ComplexityRoot struct {
 	}
 
 	WebhookConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges                  func(childComplexity int) int
+		PageInfo               func(childComplexity int) int
+		TotalCount             func(childComplexity int) int
+		TotalCountIsLowerBound func(childComplexity int) int
 	}
 
 	WebhookDelivery struct {
@@ -693,9 +711,21 @@ type APIKeyResolver interface {
 
 	AuditLogs(ctx context.Context, obj *ent.APIKey, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error)
 }
+type APIKeyConnectionResolver interface {
+	TotalCountIsLowerBound(ctx context.Context, obj *ent.APIKeyConnection) (bool, error)
+}
+type AuditLogConnectionResolver interface {
+	TotalCountIsLowerBound(ctx context.Context, obj *ent.AuditLogConnection) (bool, error)
+}
 type CredentialResolver interface {
 	AuditLogs(ctx context.Context, obj *ent.Credential, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error)
 	Data(ctx context.Context, obj *ent.Credential) (map[string]any, error)
+}
+type CredentialConnectionResolver interface {
+	TotalCountIsLowerBound(ctx context.Context, obj *ent.CredentialConnection) (bool, error)
+}
+type GuardrailConnectionResolver interface {
+	TotalCountIsLowerBound(ctx context.Context, obj *ent.GuardrailConnection) (bool, error)
 }
 type MutationResolver interface {
 	Register(ctx context.Context, input model.RegisterInput) (*identity.AuthPayload, error)
@@ -738,6 +768,9 @@ type MutationResolver interface {
 type OAuthClientResolver interface {
 	AuditLogs(ctx context.Context, obj *ent.OAuthClient, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error)
 }
+type OAuthClientConnectionResolver interface {
+	TotalCountIsLowerBound(ctx context.Context, obj *ent.OAuthClientConnection) (bool, error)
+}
 type QueryResolver interface {
 	Node(ctx context.Context, id uuid.UUID) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []uuid.UUID) ([]ent.Noder, error)
@@ -774,14 +807,26 @@ type QueryResolver interface {
 type SSOConfigResolver interface {
 	RedirectURI(ctx context.Context, obj *ent.SSOConfig) (string, error)
 }
+type ServiceAccountConnectionResolver interface {
+	TotalCountIsLowerBound(ctx context.Context, obj *ent.ServiceAccountConnection) (bool, error)
+}
 type TenantResolver interface {
 	Stats(ctx context.Context, obj *ent.Tenant) (*tenancy.TenantStats, error)
+}
+type TenantConnectionResolver interface {
+	TotalCountIsLowerBound(ctx context.Context, obj *ent.TenantConnection) (bool, error)
 }
 type UserResolver interface {
 	AuditLogs(ctx context.Context, obj *ent.User, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error)
 }
+type UserConnectionResolver interface {
+	TotalCountIsLowerBound(ctx context.Context, obj *ent.UserConnection) (bool, error)
+}
 type WebhookResolver interface {
 	AuditLogs(ctx context.Context, obj *ent.Webhook, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error)
+}
+type WebhookConnectionResolver interface {
+	TotalCountIsLowerBound(ctx context.Context, obj *ent.WebhookConnection) (bool, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -952,6 +997,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APIKeyConnection.TotalCount(childComplexity), true
+	case "APIKeyConnection.totalCountIsLowerBound":
+		if e.ComplexityRoot.APIKeyConnection.TotalCountIsLowerBound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIKeyConnection.TotalCountIsLowerBound(childComplexity), true
 
 	case "APIKeyEdge.cursor":
 		if e.ComplexityRoot.APIKeyEdge.Cursor == nil {
@@ -1100,6 +1151,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditLogConnection.TotalCount(childComplexity), true
+	case "AuditLogConnection.totalCountIsLowerBound":
+		if e.ComplexityRoot.AuditLogConnection.TotalCountIsLowerBound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogConnection.TotalCountIsLowerBound(childComplexity), true
 
 	case "AuditLogEdge.cursor":
 		if e.ComplexityRoot.AuditLogEdge.Cursor == nil {
@@ -1317,6 +1374,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CredentialConnection.TotalCount(childComplexity), true
+	case "CredentialConnection.totalCountIsLowerBound":
+		if e.ComplexityRoot.CredentialConnection.TotalCountIsLowerBound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialConnection.TotalCountIsLowerBound(childComplexity), true
 
 	case "CredentialEdge.cursor":
 		if e.ComplexityRoot.CredentialEdge.Cursor == nil {
@@ -1583,6 +1646,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.GuardrailConnection.TotalCount(childComplexity), true
+	case "GuardrailConnection.totalCountIsLowerBound":
+		if e.ComplexityRoot.GuardrailConnection.TotalCountIsLowerBound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardrailConnection.TotalCountIsLowerBound(childComplexity), true
 
 	case "GuardrailEdge.cursor":
 		if e.ComplexityRoot.GuardrailEdge.Cursor == nil {
@@ -2363,6 +2432,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OAuthClientConnection.TotalCount(childComplexity), true
+	case "OAuthClientConnection.totalCountIsLowerBound":
+		if e.ComplexityRoot.OAuthClientConnection.TotalCountIsLowerBound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthClientConnection.TotalCountIsLowerBound(childComplexity), true
 
 	case "OAuthClientEdge.cursor":
 		if e.ComplexityRoot.OAuthClientEdge.Cursor == nil {
@@ -2995,6 +3070,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceAccountConnection.TotalCount(childComplexity), true
+	case "ServiceAccountConnection.totalCountIsLowerBound":
+		if e.ComplexityRoot.ServiceAccountConnection.TotalCountIsLowerBound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceAccountConnection.TotalCountIsLowerBound(childComplexity), true
 
 	case "ServiceAccountEdge.cursor":
 		if e.ComplexityRoot.ServiceAccountEdge.Cursor == nil {
@@ -3195,6 +3276,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TenantConnection.TotalCount(childComplexity), true
+	case "TenantConnection.totalCountIsLowerBound":
+		if e.ComplexityRoot.TenantConnection.TotalCountIsLowerBound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TenantConnection.TotalCountIsLowerBound(childComplexity), true
 
 	case "TenantEdge.cursor":
 		if e.ComplexityRoot.TenantEdge.Cursor == nil {
@@ -3386,6 +3473,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UserConnection.TotalCount(childComplexity), true
+	case "UserConnection.totalCountIsLowerBound":
+		if e.ComplexityRoot.UserConnection.TotalCountIsLowerBound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserConnection.TotalCountIsLowerBound(childComplexity), true
 
 	case "UserEdge.cursor":
 		if e.ComplexityRoot.UserEdge.Cursor == nil {
@@ -3538,6 +3631,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WebhookConnection.TotalCount(childComplexity), true
+	case "WebhookConnection.totalCountIsLowerBound":
+		if e.ComplexityRoot.WebhookConnection.TotalCountIsLowerBound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookConnection.TotalCountIsLowerBound(childComplexity), true
 
 	case "WebhookDelivery.attempt":
 		if e.ComplexityRoot.WebhookDelivery.Attempt == nil {
@@ -3936,6 +4035,8 @@ func (ec *executionContext) childFields_APIKeyConnection(ctx context.Context, fi
 		return ec.fieldContext_APIKeyConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_APIKeyConnection_totalCount(ctx, field)
+	case "totalCountIsLowerBound":
+		return ec.fieldContext_APIKeyConnection_totalCountIsLowerBound(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type APIKeyConnection", field.Name)
 }
@@ -4008,6 +4109,8 @@ func (ec *executionContext) childFields_AuditLogConnection(ctx context.Context, 
 		return ec.fieldContext_AuditLogConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_AuditLogConnection_totalCount(ctx, field)
+	case "totalCountIsLowerBound":
+		return ec.fieldContext_AuditLogConnection_totalCountIsLowerBound(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditLogConnection", field.Name)
 }
@@ -4124,6 +4227,8 @@ func (ec *executionContext) childFields_CredentialConnection(ctx context.Context
 		return ec.fieldContext_CredentialConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_CredentialConnection_totalCount(ctx, field)
+	case "totalCountIsLowerBound":
+		return ec.fieldContext_CredentialConnection_totalCountIsLowerBound(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CredentialConnection", field.Name)
 }
@@ -4258,6 +4363,8 @@ func (ec *executionContext) childFields_GuardrailConnection(ctx context.Context,
 		return ec.fieldContext_GuardrailConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_GuardrailConnection_totalCount(ctx, field)
+	case "totalCountIsLowerBound":
+		return ec.fieldContext_GuardrailConnection_totalCountIsLowerBound(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type GuardrailConnection", field.Name)
 }
@@ -4452,6 +4559,8 @@ func (ec *executionContext) childFields_OAuthClientConnection(ctx context.Contex
 		return ec.fieldContext_OAuthClientConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_OAuthClientConnection_totalCount(ctx, field)
+	case "totalCountIsLowerBound":
+		return ec.fieldContext_OAuthClientConnection_totalCountIsLowerBound(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OAuthClientConnection", field.Name)
 }
@@ -4620,6 +4729,8 @@ func (ec *executionContext) childFields_ServiceAccountConnection(ctx context.Con
 		return ec.fieldContext_ServiceAccountConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_ServiceAccountConnection_totalCount(ctx, field)
+	case "totalCountIsLowerBound":
+		return ec.fieldContext_ServiceAccountConnection_totalCountIsLowerBound(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ServiceAccountConnection", field.Name)
 }
@@ -4696,6 +4807,8 @@ func (ec *executionContext) childFields_TenantConnection(ctx context.Context, fi
 		return ec.fieldContext_TenantConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_TenantConnection_totalCount(ctx, field)
+	case "totalCountIsLowerBound":
+		return ec.fieldContext_TenantConnection_totalCountIsLowerBound(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TenantConnection", field.Name)
 }
@@ -4796,6 +4909,8 @@ func (ec *executionContext) childFields_UserConnection(ctx context.Context, fiel
 		return ec.fieldContext_UserConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_UserConnection_totalCount(ctx, field)
+	case "totalCountIsLowerBound":
+		return ec.fieldContext_UserConnection_totalCountIsLowerBound(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UserConnection", field.Name)
 }
@@ -4866,6 +4981,8 @@ func (ec *executionContext) childFields_WebhookConnection(ctx context.Context, f
 		return ec.fieldContext_WebhookConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_WebhookConnection_totalCount(ctx, field)
+	case "totalCountIsLowerBound":
+		return ec.fieldContext_WebhookConnection_totalCountIsLowerBound(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type WebhookConnection", field.Name)
 }
@@ -7910,6 +8027,29 @@ func (ec *executionContext) fieldContext_APIKeyConnection_totalCount(_ context.C
 	return graphql.NewScalarFieldContext("APIKeyConnection", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _APIKeyConnection_totalCountIsLowerBound(ctx context.Context, field graphql.CollectedField, obj *ent.APIKeyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_APIKeyConnection_totalCountIsLowerBound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.APIKeyConnection().TotalCountIsLowerBound(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_APIKeyConnection_totalCountIsLowerBound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("APIKeyConnection", field, true, true, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _APIKeyEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.APIKeyEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8496,6 +8636,29 @@ func (ec *executionContext) _AuditLogConnection_totalCount(ctx context.Context, 
 }
 func (ec *executionContext) fieldContext_AuditLogConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditLogConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AuditLogConnection_totalCountIsLowerBound(ctx context.Context, field graphql.CollectedField, obj *ent.AuditLogConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogConnection_totalCountIsLowerBound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditLogConnection().TotalCountIsLowerBound(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogConnection_totalCountIsLowerBound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogConnection", field, true, true, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _AuditLogEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.AuditLogEdge) (ret graphql.Marshaler) {
@@ -9398,6 +9561,29 @@ func (ec *executionContext) _CredentialConnection_totalCount(ctx context.Context
 }
 func (ec *executionContext) fieldContext_CredentialConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CredentialConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CredentialConnection_totalCountIsLowerBound(ctx context.Context, field graphql.CollectedField, obj *ent.CredentialConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CredentialConnection_totalCountIsLowerBound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CredentialConnection().TotalCountIsLowerBound(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CredentialConnection_totalCountIsLowerBound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CredentialConnection", field, true, true, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _CredentialEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.CredentialEdge) (ret graphql.Marshaler) {
@@ -10441,6 +10627,29 @@ func (ec *executionContext) _GuardrailConnection_totalCount(ctx context.Context,
 }
 func (ec *executionContext) fieldContext_GuardrailConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("GuardrailConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _GuardrailConnection_totalCountIsLowerBound(ctx context.Context, field graphql.CollectedField, obj *ent.GuardrailConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardrailConnection_totalCountIsLowerBound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.GuardrailConnection().TotalCountIsLowerBound(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardrailConnection_totalCountIsLowerBound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardrailConnection", field, true, true, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _GuardrailEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.GuardrailEdge) (ret graphql.Marshaler) {
@@ -13550,6 +13759,29 @@ func (ec *executionContext) fieldContext_OAuthClientConnection_totalCount(_ cont
 	return graphql.NewScalarFieldContext("OAuthClientConnection", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _OAuthClientConnection_totalCountIsLowerBound(ctx context.Context, field graphql.CollectedField, obj *ent.OAuthClientConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OAuthClientConnection_totalCountIsLowerBound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OAuthClientConnection().TotalCountIsLowerBound(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OAuthClientConnection_totalCountIsLowerBound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OAuthClientConnection", field, true, true, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _OAuthClientEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.OAuthClientEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16178,6 +16410,29 @@ func (ec *executionContext) fieldContext_ServiceAccountConnection_totalCount(_ c
 	return graphql.NewScalarFieldContext("ServiceAccountConnection", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _ServiceAccountConnection_totalCountIsLowerBound(ctx context.Context, field graphql.CollectedField, obj *ent.ServiceAccountConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceAccountConnection_totalCountIsLowerBound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServiceAccountConnection().TotalCountIsLowerBound(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceAccountConnection_totalCountIsLowerBound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceAccountConnection", field, true, true, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _ServiceAccountEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.ServiceAccountEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16989,6 +17244,29 @@ func (ec *executionContext) fieldContext_TenantConnection_totalCount(_ context.C
 	return graphql.NewScalarFieldContext("TenantConnection", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _TenantConnection_totalCountIsLowerBound(ctx context.Context, field graphql.CollectedField, obj *ent.TenantConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TenantConnection_totalCountIsLowerBound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TenantConnection().TotalCountIsLowerBound(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TenantConnection_totalCountIsLowerBound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TenantConnection", field, true, true, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _TenantEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.TenantEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17743,6 +18021,29 @@ func (ec *executionContext) fieldContext_UserConnection_totalCount(_ context.Con
 	return graphql.NewScalarFieldContext("UserConnection", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _UserConnection_totalCountIsLowerBound(ctx context.Context, field graphql.CollectedField, obj *ent.UserConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserConnection_totalCountIsLowerBound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UserConnection().TotalCountIsLowerBound(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserConnection_totalCountIsLowerBound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserConnection", field, true, true, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _UserEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.UserEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18348,6 +18649,29 @@ func (ec *executionContext) _WebhookConnection_totalCount(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_WebhookConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WebhookConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _WebhookConnection_totalCountIsLowerBound(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookConnection_totalCountIsLowerBound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WebhookConnection().TotalCountIsLowerBound(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookConnection_totalCountIsLowerBound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookConnection", field, true, true, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _WebhookDelivery_id(ctx context.Context, field graphql.CollectedField, obj *ent.WebhookDelivery) (ret graphql.Marshaler) {
@@ -29333,18 +29657,56 @@ func (ec *executionContext) _APIKeyConnection(ctx context.Context, sel ast.Selec
 		case "edges":
 			out.Values[i] = ec._APIKeyConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._APIKeyConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
 			out.Values[i] = ec._APIKeyConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCountIsLowerBound":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._APIKeyConnection_totalCountIsLowerBound(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -29618,18 +29980,56 @@ func (ec *executionContext) _AuditLogConnection(ctx context.Context, sel ast.Sel
 		case "edges":
 			out.Values[i] = ec._AuditLogConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._AuditLogConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
 			out.Values[i] = ec._AuditLogConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCountIsLowerBound":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AuditLogConnection_totalCountIsLowerBound(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -30151,18 +30551,56 @@ func (ec *executionContext) _CredentialConnection(ctx context.Context, sel ast.S
 		case "edges":
 			out.Values[i] = ec._CredentialConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._CredentialConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
 			out.Values[i] = ec._CredentialConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCountIsLowerBound":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CredentialConnection_totalCountIsLowerBound(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -30663,18 +31101,56 @@ func (ec *executionContext) _GuardrailConnection(ctx context.Context, sel ast.Se
 		case "edges":
 			out.Values[i] = ec._GuardrailConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._GuardrailConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
 			out.Values[i] = ec._GuardrailConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCountIsLowerBound":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._GuardrailConnection_totalCountIsLowerBound(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -31756,18 +32232,56 @@ func (ec *executionContext) _OAuthClientConnection(ctx context.Context, sel ast.
 		case "edges":
 			out.Values[i] = ec._OAuthClientConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._OAuthClientConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
 			out.Values[i] = ec._OAuthClientConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCountIsLowerBound":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OAuthClientConnection_totalCountIsLowerBound(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -33192,18 +33706,56 @@ func (ec *executionContext) _ServiceAccountConnection(ctx context.Context, sel a
 		case "edges":
 			out.Values[i] = ec._ServiceAccountConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._ServiceAccountConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
 			out.Values[i] = ec._ServiceAccountConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCountIsLowerBound":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ServiceAccountConnection_totalCountIsLowerBound(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -33751,18 +34303,56 @@ func (ec *executionContext) _TenantConnection(ctx context.Context, sel ast.Selec
 		case "edges":
 			out.Values[i] = ec._TenantConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._TenantConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
 			out.Values[i] = ec._TenantConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCountIsLowerBound":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._TenantConnection_totalCountIsLowerBound(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -34226,18 +34816,56 @@ func (ec *executionContext) _UserConnection(ctx context.Context, sel ast.Selecti
 		case "edges":
 			out.Values[i] = ec._UserConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._UserConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
 			out.Values[i] = ec._UserConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCountIsLowerBound":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._UserConnection_totalCountIsLowerBound(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -34572,18 +35200,56 @@ func (ec *executionContext) _WebhookConnection(ctx context.Context, sel ast.Sele
 		case "edges":
 			out.Values[i] = ec._WebhookConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._WebhookConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
 			out.Values[i] = ec._WebhookConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCountIsLowerBound":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._WebhookConnection_totalCountIsLowerBound(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

@@ -11,8 +11,14 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/guardrails"
+	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/google/uuid"
 )
+
+// TotalCountIsLowerBound is the resolver for the totalCountIsLowerBound field.
+func (r *guardrailConnectionResolver) TotalCountIsLowerBound(ctx context.Context, obj *ent.GuardrailConnection) (bool, error) {
+	return paging.IsLowerBound(obj.TotalCount), nil
+}
 
 // CreateGuardrail is the resolver for the createGuardrail field.
 func (r *mutationResolver) CreateGuardrail(ctx context.Context, input guardrails.CreateGuardrailInput) (*ent.Guardrail, error) {

@@ -11,6 +11,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/oauth"
+	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/google/uuid"
 )
 
@@ -32,6 +33,11 @@ func (r *mutationResolver) RotateOAuthClientSecret(ctx context.Context, clientID
 // DeleteOAuthClient is the resolver for the deleteOAuthClient field.
 func (r *mutationResolver) DeleteOAuthClient(ctx context.Context, clientID string) (string, error) {
 	return r.OAuthClients.Delete(ctx, clientID)
+}
+
+// TotalCountIsLowerBound is the resolver for the totalCountIsLowerBound field.
+func (r *oAuthClientConnectionResolver) TotalCountIsLowerBound(ctx context.Context, obj *ent.OAuthClientConnection) (bool, error) {
+	return paging.IsLowerBound(obj.TotalCount), nil
 }
 
 // OauthClients is the resolver for the oauthClients field.

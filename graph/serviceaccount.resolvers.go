@@ -11,6 +11,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/identity"
+	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/google/uuid"
 )
 
@@ -22,4 +23,9 @@ func (r *mutationResolver) CreateServiceAccount(ctx context.Context, input ident
 // ServiceAccounts is the resolver for the serviceAccounts field.
 func (r *queryResolver) ServiceAccounts(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.ServiceAccountOrder, where *ent.ServiceAccountWhereInput) (*ent.ServiceAccountConnection, error) {
 	return r.Resolver.Users.ServiceAccountsPage(ctx, after, first, before, last, orderBy, where)
+}
+
+// TotalCountIsLowerBound is the resolver for the totalCountIsLowerBound field.
+func (r *serviceAccountConnectionResolver) TotalCountIsLowerBound(ctx context.Context, obj *ent.ServiceAccountConnection) (bool, error) {
+	return paging.IsLowerBound(obj.TotalCount), nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/credvault/credvault/internal/tenancy"
 	"github.com/google/uuid"
 )
@@ -42,4 +43,9 @@ func (r *queryResolver) TenantStats(ctx context.Context, id uuid.UUID) (*tenancy
 // Stats is the resolver for the stats field.
 func (r *tenantResolver) Stats(ctx context.Context, obj *ent.Tenant) (*tenancy.TenantStats, error) {
 	return r.Tenants.Stats(ctx, obj.ID)
+}
+
+// TotalCountIsLowerBound is the resolver for the totalCountIsLowerBound field.
+func (r *tenantConnectionResolver) TotalCountIsLowerBound(ctx context.Context, obj *ent.TenantConnection) (bool, error) {
+	return paging.IsLowerBound(obj.TotalCount), nil
 }

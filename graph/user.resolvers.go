@@ -11,6 +11,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/internal/identity"
+	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/google/uuid"
 )
 
@@ -32,4 +33,9 @@ func (r *mutationResolver) DeleteUser(ctx context.Context, id uuid.UUID) (uuid.U
 // Users is the resolver for the users field.
 func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error) {
 	return r.Resolver.Users.Page(ctx, after, first, before, last, orderBy, where)
+}
+
+// TotalCountIsLowerBound is the resolver for the totalCountIsLowerBound field.
+func (r *userConnectionResolver) TotalCountIsLowerBound(ctx context.Context, obj *ent.UserConnection) (bool, error) {
+	return paging.IsLowerBound(obj.TotalCount), nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/internal/platform/paging"
 	"github.com/credvault/credvault/internal/webhooks"
 	"github.com/google/uuid"
 )
@@ -57,4 +58,9 @@ func (r *queryResolver) Webhook(ctx context.Context, id uuid.UUID) (*ent.Webhook
 // WebhookEventTypes is the resolver for the webhookEventTypes field.
 func (r *queryResolver) WebhookEventTypes(ctx context.Context) ([]*webhooks.EventType, error) {
 	return r.Resolver.Webhooks.EventTypes(ctx)
+}
+
+// TotalCountIsLowerBound is the resolver for the totalCountIsLowerBound field.
+func (r *webhookConnectionResolver) TotalCountIsLowerBound(ctx context.Context, obj *ent.WebhookConnection) (bool, error) {
+	return paging.IsLowerBound(obj.TotalCount), nil
 }

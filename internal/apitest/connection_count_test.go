@@ -71,5 +71,36 @@ func TestConnectionTotalCountIsBounded(t *testing.T) {
 				t.Errorf("%s: statements %q; want no COUNT but the bounded one, and that one: %v", tc.query, stmts, tc.counts)
 			}
 		}
+
+		// totalCountIsLowerBound says which totals are bounds, with or
+		// without totalCount, counting as totalCount does.
+		for _, tc := range []struct {
+			query  string
+			lower  bool
+			counts bool
+		}{
+			{`{ auditLogs(first: 5) { totalCount totalCountIsLowerBound } }`, true, true},
+			{`{ auditLogs(first: 5) { totalCountIsLowerBound } }`, true, true},
+			{`{ auditLogs(first: 2, where: {action: "scale.rare"}) { totalCountIsLowerBound edges { cursor } } }`, false, true},
+			{`{ auditLogs(first: 10, where: {action: "scale.rare"}) { totalCountIsLowerBound edges { cursor } } }`, false, false},
+		} {
+			var out struct {
+				AuditLogs struct {
+					Lower *bool `json:"totalCountIsLowerBound"`
+				} `json:"auditLogs"`
+			}
+			_, stmts := statementsOf(t, counter, func(h map[string]string) {
+				gql(t, e, tn.AccessToken, tc.query, nil, &out, h)
+			})
+			if got := out.AuditLogs.Lower; got == nil {
+				t.Errorf("%s: no totalCountIsLowerBound, want %v", tc.query, tc.lower)
+			} else if *got != tc.lower {
+				t.Errorf("%s: totalCountIsLowerBound %v, want %v", tc.query, *got, tc.lower)
+			}
+			if slices.ContainsFunc(stmts, func(s string) bool { return strings.Contains(s, "COUNT(") && !isBoundedCount(s) }) ||
+				slices.ContainsFunc(stmts, isBoundedCount) != tc.counts {
+				t.Errorf("%s: statements %q; want no COUNT but the bounded one, and that one: %v", tc.query, stmts, tc.counts)
+			}
+		}
 	})
 }

@@ -11,10 +11,10 @@ import (
 
 // Connection is the body of every GraphQL connection resolver: q, filtered
 // by filter when there is one, paged by paginate within first and last as
-// Size bounds them, and its totalCount, when selected, counted as far as a
-// REST total is (see TotalCap): exact up to TotalCap rows, past that
-// TotalCap + 1, a lower bound, so that a page never costs a count of a
-// large table. entgql's own count, of every row, is kept out by handing
+// Size bounds them, and its totalCount, when it or totalCountIsLowerBound
+// is selected, counted as far as a REST total is (see TotalCap): exact up
+// to TotalCap rows, past that TotalCap + 1, a lower bound (IsLowerBound),
+// so that a page never costs a count of a large table. entgql's own count, of every row, is kept out by handing
 // paginate a context in which totalCount is not selected; a page that
 // holds the whole list is its own count. page returns the connection's
 // TotalCount field and its PageInfo.
@@ -48,9 +48,15 @@ func Connection[Q countQuery[Q, S], C, S any](ctx context.Context, q Q, filter f
 	return conn, err
 }
 
-// withoutTotalCount returns ctx with the current field's totalCount
-// unselected, whether it was selected (under any alias), and whether edges
-// or pageInfo was, which make entgql read the page's rows.
+// IsLowerBound reports whether a connection's totalCount is a lower bound:
+// Connection stopped counting at TotalCap + 1. (A nested connection, which
+// entgql counts exactly, is a lower bound too at exactly that count.)
+func IsLowerBound(totalCount int) bool { return totalCount == TotalCap+1 }
+
+// withoutTotalCount returns ctx with the current field's totalCount and
+// totalCountIsLowerBound unselected, whether either was selected (under any
+// alias), and whether edges or pageInfo was, which make entgql read the
+// page's rows.
 func withoutTotalCount(ctx context.Context) (_ context.Context, counted, listed bool) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -58,7 +64,7 @@ func withoutTotalCount(ctx context.Context) (_ context.Context, counted, listed 
 	}
 	var rest ast.SelectionSet
 	for _, f := range graphql.CollectFields(graphql.GetOperationContext(ctx), fc.Field.Selections, nil) {
-		if f.Name == "totalCount" {
+		if f.Name == "totalCount" || f.Name == "totalCountIsLowerBound" {
 			counted = true
 			continue
 		}
