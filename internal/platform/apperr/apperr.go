@@ -134,14 +134,15 @@ func Invalid(field, reason string) *Error {
 }
 
 // invalidMessage puts a reason into a sentence about field: "name is
-// required", "limit must be an integer", "model: empty model name".
+// required", "limit must be an integer", "models: empty model name"; a
+// reason that is a sentence of its own follows a colon.
 func invalidMessage(field, reason string) string {
 	phrase := strings.ReplaceAll(reason, "_", " ")
 	first, _, _ := strings.Cut(phrase, " ")
-	switch first {
-	case "must", "has", "exceeds", "host":
+	switch {
+	case first == "must" || first == "has" || first == "exceeds" || first == "host":
 		return field + " " + phrase
-	case "a", "an", "empty", "no", "sandbox":
+	case first == "empty" || first == "no" || strings.Contains(phrase, " is ") || strings.Contains(phrase, " stays "):
 		return field + ": " + phrase
 	}
 	return field + " is " + phrase

@@ -12,7 +12,9 @@ func TestInvalidMessageReads(t *testing.T) {
 		{"redirect_uris", "has_fragment", "redirect_uris has fragment"},
 		{"url", "host does not resolve", "url host does not resolve"},
 		{"plan", "exceeds the tenant's plan", "plan exceeds the tenant's plan"},
-		{"model", "empty model name", "model: empty model name"},
+		{"models", "empty model name", "models: empty model name"},
+		{"config.types", "a list of 1 to 5 strings", "config.types is a list of 1 to 5 strings"},
+		{"plan", "sandbox is chosen at registration", "plan: sandbox is chosen at registration"},
 		{"plan", "a sandbox tenant stays on plan sandbox", "plan: a sandbox tenant stays on plan sandbox"},
 	} {
 		e := Invalid(tc.field, tc.reason)
