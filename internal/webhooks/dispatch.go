@@ -276,7 +276,17 @@ func (d *Dispatcher) send(ctx context.Context, ev *ent.WebhookEvent, hook *ent.W
 func (d *Dispatcher) secrets(ctx context.Context, hook *ent.Webhook) ([]string, error) {
 	cur, err := openSecret(ctx, d.deks, hook, hook.SecretSealed)
 	if err != nil {
-		return nil, err
+		// A DEK rotation may have re-sealed the secrets and destroyed the
+		// old DEK since the row was read: read it again, once, as a
+		// credential's decrypt does.
+		fresh, ferr := d.db.Webhook.Get(ctx, hook.ID)
+		if ferr != nil {
+			return nil, err
+		}
+		hook = fresh
+		if cur, err = openSecret(ctx, d.deks, hook, hook.SecretSealed); err != nil {
+			return nil, err
+		}
 	}
 	out := []string{cur}
 	if hook.PreviousSecretSealed != nil && len(*hook.PreviousSecretSealed) > 0 && hook.PreviousSecretExpiresAt != nil && hook.PreviousSecretExpiresAt.After(time.Now()) {
