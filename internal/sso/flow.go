@@ -30,6 +30,7 @@ import (
 	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/secret"
 	"github.com/credvault/credvault/internal/platform/store"
+	"github.com/credvault/credvault/internal/vault/dek"
 	"github.com/credvault/credvault/internal/webhooks"
 )
 
@@ -317,7 +318,8 @@ func (s *Service) verify(ctx context.Context, c *ent.SSOConfig, st *ent.SSOLogin
 	if err != nil {
 		return nil, unreachable(c.Issuer, err)
 	}
-	clientSecret, err := s.openSecret(ctx, c)
+	clientSecret, err := dek.Reopen(c, func(c *ent.SSOConfig) (string, error) { return s.openSecret(ctx, c) },
+		func() (*ent.SSOConfig, error) { return s.Client.SSOConfig.Get(ctx, c.ID) })
 	if err != nil {
 		return nil, err
 	}

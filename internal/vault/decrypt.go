@@ -14,6 +14,7 @@ import (
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/flush"
+	"github.com/credvault/credvault/internal/vault/dek"
 )
 
 // Decrypt opens a credential's secret for a principal holding
@@ -25,17 +26,13 @@ func (s *Service) Decrypt(ctx context.Context, c *ent.Credential) (map[string]an
 	if _, err := s.Guard.Require(ctx, access.DecryptCredential); err != nil {
 		return nil, err
 	}
-	pt, err := s.open(ctx, c)
+	pt, err := dek.Reopen(c, func(c *ent.Credential) ([]byte, error) { return s.open(ctx, c) },
+		func() (*ent.Credential, error) { return s.Client.Credential.Get(ctx, c.ID) })
+	if ent.IsNotFound(err) { // deleted meanwhile
+		return nil, err
+	}
 	if err != nil {
-		// A rotation may have moved the row and destroyed its old DEK since
-		// it was read: read it again, once.
-		fresh, ferr := s.Client.Credential.Get(ctx, c.ID)
-		if ferr != nil {
-			return nil, ferr
-		}
-		if pt, err = s.open(ctx, fresh); err != nil {
-			return nil, apperr.Wrap(err)
-		}
+		return nil, apperr.Wrap(err)
 	}
 	defer clear(pt)
 	var data map[string]any

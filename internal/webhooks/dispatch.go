@@ -271,26 +271,23 @@ func (d *Dispatcher) send(ctx context.Context, ev *ent.WebhookEvent, hook *ent.W
 	return o
 }
 
-// secrets opens the endpoint's secrets: the current one, then the previous
-// one while its grace period lasts.
+// secrets opens the endpoint's secrets (see openSecrets), from hook as the
+// delivery read it or, if a DEK rotation re-sealed them since, as it is now.
 func (d *Dispatcher) secrets(ctx context.Context, hook *ent.Webhook) ([]string, error) {
-	cur, err := openSecret(ctx, d.deks, hook, hook.SecretSealed)
+	return dek.Reopen(hook, func(h *ent.Webhook) ([]string, error) { return openSecrets(ctx, d.deks, h) },
+		func() (*ent.Webhook, error) { return d.db.Webhook.Get(ctx, hook.ID) })
+}
+
+// openSecrets opens the endpoint's secrets: the current one, then the
+// previous one while its grace period lasts.
+func openSecrets(ctx context.Context, deks *dek.Manager, hook *ent.Webhook) ([]string, error) {
+	cur, err := openSecret(ctx, deks, hook, hook.SecretSealed)
 	if err != nil {
-		// A DEK rotation may have re-sealed the secrets and destroyed the
-		// old DEK since the row was read: read it again, once, as a
-		// credential's decrypt does.
-		fresh, ferr := d.db.Webhook.Get(ctx, hook.ID)
-		if ferr != nil {
-			return nil, err
-		}
-		hook = fresh
-		if cur, err = openSecret(ctx, d.deks, hook, hook.SecretSealed); err != nil {
-			return nil, err
-		}
+		return nil, err
 	}
 	out := []string{cur}
 	if hook.PreviousSecretSealed != nil && len(*hook.PreviousSecretSealed) > 0 && hook.PreviousSecretExpiresAt != nil && hook.PreviousSecretExpiresAt.After(time.Now()) {
-		prev, err := openSecret(ctx, d.deks, hook, *hook.PreviousSecretSealed)
+		prev, err := openSecret(ctx, deks, hook, *hook.PreviousSecretSealed)
 		if err != nil {
 			return nil, err
 		}

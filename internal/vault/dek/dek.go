@@ -592,3 +592,19 @@ func (m *Manager) Rewrap(ctx context.Context, tx *ent.Client, next *crypt.Master
 	}
 	return len(rows), nil
 }
+
+// Reopen opens row, a sealed row as it was read, with open; when that
+// fails — a rotation may have re-sealed the row and destroyed the DEK it
+// was sealed under since it was read — it reads the row again with reread
+// and opens that, once. Every reader of a sealed row goes through it.
+func Reopen[R, T any](row R, open func(R) (T, error), reread func() (R, error)) (T, error) {
+	v, err := open(row)
+	if err == nil {
+		return v, nil
+	}
+	fresh, err := reread()
+	if err != nil {
+		return v, err
+	}
+	return open(fresh)
+}
