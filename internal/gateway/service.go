@@ -489,7 +489,7 @@ func checkModels(models []string) ([]string, error) {
 	for _, m := range models {
 		m = strings.TrimSpace(m)
 		if m == "" {
-			return nil, apperr.Invalid("models", "empty model name")
+			return nil, apperr.Invalid("models", "has an empty model name")
 		}
 		if !slices.Contains(out, m) {
 			out = append(out, m)

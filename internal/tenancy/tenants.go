@@ -102,9 +102,9 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, input UpdateTenantIn
 			sandbox := *input.Plan == access.PlanSandbox
 			switch {
 			case t.Plan == access.PlanSandbox && !sandbox:
-				return apperr.Invalid("plan", "a sandbox tenant stays on plan sandbox")
+				return apperr.Invalid("plan", "fixed for a sandbox tenant")
 			case sandbox && t.Plan != access.PlanSandbox:
-				return apperr.Invalid("plan", "sandbox is chosen at registration").With("allowed", Plans)
+				return apperr.Invalid("plan", "sandbox only at registration").With("allowed", Plans)
 			case !sandbox && !slices.Contains(Plans, *input.Plan):
 				return apperr.Invalid("plan", "invalid").With("allowed", Plans)
 			}

@@ -32,7 +32,7 @@ func (s *Service) CheckProviderCredential(ctx context.Context, integrationID str
 		return err
 	}
 	if n == 0 {
-		return apperr.Invalid("credential_integration_id", "no active api_key or bearer_token credential").
+		return apperr.Invalid("credential_integration_id", "without an active api_key or bearer_token credential").
 			With("allowed_auth_types", ProviderAuthTypes)
 	}
 	return nil

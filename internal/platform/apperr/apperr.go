@@ -133,17 +133,14 @@ func Invalid(field, reason string) *Error {
 		Details: map[string]any{"field": field, "reason": reason}}
 }
 
-// invalidMessage puts a reason into a sentence about field: "name is
-// required", "limit must be an integer", "models: empty model name"; a
-// reason that is a sentence of its own follows a colon.
+// invalidMessage puts a reason into a sentence about field: a reason that
+// starts with a verb follows the field ("limit must be an integer"), any
+// other follows "is" ("name is required", "name is too long").
 func invalidMessage(field, reason string) string {
 	phrase := strings.ReplaceAll(reason, "_", " ")
-	first, _, _ := strings.Cut(phrase, " ")
-	switch {
-	case first == "must" || first == "has" || first == "exceeds" || first == "host":
+	switch first, _, _ := strings.Cut(phrase, " "); first {
+	case "must", "has", "exceeds", "host":
 		return field + " " + phrase
-	case first == "empty" || first == "no" || strings.Contains(phrase, " is ") || strings.Contains(phrase, " stays "):
-		return field + ": " + phrase
 	}
 	return field + " is " + phrase
 }

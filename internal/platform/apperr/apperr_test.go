@@ -12,10 +12,10 @@ func TestInvalidMessageReads(t *testing.T) {
 		{"redirect_uris", "has_fragment", "redirect_uris has fragment"},
 		{"url", "host does not resolve", "url host does not resolve"},
 		{"plan", "exceeds the tenant's plan", "plan exceeds the tenant's plan"},
-		{"models", "empty model name", "models: empty model name"},
+		{"models", "has an empty model name", "models has an empty model name"},
 		{"config.types", "a list of 1 to 5 strings", "config.types is a list of 1 to 5 strings"},
-		{"plan", "sandbox is chosen at registration", "plan: sandbox is chosen at registration"},
-		{"plan", "a sandbox tenant stays on plan sandbox", "plan: a sandbox tenant stays on plan sandbox"},
+		{"plan", "sandbox only at registration", "plan is sandbox only at registration"},
+		{"plan", "fixed for a sandbox tenant", "plan is fixed for a sandbox tenant"},
 	} {
 		e := Invalid(tc.field, tc.reason)
 		if e.Message != tc.want || e.Details["field"] != tc.field || e.Details["reason"] != tc.reason {

@@ -14,10 +14,10 @@ import (
 // Size bounds them, and its totalCount, when it or totalCountIsLowerBound
 // is selected, counted as far as a REST total is (see TotalCap): exact up
 // to TotalCap rows, past that TotalCap + 1, a lower bound (IsLowerBound),
-// so that a page never costs a count of a large table. entgql's own count, of every row, is kept out by handing
-// paginate a context in which totalCount is not selected; a page that
-// holds the whole list is its own count. page returns the connection's
-// TotalCount field and its PageInfo.
+// so that a page never costs a count of a large table. entgql's own count,
+// of every row, is kept out by handing paginate a context in which
+// totalCount is not selected; a page that holds the whole list is its own
+// count. page returns the connection's TotalCount field and its PageInfo.
 func Connection[Q countQuery[Q, S], C, S any](ctx context.Context, q Q, filter func(Q) (Q, error), first, last *int,
 	paginate func(ctx context.Context, q Q, first, last *int) (*C, error), page func(*C) (*int, ent.PageInfo)) (*C, error) {
 	if filter != nil {
