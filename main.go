@@ -126,7 +126,7 @@ func run(args []string) error {
 		logger.Info("master key rotated: set CREDVAULT_MASTER_KEY alone from now on", "deks", deks, "signing_keys", signing)
 		return nil
 	}
-	if err := server.Bootstrap(ctx, st, cfg.AdminEmail, cfg.AdminPassword); err != nil {
+	if err := server.Bootstrap(ctx, st, cfg.AdminEmail, cfg.AdminPassword, cfg.Argon2); err != nil {
 		return err
 	}
 	// Listen first: a public URL derived from the address needs the port.

@@ -18,19 +18,19 @@ import (
 const PlatformSlug = "platform"
 
 // Bootstrap makes sure the platform tenant exists and, when email is given,
-// that it has an owner with that email. An existing admin is left as it is,
+// that it has an owner with that email, the password hashed with argon2. An existing admin is left as it is,
 // so running it at every start-up changes nothing the second time. Two
 // instances starting at once race on the unique slug: the loser tries again
 // and finds the winner's rows.
-func Bootstrap(ctx context.Context, st *store.Store, email, pw string) error {
-	err := bootstrap(ctx, st, email, pw)
+func Bootstrap(ctx context.Context, st *store.Store, email, pw string, argon2 password.Params) error {
+	err := bootstrap(ctx, st, email, pw, argon2)
 	if ent.IsConstraintError(err) {
-		err = bootstrap(ctx, st, email, pw)
+		err = bootstrap(ctx, st, email, pw, argon2)
 	}
 	return err
 }
 
-func bootstrap(ctx context.Context, st *store.Store, email, pw string) error {
+func bootstrap(ctx context.Context, st *store.Store, email, pw string, argon2 password.Params) error {
 	ctx = store.Unrestricted(ctx)
 	return store.WithTx(ctx, st.Client, func(ctx context.Context, tx *ent.Client) error {
 		pt, err := tx.Tenant.Query().Where(tenant.Platform(true)).Only(ctx)
@@ -52,7 +52,7 @@ func bootstrap(ctx context.Context, st *store.Store, email, pw string) error {
 		if reason := password.Check(pw); reason != "" {
 			return fmt.Errorf("bootstrap: CREDVAULT_ADMIN_PASSWORD is %s (at least %d characters)", reason, password.MinLength)
 		}
-		hash, err := password.Hash(pw)
+		hash, err := argon2.Hash(pw)
 		if err != nil {
 			return err
 		}

@@ -142,7 +142,10 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 		tokenLimit = ratelimit.NewLimiter("token-ip", tokenRequestsPerIP, tokenLimitWindow, counters)
 		plans = ratelimit.NewPlans(rateLimits.Plans, cfg.DefaultPlan, counters)
 	}
-	ids := identity.New(st.Client, keyring, cfg.AllowSignup, cfg.DefaultPlan, guard)
+	ids, err := identity.New(st.Client, keyring, cfg.AllowSignup, cfg.DefaultPlan, guard, cfg.Argon2)
+	if err != nil {
+		return nil, err
+	}
 	if s.bus, err = invalidate.New(st.Dialect, st.URL, logger); err != nil {
 		return nil, err
 	}
@@ -202,7 +205,7 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	resolver := &graph.Resolver{
 		APIKeys:      apiKeys,
 		OAuthClients: &oauth.Clients{Client: st.Client, Guard: authorize, Bus: s.bus, Events: events},
-		Users:        &identity.Users{Client: st.Client, Guard: authorize, Bus: s.bus, Keys: apiKeys, Tenants: tenancy.NewCache(st.Client, s.bus), Events: events},
+		Users:        &identity.Users{Client: st.Client, Guard: authorize, Bus: s.bus, Keys: apiKeys, Tenants: tenancy.NewCache(st.Client, s.bus), Events: events, Argon2: cfg.Argon2},
 		Vault:        &vault.Service{Client: st.Client, Guard: authorize, DEKs: deks, Jobs: queue, Cache: vault.NewCache(s.bus), Metrics: s.metrics, Audit: decrypts, Accessed: accessed, Events: events},
 		Tenants:      &tenancy.Service{Client: st.Client, Guard: authorize, Bus: s.bus, Jobs: queue, Features: features, Events: events},
 		Webhooks:     &webhooks.Service{Client: st.Client, Guard: authorize, Bus: s.bus, DEKs: deks, Outbox: events, Targets: targets},

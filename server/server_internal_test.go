@@ -545,7 +545,7 @@ func TestBootstrap(t *testing.T) {
 		all := store.Unrestricted(ctx)
 		const pw = "a long admin password"
 		for i := range 2 {
-			if err := Bootstrap(ctx, st, "  Admin@Example.COM ", pw); err != nil {
+			if err := Bootstrap(ctx, st, "  Admin@Example.COM ", pw, password.OWASP); err != nil {
 				t.Fatalf("bootstrap %d: %v", i+1, err)
 			}
 		}
@@ -588,7 +588,7 @@ func TestBootstrap(t *testing.T) {
 		}
 
 		// A different email later adds a second owner, without a second tenant.
-		if err := Bootstrap(ctx, st, "second@example.com", pw); err != nil {
+		if err := Bootstrap(ctx, st, "second@example.com", pw, password.OWASP); err != nil {
 			t.Fatal(err)
 		}
 		if n, _ := st.Client.Tenant.Query().Count(all); n != 1 {
@@ -606,7 +606,7 @@ func TestBootstrapWithoutAdmin(t *testing.T) {
 		t.Parallel()
 		all := store.Unrestricted(context.Background())
 		for range 2 {
-			if err := Bootstrap(context.Background(), st, "", ""); err != nil {
+			if err := Bootstrap(context.Background(), st, "", "", password.OWASP); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -628,7 +628,7 @@ func TestBootstrapRejectsShortPassword(t *testing.T) {
 		t.Parallel()
 		all := store.Unrestricted(context.Background())
 		const pw = "short-pw"
-		err := Bootstrap(context.Background(), st, "admin@example.com", pw)
+		err := Bootstrap(context.Background(), st, "admin@example.com", pw, password.OWASP)
 		if err == nil || !strings.Contains(err.Error(), "CREDVAULT_ADMIN_PASSWORD") {
 			t.Fatalf("err = %v, want one naming CREDVAULT_ADMIN_PASSWORD", err)
 		}

@@ -125,7 +125,7 @@ func start(ctx context.Context, st *store.Store) *httptest.Server {
 		log.Fatal(err)
 	}
 	cfg.RateLimits = "off"
-	if err := server.Bootstrap(ctx, st, cfg.AdminEmail, cfg.AdminPassword); err != nil {
+	if err := server.Bootstrap(ctx, st, cfg.AdminEmail, cfg.AdminPassword, cfg.Argon2); err != nil {
 		log.Fatal(err)
 	}
 	// A later run with -seed=false needs the key of the run that seeded.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credvault/credvault/internal/identity/password"
 	"github.com/credvault/credvault/internal/platform/config"
 	"github.com/credvault/credvault/internal/platform/store"
 	"github.com/credvault/credvault/internal/platform/store/storetest"
@@ -61,7 +62,7 @@ func EachParallel(t *testing.T, fn func(t *testing.T, e *Env), opts ...func(*con
 }
 
 // Config is the configuration New starts a server with: the defaults with
-// rate limits off, then opts.
+// rate limits off and passwords hashed at a test's cost, then opts.
 func Config(t testing.TB, opts ...func(*config.Config)) *config.Config {
 	t.Helper()
 	cfg, err := config.Load(nil, func(string) string { return "" })
@@ -69,6 +70,9 @@ func Config(t testing.TB, opts ...func(*config.Config)) *config.Config {
 		t.Fatal(err)
 	}
 	cfg.RateLimits = "off"
+	// Still argon2id, at 256 KiB and one pass: OWASP's cost spent a third
+	// of the suite's CPU on the passwords of its thousands of test users.
+	cfg.Argon2 = password.Params{Memory: 256, Time: 1, Threads: 1}
 	for _, o := range opts {
 		o(cfg)
 	}
@@ -96,7 +100,7 @@ func New(t testing.TB, st *store.Store, opts ...func(*config.Config)) *Env {
 // keyring signing tokens the server accepts).
 func Start(t testing.TB, st *store.Store, cfg *config.Config, keys server.Keys) *Env {
 	t.Helper()
-	if err := server.Bootstrap(context.Background(), st, cfg.AdminEmail, cfg.AdminPassword); err != nil {
+	if err := server.Bootstrap(context.Background(), st, cfg.AdminEmail, cfg.AdminPassword, cfg.Argon2); err != nil {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -46,7 +46,7 @@ func serveAsMain(t *testing.T, st *store.Store, vars map[string]string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := server.Bootstrap(context.Background(), st, cfg.AdminEmail, cfg.AdminPassword); err != nil {
+	if err := server.Bootstrap(context.Background(), st, cfg.AdminEmail, cfg.AdminPassword, cfg.Argon2); err != nil {
 		t.Fatal(err)
 	}
 	srv, err := server.New(context.Background(), cfg, st, server.Keys{Master: master}, slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -18,6 +18,7 @@ import (
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/user"
 	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/identity/password"
 	"github.com/credvault/credvault/internal/identity/tokens"
 	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/ipallow"
@@ -41,14 +42,22 @@ type Service struct {
 	AllowSignup bool
 	DefaultPlan string
 	Guard       *LoginGuard
+	// Argon2 is the cost of a new password hash; dummyHash, made with it,
+	// is verified when a login names no user, to spend the same time.
+	Argon2    password.Params
+	dummyHash string
 	// now is the clock, replaceable in tests of expiry.
 	now func() time.Time
 }
 
-// New returns the identity service.
-func New(client *ent.Client, keys *tokens.Keyring, allowSignup bool, defaultPlan string, guard *LoginGuard) *Service {
+// New returns the identity service, hashing new passwords with argon2.
+func New(client *ent.Client, keys *tokens.Keyring, allowSignup bool, defaultPlan string, guard *LoginGuard, argon2 password.Params) (*Service, error) {
+	dummy, err := argon2.Hash("credvault-no-such-user")
+	if err != nil {
+		return nil, err
+	}
 	return &Service{Client: client, Keys: keys, AllowSignup: allowSignup, DefaultPlan: defaultPlan, Guard: guard,
-		now: func() time.Time { return store.Now() }}
+		Argon2: argon2, dummyHash: dummy, now: func() time.Time { return store.Now() }}, nil
 }
 
 // SetClock replaces the clock; tests use it to make sessions expire.

@@ -26,6 +26,11 @@ const pw = "correct-horse-battery"
 
 func newService(t *testing.T, st *store.Store, guard *identity.LoginGuard) *identity.Service {
 	t.Helper()
+	return newServiceHashing(t, st, guard, password.OWASP)
+}
+
+func newServiceHashing(t *testing.T, st *store.Store, guard *identity.LoginGuard, argon2 password.Params) *identity.Service {
+	t.Helper()
 	master, err := crypt.GenerateMasterKey()
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +39,11 @@ func newService(t *testing.T, st *store.Store, guard *identity.LoginGuard) *iden
 	if err != nil {
 		t.Fatal(err)
 	}
-	return identity.New(st.Client, keys, true, "free", guard)
+	s, err := identity.New(st.Client, keys, true, "free", guard, argon2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func register(t *testing.T, s *identity.Service, tenantName, email string) *identity.Session {
@@ -56,6 +65,44 @@ func reason(err error) string {
 }
 
 func unrestricted() context.Context { return store.Unrestricted(context.Background()) }
+
+// TestPasswordsHashWithTheConfiguredCost checks that a new password is
+// hashed with the service's argon2 parameters and that a hash made with
+// other ones (before the setting changed) still signs in.
+func TestPasswordsHashWithTheConfiguredCost(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		cheap := password.Params{Memory: 64, Time: 1, Threads: 1}
+		s := newServiceHashing(t, st, nil, cheap)
+		sess := register(t, s, "Cost", "cost@x.test")
+		u, err := st.Client.User.Get(unrestricted(), sess.User.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(u.PasswordHash, "$argon2id$v=19$m=64,t=1,p=1$") {
+			t.Fatalf("stored hash %q is not made with m=64,t=1,p=1", u.PasswordHash)
+		}
+		if _, err := s.Login(context.Background(), identity.LoginInput{Email: "cost@x.test", Password: pw}); err != nil {
+			t.Fatalf("login: %v", err)
+		}
+		owasp, err := password.OWASP.Hash(pw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Client.User.UpdateOneID(u.ID).SetPasswordHash(owasp).Exec(unrestricted()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Login(context.Background(), identity.LoginInput{Email: "cost@x.test", Password: pw}); err != nil {
+			t.Fatalf("login with a hash made at OWASP's cost: %v", err)
+		}
+		if _, err := s.Login(context.Background(), identity.LoginInput{Email: "cost@x.test", Password: pw + "!"}); reason(err) != "invalid" {
+			t.Fatalf("wrong password: %v", err)
+		}
+		if _, err := s.Login(context.Background(), identity.LoginInput{Email: "nobody@x.test", Password: pw}); reason(err) != "invalid" {
+			t.Fatalf("unknown user: %v", err)
+		}
+	})
+}
 
 func TestVerifySession(t *testing.T) {
 	t.Parallel()
@@ -284,7 +331,7 @@ func TestLoginPrefersThePlatformAccount(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		hash, err := password.Hash(pw)
+		hash, err := password.OWASP.Hash(pw)
 		if err != nil {
 			t.Fatal(err)
 		}

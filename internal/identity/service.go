@@ -7,6 +7,7 @@ import (
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/access/authz"
 	"github.com/credvault/credvault/internal/apikeys"
+	"github.com/credvault/credvault/internal/identity/password"
 	"github.com/credvault/credvault/internal/platform/invalidate"
 	"github.com/credvault/credvault/internal/webhooks"
 )
@@ -28,4 +29,6 @@ type Users struct {
 	}
 	// Events records the webhook events of the changes.
 	Events *webhooks.Outbox
+	// Argon2 is the cost of hashing a password being set.
+	Argon2 password.Params
 }

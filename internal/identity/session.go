@@ -82,7 +82,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*Session, err
 	if reason := password.Check(in.Password); reason != "" {
 		return nil, apperr.Invalid("password", reason).With("min_length", password.MinLength)
 	}
-	hash, err := password.Hash(in.Password)
+	hash, err := s.Argon2.Hash(in.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +159,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*Session, error) {
 	if err := s.Guard.CheckAccount(account); err != nil {
 		return nil, err
 	}
-	hash := dummyHash
+	hash := s.dummyHash
 	if u != nil && u.PasswordHash != "" {
 		hash = u.PasswordHash
 	}
@@ -184,9 +184,6 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*Session, error) {
 	})
 	return sess, err
 }
-
-// dummyHash is verified when the user does not exist, to spend the same time.
-var dummyHash, _ = password.Hash("credvault-no-such-user")
 
 // findLoginUser finds the user to sign in, or nil when there is none.
 func (s *Service) findLoginUser(ctx context.Context, email, slug string) (*ent.User, error) {

@@ -63,7 +63,7 @@ func (s *Users) Create(ctx context.Context, in CreateUserInput) (*ent.User, erro
 	}
 	hash := ""
 	if in.Password != nil {
-		if hash, err = hashNewPassword(*in.Password); err != nil {
+		if hash, err = s.hashNewPassword(*in.Password); err != nil {
 			return nil, err
 		}
 	}
@@ -146,7 +146,7 @@ func (s *Users) Update(ctx context.Context, id uuid.UUID, in UpdateUserInput) (*
 			changed = append(changed, "status")
 		}
 		if in.Password != nil {
-			hash, err := hashNewPassword(*in.Password)
+			hash, err := s.hashNewPassword(*in.Password)
 			if err != nil {
 				return err
 			}
@@ -239,11 +239,11 @@ func (s *Users) roleScopes(ctx context.Context, client *ent.Client, p *access.Pr
 }
 
 // hashNewPassword checks and hashes a password being set.
-func hashNewPassword(pw string) (string, error) {
+func (s *Users) hashNewPassword(pw string) (string, error) {
 	if reason := password.Check(pw); reason != "" {
 		return "", apperr.Invalid("password", reason).With("min_length", password.MinLength)
 	}
-	return password.Hash(pw)
+	return s.Argon2.Hash(pw)
 }
 
 // keepAnOwner refuses a change that would leave the tenant without an active

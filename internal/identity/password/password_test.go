@@ -15,7 +15,7 @@ func TestHashVerifyRoundTrip(t *testing.T) {
 		"ünïcödé-pässwörd-✓",
 		strings.Repeat("x", password.MaxLength),
 	} {
-		hash, err := password.Hash(pw)
+		hash, err := password.OWASP.Hash(pw)
 		if err != nil {
 			t.Fatalf("Hash: %v", err)
 		}
@@ -33,7 +33,7 @@ func TestHashVerifyRoundTrip(t *testing.T) {
 
 func TestVerifyWrongPassword(t *testing.T) {
 	t.Parallel()
-	hash, err := password.Hash("the right password")
+	hash, err := password.OWASP.Hash("the right password")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,11 +46,11 @@ func TestVerifyWrongPassword(t *testing.T) {
 
 func TestHashesAreSalted(t *testing.T) {
 	t.Parallel()
-	a, err := password.Hash("same password twice")
+	a, err := password.OWASP.Hash("same password twice")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := password.Hash("same password twice")
+	b, err := password.OWASP.Hash("same password twice")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestHashesAreSalted(t *testing.T) {
 
 func TestVerifyMalformedHash(t *testing.T) {
 	t.Parallel()
-	good, err := password.Hash("a good password")
+	good, err := password.OWASP.Hash("a good password")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +87,8 @@ func TestVerifyMalformedHash(t *testing.T) {
 		"argon2i":        with(1, "argon2i"),
 		"wrong version":  with(2, "v=16"),
 		"bad params":     with(3, "m=lots,t=2,p=1"),
+		"zero passes":    with(3, "m=19456,t=0,p=1"),
+		"2 GiB":          with(3, "m=2097152,t=2,p=1"),
 		"bad salt":       with(4, "!!!"),
 		"bad key base64": with(5, "***"),
 	} {
@@ -97,6 +99,48 @@ func TestVerifyMalformedHash(t *testing.T) {
 		}
 		if errors.Is(err, password.ErrMismatch) {
 			t.Errorf("%s: a malformed hash is reported as a mismatch", name)
+		}
+	}
+}
+
+func TestParamsOtherThanOWASP(t *testing.T) {
+	t.Parallel()
+	cheap, err := password.ParseParams("m=64,t=1,p=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := cheap.Hash("a good password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(hash, "$argon2id$v=19$m=64,t=1,p=1$") {
+		t.Fatalf("hash %q does not name its parameters", hash)
+	}
+	// A hash keeps its parameters: changing the configured ones later
+	// leaves it verifiable.
+	if err := password.Verify(hash, "a good password"); err != nil {
+		t.Errorf("Verify: %v", err)
+	}
+	if err := password.Verify(hash, "a bad password!"); !errors.Is(err, password.ErrMismatch) {
+		t.Errorf("Verify of a wrong password = %v, want ErrMismatch", err)
+	}
+	if !cheap.BelowOWASP() || password.OWASP.BelowOWASP() {
+		t.Errorf("BelowOWASP: m=64,t=1 %v, OWASP's %v", cheap.BelowOWASP(), password.OWASP.BelowOWASP())
+	}
+	for s, below := range map[string]bool{"m=47104,t=1,p=1": false, "m=9216,t=4,p=1": false, "m=7168,t=5,p=1": false,
+		"m=7168,t=4,p=1": true, "m=6144,t=10,p=1": true, "m=19456,t=1,p=1": true} {
+		p, err := password.ParseParams(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.BelowOWASP() != below {
+			t.Errorf("%s: BelowOWASP = %v, want %v", s, p.BelowOWASP(), below)
+		}
+	}
+	for _, bad := range []string{"", "m=19456,t=2", "m=19456, t=2, p=1", "m=019456,t=2,p=1", "m=4,t=1,p=1",
+		"m=19456,t=11,p=1", "m=19456,t=2,p=0", "m=19456,t=2,p=1,x=2", "t=2,m=19456,p=1"} {
+		if _, err := password.ParseParams(bad); err == nil {
+			t.Errorf("ParseParams(%q) accepted it", bad)
 		}
 	}
 }

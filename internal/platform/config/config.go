@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/credvault/credvault/internal/identity/password"
 )
 
 // Config is every setting of SPEC §1.
@@ -52,6 +54,9 @@ type Config struct {
 	// SSORedirectOrigins are the origins, besides PublicURL's, that a
 	// single sign-on may send its session to (SPEC §15).
 	SSORedirectOrigins []string
+	// Argon2 is the cost of hashing a new password (argon2id); a stored
+	// hash keeps the cost it was made with.
+	Argon2 password.Params
 	// AuditFile, when set, is a file every audit entry is appended to as
 	// it is written, as a line of JSON.
 	AuditFile string
@@ -129,6 +134,7 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	ssoOrigins := fs.String("sso-redirect-origins", getenv("CREDVAULT_SSO_REDIRECT_ORIGINS"), "comma-separated origins, besides the public URL's, a single sign-on may redirect its session to")
 	fs.StringVar(&c.AuditFile, "audit-file", getenv("CREDVAULT_AUDIT_FILE"), "append every audit entry, as written, to this file as a line of JSON")
 	introspection := fs.String("graphql-introspection", getenv("CREDVAULT_GRAPHQL_INTROSPECTION"), "allow GraphQL introspection (default: true in development)")
+	argon2 := fs.String("argon2-params", env("CREDVAULT_ARGON2_PARAMS", password.OWASP.String()), "argon2id cost of a new password hash: memory in KiB, passes, lanes (production refuses less than OWASP's)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -205,6 +211,12 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	// Not quoted back: a Redis URL may hold a password.
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		return nil, fmt.Errorf("config: CREDVAULT_REDIS_URL must be a redis:// or rediss:// URL")
+	}
+	if c.Argon2, err = password.ParseParams(*argon2); err != nil {
+		return nil, fmt.Errorf("config: CREDVAULT_ARGON2_PARAMS: %w", err)
+	}
+	if c.Production() && c.Argon2.BelowOWASP() {
+		return nil, fmt.Errorf("config: CREDVAULT_ARGON2_PARAMS %s costs less than OWASP's weakest argon2id setting (m=7168,t=5,p=1 or m=47104,t=1,p=1 and the like)", c.Argon2)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return nil, fmt.Errorf("config: CREDVAULT_TLS_CERT and CREDVAULT_TLS_KEY go together")

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credvault/credvault/internal/identity/password"
 	"github.com/credvault/credvault/internal/platform/config"
 )
 
@@ -54,6 +55,7 @@ func TestDefaults(t *testing.T) {
 		{"LogFormat", c.LogFormat, "text"},
 		{"GraphQLIntrospection", c.GraphQLIntrospection, true},
 		{"PublicURL", c.PublicURL, "http://localhost:8080"},
+		{"Argon2", c.Argon2, password.OWASP},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -242,6 +244,10 @@ func TestErrors(t *testing.T) {
 		{"negative webhook retry", []string{"--webhook-retry-schedule", "-5s"}, nil, "CREDVAULT_WEBHOOK_RETRY_SCHEDULE"},
 		{"none among webhook retries", nil, map[string]string{"CREDVAULT_WEBHOOK_RETRY_SCHEDULE": "5s,none"}, "CREDVAULT_WEBHOOK_RETRY_SCHEDULE"},
 		{"bad webhook allow-private bool", nil, map[string]string{"CREDVAULT_WEBHOOK_ALLOW_PRIVATE": "sometimes"}, "CREDVAULT_WEBHOOK_ALLOW_PRIVATE"},
+		{"argon2 parameters out of order", nil, map[string]string{"CREDVAULT_ARGON2_PARAMS": "t=2,m=19456,p=1"}, "CREDVAULT_ARGON2_PARAMS"},
+		{"argon2 memory over 1 GiB", []string{"--argon2-params", "m=2000000,t=1,p=1"}, nil, "CREDVAULT_ARGON2_PARAMS"},
+		{"argon2 below OWASP in production", nil, map[string]string{"CREDVAULT_ENV": "production", "CREDVAULT_MASTER_KEY": "k",
+			"CREDVAULT_ARGON2_PARAMS": "m=19456,t=1,p=1"}, "OWASP"},
 		{"bad webhook allow-private flag", []string{"--webhook-allow-private", "yes please"}, nil, "CREDVAULT_WEBHOOK_ALLOW_PRIVATE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -254,6 +260,21 @@ func TestErrors(t *testing.T) {
 				t.Errorf("error %q does not mention %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestArgon2Params checks that the cost of new password hashes is set by
+// the variable or the flag, and that development allows any cost in
+// bounds (tests hash with less).
+func TestArgon2Params(t *testing.T) {
+	t.Parallel()
+	if c := load(t, nil, map[string]string{"CREDVAULT_ARGON2_PARAMS": "m=64,t=1,p=1"}); c.Argon2 != (password.Params{Memory: 64, Time: 1, Threads: 1}) {
+		t.Errorf("from the environment: %v", c.Argon2)
+	}
+	c := load(t, []string{"--argon2-params", "m=47104,t=1,p=2"}, map[string]string{"CREDVAULT_ENV": "production",
+		"CREDVAULT_MASTER_KEY": "k", "CREDVAULT_ARGON2_PARAMS": "m=64,t=1,p=1"})
+	if c.Argon2 != (password.Params{Memory: 47104, Time: 1, Threads: 2}) {
+		t.Errorf("from the flag in production: %v", c.Argon2)
 	}
 }
 
