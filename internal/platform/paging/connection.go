@@ -48,10 +48,11 @@ func Connection[Q countQuery[Q, S], C, S any](ctx context.Context, q Q, filter f
 	return conn, err
 }
 
-// IsLowerBound reports whether a connection's totalCount is a lower bound:
-// Connection stopped counting at TotalCap + 1. (A nested connection, which
-// entgql counts exactly, is a lower bound too at exactly that count.)
-func IsLowerBound(totalCount int) bool { return totalCount == TotalCap+1 }
+// IsLowerBound reports whether a connection's totalCount is a lower bound,
+// by the REST list's rule for a page at the start: Connection stopped
+// counting at TotalCap + 1. (A nested connection, which entgql counts
+// exactly, says so past TotalCap too: its count is then a bound it meets.)
+func IsLowerBound(totalCount int) bool { return Window{}.TotalIsLowerBound(totalCount) }
 
 // withoutTotalCount returns ctx with the current field's totalCount and
 // totalCountIsLowerBound unselected, whether either was selected (under any
