@@ -43,7 +43,9 @@ func benchRoute(b *testing.B, method, path, scope string, want int, setup func(b
 					}
 					req := httptest.NewRequest(method, path, body)
 					req.Header.Set("X-API-Key", key)
-					req.Header.Set("Content-Type", "application/json")
+					if body != nil {
+						req.Header.Set("Content-Type", "application/json")
+					}
 					rec := httptest.NewRecorder()
 					h.ServeHTTP(rec, req)
 					if rec.Code != want || bytes.Contains(rec.Body.Bytes(), []byte(`"errors"`)) {
