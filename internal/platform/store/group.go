@@ -31,6 +31,9 @@ type writeGroup struct {
 	// open is the shared transaction, nil between groups; it is read and
 	// written by the token's holder only.
 	open *group
+	// statements counts the shared transactions' BEGIN and COMMIT or
+	// ROLLBACK; countingDriver counts each member's as its own.
+	statements *atomic.Uint64
 }
 
 // group is one shared transaction and the writers waiting for its commit.
@@ -54,8 +57,8 @@ const (
 
 var errLocked = errors.New("store: database is locked: the write queue did not move within 10s")
 
-func newWriteGroup(d *entsql.Driver) *writeGroup {
-	return &writeGroup{Driver: d, token: make(chan struct{}, 1)}
+func newWriteGroup(d *entsql.Driver, statements *atomic.Uint64) *writeGroup {
+	return &writeGroup{Driver: d, token: make(chan struct{}, 1), statements: statements}
 }
 
 // acquire takes the token, waiting at most lockWait or until ctx ends.
@@ -112,6 +115,7 @@ func (g *writeGroup) settle() {
 func (g *writeGroup) commit() {
 	o := g.open
 	g.open = nil
+	g.statements.Add(1)
 	if o.pending == 0 {
 		o.err = o.tx.Rollback()
 	} else {
@@ -124,6 +128,7 @@ func (g *writeGroup) commit() {
 func (g *writeGroup) fail(err error) {
 	o := g.open
 	g.open = nil
+	g.statements.Add(1)
 	_ = o.tx.Rollback()
 	o.err = err
 	close(o.done)
@@ -140,6 +145,7 @@ func (g *writeGroup) BeginTx(ctx context.Context, _ *sql.TxOptions) (dialect.Tx,
 	}
 	if g.open == nil {
 		// The shared transaction outlives the request that opened it.
+		g.statements.Add(1)
 		tx, err := g.Driver.BeginTx(context.Background(), nil)
 		if err != nil {
 			g.release()

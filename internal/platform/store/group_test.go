@@ -115,6 +115,38 @@ func TestWriteGroupCommitsQueuedWritersOnce(t *testing.T) {
 	}
 }
 
+// TestWriteGroupCountsItsStatements checks that the statements metric
+// counts what a SQLite write sends: its savepoint, statements and release
+// (its begin and commit), and the shared transaction's BEGIN and COMMIT.
+func TestWriteGroupCountsItsStatements(t *testing.T) {
+	st, g := openGroup(t)
+	client := &countingDriver{rawDriver: g, n: &st.statements}
+	before := st.Statements()
+	tx, err := client.Tx(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	insert(t, tx, "counted")
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if n := st.Statements() - before; n != 5 {
+		t.Errorf("one write alone counted %d statements, want 5 (BEGIN, SAVEPOINT, INSERT, RELEASE, COMMIT)", n)
+	}
+	before = st.Statements()
+	tx, err = client.Tx(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	insert(t, tx, "undone")
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if n := st.Statements() - before; n != 5 {
+		t.Errorf("one write rolled back alone counted %d statements, want 5 (BEGIN, SAVEPOINT, INSERT, ROLLBACK TO, ROLLBACK)", n)
+	}
+}
+
 func TestWriteGroupRollbackUndoesOnlyItsOwnWork(t *testing.T) {
 	st, g := openGroup(t)
 	first, err := g.Tx(context.Background())

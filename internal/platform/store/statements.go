@@ -10,9 +10,10 @@ import (
 )
 
 // Statements returns how many SQL statements the store has sent, each
-// transaction's begin and commit or rollback included: the
-// credvault_db_statements_total metric, which the load benchmark divides
-// by the requests it made.
+// transaction's begin and commit or rollback included (on SQLite, a
+// transaction's savepoint and its release, and the BEGIN and COMMIT of the
+// shared transaction of its group): the credvault_db_statements_total
+// metric, which the load benchmark divides by the requests it made.
 func (s *Store) Statements() uint64 { return s.statements.Load() }
 
 // countingDriver counts the statements sent through an ent driver.

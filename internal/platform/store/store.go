@@ -87,7 +87,7 @@ func Open(url string) (*Store, error) {
 	}
 	st := &Store{DB: db, Dialect: dia, URL: url, driver: entsql.OpenDB(dia, db)}
 	if dia == dialect.SQLite && !strings.Contains(dsn, ":memory:") {
-		st.driver = newWriteGroup(entsql.OpenDB(dia, db))
+		st.driver = newWriteGroup(entsql.OpenDB(dia, db), &st.statements)
 	}
 	st.Client = ent.NewClient(ent.Driver(&countingDriver{rawDriver: st.driver, n: &st.statements}))
 	return st, nil
