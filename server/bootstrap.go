@@ -18,10 +18,10 @@ import (
 const PlatformSlug = "platform"
 
 // Bootstrap makes sure the platform tenant exists and, when email is given,
-// that it has an owner with that email, the password hashed with argon2. An existing admin is left as it is,
-// so running it at every start-up changes nothing the second time. Two
-// instances starting at once race on the unique slug: the loser tries again
-// and finds the winner's rows.
+// that it has an owner with that email, its password hashed at the argon2
+// cost. An existing admin is left as it is, so running it at every start-up
+// changes nothing the second time. Two instances starting at once race on
+// the unique slug: the loser tries again and finds the winner's rows.
 func Bootstrap(ctx context.Context, st *store.Store, email, pw string, argon2 password.Params) error {
 	err := bootstrap(ctx, st, email, pw, argon2)
 	if ent.IsConstraintError(err) {
