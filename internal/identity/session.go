@@ -79,10 +79,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*Session, err
 	if in.Password == "" {
 		return nil, apperr.Invalid("password", "required")
 	}
-	if reason := password.Check(in.Password); reason != "" {
-		return nil, apperr.Invalid("password", reason).With("min_length", password.MinLength)
-	}
-	hash, err := s.Argon2.Hash(in.Password)
+	hash, err := hashNewPassword(s.Argon2, in.Password)
 	if err != nil {
 		return nil, err
 	}

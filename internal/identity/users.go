@@ -63,7 +63,7 @@ func (s *Users) Create(ctx context.Context, in CreateUserInput) (*ent.User, erro
 	}
 	hash := ""
 	if in.Password != nil {
-		if hash, err = s.hashNewPassword(*in.Password); err != nil {
+		if hash, err = hashNewPassword(s.Argon2, *in.Password); err != nil {
 			return nil, err
 		}
 	}
@@ -146,7 +146,7 @@ func (s *Users) Update(ctx context.Context, id uuid.UUID, in UpdateUserInput) (*
 			changed = append(changed, "status")
 		}
 		if in.Password != nil {
-			hash, err := s.hashNewPassword(*in.Password)
+			hash, err := hashNewPassword(s.Argon2, *in.Password)
 			if err != nil {
 				return err
 			}
@@ -238,12 +238,13 @@ func (s *Users) roleScopes(ctx context.Context, client *ent.Client, p *access.Pr
 	return held, s.Guard.Ceiling(ctx, p, held.List())
 }
 
-// hashNewPassword checks and hashes a password being set.
-func (s *Users) hashNewPassword(pw string) (string, error) {
+// hashNewPassword checks a password being set, at sign-up or on a user,
+// and hashes it at cost.
+func hashNewPassword(cost password.Params, pw string) (string, error) {
 	if reason := password.Check(pw); reason != "" {
 		return "", apperr.Invalid("password", reason).With("min_length", password.MinLength)
 	}
-	return s.Argon2.Hash(pw)
+	return cost.Hash(pw)
 }
 
 // keepAnOwner refuses a change that would leave the tenant without an active

@@ -51,7 +51,8 @@ func Connection[Q countQuery[Q, S], C, S any](ctx context.Context, q Q, filter f
 // IsLowerBound reports whether a connection's totalCount is a lower bound,
 // by the REST list's rule for a page at the start: Connection stopped
 // counting at TotalCap + 1. (A nested connection, which entgql counts
-// exactly, says so past TotalCap too: its count is then a bound it meets.)
+// exactly, is reported as one past TotalCap too, which its exact count
+// still satisfies.)
 func IsLowerBound(totalCount int) bool { return Window{}.TotalIsLowerBound(totalCount) }
 
 // withoutTotalCount returns ctx with the current field's totalCount and
