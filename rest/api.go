@@ -53,7 +53,7 @@ func (a *API) Router(authenticate, limit func(http.Handler) http.Handler) http.H
 	r.MethodNotAllowed(Allowing(r))
 	r.Get("/openapi.json", a.openAPIHandler())
 	for _, rt := range a.Routes() {
-		var h http.Handler = rt
+		var h http.Handler = &rt
 		if !rt.Unlimited {
 			h = limit(h)
 		}

@@ -91,7 +91,7 @@ func router(routes ...rest.Route) http.Handler {
 	r.NotFound(rest.NotFound)
 	r.MethodNotAllowed(rest.MethodNotAllowed)
 	for _, rt := range routes {
-		r.Method(rt.Method, rt.Path, rt)
+		r.Method(rt.Method, rt.Path, &rt)
 	}
 	return r
 }

@@ -182,7 +182,7 @@ func HandleRaw(r Route, body, result any, h http.HandlerFunc) Route {
 }
 
 // ServeHTTP runs the route and writes its envelope.
-func (r Route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+func (r *Route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if r.Secret {
 		w.Header().Set("Cache-Control", "no-store")
 	}
@@ -198,7 +198,7 @@ func (r Route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.raw(w, req)
 		return
 	}
-	call := &Call{Request: req, route: &r}
+	call := &Call{Request: req, route: r}
 	data, page, err := r.serve(req.Context(), call)
 	if err != nil {
 		WriteError(w, req, err)

@@ -38,8 +38,8 @@ func HandleStream[Item any](r Route, fn func(ctx context.Context, c *Call, w io.
 }
 
 // serveStream runs a streaming route.
-func (r Route) serveStream(w http.ResponseWriter, req *http.Request) {
-	c := &Call{Request: req, route: &r, MediaType: negotiate(req.Header.Get("Accept"), r.Streams)}
+func (r *Route) serveStream(w http.ResponseWriter, req *http.Request) {
+	c := &Call{Request: req, route: r, MediaType: negotiate(req.Header.Get("Accept"), r.Streams)}
 	out := &streamWriter{w: w, rc: http.NewResponseController(w), mediaType: c.MediaType}
 	err := r.stream(req.Context(), c, out)
 	switch {
