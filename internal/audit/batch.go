@@ -105,16 +105,16 @@ func (b *Batcher) Tally(ctx context.Context, e Entry) {
 	}
 }
 
-// pendingEntry is e as the batcher keeps it: its key and its row, the
-// tenant, actor and request taken from ctx. A single entry merges with no
-// other, so its key leaves its details out. ok is false for an entry with
-// no tenant, which has nowhere to go.
-func pendingEntry(ctx context.Context, e Entry, single bool) (k batchKey, agg *batched, ok bool) {
+// pendingKey is e's key, with e's tenant (from ctx unless e names one)
+// and outcome filled in, the actor taken from ctx. A single entry merges
+// with no other, so its key leaves its details out. ok is false for an
+// entry with no tenant, which has nowhere to go.
+func pendingKey(ctx context.Context, e Entry, single bool) (k batchKey, _ Entry, ok bool) {
 	if e.TenantID == uuid.Nil {
 		e.TenantID, _ = access.TenantFromContext(ctx)
 	}
 	if e.TenantID == uuid.Nil {
-		return k, nil, false
+		return k, e, false
 	}
 	if e.Outcome == "" {
 		e.Outcome = Success
@@ -125,17 +125,24 @@ func pendingEntry(ctx context.Context, e Entry, single bool) (k batchKey, agg *b
 	if !single {
 		k.note = fmt.Sprint(e.Details)
 	}
-	now := store.Now()
-	return k, &batched{entry: e, info: *reqinfo.FromContext(ctx), count: 1, firstSeen: now, lastSeen: now}, true
+	return k, e, true
+}
+
+// newBatched is e's row, first seen at now, with the request's details
+// from ctx.
+func newBatched(ctx context.Context, e Entry, now time.Time) *batched {
+	return &batched{entry: e, info: *reqinfo.FromContext(ctx), count: 1, firstSeen: now, lastSeen: now}
 }
 
 // queue adds e to the pending entries, waiting for room while the queue is
-// full; false when it stayed full.
+// full; false when it stayed full. An entry merging into a pending one
+// costs no row of its own.
 func (b *Batcher) queue(ctx context.Context, e Entry, single bool) bool {
-	k, agg, ok := pendingEntry(ctx, e, single)
+	k, e, ok := pendingKey(ctx, e, single)
 	if !ok {
 		return true
 	}
+	now := store.Now()
 	deadline := time.Now().Add(roomWait)
 	b.mu.Lock()
 	if single {
@@ -153,9 +160,9 @@ func (b *Batcher) queue(ctx context.Context, e Entry, single bool) bool {
 	}
 	if cur := b.pending[k]; cur != nil {
 		cur.count++
-		cur.lastSeen = agg.lastSeen
+		cur.lastSeen = now
 	} else {
-		b.pending[k] = agg
+		b.pending[k] = newBatched(ctx, e, now)
 	}
 	full := len(b.pending) >= batchSize
 	b.mu.Unlock()

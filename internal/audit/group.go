@@ -68,12 +68,12 @@ func (c *Committer) queued() int {
 // it has committed: nil, or a 503 when it could not be written within
 // CommitWait (or ctx's end), so the caller refuses its answer.
 func (c *Committer) Write(ctx context.Context, e Entry) error {
-	k, agg, ok := pendingEntry(ctx, e, true)
+	k, e, ok := pendingKey(ctx, e, true)
 	if !ok {
 		return apperr.New(apperr.Internal, "audit entry without a tenant")
 	}
 	k.seq = 1
-	w := &waiter{key: k, entry: agg, ctx: ctx, deadline: time.Now().Add(CommitWait), done: make(chan error, 1)}
+	w := &waiter{key: k, entry: newBatched(ctx, e, store.Now()), ctx: ctx, deadline: time.Now().Add(CommitWait), done: make(chan error, 1)}
 	c.mu.Lock()
 	c.waiting = append(c.waiting, w)
 	start := c.writers < maxWriters
