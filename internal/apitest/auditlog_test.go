@@ -22,9 +22,11 @@ import (
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/auditlog"
+	"github.com/credvault/credvault/ent/job"
 	"github.com/credvault/credvault/ent/privacy"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/apitest"
+	"github.com/credvault/credvault/internal/jobs"
 )
 
 // auditJSON is an audit entry as REST shows it.
@@ -440,6 +442,29 @@ func TestAuditLogsAreAppendOnly(t *testing.T) {
 	})
 }
 
+// settleScheduledRetention waits until the hour's scheduled audit_retention
+// run, which prunes every tenant, has completed: a new server enqueues it at
+// once, and one that ran after a test's old entries were written would
+// remove them ahead of the run the test triggers (CI met it). Within seconds
+// of the hour's turn it waits for the next hour's run instead.
+func settleScheduledRetention(t *testing.T, e *apitest.Env) {
+	t.Helper()
+	if left := time.Until(time.Now().Truncate(time.Hour).Add(time.Hour)); left < 10*time.Second {
+		time.Sleep(left)
+	}
+	key := jobs.AuditRetention + "@" + time.Now().UTC().Truncate(time.Hour).Format(time.RFC3339)
+	eventually(t, 20*time.Second, "the scheduled "+key+" completes", func() (bool, string) {
+		j, err := e.Store.Client.Job.Query().Where(job.DedupeKey(key)).Only(unrestricted())
+		if ent.IsNotFound(err) {
+			return false, "not enqueued"
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j.Status == job.StatusCompleted, j.Status.String()
+	})
+}
+
 func TestAuditRetentionJobRemovesOnlyExpiredEntries(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		short := register(t, e, "ShortMemory")
@@ -456,6 +481,7 @@ func TestAuditRetentionJobRemovesOnlyExpiredEntries(t *testing.T) {
 			}
 			return a.ID
 		}
+		settleScheduledRetention(t, e)
 		day := 24 * time.Hour
 		expired := old(short.TenantID, 31*day) // past the 30 days of short
 		young := old(short.TenantID, 29*day)   // within them
