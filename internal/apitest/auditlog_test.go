@@ -452,7 +452,7 @@ func settleScheduledRetention(t *testing.T, e *apitest.Env) {
 	if left := time.Until(time.Now().Truncate(time.Hour).Add(time.Hour)); left < 10*time.Second {
 		time.Sleep(left)
 	}
-	key := jobs.AuditRetention + "@" + time.Now().UTC().Truncate(time.Hour).Format(time.RFC3339)
+	key := jobs.PeriodKey(jobs.AuditRetention, time.Now().Truncate(time.Hour))
 	eventually(t, 20*time.Second, "the scheduled "+key+" completes", func() (bool, string) {
 		j, err := e.Store.Client.Job.Query().Where(job.DedupeKey(key)).Only(unrestricted())
 		if ent.IsNotFound(err) {

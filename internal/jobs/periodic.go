@@ -26,6 +26,12 @@ func (q *Queue) Every(name string, every time.Duration) {
 	q.mu.Unlock()
 }
 
+// PeriodKey is the dedupe key of periodic job name's run for the period
+// starting at period: one run per period, whichever instance enqueues it.
+func PeriodKey(name string, period time.Time) string {
+	return name + "@" + period.UTC().Format(time.RFC3339)
+}
+
 func (q *Queue) schedule(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -51,7 +57,7 @@ func (q *Queue) enqueueDue(ctx context.Context) {
 		if !period.After(p.last) {
 			continue
 		}
-		key := p.name + "@" + period.Format(time.RFC3339)
+		key := PeriodKey(p.name, period)
 		err := q.db.Job.Create().SetName(p.name).SetRunAt(period).SetDedupeKey(key).
 			OnConflictColumns(job.FieldDedupeKey).DoNothing().Exec(store.Unrestricted(ctx))
 		// ON CONFLICT DO NOTHING reports a skipped insert as no rows.

@@ -41,7 +41,7 @@ func TestDroppedSchemasVacuumTheCatalogs(t *testing.T) {
 	}
 }
 
-// schemaOf is the schema a URL of URL selects.
+// schemaOf is the schema that u, made by URL, selects.
 func schemaOf(t *testing.T, u string) string {
 	t.Helper()
 	p, err := url.Parse(u)
