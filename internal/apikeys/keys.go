@@ -341,7 +341,7 @@ func (s *Service) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], fir
 	if err != nil {
 		return nil, err
 	}
-	return paging.Connection(ctx, q, nil, first, last,
+	return paging.Connection(ctx, q, nil, first, last, paging.Cursors{After: after, Before: before, Order: orderBy},
 		func(ctx context.Context, q *ent.APIKeyQuery, first, last *int) (*ent.APIKeyConnection, error) {
 			return q.Paginate(ctx, after, first, before, last, ent.WithAPIKeyOrder(orderBy))
 		}, func(c *ent.APIKeyConnection) (*int, ent.PageInfo) { return &c.TotalCount, c.PageInfo })

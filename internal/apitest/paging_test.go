@@ -4,12 +4,15 @@ package apitest_test
 // (SPEC §5), each response also validated against the OpenAPI document.
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
+	"entgo.io/contrib/entgql"
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/internal/apitest"
@@ -160,4 +163,70 @@ func TestPagingOnEveryList(t *testing.T) {
 			})
 		}
 	}, withAdmin)
+}
+
+// TestCursorsOfAnotherOrderAreInvalidInput: a GraphQL connection checks its
+// after and before cursors against the order in effect before the database
+// sees them. A cursor that order could not have written (an order value
+// under the default order by id, which writes none; a value of another
+// type than the ordered field's; an integer past the largest signed one)
+// is a VALIDATION_ERROR naming the argument, where PostgreSQL failed to
+// compare it (INTERNAL_ERROR) and SQLite answered a page of whatever its
+// loose comparison gave. Cursors the connection wrote still page, under
+// the default order and the ordered ones alike.
+func TestCursorsOfAnotherOrderAreInvalidInput(t *testing.T) {
+	t.Parallel()
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		tn := register(t, e, "Cursors")
+		for range 3 {
+			tn.key(t, "api_keys:read")
+		}
+		crafted := func(v any) string {
+			var b bytes.Buffer
+			entgql.Cursor[any]{ID: uuid.New(), Value: v}.MarshalGQL(&b)
+			s, err := strconv.Unquote(b.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		for _, c := range []struct {
+			connection, orderBy string
+			foreign             []any
+		}{
+			{"apiKeys", "", []any{"x", time.Now(), int64(5), uuid.NewString()}},
+			{"apiKeys", "{field: NAME, direction: ASC}", []any{time.Now(), int64(5), true}},
+			{"apiKeys", "{field: EXPIRES_AT, direction: DESC}", []any{"2030-01-01T00:00:00Z", 1.5}},
+			{"auditLogs", "", []any{"x", "2030-01-01T00:00:00Z", uint64(1 << 63)}}, // newest first by default
+			{"users", "{field: EMAIL, direction: ASC}", []any{time.Now(), uint64(1 << 63)}},
+			{"credentials", "{field: CREATED_AT, direction: ASC}", []any{"x"}},
+		} {
+			order := ""
+			if c.orderBy != "" {
+				order = ", orderBy: " + c.orderBy
+			}
+			for _, v := range c.foreign {
+				for _, arg := range []string{"after", "before"} {
+					size := map[string]string{"after": "first", "before": "last"}[arg]
+					q := fmt.Sprintf(`query($c: Cursor) { %s(%s: $c, %s: 2%s) { edges { cursor } } }`, c.connection, arg, size, order)
+					gqlErr(t, e, tn.AccessToken, q, map[string]any{"c": crafted(v)}, "VALIDATION_ERROR", "field", arg)
+				}
+			}
+			var first map[string]struct {
+				TotalCount int
+				Edges      []struct{ Cursor string }
+			}
+			gql(t, e, tn.AccessToken, fmt.Sprintf(`{ %s(first: 1%s) { totalCount edges { cursor } } }`, c.connection, order), nil, &first)
+			page := first[c.connection]
+			if len(page.Edges) == 0 {
+				continue
+			}
+			var next map[string]struct{ Edges []struct{ Cursor string } }
+			gql(t, e, tn.AccessToken, fmt.Sprintf(`query($c: Cursor) { %s(after: $c, first: 50%s) { edges { cursor } } }`, c.connection, order),
+				map[string]any{"c": page.Edges[0].Cursor}, &next)
+			if got := len(next[c.connection].Edges); got != page.TotalCount-1 {
+				t.Errorf("%s%s after its first cursor: %d edges, want %d", c.connection, order, got, page.TotalCount-1)
+			}
+		}
+	})
 }

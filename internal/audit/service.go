@@ -65,7 +65,7 @@ func (t *Trail) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], first
 	if orderBy == nil {
 		orderBy = &ent.AuditLogOrder{Field: ent.AuditLogOrderFieldOccurredAt, Direction: entgql.OrderDirectionDesc}
 	}
-	return paging.Connection(ctx, q.Where(preds...), where.Filter, first, last,
+	return paging.Connection(ctx, q.Where(preds...), where.Filter, first, last, paging.Cursors{After: after, Before: before, Order: orderBy},
 		func(ctx context.Context, q *ent.AuditLogQuery, first, last *int) (*ent.AuditLogConnection, error) {
 			return q.Paginate(ctx, after, first, before, last, ent.WithAuditLogOrder(orderBy))
 		}, func(c *ent.AuditLogConnection) (*int, ent.PageInfo) { return &c.TotalCount, c.PageInfo })

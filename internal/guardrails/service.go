@@ -238,7 +238,7 @@ func (s *Service) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], fir
 	if _, err := s.Guard.Require(ctx, access.ListGuardrails); err != nil {
 		return nil, err
 	}
-	return paging.Connection(ctx, s.Client.Guardrail.Query(), where.Filter, first, last,
+	return paging.Connection(ctx, s.Client.Guardrail.Query(), where.Filter, first, last, paging.Cursors{After: after, Before: before, Order: orderBy},
 		func(ctx context.Context, q *ent.GuardrailQuery, first, last *int) (*ent.GuardrailConnection, error) {
 			return q.Paginate(ctx, after, first, before, last, ent.WithGuardrailOrder(orderBy))
 		}, func(c *ent.GuardrailConnection) (*int, ent.PageInfo) { return &c.TotalCount, c.PageInfo })

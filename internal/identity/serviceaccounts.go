@@ -80,7 +80,7 @@ func (s *Users) ServiceAccountsPage(ctx context.Context, after *entgql.Cursor[uu
 	if err != nil {
 		return nil, err
 	}
-	return paging.Connection(ctx, q, where.Filter, first, last,
+	return paging.Connection(ctx, q, where.Filter, first, last, paging.Cursors{After: after, Before: before, Order: orderBy},
 		func(ctx context.Context, q *ent.ServiceAccountQuery, first, last *int) (*ent.ServiceAccountConnection, error) {
 			return q.Paginate(ctx, after, first, before, last, ent.WithServiceAccountOrder(orderBy))
 		}, func(c *ent.ServiceAccountConnection) (*int, ent.PageInfo) { return &c.TotalCount, c.PageInfo })

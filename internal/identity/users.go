@@ -35,7 +35,7 @@ func (s *Users) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], first
 	if err != nil {
 		return nil, err
 	}
-	return paging.Connection(ctx, q, where.Filter, first, last,
+	return paging.Connection(ctx, q, where.Filter, first, last, paging.Cursors{After: after, Before: before, Order: orderBy},
 		func(ctx context.Context, q *ent.UserQuery, first, last *int) (*ent.UserConnection, error) {
 			return q.Paginate(ctx, after, first, before, last, ent.WithUserOrder(orderBy))
 		}, func(c *ent.UserConnection) (*int, ent.PageInfo) { return &c.TotalCount, c.PageInfo })

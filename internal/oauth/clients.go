@@ -295,7 +295,7 @@ func (s *Clients) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], fir
 	if _, err := s.Guard.Require(ctx, access.ListOAuthClients); err != nil {
 		return nil, err
 	}
-	return paging.Connection(ctx, s.Client.OAuthClient.Query(), where.Filter, first, last,
+	return paging.Connection(ctx, s.Client.OAuthClient.Query(), where.Filter, first, last, paging.Cursors{After: after, Before: before, Order: orderBy},
 		func(ctx context.Context, q *ent.OAuthClientQuery, first, last *int) (*ent.OAuthClientConnection, error) {
 			return q.Paginate(ctx, after, first, before, last, ent.WithOAuthClientOrder(orderBy))
 		}, func(c *ent.OAuthClientConnection) (*int, ent.PageInfo) { return &c.TotalCount, c.PageInfo })

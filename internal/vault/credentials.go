@@ -36,7 +36,7 @@ func (s *Service) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], fir
 	if err != nil {
 		return nil, err
 	}
-	return paging.Connection(ctx, q, where.Filter, first, last,
+	return paging.Connection(ctx, q, where.Filter, first, last, paging.Cursors{After: after, Before: before, Order: orderBy},
 		func(ctx context.Context, q *ent.CredentialQuery, first, last *int) (*ent.CredentialConnection, error) {
 			return q.Paginate(ctx, after, first, before, last, ent.WithCredentialOrder(orderBy))
 		}, func(c *ent.CredentialConnection) (*int, ent.PageInfo) { return &c.TotalCount, c.PageInfo })

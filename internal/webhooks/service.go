@@ -326,7 +326,7 @@ func (s *Service) Page(ctx context.Context, after *entgql.Cursor[uuid.UUID], fir
 	if _, err := s.Guard.Require(ctx, access.ListWebhooks); err != nil {
 		return nil, err
 	}
-	return paging.Connection(ctx, s.Client.Webhook.Query(), where.Filter, first, last,
+	return paging.Connection(ctx, s.Client.Webhook.Query(), where.Filter, first, last, paging.Cursors{After: after, Before: before, Order: orderBy},
 		func(ctx context.Context, q *ent.WebhookQuery, first, last *int) (*ent.WebhookConnection, error) {
 			return q.Paginate(ctx, after, first, before, last, ent.WithWebhookOrder(orderBy))
 		}, func(c *ent.WebhookConnection) (*int, ent.PageInfo) { return &c.TotalCount, c.PageInfo })

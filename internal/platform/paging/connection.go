@@ -18,8 +18,13 @@ import (
 // of every row, is kept out by handing paginate a context in which
 // totalCount is not selected; a page that holds the whole list is its own
 // count. page returns the connection's TotalCount field and its PageInfo.
-func Connection[Q countQuery[Q, S], C, S any](ctx context.Context, q Q, filter func(Q) (Q, error), first, last *int,
+// A cursor that the order in effect could not have written is refused
+// first (Cursors).
+func Connection[Q countQuery[Q, S], C, S any](ctx context.Context, q Q, filter func(Q) (Q, error), first, last *int, cursors Cursors,
 	paginate func(ctx context.Context, q Q, first, last *int) (*C, error), page func(*C) (*int, ent.PageInfo)) (*C, error) {
+	if err := cursors.check(); err != nil {
+		return nil, err
+	}
 	if filter != nil {
 		var err error
 		if q, err = filter(q); err != nil {
