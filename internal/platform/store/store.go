@@ -163,9 +163,17 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if s.Dialect == dialect.Postgres {
 		// Room in each page for a row's next version: a DEK rotation's
 		// re-seal then updates credentials in place (a HOT update, no
-		// index entry), ent having no portable way to say so.
-		if _, err := s.DB.ExecContext(ctx, "ALTER TABLE credentials SET (fillfactor = 50)"); err != nil {
+		// index entry), ent having no portable way to say so. Set once:
+		// each ALTER rewrites the table's catalog row.
+		var set bool
+		if err := s.DB.QueryRowContext(ctx, "SELECT 'fillfactor=50' = ANY(COALESCE(reloptions, '{}')) FROM pg_class WHERE oid = 'credentials'::regclass").
+			Scan(&set); err != nil {
 			return fmt.Errorf("store: migrate: credentials fillfactor: %w", err)
+		}
+		if !set {
+			if _, err := s.DB.ExecContext(ctx, "ALTER TABLE credentials SET (fillfactor = 50)"); err != nil {
+				return fmt.Errorf("store: migrate: credentials fillfactor: %w", err)
+			}
 		}
 	}
 	return nil

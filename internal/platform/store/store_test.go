@@ -75,12 +75,25 @@ func TestMigrateEmptyThenAgain(t *testing.T) {
 					t.Errorf("credentials' storage options %q (%v), want fillfactor=50", opts, err)
 				}
 			}
+			catalogRow := func() string { // the version of credentials' row in pg_class
+				var xmin string
+				if backend == "postgres" {
+					if err := st.DB.QueryRow("SELECT xmin::text FROM pg_class WHERE oid = 'credentials'::regclass").Scan(&xmin); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return xmin
+			}
+			altered := catalogRow()
 
 			// Migrating an already-migrated database changes nothing and keeps the data.
 			for i := range 2 {
 				if err := st.Migrate(context.Background()); err != nil {
 					t.Fatalf("migrate again (%d): %v", i+1, err)
 				}
+			}
+			if now := catalogRow(); now != altered {
+				t.Errorf("migrating again rewrote credentials' catalog row (xmin %s, then %s)", altered, now)
 			}
 			after := mustTenant(t, st.Client, "After")
 			n, err := st.Client.Tenant.Query().Where(tenant.IDIn(before.ID, after.ID)).Count(ctx)
