@@ -50,7 +50,8 @@ func bootstrap(ctx context.Context, st *store.Store, email, pw string, argon2 pa
 			return err
 		}
 		if reason := password.Check(pw); reason != "" {
-			return fmt.Errorf("bootstrap: CREDVAULT_ADMIN_PASSWORD is %s (at least %d characters)", reason, password.MinLength)
+			return fmt.Errorf("bootstrap: CREDVAULT_ADMIN_PASSWORD is %s: a password has %d to %d characters",
+				strings.ReplaceAll(reason, "_", " "), password.MinLength, password.MaxLength)
 		}
 		hash, err := argon2.Hash(pw)
 		if err != nil {

@@ -622,18 +622,19 @@ func TestBootstrapWithoutAdmin(t *testing.T) {
 	})
 }
 
-func TestBootstrapRejectsShortPassword(t *testing.T) {
+func TestBootstrapRejectsShortOrLongPassword(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		t.Parallel()
 		all := store.Unrestricted(context.Background())
-		const pw = "short-pw"
-		err := Bootstrap(context.Background(), st, "admin@example.com", pw, password.OWASP)
-		if err == nil || !strings.Contains(err.Error(), "CREDVAULT_ADMIN_PASSWORD") {
-			t.Fatalf("err = %v, want one naming CREDVAULT_ADMIN_PASSWORD", err)
-		}
-		if strings.Contains(err.Error(), pw) {
-			t.Error("the error repeats the password")
+		for pw, why := range map[string]string{"short-pw": "too short", strings.Repeat("long-pw ", 40): "too long"} {
+			err := Bootstrap(context.Background(), st, "admin@example.com", pw, password.OWASP)
+			if err == nil || !strings.Contains(err.Error(), "CREDVAULT_ADMIN_PASSWORD is "+why+": a password has 10 to 256 characters") {
+				t.Fatalf("err = %v, want one saying CREDVAULT_ADMIN_PASSWORD is %s and what a password has", err, why)
+			}
+			if strings.Contains(err.Error(), pw) {
+				t.Error("the error repeats the password")
+			}
 		}
 		// One transaction: nothing of the failed bootstrap stays.
 		if n, _ := st.Client.Tenant.Query().Count(all); n != 0 {
