@@ -13,6 +13,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/credvault/credvault/internal/apitest"
@@ -108,6 +109,62 @@ func TestEdgeNULCharactersRefused(t *testing.T) {
 			"VALIDATION_ERROR", "field", "clientID")
 
 		wantListsWork(t, e, cred, 0)
+	})
+}
+
+// TestEdgeBytesThatAreNotUTF8: PostgreSQL refuses text that is not UTF-8,
+// and failed the statement with it (a 500; an audit entry's failure took
+// its whole mutation down). A JSON body cannot carry such bytes; a
+// percent-encoded path or query parameter, a GraphQL document sent by GET,
+// an OAuth form or Basic credentials can: each is refused as invalid input
+// (422 naming the parameter, VALIDATION_ERROR, invalid_request or
+// invalid_client). A client's User-Agent is not refused: its audit entry
+// keeps it with U+FFFD for the bytes, cut at a character's start.
+func TestEdgeBytesThatAreNotUTF8(t *testing.T) {
+	t.Parallel()
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		ten := register(t, e, "Bytes")
+		cred := ten.AccessToken
+		wantError(t, do(e, http.MethodGet, "/api/v1/credentials/a%FFb", cred, nil),
+			http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "integrationId")
+		wantError(t, do(e, http.MethodGet, "/api/v1/credentials?integration_id=a%C3", cred, nil),
+			http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "integration_id")
+		wantError(t, do(e, http.MethodGet, "/api/v1/oauth-clients/%FF", cred, nil),
+			http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "clientId")
+
+		q := `{ apiKeys(where: {nameContains: "a` + "\xff" + `"}) { totalCount } }`
+		g := e.Do(apitest.Request{Method: http.MethodGet, Path: "/graphql?query=" + url.QueryEscape(q), Bearer: cred})
+		var body apitest.GraphQLResponse
+		if err := json.Unmarshal(g.Body, &body); err != nil {
+			t.Fatalf("GraphQL by GET: %d %s", g.Status, redact(g.Body))
+		}
+		wantGQLError(t, &body, "VALIDATION_ERROR", "field", "where.nameContains")
+
+		c := ten.createClient(t, map[string]any{"name": "bytes", "scopes": []string{"api_keys:read"}})
+		for _, tc := range []struct {
+			path   string
+			form   url.Values
+			auth   formAuth
+			status int
+			code   string
+		}{
+			{"/oauth/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {"\xff"}, "client_secret": {"x"}}, formAuth{}, http.StatusBadRequest, "invalid_request"},
+			{"/oauth/token", url.Values{"grant_type": {"client_credentials"}}, formAuth{basicID: "\xff", basicSecret: "x"}, http.StatusUnauthorized, "invalid_client"},
+			{"/oauth/introspect", url.Values{"token": {"a\xff"}}, formAuth{basicID: c.ClientID, basicSecret: c.ClientSecret}, http.StatusBadRequest, "invalid_request"},
+			{"/oauth/revoke", url.Values{"token": {"a\xff"}, "client_id": {c.ClientID}, "client_secret": {c.ClientSecret}}, formAuth{}, http.StatusBadRequest, "invalid_request"},
+		} {
+			wantOAuthError(t, postForm(e, tc.path, tc.form, tc.auth), tc.status, tc.code)
+		}
+
+		long := strings.Repeat("a", 511) + "é" // 513 bytes: 512 would split the é
+		for ua, want := range map[string]string{"agent/\xff\xfe1": "agent/\uFFFD1", long: long[:511]} {
+			var k apiKeyJSON
+			wantOK(t, do(e, http.MethodPost, "/api/v1/api-keys", cred, map[string]any{"name": "ua"}, map[string]string{"User-Agent": ua}), http.StatusCreated, &k)
+			if got := oneAudit(t, e, ten.TenantID, "api_key.create", "", k.ID.String()).UserAgent; got != want {
+				t.Errorf("audit user_agent %q, want %q", short(got), short(want))
+			}
+		}
+		wantListsWork(t, e, cred, 2)
 	})
 }
 

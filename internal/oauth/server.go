@@ -24,6 +24,7 @@ import (
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/identity/tokens"
 	"github.com/credvault/credvault/internal/platform/apperr"
+	"github.com/credvault/credvault/internal/platform/inputs"
 	"github.com/credvault/credvault/internal/platform/invalidate"
 	"github.com/credvault/credvault/internal/platform/ipallow"
 	"github.com/credvault/credvault/internal/platform/metrics"
@@ -163,6 +164,11 @@ func parseForm(r *http.Request) error {
 		if len(v) > 1 {
 			return failure(http.StatusBadRequest, "invalid_request", "parameter "+k+" is repeated")
 		}
+		// The inputs rules: what is not UTF-8 names no client or token,
+		// and the database would refuse to look it up.
+		if inputs.String(k, k) != nil || inputs.String(k, v[0]) != nil {
+			return failure(http.StatusBadRequest, "invalid_request", "parameters must be UTF-8 without NUL characters")
+		}
 	}
 	return nil
 }
@@ -180,7 +186,7 @@ func clientCredentials(r *http.Request) (id, sec string, basic bool, err error) 
 		// RFC 6749 §2.3.1: both parts are form-encoded before base64.
 		id, err1 := url.QueryUnescape(user)
 		sec, err2 := url.QueryUnescape(pass)
-		if err1 != nil || err2 != nil {
+		if err1 != nil || err2 != nil || inputs.String("client_id", id) != nil || inputs.String("client_secret", sec) != nil {
 			return "", "", true, &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Description: "malformed Basic credentials", basic: true}
 		}
 		if r.PostForm.Get("client_secret") != "" {

@@ -7,6 +7,7 @@ package inputs
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/credvault/credvault/internal/platform/apperr"
 )
@@ -24,10 +25,15 @@ func Time(field string, t time.Time) error {
 	return nil
 }
 
-// String refuses a NUL character, which PostgreSQL cannot store in text.
+// String refuses what PostgreSQL cannot store in text or compare with it:
+// a NUL character, or bytes that are not UTF-8 (a JSON body cannot carry
+// them, a percent-encoded path or query parameter can).
 func String(field, s string) error {
 	if strings.IndexByte(s, 0) >= 0 {
 		return apperr.Invalid(field, "must not contain a NUL character")
+	}
+	if !utf8.ValidString(s) {
+		return apperr.Invalid(field, "must be UTF-8")
 	}
 	return nil
 }
