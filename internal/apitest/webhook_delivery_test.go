@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -32,6 +33,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
@@ -907,6 +909,50 @@ func TestWebhookSlowReceiverTimesOut(t *testing.T) {
 			t.Errorf("the endpoint got %d requests, want 2", n)
 		}
 	}, withSchedule(limit, 100*time.Millisecond, time.Hour))
+}
+
+// TestWebhookErrorExcerptIsCutAtACharacter: an endpoint that answers with
+// a malformed header line makes the HTTP client's error quote it, é and
+// all; the attempt's error excerpt, cut to its 200 bytes, is cut at a
+// character's start. Cut inside the é, it was not UTF-8: PostgreSQL refused
+// the update and the attempt was never recorded. (Two endpoints, one byte
+// apart, so that one of the lines straddles the cut.)
+func TestWebhookErrorExcerptIsCutAtACharacter(t *testing.T) {
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		tn := register(t, e, "Excerpt")
+		for _, line := range []string{strings.Repeat("é", 150), "a" + strings.Repeat("é", 150)} {
+			hook := newHookEndpoint(t, e, tn.AccessToken, "http://"+garbledReceiver(t, line)+"/hooks", "*")
+			sent := sendTest(t, e, tn.AccessToken, hook.ID)
+			d := awaitHookDelivery(t, e, tn.AccessToken, hook.ID, sent.DeliveryID, "attempted twice", func(d hookDelivery) bool { return d.Attempt == 2 })
+			if d.Status != "retrying" || d.Error == nil || !utf8.ValidString(*d.Error) || !strings.Contains(*d.Error, "éé") || len(*d.Error) > 200 {
+				t.Fatalf("delivery %v, want retrying with the error quoting the line, UTF-8 and at most 200 bytes", d)
+			}
+		}
+	}, withSchedule(time.Second, 100*time.Millisecond, time.Hour))
+}
+
+// garbledReceiver listens on a loopback address and answers every request
+// with a header line holding line and no colon; it returns the address.
+func garbledReceiver(t *testing.T, line string) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				_, _ = conn.Read(make([]byte, 64<<10))
+				_, _ = conn.Write([]byte("HTTP/1.1 200 OK\r\n" + line + "\r\n\r\n"))
+			}()
+		}
+	}()
+	return ln.Addr().String()
 }
 
 // TestWebhookReceiverDownForTheWholeScheduleEndsFailed shows a delivery to

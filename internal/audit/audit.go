@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -67,7 +66,7 @@ func newCreate(client *ent.Client, actorType, actorID string, info *reqinfo.Info
 		SetActorID(actorID).
 		SetRequestID(info.RequestID).
 		SetIP(info.IP).
-		SetUserAgent(text(info.UserAgent, 512)).
+		SetUserAgent(store.Text(info.UserAgent, 512)).
 		SetDetails(scrub(e.Details))
 }
 
@@ -109,19 +108,4 @@ func containsAny(s string, words []string) bool {
 		}
 	}
 	return false
-}
-
-// text is s as a text column holds it: UTF-8 (a client's header may carry
-// any byte; PostgreSQL refuses what is not UTF-8, and the entry's whole
-// transaction with it), invalid bytes replaced, and at most n bytes long,
-// cut at a character's start.
-func text(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

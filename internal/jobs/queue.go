@@ -306,10 +306,10 @@ func (q *Queue) finish(ctx context.Context, j *ent.Job, runErr error) error {
 	case runErr == nil:
 		upd.SetStatus(job.StatusCompleted).SetFinishedAt(now).SetLastError("")
 	case j.Attempts >= j.MaxAttempts:
-		upd.SetStatus(job.StatusFailed).SetFinishedAt(now).SetLastError(truncate(runErr.Error()))
+		upd.SetStatus(job.StatusFailed).SetFinishedAt(now).SetLastError(store.Text(runErr.Error(), 2000))
 		q.logger.Error("job failed", "job", j.Name, "id", j.ID, "attempts", j.Attempts, "err", runErr)
 	default:
-		upd.SetStatus(job.StatusRetrying).SetRunAt(now.Add(q.opts.Backoff(j.Attempts))).SetLastError(truncate(runErr.Error()))
+		upd.SetStatus(job.StatusRetrying).SetRunAt(now.Add(q.opts.Backoff(j.Attempts))).SetLastError(store.Text(runErr.Error(), 2000))
 		q.logger.Warn("job will retry", "job", j.Name, "id", j.ID, "attempts", j.Attempts, "err", runErr)
 	}
 	err := upd.Exec(ctx)
@@ -318,13 +318,6 @@ func (q *Queue) finish(ctx context.Context, j *ent.Job, runErr error) error {
 		return nil
 	}
 	return err
-}
-
-func truncate(s string) string {
-	if len(s) > 2000 {
-		return s[:2000]
-	}
-	return s
 }
 
 // Stats are the counts of one job's runs by status.

@@ -310,11 +310,8 @@ func (d *Dispatcher) describe(err error) string {
 	case errors.As(err, &ne) && ne.Timeout():
 		return fmt.Sprintf("no answer within %s", d.opts.Timeout)
 	}
-	msg := err.Error()
-	if len(msg) > excerptLimit {
-		msg = msg[:excerptLimit]
-	}
-	return msg
+	// The error may quote what the endpoint sent, in any bytes.
+	return store.Text(err.Error(), excerptLimit)
 }
 
 // record writes the attempt's outcome, if the claim is still this

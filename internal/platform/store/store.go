@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
@@ -182,6 +183,21 @@ func (s *Store) Migrate(ctx context.Context) error {
 // Now is the time to store: UTC in microseconds, as PostgreSQL keeps it, so
 // a value reads back the same on both databases.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// Text is s as a text column holds it, for text the server did not check
+// as input (a client's header, an error): UTF-8, which PostgreSQL requires
+// (refusing the statement, and its transaction, otherwise), with invalid
+// bytes replaced by U+FFFD, and at most n bytes, cut at a character's start.
+func Text(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
 
 // Unrestricted marks ctx as crossing tenants on purpose: tenant policies are
 // skipped. Only bootstrap, operator commands, credential look-ups by secret

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"entgo.io/ent/dialect"
 	"github.com/google/uuid"
@@ -430,5 +431,25 @@ func TestMigrateDropsIndexesTheSchemaNoLongerDeclares(t *testing.T) {
 				t.Error("the index the schema does not declare is still there after migrating")
 			}
 		})
+	}
+}
+
+func TestText(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"agent/1.0", 512, "agent/1.0"},
+		{"a\xff\xfeb", 512, "a\uFFFDb"},
+		{"abé", 3, "ab"}, // the é's first byte would end it
+		{"abé", 4, "abé"},
+		{"ééé", 5, "éé"},
+		{"\xff", 2, ""}, // U+FFFD is three bytes
+		{"é", 0, ""},
+	} {
+		if got := store.Text(c.in, c.n); got != c.want || !utf8.ValidString(got) {
+			t.Errorf("Text(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
 	}
 }
