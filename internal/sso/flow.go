@@ -303,14 +303,9 @@ func (c *idClaims) verified() bool {
 	return false
 }
 
-// name is the user's display name, bounded as the users table bounds it.
-func (c *idClaims) name() string {
-	n := strings.TrimSpace(c.Name)
-	if r := []rune(n); len(r) > 200 {
-		n = string(r[:200])
-	}
-	return n
-}
+// name is the user's display name, bounded as the users table bounds it:
+// 200 bytes (cut at 200 characters, a name of é's was refused).
+func (c *idClaims) name() string { return store.Text(strings.TrimSpace(c.Name), 200) }
 
 // verify exchanges the code and verifies the ID token it brings.
 func (s *Service) verify(ctx context.Context, c *ent.SSOConfig, st *ent.SSOLoginState, code string) (*idClaims, error) {
