@@ -192,6 +192,18 @@ func TestPresentError(t *testing.T) {
 	if !ent.IsValidationError(invalid) {
 		t.Fatalf("setup: %v", invalid)
 	}
+	_, missing := st.Client.Tenant.Create().SetSlug("no-name").Save(all)
+	if !ent.IsValidationError(missing) {
+		t.Fatalf("setup: %v", missing)
+	}
+	_, tooLong := st.Client.Tenant.Create().SetName(strings.Repeat("é", 101)).SetSlug("long-name").Save(all)
+	if !ent.IsValidationError(tooLong) {
+		t.Fatalf("setup: %v", tooLong)
+	}
+	_, badEnum := st.Client.Tenant.Create().SetName("T3").SetSlug("bad-status").SetStatus("gone").Save(all)
+	if !ent.IsValidationError(badEnum) {
+		t.Fatalf("setup: %v", badEnum)
+	}
 	_, denied := st.Client.Tenant.Query().All(ctx)
 	if denied == nil {
 		t.Fatal("setup: query without a principal succeeded")
@@ -221,7 +233,10 @@ func TestPresentError(t *testing.T) {
 		{name: "ent not found", err: notFound, code: "NOT_FOUND", hidden: "tenant"},
 		{name: "wrapped ent not found", err: fmt.Errorf("load: %w", notFound), code: "NOT_FOUND"},
 		{name: "ent constraint", err: conflict, code: "CONFLICT", hidden: "UNIQUE"},
-		{name: "ent validation", err: invalid, code: "VALIDATION_ERROR", details: map[string]any{"field": "name", "reason": "invalid"}},
+		{name: "ent validation: missing", err: missing, code: "VALIDATION_ERROR", details: map[string]any{"field": "name", "reason": "required"}},
+		{name: "ent validation: empty", err: invalid, code: "VALIDATION_ERROR", details: map[string]any{"field": "name", "reason": "required"}},
+		{name: "ent validation: longer than the column", err: tooLong, code: "VALIDATION_ERROR", details: map[string]any{"field": "name", "reason": "too_long"}},
+		{name: "ent validation: another rule", err: badEnum, code: "VALIDATION_ERROR", details: map[string]any{"field": "status", "reason": "invalid"}},
 		{name: "privacy deny", err: denied, code: "FORBIDDEN", hidden: "no tenant"},
 		{name: "deadline", err: context.DeadlineExceeded, code: "SERVICE_UNAVAILABLE",
 			details: map[string]any{"retry_after": apperr.RetryAfterSeconds}},

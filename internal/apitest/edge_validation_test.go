@@ -168,6 +168,34 @@ func TestEdgeBytesThatAreNotUTF8(t *testing.T) {
 	})
 }
 
+// TestEdgeNamesLongerThanTheirColumnAreTooLong: a name is held to its
+// column's 200 bytes, whichever route sets it and whichever check (the
+// service's or the column's validator) sees it first: 150 é's are 300
+// bytes, refused as too_long naming the field, never a 500 or another
+// reason.
+func TestEdgeNamesLongerThanTheirColumnAreTooLong(t *testing.T) {
+	t.Parallel()
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		ten := register(t, e, "Names")
+		long := strings.Repeat("é", 150)
+		for _, c := range []struct {
+			path  string
+			body  map[string]any
+			field string
+		}{
+			{"/api/v1/api-keys", map[string]any{"name": long}, "name"},
+			{"/api/v1/oauth-clients", map[string]any{"name": long, "scopes": []string{"api_keys:read"}}, "name"},
+			{"/api/v1/credentials", map[string]any{"integration_id": long, "auth_type": "bearer_token", "data": map[string]any{"token": "t"}}, "integration_id"},
+			{"/api/v1/credentials", map[string]any{"integration_id": "names", "name": long, "auth_type": "bearer_token", "data": map[string]any{"token": "t"}}, "name"},
+			{"/api/v1/admin/users", map[string]any{"email": "long." + randTag() + "@names.test", "name": long, "password": testPassword, "role": "member"}, "name"},
+		} {
+			wantError(t, do(e, http.MethodPost, c.path, ten.AccessToken, c.body), http.StatusUnprocessableEntity, "VALIDATION_ERROR",
+				"field", c.field, "reason", "too_long")
+		}
+		wantListsWork(t, e, ten.AccessToken, 0)
+	})
+}
+
 func TestEdgePagePositionsBounded(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {

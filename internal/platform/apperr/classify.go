@@ -28,7 +28,7 @@ func classify(err error) (*Error, bool) {
 		if i := strings.LastIndexByte(field, '.'); i >= 0 {
 			field = field[i+1:]
 		}
-		e := Invalid(field, "invalid")
+		e := Invalid(field, validatorReason(ve))
 		e.cause = err
 		return e, true
 	case errors.Is(err, privacy.Deny):
@@ -39,4 +39,17 @@ func classify(err error) (*Error, bool) {
 		return e, true
 	}
 	return nil, false
+}
+
+// validatorReason names the rule of an ent field validator that refused a
+// value, as the services name theirs: a string longer than its column
+// (MaxLen counts bytes) is too_long, an empty or missing one required.
+func validatorReason(ve *ent.ValidationError) string {
+	switch msg := ve.Error(); {
+	case strings.HasSuffix(msg, "value is greater than the required length"):
+		return "too_long"
+	case strings.HasSuffix(msg, "value is less than the required length"), strings.Contains(msg, "missing required field"):
+		return "required"
+	}
+	return "invalid"
 }
