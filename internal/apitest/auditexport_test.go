@@ -177,13 +177,15 @@ func exportRequest(t testing.TB, e *apitest.Env, cred, query, accept string) *ht
 	return resp
 }
 
-// TestAuditExportStreamsBoundedAndRoundTrips inserts 100,000 entries, then
-// exports them over HTTP as NDJSON and as CSV and with the CLI: every line
-// parses, equals its row of the database, comes once and in order, and
-// the server's heap grows by far less than the export's size while it
-// streams. Not parallel: the heap measured is the whole process's.
+// TestAuditExportStreamsBoundedAndRoundTrips inserts 70,000 entries (35 MB
+// of NDJSON), then exports them over HTTP as NDJSON and as CSV and with the
+// CLI: every line parses, equals its row of the database, comes once and in
+// order, and the server's heap grows by far less than the export's size
+// while it streams. Not parallel: the heap measured is the whole process's,
+// so the test holds the package's other tests back (27 s here; 35 s with
+// the 100,000 entries it had, no surer of being bounded).
 func TestAuditExportStreamsBoundedAndRoundTrips(t *testing.T) {
-	const n = 100_000
+	const n = 70_000
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		a := register(t, e, "Export Big")
 		b := register(t, e, "Export Other")
