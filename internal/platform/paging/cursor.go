@@ -26,7 +26,6 @@ type Cursors struct {
 // column, and fail: PostgreSQL cannot read "x" as a timestamp, SQLite
 // takes no unsigned integer past the largest signed one.
 func (c Cursors) check() error {
-	want, ok := orderValueType(c.Order)
 	for _, arg := range [...]struct {
 		name   string
 		cursor *entgql.Cursor[uuid.UUID]
@@ -34,7 +33,8 @@ func (c Cursors) check() error {
 		if arg.cursor == nil || arg.cursor.Value == nil {
 			continue
 		}
-		if !ok || !fits(arg.cursor.Value, want) {
+		// Read only for a cursor with a value: a first page costs nothing.
+		if want, ok := orderValueType(c.Order); !ok || !fits(arg.cursor.Value, want) {
 			return apperr.Invalid(arg.name, "not a cursor of this order")
 		}
 	}
