@@ -145,8 +145,7 @@ func scalar(name string, v any, path string) *apperr.Error {
 			err = inputs.Time(path, t)
 		}
 	case "Cursor":
-		var c entgql.Cursor[uuid.UUID]
-		if c.UnmarshalGQL(v) != nil {
+		if perr := new(entgql.Cursor[uuid.UUID]).UnmarshalGQL(v); perr != nil {
 			err = apperr.Invalid(path, "invalid")
 		}
 	case "Map":
