@@ -27,13 +27,14 @@ import (
 	"time"
 
 	"github.com/credvault/credvault/internal/apitest"
+	"github.com/credvault/credvault/internal/apitest/chromium"
 )
 
 // consolePage drives one browser tab on the console.
 type consolePage struct {
 	t       *testing.T
 	ctx     context.Context
-	browser *cdp
+	browser *chromium.Browser
 	page    string
 	base    string
 	shots   string // folder for screenshots, "" for none
@@ -49,7 +50,7 @@ const row = (id) => document.querySelector('tr[data-id="' + id + '"]');`
 
 func (p *consolePage) eval(expr string) any {
 	p.t.Helper()
-	v, err := p.browser.eval(p.ctx, p.page, "(() => { "+consoleHelpers+" return ("+expr+"); })()")
+	v, err := p.browser.Eval(p.ctx, p.page, "(() => { "+consoleHelpers+" return ("+expr+"); })()")
 	if err != nil {
 		p.t.Fatalf("evaluate %s: %v", expr, err)
 	}
@@ -63,7 +64,7 @@ func (p *consolePage) wait(what, expr string) any {
 	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
 	defer cancel()
 	for {
-		v, err := p.browser.eval(ctx, p.page, "(() => { "+consoleHelpers+" return ("+expr+"); })()")
+		v, err := p.browser.Eval(ctx, p.page, "(() => { "+consoleHelpers+" return ("+expr+"); })()")
 		if err != nil && ctx.Err() == nil {
 			p.t.Fatalf("waiting for %s: %v", what, err)
 		}
@@ -72,7 +73,7 @@ func (p *consolePage) wait(what, expr string) any {
 		}
 		select {
 		case <-ctx.Done():
-			shown, _ := p.browser.eval(p.ctx, p.page, `(document.querySelector('main') || document.body).innerText.slice(0, 3000)`)
+			shown, _ := p.browser.Eval(p.ctx, p.page, `(document.querySelector('main') || document.body).innerText.slice(0, 3000)`)
 			p.t.Fatalf("timed out waiting for %s; the page shows:\n%v", what, shown)
 		case <-time.After(100 * time.Millisecond):
 		}
@@ -106,7 +107,7 @@ func (p *consolePage) navigate(pageName string) {
 func (p *consolePage) key(key, code string, keyCode int) {
 	p.t.Helper()
 	for _, typ := range []string{"keyDown", "keyUp"} {
-		if err := p.browser.call(p.ctx, p.page, "Input.dispatchKeyEvent", map[string]any{"type": typ, "key": key, "code": code,
+		if err := p.browser.Call(p.ctx, p.page, "Input.dispatchKeyEvent", map[string]any{"type": typ, "key": key, "code": code,
 			"windowsVirtualKeyCode": keyCode, "nativeVirtualKeyCode": keyCode}, nil); err != nil {
 			p.t.Fatal(err)
 		}
@@ -115,7 +116,7 @@ func (p *consolePage) key(key, code string, keyCode int) {
 
 func (p *consolePage) viewport(width, height int) {
 	p.t.Helper()
-	if err := p.browser.call(p.ctx, p.page, "Emulation.setDeviceMetricsOverride", map[string]any{
+	if err := p.browser.Call(p.ctx, p.page, "Emulation.setDeviceMetricsOverride", map[string]any{
 		"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}, nil); err != nil {
 		p.t.Fatal(err)
 	}
@@ -132,7 +133,7 @@ func (p *consolePage) screenshot(name string) {
 	var shot struct {
 		Data string `json:"data"`
 	}
-	if err := p.browser.call(p.ctx, p.page, "Page.captureScreenshot", map[string]any{"format": "png"}, &shot); err != nil {
+	if err := p.browser.Call(p.ctx, p.page, "Page.captureScreenshot", map[string]any{"format": "png"}, &shot); err != nil {
 		p.t.Fatal(err)
 	}
 	png, err := base64.StdEncoding.DecodeString(shot.Data)
@@ -158,7 +159,7 @@ func (p *consolePage) noWriteActions(pageName string) {
 var consoleShotsOnce sync.Once
 
 func TestConsoleInChromium(t *testing.T) {
-	needChromium(t)
+	chromium.Need(t)
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -190,10 +191,9 @@ func TestConsoleInChromium(t *testing.T) {
 		}
 		e.Flush()
 
-		browser := openBrowser(t, ctx)
+		browser := chromium.Open(t, ctx)
 		p := &consolePage{t: t, ctx: ctx, browser: browser, base: e.Server.URL}
-		browser.mu.Lock()
-		browser.onEvent = func(m cdpMessage) {
+		browser.OnEvent(func(m chromium.Message) {
 			var ev struct {
 				Type string `json:"type"`
 				Args []struct {
@@ -235,10 +235,9 @@ func TestConsoleInChromium(t *testing.T) {
 			p.mu.Lock()
 			p.errors = append(p.errors, msg)
 			p.mu.Unlock()
-		}
-		browser.mu.Unlock()
-		p.page = openPage(t, ctx, browser, "")
-		if err := browser.call(ctx, p.page, "Log.enable", map[string]any{}, nil); err != nil {
+		})
+		p.page = browser.OpenPage(t, ctx, "")
+		if err := browser.Call(ctx, p.page, "Log.enable", map[string]any{}, nil); err != nil {
 			t.Fatal(err)
 		}
 		consoleShotsOnce.Do(func() {
@@ -255,7 +254,7 @@ func TestConsoleInChromium(t *testing.T) {
 			p.shots = dir
 		})
 		p.viewport(1280, 800)
-		if err := browser.call(ctx, p.page, "Page.navigate", map[string]any{"url": e.Server.URL + "/console"}, nil); err != nil {
+		if err := browser.Call(ctx, p.page, "Page.navigate", map[string]any{"url": e.Server.URL + "/console"}, nil); err != nil {
 			t.Fatal(err)
 		}
 
@@ -404,7 +403,7 @@ func TestConsoleInChromium(t *testing.T) {
 
 		// The session refreshes itself: a dead access token is replaced by the refresh token.
 		p.eval(`(() => { const k = 'credvault.console.session'; const s = JSON.parse(sessionStorage.getItem(k)); s.accessToken = 'expired'; sessionStorage.setItem(k, JSON.stringify(s)); return true; })()`)
-		if err := browser.call(ctx, p.page, "Page.reload", map[string]any{}, nil); err != nil {
+		if err := browser.Call(ctx, p.page, "Page.reload", map[string]any{}, nil); err != nil {
 			t.Fatal(err)
 		}
 		p.wait("the console after a refresh", `byText('button', 'Sign out') != null && document.querySelector('main h1') != null`)
@@ -439,7 +438,7 @@ func TestConsoleInChromium(t *testing.T) {
 		p.wait("the sign-in form", `byText('button', 'Sign in') != null`)
 
 		// Everything came from the server itself, and the console spoke only GraphQL.
-		for _, u := range browser.requested() {
+		for _, u := range browser.Requested() {
 			if strings.HasPrefix(u, "data:") {
 				continue // Chromium's own icons, such as a date field's
 			}
@@ -463,14 +462,14 @@ func TestConsoleInChromium(t *testing.T) {
 
 // TestConsoleTenantsForPlatformAdmins: Tenants is a platform admin's page.
 func TestConsoleTenantsForPlatformAdmins(t *testing.T) {
-	needChromium(t)
+	chromium.Need(t)
 	t.Parallel()
 	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		other := register(t, e, "Another Co")
-		browser := openBrowser(t, ctx)
-		p := &consolePage{t: t, ctx: ctx, browser: browser, base: e.Server.URL, page: openPage(t, ctx, browser, "")}
+		browser := chromium.Open(t, ctx)
+		p := &consolePage{t: t, ctx: ctx, browser: browser, base: e.Server.URL, page: browser.OpenPage(t, ctx, "")}
 		if dir := os.Getenv("CREDVAULT_CONSOLE_SCREENSHOTS"); dir != "" && strings.HasSuffix(t.Name(), "/sqlite") {
 			if !filepath.IsAbs(dir) {
 				dir = filepath.Join("..", "..", dir)
@@ -481,7 +480,7 @@ func TestConsoleTenantsForPlatformAdmins(t *testing.T) {
 			p.shots = dir
 		}
 		p.viewport(1280, 800)
-		if err := browser.call(ctx, p.page, "Page.navigate", map[string]any{"url": e.Server.URL + "/console"}, nil); err != nil {
+		if err := browser.Call(ctx, p.page, "Page.navigate", map[string]any{"url": e.Server.URL + "/console"}, nil); err != nil {
 			t.Fatal(err)
 		}
 		p.wait("the sign-in form", `byText('button', 'Sign in') != null`)

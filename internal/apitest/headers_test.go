@@ -5,7 +5,6 @@ package apitest_test
 // 405, and no field suggestions from GraphQL when introspection is off.
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -13,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/credvault/credvault/internal/apitest"
 	"github.com/credvault/credvault/internal/platform/config"
@@ -307,74 +305,4 @@ func TestNoGraphQLSuggestionsInProduction(t *testing.T) {
 			}
 		})
 	})
-}
-
-// TestBrowserPagesKeepTheirPolicy loads /api-docs and /playground in
-// headless Chromium and records every Content-Security-Policy violation
-// from the first script on: the pages, under their policy, render and
-// break no rule (the Swagger UI "Try it out" runs in
-// TestSwaggerUITryItOutInChromium).
-func TestBrowserPagesKeepTheirPolicy(t *testing.T) {
-	needChromium(t)
-	t.Parallel()
-	apitest.Each(t, func(t *testing.T, e *apitest.Env) {
-		// Two pages on a busy machine: Swagger UI alone can take a minute.
-		ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
-		defer cancel()
-		browser := openBrowser(t, ctx)
-		for _, c := range []struct{ path, rendered string }{
-			{"/api-docs", `document.querySelectorAll('.opblock').length > 20 &&
-				(document.querySelector('#operations-health-health .opblock-summary-control').click(), true)`},
-			{"/playground", `document.querySelector('.graphiql-container') !== null`},
-		} {
-			page := openPage(t, ctx, browser, `window.__violations = [];
-				document.addEventListener('securitypolicyviolation',
-					ev => window.__violations.push(ev.effectiveDirective + ' blocked ' + (ev.blockedURI || 'inline') + ' at ' + ev.sourceFile + ':' + ev.lineNumber));`)
-			if err := browser.call(ctx, page, "Page.navigate", map[string]any{"url": e.Server.URL + c.path}, nil); err != nil {
-				t.Fatal(err)
-			}
-			browser.waitFor(t, ctx, page, c.path+" rendered", c.rendered)
-			if c.path == "/api-docs" {
-				browser.waitFor(t, ctx, page, "an operation opened", `document.querySelector('#operations-health-health .try-out__btn') !== null`)
-			}
-			v, err := browser.eval(ctx, page, `window.__violations`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if vs, _ := v.([]any); len(vs) > 0 {
-				t.Errorf("%s: the page broke its Content-Security-Policy: %v", c.path, vs)
-			}
-		}
-	})
-}
-
-// openPage opens a blank tab in browser, with script (if any) run before
-// each document's own, and returns its session.
-func openPage(t *testing.T, ctx context.Context, browser *cdp, script string) string {
-	t.Helper()
-	var target struct {
-		TargetID string `json:"targetId"`
-	}
-	if err := browser.call(ctx, "", "Target.createTarget", map[string]any{"url": "about:blank"}, &target); err != nil {
-		t.Fatal(err)
-	}
-	var attached struct {
-		SessionID string `json:"sessionId"`
-	}
-	if err := browser.call(ctx, "", "Target.attachToTarget", map[string]any{"targetId": target.TargetID, "flatten": true}, &attached); err != nil {
-		t.Fatal(err)
-	}
-	page := attached.SessionID
-	for _, domain := range []string{"Network.enable", "Page.enable", "Runtime.enable"} {
-		if err := browser.call(ctx, page, domain, map[string]any{}, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if script == "" {
-		return page
-	}
-	if err := browser.call(ctx, page, "Page.addScriptToEvaluateOnNewDocument", map[string]any{"source": script}, nil); err != nil {
-		t.Fatal(err)
-	}
-	return page
 }
