@@ -12,12 +12,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -524,6 +526,65 @@ func TestServerRefusesAWrongMasterKey(t *testing.T) {
 // dek is its deterministic form): on PostgreSQL overlapping jobs once left
 // credentials sealed under a DEK version another job destroyed, or moved
 // rows back to retired versions.
+// TestDEKRotationsAtOnce: rotations of one tenant's DEK requested together
+// all succeed, each a version of its own, one left active, and the
+// credentials end on it and open. On PostgreSQL they took
+// the same next version and all but one failed on its uniqueness (409).
+func TestDEKRotationsAtOnce(t *testing.T) {
+	t.Parallel()
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		const n = 6
+		o := register(t, e, "Rotations At Once")
+		want := storeEveryType(t, e, o, "at-once-")
+		answers := make([]*apitest.Response, n)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				answers[i] = do(e, http.MethodPost, "/api/v1/admin/dek/rotate", o.AccessToken, map[string]any{})
+			})
+		}
+		close(start)
+		wg.Wait()
+		rots := make([]rotationJSON, n)
+		versions := map[int]bool{}
+		for i, r := range answers {
+			wantOK(t, r, http.StatusAccepted, &rots[i])
+			versions[rots[i].DEKVersion] = true
+		}
+		for v := 2; v <= n+1; v++ {
+			if !versions[v] {
+				t.Fatalf("rotations answered versions %v, want each of 2..%d once", versions, n+1)
+			}
+		}
+		// A job that ran while a later rotation came retries; the rows end
+		// on the last version.
+		eventually(t, 60*time.Second, "every credential on the last DEK", func() (bool, string) {
+			v := dekVersions(t, e, o.TenantID)
+			return v[n+1] == len(want) && len(v) == 1, fmt.Sprint(v)
+		})
+		for _, r := range rots {
+			if j, err := e.Store.Client.Job.Get(unrestricted(), r.JobID); err != nil || j.Status == job.StatusFailed {
+				t.Fatalf("job %s: %v %v", r.JobID, j, err)
+			}
+		}
+		active := 0
+		for _, k := range dataKeys(t, e, o.TenantID) {
+			if k.Status == datakey.StatusActive {
+				active++
+				if k.Version != n+1 {
+					t.Fatalf("DEK v%d is active, want v%d", k.Version, n+1)
+				}
+			}
+		}
+		if active != 1 {
+			t.Fatalf("%d active DEKs, want 1", active)
+		}
+		readsAll(t, e, o.AccessToken, o.TenantID, want)
+	})
+}
+
 func TestDEKOverlappingRotationsKeepEveryCredential(t *testing.T) {
 	t.Parallel()
 	mk := newMaster(t)

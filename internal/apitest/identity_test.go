@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -328,6 +329,44 @@ func TestRegisterSameTenantNameGetsDistinctSlugs(t *testing.T) {
 		n, err := e.Store.Client.Tenant.Query().Where(tenant.SlugHasPrefix("initech")).Count(unrestricted())
 		if err != nil || n != 3 {
 			t.Fatalf("%d initech tenants (%v), want 3", n, err)
+		}
+	})
+}
+
+// TestRegisterSameNameAtOnce: registrations of one tenant name arriving
+// together all succeed with distinct slugs. On PostgreSQL they saw the slug
+// free at once and all but the first failed on its uniqueness (409).
+func TestRegisterSameNameAtOnce(t *testing.T) {
+	t.Parallel()
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		const n = 12
+		name := "Same Time " + randTag()
+		answers := make([]*apitest.Response, n)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				answers[i] = do(e, http.MethodPost, "/api/v1/auth/register", "", map[string]any{"tenant_name": name,
+					"email": fmt.Sprintf("owner%d@same-time.test", i), "password": "correct horse battery"})
+			})
+		}
+		close(start)
+		wg.Wait()
+		slugs := make([]string, n)
+		for i, r := range answers {
+			var out struct {
+				Tenant struct{ Slug string } `json:"tenant"`
+			}
+			wantOK(t, r, http.StatusCreated, &out)
+			slugs[i] = out.Tenant.Slug
+		}
+		if got := len(slices.Compact(slices.Sorted(slices.Values(slugs)))); got != n {
+			t.Fatalf("slugs %v: %d distinct, want %d", slugs, got, n)
+		}
+		count, err := e.Store.Client.Tenant.Query().Where(tenant.Name(name)).Count(unrestricted())
+		if err != nil || count != n {
+			t.Fatalf("%d tenants named %q (%v), want %d", count, name, err, n)
 		}
 	})
 }

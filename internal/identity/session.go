@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
@@ -84,7 +85,25 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*Session, err
 		return nil, err
 	}
 	ctx = store.Unrestricted(ctx)
-	var sess *Session
+	// A registration of the same name committed meanwhile took the slug this
+	// one saw free (PostgreSQL; SQLite serialises writers): the next attempt
+	// sees it taken and draws another.
+	for attempt := 1; ; attempt++ {
+		sess, err := s.register(ctx, in, name, email, hash)
+		if err == nil {
+			return sess.detach(ctx), nil
+		}
+		if attempt == slugAttempts || !sqlgraph.IsUniqueConstraintError(err) {
+			return nil, err
+		}
+	}
+}
+
+// slugAttempts bounds Register's retries of a slug taken concurrently.
+const slugAttempts = 3
+
+// register is one attempt of Register, in its own transaction.
+func (s *Service) register(ctx context.Context, in RegisterInput, name, email, hash string) (sess *Session, err error) {
 	err = store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
 		slug, err := uniqueSlug(ctx, tx, name)
 		if err != nil {
@@ -111,10 +130,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*Session, err
 		sess, err = s.startSession(ctx, tx, u, t, uuid.New())
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return sess.detach(ctx), nil
+	return sess, err
 }
 
 // LoginInput is a password login; Tenant is the tenant's slug, or "" to

@@ -23,6 +23,7 @@ import (
 	"github.com/credvault/credvault/ent/datakey"
 	"github.com/credvault/credvault/ent/predicate"
 	"github.com/credvault/credvault/ent/ssoconfig"
+	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/webhook"
 	"github.com/credvault/credvault/internal/platform/invalidate"
 	"github.com/credvault/credvault/internal/platform/store"
@@ -212,9 +213,14 @@ func (m *Manager) put(tenant uuid.UUID, version int, k crypt.DEK) {
 
 // Rotate makes a new DEK version the tenant's active one, with tx: new
 // writes use it at once; older versions are retired, still opening what
-// they sealed until re-encryption moves it.
+// they sealed until re-encryption moves it. With row locks on, the
+// tenant's rotations take turns (see takeTurn), so concurrent ones all
+// succeed, each a version after the one before.
 func (m *Manager) Rotate(ctx context.Context, tx *ent.Client, tenant uuid.UUID) (int, error) {
 	ctx = store.Unrestricted(ctx)
+	if err := m.takeTurn(ctx, tx, tenant); err != nil {
+		return 0, err
+	}
 	latest, err := tx.DataKey.Query().Where(datakey.TenantID(tenant)).Order(ent.Desc(datakey.FieldVersion)).First(ctx)
 	next := 1
 	switch {
@@ -230,6 +236,21 @@ func (m *Manager) Rotate(ctx context.Context, tx *ent.Client, tenant uuid.UUID) 
 	}
 	v, _, err := m.create(ctx, tx, tenant, next)
 	return v, err
+}
+
+// takeTurn holds the tenant's row FOR NO KEY UPDATE until tx ends, with
+// row locks on: a concurrent rotation of the tenant waits for this one, then
+// reads the version it committed (without it, both took the same next
+// version and one failed on its uniqueness). The lock leaves the row's key
+// alone, so inserts that reference the tenant do not wait on it.
+func (m *Manager) takeTurn(ctx context.Context, tx *ent.Client, id uuid.UUID) error {
+	if !m.lock {
+		return nil // SQLite: writers are serialised anyway
+	}
+	var locked []uuid.UUID // none for a tenant gone: the DEK insert then fails on its reference
+	return tx.Tenant.Query().Where(tenant.ID(id)).Modify(func(s *entsql.Selector) {
+		s.Select(s.C(tenant.FieldID)).For(entsql.LockNoKeyUpdate)
+	}).Scan(ctx, &locked)
 }
 
 // Reencrypt moves up to maxBatches batches of the tenant's credentials that
