@@ -194,7 +194,7 @@ func New(ctx context.Context, cfg *config.Config, st *store.Store, keys Keys, lo
 	s.metrics.WatchQueue(queue.Depth)
 	build := BuildInfo()
 	s.metrics.SetBuildInfo(build.Version, build.Commit, build.GoVersion)
-	authorize := &authz.Guard{Client: st.Client, Batch: batch}
+	authorize := &authz.Guard{Client: st.Client, Batch: batch, LockRows: st.Dialect == entdialect.Postgres}
 	features := tenancy.FeatureStatus{Signup: cfg.AllowSignup, RateLimits: limits, TLS: cfg.TLSCert != "",
 		Introspection: cfg.GraphQLIntrospection, Environment: cfg.Env, CorsOrigins: cfg.CORSOrigins}
 	apiKeys := &apikeys.Service{Client: st.Client, Guard: authorize, Bus: s.bus, Batch: batch, Keys: verifier, Plans: plans, Events: events,

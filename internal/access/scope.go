@@ -118,5 +118,16 @@ func (s Set) Covers(other []Scope) (missing Scope, ok bool) {
 	return "", true
 }
 
+// Intersect returns the scopes both s and other hold.
+func (s Set) Intersect(other Set) Set {
+	var list []Scope
+	for _, sc := range s.list {
+		if other.Has(sc) {
+			list = append(list, sc)
+		}
+	}
+	return Set{list: list}
+}
+
 // List returns the scopes as a new slice, never nil.
 func (s Set) List() []Scope { return append([]Scope{}, s.list...) }

@@ -155,6 +155,13 @@ func TestSet(t *testing.T) {
 		t.Errorf("Covers(nil) = %q, %v", missing, ok)
 	}
 
+	if got := s.Intersect(access.NewSet("credentials:read", "vault:admin")).List(); !slices.Equal(got, []string{"credentials:read"}) {
+		t.Errorf("Intersect = %q, want [credentials:read]", got)
+	}
+	if got := s.Intersect(access.Set{}).List(); len(got) != 0 {
+		t.Errorf("Intersect(empty) = %q", got)
+	}
+
 	var empty access.Set
 	if l := empty.List(); l == nil || len(l) != 0 {
 		t.Errorf("empty List() = %#v, want a non-nil empty slice", l)

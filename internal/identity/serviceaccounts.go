@@ -29,11 +29,11 @@ func (s *Users) CreateServiceAccount(ctx context.Context, in CreateServiceAccoun
 	if name == "" {
 		return nil, apperr.Invalid("name", "required")
 	}
-	if err := s.Guard.Ceiling(ctx, p, in.Scopes); err != nil {
-		return nil, err
-	}
 	out := &CreateServiceAccountPayload{}
 	err = store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
+		if err := s.Guard.Ceiling(ctx, p, in.Scopes); err != nil {
+			return err
+		}
 		sa, err := tx.ServiceAccount.Create().SetName(name).SetDescription(deref(in.Description)).
 			SetScopes(access.NewSet(in.Scopes...).List()).SetCreatedBy(p.ID).Save(ctx)
 		if err != nil {

@@ -57,9 +57,6 @@ func (s *Clients) Create(ctx context.Context, in CreateOAuthClientInput) (*Creat
 	if len(in.Scopes) == 0 {
 		return nil, apperr.Invalid("scopes", "required")
 	}
-	if err := s.Guard.Ceiling(ctx, p, in.Scopes); err != nil {
-		return nil, err
-	}
 	grants, err := checkGrantTypes(in.GrantTypes)
 	if err != nil {
 		return nil, err
@@ -81,6 +78,9 @@ func (s *Clients) Create(ctx context.Context, in CreateOAuthClientInput) (*Creat
 		return nil, err
 	}
 	c, err := store.Write(ctx, s.Client, func(ctx context.Context, tx *ent.Client) (*ent.OAuthClient, error) {
+		if err := s.Guard.Ceiling(ctx, p, in.Scopes); err != nil {
+			return nil, err
+		}
 		c, err := tx.OAuthClient.Create().SetClientID(id).SetName(name).SetSecretHash(secret.Hash(sec)).
 			SetScopes(access.NewSet(in.Scopes...).List()).SetGrantTypes(grants).SetRedirectUris(uris).
 			SetAccessTokenTTLSeconds(ttl).SetCreatedBy(p.ID).Save(ctx)
@@ -106,11 +106,16 @@ func (s *Clients) Update(ctx context.Context, clientID string, in UpdateOAuthCli
 	if err != nil {
 		return nil, err
 	}
-	set, changed, err := s.changes(ctx, p, in)
+	set, changed, err := changes(in)
 	if err != nil {
 		return nil, err
 	}
 	return store.Write(ctx, s.Client, func(ctx context.Context, tx *ent.Client) (*ent.OAuthClient, error) {
+		if in.Scopes != nil {
+			if err := s.Guard.Ceiling(ctx, p, in.Scopes); err != nil {
+				return nil, err
+			}
+		}
 		c, err := tx.OAuthClient.Query().Where(oauthclient.ClientID(clientID)).Only(ctx)
 		if err != nil {
 			return nil, err
@@ -133,7 +138,8 @@ func (s *Clients) Update(ctx context.Context, clientID string, in UpdateOAuthCli
 
 // changes checks an update's input, before anything is read, and returns
 // what it sets and the names of the fields it changes, for the audit entry.
-func (s *Clients) changes(ctx context.Context, p *access.Principal, in UpdateOAuthClientInput) (func(*ent.OAuthClientUpdateOne), []string, error) {
+// New scopes are checked against the caller's in the update's transaction.
+func changes(in UpdateOAuthClientInput) (func(*ent.OAuthClientUpdateOne), []string, error) {
 	var sets []func(*ent.OAuthClientUpdateOne)
 	var changed []string
 	add := func(field string, f func(*ent.OAuthClientUpdateOne)) {
@@ -149,9 +155,6 @@ func (s *Clients) changes(ctx context.Context, p *access.Principal, in UpdateOAu
 	if in.Scopes != nil {
 		if len(in.Scopes) == 0 {
 			return nil, nil, apperr.Invalid("scopes", "required")
-		}
-		if err := s.Guard.Ceiling(ctx, p, in.Scopes); err != nil {
-			return nil, nil, err
 		}
 		scopes := access.NewSet(in.Scopes...).List()
 		add("scopes", func(u *ent.OAuthClientUpdateOne) { u.SetScopes(scopes) })

@@ -11,6 +11,7 @@ import (
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/tenant"
+	"github.com/credvault/credvault/ent/user"
 	"github.com/credvault/credvault/internal/access"
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/platform/apperr"
@@ -23,6 +24,9 @@ type Guard struct {
 	// Batch records denials that happen inside a transaction, which the
 	// refusal rolls back.
 	Batch *audit.Batcher
+	// LockRows makes Ceiling hold the acting user's row FOR SHARE, for
+	// PostgreSQL, where writers run concurrently (see heldNow).
+	LockRows bool
 }
 
 // Require returns the principal of ctx when it may perform op: 401 when
@@ -67,17 +71,51 @@ func (g *Guard) Deny(ctx context.Context, sc access.Scope) error {
 
 // Ceiling refuses to hand out scopes the principal does not hold: a key,
 // client or service account — created, updated or rotated — or a user's
-// role, is never more than the principal acting on it.
+// role, is never more than the principal acting on it. Called in the
+// transaction that writes them, it holds a principal acting for a user to
+// the user's role as it stands there (see heldNow).
 func (g *Guard) Ceiling(ctx context.Context, p *access.Principal, scopes []access.Scope) error {
 	for _, s := range scopes {
 		if !access.Valid(s) {
 			return apperr.Invalid("scopes", "unknown").With("scope", s)
 		}
 	}
-	if missing, ok := p.Scopes.Covers(scopes); !ok {
+	held := p.Scopes
+	if tx := ent.TxFromContext(ctx); tx != nil && p.UserID != uuid.Nil {
+		var err error
+		if held, err = g.heldNow(ctx, tx.Client(), p); err != nil {
+			return err
+		}
+	}
+	if missing, ok := held.Covers(scopes); !ok {
 		return g.Deny(ctx, missing)
 	}
 	return nil
+}
+
+// heldNow is what p holds under its user's role and status as tx sees
+// them. p was authenticated before tx began: a demotion committed since
+// then would otherwise let the write hand out scopes the user lost, after
+// the demotion cut the user's keys and clients. On PostgreSQL the user's
+// row is held FOR SHARE until tx ends, so a role change waits for this
+// write and its cut then sees what it wrote; SQLite runs writers one at a
+// time.
+func (g *Guard) heldNow(ctx context.Context, tx *ent.Client, p *access.Principal) (access.Set, error) {
+	q := tx.User.Query().Where(user.ID(p.UserID))
+	if g.LockRows {
+		q = q.ForShare()
+	}
+	u, err := q.Only(store.Unrestricted(ctx))
+	if ent.IsNotFound(err) {
+		return access.Set{}, apperr.Unauthenticated("revoked")
+	}
+	if err != nil {
+		return access.Set{}, err
+	}
+	if u.Status != user.StatusActive {
+		return access.Set{}, apperr.Unauthenticated("revoked")
+	}
+	return p.Scopes.Intersect(access.ForRole(u.Role.String(), true)), nil
 }
 
 // InTenant checks op and returns a context acting in tenant id: the
