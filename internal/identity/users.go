@@ -48,7 +48,9 @@ func (s *Users) List(ctx context.Context, where *ent.UserWhereInput, w paging.Wi
 }
 
 // Create adds a user to the tenant. Its role may not hold a scope the
-// caller lacks, so an admin cannot create an owner.
+// caller lacks, so an admin cannot create an owner; the caller's own role
+// is read in the transaction (see authz.Guard.Ceiling), so one being
+// demoted meanwhile cannot leave an admin behind.
 func (s *Users) Create(ctx context.Context, in CreateUserInput) (*ent.User, error) {
 	p, err := s.Guard.Require(ctx, access.CreateUser)
 	if err != nil {
@@ -56,9 +58,6 @@ func (s *Users) Create(ctx context.Context, in CreateUserInput) (*ent.User, erro
 	}
 	email, err := NormalizeEmail(in.Email)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := s.roleScopes(ctx, s.Client, p, in.Role); err != nil {
 		return nil, err
 	}
 	hash := ""
@@ -69,6 +68,9 @@ func (s *Users) Create(ctx context.Context, in CreateUserInput) (*ent.User, erro
 	}
 	var u *ent.User
 	err = store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
+		if _, err := s.roleScopes(ctx, tx, p, in.Role); err != nil {
+			return err
+		}
 		taken, err := tx.User.Query().Where(user.Email(email)).Exist(ctx)
 		if err != nil {
 			return err

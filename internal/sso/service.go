@@ -134,11 +134,6 @@ func (s *Service) Update(ctx context.Context, in UpdateSSOConfigInput) (*ent.SSO
 	if err != nil {
 		return nil, err
 	}
-	// Whoever sets the default role hands it to every new user: the
-	// ceiling of creating a user of that role applies.
-	if err := s.Guard.Ceiling(ctx, p, access.ForRole(role.String(), t.Platform).List()); err != nil {
-		return nil, err
-	}
 	enabled := in.Enabled == nil || *in.Enabled
 	if enabled {
 		if _, err := s.providers.get(s.oidcContext(), issuer); err != nil {
@@ -146,6 +141,11 @@ func (s *Service) Update(ctx context.Context, in UpdateSSOConfigInput) (*ent.SSO
 		}
 	}
 	return store.Write(ctx, s.Client, func(ctx context.Context, tx *ent.Client) (*ent.SSOConfig, error) {
+		// Whoever sets the default role hands it to every new user: the
+		// ceiling of creating a user of that role applies.
+		if err := s.Guard.Ceiling(ctx, p, access.ForRole(role.String(), t.Platform).List()); err != nil {
+			return nil, err
+		}
 		cur, err := tx.SSOConfig.Query().Only(ctx)
 		if err != nil && !ent.IsNotFound(err) {
 			return nil, err
