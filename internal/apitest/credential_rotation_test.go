@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -536,17 +535,9 @@ func TestDEKRotationsAtOnce(t *testing.T) {
 		const n = 6
 		o := register(t, e, "Rotations At Once")
 		want := storeEveryType(t, e, o, "at-once-")
-		answers := make([]*apitest.Response, n)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				answers[i] = do(e, http.MethodPost, "/api/v1/admin/dek/rotate", o.AccessToken, map[string]any{})
-			})
-		}
-		close(start)
-		wg.Wait()
+		answers := atOnce(n, func(int) *apitest.Response {
+			return do(e, http.MethodPost, "/api/v1/admin/dek/rotate", o.AccessToken, map[string]any{})
+		})
 		rots := make([]rotationJSON, n)
 		versions := map[int]bool{}
 		for i, r := range answers {

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -232,26 +231,17 @@ func TestDemotionCutsWhatIsWrittenMeanwhile(t *testing.T) {
 		for round := range rounds {
 			u := tn.user(t, "admin")
 			raised := createClient(t, e, u.AccessToken, map[string]any{"name": fmt.Sprint("raised ", round), "scopes": []string{"users:read"}})
-			answers := make([]*apitest.Response, 6)
-			start := make(chan struct{})
-			var wg sync.WaitGroup
-			for i := range answers {
-				wg.Go(func() {
-					<-start
-					switch i {
-					case 0:
-						answers[i] = do(e, http.MethodPatch, "/api/v1/admin/users/"+u.UserID.String(), tn.AccessToken, map[string]any{"role": "viewer"})
-					case 1, 2:
-						answers[i] = do(e, http.MethodPost, "/api/v1/api-keys", u.AccessToken, map[string]any{"name": fmt.Sprint("k", round, i), "scopes": []string{"users:write"}})
-					case 3, 4:
-						answers[i] = do(e, http.MethodPost, "/api/v1/oauth-clients", u.AccessToken, map[string]any{"name": fmt.Sprint("c", round, i), "scopes": []string{"users:write"}})
-					case 5:
-						answers[i] = do(e, http.MethodPatch, "/api/v1/oauth-clients/"+raised.ClientID, u.AccessToken, map[string]any{"scopes": []string{"users:read", "users:write"}})
-					}
-				})
-			}
-			close(start)
-			wg.Wait()
+			answers := atOnce(6, func(i int) *apitest.Response {
+				switch i {
+				case 0:
+					return do(e, http.MethodPatch, "/api/v1/admin/users/"+u.UserID.String(), tn.AccessToken, map[string]any{"role": "viewer"})
+				case 1, 2:
+					return do(e, http.MethodPost, "/api/v1/api-keys", u.AccessToken, map[string]any{"name": fmt.Sprint("k", round, i), "scopes": []string{"users:write"}})
+				case 3, 4:
+					return do(e, http.MethodPost, "/api/v1/oauth-clients", u.AccessToken, map[string]any{"name": fmt.Sprint("c", round, i), "scopes": []string{"users:write"}})
+				}
+				return do(e, http.MethodPatch, "/api/v1/oauth-clients/"+raised.ClientID, u.AccessToken, map[string]any{"scopes": []string{"users:read", "users:write"}})
+			})
 			wantStatus(t, answers[0], http.StatusOK)
 			for _, r := range answers[1:] {
 				switch {

@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -341,18 +340,10 @@ func TestRegisterSameNameAtOnce(t *testing.T) {
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
 		const n = 12
 		name := "Same Time " + randTag()
-		answers := make([]*apitest.Response, n)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				answers[i] = do(e, http.MethodPost, "/api/v1/auth/register", "", map[string]any{"tenant_name": name,
-					"email": fmt.Sprintf("owner%d@same-time.test", i), "password": "correct horse battery"})
-			})
-		}
-		close(start)
-		wg.Wait()
+		answers := atOnce(n, func(i int) *apitest.Response {
+			return do(e, http.MethodPost, "/api/v1/auth/register", "", map[string]any{"tenant_name": name,
+				"email": fmt.Sprintf("owner%d@same-time.test", i), "password": "correct horse battery"})
+		})
 		slugs := make([]string, n)
 		for i, r := range answers {
 			var out struct {

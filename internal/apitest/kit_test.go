@@ -36,6 +36,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -279,6 +280,23 @@ func do(e *apitest.Env, method, path, cred string, body any, header ...map[strin
 		req.Bearer = cred
 	}
 	return e.Do(req)
+}
+
+// atOnce sends n requests together, each request(i) released at the same
+// moment from a goroutine of its own, and returns the answers in order.
+func atOnce(n int, request func(i int) *apitest.Response) []*apitest.Response {
+	answers := make([]*apitest.Response, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			answers[i] = request(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return answers
 }
 
 // listPage gets a page of a REST list as cred, expecting a success
