@@ -18,6 +18,7 @@ import (
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/ent/oauthclient"
+	"github.com/credvault/credvault/ent/user"
 	"github.com/credvault/credvault/internal/apitest"
 )
 
@@ -275,6 +276,43 @@ func TestDemotionCutsWhatIsWrittenMeanwhile(t *testing.T) {
 		}
 		if refused == 0 {
 			t.Log("no write came after a demotion in this run: only the cut was exercised")
+		}
+	})
+}
+
+// TestOwnersChangingEachOtherAtOnce: two owners demoting, or deleting,
+// each other at once take turns: one change is made, the other refused as
+// the change after it (the demoted owner may no longer change an owner: 403;
+// the deleted one is no longer anyone: 401), and the tenant keeps one owner.
+// On PostgreSQL each held its own user row for the ceiling and waited for
+// the other's: a deadlock, one of them 500.
+func TestOwnersChangingEachOtherAtOnce(t *testing.T) {
+	t.Parallel()
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		for round := range 6 {
+			tn := register(t, e, "Two Owners")
+			other := tn.user(t, "owner")
+			method, body, refused := http.MethodPatch, map[string]any{"role": "admin"}, http.StatusForbidden
+			if round%2 == 1 {
+				method, body, refused = http.MethodDelete, nil, http.StatusUnauthorized
+			}
+			answers := atOnce(2, func(i int) *apitest.Response {
+				if i == 0 {
+					return do(e, method, "/api/v1/admin/users/"+other.UserID.String(), tn.AccessToken, body)
+				}
+				return do(e, method, "/api/v1/admin/users/"+tn.UserID.String(), other.AccessToken, body)
+			})
+			statuses := []int{answers[0].Status, answers[1].Status}
+			slices.Sort(statuses)
+			if !slices.Equal(statuses, []int{http.StatusOK, refused}) {
+				t.Fatalf("%s of each other at once: %d %s / %d %s, want one 200 and one %d", method,
+					answers[0].Status, answers[0].Body, answers[1].Status, answers[1].Body, refused)
+			}
+			owners, err := e.Store.Client.User.Query().Where(user.TenantID(tn.TenantID), user.RoleEQ(user.RoleOwner),
+				user.StatusEQ(user.StatusActive)).Count(unrestricted())
+			if err != nil || owners != 1 {
+				t.Fatalf("%s: %d active owners left (%v), want 1", method, owners, err)
+			}
 		}
 	})
 }

@@ -106,6 +106,9 @@ func (s *Users) Update(ctx context.Context, id uuid.UUID, in UpdateUserInput) (*
 	}
 	var u *ent.User
 	err = store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
+		if err := s.Guard.HoldUsers(ctx, tx, p.UserID, id); err != nil {
+			return err
+		}
 		if u, err = tx.User.Get(ctx, id); err != nil {
 			return err
 		}
@@ -192,6 +195,9 @@ func (s *Users) Delete(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
 		return uuid.Nil, err
 	}
 	err = store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
+		if err := s.Guard.HoldUsers(ctx, tx, p.UserID, id); err != nil {
+			return err
+		}
 		u, err := tx.User.Get(ctx, id)
 		if err != nil {
 			return err

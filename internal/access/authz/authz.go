@@ -6,7 +6,9 @@ package authz
 
 import (
 	"context"
+	"slices"
 
+	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
@@ -116,6 +118,23 @@ func (g *Guard) heldNow(ctx context.Context, tx *ent.Client, p *access.Principal
 		return access.Set{}, apperr.Unauthenticated("revoked")
 	}
 	return p.Scopes.Intersect(access.ForRole(u.Role.String(), true)), nil
+}
+
+// HoldUsers locks the rows of the users ids (the acting user and the one a
+// write changes) in id order until tx ends, on PostgreSQL: the ceiling
+// share-locks the acting user's row (see heldNow), so two users changing
+// each other at once would each hold their own row and wait for the
+// other's — a deadlock. Taken in one order, they take turns instead, and
+// the second sees what the first did (the last active owner stays one).
+func (g *Guard) HoldUsers(ctx context.Context, tx *ent.Client, ids ...uuid.UUID) error {
+	if !g.LockRows {
+		return nil
+	}
+	ids = slices.DeleteFunc(slices.Clone(ids), func(id uuid.UUID) bool { return id == uuid.Nil })
+	var locked []uuid.UUID
+	return tx.User.Query().Where(user.IDIn(ids...)).Order(ent.Asc(user.FieldID)).Modify(func(s *entsql.Selector) {
+		s.Select(s.C(user.FieldID)).For(entsql.LockNoKeyUpdate)
+	}).Scan(store.Unrestricted(ctx), &locked)
 }
 
 // InTenant checks op and returns a context acting in tenant id: the
