@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -25,36 +24,23 @@ func TestDEKConcurrentFirstCredentialWrites(t *testing.T) {
 		for range tenants {
 			tn := register(t, e, "DEK Race")
 			integ := "race-" + randTag()
-			type write struct {
-				data   map[string]any
-				status int
-				code   string
-				id     uuid.UUID
+			data := make([]map[string]any, writers)
+			for i := range data {
+				data[i] = secretData("api_key", fmt.Sprintf("%s-%d", integ, i), true)
 			}
-			writes := make([]write, writers)
-			start := make(chan struct{})
-			var wg sync.WaitGroup
-			for i := range writers {
-				writes[i].data = secretData("api_key", fmt.Sprintf("%s-%d", integ, i), true)
-				wg.Go(func() {
-					<-start
-					w := &writes[i]
-					r := do(e, http.MethodPost, "/api/v1/credentials", tn.AccessToken, map[string]any{
-						"integration_id": integ, "auth_type": "api_key", "name": fmt.Sprintf("writer %d", i), "data": w.data})
-					w.status, w.code = r.Status, r.ErrorCode()
-					if r.Status == http.StatusCreated {
-						var c credJSON
-						if err := json.Unmarshal(r.Envelope.Data, &c); err == nil {
-							w.id = c.ID
-						}
-					}
-				})
-			}
-			close(start)
-			wg.Wait()
-			for _, w := range writes {
-				if w.status != http.StatusCreated {
-					failed[fmt.Sprintf("%d %s", w.status, w.code)]++
+			answers := atOnce(writers, func(i int) *apitest.Response {
+				return do(e, http.MethodPost, "/api/v1/credentials", tn.AccessToken, map[string]any{
+					"integration_id": integ, "auth_type": "api_key", "name": fmt.Sprintf("writer %d", i), "data": data[i]})
+			})
+			ids := make([]uuid.UUID, writers)
+			for i, r := range answers {
+				if r.Status != http.StatusCreated {
+					failed[fmt.Sprintf("%d %s", r.Status, r.ErrorCode())]++
+					continue
+				}
+				var c credJSON
+				if err := json.Unmarshal(r.Envelope.Data, &c); err == nil {
+					ids[i] = c.ID
 				}
 			}
 			if len(failed) > 0 {
@@ -65,9 +51,9 @@ func TestDEKConcurrentFirstCredentialWrites(t *testing.T) {
 			if len(got.Credentials) != writers {
 				t.Fatalf("tenant %s: %d credentials read, want %d", tn.Slug, len(got.Credentials), writers)
 			}
-			for i, w := range writes {
-				c := findCred(t, got.Credentials, w.id)
-				if fmt.Sprint(c.Data) != fmt.Sprint(w.data) {
+			for i, id := range ids {
+				c := findCred(t, got.Credentials, id)
+				if fmt.Sprint(c.Data) != fmt.Sprint(data[i]) {
 					t.Fatalf("tenant %s: writer %d's credential opens to other data than it stored", tn.Slug, i)
 				}
 			}

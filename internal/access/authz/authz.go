@@ -8,7 +8,6 @@ import (
 	"context"
 	"slices"
 
-	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
@@ -120,11 +119,11 @@ func (g *Guard) heldNow(ctx context.Context, tx *ent.Client, p *access.Principal
 	return p.Scopes.Intersect(access.ForRole(u.Role.String(), true)), nil
 }
 
-// HoldUsers locks the rows of the users ids (the acting user and the one a
-// write changes) in id order until tx ends, on PostgreSQL: the ceiling
-// share-locks the acting user's row (see heldNow), so two users changing
-// each other at once would each hold their own row and wait for the
-// other's — a deadlock. Taken in one order, they take turns instead, and
+// HoldUsers holds the rows of the users ids (the acting user and the one a
+// write changes) in id order until tx ends (store.HoldRows, PostgreSQL):
+// the ceiling share-locks the acting user's row (see heldNow), so two users
+// changing each other at once would each hold their own row and wait for
+// the other's — a deadlock. Taken in one order, they take turns instead, and
 // the second sees what the first did (the last active owner stays one).
 func (g *Guard) HoldUsers(ctx context.Context, tx *ent.Client, ids ...uuid.UUID) error {
 	if !g.LockRows {
@@ -132,9 +131,8 @@ func (g *Guard) HoldUsers(ctx context.Context, tx *ent.Client, ids ...uuid.UUID)
 	}
 	ids = slices.DeleteFunc(slices.Clone(ids), func(id uuid.UUID) bool { return id == uuid.Nil })
 	var locked []uuid.UUID
-	return tx.User.Query().Where(user.IDIn(ids...)).Order(ent.Asc(user.FieldID)).Modify(func(s *entsql.Selector) {
-		s.Select(s.C(user.FieldID)).For(entsql.LockNoKeyUpdate)
-	}).Scan(store.Unrestricted(ctx), &locked)
+	return tx.User.Query().Where(user.IDIn(ids...)).Order(ent.Asc(user.FieldID)).Modify(store.HoldRows).
+		Scan(store.Unrestricted(ctx), &locked)
 }
 
 // InTenant checks op and returns a context acting in tenant id: the

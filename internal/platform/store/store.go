@@ -199,6 +199,14 @@ func Text(s string, n int) string {
 	return s[:n]
 }
 
+// HoldRows is a query modifier that selects the id column and locks the
+// rows FOR NO KEY UPDATE until the transaction ends (PostgreSQL only; SQLite
+// has no row locks): writers of those rows wait, while inserts that
+// reference them by foreign key do not. Scan the query into a []uuid.UUID.
+func HoldRows(s *entsql.Selector) {
+	s.Select(s.C("id")).For(entsql.LockNoKeyUpdate)
+}
+
 // Unrestricted marks ctx as crossing tenants on purpose: tenant policies are
 // skipped. Only bootstrap, operator commands, credential look-ups by secret
 // hash and background jobs use it.

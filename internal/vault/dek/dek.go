@@ -238,19 +238,16 @@ func (m *Manager) Rotate(ctx context.Context, tx *ent.Client, tenant uuid.UUID) 
 	return v, err
 }
 
-// takeTurn holds the tenant's row FOR NO KEY UPDATE until tx ends, with
-// row locks on: a concurrent rotation of the tenant waits for this one, then
+// takeTurn holds the tenant's row (store.HoldRows) until tx ends, with row
+// locks on: a concurrent rotation of the tenant waits for this one, then
 // reads the version it committed (without it, both took the same next
-// version and one failed on its uniqueness). The lock leaves the row's key
-// alone, so inserts that reference the tenant do not wait on it.
+// version and one failed on its uniqueness).
 func (m *Manager) takeTurn(ctx context.Context, tx *ent.Client, id uuid.UUID) error {
 	if !m.lock {
 		return nil // SQLite: writers are serialised anyway
 	}
 	var locked []uuid.UUID // none for a tenant gone: the DEK insert then fails on its reference
-	return tx.Tenant.Query().Where(tenant.ID(id)).Modify(func(s *entsql.Selector) {
-		s.Select(s.C(tenant.FieldID)).For(entsql.LockNoKeyUpdate)
-	}).Scan(ctx, &locked)
+	return tx.Tenant.Query().Where(tenant.ID(id)).Modify(store.HoldRows).Scan(ctx, &locked)
 }
 
 // Reencrypt moves up to maxBatches batches of the tenant's credentials that
