@@ -71,3 +71,59 @@ func TestDEKConcurrentFirstCredentialWrites(t *testing.T) {
 		}
 	})
 }
+
+// TestDEKFirstRotationBesideFirstWrites: a new tenant's first DEK rotation
+// arriving with its first credential writes succeeds as they do, and every
+// credential opens. On PostgreSQL the rotation's version 1 met the writers'
+// and answered 409.
+func TestDEKFirstRotationBesideFirstWrites(t *testing.T) {
+	t.Parallel()
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		const tenants, writers = 8, 6
+		failed := map[string]int{}
+		for range tenants {
+			tn := register(t, e, "DEK First Rotation")
+			integ := "first-rot-" + randTag()
+			data := make([]map[string]any, writers)
+			for i := range data {
+				data[i] = secretData("api_key", fmt.Sprintf("%s-%d", integ, i), true)
+			}
+			answers := atOnce(writers+1, func(i int) *apitest.Response {
+				if i == writers {
+					return do(e, http.MethodPost, "/api/v1/admin/dek/rotate", tn.AccessToken, map[string]any{})
+				}
+				return do(e, http.MethodPost, "/api/v1/credentials", tn.AccessToken, map[string]any{
+					"integration_id": integ, "auth_type": "api_key", "name": fmt.Sprintf("writer %d", i), "data": data[i]})
+			})
+			for i, r := range answers {
+				want := http.StatusCreated
+				if i == writers {
+					want = http.StatusAccepted
+				}
+				if r.Status != want {
+					failed[fmt.Sprintf("%d %s", r.Status, r.ErrorCode())]++
+				}
+			}
+			if len(failed) > 0 {
+				continue
+			}
+			got := readCreds(t, e, tn.AccessToken, integ)
+			if len(got.Credentials) != writers {
+				t.Fatalf("tenant %s: %d credentials read, want %d", tn.Slug, len(got.Credentials), writers)
+			}
+			active := 0
+			for _, k := range dataKeys(t, e, tn.TenantID) {
+				if k.Status == datakey.StatusActive {
+					active++
+				}
+			}
+			if active != 1 {
+				t.Fatalf("tenant %s: %d active DEKs, want 1", tn.Slug, active)
+			}
+		}
+		if len(failed) > 0 {
+			t.Fatalf("%d tenants × a first rotation beside %d first writes: failures by status and code %v, want none",
+				tenants, writers, failed)
+		}
+	})
+}

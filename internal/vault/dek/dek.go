@@ -109,26 +109,19 @@ func (m *Manager) active(ctx context.Context, tx *ent.Client, tenant uuid.UUID) 
 
 // first creates the tenant's version 1 DEK, or takes the one a concurrent
 // first writer stored, so that every first writer of a tenant succeeds
-// under the same key. The insert does nothing on a conflict instead of
-// failing, so it never aborts tx; on PostgreSQL it waits until the other
-// writer's transaction ends, whose row the next read then sees (or, had it
-// rolled back, the insert is ours). A key not inserted is never returned.
+// under the same key. A key not inserted is never returned.
 func (m *Manager) first(ctx context.Context, tx *ent.Client, tenant uuid.UUID) (int, crypt.DEK, error) {
-	k, wrapped, err := m.newKey(tenant, 1)
-	if err != nil {
-		return 0, nil, err
-	}
-	err = tx.DataKey.Create().SetTenantID(tenant).SetVersion(1).SetWrappedKey(wrapped).
-		OnConflictColumns(datakey.FieldTenantID, datakey.FieldVersion).DoNothing().Exec(ctx)
-	if err == nil {
+	k, err := m.insertFirst(ctx, tx, tenant)
+	if err != nil || k != nil {
 		// Not cached: tx may still roll back. The first read caches it.
-		return 1, k, nil
-	}
-	clear(k)
-	if !errors.Is(err, sql.ErrNoRows) { // ent's answer when nothing was inserted
-		return 0, nil, fmt.Errorf("dek: create version 1: %w", err)
+		return 1, k, err
 	}
 	row, err := m.active(ctx, tx, tenant)
+	if ent.IsNotFound(err) {
+		// The locked read waited for a rotation that retired the row it
+		// found; the next statement sees the rotation's version.
+		row, err = m.active(ctx, tx, tenant)
+	}
 	if ent.IsNotFound(err) {
 		return 0, nil, fmt.Errorf("dek: tenant %s has DEKs but none active", tenant)
 	}
@@ -137,6 +130,28 @@ func (m *Manager) first(ctx context.Context, tx *ent.Client, tenant uuid.UUID) (
 	}
 	k, err = m.unwrap(row)
 	return row.Version, k, err
+}
+
+// insertFirst inserts the tenant's version 1 DEK, active, and returns it; or
+// nil when a concurrent transaction inserted one first. The insert does
+// nothing on a conflict instead of failing, so it never aborts tx; on
+// PostgreSQL it waits until the other transaction ends, whose row the next
+// read then sees (or, had it rolled back, the insert is ours).
+func (m *Manager) insertFirst(ctx context.Context, tx *ent.Client, tenant uuid.UUID) (crypt.DEK, error) {
+	k, wrapped, err := m.newKey(tenant, 1)
+	if err != nil {
+		return nil, err
+	}
+	err = tx.DataKey.Create().SetTenantID(tenant).SetVersion(1).SetWrappedKey(wrapped).
+		OnConflictColumns(datakey.FieldTenantID, datakey.FieldVersion).DoNothing().Exec(ctx)
+	if err == nil {
+		return k, nil
+	}
+	clear(k)
+	if !errors.Is(err, sql.ErrNoRows) { // ent's answer when nothing was inserted
+		return nil, fmt.Errorf("dek: create version 1: %w", err)
+	}
+	return nil, nil
 }
 
 // create makes version of the tenant's DEK, active.
@@ -221,21 +236,33 @@ func (m *Manager) Rotate(ctx context.Context, tx *ent.Client, tenant uuid.UUID) 
 	if err := m.takeTurn(ctx, tx, tenant); err != nil {
 		return 0, err
 	}
-	latest, err := tx.DataKey.Query().Where(datakey.TenantID(tenant)).Order(ent.Desc(datakey.FieldVersion)).First(ctx)
-	next := 1
-	switch {
-	case ent.IsNotFound(err):
-	case err != nil:
-		return 0, err
-	default:
-		next = latest.Version + 1
+	latest, err := m.latest(ctx, tx, tenant)
+	if ent.IsNotFound(err) {
+		// The tenant's first DEK, which its first writer may be creating
+		// at this moment: whichever inserts version 1, this rotation comes
+		// after it.
+		k, ierr := m.insertFirst(ctx, tx, tenant)
+		if ierr != nil || k != nil {
+			clear(k)
+			return 1, ierr
+		}
+		latest, err = m.latest(ctx, tx, tenant)
 	}
+	if err != nil {
+		return 0, err
+	}
+	next := latest.Version + 1
 	if err := tx.DataKey.Update().Where(datakey.TenantID(tenant), datakey.StatusEQ(datakey.StatusActive)).
 		SetStatus(datakey.StatusRetired).Exec(ctx); err != nil {
 		return 0, err
 	}
 	v, _, err := m.create(ctx, tx, tenant, next)
 	return v, err
+}
+
+// latest reads the tenant's newest DEK row, whatever its status.
+func (m *Manager) latest(ctx context.Context, tx *ent.Client, tenant uuid.UUID) (*ent.DataKey, error) {
+	return tx.DataKey.Query().Where(datakey.TenantID(tenant)).Order(ent.Desc(datakey.FieldVersion)).First(ctx)
 }
 
 // takeTurn holds the tenant's row (store.HoldRows) until tx ends, with row
