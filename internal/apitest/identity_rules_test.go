@@ -216,6 +216,91 @@ func TestDemotionCutsCredentialsOnEveryInstance(t *testing.T) {
 	}
 }
 
+// TestDemotionCutsWhatItsCredentialsCreated: the cut follows what the
+// demoted user's credentials created in turn — a client and a key made with
+// its client's token, a key made with a key its key made, its service
+// account and that account's keys (one the owner made too: a service
+// account's key holds no scope the account lacks). They escaped the cut,
+// which looked one step from the user only.
+func TestDemotionCutsWhatItsCredentialsCreated(t *testing.T) {
+	t.Parallel()
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		tn := register(t, e, "Lineage")
+		admin := tn.user(t, "admin")
+		writes := []string{"api_keys:write", "oauth_clients:write", "users:read", "users:write"}
+		c1 := createClient(t, e, admin.AccessToken, map[string]any{"name": "c1", "scopes": writes})
+		tok := issueToken(t, e, c1, "")
+		c2 := createClient(t, e, tok.AccessToken, map[string]any{"name": "c2", "scopes": []string{"users:read", "users:write"}})
+		k2 := newKey(t, e, tok.AccessToken, "users:read", "users:write")
+		k1 := newKey(t, e, admin.AccessToken, writes...)
+		k3 := newKey(t, e, k1.Key, writes...)
+		k4 := newKey(t, e, k3.Key, "users:read", "users:write")
+		var sa struct {
+			ServiceAccount struct {
+				ID uuid.UUID `json:"id"`
+			} `json:"service_account"`
+			APIKey apiKeyJSON `json:"api_key"`
+		}
+		wantOK(t, do(e, http.MethodPost, "/api/v1/admin/service-account/create", admin.AccessToken, map[string]any{
+			"name": "bot", "scopes": []string{"users:read", "users:write"}, "create_api_key": true}), http.StatusCreated, &sa)
+		var ownersKey apiKeyJSON
+		wantOK(t, do(e, http.MethodPost, "/api/v1/api-keys", tn.AccessToken, map[string]any{"name": "bot by owner",
+			"scopes": []string{"users:write"}, "service_account_id": sa.ServiceAccount.ID}), http.StatusCreated, &ownersKey)
+
+		var u userJSON
+		wantOK(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+admin.UserID.String(), tn.AccessToken,
+			map[string]any{"role": "viewer"}), http.StatusOK, &u)
+
+		ctx := unrestricted()
+		for name, c := range map[string]clientJSON{"c1": c1, "c2": c2} {
+			row, err := e.Store.Client.OAuthClient.Get(ctx, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if slices.Contains(row.Scopes, "users:write") {
+				t.Fatalf("client %s kept %v", name, row.Scopes)
+			}
+		}
+		wantKey := map[string]struct {
+			id     uuid.UUID
+			scopes string
+			status apikey.Status
+		}{
+			"k1": {k1.ID, "[users:read]", apikey.StatusActive}, "k2": {k2.ID, "[users:read]", apikey.StatusActive},
+			"k3": {k3.ID, "[users:read]", apikey.StatusActive}, "k4": {k4.ID, "[users:read]", apikey.StatusActive},
+			"the account's": {sa.APIKey.ID, "[users:read]", apikey.StatusActive},
+			"the owner's for the account": {ownersKey.ID, "[]", apikey.StatusRevoked},
+		}
+		for name, w := range wantKey {
+			row, err := e.Store.Client.APIKey.Get(ctx, w.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(row.Scopes) != w.scopes || row.Status != w.status {
+				t.Fatalf("key %s: %s %v, want %s %s", name, row.Status, row.Scopes, w.status, w.scopes)
+			}
+		}
+		if got := me(t, e, k4.Key).Scopes; !slices.Equal(got, []string{"users:read"}) {
+			t.Fatalf("the key's key's key holds %v", got)
+		}
+		wantStatus(t, do(e, http.MethodGet, "/api/v1/auth/me", ownersKey.Key, nil), http.StatusUnauthorized)
+		row, err := e.Store.Client.ServiceAccount.Get(ctx, sa.ServiceAccount.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(row.Scopes) != "[users:read]" {
+			t.Fatalf("the service account holds %v", row.Scopes)
+		}
+		if a := oneAudit(t, e, tn.TenantID, "service_account.update", "", row.ID.String()); fmt.Sprint(a.Details["removed_scopes"]) != "[users:write]" ||
+			a.Details["reason"] != "creator_role_lowered" {
+			t.Fatalf("service_account.update of the cut account: details %v", a.Details)
+		}
+		if a := oneAudit(t, e, tn.TenantID, "user.update", "", admin.UserID.String()); fmt.Sprint(a.Details["credentials_cut"]) != "9" {
+			t.Fatalf("user.update of the demotion: details %v", a.Details)
+		}
+	})
+}
+
 // TestDemotionCutsWhatIsWrittenMeanwhile: keys and clients a user creates,
 // or a client's scopes it raises, while an owner demotes it never keep a
 // scope the new role lacks. The user authenticated before the demotion
