@@ -11,6 +11,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/credvault/credvault/ent"
+	"github.com/credvault/credvault/ent/apikey"
+	"github.com/credvault/credvault/ent/oauthclient"
+	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/user"
 	"github.com/credvault/credvault/internal/access"
@@ -25,7 +28,8 @@ type Guard struct {
 	// Batch records denials that happen inside a transaction, which the
 	// refusal rolls back.
 	Batch *audit.Batcher
-	// LockRows makes Ceiling hold the acting user's row FOR SHARE, for
+	// LockRows makes Ceiling hold the acting user's row, or the rows of the
+	// users heading the acting credential's lineage, FOR SHARE, for
 	// PostgreSQL, where writers run concurrently (see heldNow).
 	LockRows bool
 }
@@ -73,8 +77,9 @@ func (g *Guard) Deny(ctx context.Context, sc access.Scope) error {
 // Ceiling refuses to hand out scopes the principal does not hold: a key,
 // client or service account — created, updated or rotated — or a user's
 // role, is never more than the principal acting on it. Called in the
-// transaction that writes them, it holds a principal acting for a user to
-// the user's role as it stands there (see heldNow).
+// transaction that writes them, it holds the principal to what it holds
+// as that transaction sees it: its user's role, or its own key's or
+// client's scopes (see heldNow).
 func (g *Guard) Ceiling(ctx context.Context, p *access.Principal, scopes []access.Scope) error {
 	for _, s := range scopes {
 		if !access.Valid(s) {
@@ -82,9 +87,9 @@ func (g *Guard) Ceiling(ctx context.Context, p *access.Principal, scopes []acces
 		}
 	}
 	held := p.Scopes
-	if tx := ent.TxFromContext(ctx); tx != nil && p.UserID != uuid.Nil {
+	if tx := ent.TxFromContext(ctx); tx != nil {
 		var err error
-		if held, err = g.heldNow(ctx, tx.Client(), p); err != nil {
+		if held, err = g.heldNow(store.Unrestricted(ctx), tx.Client(), p); err != nil {
 			return err
 		}
 	}
@@ -94,19 +99,57 @@ func (g *Guard) Ceiling(ctx context.Context, p *access.Principal, scopes []acces
 	return nil
 }
 
-// heldNow is what p holds under its user's role and status as tx sees
-// them. p was authenticated before tx began: a demotion committed since
-// then would otherwise let the write hand out scopes the user lost, after
-// the demotion cut the user's keys and clients. On PostgreSQL the user's
-// row is held FOR SHARE until tx ends, so a role change waits for this
-// write and its cut then sees what it wrote; SQLite runs writers one at a
-// time.
+// heldNow is what p holds as tx sees it. p was authenticated before tx
+// began: a demotion committed since then would otherwise let the write hand
+// out scopes the user lost, after the demotion cut what the user's lineage
+// created. A principal acting for a user is held to the user's role and
+// status; a key or client of no user (one a client or service account
+// made, or a service account's) to its own row's scopes, which the cut
+// lowers, behind the users at the head of its lineage. On PostgreSQL those
+// users' rows are held FOR SHARE until tx ends, so a role change (which
+// holds them first, see HoldUsers) waits for this write and its cut then
+// sees what it wrote, or this write waits for the cut and reads its result;
+// SQLite runs writers one at a time.
 func (g *Guard) heldNow(ctx context.Context, tx *ent.Client, p *access.Principal) (access.Set, error) {
+	if p.UserID != uuid.Nil {
+		return g.heldByUser(ctx, tx, p)
+	}
+	var own uuid.UUID
+	switch {
+	case p.APIKeyID != uuid.Nil:
+		own = p.APIKeyID
+	case p.Kind == access.KindOAuthClient:
+		own = p.ID
+	default:
+		return p.Scopes, nil
+	}
+	heads, err := headsOf(ctx, tx, own)
+	if err != nil {
+		return access.Set{}, err
+	}
+	if g.LockRows && len(heads) > 0 {
+		if _, err := tx.User.Query().Where(user.IDIn(heads...)).Order(ent.Asc(user.FieldID)).ForShare().IDs(ctx); err != nil {
+			return access.Set{}, err
+		}
+	}
+	scopes, live, err := currentScopes(ctx, tx, p, own)
+	if err != nil {
+		return access.Set{}, err
+	}
+	if !live {
+		return access.Set{}, apperr.Unauthenticated("revoked")
+	}
+	return p.Scopes.Intersect(access.NewSet(scopes...)), nil
+}
+
+// heldByUser is p's scopes within its user's role; a disabled or deleted
+// user holds none. The user's row is held FOR SHARE with LockRows.
+func (g *Guard) heldByUser(ctx context.Context, tx *ent.Client, p *access.Principal) (access.Set, error) {
 	q := tx.User.Query().Where(user.ID(p.UserID))
 	if g.LockRows {
 		q = q.ForShare()
 	}
-	u, err := q.Only(store.Unrestricted(ctx))
+	u, err := q.Only(ctx)
 	if ent.IsNotFound(err) {
 		return access.Set{}, apperr.Unauthenticated("revoked")
 	}
@@ -117,6 +160,84 @@ func (g *Guard) heldNow(ctx context.Context, tx *ent.Client, p *access.Principal
 		return access.Set{}, apperr.Unauthenticated("revoked")
 	}
 	return p.Scopes.Intersect(access.ForRole(u.Role.String(), true)), nil
+}
+
+// currentScopes reads the scopes p's own key or client holds now, and
+// whether it still authenticates.
+func currentScopes(ctx context.Context, tx *ent.Client, p *access.Principal, own uuid.UUID) ([]string, bool, error) {
+	if p.APIKeyID != uuid.Nil {
+		k, err := tx.APIKey.Get(ctx, own)
+		if ent.IsNotFound(err) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		return k.Scopes, k.Status != apikey.StatusRevoked, nil
+	}
+	c, err := tx.OAuthClient.Get(ctx, own)
+	if ent.IsNotFound(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return c.Scopes, c.Status == oauthclient.StatusActive, nil
+}
+
+// maxLineage bounds the walk up a lineage; created_by always names an older
+// row, so it ends anyway.
+const maxLineage = 16
+
+// headsOf walks up from a key or client to the users at the head of its
+// lineage: its creator, its creator's creator, a key's user and service
+// account, and so on — whose demotion cuts it.
+func headsOf(ctx context.Context, tx *ent.Client, id uuid.UUID) ([]uuid.UUID, error) {
+	var heads []uuid.UUID
+	seen := map[uuid.UUID]bool{id: true}
+	next := []uuid.UUID{id}
+	for range maxLineage {
+		if len(next) == 0 {
+			break
+		}
+		ids := next
+		next = nil
+		up := func(parents ...*uuid.UUID) {
+			for _, p := range parents {
+				if p != nil && !seen[*p] {
+					seen[*p] = true
+					next = append(next, *p)
+				}
+			}
+		}
+		users, err := tx.User.Query().Where(user.IDIn(ids...)).IDs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		heads = append(heads, users...)
+		keys, err := tx.APIKey.Query().Where(apikey.IDIn(ids...)).All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			up(k.UserID, k.ServiceAccountID, k.CreatedBy)
+		}
+		clients, err := tx.OAuthClient.Query().Where(oauthclient.IDIn(ids...)).All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range clients {
+			up(c.CreatedBy)
+		}
+		accounts, err := tx.ServiceAccount.Query().Where(serviceaccount.IDIn(ids...)).All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, sa := range accounts {
+			up(sa.CreatedBy)
+		}
+	}
+	return heads, nil
 }
 
 // HoldUsers holds the rows of the users ids (the acting user and the one a
