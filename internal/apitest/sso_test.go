@@ -9,6 +9,7 @@ package apitest_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"maps"
 	"net"
 	"net/http"
@@ -249,6 +250,51 @@ func TestSSOSignIn(t *testing.T) {
 		wantOK(t, ssoSignIn(t, e, m, tn.Slug, owner), http.StatusOK, &s3)
 		if s3.User.ID != tn.UserID.String() || s3.User.Role != "owner" {
 			t.Fatalf("the owner signed in as %s (%s), want %s", s3.User.ID, s3.User.Role, tn.UserID)
+		}
+	})
+}
+
+// TestSSOAtOnce: a tenant's first SSO configurations sent together all
+// succeed, leaving one; one new user's first sign-ins completed together
+// (two tabs) all sign in the one user they create. Both answered 409 on both
+// databases: each saw no row and inserted its own.
+func TestSSOAtOnce(t *testing.T) {
+	t.Parallel()
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		m := newIdP(t)
+		for round := range 4 {
+			tn := register(t, e, "SSO At Once")
+			puts := atOnce(6, func(int) *apitest.Response {
+				return do(e, http.MethodPut, "/api/v1/admin/sso", tn.AccessToken, ssoBody(m, nil))
+			})
+			for _, r := range puts {
+				wantStatus(t, r, http.StatusOK)
+			}
+			if n, err := e.Store.Client.SSOConfig.Query().Where(ssoconfig.TenantID(tn.TenantID)).Count(unrestricted()); err != nil || n != 1 {
+				t.Fatalf("%d SSO configurations (%v), want 1", n, err)
+			}
+
+			email := fmt.Sprintf("tabs%d-%s@example.com", round, randTag())
+			var backs []url.Values
+			for range 4 {
+				m.QueueUser(idpUser(email, true))
+				backs = append(backs, ssoAuthorize(t, e, ssoBegin(t, e, tn.Slug, "")))
+			}
+			users := map[string]bool{}
+			for _, r := range atOnce(len(backs), func(i int) *apitest.Response { return ssoCallback(e, backs[i]) }) {
+				var s sessionJSON
+				wantOK(t, r, http.StatusOK, &s)
+				users[s.User.ID] = true
+			}
+			if len(users) != 1 {
+				t.Fatalf("the sign-ins answered %d users, want the one", len(users))
+			}
+			if n := len(auditEntries(t, e, tn.TenantID, "user.create", "")); n != 1 {
+				t.Fatalf("%d user.create entries, want 1", n)
+			}
+			if n := len(auditEntries(t, e, tn.TenantID, "auth.sso_login", "")); n != len(backs) {
+				t.Fatalf("%d auth.sso_login entries, want %d", n, len(backs))
+			}
 		}
 	})
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
@@ -88,15 +87,15 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*Session, err
 	// A registration of the same name committed meanwhile took the slug this
 	// one saw free (PostgreSQL; SQLite serialises writers): the next attempt
 	// sees it taken and draws another.
-	for attempt := 1; ; attempt++ {
-		sess, err := s.register(ctx, in, name, email, hash)
-		if err == nil {
-			return sess.detach(ctx), nil
-		}
-		if attempt == slugAttempts || !sqlgraph.IsUniqueConstraintError(err) {
-			return nil, err
-		}
+	var sess *Session
+	err = store.RetryTaken(slugAttempts, func() (err error) {
+		sess, err = s.register(ctx, in, name, email, hash)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return sess.detach(ctx), nil
 }
 
 // slugAttempts bounds Register's retries of a slug taken concurrently.

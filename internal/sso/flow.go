@@ -171,29 +171,46 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (*Result, error) {
 	if len(c.AllowedDomains) > 0 && !slices.Contains(c.AllowedDomains, domain) {
 		return nil, fail(refused("domain_not_allowed", "the e-mail domain is not allowed to sign in to this tenant").With("domain", domain))
 	}
-	u, err := s.Client.User.Query().Where(user.TenantID(t.ID), user.Email(email)).Only(uctx)
-	if err != nil && !ent.IsNotFound(err) {
+	// Two first sign-ins of one user at once (two tabs): the one that finds
+	// the other's user taken signs in as that user instead.
+	var sess *identity.Session
+	err = store.RetryTaken(2, func() (err error) {
+		sess, err = s.signIn(uctx, t, c, claims, email, fail)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
-	if u != nil && u.Status != user.StatusActive {
-		return nil, fail(refused("user_disabled", "the user is disabled in this tenant"))
-	}
+	return &Result{Session: sess.Detach(uctx), Redirect: st.RedirectURI}, nil
+}
+
+// signIn finds the user of email in t, or creates it with c's default
+// role, and opens its session, in one transaction (whose reads see a user
+// a concurrent sign-in created, on SQLite's shared write transaction too).
+func (s *Service) signIn(uctx context.Context, t *ent.Tenant, c *ent.SSOConfig, claims *idClaims, email string,
+	fail func(*apperr.Error) error) (*identity.Session, error) {
+	disabled := refused("user_disabled", "the user is disabled in this tenant")
 	var sess *identity.Session
-	err = store.WithTx(uctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
+	err := store.WithTx(uctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
 		// The session's tenant and user are read in its transaction, as
 		// Session.Detach expects.
-		if t, err = tx.Tenant.Get(ctx, t.ID); err != nil {
-			return err
-		}
-		created := u == nil
-		if created {
-			u, err = tx.User.Create().SetTenantID(t.ID).SetEmail(email).SetName(claims.name()).
-				SetRole(user.Role(c.DefaultRole)).Save(ctx)
-		} else {
-			u, err = tx.User.Get(ctx, u.ID)
-		}
+		t, err := tx.Tenant.Get(ctx, t.ID)
 		if err != nil {
 			return err
+		}
+		u, err := tx.User.Query().Where(user.TenantID(t.ID), user.Email(email)).Only(ctx)
+		created := ent.IsNotFound(err)
+		switch {
+		case created:
+			u, err = tx.User.Create().SetTenantID(t.ID).SetEmail(email).SetName(claims.name()).
+				SetRole(user.Role(c.DefaultRole)).Save(ctx)
+			if err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		case u.Status != user.StatusActive:
+			return disabled
 		}
 		actx := access.NewContext(ctx, &access.Principal{Kind: access.KindUser, ID: u.ID, UserID: u.ID,
 			TenantID: t.ID, HomeTenantID: t.ID, Plan: t.Plan})
@@ -213,10 +230,12 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (*Result, error) {
 		sess, err = s.Identity.SignIn(ctx, tx, u, t)
 		return err
 	})
-	if err != nil {
-		return nil, err
+	if errors.Is(err, disabled) {
+		// Audited once the transaction has ended: on SQLite the audit
+		// write would wait on the transaction's own lock.
+		return nil, fail(disabled)
 	}
-	return &Result{Session: sess.Detach(uctx), Redirect: st.RedirectURI}, nil
+	return sess, err
 }
 
 // errorCode is the shape of an OAuth error code, the only part of a

@@ -140,6 +140,19 @@ func (s *Service) Update(ctx context.Context, in UpdateSSOConfigInput) (*ent.SSO
 			return nil, apperr.Invalid("issuer", "unreachable").With("hint", issuerProblem(err))
 		}
 	}
+	// Concurrent first configurations of a tenant: the one that finds the
+	// other's row taken updates it instead.
+	var out *ent.SSOConfig
+	err = store.RetryTaken(2, func() (err error) {
+		out, err = s.update(ctx, p, t, in, issuer, clientID, domains, role, enabled)
+		return err
+	})
+	return out, err
+}
+
+// update is one attempt of Update, in its own transaction.
+func (s *Service) update(ctx context.Context, p *access.Principal, t *ent.Tenant, in UpdateSSOConfigInput, issuer, clientID string,
+	domains []string, role ssoconfig.DefaultRole, enabled bool) (*ent.SSOConfig, error) {
 	return store.Write(ctx, s.Client, func(ctx context.Context, tx *ent.Client) (*ent.SSOConfig, error) {
 		// Whoever sets the default role hands it to every new user: the
 		// ceiling of creating a user of that role applies.

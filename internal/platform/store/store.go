@@ -18,6 +18,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
+	"entgo.io/ent/dialect/sql/sqlgraph"
 
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/migrate"
@@ -242,6 +243,20 @@ func WithTx(ctx context.Context, client *ent.Client, fn func(ctx context.Context
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
+}
+
+// RetryTaken runs fn again, up to attempts runs in all, while it fails on
+// a uniqueness constraint: a concurrent transaction committed the row fn
+// found free (a tenant's slug, its one SSO configuration, a user's e-mail),
+// and fn's next run, in a transaction of its own, finds it. Not for fn
+// running inside a caller's transaction, which the failure aborted.
+func RetryTaken(attempts int, fn func() error) error {
+	for n := 1; ; n++ {
+		err := fn()
+		if err == nil || n >= attempts || !sqlgraph.IsUniqueConstraintError(err) {
+			return err
+		}
+	}
 }
 
 // Write runs fn in a transaction, as WithTx, and returns its entity ready
