@@ -28,6 +28,7 @@ import (
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/gatewayusage"
+	"github.com/credvault/credvault/ent/routerconfig"
 	"github.com/credvault/credvault/internal/apitest"
 )
 
@@ -535,6 +536,28 @@ func TestGatewayRouterOverGraphQL(t *testing.T) {
 		gql(t, e, tn.AccessToken, `{ routerConfig { routes { providers } } }`, nil, &q)
 		if len(q.RouterConfig.Routes) != 0 {
 			t.Fatalf("routes after the deletion = %+v", q.RouterConfig.Routes)
+		}
+	})
+}
+
+// TestGatewayConfigSavedAtOnce: a tenant's first router configurations
+// sent together all succeed (each saw no row and inserted its own: 409 on
+// both databases), leaving one, as the last one wrote it.
+func TestGatewayConfigSavedAtOnce(t *testing.T) {
+	t.Parallel()
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		for range 4 {
+			g := newGWTenant(t, e, "Config At Once")
+			answers := atOnce(6, func(i int) *apitest.Response {
+				return do(e, http.MethodPut, "/api/v1/admin/router/config", g.AccessToken, map[string]any{"timeout_ms": 1000 + i})
+			})
+			for _, r := range answers {
+				wantStatus(t, r, http.StatusOK)
+			}
+			rows, err := e.Store.Client.RouterConfig.Query().Where(routerconfig.TenantID(g.TenantID)).All(unrestricted())
+			if err != nil || len(rows) != 1 || rows[0].TimeoutMs < 1000 || rows[0].TimeoutMs > 1005 {
+				t.Fatalf("router configs after saves at once: %v %v, want one of them", rows, err)
+			}
 		}
 	})
 }

@@ -160,10 +160,14 @@ func (s *Service) UpdateConfig(ctx context.Context, in UpdateConfigInput) (*Conf
 	if _, err := s.Guard.Require(ctx, access.UpdateRouterConfig); err != nil {
 		return nil, err
 	}
+	// Concurrent first saves of a tenant's config: the one that finds the
+	// other's row taken runs again and updates it.
 	var cfg *Config
-	err := store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) (err error) {
-		cfg, err = s.saveConfig(ctx, tx, in)
-		return err
+	err := store.RetryTaken(2, func() error {
+		return store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) (err error) {
+			cfg, err = s.saveConfig(ctx, tx, in)
+			return err
+		})
 	})
 	if err != nil {
 		return nil, err
