@@ -231,13 +231,19 @@ func (s *Clients) RotateSecret(ctx context.Context, clientID string, in *RotateO
 		if err := s.Guard.Ceiling(ctx, p, c.Scopes); err != nil {
 			return nil, err
 		}
-		upd := tx.OAuthClient.UpdateOne(c).SetSecretHash(secret.Hash(sec)).AddSecretVersion(1)
+		// Conditional on the secret read, as a key's rotation: of two
+		// rotations at once, one wins and the other is a 409, never a
+		// secret handed out that a concurrent rotation overwrote.
+		upd := tx.OAuthClient.UpdateOne(c).Where(oauthclient.SecretVersion(c.SecretVersion)).
+			SetSecretHash(secret.Hash(sec)).AddSecretVersion(1)
 		if grace > 0 {
 			upd.SetPreviousSecretHash(c.SecretHash).SetPreviousSecretExpiresAt(store.Now().Add(time.Duration(grace) * time.Second))
 		} else {
 			upd.ClearPreviousSecretHash().ClearPreviousSecretExpiresAt()
 		}
-		if c, err = upd.Save(ctx); err != nil {
+		if c, err = upd.Save(ctx); ent.IsNotFound(err) {
+			return nil, apperr.New(apperr.Conflict, "the client's secret was rotated concurrently; try again")
+		} else if err != nil {
 			return nil, err
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{Action: "oauth_client.rotate_secret", ResourceType: "oauth_client",

@@ -206,7 +206,10 @@ func (s *Service) RotateSecret(ctx context.Context, id uuid.UUID, in *RotateWebh
 		if err != nil {
 			return nil, err
 		}
-		upd := tx.Webhook.UpdateOne(w)
+		// Conditional on the secret read, as a key's rotation: of two
+		// rotations at once, one wins and the other is a 409, never a
+		// secret handed out that a concurrent rotation overwrote.
+		upd := tx.Webhook.UpdateOne(w).Where(webhook.SecretSealed(w.SecretSealed))
 		if grace > 0 {
 			old, err := openSecret(ctx, s.DEKs, w, w.SecretSealed)
 			if err != nil {
@@ -225,7 +228,9 @@ func (s *Service) RotateSecret(ctx context.Context, id uuid.UUID, in *RotateWebh
 			}
 			upd.SetSecretSealed(sealed).SetDekVersion(version).ClearPreviousSecretSealed().ClearPreviousSecretExpiresAt()
 		}
-		if w, err = upd.Save(ctx); err != nil {
+		if w, err = upd.Save(ctx); ent.IsNotFound(err) {
+			return nil, apperr.New(apperr.Conflict, "the webhook's secret was rotated concurrently; try again")
+		} else if err != nil {
 			return nil, err
 		}
 		return w, audit.Record(ctx, tx, audit.Entry{Action: "webhook.rotate_secret", ResourceType: "webhook",

@@ -560,8 +560,11 @@ func (m *Manager) resealWebhooks(ctx context.Context, tenant uuid.UUID, version 
 			if err != nil {
 				return err
 			}
-			// A re-seal is not an edit: updated_at stays.
-			upd := tx.Webhook.UpdateOne(h).SetSecretSealed(sealed).SetDekVersion(version).SetUpdatedAt(h.UpdatedAt)
+			// A re-seal is not an edit: updated_at stays. Conditional on the
+			// version read, as credentials' batches: a secret rotated
+			// meanwhile was sealed under the active DEK, and stays.
+			upd := tx.Webhook.UpdateOne(h).Where(webhook.DekVersion(h.DekVersion)).
+				SetSecretSealed(sealed).SetDekVersion(version).SetUpdatedAt(h.UpdatedAt)
 			// ent reads a NULL column as a pointer to an empty slice.
 			if h.PreviousSecretSealed != nil && len(*h.PreviousSecretSealed) > 0 {
 				prev, err := m.moveSeal(ctx, crypt.WebhookSecret, tenant, h.ID, h.DekVersion, version, *h.PreviousSecretSealed)
@@ -570,7 +573,7 @@ func (m *Manager) resealWebhooks(ctx context.Context, tenant uuid.UUID, version 
 				}
 				upd.SetPreviousSecretSealed(prev)
 			}
-			if err := upd.Exec(ctx); err != nil {
+			if err := upd.Exec(ctx); err != nil && !ent.IsNotFound(err) {
 				return err
 			}
 		}
@@ -592,7 +595,12 @@ func (m *Manager) resealSSO(ctx context.Context, tenant uuid.UUID, version int) 
 		if err != nil {
 			return err
 		}
-		return tx.SSOConfig.UpdateOne(cfg).SetClientSecretSealed(sealed).SetDekVersion(version).SetUpdatedAt(cfg.UpdatedAt).Exec(ctx)
+		err = tx.SSOConfig.UpdateOne(cfg).Where(ssoconfig.DekVersion(cfg.DekVersion)).
+			SetClientSecretSealed(sealed).SetDekVersion(version).SetUpdatedAt(cfg.UpdatedAt).Exec(ctx)
+		if ent.IsNotFound(err) {
+			return nil // a secret set meanwhile was sealed under the active DEK
+		}
+		return err
 	})
 }
 
