@@ -157,7 +157,7 @@ func (a *API) apiKeyRoutes(base string, full bool) []Route {
 				}
 				return &validationJSON{Valid: v.Valid, Reason: v.Reason, KeyID: v.KeyID, Scopes: orEmpty(v.Scopes), ExpiresAt: v.ExpiresAt}, nil
 			}),
-		HandleBody(Route{Method: http.MethodPost, Path: base + "/{keyId}/rotate", Op: access.RotateAPIKey, Secret: true,
+		HandleBody(Route{Method: http.MethodPost, Path: base + "/{keyId}/rotate", Op: access.RotateAPIKey, Secret: true, Conflicts: true,
 			Summary: "Rotate an API key: same id, new key shown once; the old one works through the grace period",
 			Status:  http.StatusOK, Message: "API key rotated"},
 			func(ctx context.Context, c *Call, in *rotateBody) (*apiKeyJSON, error) {

@@ -103,7 +103,7 @@ func (a *API) oauthClientRoutes() []Route {
 				}
 				return toOAuthClientJSON(oc), nil
 			}),
-		HandleBody(Route{Method: http.MethodPost, Path: "/oauth-clients/{clientId}/rotate-secret", Op: access.RotateOAuthClientSecret, Secret: true, Summary: "Issue a new client secret, shown once", Status: http.StatusOK, Message: "client secret rotated"},
+		HandleBody(Route{Method: http.MethodPost, Path: "/oauth-clients/{clientId}/rotate-secret", Op: access.RotateOAuthClientSecret, Secret: true, Conflicts: true, Summary: "Issue a new client secret, shown once", Status: http.StatusOK, Message: "client secret rotated"},
 			func(ctx context.Context, c *Call, in *rotateBody) (*oauthClientJSON, error) {
 				oc, err := a.Resolver.Mutation().RotateOAuthClientSecret(ctx, c.Param("clientId"),
 					&oauth.RotateOAuthClientSecretInput{GracePeriodSeconds: in.GracePeriodSeconds})

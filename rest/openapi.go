@@ -381,8 +381,9 @@ func (g *generator) responses(rt Route, hasPathParams bool) object {
 		statuses = append(statuses, http.StatusBadRequest, http.StatusRequestEntityTooLarge,
 			http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity)
 	}
-	if rt.Status == http.StatusCreated || rt.Method == http.MethodPatch {
-		// A name, email or slug that must be unique is taken.
+	if rt.Status == http.StatusCreated || rt.Method == http.MethodPatch || rt.Conflicts {
+		// A name, email or slug that must be unique is taken, or a
+		// concurrent change came first.
 		statuses = append(statuses, http.StatusConflict)
 	}
 	if rt.list || len(rt.Filters) > 0 {

@@ -239,6 +239,19 @@ func TestOpenAPIRetryAfter(t *testing.T) {
 	}
 }
 
+// TestOpenAPIDeclaresRotationConflicts: the secret rotations, which answer
+// 409 when a concurrent rotation came first, declare it.
+func TestOpenAPIDeclaresRotationConflicts(t *testing.T) {
+	t.Parallel()
+	doc := load(t, tableRoutes())
+	for _, path := range []string{"/api-keys/{keyId}/rotate", "/oauth-clients/{clientId}/rotate-secret", "/webhooks/{webhookId}/rotate-secret"} {
+		op := doc.Paths.Find(path).GetOperation(http.MethodPost)
+		if op == nil || op.Responses.Status(http.StatusConflict) == nil {
+			t.Errorf("POST %s: no 409 response", path)
+		}
+	}
+}
+
 func TestOpenAPIListsTheSpecEndpoints(t *testing.T) {
 	t.Parallel()
 	doc := load(t, tableRoutes())

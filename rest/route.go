@@ -36,6 +36,9 @@ type Route struct {
 	// decrypted credential or a whole audit trail): their answers carry
 	// Cache-Control: no-store, so no browser or proxy keeps a copy.
 	Secret bool
+	// Conflicts routes may answer 409 beyond creates and patches: a
+	// rotation that finds the secret rotated meanwhile.
+	Conflicts bool
 	// Redirects routes may answer 302 Found, sending the browser on to the
 	// Location their handler names with Call.RedirectTo, instead of their
 	// envelope: the browser's legs of a single sign-on.

@@ -180,7 +180,7 @@ func (a *API) webhookRoutes() []Route {
 				}
 				return &deletedWebhook{ID: id, Deleted: true}, nil
 			}),
-		HandleBody(Route{Method: http.MethodPost, Path: "/webhooks/{webhookId}/rotate-secret", Op: access.RotateWebhookSecret, Secret: true,
+		HandleBody(Route{Method: http.MethodPost, Path: "/webhooks/{webhookId}/rotate-secret", Op: access.RotateWebhookSecret, Secret: true, Conflicts: true,
 			Summary: "Issue a new signing secret, shown once; within the grace period both secrets sign", Status: http.StatusOK, Message: "webhook secret rotated"},
 			func(ctx context.Context, c *Call, in *rotateBody) (*webhookJSON, error) {
 				id, err := c.IDParam("webhookId")
