@@ -177,7 +177,7 @@ func (s *Service) UpdateConfig(ctx context.Context, in UpdateConfigInput) (*Conf
 
 // saveConfig applies in to the tenant's config in tx, audited.
 func (s *Service) saveConfig(ctx context.Context, tx *ent.Client, in UpdateConfigInput) (*Config, error) {
-	cur, err := tx.RouterConfig.Query().Only(ctx)
+	cur, err := tx.RouterConfig.Query().Where(store.ForUpdate).Only(ctx)
 	if err != nil && !ent.IsNotFound(err) {
 		return nil, err
 	}
@@ -414,7 +414,7 @@ func (s *Service) DeleteProvider(ctx context.Context, id uuid.UUID) (uuid.UUID, 
 // renameInRoutes replaces provider old by name in the saved routes, or
 // removes it when name is "" (and a route left without providers).
 func renameInRoutes(ctx context.Context, tx *ent.Client, old, name string) error {
-	cur, err := tx.RouterConfig.Query().Only(ctx)
+	cur, err := tx.RouterConfig.Query().Where(store.ForUpdate).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil
 	}

@@ -102,7 +102,7 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateGuardrailIn
 		}
 	}
 	return store.Write(ctx, s.Client, func(ctx context.Context, tx *ent.Client) (*ent.Guardrail, error) {
-		g, err := tx.Guardrail.Get(ctx, id)
+		g, err := tx.Guardrail.Query().Where(guardrail.ID(id), store.ForUpdate).Only(ctx)
 		if err != nil {
 			return nil, err
 		}

@@ -83,7 +83,7 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, input UpdateTenantIn
 	opened := ent.TxFromContext(ctx) == nil
 	var t *ent.Tenant
 	err = store.WithTx(ctx, s.Client, func(ctx context.Context, tx *ent.Client) error {
-		if t, err = tx.Tenant.Get(ctx, id); err != nil {
+		if t, err = tx.Tenant.Query().Where(tenant.ID(id), store.ForUpdate).Only(ctx); err != nil {
 			return err
 		}
 		upd := tx.Tenant.UpdateOne(t)

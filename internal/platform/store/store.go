@@ -208,6 +208,17 @@ func HoldRows(s *entsql.Selector) {
 	s.Select(s.C("id")).For(entsql.LockNoKeyUpdate)
 }
 
+// ForUpdate, among a query's predicates, holds the rows it reads until the
+// transaction ends (FOR NO KEY UPDATE on PostgreSQL; SQLite runs one writer
+// at a time): a change merging fields into a row it read — a PATCH of some
+// of them — then waits for a concurrent one and reads its result, instead
+// of writing back the fields that one changed as they were.
+func ForUpdate(s *entsql.Selector) {
+	if s.Dialect() == dialect.Postgres {
+		s.For(entsql.LockNoKeyUpdate)
+	}
+}
+
 // Unrestricted marks ctx as crossing tenants on purpose: tenant policies are
 // skipped. Only bootstrap, operator commands, credential look-ups by secret
 // hash and background jobs use it.
