@@ -241,7 +241,7 @@ func headsOf(ctx context.Context, tx *ent.Client, id uuid.UUID) ([]uuid.UUID, er
 }
 
 // HoldUsers holds the rows of the users ids (the acting user and the one a
-// write changes) in id order until tx ends (store.HoldRows, PostgreSQL):
+// write changes) in id order until tx ends (store.ForUpdate, PostgreSQL):
 // the ceiling share-locks the acting user's row (see heldNow), so two users
 // changing each other at once would each hold their own row and wait for
 // the other's — a deadlock. Taken in one order, they take turns instead, and
@@ -251,9 +251,8 @@ func (g *Guard) HoldUsers(ctx context.Context, tx *ent.Client, ids ...uuid.UUID)
 		return nil
 	}
 	ids = slices.DeleteFunc(slices.Clone(ids), func(id uuid.UUID) bool { return id == uuid.Nil })
-	var locked []uuid.UUID
-	return tx.User.Query().Where(user.IDIn(ids...)).Order(ent.Asc(user.FieldID)).Modify(store.HoldRows).
-		Scan(store.Unrestricted(ctx), &locked)
+	_, err := tx.User.Query().Where(user.IDIn(ids...), store.ForUpdate).Order(ent.Asc(user.FieldID)).IDs(store.Unrestricted(ctx))
+	return err
 }
 
 // InTenant checks op and returns a context acting in tenant id: the

@@ -200,19 +200,12 @@ func Text(s string, n int) string {
 	return s[:n]
 }
 
-// HoldRows is a query modifier that selects the id column and locks the
-// rows FOR NO KEY UPDATE until the transaction ends (PostgreSQL only; SQLite
-// has no row locks): writers of those rows wait, while inserts that
-// reference them by foreign key do not. Scan the query into a []uuid.UUID.
-func HoldRows(s *entsql.Selector) {
-	s.Select(s.C("id")).For(entsql.LockNoKeyUpdate)
-}
-
 // ForUpdate, among a query's predicates, holds the rows it reads until the
-// transaction ends (FOR NO KEY UPDATE on PostgreSQL; SQLite runs one writer
-// at a time): a change merging fields into a row it read — a PATCH of some
-// of them — then waits for a concurrent one and reads its result, instead
-// of writing back the fields that one changed as they were.
+// transaction ends (FOR NO KEY UPDATE on PostgreSQL, which inserts that
+// reference them by foreign key do not wait on; SQLite runs one writer at a
+// time): a change merging fields into a row it read — a PATCH of some of
+// them — then waits for a concurrent one and reads its result, instead of
+// writing back the fields that one changed as they were.
 func ForUpdate(s *entsql.Selector) {
 	if s.Dialect() == dialect.Postgres {
 		s.For(entsql.LockNoKeyUpdate)

@@ -265,16 +265,18 @@ func (m *Manager) latest(ctx context.Context, tx *ent.Client, tenant uuid.UUID) 
 	return tx.DataKey.Query().Where(datakey.TenantID(tenant)).Order(ent.Desc(datakey.FieldVersion)).First(ctx)
 }
 
-// takeTurn holds the tenant's row (store.HoldRows) until tx ends, with row
-// locks on: a concurrent rotation of the tenant waits for this one, then
-// reads the version it committed (without it, both took the same next
-// version and one failed on its uniqueness).
+// takeTurn holds the tenant's row (store.ForUpdate) until tx ends: a
+// concurrent rotation of the tenant waits for this one, then reads the
+// version it committed (without it, both took the same next version and one
+// failed on its uniqueness). Inserts referencing the tenant, every
+// credential write's, do not wait on it.
 func (m *Manager) takeTurn(ctx context.Context, tx *ent.Client, id uuid.UUID) error {
 	if !m.lock {
 		return nil // SQLite: writers are serialised anyway
 	}
-	var locked []uuid.UUID // none for a tenant gone: the DEK insert then fails on its reference
-	return tx.Tenant.Query().Where(tenant.ID(id)).Modify(store.HoldRows).Scan(ctx, &locked)
+	// None for a tenant gone: the DEK insert then fails on its reference.
+	_, err := tx.Tenant.Query().Where(tenant.ID(id), store.ForUpdate).IDs(ctx)
+	return err
 }
 
 // Reencrypt moves up to maxBatches batches of the tenant's credentials that
