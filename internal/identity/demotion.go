@@ -3,13 +3,11 @@ package identity
 import (
 	"context"
 
-	"github.com/google/uuid"
-
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/ent/oauthclient"
-	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/internal/access"
+	"github.com/credvault/credvault/internal/access/authz"
 	"github.com/credvault/credvault/internal/audit"
 	"github.com/credvault/credvault/internal/platform/invalidate"
 	"github.com/credvault/credvault/internal/platform/store"
@@ -30,11 +28,11 @@ const cutReason = "creator_role_lowered"
 // published, so every instance stops honouring the removed scopes at once.
 // It returns how many credentials were cut.
 func (s *Users) cutCredentials(ctx context.Context, tx *ent.Client, u *ent.User, held access.Set) (int, error) {
-	made, err := createdBy(ctx, tx, u.ID)
+	made, err := authz.Descendants(ctx, tx, u.ID)
 	if err != nil {
 		return 0, err
 	}
-	keys, clients, accounts := made.keys, made.clients, made.accounts
+	keys, clients, accounts := made.Keys, made.Clients, made.Accounts
 	now := store.Now()
 	cut := 0
 	for _, k := range keys {
@@ -109,80 +107,6 @@ func (s *Users) cutCredentials(ctx context.Context, tx *ent.Client, u *ent.User,
 		cut++
 	}
 	return cut, nil
-}
-
-// lineage is what a user created, directly or through what it created.
-type lineage struct {
-	keys     []*ent.APIKey // not revoked
-	clients  []*ent.OAuthClient
-	accounts []*ent.ServiceAccount
-}
-
-// createdBy follows created_by from the user: its own keys, then whatever
-// a creator found so far created (a key's, client's or service account's id
-// is what its writes record as creator), until nothing new turns up.
-func createdBy(ctx context.Context, tx *ent.Client, userID uuid.UUID) (lineage, error) {
-	var out lineage
-	seen := map[uuid.UUID]bool{userID: true}
-	fresh := func(id uuid.UUID) bool {
-		if seen[id] {
-			return false
-		}
-		seen[id] = true
-		return true
-	}
-	next := []uuid.UUID{userID}
-	for first := true; len(next) > 0; first = false {
-		creators := next
-		next = nil
-		match := apikey.CreatedByIn(creators...)
-		if first {
-			match = apikey.Or(match, apikey.UserID(userID))
-		}
-		keys, err := tx.APIKey.Query().Where(match).All(ctx)
-		if err != nil {
-			return out, err
-		}
-		clients, err := tx.OAuthClient.Query().Where(oauthclient.CreatedByIn(creators...)).All(ctx)
-		if err != nil {
-			return out, err
-		}
-		accounts, err := tx.ServiceAccount.Query().Where(serviceaccount.CreatedByIn(creators...)).All(ctx)
-		if err != nil {
-			return out, err
-		}
-		var accountIDs []uuid.UUID
-		for _, sa := range accounts {
-			if fresh(sa.ID) {
-				out.accounts = append(out.accounts, sa)
-				accountIDs = append(accountIDs, sa.ID)
-				next = append(next, sa.ID)
-			}
-		}
-		if len(accountIDs) > 0 {
-			theirs, err := tx.APIKey.Query().Where(apikey.ServiceAccountIDIn(accountIDs...)).All(ctx)
-			if err != nil {
-				return out, err
-			}
-			keys = append(keys, theirs...)
-		}
-		for _, k := range keys {
-			if !fresh(k.ID) {
-				continue
-			}
-			next = append(next, k.ID) // a revoked key's creations live on
-			if k.Status != apikey.StatusRevoked {
-				out.keys = append(out.keys, k)
-			}
-		}
-		for _, c := range clients {
-			if fresh(c.ID) {
-				out.clients = append(out.clients, c)
-				next = append(next, c.ID)
-			}
-		}
-	}
-	return out, nil
 }
 
 // split parts scopes into those held keeps and those it removes.

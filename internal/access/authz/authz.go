@@ -13,7 +13,6 @@ import (
 	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/ent/oauthclient"
-	"github.com/credvault/credvault/ent/serviceaccount"
 	"github.com/credvault/credvault/ent/tenant"
 	"github.com/credvault/credvault/ent/user"
 	"github.com/credvault/credvault/internal/access"
@@ -183,61 +182,6 @@ func currentScopes(ctx context.Context, tx *ent.Client, p *access.Principal, own
 		return nil, false, err
 	}
 	return c.Scopes, c.Status == oauthclient.StatusActive, nil
-}
-
-// maxLineage bounds the walk up a lineage; created_by always names an older
-// row, so it ends anyway.
-const maxLineage = 16
-
-// headsOf walks up from a key or client to the users at the head of its
-// lineage: its creator, its creator's creator, a key's user and service
-// account, and so on — whose demotion cuts it.
-func headsOf(ctx context.Context, tx *ent.Client, id uuid.UUID) ([]uuid.UUID, error) {
-	var heads []uuid.UUID
-	seen := map[uuid.UUID]bool{id: true}
-	next := []uuid.UUID{id}
-	for range maxLineage {
-		if len(next) == 0 {
-			break
-		}
-		ids := next
-		next = nil
-		up := func(parents ...*uuid.UUID) {
-			for _, p := range parents {
-				if p != nil && !seen[*p] {
-					seen[*p] = true
-					next = append(next, *p)
-				}
-			}
-		}
-		users, err := tx.User.Query().Where(user.IDIn(ids...)).IDs(ctx)
-		if err != nil {
-			return nil, err
-		}
-		heads = append(heads, users...)
-		keys, err := tx.APIKey.Query().Where(apikey.IDIn(ids...)).All(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, k := range keys {
-			up(k.UserID, k.ServiceAccountID, k.CreatedBy)
-		}
-		clients, err := tx.OAuthClient.Query().Where(oauthclient.IDIn(ids...)).All(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range clients {
-			up(c.CreatedBy)
-		}
-		accounts, err := tx.ServiceAccount.Query().Where(serviceaccount.IDIn(ids...)).All(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, sa := range accounts {
-			up(sa.CreatedBy)
-		}
-	}
-	return heads, nil
 }
 
 // HoldUsers holds the rows of the users ids (the acting user and the one a
