@@ -268,6 +268,7 @@ func (_m *APIKeyQuery) Paginate(
 	ctx context.Context, after *Cursor, first *int,
 	before *Cursor, last *int, opts ...APIKeyPaginateOption,
 ) (*APIKeyConnection, error) {
+
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
@@ -289,7 +290,14 @@ func (_m *APIKeyQuery) Paginate(
 	if !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField) || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conn, nil
 	}
-	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+	direction := pager.order.Direction
+	if pager.reverse {
+		direction = direction.Reverse()
+	}
+	nullable := pager.order.Field.column == APIKeyOrderFieldExpiresAt.column || pager.order.Field.column == APIKeyOrderFieldLastUsedAt.column
+	if nullable {
+		_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction))
+	} else if _m, err = pager.applyCursors(_m, after, before); err != nil {
 		return nil, err
 	}
 	limit := paginateLimit(first, last)
@@ -301,7 +309,15 @@ func (_m *APIKeyQuery) Paginate(
 			return nil, err
 		}
 	}
-	_m = pager.applyOrder(_m)
+	if nullable {
+		_m = _m.Order(pager.order.Field.toTerm(direction.OrderTermOption(), NullsLargest(direction == entgql.OrderDirectionDesc)),
+			DefaultAPIKeyOrder.Field.toTerm(direction.OrderTermOption()))
+		if len(_m.ctx.Fields) > 0 {
+			_m.ctx.AppendFieldOnce(pager.order.Field.column)
+		}
+	} else {
+		_m = pager.applyOrder(_m)
+	}
 	nodes, err := _m.All(ctx)
 	if err != nil {
 		return nil, err
@@ -648,6 +664,7 @@ func (_m *AuditLogQuery) Paginate(
 	ctx context.Context, after *Cursor, first *int,
 	before *Cursor, last *int, opts ...AuditLogPaginateOption,
 ) (*AuditLogConnection, error) {
+
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
@@ -956,6 +973,7 @@ func (_m *CredentialQuery) Paginate(
 	ctx context.Context, after *Cursor, first *int,
 	before *Cursor, last *int, opts ...CredentialPaginateOption,
 ) (*CredentialConnection, error) {
+
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
@@ -977,7 +995,14 @@ func (_m *CredentialQuery) Paginate(
 	if !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField) || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conn, nil
 	}
-	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+	direction := pager.order.Direction
+	if pager.reverse {
+		direction = direction.Reverse()
+	}
+	nullable := pager.order.Field.column == CredentialOrderFieldExpiresAt.column
+	if nullable {
+		_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction))
+	} else if _m, err = pager.applyCursors(_m, after, before); err != nil {
 		return nil, err
 	}
 	limit := paginateLimit(first, last)
@@ -989,7 +1014,15 @@ func (_m *CredentialQuery) Paginate(
 			return nil, err
 		}
 	}
-	_m = pager.applyOrder(_m)
+	if nullable {
+		_m = _m.Order(pager.order.Field.toTerm(direction.OrderTermOption(), NullsLargest(direction == entgql.OrderDirectionDesc)),
+			DefaultCredentialOrder.Field.toTerm(direction.OrderTermOption()))
+		if len(_m.ctx.Fields) > 0 {
+			_m.ctx.AppendFieldOnce(pager.order.Field.column)
+		}
+	} else {
+		_m = pager.applyOrder(_m)
+	}
 	nodes, err := _m.All(ctx)
 	if err != nil {
 		return nil, err
@@ -1354,6 +1387,7 @@ func (_m *GuardrailQuery) Paginate(
 	ctx context.Context, after *Cursor, first *int,
 	before *Cursor, last *int, opts ...GuardrailPaginateOption,
 ) (*GuardrailConnection, error) {
+
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
@@ -1716,6 +1750,7 @@ func (_m *OAuthClientQuery) Paginate(
 	ctx context.Context, after *Cursor, first *int,
 	before *Cursor, last *int, opts ...OAuthClientPaginateOption,
 ) (*OAuthClientConnection, error) {
+
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
@@ -2078,6 +2113,7 @@ func (_m *ServiceAccountQuery) Paginate(
 	ctx context.Context, after *Cursor, first *int,
 	before *Cursor, last *int, opts ...ServiceAccountPaginateOption,
 ) (*ServiceAccountConnection, error) {
+
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
@@ -2422,6 +2458,7 @@ func (_m *TenantQuery) Paginate(
 	ctx context.Context, after *Cursor, first *int,
 	before *Cursor, last *int, opts ...TenantPaginateOption,
 ) (*TenantConnection, error) {
+
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
@@ -2802,6 +2839,7 @@ func (_m *UserQuery) Paginate(
 	ctx context.Context, after *Cursor, first *int,
 	before *Cursor, last *int, opts ...UserPaginateOption,
 ) (*UserConnection, error) {
+
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
@@ -3182,6 +3220,7 @@ func (_m *WebhookQuery) Paginate(
 	ctx context.Context, after *Cursor, first *int,
 	before *Cursor, last *int, opts ...WebhookPaginateOption,
 ) (*WebhookConnection, error) {
+
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
@@ -3526,6 +3565,7 @@ func (_m *WebhookDeliveryQuery) Paginate(
 	ctx context.Context, after *Cursor, first *int,
 	before *Cursor, last *int, opts ...WebhookDeliveryPaginateOption,
 ) (*WebhookDeliveryConnection, error) {
+
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
@@ -3547,7 +3587,14 @@ func (_m *WebhookDeliveryQuery) Paginate(
 	if !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField) || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conn, nil
 	}
-	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+	direction := pager.order.Direction
+	if pager.reverse {
+		direction = direction.Reverse()
+	}
+	nullable := pager.order.Field.column == WebhookDeliveryOrderFieldNextAttemptAt.column
+	if nullable {
+		_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction))
+	} else if _m, err = pager.applyCursors(_m, after, before); err != nil {
 		return nil, err
 	}
 	limit := paginateLimit(first, last)
@@ -3559,7 +3606,15 @@ func (_m *WebhookDeliveryQuery) Paginate(
 			return nil, err
 		}
 	}
-	_m = pager.applyOrder(_m)
+	if nullable {
+		_m = _m.Order(pager.order.Field.toTerm(direction.OrderTermOption(), NullsLargest(direction == entgql.OrderDirectionDesc)),
+			DefaultWebhookDeliveryOrder.Field.toTerm(direction.OrderTermOption()))
+		if len(_m.ctx.Fields) > 0 {
+			_m.ctx.AppendFieldOnce(pager.order.Field.column)
+		}
+	} else {
+		_m = pager.applyOrder(_m)
+	}
 	nodes, err := _m.All(ctx)
 	if err != nil {
 		return nil, err

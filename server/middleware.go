@@ -111,22 +111,23 @@ func accessLog(logger *slog.Logger, m *metrics.Metrics) func(http.Handler) http.
 			next.ServeHTTP(ww, r)
 			elapsed := time.Since(start)
 			// The route template, never the raw path: ids would explode the series.
-			route := "unmatched"
-			if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
-				route = rc.RoutePattern()
+			route := chi.RouteContext(r.Context()).RoutePattern()
+			if route == "" {
+				route = "unmatched"
 			}
 			m.ObserveRequest(route, r.Method, ww.Status(), elapsed.Seconds())
+			info := reqinfo.FromContext(r.Context())
 			attrs := []slog.Attr{
-				slog.String("request_id", reqinfo.FromContext(r.Context()).RequestID),
+				slog.String("request_id", info.RequestID),
 				slog.String("method", r.Method),
 				slog.String("route", route),
 				slog.String("path", r.URL.Path),
 				slog.Int("status", ww.Status()),
 				slog.Int("bytes", ww.BytesWritten()),
 				slog.Duration("duration", elapsed),
-				slog.String("ip", reqinfo.FromContext(r.Context()).IP),
+				slog.String("ip", info.IP),
 			}
-			if who := reqinfo.FromContext(r.Context()).Principal; who != "" {
+			if who := info.Principal; who != "" {
 				attrs = append(attrs, slog.String("principal", who))
 			}
 			logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)

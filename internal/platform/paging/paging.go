@@ -66,12 +66,11 @@ type Position struct {
 }
 
 // Term is the window's sort and, on a cursor page, its start. Empty values
-// sort as the largest (last when ascending, first when descending),
-// PostgreSQL's rule, which SQLite is told explicitly so both agree.
+// sort as the largest (ent.NullsLargest), so both databases agree.
 func (w Window) Term() func(*sql.Selector) {
-	order := sql.OrderByField(w.Sort, sql.OrderNullsLast()).ToFunc()
+	order := sql.OrderByField(w.Sort, ent.NullsLargest(false)).ToFunc()
 	if w.Desc {
-		order = sql.OrderByField(w.Sort, sql.OrderDesc(), sql.OrderNullsFirst()).ToFunc()
+		order = sql.OrderByField(w.Sort, sql.OrderDesc(), ent.NullsLargest(true)).ToFunc()
 	}
 	if w.After == nil {
 		return order
@@ -90,23 +89,11 @@ func (w Window) Tie() func(*sql.Selector) {
 	return ent.Asc("id")
 }
 
-// seek selects the rows past w.After in the window's order, as a row
-// comparison that the (sort, id) index answers by seeking. NULLs come last
-// ascending and first descending, as Term orders them.
+// seek selects the rows past w.After in the window's order (ent.Seek, the
+// rule GraphQL connections seek by too): NULLs come last ascending and
+// first descending, as Term orders them.
 func (w Window) seek(s *sql.Selector) *sql.Predicate {
-	col, id, at := s.C(w.Sort), s.C("id"), w.After
-	switch {
-	case at.Value == nil && w.Desc:
-		return sql.Or(sql.And(sql.IsNull(col), sql.LT(id, at.ID)), sql.NotNull(col))
-	case at.Value == nil:
-		return sql.And(sql.IsNull(col), sql.GT(id, at.ID))
-	case w.Desc:
-		return sql.CompositeLT([]string{col, id}, at.Value, at.ID)
-	case w.Nullable:
-		return sql.Or(sql.CompositeGT([]string{col, id}, at.Value, at.ID), sql.IsNull(col))
-	default:
-		return sql.CompositeGT([]string{col, id}, at.Value, at.ID)
-	}
+	return ent.Seek(s, w.Sort, w.After.Value, w.After.ID, w.Desc, w.Nullable)
 }
 
 // TotalIsLowerBound reports whether total, as Fetch counted it for w, is a

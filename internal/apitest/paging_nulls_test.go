@@ -1,0 +1,187 @@
+package apitest_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credvault/credvault/internal/apitest"
+)
+
+// nullsRow is a row of a list ordered by a field that may be NULL.
+type nullsRow struct {
+	ID    string
+	Value *time.Time
+}
+
+// TestPagesOfAFieldThatMayBeNull: a list ordered by a field that may be
+// NULL (a credential's or key's expiry, a key's last use) pages through
+// every row, forward and backward, in GraphQL connections (root and nested)
+// and REST cursors alike, and both databases order it the same way: NULL
+// as the largest value, last ascending and first descending. entgql's
+// cursors compared the field alone, so a page after the last dated row
+// ended the list, a page after an undated one skipped the rows past it,
+// and SQLite placed NULL first where PostgreSQL placed it last.
+func TestPagesOfAFieldThatMayBeNull(t *testing.T) {
+	t.Parallel()
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		tn := register(t, e, "Nulls")
+		soon := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
+		for i := range 9 {
+			// Three undated, and two dates shared by three rows each: ties
+			// order by id.
+			cred := map[string]any{"integration_id": "nulls", "auth_type": "api_key", "data": map[string]any{"api_key": "sk_nulls"}}
+			key := map[string]any{"name": fmt.Sprintf("nulls %d", i), "scopes": []string{"api_keys:read"}}
+			if i%3 != 0 {
+				at := soon.Add(time.Duration(i%2) * time.Hour).Format(time.RFC3339)
+				cred["expires_at"], key["expires_at"] = at, at
+			}
+			wantStatus(t, do(e, http.MethodPost, "/api/v1/credentials", tn.AccessToken, cred), http.StatusCreated)
+			createKey(t, e, tn.AccessToken, key)
+		}
+		lists := []struct {
+			name, query, field, rest string
+			path                     []string
+		}{
+			{"credentials", `credentials(%s) { %s }`, "EXPIRES_AT", "/api/v1/credentials?sort=expires_at", []string{"credentials"}},
+			{"apiKeys", `apiKeys(%s) { %s }`, "EXPIRES_AT", "/api/v1/api-keys?sort=expires_at", []string{"apiKeys"}},
+			{"apiKeys by last use", `apiKeys(%s) { %s }`, "LAST_USED_AT", "", []string{"apiKeys"}},
+			{"me.tenant.apiKeys", `me { tenant { apiKeys(%s) { %s } } }`, "EXPIRES_AT", "", []string{"me", "tenant", "apiKeys"}},
+		}
+		value := map[string]string{"EXPIRES_AT": "expiresAt", "LAST_USED_AT": "lastUsedAt"}
+		for _, l := range lists {
+			for _, dir := range []string{"ASC", "DESC"} {
+				page := func(t *testing.T, args string) (rows []nullsRow, info map[string]any) {
+					t.Helper()
+					sel := "edges { node { id " + value[l.field] + " } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor }"
+					q := "query { " + fmt.Sprintf(l.query, args+fmt.Sprintf(" orderBy: {field: %s, direction: %s}", l.field, dir), sel) + " }"
+					var data map[string]any
+					gql(t, e, tn.AccessToken, q, nil, &data)
+					conn := any(data)
+					for _, p := range l.path {
+						conn = conn.(map[string]any)[p]
+					}
+					var c struct {
+						Edges    []struct{ Node map[string]any }
+						PageInfo map[string]any
+					}
+					b, _ := json.Marshal(conn)
+					if err := json.Unmarshal(b, &c); err != nil {
+						t.Fatal(err)
+					}
+					for _, ed := range c.Edges {
+						r := nullsRow{ID: ed.Node["id"].(string)}
+						if v, ok := ed.Node[value[l.field]].(string); ok {
+							at, err := time.Parse(time.RFC3339, v)
+							if err != nil {
+								t.Fatal(err)
+							}
+							r.Value = &at
+						}
+						rows = append(rows, r)
+					}
+					return rows, c.PageInfo
+				}
+				t.Run(l.name+" "+l.field+" "+dir, func(t *testing.T) {
+					all, _ := page(t, "first: 100")
+					if len(all) != 9 && l.name == "credentials" || len(all) < 9 {
+						t.Fatalf("%d rows, want the 9 made (the owner's keys besides)", len(all))
+					}
+					wantNullsLargest(t, all, dir == "DESC")
+					for _, n := range []int{1, 2, 4} {
+						var fwd []nullsRow
+						args := fmt.Sprintf("first: %d", n)
+						for range len(all) + 1 {
+							rows, info := page(t, args)
+							fwd = append(fwd, rows...)
+							if info["hasNextPage"] != true {
+								break
+							}
+							args = fmt.Sprintf("first: %d, after: %q", n, info["endCursor"])
+						}
+						var bwd []nullsRow
+						args = fmt.Sprintf("last: %d", n)
+						for range len(all) + 1 {
+							rows, info := page(t, args)
+							bwd = append(rows, bwd...)
+							if info["hasPreviousPage"] != true {
+								break
+							}
+							args = fmt.Sprintf("last: %d, before: %q", n, info["startCursor"])
+						}
+						if !slices.Equal(ids(fwd), ids(all)) || !slices.Equal(ids(bwd), ids(all)) {
+							t.Errorf("pages of %d: forward %v, backward %v, want %v", n, ids(fwd), ids(bwd), ids(all))
+						}
+					}
+					if l.rest == "" {
+						return
+					}
+					// REST pages its cursors in the same order.
+					var walked []string
+					q := l.rest + "&limit=2&order=" + strings.ToLower(dir)
+					for range len(all) + 1 {
+						var items []struct{ ID string }
+						p := listPage(t, e, tn.AccessToken, q, &items)
+						for _, it := range items {
+							walked = append(walked, it.ID)
+						}
+						next, _ := p["next_cursor"].(string)
+						if next == "" {
+							break
+						}
+						q = strings.SplitN(l.rest, "?", 2)[0] + "?limit=2&cursor=" + url.QueryEscape(next)
+					}
+					if !slices.Equal(walked, ids(all)) {
+						t.Errorf("REST walked %v, GraphQL %v", walked, ids(all))
+					}
+				})
+			}
+		}
+	})
+}
+
+// wantNullsLargest checks rows are ordered by value then id, ascending or
+// descending, NULL as the largest value.
+func wantNullsLargest(t *testing.T, rows []nullsRow, desc bool) {
+	t.Helper()
+	less := func(a, b nullsRow) bool {
+		switch {
+		case a.Value == nil && b.Value == nil:
+			return a.ID < b.ID
+		case a.Value == nil || b.Value == nil:
+			return b.Value == nil
+		case !a.Value.Equal(*b.Value):
+			return a.Value.Before(*b.Value)
+		}
+		return a.ID < b.ID
+	}
+	for i := 1; i < len(rows); i++ {
+		a, b := rows[i-1], rows[i]
+		if desc {
+			a, b = b, a
+		}
+		if !less(a, b) {
+			t.Fatalf("rows %d and %d out of order (%s): %v then %v", i-1, i, map[bool]string{true: "descending", false: "ascending"}[desc], show(rows[i-1]), show(rows[i]))
+		}
+	}
+}
+
+func show(r nullsRow) string {
+	if r.Value == nil {
+		return r.ID + " NULL"
+	}
+	return r.ID + " " + r.Value.Format(time.RFC3339)
+}
+
+func ids(rows []nullsRow) []string {
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.ID
+	}
+	return out
+}
