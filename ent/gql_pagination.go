@@ -295,11 +295,7 @@ func (_m *APIKeyQuery) Paginate(
 		direction = direction.Reverse()
 	}
 	nullable := pager.order.Field.column == APIKeyOrderFieldExpiresAt.column || pager.order.Field.column == APIKeyOrderFieldLastUsedAt.column
-	if nullable {
-		_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction))
-	} else if _m, err = pager.applyCursors(_m, after, before); err != nil {
-		return nil, err
-	}
+	_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction, nullable))
 	limit := paginateLimit(first, last)
 	if limit != 0 {
 		_m.Limit(limit)
@@ -686,9 +682,8 @@ func (_m *AuditLogQuery) Paginate(
 	if !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField) || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conn, nil
 	}
-	if _m, err = pager.applyCursors(_m, after, before); err != nil {
-		return nil, err
-	}
+	const nullable = false
+	_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction, nullable))
 	limit := paginateLimit(first, last)
 	if limit != 0 {
 		_m.Limit(limit)
@@ -1000,11 +995,7 @@ func (_m *CredentialQuery) Paginate(
 		direction = direction.Reverse()
 	}
 	nullable := pager.order.Field.column == CredentialOrderFieldExpiresAt.column
-	if nullable {
-		_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction))
-	} else if _m, err = pager.applyCursors(_m, after, before); err != nil {
-		return nil, err
-	}
+	_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction, nullable))
 	limit := paginateLimit(first, last)
 	if limit != 0 {
 		_m.Limit(limit)
@@ -1409,9 +1400,8 @@ func (_m *GuardrailQuery) Paginate(
 	if !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField) || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conn, nil
 	}
-	if _m, err = pager.applyCursors(_m, after, before); err != nil {
-		return nil, err
-	}
+	const nullable = false
+	_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction, nullable))
 	limit := paginateLimit(first, last)
 	if limit != 0 {
 		_m.Limit(limit)
@@ -1772,9 +1762,8 @@ func (_m *OAuthClientQuery) Paginate(
 	if !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField) || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conn, nil
 	}
-	if _m, err = pager.applyCursors(_m, after, before); err != nil {
-		return nil, err
-	}
+	const nullable = false
+	_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction, nullable))
 	limit := paginateLimit(first, last)
 	if limit != 0 {
 		_m.Limit(limit)
@@ -2135,9 +2124,8 @@ func (_m *ServiceAccountQuery) Paginate(
 	if !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField) || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conn, nil
 	}
-	if _m, err = pager.applyCursors(_m, after, before); err != nil {
-		return nil, err
-	}
+	const nullable = false
+	_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction, nullable))
 	limit := paginateLimit(first, last)
 	if limit != 0 {
 		_m.Limit(limit)
@@ -2480,9 +2468,8 @@ func (_m *TenantQuery) Paginate(
 	if !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField) || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conn, nil
 	}
-	if _m, err = pager.applyCursors(_m, after, before); err != nil {
-		return nil, err
-	}
+	const nullable = false
+	_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction, nullable))
 	limit := paginateLimit(first, last)
 	if limit != 0 {
 		_m.Limit(limit)
@@ -2861,9 +2848,8 @@ func (_m *UserQuery) Paginate(
 	if !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField) || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conn, nil
 	}
-	if _m, err = pager.applyCursors(_m, after, before); err != nil {
-		return nil, err
-	}
+	const nullable = false
+	_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction, nullable))
 	limit := paginateLimit(first, last)
 	if limit != 0 {
 		_m.Limit(limit)
@@ -3242,9 +3228,8 @@ func (_m *WebhookQuery) Paginate(
 	if !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField) || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conn, nil
 	}
-	if _m, err = pager.applyCursors(_m, after, before); err != nil {
-		return nil, err
-	}
+	const nullable = false
+	_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction, nullable))
 	limit := paginateLimit(first, last)
 	if limit != 0 {
 		_m.Limit(limit)
@@ -3592,11 +3577,7 @@ func (_m *WebhookDeliveryQuery) Paginate(
 		direction = direction.Reverse()
 	}
 	nullable := pager.order.Field.column == WebhookDeliveryOrderFieldNextAttemptAt.column
-	if nullable {
-		_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction))
-	} else if _m, err = pager.applyCursors(_m, after, before); err != nil {
-		return nil, err
-	}
+	_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction, nullable))
 	limit := paginateLimit(first, last)
 	if limit != 0 {
 		_m.Limit(limit)

@@ -30,17 +30,31 @@ func Seek(s *sql.Selector, column string, value any, id uuid.UUID, desc, nullabl
 }
 
 // seekBetween is the predicate of a connection's rows after the after cursor
-// and before the before cursor, ordered by the nullable column, then id, in
-// direction d (Seek's order).
-func seekBetween(after, before *Cursor, column string, d OrderDirection) func(*sql.Selector) {
+// and before the before cursor in the order of column, then id, in direction
+// d (Seek's order; under the default order, by id, cursors hold no value).
+// Each cursor seeks in the order itself, whether first or last reads the
+// page: entgql's cursors took the direction the page is read in, so a page
+// of first after before, or last after after, read the rows on the wrong
+// side of its cursor.
+func seekBetween(after, before *Cursor, column string, d OrderDirection, nullable bool) func(*sql.Selector) {
+	past := func(s *sql.Selector, c *Cursor, desc bool) *sql.Predicate {
+		switch {
+		case column != "id":
+			return Seek(s, column, c.Value, c.ID, desc, nullable)
+		case desc:
+			return sql.LT(s.C("id"), c.ID)
+		default:
+			return sql.GT(s.C("id"), c.ID)
+		}
+	}
 	desc := d == entgql.OrderDirectionDesc
 	return func(s *sql.Selector) {
 		if after != nil {
-			s.Where(Seek(s, column, after.Value, after.ID, desc, true))
+			s.Where(past(s, after, desc))
 		}
 		if before != nil {
 			// Before a row is past it in the reverse order.
-			s.Where(Seek(s, column, before.Value, before.ID, !desc, true))
+			s.Where(past(s, before, !desc))
 		}
 	}
 }

@@ -185,3 +185,71 @@ func ids(rows []nullsRow) []string {
 	}
 	return out
 }
+
+// TestConnectionCursorsBoundTheirOwnSide: after and before bound a
+// connection's rows by the order itself, whichever of first and last reads
+// the page (the Relay rule: the rows between the cursors, then the first
+// or last n of them). entgql took the direction the page is read in, so
+// first with before answered rows after the cursor, and last with after
+// rows before it.
+func TestConnectionCursorsBoundTheirOwnSide(t *testing.T) {
+	t.Parallel()
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		tn := register(t, e, "Sides")
+		soon := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
+		for i := range 6 {
+			body := map[string]any{"integration_id": "sides", "auth_type": "api_key", "data": map[string]any{"api_key": "sk_sides"},
+				"name": fmt.Sprintf("side %d", i%4)}
+			if i%2 == 0 {
+				body["expires_at"] = soon.Format(time.RFC3339)
+			}
+			wantStatus(t, do(e, http.MethodPost, "/api/v1/credentials", tn.AccessToken, body), http.StatusCreated)
+		}
+		type edges struct {
+			Credentials struct {
+				Edges []struct {
+					Cursor string
+					Node   struct{ ID string }
+				}
+			}
+		}
+		read := func(t *testing.T, args string) (ids, cursors []string) {
+			t.Helper()
+			var c edges
+			gql(t, e, tn.AccessToken, `{ credentials(`+args+`) { edges { cursor node { id } } } }`, nil, &c)
+			for _, ed := range c.Credentials.Edges {
+				ids, cursors = append(ids, ed.Node.ID), append(cursors, ed.Cursor)
+			}
+			return ids, cursors
+		}
+		for _, order := range []string{"", "orderBy: {field: NAME, direction: ASC}", "orderBy: {field: NAME, direction: DESC}",
+			"orderBy: {field: EXPIRES_AT, direction: ASC}", "orderBy: {field: EXPIRES_AT, direction: DESC}"} {
+			t.Run(order, func(t *testing.T) {
+				all, cursors := read(t, "first: 10 "+order)
+				if len(all) != 6 {
+					t.Fatalf("%d credentials, want 6", len(all))
+				}
+				for _, c := range []struct{ after, before int }{{1, -1}, {-1, 4}, {1, 4}, {0, 5}, {2, 3}} {
+					args, lo, hi := order, 0, len(all)
+					if c.after >= 0 {
+						args, lo = args+fmt.Sprintf(" after: %q", cursors[c.after]), c.after+1
+					}
+					if c.before >= 0 {
+						args, hi = args+fmt.Sprintf(" before: %q", cursors[c.before]), c.before
+					}
+					between := all[lo:hi]
+					for _, n := range []int{2, 5} {
+						got, _ := read(t, fmt.Sprintf("first: %d %s", n, args))
+						if want := between[:min(n, len(between))]; !slices.Equal(got, want) {
+							t.Errorf("first %d, after %d, before %d: %v, want %v", n, c.after, c.before, got, want)
+						}
+						got, _ = read(t, fmt.Sprintf("last: %d %s", n, args))
+						if want := between[max(0, len(between)-n):]; !slices.Equal(got, want) {
+							t.Errorf("last %d, after %d, before %d: %v, want %v", n, c.after, c.before, got, want)
+						}
+					}
+				}
+			})
+		}
+	})
+}
