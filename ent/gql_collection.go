@@ -951,9 +951,7 @@ func (_q *ServiceAccountQuery) collectField(ctx context.Context, oneNode bool, o
 			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
 				continue
 			}
-			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
-				return err
-			}
+			query = pager.seek(query, args.after, args.before)
 			path = append(path, edgesField, nodeField)
 			if field := collectedField(ctx, path...); field != nil {
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, apikeyImplementors)...); err != nil {
@@ -962,13 +960,13 @@ func (_q *ServiceAccountQuery) collectField(ctx context.Context, oneNode bool, o
 			}
 			if limit := paginateLimit(args.first, args.last); limit > 0 {
 				if oneNode {
-					pager.applyOrder(query.Limit(limit))
+					pager.sort(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(serviceaccount.APIKeysColumn, limit, pager.orderExpr(query))
+					modify := entgql.LimitPerRow(serviceaccount.APIKeysColumn, limit, pager.window(query))
 					query.modifiers = append(query.modifiers, modify)
 				}
 			} else {
-				query = pager.applyOrder(query)
+				query = pager.sort(query)
 			}
 			_q.WithNamedAPIKeys(alias, func(wq *APIKeyQuery) {
 				*wq = *query
@@ -1164,9 +1162,7 @@ func (_q *TenantQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
 				continue
 			}
-			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
-				return err
-			}
+			query = pager.seek(query, args.after, args.before)
 			path = append(path, edgesField, nodeField)
 			if field := collectedField(ctx, path...); field != nil {
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
@@ -1175,13 +1171,13 @@ func (_q *TenantQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			}
 			if limit := paginateLimit(args.first, args.last); limit > 0 {
 				if oneNode {
-					pager.applyOrder(query.Limit(limit))
+					pager.sort(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(tenant.UsersColumn, limit, pager.orderExpr(query))
+					modify := entgql.LimitPerRow(tenant.UsersColumn, limit, pager.window(query))
 					query.modifiers = append(query.modifiers, modify)
 				}
 			} else {
-				query = pager.applyOrder(query)
+				query = pager.sort(query)
 			}
 			_q.WithNamedUsers(alias, func(wq *UserQuery) {
 				*wq = *query
@@ -1253,9 +1249,7 @@ func (_q *TenantQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
 				continue
 			}
-			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
-				return err
-			}
+			query = pager.seek(query, args.after, args.before)
 			path = append(path, edgesField, nodeField)
 			if field := collectedField(ctx, path...); field != nil {
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, serviceaccountImplementors)...); err != nil {
@@ -1264,13 +1258,13 @@ func (_q *TenantQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			}
 			if limit := paginateLimit(args.first, args.last); limit > 0 {
 				if oneNode {
-					pager.applyOrder(query.Limit(limit))
+					pager.sort(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(tenant.ServiceAccountsColumn, limit, pager.orderExpr(query))
+					modify := entgql.LimitPerRow(tenant.ServiceAccountsColumn, limit, pager.window(query))
 					query.modifiers = append(query.modifiers, modify)
 				}
 			} else {
-				query = pager.applyOrder(query)
+				query = pager.sort(query)
 			}
 			_q.WithNamedServiceAccounts(alias, func(wq *ServiceAccountQuery) {
 				*wq = *query
@@ -1342,9 +1336,7 @@ func (_q *TenantQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
 				continue
 			}
-			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
-				return err
-			}
+			query = pager.seek(query, args.after, args.before)
 			path = append(path, edgesField, nodeField)
 			if field := collectedField(ctx, path...); field != nil {
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, apikeyImplementors)...); err != nil {
@@ -1353,13 +1345,13 @@ func (_q *TenantQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			}
 			if limit := paginateLimit(args.first, args.last); limit > 0 {
 				if oneNode {
-					pager.applyOrder(query.Limit(limit))
+					pager.sort(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(tenant.APIKeysColumn, limit, pager.orderExpr(query))
+					modify := entgql.LimitPerRow(tenant.APIKeysColumn, limit, pager.window(query))
 					query.modifiers = append(query.modifiers, modify)
 				}
 			} else {
-				query = pager.applyOrder(query)
+				query = pager.sort(query)
 			}
 			_q.WithNamedAPIKeys(alias, func(wq *APIKeyQuery) {
 				*wq = *query
@@ -1431,9 +1423,7 @@ func (_q *TenantQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
 				continue
 			}
-			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
-				return err
-			}
+			query = pager.seek(query, args.after, args.before)
 			path = append(path, edgesField, nodeField)
 			if field := collectedField(ctx, path...); field != nil {
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, oauthclientImplementors)...); err != nil {
@@ -1442,13 +1432,13 @@ func (_q *TenantQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			}
 			if limit := paginateLimit(args.first, args.last); limit > 0 {
 				if oneNode {
-					pager.applyOrder(query.Limit(limit))
+					pager.sort(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(tenant.OauthClientsColumn, limit, pager.orderExpr(query))
+					modify := entgql.LimitPerRow(tenant.OauthClientsColumn, limit, pager.window(query))
 					query.modifiers = append(query.modifiers, modify)
 				}
 			} else {
-				query = pager.applyOrder(query)
+				query = pager.sort(query)
 			}
 			_q.WithNamedOauthClients(alias, func(wq *OAuthClientQuery) {
 				*wq = *query
@@ -1520,9 +1510,7 @@ func (_q *TenantQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
 				continue
 			}
-			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
-				return err
-			}
+			query = pager.seek(query, args.after, args.before)
 			path = append(path, edgesField, nodeField)
 			if field := collectedField(ctx, path...); field != nil {
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, credentialImplementors)...); err != nil {
@@ -1531,13 +1519,13 @@ func (_q *TenantQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			}
 			if limit := paginateLimit(args.first, args.last); limit > 0 {
 				if oneNode {
-					pager.applyOrder(query.Limit(limit))
+					pager.sort(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(tenant.CredentialsColumn, limit, pager.orderExpr(query))
+					modify := entgql.LimitPerRow(tenant.CredentialsColumn, limit, pager.window(query))
 					query.modifiers = append(query.modifiers, modify)
 				}
 			} else {
-				query = pager.applyOrder(query)
+				query = pager.sort(query)
 			}
 			_q.WithNamedCredentials(alias, func(wq *CredentialQuery) {
 				*wq = *query
@@ -1609,9 +1597,7 @@ func (_q *TenantQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
 				continue
 			}
-			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
-				return err
-			}
+			query = pager.seek(query, args.after, args.before)
 			path = append(path, edgesField, nodeField)
 			if field := collectedField(ctx, path...); field != nil {
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, auditlogImplementors)...); err != nil {
@@ -1620,13 +1606,13 @@ func (_q *TenantQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			}
 			if limit := paginateLimit(args.first, args.last); limit > 0 {
 				if oneNode {
-					pager.applyOrder(query.Limit(limit))
+					pager.sort(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(tenant.AuditLogsColumn, limit, pager.orderExpr(query))
+					modify := entgql.LimitPerRow(tenant.AuditLogsColumn, limit, pager.window(query))
 					query.modifiers = append(query.modifiers, modify)
 				}
 			} else {
-				query = pager.applyOrder(query)
+				query = pager.sort(query)
 			}
 			_q.WithNamedAuditLogs(alias, func(wq *AuditLogQuery) {
 				*wq = *query
@@ -1698,9 +1684,7 @@ func (_q *TenantQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
 				continue
 			}
-			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
-				return err
-			}
+			query = pager.seek(query, args.after, args.before)
 			path = append(path, edgesField, nodeField)
 			if field := collectedField(ctx, path...); field != nil {
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, webhookImplementors)...); err != nil {
@@ -1709,13 +1693,13 @@ func (_q *TenantQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			}
 			if limit := paginateLimit(args.first, args.last); limit > 0 {
 				if oneNode {
-					pager.applyOrder(query.Limit(limit))
+					pager.sort(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(tenant.WebhooksColumn, limit, pager.orderExpr(query))
+					modify := entgql.LimitPerRow(tenant.WebhooksColumn, limit, pager.window(query))
 					query.modifiers = append(query.modifiers, modify)
 				}
 			} else {
-				query = pager.applyOrder(query)
+				query = pager.sort(query)
 			}
 			_q.WithNamedWebhooks(alias, func(wq *WebhookQuery) {
 				*wq = *query
@@ -1787,9 +1771,7 @@ func (_q *TenantQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
 				continue
 			}
-			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
-				return err
-			}
+			query = pager.seek(query, args.after, args.before)
 			path = append(path, edgesField, nodeField)
 			if field := collectedField(ctx, path...); field != nil {
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, guardrailImplementors)...); err != nil {
@@ -1798,13 +1780,13 @@ func (_q *TenantQuery) collectField(ctx context.Context, oneNode bool, opCtx *gr
 			}
 			if limit := paginateLimit(args.first, args.last); limit > 0 {
 				if oneNode {
-					pager.applyOrder(query.Limit(limit))
+					pager.sort(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(tenant.GuardrailsColumn, limit, pager.orderExpr(query))
+					modify := entgql.LimitPerRow(tenant.GuardrailsColumn, limit, pager.window(query))
 					query.modifiers = append(query.modifiers, modify)
 				}
 			} else {
-				query = pager.applyOrder(query)
+				query = pager.sort(query)
 			}
 			_q.WithNamedGuardrails(alias, func(wq *GuardrailQuery) {
 				*wq = *query
@@ -2015,9 +1997,7 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
 				continue
 			}
-			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
-				return err
-			}
+			query = pager.seek(query, args.after, args.before)
 			path = append(path, edgesField, nodeField)
 			if field := collectedField(ctx, path...); field != nil {
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, apikeyImplementors)...); err != nil {
@@ -2026,13 +2006,13 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			}
 			if limit := paginateLimit(args.first, args.last); limit > 0 {
 				if oneNode {
-					pager.applyOrder(query.Limit(limit))
+					pager.sort(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(user.APIKeysColumn, limit, pager.orderExpr(query))
+					modify := entgql.LimitPerRow(user.APIKeysColumn, limit, pager.window(query))
 					query.modifiers = append(query.modifiers, modify)
 				}
 			} else {
-				query = pager.applyOrder(query)
+				query = pager.sort(query)
 			}
 			_q.WithNamedAPIKeys(alias, func(wq *APIKeyQuery) {
 				*wq = *query
@@ -2243,9 +2223,7 @@ func (_q *WebhookQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
 				continue
 			}
-			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
-				return err
-			}
+			query = pager.seek(query, args.after, args.before)
 			path = append(path, edgesField, nodeField)
 			if field := collectedField(ctx, path...); field != nil {
 				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, webhookdeliveryImplementors)...); err != nil {
@@ -2254,13 +2232,13 @@ func (_q *WebhookQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 			}
 			if limit := paginateLimit(args.first, args.last); limit > 0 {
 				if oneNode {
-					pager.applyOrder(query.Limit(limit))
+					pager.sort(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(webhook.DeliveriesColumn, limit, pager.orderExpr(query))
+					modify := entgql.LimitPerRow(webhook.DeliveriesColumn, limit, pager.window(query))
 					query.modifiers = append(query.modifiers, modify)
 				}
 			} else {
-				query = pager.applyOrder(query)
+				query = pager.sort(query)
 			}
 			_q.WithNamedDeliveries(alias, func(wq *WebhookDeliveryQuery) {
 				*wq = *query

@@ -268,7 +268,6 @@ func (_m *APIKeyQuery) Paginate(
 	ctx context.Context, after *Cursor, first *int,
 	before *Cursor, last *int, opts ...APIKeyPaginateOption,
 ) (*APIKeyConnection, error) {
-
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
@@ -290,12 +289,7 @@ func (_m *APIKeyQuery) Paginate(
 	if !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField) || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conn, nil
 	}
-	direction := pager.order.Direction
-	if pager.reverse {
-		direction = direction.Reverse()
-	}
-	nullable := pager.order.Field.column == APIKeyOrderFieldExpiresAt.column || pager.order.Field.column == APIKeyOrderFieldLastUsedAt.column
-	_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction, nullable))
+	_m = pager.seek(_m, after, before)
 	limit := paginateLimit(first, last)
 	if limit != 0 {
 		_m.Limit(limit)
@@ -305,15 +299,7 @@ func (_m *APIKeyQuery) Paginate(
 			return nil, err
 		}
 	}
-	if nullable {
-		_m = _m.Order(pager.order.Field.toTerm(direction.OrderTermOption(), NullsLargest(direction == entgql.OrderDirectionDesc)),
-			DefaultAPIKeyOrder.Field.toTerm(direction.OrderTermOption()))
-		if len(_m.ctx.Fields) > 0 {
-			_m.ctx.AppendFieldOnce(pager.order.Field.column)
-		}
-	} else {
-		_m = pager.applyOrder(_m)
-	}
+	_m = pager.sort(_m)
 	nodes, err := _m.All(ctx)
 	if err != nil {
 		return nil, err
@@ -660,7 +646,6 @@ func (_m *AuditLogQuery) Paginate(
 	ctx context.Context, after *Cursor, first *int,
 	before *Cursor, last *int, opts ...AuditLogPaginateOption,
 ) (*AuditLogConnection, error) {
-
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
@@ -682,8 +667,7 @@ func (_m *AuditLogQuery) Paginate(
 	if !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField) || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conn, nil
 	}
-	const nullable = false
-	_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction, nullable))
+	_m = pager.seek(_m, after, before)
 	limit := paginateLimit(first, last)
 	if limit != 0 {
 		_m.Limit(limit)
@@ -693,7 +677,7 @@ func (_m *AuditLogQuery) Paginate(
 			return nil, err
 		}
 	}
-	_m = pager.applyOrder(_m)
+	_m = pager.sort(_m)
 	nodes, err := _m.All(ctx)
 	if err != nil {
 		return nil, err
@@ -968,7 +952,6 @@ func (_m *CredentialQuery) Paginate(
 	ctx context.Context, after *Cursor, first *int,
 	before *Cursor, last *int, opts ...CredentialPaginateOption,
 ) (*CredentialConnection, error) {
-
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
@@ -990,12 +973,7 @@ func (_m *CredentialQuery) Paginate(
 	if !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField) || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conn, nil
 	}
-	direction := pager.order.Direction
-	if pager.reverse {
-		direction = direction.Reverse()
-	}
-	nullable := pager.order.Field.column == CredentialOrderFieldExpiresAt.column
-	_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction, nullable))
+	_m = pager.seek(_m, after, before)
 	limit := paginateLimit(first, last)
 	if limit != 0 {
 		_m.Limit(limit)
@@ -1005,15 +983,7 @@ func (_m *CredentialQuery) Paginate(
 			return nil, err
 		}
 	}
-	if nullable {
-		_m = _m.Order(pager.order.Field.toTerm(direction.OrderTermOption(), NullsLargest(direction == entgql.OrderDirectionDesc)),
-			DefaultCredentialOrder.Field.toTerm(direction.OrderTermOption()))
-		if len(_m.ctx.Fields) > 0 {
-			_m.ctx.AppendFieldOnce(pager.order.Field.column)
-		}
-	} else {
-		_m = pager.applyOrder(_m)
-	}
+	_m = pager.sort(_m)
 	nodes, err := _m.All(ctx)
 	if err != nil {
 		return nil, err
@@ -1378,7 +1348,6 @@ func (_m *GuardrailQuery) Paginate(
 	ctx context.Context, after *Cursor, first *int,
 	before *Cursor, last *int, opts ...GuardrailPaginateOption,
 ) (*GuardrailConnection, error) {
-
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
@@ -1400,8 +1369,7 @@ func (_m *GuardrailQuery) Paginate(
 	if !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField) || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conn, nil
 	}
-	const nullable = false
-	_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction, nullable))
+	_m = pager.seek(_m, after, before)
 	limit := paginateLimit(first, last)
 	if limit != 0 {
 		_m.Limit(limit)
@@ -1411,7 +1379,7 @@ func (_m *GuardrailQuery) Paginate(
 			return nil, err
 		}
 	}
-	_m = pager.applyOrder(_m)
+	_m = pager.sort(_m)
 	nodes, err := _m.All(ctx)
 	if err != nil {
 		return nil, err
@@ -1740,7 +1708,6 @@ func (_m *OAuthClientQuery) Paginate(
 	ctx context.Context, after *Cursor, first *int,
 	before *Cursor, last *int, opts ...OAuthClientPaginateOption,
 ) (*OAuthClientConnection, error) {
-
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
@@ -1762,8 +1729,7 @@ func (_m *OAuthClientQuery) Paginate(
 	if !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField) || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conn, nil
 	}
-	const nullable = false
-	_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction, nullable))
+	_m = pager.seek(_m, after, before)
 	limit := paginateLimit(first, last)
 	if limit != 0 {
 		_m.Limit(limit)
@@ -1773,7 +1739,7 @@ func (_m *OAuthClientQuery) Paginate(
 			return nil, err
 		}
 	}
-	_m = pager.applyOrder(_m)
+	_m = pager.sort(_m)
 	nodes, err := _m.All(ctx)
 	if err != nil {
 		return nil, err
@@ -2102,7 +2068,6 @@ func (_m *ServiceAccountQuery) Paginate(
 	ctx context.Context, after *Cursor, first *int,
 	before *Cursor, last *int, opts ...ServiceAccountPaginateOption,
 ) (*ServiceAccountConnection, error) {
-
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
@@ -2124,8 +2089,7 @@ func (_m *ServiceAccountQuery) Paginate(
 	if !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField) || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conn, nil
 	}
-	const nullable = false
-	_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction, nullable))
+	_m = pager.seek(_m, after, before)
 	limit := paginateLimit(first, last)
 	if limit != 0 {
 		_m.Limit(limit)
@@ -2135,7 +2099,7 @@ func (_m *ServiceAccountQuery) Paginate(
 			return nil, err
 		}
 	}
-	_m = pager.applyOrder(_m)
+	_m = pager.sort(_m)
 	nodes, err := _m.All(ctx)
 	if err != nil {
 		return nil, err
@@ -2446,7 +2410,6 @@ func (_m *TenantQuery) Paginate(
 	ctx context.Context, after *Cursor, first *int,
 	before *Cursor, last *int, opts ...TenantPaginateOption,
 ) (*TenantConnection, error) {
-
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
@@ -2468,8 +2431,7 @@ func (_m *TenantQuery) Paginate(
 	if !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField) || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conn, nil
 	}
-	const nullable = false
-	_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction, nullable))
+	_m = pager.seek(_m, after, before)
 	limit := paginateLimit(first, last)
 	if limit != 0 {
 		_m.Limit(limit)
@@ -2479,7 +2441,7 @@ func (_m *TenantQuery) Paginate(
 			return nil, err
 		}
 	}
-	_m = pager.applyOrder(_m)
+	_m = pager.sort(_m)
 	nodes, err := _m.All(ctx)
 	if err != nil {
 		return nil, err
@@ -2826,7 +2788,6 @@ func (_m *UserQuery) Paginate(
 	ctx context.Context, after *Cursor, first *int,
 	before *Cursor, last *int, opts ...UserPaginateOption,
 ) (*UserConnection, error) {
-
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
@@ -2848,8 +2809,7 @@ func (_m *UserQuery) Paginate(
 	if !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField) || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conn, nil
 	}
-	const nullable = false
-	_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction, nullable))
+	_m = pager.seek(_m, after, before)
 	limit := paginateLimit(first, last)
 	if limit != 0 {
 		_m.Limit(limit)
@@ -2859,7 +2819,7 @@ func (_m *UserQuery) Paginate(
 			return nil, err
 		}
 	}
-	_m = pager.applyOrder(_m)
+	_m = pager.sort(_m)
 	nodes, err := _m.All(ctx)
 	if err != nil {
 		return nil, err
@@ -3206,7 +3166,6 @@ func (_m *WebhookQuery) Paginate(
 	ctx context.Context, after *Cursor, first *int,
 	before *Cursor, last *int, opts ...WebhookPaginateOption,
 ) (*WebhookConnection, error) {
-
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
@@ -3228,8 +3187,7 @@ func (_m *WebhookQuery) Paginate(
 	if !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField) || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conn, nil
 	}
-	const nullable = false
-	_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction, nullable))
+	_m = pager.seek(_m, after, before)
 	limit := paginateLimit(first, last)
 	if limit != 0 {
 		_m.Limit(limit)
@@ -3239,7 +3197,7 @@ func (_m *WebhookQuery) Paginate(
 			return nil, err
 		}
 	}
-	_m = pager.applyOrder(_m)
+	_m = pager.sort(_m)
 	nodes, err := _m.All(ctx)
 	if err != nil {
 		return nil, err
@@ -3550,7 +3508,6 @@ func (_m *WebhookDeliveryQuery) Paginate(
 	ctx context.Context, after *Cursor, first *int,
 	before *Cursor, last *int, opts ...WebhookDeliveryPaginateOption,
 ) (*WebhookDeliveryConnection, error) {
-
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
@@ -3572,12 +3529,7 @@ func (_m *WebhookDeliveryQuery) Paginate(
 	if !hasCollectedField(ctx, edgesField) && !hasCollectedField(ctx, pageInfoField) || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conn, nil
 	}
-	direction := pager.order.Direction
-	if pager.reverse {
-		direction = direction.Reverse()
-	}
-	nullable := pager.order.Field.column == WebhookDeliveryOrderFieldNextAttemptAt.column
-	_m = _m.Where(seekBetween(after, before, pager.order.Field.column, pager.order.Direction, nullable))
+	_m = pager.seek(_m, after, before)
 	limit := paginateLimit(first, last)
 	if limit != 0 {
 		_m.Limit(limit)
@@ -3587,15 +3539,7 @@ func (_m *WebhookDeliveryQuery) Paginate(
 			return nil, err
 		}
 	}
-	if nullable {
-		_m = _m.Order(pager.order.Field.toTerm(direction.OrderTermOption(), NullsLargest(direction == entgql.OrderDirectionDesc)),
-			DefaultWebhookDeliveryOrder.Field.toTerm(direction.OrderTermOption()))
-		if len(_m.ctx.Fields) > 0 {
-			_m.ctx.AppendFieldOnce(pager.order.Field.column)
-		}
-	} else {
-		_m = pager.applyOrder(_m)
-	}
+	_m = pager.sort(_m)
 	nodes, err := _m.All(ctx)
 	if err != nil {
 		return nil, err

@@ -68,3 +68,513 @@ func NullsLargest(desc bool) sql.OrderTermOption {
 	}
 	return sql.OrderNullsLast()
 }
+
+// seek bounds query to the rows between the cursors in p's order (seekBetween).
+func (p *apikeyPager) seek(query *APIKeyQuery, after, before *Cursor) *APIKeyQuery {
+	return query.Where(seekBetween(after, before, p.order.Field.column, p.order.Direction, p.nullable()))
+}
+
+// nullable says whether p orders by a field that may be NULL.
+func (p *apikeyPager) nullable() bool {
+	return p.order.Field.column == APIKeyOrderFieldExpiresAt.column || p.order.Field.column == APIKeyOrderFieldLastUsedAt.column
+}
+
+// direction is the direction p reads rows in: its order's, reversed for last.
+func (p *apikeyPager) direction() OrderDirection {
+	if p.reverse {
+		return p.order.Direction.Reverse()
+	}
+	return p.order.Direction
+}
+
+// sort orders query as applyOrder does, NULL the largest.
+func (p *apikeyPager) sort(query *APIKeyQuery) *APIKeyQuery {
+	if !p.nullable() {
+		return p.applyOrder(query)
+	}
+	d := p.direction()
+	query = query.Order(p.order.Field.toTerm(d.OrderTermOption(), NullsLargest(d == entgql.OrderDirectionDesc)),
+		DefaultAPIKeyOrder.Field.toTerm(d.OrderTermOption()))
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+// window is orderExpr, NULL the largest: the order of a nested edge's rows
+// under each parent.
+func (p *apikeyPager) window(query *APIKeyQuery) sql.Querier {
+	expr := p.orderExpr(query)
+	if !p.nullable() {
+		return expr
+	}
+	d := p.direction()
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(d))
+		if d == entgql.OrderDirectionDesc {
+			b.WriteString(" NULLS FIRST")
+		} else {
+			b.WriteString(" NULLS LAST")
+		}
+		b.Comma().Ident(DefaultAPIKeyOrder.Field.column).Pad().WriteString(string(d))
+	})
+}
+
+// seek bounds query to the rows between the cursors in p's order (seekBetween).
+func (p *auditlogPager) seek(query *AuditLogQuery, after, before *Cursor) *AuditLogQuery {
+	return query.Where(seekBetween(after, before, p.order.Field.column, p.order.Direction, p.nullable()))
+}
+
+// nullable says whether p orders by a field that may be NULL.
+func (p *auditlogPager) nullable() bool {
+	return false
+}
+
+// direction is the direction p reads rows in: its order's, reversed for last.
+func (p *auditlogPager) direction() OrderDirection {
+	if p.reverse {
+		return p.order.Direction.Reverse()
+	}
+	return p.order.Direction
+}
+
+// sort orders query as applyOrder does, NULL the largest.
+func (p *auditlogPager) sort(query *AuditLogQuery) *AuditLogQuery {
+	if !p.nullable() {
+		return p.applyOrder(query)
+	}
+	d := p.direction()
+	query = query.Order(p.order.Field.toTerm(d.OrderTermOption(), NullsLargest(d == entgql.OrderDirectionDesc)),
+		DefaultAuditLogOrder.Field.toTerm(d.OrderTermOption()))
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+// window is orderExpr, NULL the largest: the order of a nested edge's rows
+// under each parent.
+func (p *auditlogPager) window(query *AuditLogQuery) sql.Querier {
+	expr := p.orderExpr(query)
+	if !p.nullable() {
+		return expr
+	}
+	d := p.direction()
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(d))
+		if d == entgql.OrderDirectionDesc {
+			b.WriteString(" NULLS FIRST")
+		} else {
+			b.WriteString(" NULLS LAST")
+		}
+		b.Comma().Ident(DefaultAuditLogOrder.Field.column).Pad().WriteString(string(d))
+	})
+}
+
+// seek bounds query to the rows between the cursors in p's order (seekBetween).
+func (p *credentialPager) seek(query *CredentialQuery, after, before *Cursor) *CredentialQuery {
+	return query.Where(seekBetween(after, before, p.order.Field.column, p.order.Direction, p.nullable()))
+}
+
+// nullable says whether p orders by a field that may be NULL.
+func (p *credentialPager) nullable() bool {
+	return p.order.Field.column == CredentialOrderFieldExpiresAt.column
+}
+
+// direction is the direction p reads rows in: its order's, reversed for last.
+func (p *credentialPager) direction() OrderDirection {
+	if p.reverse {
+		return p.order.Direction.Reverse()
+	}
+	return p.order.Direction
+}
+
+// sort orders query as applyOrder does, NULL the largest.
+func (p *credentialPager) sort(query *CredentialQuery) *CredentialQuery {
+	if !p.nullable() {
+		return p.applyOrder(query)
+	}
+	d := p.direction()
+	query = query.Order(p.order.Field.toTerm(d.OrderTermOption(), NullsLargest(d == entgql.OrderDirectionDesc)),
+		DefaultCredentialOrder.Field.toTerm(d.OrderTermOption()))
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+// window is orderExpr, NULL the largest: the order of a nested edge's rows
+// under each parent.
+func (p *credentialPager) window(query *CredentialQuery) sql.Querier {
+	expr := p.orderExpr(query)
+	if !p.nullable() {
+		return expr
+	}
+	d := p.direction()
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(d))
+		if d == entgql.OrderDirectionDesc {
+			b.WriteString(" NULLS FIRST")
+		} else {
+			b.WriteString(" NULLS LAST")
+		}
+		b.Comma().Ident(DefaultCredentialOrder.Field.column).Pad().WriteString(string(d))
+	})
+}
+
+// seek bounds query to the rows between the cursors in p's order (seekBetween).
+func (p *guardrailPager) seek(query *GuardrailQuery, after, before *Cursor) *GuardrailQuery {
+	return query.Where(seekBetween(after, before, p.order.Field.column, p.order.Direction, p.nullable()))
+}
+
+// nullable says whether p orders by a field that may be NULL.
+func (p *guardrailPager) nullable() bool {
+	return false
+}
+
+// direction is the direction p reads rows in: its order's, reversed for last.
+func (p *guardrailPager) direction() OrderDirection {
+	if p.reverse {
+		return p.order.Direction.Reverse()
+	}
+	return p.order.Direction
+}
+
+// sort orders query as applyOrder does, NULL the largest.
+func (p *guardrailPager) sort(query *GuardrailQuery) *GuardrailQuery {
+	if !p.nullable() {
+		return p.applyOrder(query)
+	}
+	d := p.direction()
+	query = query.Order(p.order.Field.toTerm(d.OrderTermOption(), NullsLargest(d == entgql.OrderDirectionDesc)),
+		DefaultGuardrailOrder.Field.toTerm(d.OrderTermOption()))
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+// window is orderExpr, NULL the largest: the order of a nested edge's rows
+// under each parent.
+func (p *guardrailPager) window(query *GuardrailQuery) sql.Querier {
+	expr := p.orderExpr(query)
+	if !p.nullable() {
+		return expr
+	}
+	d := p.direction()
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(d))
+		if d == entgql.OrderDirectionDesc {
+			b.WriteString(" NULLS FIRST")
+		} else {
+			b.WriteString(" NULLS LAST")
+		}
+		b.Comma().Ident(DefaultGuardrailOrder.Field.column).Pad().WriteString(string(d))
+	})
+}
+
+// seek bounds query to the rows between the cursors in p's order (seekBetween).
+func (p *oauthclientPager) seek(query *OAuthClientQuery, after, before *Cursor) *OAuthClientQuery {
+	return query.Where(seekBetween(after, before, p.order.Field.column, p.order.Direction, p.nullable()))
+}
+
+// nullable says whether p orders by a field that may be NULL.
+func (p *oauthclientPager) nullable() bool {
+	return false
+}
+
+// direction is the direction p reads rows in: its order's, reversed for last.
+func (p *oauthclientPager) direction() OrderDirection {
+	if p.reverse {
+		return p.order.Direction.Reverse()
+	}
+	return p.order.Direction
+}
+
+// sort orders query as applyOrder does, NULL the largest.
+func (p *oauthclientPager) sort(query *OAuthClientQuery) *OAuthClientQuery {
+	if !p.nullable() {
+		return p.applyOrder(query)
+	}
+	d := p.direction()
+	query = query.Order(p.order.Field.toTerm(d.OrderTermOption(), NullsLargest(d == entgql.OrderDirectionDesc)),
+		DefaultOAuthClientOrder.Field.toTerm(d.OrderTermOption()))
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+// window is orderExpr, NULL the largest: the order of a nested edge's rows
+// under each parent.
+func (p *oauthclientPager) window(query *OAuthClientQuery) sql.Querier {
+	expr := p.orderExpr(query)
+	if !p.nullable() {
+		return expr
+	}
+	d := p.direction()
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(d))
+		if d == entgql.OrderDirectionDesc {
+			b.WriteString(" NULLS FIRST")
+		} else {
+			b.WriteString(" NULLS LAST")
+		}
+		b.Comma().Ident(DefaultOAuthClientOrder.Field.column).Pad().WriteString(string(d))
+	})
+}
+
+// seek bounds query to the rows between the cursors in p's order (seekBetween).
+func (p *serviceaccountPager) seek(query *ServiceAccountQuery, after, before *Cursor) *ServiceAccountQuery {
+	return query.Where(seekBetween(after, before, p.order.Field.column, p.order.Direction, p.nullable()))
+}
+
+// nullable says whether p orders by a field that may be NULL.
+func (p *serviceaccountPager) nullable() bool {
+	return false
+}
+
+// direction is the direction p reads rows in: its order's, reversed for last.
+func (p *serviceaccountPager) direction() OrderDirection {
+	if p.reverse {
+		return p.order.Direction.Reverse()
+	}
+	return p.order.Direction
+}
+
+// sort orders query as applyOrder does, NULL the largest.
+func (p *serviceaccountPager) sort(query *ServiceAccountQuery) *ServiceAccountQuery {
+	if !p.nullable() {
+		return p.applyOrder(query)
+	}
+	d := p.direction()
+	query = query.Order(p.order.Field.toTerm(d.OrderTermOption(), NullsLargest(d == entgql.OrderDirectionDesc)),
+		DefaultServiceAccountOrder.Field.toTerm(d.OrderTermOption()))
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+// window is orderExpr, NULL the largest: the order of a nested edge's rows
+// under each parent.
+func (p *serviceaccountPager) window(query *ServiceAccountQuery) sql.Querier {
+	expr := p.orderExpr(query)
+	if !p.nullable() {
+		return expr
+	}
+	d := p.direction()
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(d))
+		if d == entgql.OrderDirectionDesc {
+			b.WriteString(" NULLS FIRST")
+		} else {
+			b.WriteString(" NULLS LAST")
+		}
+		b.Comma().Ident(DefaultServiceAccountOrder.Field.column).Pad().WriteString(string(d))
+	})
+}
+
+// seek bounds query to the rows between the cursors in p's order (seekBetween).
+func (p *tenantPager) seek(query *TenantQuery, after, before *Cursor) *TenantQuery {
+	return query.Where(seekBetween(after, before, p.order.Field.column, p.order.Direction, p.nullable()))
+}
+
+// nullable says whether p orders by a field that may be NULL.
+func (p *tenantPager) nullable() bool {
+	return false
+}
+
+// direction is the direction p reads rows in: its order's, reversed for last.
+func (p *tenantPager) direction() OrderDirection {
+	if p.reverse {
+		return p.order.Direction.Reverse()
+	}
+	return p.order.Direction
+}
+
+// sort orders query as applyOrder does, NULL the largest.
+func (p *tenantPager) sort(query *TenantQuery) *TenantQuery {
+	if !p.nullable() {
+		return p.applyOrder(query)
+	}
+	d := p.direction()
+	query = query.Order(p.order.Field.toTerm(d.OrderTermOption(), NullsLargest(d == entgql.OrderDirectionDesc)),
+		DefaultTenantOrder.Field.toTerm(d.OrderTermOption()))
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+// window is orderExpr, NULL the largest: the order of a nested edge's rows
+// under each parent.
+func (p *tenantPager) window(query *TenantQuery) sql.Querier {
+	expr := p.orderExpr(query)
+	if !p.nullable() {
+		return expr
+	}
+	d := p.direction()
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(d))
+		if d == entgql.OrderDirectionDesc {
+			b.WriteString(" NULLS FIRST")
+		} else {
+			b.WriteString(" NULLS LAST")
+		}
+		b.Comma().Ident(DefaultTenantOrder.Field.column).Pad().WriteString(string(d))
+	})
+}
+
+// seek bounds query to the rows between the cursors in p's order (seekBetween).
+func (p *userPager) seek(query *UserQuery, after, before *Cursor) *UserQuery {
+	return query.Where(seekBetween(after, before, p.order.Field.column, p.order.Direction, p.nullable()))
+}
+
+// nullable says whether p orders by a field that may be NULL.
+func (p *userPager) nullable() bool {
+	return false
+}
+
+// direction is the direction p reads rows in: its order's, reversed for last.
+func (p *userPager) direction() OrderDirection {
+	if p.reverse {
+		return p.order.Direction.Reverse()
+	}
+	return p.order.Direction
+}
+
+// sort orders query as applyOrder does, NULL the largest.
+func (p *userPager) sort(query *UserQuery) *UserQuery {
+	if !p.nullable() {
+		return p.applyOrder(query)
+	}
+	d := p.direction()
+	query = query.Order(p.order.Field.toTerm(d.OrderTermOption(), NullsLargest(d == entgql.OrderDirectionDesc)),
+		DefaultUserOrder.Field.toTerm(d.OrderTermOption()))
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+// window is orderExpr, NULL the largest: the order of a nested edge's rows
+// under each parent.
+func (p *userPager) window(query *UserQuery) sql.Querier {
+	expr := p.orderExpr(query)
+	if !p.nullable() {
+		return expr
+	}
+	d := p.direction()
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(d))
+		if d == entgql.OrderDirectionDesc {
+			b.WriteString(" NULLS FIRST")
+		} else {
+			b.WriteString(" NULLS LAST")
+		}
+		b.Comma().Ident(DefaultUserOrder.Field.column).Pad().WriteString(string(d))
+	})
+}
+
+// seek bounds query to the rows between the cursors in p's order (seekBetween).
+func (p *webhookPager) seek(query *WebhookQuery, after, before *Cursor) *WebhookQuery {
+	return query.Where(seekBetween(after, before, p.order.Field.column, p.order.Direction, p.nullable()))
+}
+
+// nullable says whether p orders by a field that may be NULL.
+func (p *webhookPager) nullable() bool {
+	return false
+}
+
+// direction is the direction p reads rows in: its order's, reversed for last.
+func (p *webhookPager) direction() OrderDirection {
+	if p.reverse {
+		return p.order.Direction.Reverse()
+	}
+	return p.order.Direction
+}
+
+// sort orders query as applyOrder does, NULL the largest.
+func (p *webhookPager) sort(query *WebhookQuery) *WebhookQuery {
+	if !p.nullable() {
+		return p.applyOrder(query)
+	}
+	d := p.direction()
+	query = query.Order(p.order.Field.toTerm(d.OrderTermOption(), NullsLargest(d == entgql.OrderDirectionDesc)),
+		DefaultWebhookOrder.Field.toTerm(d.OrderTermOption()))
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+// window is orderExpr, NULL the largest: the order of a nested edge's rows
+// under each parent.
+func (p *webhookPager) window(query *WebhookQuery) sql.Querier {
+	expr := p.orderExpr(query)
+	if !p.nullable() {
+		return expr
+	}
+	d := p.direction()
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(d))
+		if d == entgql.OrderDirectionDesc {
+			b.WriteString(" NULLS FIRST")
+		} else {
+			b.WriteString(" NULLS LAST")
+		}
+		b.Comma().Ident(DefaultWebhookOrder.Field.column).Pad().WriteString(string(d))
+	})
+}
+
+// seek bounds query to the rows between the cursors in p's order (seekBetween).
+func (p *webhookdeliveryPager) seek(query *WebhookDeliveryQuery, after, before *Cursor) *WebhookDeliveryQuery {
+	return query.Where(seekBetween(after, before, p.order.Field.column, p.order.Direction, p.nullable()))
+}
+
+// nullable says whether p orders by a field that may be NULL.
+func (p *webhookdeliveryPager) nullable() bool {
+	return p.order.Field.column == WebhookDeliveryOrderFieldNextAttemptAt.column
+}
+
+// direction is the direction p reads rows in: its order's, reversed for last.
+func (p *webhookdeliveryPager) direction() OrderDirection {
+	if p.reverse {
+		return p.order.Direction.Reverse()
+	}
+	return p.order.Direction
+}
+
+// sort orders query as applyOrder does, NULL the largest.
+func (p *webhookdeliveryPager) sort(query *WebhookDeliveryQuery) *WebhookDeliveryQuery {
+	if !p.nullable() {
+		return p.applyOrder(query)
+	}
+	d := p.direction()
+	query = query.Order(p.order.Field.toTerm(d.OrderTermOption(), NullsLargest(d == entgql.OrderDirectionDesc)),
+		DefaultWebhookDeliveryOrder.Field.toTerm(d.OrderTermOption()))
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+// window is orderExpr, NULL the largest: the order of a nested edge's rows
+// under each parent.
+func (p *webhookdeliveryPager) window(query *WebhookDeliveryQuery) sql.Querier {
+	expr := p.orderExpr(query)
+	if !p.nullable() {
+		return expr
+	}
+	d := p.direction()
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(d))
+		if d == entgql.OrderDirectionDesc {
+			b.WriteString(" NULLS FIRST")
+		} else {
+			b.WriteString(" NULLS LAST")
+		}
+		b.Comma().Ident(DefaultWebhookDeliveryOrder.Field.column).Pad().WriteString(string(d))
+	})
+}

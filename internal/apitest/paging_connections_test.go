@@ -52,6 +52,9 @@ func TestPagesOfAFieldThatMayBeNull(t *testing.T) {
 			{"apiKeys", `apiKeys(%s) { %s }`, "EXPIRES_AT", "/api/v1/api-keys?sort=expires_at", []string{"apiKeys"}},
 			{"apiKeys by last use", `apiKeys(%s) { %s }`, "LAST_USED_AT", "", []string{"apiKeys"}},
 			{"me.tenant.apiKeys", `me { tenant { apiKeys(%s) { %s } } }`, "EXPIRES_AT", "", []string{"me", "tenant", "apiKeys"}},
+			// Loaded with their parents, a row number per parent in the order.
+			{"users.apiKeys", `users(first: 1) { edges { node { apiKeys(%s) { %s } } } }`, "EXPIRES_AT", "",
+				[]string{"users", "edges", "0", "node", "apiKeys"}},
 		}
 		value := map[string]string{"EXPIRES_AT": "expiresAt", "LAST_USED_AT": "lastUsedAt"}
 		for _, l := range lists {
@@ -63,9 +66,7 @@ func TestPagesOfAFieldThatMayBeNull(t *testing.T) {
 					var data map[string]any
 					gql(t, e, tn.AccessToken, q, nil, &data)
 					conn := any(data)
-					for _, p := range l.path {
-						conn = conn.(map[string]any)[p]
-					}
+					conn = at(t, conn, l.path...)
 					var c struct {
 						Edges    []struct{ Node map[string]any }
 						PageInfo map[string]any
@@ -204,30 +205,37 @@ func TestConnectionCursorsBoundTheirOwnSide(t *testing.T) {
 				body["expires_at"] = soon.Format(time.RFC3339)
 			}
 			wantStatus(t, do(e, http.MethodPost, "/api/v1/credentials", tn.AccessToken, body), http.StatusCreated)
-		}
-		type edges struct {
-			Credentials struct {
-				Edges []struct {
-					Cursor string
-					Node   struct{ ID string }
-				}
+			key := map[string]any{"name": body["name"], "scopes": []string{"api_keys:read"}}
+			if at, ok := body["expires_at"]; ok {
+				key["expires_at"] = at
 			}
+			createKey(t, e, tn.AccessToken, key)
 		}
-		read := func(t *testing.T, args string) (ids, cursors []string) {
+		read := func(t *testing.T, conn, args string) (ids, cursors []string) {
 			t.Helper()
-			var c edges
-			gql(t, e, tn.AccessToken, `{ credentials(`+args+`) { edges { cursor node { id } } } }`, nil, &c)
-			for _, ed := range c.Credentials.Edges {
-				ids, cursors = append(ids, ed.Node.ID), append(cursors, ed.Cursor)
+			q := `{ credentials(%s) { edges { cursor node { id } } } }`
+			path := []string{"credentials"}
+			if conn == "users.apiKeys" {
+				q = `{ users(first: 1) { edges { node { apiKeys(%s) { edges { cursor node { id } } } } } } }`
+				path = []string{"users", "edges", "0", "node", "apiKeys"}
+			}
+			var data any
+			gql(t, e, tn.AccessToken, fmt.Sprintf(q, args), nil, &data)
+			for _, ed := range at(t, data, append(path, "edges")...).([]any) {
+				ed := ed.(map[string]any)
+				ids, cursors = append(ids, at(t, ed, "node", "id").(string)), append(cursors, ed["cursor"].(string))
 			}
 			return ids, cursors
 		}
-		for _, order := range []string{"", "orderBy: {field: NAME, direction: ASC}", "orderBy: {field: NAME, direction: DESC}",
-			"orderBy: {field: EXPIRES_AT, direction: ASC}", "orderBy: {field: EXPIRES_AT, direction: DESC}"} {
-			t.Run(order, func(t *testing.T) {
-				all, cursors := read(t, "first: 10 "+order)
+		for _, c := range []struct{ conn, order string }{{"credentials", ""},
+			{"credentials", "orderBy: {field: NAME, direction: ASC}"}, {"credentials", "orderBy: {field: NAME, direction: DESC}"},
+			{"credentials", "orderBy: {field: EXPIRES_AT, direction: ASC}"}, {"credentials", "orderBy: {field: EXPIRES_AT, direction: DESC}"},
+			{"users.apiKeys", "orderBy: {field: NAME, direction: ASC}"}, {"users.apiKeys", "orderBy: {field: EXPIRES_AT, direction: DESC}"}} {
+			conn, order := c.conn, c.order
+			t.Run(conn+" "+order, func(t *testing.T) {
+				all, cursors := read(t, conn, "first: 10 "+order)
 				if len(all) != 6 {
-					t.Fatalf("%d credentials, want 6", len(all))
+					t.Fatalf("%d rows, want 6", len(all))
 				}
 				for _, c := range []struct{ after, before int }{{1, -1}, {-1, 4}, {1, 4}, {0, 5}, {2, 3}} {
 					args, lo, hi := order, 0, len(all)
@@ -239,11 +247,11 @@ func TestConnectionCursorsBoundTheirOwnSide(t *testing.T) {
 					}
 					between := all[lo:hi]
 					for _, n := range []int{2, 5} {
-						got, _ := read(t, fmt.Sprintf("first: %d %s", n, args))
+						got, _ := read(t, conn, fmt.Sprintf("first: %d %s", n, args))
 						if want := between[:min(n, len(between))]; !slices.Equal(got, want) {
 							t.Errorf("first %d, after %d, before %d: %v, want %v", n, c.after, c.before, got, want)
 						}
-						got, _ = read(t, fmt.Sprintf("last: %d %s", n, args))
+						got, _ = read(t, conn, fmt.Sprintf("last: %d %s", n, args))
 						if want := between[max(0, len(between)-n):]; !slices.Equal(got, want) {
 							t.Errorf("last %d, after %d, before %d: %v, want %v", n, c.after, c.before, got, want)
 						}
@@ -252,4 +260,24 @@ func TestConnectionCursorsBoundTheirOwnSide(t *testing.T) {
 			})
 		}
 	})
+}
+
+// at is the value at path in decoded JSON: object keys, and "0" for an
+// array's first item.
+func at(t *testing.T, v any, path ...string) any {
+	t.Helper()
+	for _, p := range path {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[p]
+		case []any:
+			if p != "0" || len(x) == 0 {
+				t.Fatalf("no %s in %v", p, x)
+			}
+			v = x[0]
+		default:
+			t.Fatalf("no %s in %v", p, v)
+		}
+	}
+	return v
 }
