@@ -301,6 +301,106 @@ func TestDemotionCutsWhatItsCredentialsCreated(t *testing.T) {
 	})
 }
 
+// TestDeletingAUserCutsWhatItCreated: a deleted user holds no scope, so
+// what it created keeps none, as a demotion cuts it to the new role: its
+// keys are revoked, its clients disabled (their tokens with them), its
+// service accounts emptied and their keys revoked, through the whole
+// lineage. Only the user's own keys stopped, so an OAuth client or service
+// account it made went on with every scope it had, and so did what those
+// made, on both databases; credentials it creates while being deleted are
+// cut too or refused (401).
+func TestDeletingAUserCutsWhatItCreated(t *testing.T) {
+	t.Parallel()
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		tn := register(t, e, "Deleted Creator")
+		admin := tn.user(t, "admin")
+		writes := []string{"api_keys:write", "oauth_clients:write", "users:read", "users:write"}
+		c1 := createClient(t, e, admin.AccessToken, map[string]any{"name": "c1", "scopes": writes})
+		tok := issueToken(t, e, c1, "")
+		k2 := newKey(t, e, tok.AccessToken, "users:read", "users:write")
+		k1 := newKey(t, e, admin.AccessToken, writes...)
+		var sa struct {
+			ServiceAccount struct {
+				ID uuid.UUID `json:"id"`
+			} `json:"service_account"`
+			APIKey apiKeyJSON `json:"api_key"`
+		}
+		wantOK(t, do(e, http.MethodPost, "/api/v1/admin/service-account/create", admin.AccessToken, map[string]any{
+			"name": "bot", "scopes": []string{"users:read", "users:write"}, "create_api_key": true}), http.StatusCreated, &sa)
+		var ownersKey apiKeyJSON
+		wantOK(t, do(e, http.MethodPost, "/api/v1/api-keys", tn.AccessToken, map[string]any{"name": "bot by owner",
+			"scopes": []string{"users:read"}, "service_account_id": sa.ServiceAccount.ID}), http.StatusCreated, &ownersKey)
+		kept := newKey(t, e, tn.AccessToken, "users:read") // the owner's own, untouched
+
+		wantStatus(t, do(e, http.MethodDelete, "/api/v1/admin/users/"+admin.UserID.String(), tn.AccessToken, nil), http.StatusOK)
+
+		for name, cred := range map[string]string{"k1": k1.Key, "k2 (by c1's token)": k2.Key, "the account's": sa.APIKey.Key,
+			"the owner's for the account": ownersKey.Key, "c1's token": tok.AccessToken} {
+			if r := whoami(e, cred); r.Status != http.StatusUnauthorized {
+				t.Errorf("%s: %d after its creator's deletion, want 401", name, r.Status)
+			}
+		}
+		wantOAuthError(t, clientCredentials(e, c1.ClientID, c1.ClientSecret, ""), http.StatusUnauthorized, "invalid_client")
+		me(t, e, kept.Key)
+		row, err := e.Store.Client.ServiceAccount.Get(unrestricted(), sa.ServiceAccount.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(row.Scopes) != 0 {
+			t.Errorf("the service account holds %v", row.Scopes)
+		}
+		if a := oneAudit(t, e, tn.TenantID, "api_key.revoke", "", k2.ID.String()); a.Details["reason"] != "creator_deleted" {
+			t.Errorf("api_key.revoke of the cut key: details %v", a.Details)
+		}
+		if a := oneAudit(t, e, tn.TenantID, "user.delete", "", admin.UserID.String()); fmt.Sprint(a.Details["credentials_cut"]) != "6" {
+			t.Errorf("user.delete: details %v, want 6 credentials cut (3 keys of the lineage, the owner's for the account, c1, the account)", a.Details)
+		}
+
+		// Created while the user is deleted: cut, or refused.
+		for round := range 4 {
+			u := tn.user(t, "admin")
+			const n = 12
+			answers := atOnce(n+1, func(i int) *apitest.Response {
+				switch {
+				case i == n:
+					return do(e, http.MethodDelete, "/api/v1/admin/users/"+u.UserID.String(), tn.AccessToken, nil)
+				case i%3 == 0:
+					return do(e, http.MethodPost, "/api/v1/api-keys", u.AccessToken, map[string]any{"name": fmt.Sprint("k", i), "scopes": []string{"users:read"}})
+				case i%3 == 1:
+					return do(e, http.MethodPost, "/api/v1/oauth-clients", u.AccessToken, map[string]any{"name": fmt.Sprint("c", i), "scopes": []string{"users:read"}})
+				default:
+					return do(e, http.MethodPost, "/api/v1/admin/service-account/create", u.AccessToken,
+						map[string]any{"name": fmt.Sprint("s", i), "scopes": []string{"users:read"}, "create_api_key": true})
+				}
+			})
+			wantStatus(t, answers[n], http.StatusOK)
+			for i, a := range answers[:n] {
+				if a.Status == http.StatusUnauthorized {
+					continue
+				}
+				var made struct {
+					Key          string     `json:"key"`
+					ClientID     string     `json:"client_id"`
+					ClientSecret string     `json:"client_secret"`
+					APIKey       apiKeyJSON `json:"api_key"`
+				}
+				wantOK(t, a, http.StatusCreated, &made)
+				switch i % 3 {
+				case 0:
+					wantStatus(t, whoami(e, made.Key), http.StatusUnauthorized)
+				case 1:
+					wantOAuthError(t, clientCredentials(e, made.ClientID, made.ClientSecret, ""), http.StatusUnauthorized, "invalid_client")
+				default:
+					wantStatus(t, whoami(e, made.APIKey.Key), http.StatusUnauthorized)
+				}
+				if t.Failed() {
+					t.Fatalf("round %d: credential %d, created as its creator was deleted, still works", round, i)
+				}
+			}
+		}
+	})
+}
+
 // TestDemotionCutsWhatIsWrittenMeanwhile: keys and clients a user creates,
 // or a client's scopes it raises, while an owner demotes it never keep a
 // scope the new role lacks. The user authenticated before the demotion

@@ -14,11 +14,14 @@ import (
 	"github.com/credvault/credvault/internal/webhooks"
 )
 
-// cutReason names, in the audit entries of the cut, why scopes went.
-const cutReason = "creator_role_lowered"
+// Why a cut took scopes, as its audit entries name it.
+const (
+	creatorRoleLowered = "creator_role_lowered"
+	creatorDeleted     = "creator_deleted"
+)
 
 // cutCredentials cuts the API keys, OAuth clients and service accounts u
-// created to held, the scopes of its new role, with tx: a credential never
+// created to held, the scopes of its new role (none when it is deleted), with tx: a credential never
 // keeps a scope its creator no longer holds (SPEC §2). What u created is
 // what it created signed in, and, through any number of steps, what those
 // credentials created in turn (a key made with a client's token, a client
@@ -27,7 +30,7 @@ const cutReason = "creator_role_lowered"
 // left with no scope is revoked, a client disabled. Each cut is audited and
 // published, so every instance stops honouring the removed scopes at once.
 // It returns how many credentials were cut.
-func (s *Users) cutCredentials(ctx context.Context, tx *ent.Client, u *ent.User, held access.Set) (int, error) {
+func (s *Users) cutCredentials(ctx context.Context, tx *ent.Client, u *ent.User, held access.Set, reason string) (int, error) {
 	made, err := authz.Descendants(ctx, tx, u.ID)
 	if err != nil {
 		return 0, err
@@ -51,7 +54,7 @@ func (s *Users) cutCredentials(ctx context.Context, tx *ent.Client, u *ent.User,
 			return 0, err
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{Action: action, ResourceType: "api_key", ResourceID: k.ID.String(),
-			Details: cutDetails(u, kept, removed, "scopes")}); err != nil {
+			Details: cutDetails(u, reason, kept, removed, "scopes")}); err != nil {
 			return 0, err
 		}
 		if k.Status == apikey.StatusRevoked {
@@ -80,7 +83,7 @@ func (s *Users) cutCredentials(ctx context.Context, tx *ent.Client, u *ent.User,
 			return 0, err
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{Action: "oauth_client.update", ResourceType: "oauth_client",
-			ResourceID: c.ClientID, Details: cutDetails(u, kept, removed, fields...)}); err != nil {
+			ResourceID: c.ClientID, Details: cutDetails(u, reason, kept, removed, fields...)}); err != nil {
 			return 0, err
 		}
 		if err := s.Events.Emit(ctx, tx, c.TenantID, webhooks.OAuthClientUpdated, c); err != nil {
@@ -101,7 +104,7 @@ func (s *Users) cutCredentials(ctx context.Context, tx *ent.Client, u *ent.User,
 			return 0, err
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{Action: "service_account.update", ResourceType: "service_account",
-			ResourceID: sa.ID.String(), Details: cutDetails(u, kept, removed, "scopes")}); err != nil {
+			ResourceID: sa.ID.String(), Details: cutDetails(u, reason, kept, removed, "scopes")}); err != nil {
 			return 0, err
 		}
 		cut++
@@ -123,7 +126,7 @@ func split(scopes []string, held access.Set) (kept, removed []string) {
 }
 
 // cutDetails are the audit details of one credential's cut.
-func cutDetails(u *ent.User, kept, removed []string, fields ...string) map[string]any {
-	return map[string]any{"fields": fields, "reason": cutReason, "user_id": u.ID.String(), "role": u.Role,
+func cutDetails(u *ent.User, reason string, kept, removed []string, fields ...string) map[string]any {
+	return map[string]any{"fields": fields, "reason": reason, "user_id": u.ID.String(), "role": u.Role,
 		"removed_scopes": removed, "scopes": kept}
 }

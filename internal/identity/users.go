@@ -164,7 +164,7 @@ func (s *Users) Update(ctx context.Context, id uuid.UUID, in UpdateUserInput) (*
 		}
 		details := map[string]any{"fields": changed}
 		if held != nil {
-			cut, err := s.cutCredentials(ctx, tx, u, *held)
+			cut, err := s.cutCredentials(ctx, tx, u, *held, creatorRoleLowered)
 			if err != nil {
 				return err
 			}
@@ -187,7 +187,9 @@ func (s *Users) Update(ctx context.Context, id uuid.UUID, in UpdateUserInput) (*
 	return store.Detach(ctx, u), nil
 }
 
-// Delete removes a user; its sessions and keys stop at once. Nobody deletes
+// Delete removes a user; its sessions stop at once, and what it created (its
+// keys, clients, service accounts and theirs: cutCredentials) keeps no scope.
+// Nobody deletes
 // themselves, a user whose role outranks them, or the last active owner.
 func (s *Users) Delete(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
 	p, err := s.Guard.Require(ctx, access.DeleteUser)
@@ -211,14 +213,19 @@ func (s *Users) Delete(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
 		if err := keepAnOwner(ctx, tx, u); err != nil {
 			return err
 		}
-		if err := s.endUserAccess(ctx, tx, u.ID); err != nil {
+		if err := RevokeSessions(ctx, tx, u.ID, store.Now()); err != nil {
+			return err
+		}
+		// A deleted user holds no scope, so what it created keeps none.
+		cut, err := s.cutCredentials(ctx, tx, u, access.Set{}, creatorDeleted)
+		if err != nil {
 			return err
 		}
 		if err := tx.User.DeleteOne(u).Exec(ctx); err != nil {
 			return err
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{Action: "user.delete", ResourceType: "user", ResourceID: u.ID.String(),
-			Details: map[string]any{"email": u.Email}}); err != nil {
+			Details: map[string]any{"email": u.Email, "credentials_cut": cut}}); err != nil {
 			return err
 		}
 		return s.Events.Emit(ctx, tx, u.TenantID, webhooks.UserDeleted, u)
