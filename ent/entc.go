@@ -23,10 +23,12 @@ func main() {
 	}
 	// Overrides entgql's Paginate body (see the template): added after
 	// entgql's own templates, it replaces their helper of the same name.
-	// collection.tmpl replaces entgql's gql_collection the same way; seek.tmpl,
-	// a template of its own name, is a file of its own: ent/seek.go.
+	// collection.tmpl and edge.tmpl replace entgql's gql_collection and its
+	// edge's paginate helper the same way; seek.tmpl, a template of its own
+	// name, is a file of its own: ent/seek.go.
 	paginate := gen.MustParse(gen.NewTemplate("paginate").Funcs(entgql.TemplateFuncs).
-		ParseFiles("ent/template/paginate.tmpl", "ent/template/collection.tmpl", "ent/template/seek.tmpl"))
+		ParseFiles("ent/template/paginate.tmpl", "ent/template/collection.tmpl", "ent/template/edge.tmpl",
+			"ent/template/seek.tmpl"))
 	err = entc.Generate("./ent/schema", &gen.Config{
 		Features: []gen.Feature{
 			gen.FeaturePrivacy,

@@ -75,6 +75,7 @@ func (_m *ServiceAccount) Tenant(ctx context.Context) (*Tenant, error) {
 func (_m *ServiceAccount) APIKeys(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *APIKeyOrder, where *APIKeyWhereInput,
 ) (*APIKeyConnection, error) {
+	first, last = PageSize(first, last)
 	opts := []APIKeyPaginateOption{
 		WithAPIKeyOrder(orderBy),
 		WithAPIKeyFilter(where.Filter),
@@ -96,6 +97,7 @@ func (_m *ServiceAccount) APIKeys(
 func (_m *Tenant) Users(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *UserOrder, where *UserWhereInput,
 ) (*UserConnection, error) {
+	first, last = PageSize(first, last)
 	opts := []UserPaginateOption{
 		WithUserOrder(orderBy),
 		WithUserFilter(where.Filter),
@@ -117,6 +119,7 @@ func (_m *Tenant) Users(
 func (_m *Tenant) ServiceAccounts(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *ServiceAccountOrder, where *ServiceAccountWhereInput,
 ) (*ServiceAccountConnection, error) {
+	first, last = PageSize(first, last)
 	opts := []ServiceAccountPaginateOption{
 		WithServiceAccountOrder(orderBy),
 		WithServiceAccountFilter(where.Filter),
@@ -138,6 +141,7 @@ func (_m *Tenant) ServiceAccounts(
 func (_m *Tenant) APIKeys(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *APIKeyOrder, where *APIKeyWhereInput,
 ) (*APIKeyConnection, error) {
+	first, last = PageSize(first, last)
 	opts := []APIKeyPaginateOption{
 		WithAPIKeyOrder(orderBy),
 		WithAPIKeyFilter(where.Filter),
@@ -159,6 +163,7 @@ func (_m *Tenant) APIKeys(
 func (_m *Tenant) OauthClients(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *OAuthClientOrder, where *OAuthClientWhereInput,
 ) (*OAuthClientConnection, error) {
+	first, last = PageSize(first, last)
 	opts := []OAuthClientPaginateOption{
 		WithOAuthClientOrder(orderBy),
 		WithOAuthClientFilter(where.Filter),
@@ -180,6 +185,7 @@ func (_m *Tenant) OauthClients(
 func (_m *Tenant) Credentials(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *CredentialOrder, where *CredentialWhereInput,
 ) (*CredentialConnection, error) {
+	first, last = PageSize(first, last)
 	opts := []CredentialPaginateOption{
 		WithCredentialOrder(orderBy),
 		WithCredentialFilter(where.Filter),
@@ -201,6 +207,7 @@ func (_m *Tenant) Credentials(
 func (_m *Tenant) AuditLogs(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *AuditLogOrder, where *AuditLogWhereInput,
 ) (*AuditLogConnection, error) {
+	first, last = PageSize(first, last)
 	opts := []AuditLogPaginateOption{
 		WithAuditLogOrder(orderBy),
 		WithAuditLogFilter(where.Filter),
@@ -222,6 +229,7 @@ func (_m *Tenant) AuditLogs(
 func (_m *Tenant) Webhooks(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *WebhookOrder, where *WebhookWhereInput,
 ) (*WebhookConnection, error) {
+	first, last = PageSize(first, last)
 	opts := []WebhookPaginateOption{
 		WithWebhookOrder(orderBy),
 		WithWebhookFilter(where.Filter),
@@ -243,6 +251,7 @@ func (_m *Tenant) Webhooks(
 func (_m *Tenant) Guardrails(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *GuardrailOrder, where *GuardrailWhereInput,
 ) (*GuardrailConnection, error) {
+	first, last = PageSize(first, last)
 	opts := []GuardrailPaginateOption{
 		WithGuardrailOrder(orderBy),
 		WithGuardrailFilter(where.Filter),
@@ -272,6 +281,7 @@ func (_m *User) Tenant(ctx context.Context) (*Tenant, error) {
 func (_m *User) APIKeys(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *APIKeyOrder, where *APIKeyWhereInput,
 ) (*APIKeyConnection, error) {
+	first, last = PageSize(first, last)
 	opts := []APIKeyPaginateOption{
 		WithAPIKeyOrder(orderBy),
 		WithAPIKeyFilter(where.Filter),
@@ -301,6 +311,7 @@ func (_m *Webhook) Tenant(ctx context.Context) (*Tenant, error) {
 func (_m *Webhook) Deliveries(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *WebhookDeliveryOrder, where *WebhookDeliveryWhereInput,
 ) (*WebhookDeliveryConnection, error) {
+	first, last = PageSize(first, last)
 	opts := []WebhookDeliveryPaginateOption{
 		WithWebhookDeliveryOrder(orderBy),
 		WithWebhookDeliveryFilter(where.Filter),

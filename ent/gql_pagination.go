@@ -271,6 +271,7 @@ func (_m *APIKeyQuery) Paginate(
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
+	first, last = PageSize(first, last)
 	pager, err := newAPIKeyPager(opts, last != nil)
 	if err != nil {
 		return nil, err
@@ -649,6 +650,7 @@ func (_m *AuditLogQuery) Paginate(
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
+	first, last = PageSize(first, last)
 	pager, err := newAuditLogPager(opts, last != nil)
 	if err != nil {
 		return nil, err
@@ -955,6 +957,7 @@ func (_m *CredentialQuery) Paginate(
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
+	first, last = PageSize(first, last)
 	pager, err := newCredentialPager(opts, last != nil)
 	if err != nil {
 		return nil, err
@@ -1351,6 +1354,7 @@ func (_m *GuardrailQuery) Paginate(
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
+	first, last = PageSize(first, last)
 	pager, err := newGuardrailPager(opts, last != nil)
 	if err != nil {
 		return nil, err
@@ -1711,6 +1715,7 @@ func (_m *OAuthClientQuery) Paginate(
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
+	first, last = PageSize(first, last)
 	pager, err := newOAuthClientPager(opts, last != nil)
 	if err != nil {
 		return nil, err
@@ -2071,6 +2076,7 @@ func (_m *ServiceAccountQuery) Paginate(
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
+	first, last = PageSize(first, last)
 	pager, err := newServiceAccountPager(opts, last != nil)
 	if err != nil {
 		return nil, err
@@ -2413,6 +2419,7 @@ func (_m *TenantQuery) Paginate(
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
+	first, last = PageSize(first, last)
 	pager, err := newTenantPager(opts, last != nil)
 	if err != nil {
 		return nil, err
@@ -2791,6 +2798,7 @@ func (_m *UserQuery) Paginate(
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
+	first, last = PageSize(first, last)
 	pager, err := newUserPager(opts, last != nil)
 	if err != nil {
 		return nil, err
@@ -3169,6 +3177,7 @@ func (_m *WebhookQuery) Paginate(
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
+	first, last = PageSize(first, last)
 	pager, err := newWebhookPager(opts, last != nil)
 	if err != nil {
 		return nil, err
@@ -3511,6 +3520,7 @@ func (_m *WebhookDeliveryQuery) Paginate(
 	if err := validateFirstLast(first, last); err != nil {
 		return nil, err
 	}
+	first, last = PageSize(first, last)
 	pager, err := newWebhookDeliveryPager(opts, last != nil)
 	if err != nil {
 		return nil, err

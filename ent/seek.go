@@ -8,6 +8,32 @@ import (
 	"github.com/google/uuid"
 )
 
+// Connection page sizes: a page that names neither first nor last holds
+// DefaultPageSize rows, and none holds more than MaxPageSize, root or nested,
+// so that a connection never loads a whole table.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 200
+)
+
+// PageSize bounds a connection's first and last. A negative one is left to
+// validateFirstLast to refuse.
+func PageSize(first, last *int) (*int, *int) {
+	bound := func(n *int) *int {
+		if n == nil || *n <= MaxPageSize {
+			return n
+		}
+		v := MaxPageSize
+		return &v
+	}
+	first, last = bound(first), bound(last)
+	if first == nil && last == nil {
+		n := DefaultPageSize
+		first = &n
+	}
+	return first, last
+}
+
 // Seek is the predicate of the rows past (value, id) in the order of column,
 // then id, descending or not; a nil value is NULL, which sorts as the
 // largest value. Past a value, the rows of a nullable column that are NULL

@@ -281,3 +281,44 @@ func at(t *testing.T, v any, path ...string) any {
 	}
 	return v
 }
+
+// TestConnectionsNeverLoadAWholeList: every connection, root or nested,
+// loaded with its parents or on its own, holds 50 rows when asked for
+// neither first nor last and never more than 200; a negative size is a
+// VALIDATION_ERROR. A nested connection took first and last as given, and
+// without them loaded every row of every parent (all 210 keys here, with
+// hasNextPage false), so one request could read a whole table.
+func TestConnectionsNeverLoadAWholeList(t *testing.T) {
+	t.Parallel()
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		tn := register(t, e, "Sizes")
+		const made = 210
+		for i := range made {
+			createKey(t, e, tn.AccessToken, map[string]any{"name": fmt.Sprintf("size %03d", i), "scopes": []string{"api_keys:read"}})
+		}
+		conns := map[string]string{
+			"root":                 `{ apiKeys%s { %s } }`,
+			"nested, on its own":   `{ me { tenant { apiKeys%s { %s } } } }`,
+			"nested, with parents": `{ users(first: 1) { edges { node { apiKeys%s { %s } } } } }`,
+		}
+		paths := map[string][]string{"root": {"apiKeys"}, "nested, on its own": {"me", "tenant", "apiKeys"},
+			"nested, with parents": {"users", "edges", "0", "node", "apiKeys"}}
+		for name, q := range conns {
+			for args, want := range map[string]int{"": 50, "first: 100000": 200, "last: 100000": 200, "first: 7": 7} {
+				var data any
+				if args != "" {
+					args = "(" + args + ")"
+				}
+				gql(t, e, tn.AccessToken, fmt.Sprintf(q, args, "edges { node { id } } pageInfo { hasNextPage hasPreviousPage } totalCount"), nil, &data)
+				conn := at(t, data, paths[name]...).(map[string]any)
+				next, prev := at(t, conn, "pageInfo", "hasNextPage"), at(t, conn, "pageInfo", "hasPreviousPage")
+				if got := len(conn["edges"].([]any)); got != want || next == prev || conn["totalCount"] != float64(made) {
+					t.Errorf("%s (%s): %d edges, hasNextPage %v, hasPreviousPage %v, totalCount %v; want %d edges, a further page, %d in all",
+						name, args, got, next, prev, conn["totalCount"], want, made)
+				}
+			}
+			g := gqlDo(e, tn.AccessToken, fmt.Sprintf(q, "(first: -1)", "totalCount"), nil)
+			wantGQLError(t, g, "VALIDATION_ERROR")
+		}
+	})
+}

@@ -67,7 +67,7 @@ func (s *Service) ByIntegration(ctx context.Context, integrationID string, withD
 	}
 	rows, err := s.Cache.integration(ctx, p.TenantID, integrationID, func() ([]*ent.Credential, error) {
 		return s.Client.Credential.Query().Where(credential.IntegrationID(integrationID)).
-			Order(ent.Asc(credential.FieldCreatedAt), ent.Asc(credential.FieldID)).Limit(paging.MaxSize).All(ctx)
+			Order(ent.Asc(credential.FieldCreatedAt), ent.Asc(credential.FieldID)).Limit(ent.MaxPageSize).All(ctx)
 	})
 	if err != nil {
 		return nil, err

@@ -11,7 +11,7 @@ import (
 
 // Connection is the body of every GraphQL connection resolver: q, filtered
 // by filter when there is one, paged by paginate within first and last as
-// Size bounds them, and its totalCount, when it or totalCountIsLowerBound
+// ent.PageSize bounds them, and its totalCount, when it or totalCountIsLowerBound
 // is selected, counted as far as a REST total is (see TotalCap): exact up
 // to TotalCap rows, past that TotalCap + 1, a lower bound (IsLowerBound),
 // so that a page never costs a count of a large table. entgql's own count,
@@ -31,7 +31,7 @@ func Connection[Q countQuery[Q, S], C, S any](ctx context.Context, q Q, filter f
 			return nil, err
 		}
 	}
-	first, last = Size(first, last)
+	first, last = ent.PageSize(first, last)
 	ctx, counted, listed := withoutTotalCount(ctx)
 	counting := q.Clone() // paginate adds the cursors and the limit to q
 	conn, err := paginate(ctx, q, first, last)

@@ -1,5 +1,6 @@
-// Package paging pages lists: GraphQL connections by cursor (sizes bounded
-// here) and REST lists by window, over any ent query.
+// Package paging pages lists: GraphQL connections by cursor (their sizes and
+// seek generated into ent from ent/template/seek.tmpl) and REST lists by
+// window, over any ent query.
 package paging
 
 import (
@@ -10,30 +11,6 @@ import (
 
 	"github.com/credvault/credvault/ent"
 )
-
-// Connection page sizes: a connection asked for without first or last gets
-// the default, and no page is larger than the maximum.
-const (
-	DefaultSize = 50
-	MaxSize     = 200
-)
-
-// Size bounds first and last, so a connection never loads a whole table.
-func Size(first, last *int) (*int, *int) {
-	clamp := func(n *int) *int {
-		if n == nil {
-			return nil
-		}
-		v := min(max(*n, 0), MaxSize)
-		return &v
-	}
-	first, last = clamp(first), clamp(last)
-	if first == nil && last == nil {
-		n := DefaultSize
-		first = &n
-	}
-	return first, last
-}
 
 // TotalCap bounds how far a REST list counts past the start of a page: a
 // list with more rows than that after the start reports a total of
