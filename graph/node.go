@@ -73,10 +73,11 @@ func (r *Resolver) noder(ctx context.Context, id uuid.UUID) (ent.Noder, error) {
 // kind.
 const maxNodeIDs = 100
 
-// nodesComplexity counts nodes(ids) once per id, as node(id) counts, so the
-// complexity limit refuses a long list before anything runs.
+// nodesComplexity counts nodes(ids) per id as a look-up in each kind of
+// node it may probe plus what it selects, so the complexity limit refuses a
+// long list before anything runs.
 func nodesComplexity(childComplexity int, ids []uuid.UUID) int {
-	return len(ids) * (1 + childComplexity)
+	return len(ids) * (len(nodeKinds) + childComplexity)
 }
 
 // noders loads ids for nodes(ids), at most maxNodeIDs, for an authenticated

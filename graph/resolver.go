@@ -52,6 +52,7 @@ type Resolver struct {
 // NewSchema returns the executable schema served at /graphql.
 func NewSchema(r *Resolver) graphql.ExecutableSchema {
 	c := Config{Resolvers: r}
+	countPages(&c.Complexity)
 	c.Complexity.Query.Nodes = nodesComplexity
 	return NewExecutableSchema(c)
 }

@@ -34,8 +34,11 @@ const (
 	// counted (GraphiQL's own schema query is deep).
 	maxDepth = 12
 	// maxComplexity bounds execution: gqlgen's count of one operation's
-	// fields, each list field multiplied as its complexity function says.
-	maxComplexity = 1000
+	// fields, each list field multiplied as its complexity function says (a
+	// connection by the rows of its page, nodes(ids) by its ids): 50 parents
+	// with 50 rows each of a nested connection, a dozen fields a row, pass;
+	// 200 rows under each of 200 parents do not.
+	maxComplexity = 40_000
 )
 
 // complexityLimitExceeded is gqlgen's code for an operation over

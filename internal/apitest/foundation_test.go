@@ -391,7 +391,7 @@ func TestFoundation(t *testing.T) {
 			id := uuid.NewString()
 			// 12 levels: node, apiKeys, edges, node, serviceAccount, apiKeys,
 			// edges, node, serviceAccount, apiKeys, edges, cursor.
-			const nest = `apiKeys { edges { node { serviceAccount { apiKeys { edges { node { serviceAccount { apiKeys { edges { %s } } } } } } } } } }`
+			const nest = `apiKeys(first: 1) { edges { node { serviceAccount { apiKeys(first: 1) { edges { node { serviceAccount { apiKeys(first: 1) { edges { %s } } } } } } } } } }`
 			atLimit := `{ node(id: "` + id + `") { ... on ServiceAccount { ` + fmt.Sprintf(nest, "cursor") + ` } } }`
 			overLimit := `{ node(id: "` + id + `") { ... on ServiceAccount { ` + fmt.Sprintf(nest, "node { id }") + ` } } }`
 

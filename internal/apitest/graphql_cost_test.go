@@ -251,3 +251,30 @@ func TestGraphQLPersistedQueryNotFound(t *testing.T) {
 		wantNotFound("hash of a document over 64 KiB", hash(long))
 	})
 }
+
+// TestGraphQLConnectionsCountedByTheirRows: a connection counts its
+// selections once per row of its page, so a document that nests pages
+// within pages is refused before anything runs (200 keys under each of 200
+// users; three levels of 50 by default), where each connection counted as
+// one field let it through to read them all. Pages of a realistic size,
+// nested ones too, run.
+func TestGraphQLConnectionsCountedByTheirRows(t *testing.T) {
+	t.Parallel()
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		tn := register(t, e, "Rows")
+		for _, q := range []string{
+			`{ users(first: 200) { edges { node { apiKeys(first: 200) { edges { node { id } } } } } } }`,
+			`{ users { edges { node { apiKeys { edges { node { user { apiKeys { edges { node { id } } } } } } } } } } }`,
+			`{ users { edges { node { apiKeys { edges { node { auditLogs { edges { node { id action } } } } } } } } } }`,
+		} {
+			wantRefused(t, q, do(e, http.MethodPost, "/graphql", tn.AccessToken, map[string]any{"query": q}), "complexity")
+		}
+		for _, q := range []string{
+			`{ apiKeys(first: 200) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id name prefix scopes status
+				createdAt updatedAt expiresAt lastUsedAt revokedAt serviceAccountID ipAllowlist createdBy } } } }`,
+			`{ users(first: 50) { edges { node { id email apiKeys(first: 50) { totalCount edges { node { id name scopes status } } } } } } }`,
+		} {
+			gql(t, e, tn.AccessToken, q, nil, nil)
+		}
+	})
+}
