@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
@@ -19,9 +20,22 @@ import (
 // alike, before anything runs: a malformed ID, UUID, Time, Cursor or Map
 // (which gqlgen would otherwise fail to decode inside execution, an
 // INTERNAL_ERROR), a time outside years 1–9999 or a NUL character (the
-// inputs rules) is a VALIDATION_ERROR naming the argument, such as
-// input.expiresAt, and nothing runs.
+// inputs rules), input objects nested deeper than maxInputDepth, or a where
+// filter of more than maxFilters filters, is a VALIDATION_ERROR naming the
+// argument, such as input.expiresAt, and nothing runs.
 type inputCheck struct{ schema *ast.Schema }
+
+// Bounds of an argument, which a variable can make as large as the body:
+// a where filter nested a thousand deep, or of a thousand alternatives,
+// became SQL the database refused (SQLite's expression depth, an
+// INTERNAL_ERROR) or took long to plan.
+const (
+	// maxInputDepth bounds the input objects nested in one argument.
+	maxInputDepth = 10
+	// maxFilters bounds the where filters (input objects of a type named
+	// …WhereInput: one, and each of its and, or and not) in one argument.
+	maxFilters = 100
+)
 
 var _ interface {
 	graphql.HandlerExtension
@@ -83,25 +97,28 @@ func (c *inputCheck) arguments(oc *graphql.OperationContext, f *ast.Field) *appe
 		if err != nil {
 			continue // gqlparser's validation has answered this already
 		}
-		if err := c.value(def.Type, v, arg.Name); err != nil {
+		filters := 0
+		if err := c.value(def.Type, v, arg.Name, 0, &filters); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// value checks v, a decoded argument value, against its schema type t.
-func (c *inputCheck) value(t *ast.Type, v any, path string) *apperr.Error {
+// value checks v, a decoded argument value, against its schema type t; v
+// is depth input objects deep in its argument, which has filters where
+// filters so far.
+func (c *inputCheck) value(t *ast.Type, v any, path string, depth int, filters *int) *apperr.Error {
 	if v == nil {
 		return nil
 	}
 	if t.Elem != nil {
 		list, ok := v.([]any)
 		if !ok {
-			return c.value(t.Elem, v, path)
+			return c.value(t.Elem, v, path, depth, filters)
 		}
 		for i, item := range list {
-			if err := c.value(t.Elem, item, path+"["+strconv.Itoa(i)+"]"); err != nil {
+			if err := c.value(t.Elem, item, path+"["+strconv.Itoa(i)+"]", depth, filters); err != nil {
 				return err
 			}
 		}
@@ -112,10 +129,20 @@ func (c *inputCheck) value(t *ast.Type, v any, path string) *apperr.Error {
 		return nil
 	}
 	if def.Kind == ast.InputObject {
+		if depth++; depth > maxInputDepth {
+			return apperr.Invalid(path, "too_deep").With("max_depth", maxInputDepth)
+		}
+		if strings.HasSuffix(def.Name, "WhereInput") {
+			if *filters++; *filters > maxFilters {
+				arg, _, _ := strings.Cut(path, ".")
+				arg, _, _ = strings.Cut(arg, "[")
+				return apperr.Invalid(arg, "too_long").With("max_filters", maxFilters)
+			}
+		}
 		fields, _ := v.(map[string]any)
 		for name, fv := range fields {
 			if fd := def.Fields.ForName(name); fd != nil {
-				if err := c.value(fd.Type, fv, path+"."+name); err != nil {
+				if err := c.value(fd.Type, fv, path+"."+name, depth, filters); err != nil {
 					return err
 				}
 			}

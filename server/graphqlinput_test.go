@@ -23,6 +23,9 @@ func TestInputCheckRefusesMalformedArgumentsQuietly(t *testing.T) {
 		{`mutation { createAPIKey(input: {name: "x", expiresAt: "9999-12-31T23:59:59-23:59"}) { key } }`, "input.expiresAt"},
 		{`mutation { createAPIKey(input: {name: "x", expiresAt: "soon"}) { key } }`, "input.expiresAt"},
 		{`mutation { login(input: {email: "a\u0000", password: "x"}) { accessToken } }`, "input.email"},
+		{`{ apiKeys(where: ` + strings.Repeat(`{not: `, 11) + `{name: "x"}` + strings.Repeat(`}`, 11) + `) { totalCount } }`,
+			"where" + strings.Repeat(".not", 10)},
+		{`{ apiKeys(where: {or: [` + strings.Repeat(`{name: "x"}, `, 100) + `]}) { totalCount } }`, "where"},
 	} {
 		body, _ := json.Marshal(map[string]any{"query": c.query})
 		req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(string(body)))

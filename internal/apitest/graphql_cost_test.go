@@ -278,3 +278,49 @@ func TestGraphQLConnectionsCountedByTheirRows(t *testing.T) {
 		}
 	})
 }
+
+// TestGraphQLFiltersBounded: a where filter nests at most 10 input objects
+// deep and holds at most 100 filters (itself and each and, or and not
+// within), literal or variable; past that it is a VALIDATION_ERROR naming
+// the argument and nothing runs. A filter of a thousand alternatives or a
+// thousand nested nots was an INTERNAL_ERROR on SQLite (its expression
+// depth) and planned at length on PostgreSQL.
+func TestGraphQLFiltersBounded(t *testing.T) {
+	t.Parallel()
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		tn := register(t, e, "Filters")
+		key := tn.key(t, "api_keys:read")
+		const q = `query($w: APIKeyWhereInput) { apiKeys(where: $w) { totalCount } }`
+		nots := func(n int) any {
+			var w any = map[string]any{"name": key.Name}
+			for range n {
+				w = map[string]any{"not": map[string]any{"not": w}}
+			}
+			return w
+		}
+		ors := func(n int) any {
+			terms := make([]any, n)
+			for i := range terms {
+				terms[i] = map[string]any{"name": key.Name}
+			}
+			return map[string]any{"or": terms}
+		}
+		var data struct{ APIKeys struct{ TotalCount int } }
+		gql(t, e, tn.AccessToken, q, map[string]any{"w": nots(4)}, &data) // 9 deep
+		if data.APIKeys.TotalCount != 1 {
+			t.Errorf("9 deep: %d keys, want 1", data.APIKeys.TotalCount)
+		}
+		gql(t, e, tn.AccessToken, q, map[string]any{"w": ors(99)}, &data) // 100 filters
+		if data.APIKeys.TotalCount != 1 {
+			t.Errorf("100 filters: %d keys, want 1", data.APIKeys.TotalCount)
+		}
+		for name, w := range map[string]any{"11 deep": nots(5), "a thousand deep": nots(500), "101 filters": ors(100),
+			"a thousand filters": ors(1000)} {
+			g := gqlDo(e, tn.AccessToken, q, map[string]any{"w": w})
+			wantGQLError(t, g, "VALIDATION_ERROR")
+			if f, _ := g.Errors[0].Extensions["details"].(map[string]any)["field"].(string); !strings.HasPrefix(f, "where") {
+				t.Errorf("%s: details %v, want the argument named", name, g.Errors[0].Extensions["details"])
+			}
+		}
+	})
+}
