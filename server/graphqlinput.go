@@ -20,9 +20,10 @@ import (
 // alike, before anything runs: a malformed ID, UUID, Time, Cursor or Map
 // (which gqlgen would otherwise fail to decode inside execution, an
 // INTERNAL_ERROR), a time outside years 1–9999 or a NUL character (the
-// inputs rules), input objects nested deeper than maxInputDepth, or a where
-// filter of more than maxFilters filters, is a VALIDATION_ERROR naming the
-// argument, such as input.expiresAt, and nothing runs.
+// inputs rules), input objects nested deeper than maxInputDepth, a where
+// filter of more than maxFilters filters or a list of more than maxListItems
+// items, is a VALIDATION_ERROR naming the argument, such as
+// input.expiresAt, and nothing runs.
 type inputCheck struct{ schema *ast.Schema }
 
 // Bounds of an argument, which a variable can make as large as the body:
@@ -35,6 +36,9 @@ const (
 	// maxFilters bounds the where filters (input objects of a type named
 	// …WhereInput: one, and each of its and, or and not) in one argument.
 	maxFilters = 100
+	// maxListItems bounds a list in an argument: a filter's nameIn of 40,000
+	// names passed the databases' limit of bound parameters (INTERNAL_ERROR).
+	maxListItems = 1000
 )
 
 var _ interface {
@@ -116,6 +120,9 @@ func (c *inputCheck) value(t *ast.Type, v any, path string, depth int, filters *
 		list, ok := v.([]any)
 		if !ok {
 			return c.value(t.Elem, v, path, depth, filters)
+		}
+		if len(list) > maxListItems {
+			return apperr.Invalid(path, "too_long").With("max_items", maxListItems)
 		}
 		for i, item := range list {
 			if err := c.value(t.Elem, item, path+"["+strconv.Itoa(i)+"]", depth, filters); err != nil {

@@ -280,11 +280,13 @@ func TestGraphQLConnectionsCountedByTheirRows(t *testing.T) {
 }
 
 // TestGraphQLFiltersBounded: a where filter nests at most 10 input objects
-// deep and holds at most 100 filters (itself and each and, or and not
-// within), literal or variable; past that it is a VALIDATION_ERROR naming
-// the argument and nothing runs. A filter of a thousand alternatives or a
-// thousand nested nots was an INTERNAL_ERROR on SQLite (its expression
-// depth) and planned at length on PostgreSQL.
+// deep, holds at most 100 filters (itself and each and, or and not within)
+// and lists of at most 1,000 items, literal or variable; past that it is a
+// VALIDATION_ERROR naming the argument and nothing runs. A filter of a
+// thousand alternatives or a thousand nested nots was an INTERNAL_ERROR on
+// SQLite (its expression depth) and planned at length on PostgreSQL; a
+// nameIn of 40,000 names was an INTERNAL_ERROR on SQLite (its bound
+// parameters), of 100,000 on PostgreSQL too.
 func TestGraphQLFiltersBounded(t *testing.T) {
 	t.Parallel()
 	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
@@ -314,8 +316,19 @@ func TestGraphQLFiltersBounded(t *testing.T) {
 		if data.APIKeys.TotalCount != 1 {
 			t.Errorf("100 filters: %d keys, want 1", data.APIKeys.TotalCount)
 		}
+		names := func(n int) any {
+			in := make([]any, n)
+			for i := range in {
+				in[i] = key.Name
+			}
+			return map[string]any{"nameIn": in}
+		}
+		gql(t, e, tn.AccessToken, q, map[string]any{"w": names(1000)}, &data)
+		if data.APIKeys.TotalCount != 1 {
+			t.Errorf("nameIn of 1,000: %d keys, want 1", data.APIKeys.TotalCount)
+		}
 		for name, w := range map[string]any{"11 deep": nots(5), "a thousand deep": nots(500), "101 filters": ors(100),
-			"a thousand filters": ors(1000)} {
+			"a thousand filters": ors(1000), "nameIn of 1,001": names(1001), "nameIn of 40,000": names(40_000)} {
 			g := gqlDo(e, tn.AccessToken, q, map[string]any{"w": w})
 			wantGQLError(t, g, "VALIDATION_ERROR")
 			if f, _ := g.Errors[0].Extensions["details"].(map[string]any)["field"].(string); !strings.HasPrefix(f, "where") {
