@@ -78,9 +78,9 @@ func (s *Service) Issue(ctx context.Context, tx *ent.Client, p *access.Principal
 	if spec.ExpiresAt != nil && !spec.ExpiresAt.After(time.Now()) {
 		return nil, apperr.Invalid("expires_at", "must be in the future")
 	}
-	allow, err := ipallow.Normalize(spec.IPAllowlist)
-	if bad, ok := err.(*ipallow.BadEntryError); ok {
-		return nil, apperr.Invalid("ip_allowlist", "invalid").With("value", bad.Value)
+	allow, err := ipallow.Normalize("ip_allowlist", spec.IPAllowlist)
+	if err != nil {
+		return nil, err
 	}
 	scopes := spec.Scopes
 	if scopes == nil {

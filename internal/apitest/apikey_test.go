@@ -1638,3 +1638,44 @@ func TestAPIKeyAdminAliases(t *testing.T) {
 		}
 	})
 }
+
+// TestAllowlistsBounded: a key's and a tenant's IP allowlist hold at most
+// 1,000 entries (every request of a credential is checked against both);
+// one longer is a VALIDATION_ERROR naming it, over REST and GraphQL alike,
+// and nothing is stored. They took any length: 20,000 CIDRs were stored
+// and checked on every request.
+func TestAllowlistsBounded(t *testing.T) {
+	t.Parallel()
+	apitest.EachParallel(t, func(t *testing.T, e *apitest.Env) {
+		ten := register(t, e, "Bounded Lists")
+		cidrs := func(n int) []string {
+			out := make([]string, n)
+			for i := range out {
+				out[i] = fmt.Sprintf("10.%d.%d.0/24", i/256, i%256)
+			}
+			return out
+		}
+		k := createKey(t, e, ten.AccessToken, map[string]any{"name": "thousand", "ip_allowlist": cidrs(1000)})
+		if len(k.IPAllowlist) != 1000 {
+			t.Fatalf("%d entries stored, want 1000", len(k.IPAllowlist))
+		}
+		wantError(t, do(e, http.MethodPost, "/api/v1/api-keys", ten.AccessToken, map[string]any{"name": "more", "ip_allowlist": cidrs(1001)}),
+			http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "ip_allowlist", "reason", "too_long", "max_entries", 1000)
+		wantError(t, do(e, http.MethodPatch, "/api/v1/admin/tenants/"+ten.TenantID.String(), ten.AccessToken,
+			map[string]any{"settings": map[string]any{"ip_allowlist": cidrs(1001)}}),
+			http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "settings.ip_allowlist", "reason", "too_long")
+		wantError(t, do(e, http.MethodPatch, "/api/v1/admin/tenants/"+ten.TenantID.String(), ten.AccessToken,
+			map[string]any{"settings": map[string]any{"ip_allowlist": []string{"10.0.0.0/8", "nonsense"}}}),
+			http.StatusUnprocessableEntity, "VALIDATION_ERROR", "field", "settings.ip_allowlist", "reason", "invalid", "value", "nonsense")
+		g := gqlDo(e, ten.AccessToken, `mutation($in: CreateAPIKeyInput!) { createAPIKey(input: $in) { key } }`,
+			map[string]any{"in": map[string]any{"name": "more", "ipAllowlist": cidrs(1001)}})
+		wantGQLError(t, g, "VALIDATION_ERROR")
+		var keys []apiKeyJSON
+		listPage(t, e, ten.AccessToken, "/api/v1/api-keys?limit=200", &keys)
+		for _, k := range keys {
+			if k.Name == "more" {
+				t.Fatalf("a key with too long an allowlist was stored")
+			}
+		}
+	})
+}

@@ -131,9 +131,9 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, input UpdateTenantIn
 		if in := input.Settings; in != nil {
 			settings := t.Settings
 			if in.IPAllowlist != nil {
-				allow, err := ipallow.Normalize(in.IPAllowlist)
+				allow, err := ipallow.Normalize("settings.ip_allowlist", in.IPAllowlist)
 				if err != nil {
-					return apperr.Invalid("settings.ip_allowlist", "invalid")
+					return err
 				}
 				settings.IPAllowlist = allow
 			}

@@ -5,10 +5,10 @@ package ipallow
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
 	"strings"
 
+	"github.com/credvault/credvault/internal/platform/apperr"
 	"github.com/credvault/credvault/internal/platform/reqinfo"
 )
 
@@ -50,10 +50,18 @@ func ClientIP(ctx context.Context) netip.Addr {
 	return ip
 }
 
-// Normalize checks an allowlist as a client writes it — CIDRs, or single
-// addresses — and returns it as stored: each entry a masked CIDR. The
-// error of an entry that is neither names the entry.
-func Normalize(list []string) ([]string, error) {
+// MaxEntries bounds an allowlist: every request a credential makes is
+// checked against its key's list and its tenant's.
+const MaxEntries = 1000
+
+// Normalize checks an allowlist as a client writes it in field — CIDRs, or
+// single addresses, at most MaxEntries — and returns it as stored: each
+// entry a masked CIDR. An entry that is neither is a VALIDATION_ERROR
+// naming it (details.value).
+func Normalize(field string, list []string) ([]string, error) {
+	if len(list) > MaxEntries {
+		return nil, apperr.Invalid(field, "too_long").With("max_entries", MaxEntries)
+	}
 	out := make([]string, 0, len(list))
 	for _, s := range list {
 		s = strings.TrimSpace(s)
@@ -68,16 +76,9 @@ func Normalize(list []string) ([]string, error) {
 			}
 		}
 		if err != nil {
-			return nil, &BadEntryError{Value: s}
+			return nil, apperr.Invalid(field, "invalid").With("value", s)
 		}
 		out = append(out, p.Masked().String())
 	}
 	return out, nil
-}
-
-// BadEntryError is an allowlist entry that is neither a CIDR nor an address.
-type BadEntryError struct{ Value string }
-
-func (e *BadEntryError) Error() string {
-	return fmt.Sprintf("ipallow: %q is not a CIDR or an address", e.Value)
 }
