@@ -146,6 +146,9 @@ func TestOAuthClientValidation(t *testing.T) {
 			{"redirect http remote", map[string]any{"name": "x", "scopes": ok, "redirect_uris": []string{"http://example.com/cb"}}, "redirect_uris"},
 			{"redirect relative", map[string]any{"name": "x", "scopes": ok, "redirect_uris": []string{"/cb"}}, "redirect_uris"},
 			{"redirect fragment", map[string]any{"name": "x", "scopes": ok, "redirect_uris": []string{"https://app.example.com/cb#x"}}, "redirect_uris"},
+			// At most 100 redirect URIs of at most 2,048 bytes: they took any number and length.
+			{"redirects 101", map[string]any{"name": "x", "scopes": ok, "redirect_uris": redirects(101, 30)}, "redirect_uris"},
+			{"redirect 2,049 bytes", map[string]any{"name": "x", "scopes": ok, "redirect_uris": redirects(1, 2049)}, "redirect_uris"},
 			{"ttl too short", map[string]any{"name": "x", "scopes": ok, "access_token_ttl_seconds": 59}, "access_token_ttl_seconds"},
 			{"ttl too long", map[string]any{"name": "x", "scopes": ok, "access_token_ttl_seconds": 86401}, "access_token_ttl_seconds"},
 			{"ttl zero", map[string]any{"name": "x", "scopes": ok, "access_token_ttl_seconds": 0}, "access_token_ttl_seconds"},
@@ -170,6 +173,9 @@ func TestOAuthClientValidation(t *testing.T) {
 		// Accepted redirect URIs: https anywhere, http on loopback only.
 		tn.createClient(t, map[string]any{"name": "ok", "scopes": ok,
 			"redirect_uris": []string{"http://localhost:3000/cb", "https://app.example.com/cb"}, "access_token_ttl_seconds": 60})
+		if c := tn.createClient(t, map[string]any{"name": "many", "scopes": ok, "redirect_uris": redirects(100, 2048)}); len(c.RedirectURIs) != 100 {
+			t.Fatalf("%d redirect URIs kept, want 100", len(c.RedirectURIs))
+		}
 		c := tn.createClient(t, map[string]any{"name": "ok2", "scopes": ok, "access_token_ttl_seconds": 86400})
 
 		// The same rules on PATCH, which then changes nothing.
@@ -913,4 +919,14 @@ func TestOAuthClientGraphQLAndREST(t *testing.T) {
 			}
 		}
 	})
+}
+
+// redirects is n distinct https redirect URIs of size bytes each.
+func redirects(n, size int) []string {
+	out := make([]string, n)
+	for i := range out {
+		u := fmt.Sprintf("https://app.example.com/cb/%d/", i)
+		out[i] = u + strings.Repeat("x", max(0, size-len(u)))
+	}
+	return out
 }

@@ -340,10 +340,24 @@ func checkGrantTypes(grants []string) ([]string, error) {
 	return []string{GrantClientCredentials}, nil
 }
 
-// checkRedirectURIs accepts absolute https URIs, and http ones on localhost.
+// Bounds of a client's redirect URIs, which every read of the client
+// carries: they took any number and length.
+const (
+	maxRedirectURIs   = 100
+	maxRedirectURILen = 2048
+)
+
+// checkRedirectURIs accepts absolute https URIs, and http ones on localhost,
+// at most maxRedirectURIs of at most maxRedirectURILen bytes.
 func checkRedirectURIs(uris []string) ([]string, error) {
+	if len(uris) > maxRedirectURIs {
+		return nil, apperr.Invalid("redirect_uris", "too_long").With("max_entries", maxRedirectURIs)
+	}
 	out := make([]string, 0, len(uris))
 	for _, u := range uris {
+		if len(u) > maxRedirectURILen {
+			return nil, apperr.Invalid("redirect_uris", "too_long").With("max_length", maxRedirectURILen)
+		}
 		parsed, err := url.Parse(u)
 		ok := err == nil && parsed.IsAbs() && parsed.Host != "" && parsed.Fragment == "" &&
 			(parsed.Scheme == "https" || (parsed.Scheme == "http" && isLoopback(parsed.Hostname())))
