@@ -235,17 +235,9 @@ func TestDemotionCutsWhatItsCredentialsCreated(t *testing.T) {
 		k1 := newKey(t, e, admin.AccessToken, writes...)
 		k3 := newKey(t, e, k1.Key, writes...)
 		k4 := newKey(t, e, k3.Key, "users:read", "users:write")
-		var sa struct {
-			ServiceAccount struct {
-				ID uuid.UUID `json:"id"`
-			} `json:"service_account"`
-			APIKey apiKeyJSON `json:"api_key"`
-		}
-		wantOK(t, do(e, http.MethodPost, "/api/v1/admin/service-account/create", admin.AccessToken, map[string]any{
-			"name": "bot", "scopes": []string{"users:read", "users:write"}, "create_api_key": true}), http.StatusCreated, &sa)
-		var ownersKey apiKeyJSON
-		wantOK(t, do(e, http.MethodPost, "/api/v1/api-keys", tn.AccessToken, map[string]any{"name": "bot by owner",
-			"scopes": []string{"users:write"}, "service_account_id": sa.ServiceAccount.ID}), http.StatusCreated, &ownersKey)
+		sa := newBot(t, e, admin.AccessToken, "users:read", "users:write")
+		ownersKey := createKey(t, e, tn.AccessToken, map[string]any{"name": "bot by owner",
+			"scopes": []string{"users:write"}, "service_account_id": sa.ServiceAccount.ID})
 
 		var u userJSON
 		wantOK(t, do(e, http.MethodPatch, "/api/v1/admin/users/"+admin.UserID.String(), tn.AccessToken,
@@ -301,6 +293,24 @@ func TestDemotionCutsWhatItsCredentialsCreated(t *testing.T) {
 	})
 }
 
+// botJSON is a service account as created with its first key.
+type botJSON struct {
+	ServiceAccount struct {
+		ID uuid.UUID `json:"id"`
+	} `json:"service_account"`
+	APIKey apiKeyJSON `json:"api_key"`
+}
+
+// newBot creates, as cred, a service account holding scopes, with its
+// first key.
+func newBot(t testing.TB, e *apitest.Env, cred string, scopes ...string) botJSON {
+	t.Helper()
+	var sa botJSON
+	wantOK(t, do(e, http.MethodPost, "/api/v1/admin/service-account/create", cred, map[string]any{
+		"name": "bot", "scopes": scopes, "create_api_key": true}), http.StatusCreated, &sa)
+	return sa
+}
+
 // TestDeletingAUserCutsWhatItCreated: a deleted user holds no scope, so
 // what it created keeps none, as a demotion cuts it to the new role: its
 // keys are revoked, its clients disabled (their tokens with them), its
@@ -319,17 +329,9 @@ func TestDeletingAUserCutsWhatItCreated(t *testing.T) {
 		tok := issueToken(t, e, c1, "")
 		k2 := newKey(t, e, tok.AccessToken, "users:read", "users:write")
 		k1 := newKey(t, e, admin.AccessToken, writes...)
-		var sa struct {
-			ServiceAccount struct {
-				ID uuid.UUID `json:"id"`
-			} `json:"service_account"`
-			APIKey apiKeyJSON `json:"api_key"`
-		}
-		wantOK(t, do(e, http.MethodPost, "/api/v1/admin/service-account/create", admin.AccessToken, map[string]any{
-			"name": "bot", "scopes": []string{"users:read", "users:write"}, "create_api_key": true}), http.StatusCreated, &sa)
-		var ownersKey apiKeyJSON
-		wantOK(t, do(e, http.MethodPost, "/api/v1/api-keys", tn.AccessToken, map[string]any{"name": "bot by owner",
-			"scopes": []string{"users:read"}, "service_account_id": sa.ServiceAccount.ID}), http.StatusCreated, &ownersKey)
+		sa := newBot(t, e, admin.AccessToken, "users:read", "users:write")
+		ownersKey := createKey(t, e, tn.AccessToken, map[string]any{"name": "bot by owner",
+			"scopes": []string{"users:read"}, "service_account_id": sa.ServiceAccount.ID})
 		kept := newKey(t, e, tn.AccessToken, "users:read") // the owner's own, untouched
 
 		wantStatus(t, do(e, http.MethodDelete, "/api/v1/admin/users/"+admin.UserID.String(), tn.AccessToken, nil), http.StatusOK)
