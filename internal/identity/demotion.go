@@ -21,9 +21,10 @@ const (
 )
 
 // cutCredentials cuts the API keys, OAuth clients and service accounts u
-// created to held, the scopes of its new role (none when it is deleted), with tx: a credential never
-// keeps a scope its creator no longer holds (SPEC §2). What u created is
-// what it created signed in, and, through any number of steps, what those
+// created to held, the scopes of its new role (none when it is deleted),
+// with tx, naming reason in the audit entries: a credential never keeps a
+// scope its creator no longer holds (SPEC §2). What u created is what it
+// created signed in, and, through any number of steps, what those
 // credentials created in turn (a key made with a client's token, a client
 // made with one of its keys), and the keys of the service accounts among
 // them (a key of a service account holds no scope the account lacks). A key
