@@ -8,6 +8,7 @@ import (
 
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/credvault/credvault/graph"
 )
@@ -30,7 +31,7 @@ func TestOperationsMatchSchema(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		doc, errs := gqlparser.LoadQuery(schema, string(src))
+		doc, errs := gqlparser.LoadQueryWithRules(schema, string(src), rules.NewDefaultRules())
 		if errs != nil {
 			t.Errorf("%s: %v", f, errs)
 			continue

@@ -11,9 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/uuid"
-
-	"github.com/credvault/credvault/ent"
 	"github.com/credvault/credvault/ent/apikey"
 	"github.com/credvault/credvault/ent/auditlog"
 	"github.com/credvault/credvault/ent/serviceaccount"
@@ -280,20 +277,4 @@ func TestServiceAccountsGraphQL(t *testing.T) {
 			"VALIDATION_ERROR", "field", "scopes")
 		wantGQLError(t, e.GraphQL(`query { serviceAccounts { totalCount } }`, nil, ""), "UNAUTHORIZED", "reason", "missing")
 	})
-}
-
-// oneAuditFor returns the only entry of action in tenantID about resourceID.
-func oneAuditFor(t *testing.T, e *apitest.Env, tenantID uuid.UUID, action, resourceID string) *ent.AuditLog {
-	t.Helper()
-	e.Flush()
-	var found []*ent.AuditLog
-	for _, a := range auditEntries(t, e, tenantID, action, "") {
-		if a.ResourceID == resourceID {
-			found = append(found, a)
-		}
-	}
-	if len(found) != 1 {
-		t.Fatalf("%d %s entries for %s, want 1", len(found), action, resourceID)
-	}
-	return found[0]
 }

@@ -46,9 +46,8 @@ type dekHookRequest struct {
 // dekHookReceiver is an endpoint answering 204 that keeps what it gets.
 type dekHookReceiver struct {
 	*httptest.Server
-	mu   sync.Mutex
-	got  []dekHookRequest
-	seen map[string]bool
+	mu  sync.Mutex
+	got []dekHookRequest
 }
 
 func newDEKHookReceiver(t *testing.T) *dekHookReceiver {
