@@ -281,7 +281,7 @@ type shape struct {
 	Ratio    float64        `json:"ratio"`
 	Child    *child         `json:"child"`
 	Skipped  string         `json:"-"`
-	hidden   string
+	hidden   string //lint:ignore U1000 an unexported field, which the schema must leave out
 	child
 }
 

@@ -50,8 +50,7 @@ func (s *Service) Create(ctx context.Context, input CreateAPIKeyInput) (*Created
 	var out *CreatedAPIKey
 	k, err := store.Write(ctx, s.Client, func(ctx context.Context, tx *ent.Client) (*ent.APIKey, error) {
 		var err error
-		out, err = s.Issue(ctx, tx, p, Spec{Name: input.Name, Scopes: input.Scopes, ExpiresAt: input.ExpiresAt,
-			ServiceAccountID: input.ServiceAccountID, IPAllowlist: input.IPAllowlist, RateLimit: input.RateLimit})
+		out, err = s.Issue(ctx, tx, p, Spec(input))
 		if err != nil {
 			return nil, err
 		}

@@ -60,6 +60,7 @@ func sqliteKeys(ctx context.Context, path string) ([]sealedKey, error) {
 // SQLite would replay the old database's pages onto the restored one.
 func restoreSQLite(path, from string, force bool) error {
 	if path == ":memory:" {
+		//lint:ignore ST1005 the message ends with the URL it names
 		return errors.New("backup: cannot restore into sqlite://:memory:")
 	}
 	if sameFile(path, from) {

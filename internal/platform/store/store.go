@@ -100,6 +100,7 @@ func parseURL(url string) (dsn, dia string, err error) {
 	case strings.HasPrefix(url, "sqlite://"):
 		path := strings.TrimPrefix(url, "sqlite://")
 		if path == "" {
+			//lint:ignore ST1005 the message ends with the value it names
 			return "", "", errors.New("store: sqlite:// needs a path or :memory:")
 		}
 		if path == ":memory:" {

@@ -94,12 +94,12 @@ func TestMasterKeyNeverPrinted(t *testing.T) {
 	}
 	var logged bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logged, nil)).Info("loaded", "key", k)
-	js, _ := json.Marshal(k)
+	js, _ := json.Marshal(k) //lint:ignore SA9005 what JSON makes of the key is the point
 	err = fmt.Errorf("wrapped: %v", k)
 	outputs := map[string]string{
 		"String()": k.String(),
 		"%v":       fmt.Sprintf("%v", k),
-		"%s":       fmt.Sprintf("%s", k),
+		"%s":       fmt.Sprintf("%s", k), //lint:ignore S1025 the %s verb is what is tested
 		"%+v":      fmt.Sprintf("%+v", k),
 		"error":    err.Error(),
 		"slog":     logged.String(),
