@@ -5,6 +5,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -132,10 +133,10 @@ func userPrincipal(u *ent.User, t *ent.Tenant) *access.Principal {
 
 // tokenError maps a token verification failure to a 401 reason.
 func tokenError(err error) error {
-	switch err {
-	case tokens.ErrExpired:
+	switch {
+	case errors.Is(err, tokens.ErrExpired):
 		return apperr.Unauthenticated("expired")
-	case tokens.ErrMalformed:
+	case errors.Is(err, tokens.ErrMalformed):
 		return apperr.Unauthenticated("malformed")
 	}
 	return apperr.Unauthenticated("invalid")

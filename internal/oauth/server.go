@@ -332,10 +332,10 @@ func (s *Server) token(r *http.Request) (*tokenResponse, error) {
 func (s *Server) inspect(ctx context.Context, token string) (*AccessClaims, *client, string, error) {
 	var c AccessClaims
 	if err := s.keys.Parse(ctx, token, &c, tokens.TypeAccess, s.Audience()); err != nil {
-		switch err {
-		case tokens.ErrExpired:
+		switch {
+		case errors.Is(err, tokens.ErrExpired):
 			return nil, nil, "expired", nil
-		case tokens.ErrMalformed:
+		case errors.Is(err, tokens.ErrMalformed):
 			return nil, nil, "malformed", nil
 		}
 		return nil, nil, "invalid", nil
