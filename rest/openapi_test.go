@@ -281,7 +281,8 @@ type shape struct {
 	Ratio    float64        `json:"ratio"`
 	Child    *child         `json:"child"`
 	Skipped  string         `json:"-"`
-	hidden   string //lint:ignore U1000 an unexported field, which the schema must leave out
+	//lint:ignore U1000 an unexported field, which the schema must leave out
+	hidden string
 	child
 }
 
